@@ -1,0 +1,23 @@
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+
+/**
+ * What the request path may ask about the cluster. Reads of Services and
+ * EndpointSlices are synchronous (served from watch-backed caches); Pods and
+ * Nodes are looked up on demand with a short cache, so a large cluster's pods
+ * are never all held in memory.
+ */
+export interface ClusterState {
+  service(namespace: string, name: string): V1Service | undefined;
+  /** The EndpointSlices labelled `kubernetes.io/service-name=<service>` in the namespace. */
+  endpointSlices(namespace: string, service: string): readonly V1EndpointSlice[];
+  /** Every known Service (for the portal). */
+  services(): readonly V1Service[];
+  pod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  node(name: string): Promise<V1Node | undefined>;
+  /** Invoked whenever the EndpointSlices of a Service change. */
+  onEndpointsChange(listener: (namespace: string, service: string) => void): void;
+  /** True once the caches have synced (and remain fresh enough to serve). */
+  isSynced(): boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

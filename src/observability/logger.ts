@@ -1,0 +1,42 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+export interface LoggerSettings {
+  level: string;
+  format: 'json' | 'pretty';
+}
+
+/**
+ * Header values that must never be written to a log line, wherever they
+ * appear in a logged object.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'token',
+  'idToken',
+  'refreshToken',
+  'accessToken',
+];
+
+export function createLogger(settings: LoggerSettings, destination?: NodeJS.WritableStream): Logger {
+  const options: LoggerOptions = {
+    level: settings.level,
+    base: { service: 'kube-bastion' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  if (settings.format === 'pretty' && !destination) {
+    return pino({ ...options, transport: undefined }, pino.destination({ sync: false }));
+  }
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** A logger that discards everything (tests, benchmarks). */
+export const silentLogger = (): Logger => pino({ level: 'silent' });

@@ -1,0 +1,178 @@
+/**
+ * The apiserver proxy URL grammar, as a pure function of the request URL.
+ *
+ *   /api/v1/namespaces/{ns}/services/{[scheme:]name[:port]}/proxy/{path}
+ *   /api/v1/namespaces/{ns}/pods/{[scheme:]name[:port]}/proxy/{path}
+ *   /api/v1/nodes/{[scheme:]name[:port]}/proxy/{path}
+ *
+ * Mirrors kube-apiserver: the path is percent-decoded *before* it is split
+ * (so `%2F` separates segments, `https%3Aweb%3A` is `https:web:`), the part
+ * after `proxy` is cleaned with Go's `path.Join` semantics and a trailing
+ * slash is kept (JoinPreservingTrailingSlash), and the upstream path is
+ * re-escaped the way Go's `url.URL.EscapedPath` does. See
+ * shared/reference/apiserver-proxy.md §1.
+ */
+import { GatewayError, badRequest } from '../errors.js';
+import type { TargetKind } from './target.js';
+
+export type Scheme = '' | 'http' | 'https';
+
+export interface ProxyPath {
+  kind: TargetKind;
+  /** '' for nodes. */
+  namespace: string;
+  /** The decoded name segment, e.g. `https:web:8443`: what RBAC resourceNames match. */
+  segment: string;
+  scheme: Scheme;
+  name: string;
+  /** Port name or number as written; '' when absent. */
+  port: string;
+  /**
+   * The upstream path, cleaned and escaped, or '' when the request ended at
+   * `…/proxy` with no slash (GET/HEAD then get a 301 to `…/proxy/`).
+   */
+  path: string;
+  /** The canonical (escaped) path up to and including `/proxy`: X-Forwarded-Prefix and link rewriting use it. */
+  prefix: string;
+  /** The raw query string without `?`, byte-identical; '' when absent. */
+  rawQuery: string;
+}
+
+const NOT_FOUND = () =>
+  new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
+
+/** Splits a name segment the way apimachinery's SplitSchemeNamePort does. */
+export function splitSchemeNamePort(segment: string): { scheme: Scheme; name: string; port: string } | undefined {
+  const parts = segment.split(':');
+  let scheme = '';
+  let name = '';
+  let port = '';
+  if (parts.length === 1) [name] = parts as [string];
+  else if (parts.length === 2) [name, port] = parts as [string, string];
+  else if (parts.length === 3) [scheme, name, port] = parts as [string, string, string];
+  else return undefined;
+  if (name === '' || (scheme !== '' && scheme !== 'http' && scheme !== 'https')) return undefined;
+  return { scheme: scheme as Scheme, name, port };
+}
+
+/**
+ * Percent-decodes into a "binary string" (one char per byte), the way Go's
+ * url.PathUnescape yields bytes. Returns undefined for a malformed escape.
+ */
+export function percentDecodeBytes(text: string): string | undefined {
+  if (!text.includes('%')) return Buffer.from(text, 'utf8').toString('latin1');
+  const bytes: number[] = [];
+  const raw = Buffer.from(text, 'utf8');
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== 0x25) {
+      bytes.push(c);
+      continue;
+    }
+    const hex = raw.subarray(i + 1, i + 3).toString('latin1');
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+    bytes.push(parseInt(hex, 16));
+    i += 2;
+  }
+  return Buffer.from(bytes).toString('latin1');
+}
+
+const utf8 = (binary: string) => Buffer.from(binary, 'latin1').toString('utf8');
+
+/** Go's shouldEscape(c, encodePath): unreserved and `$&+,/:;=@` stay, everything else is %XX. */
+const PATH_SAFE = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,/:;=@') {
+  PATH_SAFE[c.charCodeAt(0)] = 1;
+}
+
+/** Escapes a binary path string like Go's url.URL.EscapedPath with an empty RawPath. */
+export function escapePath(binary: string): string {
+  let out = '';
+  for (let i = 0; i < binary.length; i++) {
+    const b = binary.charCodeAt(i);
+    out += PATH_SAFE[b] ? binary[i] : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+/** Go's path.Clean for a rooted path: resolves `.`, `..` (never above `/`) and `//`. */
+export function cleanPath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return '/' + out.join('/');
+}
+
+/**
+ * The upstream path for the parts after `proxy`: '' for a bare `…/proxy`,
+ * otherwise cleaned with the trailing slash kept (JoinPreservingTrailingSlash).
+ */
+function upstreamPath(rest: string[], endsWithSlash: boolean): string {
+  let sub = rest.length > 0 ? '/' + rest.join('/') : '';
+  if (endsWithSlash && !sub.endsWith('/')) sub += '/';
+  if (sub === '') return '';
+  let cleaned = cleanPath(sub);
+  if (sub.endsWith('/') && !cleaned.endsWith('/')) cleaned += '/';
+  return escapePath(cleaned);
+}
+
+/**
+ * Parses a request target (`req.url`). Returns undefined when the URL is not
+ * a proxy URL at all (the caller serves its own pages), throws GatewayError
+ * for proxy URLs the apiserver would reject.
+ */
+export function parseProxyPath(url: string): ProxyPath | undefined {
+  if (!url.startsWith('/api/')) return undefined;
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const rawQuery = q === -1 ? '' : url.slice(q + 1);
+  // A fragment never reaches a server, but a client may send a literal '#'.
+  if (rawPath.includes('#')) throw badRequest('invalid URL: fragment in request path');
+
+  const decoded = percentDecodeBytes(rawPath);
+  if (decoded === undefined) throw badRequest(`invalid URL escape in "${rawPath}"`);
+  const parts = decoded.replace(/^\/+|\/+$/g, '').split('/');
+  if (parts[0] !== 'api' || parts[1] !== 'v1') throw NOT_FOUND();
+
+  let kind: TargetKind;
+  let namespace = '';
+  let at: number;
+  if (parts[2] === 'namespaces' && (parts[4] === 'services' || parts[4] === 'pods')) {
+    kind = parts[4];
+    namespace = utf8(parts[3]!);
+    at = 5;
+  } else if (parts[2] === 'nodes') {
+    kind = 'nodes';
+    at = 3;
+  } else {
+    throw NOT_FOUND();
+  }
+  if (parts[at + 1] !== 'proxy' || parts.length < at + 2) throw NOT_FOUND();
+  if (kind !== 'nodes' && namespace === '') throw badRequest('missing required namespace');
+
+  const segment = utf8(parts[at]!);
+  const split = splitSchemeNamePort(segment);
+  if (!split) throw badRequest(`invalid ${kind.slice(0, -1)} request "${segment}"`);
+
+  return {
+    kind,
+    namespace,
+    segment,
+    ...split,
+    path: upstreamPath(parts.slice(at + 2), decoded.length > 1 && decoded.endsWith('/')),
+    prefix: '/' + parts.slice(0, at + 2).map(escapePath).join('/'),
+    rawQuery,
+  };
+}
+
+/** Methods the apiserver routes for the proxy subresource; others get 405 after authorization. */
+export const PROXY_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/** True when the query carries `dryRun`, which the apiserver rejects for connect requests. */
+export function hasDryRun(rawQuery: string): boolean {
+  if (!rawQuery.includes('dryRun')) return false;
+  return new URLSearchParams(rawQuery).has('dryRun');
+}

@@ -1,0 +1,98 @@
+/**
+ * The order of the request path, in one place:
+ *
+ *   route → authenticate → authorize → resolve → (balance +) forward
+ *
+ * Each stage is a function passed in; this file knows their order and how a
+ * failure in any of them becomes a response, nothing about how they work.
+ * Requests that are not proxy requests go to the gateway's own pages.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Identity } from '../authn/identity.js';
+import type { Decision, RequestAttributes } from '../authz/types.js';
+import { GatewayError } from '../errors.js';
+import type { ProxyPath } from '../proxy/grammar.js';
+import type { Target } from '../proxy/target.js';
+import { asGatewayError, sendError, sendUpgradeError } from '../web/error-response.js';
+import { newRequestContext, type RequestContext } from './request-context.js';
+
+export interface Stages {
+  /** Proxy URL or host route → ProxyPath; undefined for the gateway's own pages. Throws 400/404. */
+  route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined;
+  /** Throws 401 for missing or invalid credentials. */
+  authenticate(req: IncomingMessage, ctx: RequestContext): Promise<Identity>;
+  /** The attributes to authorize (verb from the method, upgrade as create, …). */
+  attributes(req: IncomingMessage, path: ProxyPath, identity: Identity, upgrade: boolean): RequestAttributes;
+  authorize(attrs: RequestAttributes, req: IncomingMessage): Promise<Decision>;
+  /** Checks that only apply once the caller may proceed (405, dryRun, CSRF). Throws. */
+  admit(req: IncomingMessage, ctx: RequestContext): void;
+  resolve(path: ProxyPath, ctx: RequestContext): Promise<Target>;
+  forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void>;
+  forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RequestContext): Promise<void>;
+}
+
+export interface PipelineHooks {
+  /** The gateway's own pages (express). */
+  pages(req: IncomingMessage, res: ServerResponse): void;
+  /** Turns a denial into the error the client sees. */
+  denied(attrs: RequestAttributes, decision: Decision): GatewayError;
+  /** Called once per proxied request when it is over (access log, audit, metrics). */
+  finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void;
+  /** Where browsers are sent to sign in, when browser sign-in is configured. */
+  loginPath?: string;
+}
+
+/** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
+async function admitAndResolve(stages: Stages, hooks: PipelineHooks, req: IncomingMessage, ctx: RequestContext): Promise<void> {
+  const path = ctx.proxyPath!;
+  ctx.identity = await stages.authenticate(req, ctx);
+  ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
+  ctx.decision = await stages.authorize(ctx.attributes, req);
+  if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
+  stages.admit(req, ctx);
+  ctx.target = await stages.resolve(path, ctx);
+}
+
+export function createPipeline(stages: Stages, hooks: PipelineHooks) {
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ctx = newRequestContext(req);
+    let path: ProxyPath | undefined;
+    try {
+      path = stages.route(req, ctx);
+    } catch (err) {
+      return fail(req, res, ctx, asGatewayError(err));
+    }
+    if (!path) return hooks.pages(req, res);
+    ctx.proxyPath = path;
+    try {
+      await admitAndResolve(stages, hooks, req, ctx);
+      await stages.forward(req, res, ctx);
+    } catch (err) {
+      fail(req, res, ctx, asGatewayError(err));
+    }
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
+    sendError(req, res, err, { loginPath: hooks.loginPath, username: ctx.identity?.username, requestId: ctx.id });
+    hooks.finished(ctx, err.status, 0, err);
+  }
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const ctx = newRequestContext(req, true);
+    socket.on('error', () => socket.destroy());
+    try {
+      const path = stages.route(req, ctx);
+      if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
+      ctx.proxyPath = path;
+      await admitAndResolve(stages, hooks, req, ctx);
+      await stages.forwardUpgrade(req, socket, head, ctx);
+    } catch (err) {
+      const e = asGatewayError(err);
+      sendUpgradeError(socket, e);
+      hooks.finished(ctx, e.status, 0, e);
+    }
+  }
+
+  return { handleRequest, handleUpgrade };
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Identity } from '../authn/identity.js';
+import type { Decision, RequestAttributes } from '../authz/types.js';
+import type { ProxyPath } from '../proxy/grammar.js';
+import type { Endpoint, Target } from '../proxy/target.js';
+
+/**
+ * What the pipeline learned about one request, stage by stage. It is filled
+ * in as the request moves along and read once at the end by the access log,
+ * the audit log and the metrics.
+ */
+export interface RequestContext {
+  id: string;
+  startedAt: bigint;
+  method: string;
+  /** How the client reached us: the path form, or host routing. */
+  via: 'path' | 'host';
+  proxyPath?: ProxyPath;
+  identity?: Identity;
+  attributes?: RequestAttributes;
+  decision?: Decision;
+  target?: Target;
+  endpoint?: Endpoint;
+  /** Endpoints tried before the one that answered (connect failures). */
+  retries: number;
+  upgrade: boolean;
+}
+
+export function newRequestContext(req: IncomingMessage, upgrade = false): RequestContext {
+  const given = req.headers['x-request-id'];
+  return {
+    id: typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID(),
+    startedAt: process.hrtime.bigint(),
+    method: req.method ?? 'GET',
+    via: 'path',
+    retries: 0,
+    upgrade,
+  };
+}
+
+export function elapsedMs(ctx: RequestContext): number {
+  return Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
+}

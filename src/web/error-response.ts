@@ -1,0 +1,96 @@
+/**
+ * The one place a GatewayError becomes bytes: a Kubernetes `Status` for API
+ * clients, an HTML page for browsers, a raw HTTP response on an upgrade socket.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GatewayError, internalError } from '../errors.js';
+import { renderErrorPage } from './pages/error-page.js';
+
+export function wantsHTML(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
+/** Anything thrown on the request path, as a GatewayError (unknown errors become a 500 without detail). */
+export function asGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return internalError('unexpected error; see the gateway log');
+}
+
+export interface ErrorRenderOptions {
+  /** Where an unauthenticated browser is sent to sign in; absent when browser sign-in is off. */
+  loginPath?: string;
+  /** Shown on HTML pages (e.g. the signed-in user on a 403). */
+  username?: string;
+  requestId?: string;
+}
+
+export function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, opts: ErrorRenderOptions = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const html = wantsHTML(req);
+  if (err.status === 401 && html && opts.loginPath) {
+    const rd = req.url ?? '/';
+    res.writeHead(302, {
+      location: `${opts.loginPath}?rd=${encodeURIComponent(rd)}`,
+      'cache-control': 'no-store',
+      'content-length': '0',
+    });
+    res.end();
+    return;
+  }
+  const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="kube-bastion"';
+  if (opts.requestId) headers['x-request-id'] = opts.requestId;
+  let body: string;
+  if (html) {
+    body = renderErrorPage(err, { username: opts.username, requestId: opts.requestId, loginPath: opts.loginPath });
+    headers['content-type'] = 'text/html; charset=utf-8';
+    headers['content-security-policy'] =
+      "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  } else {
+    body = JSON.stringify(err.toStatus());
+    headers['content-type'] = 'application/json';
+  }
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(err.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** Answers an upgrade request that will not be proxied, then closes the socket. */
+export function sendUpgradeError(socket: Duplex, err: GatewayError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(err.toStatus());
+  const lines = [
+    `HTTP/1.1 ${err.status} ${STATUS_TEXT[err.status] ?? 'Error'}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  if (err.status === 401) lines.push('WWW-Authenticate: Bearer realm="kube-bastion"');
+  socket.end(lines.join('\r\n') + '\r\n\r\n' + body);
+  socket.destroySoon?.();
+}
+
+declare module 'node:stream' {
+  interface Duplex {
+    destroySoon?(): void;
+  }
+}
