@@ -1,0 +1,84 @@
+/**
+ * The part of authorization that needs no IO: the namespace fence, the node
+ * proxy switch and the static rules, as a pure function of the request
+ * attributes and the compiled config. Kubernetes RBAC (a SubjectAccessReview)
+ * is consulted only when this answers `no-rule`.
+ */
+import type { Config, RuleConfig } from '../config/schema.js';
+import { compileGlobs, type Matcher } from './glob.js';
+import type { Decision, RequestAttributes } from './types.js';
+
+interface CompiledRule {
+  subject: (user: RequestAttributes['user']) => boolean;
+  namespace: Matcher;
+  resources: ReadonlySet<string>;
+  name: Matcher;
+  verbs: ReadonlySet<string>;
+}
+
+export interface Policy {
+  fenceAllows: Matcher;
+  rules: readonly CompiledRule[];
+  nodeProxy: boolean;
+}
+
+function compileRule(rule: RuleConfig): CompiledRule {
+  const users = rule.users && compileGlobs(rule.users);
+  const groups = rule.groups && compileGlobs(rule.groups);
+  // `*` stands for services and pods only: reaching a kubelet (where `get` on
+  // nodes/proxy means exec) has to be asked for by name.
+  const resources = new Set(rule.resources.flatMap((r) => (r === '*' ? ['services', 'pods'] : [r])));
+  return {
+    // A rule without users or groups applies to every authenticated caller.
+    subject: (user) =>
+      (!users && !groups) || (users?.(user.username) ?? false) || (groups ? user.groups.some(groups) : false),
+    namespace: compileGlobs(rule.namespaces),
+    resources,
+    name: compileGlobs(rule.names),
+    verbs: new Set(rule.verbs),
+  };
+}
+
+export function compilePolicy(authorization: Config['authorization']): Policy {
+  const allow = compileGlobs(authorization.namespaces.allow);
+  const deny = compileGlobs(authorization.namespaces.deny);
+  return {
+    fenceAllows: (ns) => allow(ns) && !deny(ns),
+    rules: authorization.rules.map(compileRule),
+    nodeProxy: authorization.nodeProxy,
+  };
+}
+
+function ruleAllows(rule: CompiledRule, attrs: RequestAttributes): boolean {
+  return (
+    rule.subject(attrs.user) &&
+    rule.resources.has(attrs.resource) &&
+    // Nodes are cluster-scoped: their namespace is '', which only `*` matches.
+    rule.namespace(attrs.namespace) &&
+    rule.name(attrs.name) &&
+    // '' (OPTIONS, TRACE, …) is allowed by `*` and nothing else, as in RBAC.
+    (rule.verbs.has('*') || (attrs.verb !== '' && rule.verbs.has(attrs.verb)))
+  );
+}
+
+/** The only denial Kubernetes RBAC may still turn into an allow. */
+export const NO_RULE: Decision = Object.freeze({ allowed: false, by: 'no-rule' });
+
+export function decideLocally(attrs: RequestAttributes, policy: Policy): Decision {
+  if (attrs.resource === 'nodes') {
+    if (!policy.nodeProxy) {
+      return { allowed: false, by: 'node-proxy-disabled', reason: 'node proxy is disabled on this gateway' };
+    }
+  } else if (!policy.fenceAllows(attrs.namespace)) {
+    // The fence is checked before any rule so no grant can reach past it.
+    return {
+      allowed: false,
+      by: 'namespace-fence',
+      reason: `namespace "${attrs.namespace}" is not open to this gateway`,
+    };
+  }
+  const index = policy.rules.findIndex((rule) => ruleAllows(rule, attrs));
+  return index === -1 ? NO_RULE : { allowed: true, by: `rule[${index}]` };
+}
+
+export const rbacMayAnswer = (decision: Decision): boolean => decision === NO_RULE;

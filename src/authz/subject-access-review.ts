@@ -1,0 +1,140 @@
+/**
+ * Kubernetes RBAC through SubjectAccessReview, with the caching the
+ * apiserver's own webhook authorizer does: allowed and denied answers are
+ * reused for their own TTLs, identical reviews in flight are collapsed into
+ * one call, and when the API server cannot answer (and nothing fresh is
+ * cached) the request fails closed with 503 — never open.
+ */
+import { AuthorizationV1Api, type KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
+import { serviceUnavailable } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Decision, RequestAttributes } from './types.js';
+
+/** Sends one review and returns the API server's answer (its `status`). */
+export type ReviewSender = (body: V1SubjectAccessReview) => Promise<V1SubjectAccessReview>;
+
+export interface ReviewerOptions {
+  /** How long an allowed answer is reused (ms). */
+  allowedTTL: number;
+  /** How long a denied answer is reused (ms). */
+  deniedTTL: number;
+  /** Longest wait for the API server before failing closed (ms). */
+  timeout?: number;
+  /** Most answers kept. */
+  maxEntries?: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface SubjectAccessReviewer {
+  review(attrs: RequestAttributes): Promise<Decision>;
+  /** Reviews actually sent to the API server (tests, metrics). */
+  readonly sent: number;
+}
+
+export const BY_RBAC = 'kubernetes-rbac';
+
+export function reviewBody(attrs: RequestAttributes): V1SubjectAccessReview {
+  const { user } = attrs;
+  return {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user: user.username,
+      uid: user.uid,
+      groups: user.groups,
+      extra: user.extra,
+      resourceAttributes: {
+        verb: attrs.verb,
+        group: '',
+        version: 'v1',
+        resource: attrs.resource,
+        subresource: attrs.subresource,
+        namespace: attrs.namespace,
+        name: attrs.name,
+      },
+    },
+  };
+}
+
+/** Everything the answer depends on; group order and extra key order do not matter. */
+function cacheKey(attrs: RequestAttributes): string {
+  const { user } = attrs;
+  const extra = Object.keys(user.extra)
+    .sort()
+    .map((k) => [k, [...(user.extra[k] ?? [])].sort()]);
+  return JSON.stringify([
+    user.username,
+    user.uid ?? '',
+    [...user.groups].sort(),
+    extra,
+    attrs.verb,
+    attrs.resource,
+    attrs.namespace,
+    attrs.name,
+  ]);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
+  const api = kubeConfig.makeApiClient(AuthorizationV1Api);
+  return (body) => api.createSubjectAccessReview({ body });
+}
+
+export function createSubjectAccessReviewer(send: ReviewSender, options: ReviewerOptions): SubjectAccessReviewer {
+  const now = options.now ?? (() => performance.now());
+  const cache = new LRUCache<string, Decision>({
+    max: options.maxEntries ?? 10_000,
+    ttl: Math.max(options.allowedTTL, options.deniedTTL, 1),
+    // Read the clock on every lookup so an expiry is exact (and a test clock works).
+    ttlResolution: 0,
+    perf: { now },
+  });
+  const inFlight = new Map<string, Promise<Decision>>();
+  let sent = 0;
+
+  async function ask(attrs: RequestAttributes, key: string): Promise<Decision> {
+    sent++;
+    let answer: V1SubjectAccessReview;
+    try {
+      answer = await withTimeout(send(reviewBody(attrs)), options.timeout ?? 5_000);
+    } catch (err) {
+      options.logger.warn({ err, user: attrs.user.username, namespace: attrs.namespace }, 'SubjectAccessReview failed');
+      throw serviceUnavailable('authorization is unavailable: the Kubernetes API server did not answer, try again shortly');
+    }
+    const status = answer.status;
+    const decision: Decision = {
+      allowed: status?.allowed === true && status.denied !== true,
+      by: BY_RBAC,
+      ...(status?.reason ? { reason: status.reason } : {}),
+    };
+    const ttl = decision.allowed ? options.allowedTTL : options.deniedTTL;
+    if (ttl > 0) cache.set(key, decision, { ttl });
+    return decision;
+  }
+
+  return {
+    get sent() {
+      return sent;
+    },
+    review(attrs) {
+      const key = cacheKey(attrs);
+      const cached = cache.get(key);
+      if (cached) return Promise.resolve(cached);
+      let pending = inFlight.get(key);
+      if (!pending) {
+        pending = ask(attrs, key).finally(() => inFlight.delete(key));
+        inFlight.set(key, pending);
+      }
+      return pending;
+    },
+  };
+}
