@@ -37,7 +37,7 @@ export interface PipelineHooks {
   pages(req: IncomingMessage, res: ServerResponse): void;
   /** Turns a denial into the error the client sees. */
   denied(attrs: RequestAttributes, decision: Decision): GatewayError;
-  /** Called once per proxied request when it is over (access log, audit, metrics). */
+  /** Called once per proxied request when it is over (access log, audit, metrics); upgrades report 101. */
   finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void;
   /** Where browsers are sent to sign in, when browser sign-in is configured. */
   loginPath?: string;
@@ -69,8 +69,9 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       await admitAndResolve(stages, hooks, req, ctx);
       await stages.forward(req, res, ctx);
     } catch (err) {
-      fail(req, res, ctx, asGatewayError(err));
+      return fail(req, res, ctx, asGatewayError(err));
     }
+    hooks.finished(ctx, res.statusCode, ctx.bytes);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
@@ -90,8 +91,9 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     } catch (err) {
       const e = asGatewayError(err);
       sendUpgradeError(socket, e);
-      hooks.finished(ctx, e.status, 0, e);
+      return hooks.finished(ctx, e.status, 0, e);
     }
+    hooks.finished(ctx, 101, ctx.bytes);
   }
 
   return { handleRequest, handleUpgrade };

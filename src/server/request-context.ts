@@ -14,6 +14,8 @@ export interface RequestContext {
   id: string;
   startedAt: bigint;
   method: string;
+  /** The request target as received (the forwarder rewrites req.url). */
+  url: string;
   /** How the client reached us: the path form, or host routing. */
   via: 'path' | 'host';
   proxyPath?: ProxyPath;
@@ -25,6 +27,8 @@ export interface RequestContext {
   /** Endpoints tried before the one that answered (connect failures). */
   retries: number;
   upgrade: boolean;
+  /** Response body bytes sent to the client. */
+  bytes: number;
 }
 
 export function newRequestContext(req: IncomingMessage, upgrade = false): RequestContext {
@@ -33,9 +37,11 @@ export function newRequestContext(req: IncomingMessage, upgrade = false): Reques
     id: typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID(),
     startedAt: process.hrtime.bigint(),
     method: req.method ?? 'GET',
+    url: req.url ?? '/',
     via: 'path',
     retries: 0,
     upgrade,
+    bytes: 0,
   };
 }
 

@@ -1,0 +1,81 @@
+/**
+ * Prometheus metrics (prom-client), all on one registry served at /metrics
+ * on the admin port. Names follow Prometheus conventions with a
+ * `kube_bastion_` prefix.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'kube_bastion_' });
+  const m = {
+    registry,
+    requests: new Counter({
+      name: 'kube_bastion_requests_total',
+      help: 'Proxied requests by namespace, kind and status code.',
+      labelNames: ['namespace', 'kind', 'code'] as const,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'kube_bastion_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response.',
+      labelNames: ['kind'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'kube_bastion_requests_in_flight',
+      help: 'Proxied requests being served now.',
+      registers: [registry],
+    }),
+    upstreamConnectErrors: new Counter({
+      name: 'kube_bastion_upstream_connect_errors_total',
+      help: 'Failed attempts to connect to an endpoint.',
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'kube_bastion_upstream_retries_total',
+      help: 'Requests retried on another endpoint.',
+      registers: [registry],
+    }),
+    ejections: new Counter({
+      name: 'kube_bastion_endpoint_ejections_total',
+      help: 'Endpoints ejected by outlier detection.',
+      registers: [registry],
+    }),
+    endpoints: new Gauge({
+      name: 'kube_bastion_service_endpoints',
+      help: 'Usable endpoints known per Service.',
+      labelNames: ['namespace', 'service'] as const,
+      registers: [registry],
+    }),
+    cacheSynced: new Gauge({
+      name: 'kube_bastion_cache_synced',
+      help: '1 when the cluster-state caches have synced.',
+      registers: [registry],
+    }),
+    watchRestarts: new Counter({
+      name: 'kube_bastion_watch_restarts_total',
+      help: 'Watches restarted after an error or a 410 Gone.',
+      labelNames: ['resource'] as const,
+      registers: [registry],
+    }),
+    authentications: new Counter({
+      name: 'kube_bastion_authentications_total',
+      help: 'Authentication outcomes by method.',
+      labelNames: ['method', 'result'] as const,
+      registers: [registry],
+    }),
+    decisions: new Counter({
+      name: 'kube_bastion_authorization_decisions_total',
+      help: 'Authorization decisions by outcome and deciding rule.',
+      labelNames: ['allowed', 'by'] as const,
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,55 @@
+/**
+ * Which IP addresses the gateway may dial. Like the apiserver, it refuses
+ * addresses that are not global unicast (loopback, link-local — which holds
+ * cloud metadata endpoints such as 169.254.169.254 — multicast, unspecified),
+ * so that whoever can write an EndpointSlice or a Node status cannot point the
+ * gateway at itself or at the node's metadata service. Admins may allow
+ * specific ranges (e.g. 127.0.0.0/8 for local development).
+ */
+import { BlockList, isIP } from 'node:net';
+
+const NOT_GLOBAL_UNICAST: [string, number, 'ipv4' | 'ipv6'][] = [
+  ['0.0.0.0', 8, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['224.0.0.0', 4, 'ipv4'],
+  ['255.255.255.255', 32, 'ipv4'],
+  ['::', 128, 'ipv6'],
+  ['::1', 128, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
+  ['ff00::', 8, 'ipv6'],
+];
+
+export type AddressPolicy = (ip: string) => boolean;
+
+/** Maps `::ffff:1.2.3.4` to `1.2.3.4` so IPv4 rules apply to v4-mapped v6 addresses. */
+function unmap(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m ? m[1]! : ip;
+}
+
+function blockListOf(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/');
+    const family = isIP(address!) === 6 ? 'ipv6' : 'ipv4';
+    if (!isIP(address!)) throw new Error(`not a CIDR: ${cidr}`);
+    if (bits === undefined) list.addAddress(address!, family);
+    else list.addSubnet(address!, Number(bits), family);
+  }
+  return list;
+}
+
+/** Returns a predicate: may this IP be dialled? `allowed` CIDRs override the built-in refusals. */
+export function createAddressPolicy(allowed: readonly string[] = []): AddressPolicy {
+  const refused = new BlockList();
+  for (const [address, bits, family] of NOT_GLOBAL_UNICAST) refused.addSubnet(address, bits, family);
+  const exempt = blockListOf(allowed);
+  return (raw: string) => {
+    const ip = unmap(raw);
+    const family = isIP(ip);
+    if (family === 0) return false;
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    return exempt.check(ip, type) || !refused.check(ip, type);
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * What crosses the gateway in headers, as pure functions: the request headers
+ * an upstream sees and the response headers a client sees.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones Go's ReverseProxy also drops. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Headers a client may send that must never reach an upstream, whatever their case or `_`/`-` spelling. */
+const ALWAYS_STRIPPED = new Set(['authorization']);
+const STRIPPED_PREFIXES = ['impersonate-', 'x-remote-'];
+
+/** Lower-cases and maps `_` to `-`, the way many upstream frameworks normalize names. */
+export const normalizeHeaderName = (name: string): string => name.toLowerCase().replaceAll('_', '-');
+
+export interface UpstreamHeaderOptions {
+  /** Client address as seen by the gateway (appended to X-Forwarded-For). */
+  clientIP: string;
+  /** X-Forwarded-Proto / -Host we vouch for. */
+  proto: string;
+  host: string;
+  /** The proxy prefix for the path form; '' for host routing. */
+  prefix: string;
+  /** The full proxy path for X-Forwarded-Uri (prefix + upstream path, no query). */
+  forwardedUri: string;
+  /** True for identity and assertion header names (any spelling): client copies are dropped. */
+  isReservedHeader: (normalizedName: string) => boolean;
+  /** True for the gateway's own session cookie names (every chunk). */
+  isSessionCookie: (name: string) => boolean;
+  /** Keep Connection/Upgrade (WebSocket handshake). */
+  upgrade: boolean;
+}
+
+/**
+ * The headers to send upstream: the client's, minus hop-by-hop and every
+ * credential or identity claim of the client's own making, plus the
+ * X-Forwarded-* set the gateway vouches for.
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, o: UpstreamHeaderOptions): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  const connectionTokens = new Set(
+    String(incoming.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined) continue;
+    const norm = normalizeHeaderName(name);
+    if (HOP_BY_HOP.has(norm) || connectionTokens.has(name)) continue;
+    if (ALWAYS_STRIPPED.has(norm) || norm.startsWith('x-forwarded-') || o.isReservedHeader(norm)) continue;
+    if (STRIPPED_PREFIXES.some((p) => norm.startsWith(p))) continue;
+    if (name === 'cookie') {
+      const kept = withoutSessionCookies(String(value), o.isSessionCookie);
+      if (kept) out.cookie = kept;
+      continue;
+    }
+    out[name] = value;
+  }
+  if (incoming.te && /\btrailers\b/i.test(String(incoming.te))) out.te = 'trailers';
+  if (o.upgrade) {
+    out.connection = 'Upgrade';
+    if (incoming.upgrade) out.upgrade = incoming.upgrade;
+  }
+  const prior = incoming['x-forwarded-for'];
+  const priorText = Array.isArray(prior) ? prior.join(', ') : prior;
+  out['x-forwarded-for'] = priorText ? `${priorText}, ${o.clientIP}` : o.clientIP;
+  out['x-forwarded-proto'] = o.proto;
+  out['x-forwarded-host'] = o.host;
+  if (o.prefix) out['x-forwarded-prefix'] = o.prefix;
+  out['x-forwarded-uri'] = o.forwardedUri;
+  return out;
+}
+
+/** Removes the gateway's session cookies from a Cookie header, keeping the rest byte for byte. */
+export function withoutSessionCookies(header: string, isSessionCookie: (name: string) => boolean): string {
+  return header
+    .split(';')
+    .filter((pair) => {
+      const eq = pair.indexOf('=');
+      const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
+      return name !== '' && !isSessionCookie(name);
+    })
+    .map((p) => p.trim())
+    .join('; ');
+}
+
+/** CORS response headers the apiserver proxy deletes from every proxied response. */
+const CORS_REMOVED = [
+  'access-control-allow-credentials',
+  'access-control-allow-headers',
+  'access-control-allow-methods',
+  'access-control-allow-origin',
+];
+
+/**
+ * Response headers for the client: upstream headers minus hop-by-hop, and
+ * (as the apiserver does for the path form) minus the CORS allow-headers, so
+ * a backend cannot open the gateway's origin to other sites.
+ */
+export function downstreamResponseHeaders(upstream: IncomingHttpHeaders, pathForm: boolean): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const connectionTokens = new Set(
+    String(upstream.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim()),
+  );
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    if (pathForm && CORS_REMOVED.includes(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * Where a proxy request goes: ProxyPath + cluster state → Target. No sockets
+ * here (the apiserver's `ResourceLocation`), so it is tested without any.
+ * Messages and status codes follow kube-apiserver (apiserver-proxy.md §2–§4).
+ */
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { isIP } from 'node:net';
+import { GatewayError, badRequest, notFound, serviceUnavailable } from '../errors.js';
+import type { ClusterState } from '../kube/cluster-state.js';
+import type { AddressPolicy } from './address-policy.js';
+import type { ProxyPath } from './grammar.js';
+import type { Endpoint, Target } from './target.js';
+
+export interface ResolveOptions {
+  state: ClusterState;
+  mayDial: AddressPolicy;
+  /** Accept endpoints without a Pod targetRef (selector-less Services). */
+  allowSelectorless: boolean;
+  /** Resolves a node's DNS name to the IPs that will be dialled (pinned: no second lookup). */
+  lookupHost: (host: string) => Promise<string[]>;
+}
+
+const ADDRESS_NOT_ALLOWED = () => badRequest('address not allowed');
+
+export function createTargetResolver(o: ResolveOptions) {
+  return async function resolveTarget(path: ProxyPath): Promise<Target> {
+    switch (path.kind) {
+      case 'services':
+        return resolveServiceTarget(path, o);
+      case 'pods':
+        return resolvePodTarget(path, await o.state.pod(path.namespace, path.name), o.mayDial);
+      case 'nodes':
+        return resolveNodeTarget(path, await o.state.node(path.name), o);
+    }
+  };
+}
+
+/** The service port *name* the request selects, or a GatewayError. */
+export function servicePortName(service: V1Service, path: ProxyPath): string {
+  const ports = service.spec?.ports ?? [];
+  if (path.port === '') {
+    // Improvement over the apiserver: a single-port Service is reachable as plain `name`.
+    return ports.length === 1 ? (ports[0]!.name ?? '') : '';
+  }
+  if (/^\d+$/.test(path.port)) {
+    const n = Number(path.port);
+    const match = ports.find((p) => p.port === n);
+    if (!match) throw serviceUnavailable(`no service port ${n} found for service "${path.name}"`);
+    return match.name ?? '';
+  }
+  return path.port;
+}
+
+export function resolveServiceTarget(path: ProxyPath, o: Pick<ResolveOptions, 'state' | 'mayDial' | 'allowSelectorless'>): Target {
+  const service = o.state.service(path.namespace, path.name);
+  if (!service) throw notFound('services', path.name);
+  const portName = servicePortName(service, path);
+  const slices = o.state.endpointSlices(path.namespace, path.name);
+  if (slices.length === 0) throw serviceUnavailable(`no endpoints available for service "${path.name}"`);
+
+  const endpoints: Endpoint[] = [];
+  for (const slice of slices) collectEndpoints(slice, portName, path.namespace, o, endpoints);
+  if (endpoints.length === 0) throw serviceUnavailable(`no endpoints available for service "${path.segment}"`);
+
+  const affinity =
+    service.spec?.sessionAffinity === 'ClientIP'
+      ? { timeoutSeconds: service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800 }
+      : undefined;
+  return {
+    kind: 'services',
+    namespace: path.namespace,
+    name: path.name,
+    scheme: path.scheme === 'https' ? 'https' : 'http',
+    endpoints,
+    path: path.path,
+    affinity,
+    trafficDistribution: service.spec?.trafficDistribution,
+    key: `services/${path.namespace}/${path.name}:${portName}`,
+  };
+}
+
+/**
+ * Adds the slice's usable endpoints for the port: the CVE-2021-25740 guard
+ * (an endpoint must be backed by a Pod in the Service's namespace) and the
+ * dial policy are applied here, so nothing later can pick a forbidden IP.
+ */
+function collectEndpoints(
+  slice: V1EndpointSlice,
+  portName: string,
+  namespace: string,
+  o: Pick<ResolveOptions, 'mayDial' | 'allowSelectorless'>,
+  out: Endpoint[],
+): void {
+  if (slice.addressType === 'FQDN') return;
+  const port = slice.ports?.find((p) => (p.name ?? '') === portName && p.port != null);
+  if (!port) return;
+  for (const ep of slice.endpoints) {
+    const ip = ep.addresses[0];
+    if (!ip || !isIP(ip) || !o.mayDial(ip)) continue;
+    const ref = ep.targetRef;
+    const backedByPod = ref?.kind === 'Pod' && (ref.namespace ?? namespace) === namespace;
+    if (!backedByPod && !o.allowSelectorless) continue;
+    const ready = ep.conditions?.ready ?? true;
+    out.push({
+      ip,
+      port: port.port!,
+      ready,
+      serving: ep.conditions?.serving ?? ready,
+      terminating: ep.conditions?.terminating ?? false,
+      zone: ep.zone,
+      hintZones: ep.hints?.forZones?.map((z) => z.name),
+      nodeName: ep.nodeName,
+      pod: backedByPod ? `${namespace}/${ref.name}` : undefined,
+    });
+  }
+}
+
+/** The first declared port of the first container that declares any (init containers do not count). */
+function defaultPodPort(pod: V1Pod): number | undefined {
+  for (const c of pod.spec?.containers ?? []) {
+    if (c.ports?.length) return c.ports[0]!.containerPort;
+  }
+  return undefined;
+}
+
+function podPort(pod: V1Pod, path: ProxyPath): number {
+  if (path.port === '') return defaultPodPort(pod) ?? (path.scheme === 'https' ? 443 : 80);
+  if (/^\d+$/.test(path.port)) {
+    const n = Number(path.port);
+    if (n < 1 || n > 65535) throw badRequest(`invalid pod request "${path.segment}"`);
+    return n;
+  }
+  // The apiserver panics on a named pod port; resolve it against the containers instead.
+  for (const c of pod.spec?.containers ?? []) {
+    const match = c.ports?.find((p) => p.name === path.port);
+    if (match) return match.containerPort;
+  }
+  throw badRequest(`pod "${path.name}" has no container port named "${path.port}"`);
+}
+
+export function resolvePodTarget(path: ProxyPath, pod: V1Pod | undefined, mayDial: AddressPolicy): Target {
+  if (!pod) throw notFound('pods', path.name);
+  const ip = pod.status?.podIPs?.[0]?.ip ?? pod.status?.podIP;
+  if (!ip || !isIP(ip) || !mayDial(ip)) throw ADDRESS_NOT_ALLOWED();
+  const port = podPort(pod, path);
+  return {
+    kind: 'pods',
+    namespace: path.namespace,
+    name: path.name,
+    scheme: path.scheme === 'https' ? 'https' : 'http',
+    endpoints: [{ ip, port, ready: true, serving: true, terminating: false, nodeName: pod.spec?.nodeName, pod: `${path.namespace}/${path.name}` }],
+    path: path.path,
+    key: `pods/${path.namespace}/${path.name}:${port}`,
+  };
+}
+
+const NODE_ADDRESS_PREFERENCE = ['Hostname', 'InternalDNS', 'InternalIP', 'ExternalDNS', 'ExternalIP'];
+const DEFAULT_KUBELET_PORT = 10250;
+
+/** The apiserver's GetPreferredNodeAddress with the default --kubelet-preferred-address-types. */
+export function preferredNodeAddress(node: V1Node): string {
+  const addresses = node.status?.addresses ?? [];
+  for (const type of NODE_ADDRESS_PREFERENCE) {
+    const found = addresses.find((a) => a.type === type);
+    if (found) return found.address;
+    if (type === 'Hostname' && node.metadata?.labels?.['kubernetes.io/hostname']) {
+      return node.metadata.labels['kubernetes.io/hostname'];
+    }
+  }
+  const known = addresses.map((a) => `{${a.type} ${a.address}}`).join(' ');
+  throw new GatewayError(500, '', `no preferred addresses found; known addresses: [${known}]`);
+}
+
+export async function resolveNodeTarget(path: ProxyPath, node: V1Node | undefined, o: Pick<ResolveOptions, 'mayDial' | 'lookupHost'>): Promise<Target> {
+  if (!node) throw notFound('nodes', path.name);
+  const address = preferredNodeAddress(node);
+  const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || DEFAULT_KUBELET_PORT;
+  const toKubelet = path.port === '' || path.port === String(kubeletPort);
+  if (!toKubelet && !/^\d+$/.test(path.port)) throw badRequest(`invalid node request "${path.segment}"`);
+  const port = toKubelet ? kubeletPort : Number(path.port);
+
+  // Resolve once and dial exactly what was checked (the apiserver's check-then-dial
+  // TOCTOU is CVE-2020-8562).
+  let ips: string[];
+  try {
+    ips = isIP(address) ? [address] : await o.lookupHost(address);
+  } catch (err) {
+    throw badRequest(`${(err as Error).message}`);
+  }
+  if (ips.length === 0) throw badRequest('no addresses for hostname');
+  if (!ips.every((ip) => o.mayDial(ip))) throw ADDRESS_NOT_ALLOWED();
+  return {
+    kind: 'nodes',
+    namespace: '',
+    name: path.name,
+    scheme: toKubelet ? 'https' : path.scheme === 'https' ? 'https' : 'http',
+    endpoints: [{ ip: ips[0]!, port, ready: true, serving: true, terminating: false, nodeName: path.name }],
+    path: path.path,
+    key: `nodes/${path.name}:${port}`,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The gateway process: the public listener (proxy pipeline + the gateway's own
+ * pages), the admin listener, and their lifecycle (start, graceful shutdown).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { ClusterState } from '../kube/cluster-state.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { createAdminServer } from './admin.js';
+import { createAccessLog } from './access-log.js';
+import { createPages } from './pages.js';
+import { buildParts, type Parts } from './parts.js';
+import { createPipeline } from './pipeline.js';
+import { createStages } from './stages.js';
+
+export interface GatewayOptions {
+  config: Config;
+  logger?: Logger;
+  /** Cluster state to use instead of the one the config describes (tests, benchmarks). */
+  state?: ClusterState;
+  /** Serve without authentication (anonymous caller); loopback only. */
+  insecureNoAuth?: boolean;
+}
+
+export interface Gateway {
+  readonly server: http.Server;
+  readonly admin: http.Server;
+  readonly metrics: Metrics;
+  readonly parts: Parts;
+  /** Starts the caches and both listeners; resolves with their URLs. */
+  listen(): Promise<{ url: string; adminURL: string }>;
+  /** Readiness as /readyz reports it. */
+  isReady(): boolean;
+  /** SIGTERM behaviour: unready at once, keep serving for the delay, then drain and close. */
+  shutdown(): Promise<void>;
+  /** Stops everything now (tests). */
+  close(): Promise<void>;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logging);
+  const metrics = createMetrics();
+  const parts = await buildParts(config, { logger, metrics, state: options.state, insecureNoAuth: options.insecureNoAuth });
+  let draining = false;
+
+  const pages = createPages(config, parts, logger);
+  const accessLog = createAccessLog(logger, metrics, parts.audit);
+  const pipeline = createPipeline(createStages(config, parts.state, parts), {
+    pages,
+    denied: parts.denied,
+    finished: accessLog,
+    loginPath: parts.loginPath,
+  });
+
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: config.listen.maxHeaderBytes,
+    requestTimeout: config.listen.requestTimeout,
+    headersTimeout: config.listen.headersTimeout,
+    keepAliveTimeout: config.listen.keepAliveTimeout,
+  };
+  const server = config.listen.tls
+    ? https.createServer({
+        ...serverOptions,
+        cert: readFileSync(config.listen.tls.certFile),
+        key: readFileSync(config.listen.tls.keyFile),
+      })
+    : http.createServer(serverOptions);
+  server.on('request', (req, res) => {
+    if (draining) res.setHeader('connection', 'close');
+    void pipeline.handleRequest(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+
+  const readiness = [
+    { name: 'cluster-state', ok: () => parts.state.isSynced() },
+    { name: 'authentication', ok: () => parts.authentication.ready() },
+    { name: 'not-draining', ok: () => !draining },
+  ];
+  const admin = createAdminServer(readiness, metrics.registry);
+  const isReady = () => readiness.every((c) => c.ok());
+
+  const listenOn = (srv: http.Server, port: number, address: string) =>
+    new Promise<AddressInfo>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, address, () => resolve(srv.address() as AddressInfo));
+    });
+  const urlOf = (a: AddressInfo, scheme: string) =>
+    `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+
+  async function closeListeners(): Promise<void> {
+    await Promise.all([
+      new Promise((r) => server.close(r)),
+      new Promise((r) => admin.close(r)),
+    ]);
+  }
+
+  async function stopParts(): Promise<void> {
+    parts.forwarder.close();
+    await parts.close();
+  }
+
+  return {
+    server,
+    admin,
+    metrics,
+    parts,
+    async listen() {
+      await parts.state.start();
+      const address = options.insecureNoAuth ? '127.0.0.1' : config.listen.address;
+      const pub = await listenOn(server, config.listen.port, address);
+      const adm = await listenOn(admin, config.admin.port, config.admin.address);
+      return { url: urlOf(pub, config.listen.tls ? 'https' : 'http'), adminURL: urlOf(adm, 'http') };
+    },
+    isReady,
+    async shutdown() {
+      draining = true;
+      logger.info({ delayMs: config.listen.shutdown.delay }, 'shutting down: unready, still serving');
+      await new Promise((r) => setTimeout(r, config.listen.shutdown.delay));
+      const closed = new Promise((r) => server.close(r));
+      server.closeIdleConnections();
+      for (const socket of parts.forwarder.upgrades) closeWebSocket(socket);
+      const deadline = new Promise((r) => setTimeout(r, config.listen.shutdown.timeout).unref());
+      await Promise.race([closed, deadline]);
+      server.closeAllConnections();
+      await new Promise((r) => admin.close(r));
+      await stopParts();
+      logger.info('shutdown complete');
+    },
+    async close() {
+      draining = true;
+      server.closeAllConnections();
+      for (const socket of parts.forwarder.upgrades) socket.destroy();
+      await closeListeners();
+      await stopParts();
+    },
+  };
+}
+
+/** Tells a WebSocket client the server is going away (close code 1001), then closes. */
+function closeWebSocket(socket: NodeJS.WritableStream & { destroy(): void; end(chunk?: Buffer): void }): void {
+  // An unmasked server-to-client close frame: FIN+opcode 8, length 2, code 1001.
+  socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe9]));
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

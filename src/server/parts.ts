@@ -1,0 +1,138 @@
+/**
+ * Builds the gateway's parts from the config: cluster state, authentication,
+ * authorization, identity for upstreams, balancer and forwarder. This is the
+ * only file that knows how the modules are constructed.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import type { IncomingMessage } from 'node:http';
+import express from 'express';
+import { ANONYMOUS, type Identity } from '../authn/identity.js';
+import { createAuthentication, type Authentication } from '../authn/index.js';
+import { checkOrigin, createAuthorizer, forbiddenError, requestAttributes, type GatewayAuthorizer } from '../authz/index.js';
+import type { Config } from '../config/schema.js';
+import type { ClusterState } from '../kube/cluster-state.js';
+import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
+import { createAuditLog } from '../observability/audit.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createAddressPolicy } from '../proxy/address-policy.js';
+import { createBalancer } from '../proxy/balancer/index.js';
+import { createForwarder } from '../proxy/forward.js';
+import { createTargetResolver } from '../proxy/resolve.js';
+import { createResponseRewriter } from '../proxy/rewrite/index.js';
+import { createUpstreamIdentity } from '../upstream-identity/index.js';
+import type { AuditSink } from './access-log.js';
+import type { RequestContext } from './request-context.js';
+
+export interface PartsOptions {
+  logger: Logger;
+  metrics: Metrics;
+  state?: ClusterState;
+  insecureNoAuth?: boolean;
+}
+
+export type Parts = Awaited<ReturnType<typeof buildParts>>;
+
+function hasAuthentication(config: Config): boolean {
+  const a = config.authentication;
+  return a.oidc !== undefined || a.jwt.length > 0 || a.serviceAccountTokens.enabled;
+}
+
+/** With --insecure-no-auth and no rules, the anonymous caller may use any verb inside the namespace fence. */
+function insecureConfig(config: Config): Config {
+  if (config.authorization.rules.length > 0 || config.authorization.kubernetesRBAC.enabled) return config;
+  const resources: ('services' | 'pods' | 'nodes')[] = config.authorization.nodeProxy
+    ? ['services', 'pods', 'nodes']
+    : ['services', 'pods'];
+  const rule = { users: [ANONYMOUS.username], namespaces: ['*'], resources, verbs: ['*' as const] };
+  return { ...config, authorization: { ...config.authorization, rules: [rule] } };
+}
+
+export async function buildParts(config: Config, o: PartsOptions) {
+  const { logger, metrics } = o;
+  if (!hasAuthentication(config) && !o.insecureNoAuth) {
+    throw new Error(
+      'no authentication method is configured (authentication.oidc, authentication.jwt or serviceAccountTokens); ' +
+        'refusing to start. Use --insecure-no-auth only for local testing.',
+    );
+  }
+  if (o.insecureNoAuth) {
+    logger.warn('INSECURE: --insecure-no-auth is set: every caller is anonymous; listening on 127.0.0.1 only');
+    config = insecureConfig(config);
+  }
+
+  const kubeConfig: KubeConfig | undefined = config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
+  const state =
+    o.state ??
+    (config.kubernetes === 'none'
+      ? createStaticClusterState(config.static.services)
+      : createKubeClusterState(kubeConfig!, {
+          logger,
+          podCacheTTL: config.kubernetes.podCacheTTL,
+          nodeCacheTTL: config.kubernetes.nodeCacheTTL,
+          onWatchRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
+        }));
+
+  const publicURL = new URL(config.publicURL);
+  const authentication: Authentication = await createAuthentication(config, { logger, kubeConfig, publicURL, metrics });
+  const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
+  const identity = await createUpstreamIdentity(config, { logger });
+  const audit = createAuditLog(config.logging.audit, logger);
+  const balancer = createBalancer(config.upstream.loadBalancing, { metrics });
+  const rewriter = config.upstream.rewriteHTML ? createResponseRewriter(config.upstream) : undefined;
+
+  const resolveTarget = createTargetResolver({
+    state,
+    mayDial: createAddressPolicy(config.upstream.allowedAddresses),
+    allowSelectorless: config.upstream.allowSelectorlessServices,
+    lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+  });
+
+  const affinityKey =
+    config.upstream.loadBalancing.affinityKey === 'user'
+      ? (_req: IncomingMessage, ctx: RequestContext) => ctx.identity?.username ?? ''
+      : (req: IncomingMessage) => req.socket.remoteAddress ?? '';
+
+  const forwarder = createForwarder({
+    picker: balancer.picker,
+    retry: balancer.retry,
+    rewriter,
+    connectTimeoutMs: config.upstream.connectTimeout,
+    responseHeaderTimeoutMs: config.upstream.responseHeaderTimeout,
+    idleTimeoutMs: config.upstream.idleTimeout,
+    tls: {
+      verify: config.upstream.tls.verify,
+      ca: config.upstream.tls.caFile ? readFileSync(config.upstream.tls.caFile, 'utf8') : undefined,
+    },
+    proto: config.listen.tls ? 'https' : publicURL.protocol.replace(':', ''),
+    isReservedHeader: identity.isReservedHeader,
+    isSessionCookie: authentication.isSessionCookie,
+    identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
+    affinityKey,
+  });
+
+  const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };
+  const ownOrigins = (origin: string) => authentication.isOwnOrigin(origin);
+
+  return {
+    state,
+    authentication,
+    authorizer,
+    forwarder,
+    resolveTarget,
+    audit: auditSink,
+    anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
+    attributes: requestAttributes,
+    denied: forbiddenError,
+    loginPath: config.authentication.oidc ? '/auth/login' : undefined,
+    checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean) => checkOrigin(req, who, ownOrigins, upgrade),
+    jwks: () => identity.jwks(),
+    portal: express.Router(),
+    async close() {
+      authorizer.close();
+      await Promise.allSettled([state.stop(), authentication.close(), audit.close()]);
+    },
+  };
+}

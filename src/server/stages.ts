@@ -1,0 +1,67 @@
+/**
+ * Builds the pipeline's stages from the gateway's parts. Each stage is a thin
+ * adapter over its module (authn/, authz/, proxy/); the order lives in
+ * pipeline.ts.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Config } from '../config/schema.js';
+import { GatewayError, badRequest, unauthorized } from '../errors.js';
+import type { ClusterState } from '../kube/cluster-state.js';
+import { PROXY_METHODS, hasDryRun, parseProxyPath, type ProxyPath } from '../proxy/grammar.js';
+import { alternativeServicePort, createHostRouter } from '../proxy/host-route.js';
+import type { Parts } from './parts.js';
+import type { Stages } from './pipeline.js';
+import type { RequestContext } from './request-context.js';
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function createStages(config: Config, state: ClusterState, parts: Parts): Stages {
+  const hosts = createHostRouter(config.routing);
+
+  function route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined {
+    if (hosts.enabled) {
+      const routed = hosts.route(req.headers.host, req.url ?? '/');
+      if (routed) {
+        ctx.via = 'host';
+        if (!state.service(routed.namespace, routed.name)) return alternativeServicePort(routed) ?? routed;
+        return routed;
+      }
+    }
+    return parseProxyPath(req.url ?? '/');
+  }
+
+  async function authenticate(req: IncomingMessage): Promise<NonNullable<RequestContext['identity']>> {
+    const identity = await parts.authentication.authenticate(req);
+    if (identity) return identity;
+    if (parts.anonymous) return parts.anonymous;
+    throw unauthorized();
+  }
+
+  function admit(req: IncomingMessage, ctx: RequestContext): void {
+    if (!PROXY_METHODS.has(ctx.method)) {
+      throw new GatewayError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+    if (hasDryRun(ctx.proxyPath!.rawQuery)) throw badRequest('dryRun is not supported');
+    const identity = ctx.identity!;
+    if (identity.method === 'session' && (ctx.upgrade || UNSAFE_METHODS.has(ctx.method))) {
+      parts.checkOrigin(req, identity, ctx.upgrade);
+    }
+    if (config.upstream.maxRequestBodyBytes > 0) {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > config.upstream.maxRequestBodyBytes) {
+        throw new GatewayError(413, 'RequestEntityTooLarge', 'request body too large');
+      }
+    }
+  }
+
+  return {
+    route,
+    authenticate,
+    attributes: parts.attributes,
+    authorize: (attrs) => parts.authorizer.authorize(attrs),
+    admit,
+    resolve: (path) => parts.resolveTarget(path),
+    forward: (req, res, ctx) => parts.forwarder.web(req, res, ctx),
+    forwardUpgrade: (req, socket, head, ctx) => parts.forwarder.upgrade(req, socket, head, ctx),
+  };
+}
