@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { configSchema } from '../../../src/config/schema.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
+import { createBalancer } from '../../../src/proxy/balancer/index.js';
+import { endpoint, fail, service, Clock } from './fixtures.js';
+
+const loadBalancing = (input: object) => configSchema.parse({ upstream: { loadBalancing: input } }).upstream.loadBalancing;
+
+/** Sends requests to a real server and hands each IncomingMessage, body read or not, to `inspect`. */
+async function withRequests(inspect: (req: IncomingMessage) => void, send: (port: number) => Promise<void>): Promise<void> {
+  const server = http.createServer((req, res) => {
+    const readBody = req.headers['x-read-body'] === 'yes';
+    const answer = () => {
+      inspect(req);
+      res.end('ok');
+    };
+    if (readBody) req.once('end', answer).resume();
+    else answer();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await send((server.address() as AddressInfo).port);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+async function request(port: number, method: string, body?: string, readBody = false): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/`, { method, body, headers: { 'x-read-body': readBody ? 'yes' : 'no' } });
+  await res.text();
+}
+
+test('the assembled retry policy retries refused connections, not streamed bodies, and counts retries', async () => {
+  const metrics = createMetrics();
+  const { retry } = createBalancer(loadBalancing({ retries: 1 }), { metrics });
+  const answers: boolean[] = [];
+  await withRequests(
+    (req) => {
+      retry.recordRequest();
+      answers.push(retry.mayRetry(req, 'ECONNREFUSED', 1), retry.mayRetry(req, 'ECONNREFUSED', 2));
+    },
+    async (port) => {
+      await request(port, 'GET');
+      await request(port, 'POST', 'unsent body'); // body not read yet: nothing left the gateway
+      await request(port, 'PUT', 'streamed body', true); // body consumed: it cannot be sent again
+    },
+  );
+  assert.deepEqual(answers, [true, false, true, false, false, false]);
+  assert.equal((await metrics.retries.get()).values[0].value, 2);
+});
+
+test('the assembled picker follows the configured policy and reports ejections', async () => {
+  const metrics = createMetrics();
+  const clock = new Clock();
+  const { picker } = createBalancer(loadBalancing({ policy: 'round-robin', outlierDetection: { consecutiveFailures: 2 } }), {
+    metrics,
+    now: clock.now,
+  });
+  const target = service([endpoint('10.0.0.1'), endpoint('10.0.0.2')]);
+  assert.deepEqual([0, 1, 2].map(() => picker.pick(target, { key: 'c' })!.ip), ['10.0.0.1', '10.0.0.2', '10.0.0.1']);
+  fail(picker, target, target.endpoints[1], 2, 'server-error');
+  assert.equal(picker.stats(target).ejected, 1);
+  assert.equal((await metrics.ejections.get()).values[0].value, 1);
+});
