@@ -285,7 +285,14 @@ const upstream = z
         enabled: z.boolean().default(true),
         header: headerName.default('X-Bastion-Assertion'),
         ttl: duration('2m'),
-        signingKeyFile: describe(z.string().optional(), 'PEM EC P-256 private key; generated at start when absent'),
+        signingKeyFile: describe(
+          z.string().optional(),
+          'PEM EC P-256 private key(s): the first signs, the others are only published (rotation); generated at start when absent',
+        ),
+        keyRotation: describe(
+          duration('24h'),
+          'how often a generated signing key is replaced; the old key stays published until its assertions expire',
+        ),
       })
       .prefault({}),
     allowSelectorlessServices: describe(

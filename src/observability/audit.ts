@@ -1,0 +1,109 @@
+/**
+ * The audit trail: one structured event per authorization decision, on its
+ * own stream (a file, or stdout marked `"audit":true`), independent of the
+ * log level. Events are built field by field from what the pipeline decided,
+ * never from headers, so no token or cookie value can reach them.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { AuthMethod } from '../authn/identity.js';
+import type { Config } from '../config/schema.js';
+import type { RequestContext } from '../server/request-context.js';
+
+export interface AuditEvent {
+  requestId: string;
+  user: string;
+  groups: string[];
+  authMethod: AuthMethod;
+  /** HTTP method as received; `verb` is what was authorized. */
+  method: string;
+  verb: string;
+  namespace: string;
+  kind: string;
+  /** The raw name segment (`web:http`). */
+  name: string;
+  decision: 'allow' | 'deny';
+  /** What answered: `rule[2]`, `kubernetes-rbac`, `namespace-fence`, … */
+  by: string;
+  reason?: string;
+  /** Status sent to the client. */
+  status: number;
+  /** `ip:port` of the endpoint that answered, when one did. */
+  upstream?: string;
+  /** Upstream path without the query (queries may carry secrets). */
+  path?: string;
+  via: 'path' | 'host';
+  upgrade: boolean;
+  bytes: number;
+  durationMs: number;
+}
+
+export interface AuditLog {
+  /** Records the request's decision; requests that never reached one are not audit events. */
+  record(ctx: RequestContext, status: number, bytes: number, durationMs: number): void;
+  write(event: AuditEvent): void;
+  close(): Promise<void>;
+}
+
+/** The audit event for a finished request, or undefined when no decision was made. */
+export function auditEvent(ctx: RequestContext, status: number, bytes: number, durationMs: number): AuditEvent | undefined {
+  const { attributes: a, decision: d, identity } = ctx;
+  if (!a || !d || !identity) return undefined;
+  return {
+    requestId: ctx.id,
+    user: identity.username,
+    groups: identity.groups,
+    authMethod: identity.method,
+    method: ctx.method,
+    verb: a.verb,
+    namespace: a.namespace,
+    kind: a.resource,
+    name: a.name,
+    decision: d.allowed ? 'allow' : 'deny',
+    by: d.by,
+    ...(d.reason ? { reason: d.reason } : {}),
+    status,
+    ...(ctx.endpoint ? { upstream: `${ctx.endpoint.ip}:${ctx.endpoint.port}` } : {}),
+    ...(ctx.target ? { path: ctx.target.path || '/' } : {}),
+    via: ctx.via,
+    upgrade: ctx.upgrade,
+    bytes,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+  };
+}
+
+const NOOP: AuditLog = { record() {}, write() {}, close: () => Promise.resolve() };
+
+/**
+ * `base` only receives the audit stream's own failures (a full disk); audit
+ * events never go through it, so `logging.level: warn` cannot silence them.
+ */
+export function createAuditLog(config: Config['logging']['audit'], base?: Logger): AuditLog {
+  if (!config.enabled) return NOOP;
+  const destination = config.file
+    ? pino.destination({ dest: config.file, append: true, mkdir: true, sync: false })
+    : pino.destination({ dest: 1, sync: true });
+  destination.on('error', (err: Error) => base?.error({ err }, 'audit log write failed'));
+  const logger = pino(
+    {
+      level: 'info',
+      base: { service: 'kube-bastion', audit: true },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination as DestinationStream,
+  );
+  const write = (event: AuditEvent) => logger.info(event, 'audit');
+  return {
+    record(ctx, status, bytes, durationMs) {
+      const event = auditEvent(ctx, status, bytes, durationMs);
+      if (event) write(event);
+    },
+    write,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!config.file) return resolve();
+        destination.once('close', () => resolve());
+        destination.end();
+      }),
+  };
+}

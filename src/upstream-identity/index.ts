@@ -1,0 +1,47 @@
+/**
+ * What an upstream learns about the caller: plain identity headers and a
+ * signed assertion, and which client-sent header names are never passed on.
+ */
+import type { Identity } from '../authn/identity.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { Target } from '../proxy/target.js';
+import { assertionAudience, createAssertionSigner, type AssertionSigner } from './assertion.js';
+import { identityHeaders } from './identity-headers.js';
+import { reservedHeaderMatcher } from './reserved-headers.js';
+
+export { assertionAudience, assertionIssuer, createAssertionSigner, type AssertionSigner } from './assertion.js';
+export { identityHeaders } from './identity-headers.js';
+export { isReservedHeader, normalizeHeaderName, reservedHeaderMatcher } from './reserved-headers.js';
+export { SigningKeyError } from './signing-keys.js';
+
+export interface UpstreamIdentity {
+  /** True for identity/assertion header names in any case or `_`/`-` spelling, custom names included. */
+  isReservedHeader(name: string): boolean;
+  /** The identity headers plus, when enabled, the signed assertion for this target. */
+  headersFor(identity: Identity, target: Pick<Target, 'kind' | 'namespace' | 'name'>): Promise<Record<string, string>>;
+  /** The public keys for /.well-known/jwks.json (empty when assertions are off). */
+  jwks(): { keys: AssertionSignerJWK[] };
+  close(): void;
+}
+
+type AssertionSignerJWK = ReturnType<AssertionSigner['jwks']>['keys'][number];
+
+export async function createUpstreamIdentity(
+  config: Config,
+  deps: { logger: Logger; now?: () => number },
+): Promise<UpstreamIdentity> {
+  const { upstream } = config;
+  const signer = upstream.assertion.enabled ? await createAssertionSigner(config, deps) : undefined;
+  const assertionHeader = upstream.assertion.header;
+  return {
+    isReservedHeader: reservedHeaderMatcher(upstream),
+    async headersFor(identity, target) {
+      const headers = identityHeaders(identity, upstream.identityHeaders);
+      if (signer) headers[assertionHeader] = await signer.sign(identity, assertionAudience(target));
+      return headers;
+    },
+    jwks: () => signer?.jwks() ?? { keys: [] },
+    close: () => signer?.close(),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The ES256 keys that sign identity assertions, and the set published at
+ * /.well-known/jwks.json.
+ *
+ * - From `signingKeyFile` (a mounted Secret, shared by every replica): the
+ *   first PEM key signs, any further keys are published only, so an admin can
+ *   publish a new key before signing with it. The file is re-read, and a key
+ *   that stops signing stays published until its assertions have expired.
+ * - Generated (no file): each replica makes its own; the next key is published
+ *   one rotation ahead of use and the old one kept for the overlap. With
+ *   several replicas, each publishes only its own keys, so use a file there.
+ */
+import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { Logger } from '../observability/logger.js';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  /** Public JWK with kid, alg and use. */
+  jwk: JWK;
+}
+
+export interface KeyRing {
+  /** The key to sign with now. */
+  current(): SigningKey;
+  /** Every key a verifier may meet: the next one, the current one and retired ones still in their overlap. */
+  published(): JWK[];
+  close(): void;
+}
+
+export interface KeyRingOptions {
+  file?: string;
+  /** How often a generated key is replaced (ms). */
+  rotation: number;
+  /** How long a key that stopped signing stays published (ms): assertion lifetime plus clock skew. */
+  overlap: number;
+  /** How often the key file is re-read (ms). */
+  reloadInterval?: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class SigningKeyError extends Error {
+  readonly code = 'ERR_SIGNING_KEY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SigningKeyError';
+  }
+}
+
+async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
+  const details = privateKey.asymmetricKeyDetails;
+  if (privateKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
+    throw new SigningKeyError('the assertion signing key must be an EC P-256 private key (ES256)');
+  }
+  const { kty, crv, x, y } = createPublicKey(privateKey).export({ format: 'jwk' });
+  const pub: JWK = { kty, crv, x, y };
+  const kid = await calculateJwkThumbprint(pub);
+  return { kid, privateKey, jwk: { ...pub, kid, alg: 'ES256', use: 'sig' } };
+}
+
+const PEM_BLOCK = /-----BEGIN ((?:EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/g;
+
+/** Every private key in a PEM file, in order (PKCS#8 or SEC1). */
+export async function parseKeyFile(pem: string, file: string): Promise<SigningKey[]> {
+  const blocks = pem.match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw new SigningKeyError(`${file}: no PEM private key found`);
+  return Promise.all(
+    blocks.map((block, i) => {
+      let key: KeyObject;
+      try {
+        key = createPrivateKey(block);
+      } catch (err) {
+        throw new SigningKeyError(`${file}: key ${i + 1} cannot be read: ${(err as Error).message}`);
+      }
+      return signingKey(key).catch((err: Error) => {
+        throw new SigningKeyError(`${file}: key ${i + 1}: ${err.message}`);
+      });
+    }),
+  );
+}
+
+export const generateSigningKey = (): Promise<SigningKey> =>
+  signingKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+
+export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
+  const now = options.now ?? Date.now;
+  /** Keys that no longer sign, published until `until`. */
+  let retired: { key: SigningKey; until: number }[] = [];
+  let active: SigningKey[]; // [signing, ...published-only]
+  let timer: NodeJS.Timeout | undefined;
+
+  function retire(previous: readonly SigningKey[], next: readonly SigningKey[]): void {
+    const kept = new Set(next.map((k) => k.kid));
+    const until = now() + options.overlap;
+    for (const key of previous) if (!kept.has(key.kid)) retired.push({ key, until });
+    retired = retired.filter((r) => !kept.has(r.key.kid));
+  }
+
+  if (options.file) {
+    const file = options.file;
+    let text = await readFile(file, 'utf8');
+    active = await parseKeyFile(text, file);
+    timer = setInterval(() => {
+      void (async () => {
+        const fresh = await readFile(file, 'utf8');
+        if (fresh === text) return;
+        const keys = await parseKeyFile(fresh, file);
+        text = fresh;
+        retire(active, keys);
+        active = keys;
+        options.logger.info({ kid: keys[0].kid }, 'assertion signing key reloaded');
+      })().catch((err: unknown) =>
+        options.logger.error({ err }, 'assertion signing key file unreadable; keeping the previous keys'),
+      );
+    }, options.reloadInterval ?? 30_000);
+  } else {
+    active = [await generateSigningKey(), await generateSigningKey()]; // [current, next]
+    timer = setInterval(() => {
+      void generateSigningKey().then((next) => {
+        const previous = active;
+        active = [previous[1], next];
+        retire(previous, active);
+        options.logger.info({ kid: active[0].kid }, 'assertion signing key rotated');
+      });
+    }, options.rotation);
+  }
+  timer.unref();
+
+  return {
+    current: () => active[0],
+    published() {
+      const t = now();
+      retired = retired.filter((r) => r.until > t);
+      return [...active, ...retired.map((r) => r.key)].map((k) => k.jwk);
+    },
+    close: () => clearInterval(timer),
+  };
+}

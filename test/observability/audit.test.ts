@@ -1,0 +1,99 @@
+/**
+ * The audit trail an operator reads: one JSON line per decision in its own
+ * file, with who/what/which rule/outcome, and never a credential.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Identity } from '../../src/authn/identity.js';
+import { requestAttributes } from '../../src/authz/attributes.js';
+import { createAuditLog } from '../../src/observability/audit.js';
+import { parseProxyPath } from '../../src/proxy/grammar.js';
+import { newRequestContext, type RequestContext } from '../../src/server/request-context.js';
+import type { IncomingMessage } from 'node:http';
+
+const dir = mkdtempSync(join(tmpdir(), 'bastion-audit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const alice: Identity = { username: 'alice', groups: ['devs'], email: 'a@example.com', extra: {}, method: 'session' };
+const SECRET_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.sig';
+
+function context(method: string, url: string, upgrade = false): RequestContext {
+  const req = {
+    method,
+    url,
+    headers: { authorization: `Bearer ${SECRET_TOKEN}`, cookie: `kube_bastion=${SECRET_TOKEN}`, 'x-request-id': 'req-1' },
+  } as unknown as IncomingMessage;
+  const ctx = newRequestContext(req, upgrade);
+  ctx.proxyPath = parseProxyPath(url);
+  ctx.identity = alice;
+  ctx.attributes = requestAttributes(method, ctx.proxyPath!, alice, upgrade);
+  return ctx;
+}
+
+test('one line per decision with who, what, which rule, outcome and upstream; no token or cookie', async () => {
+  const file = join(dir, 'nested', 'audit.log');
+  const audit = createAuditLog({ enabled: true, file });
+
+  const allowed = context('POST', '/api/v1/namespaces/team-a/services/web:http/proxy/api/items?token=abc');
+  allowed.decision = { allowed: true, by: 'rule[0]' };
+  allowed.target = { kind: 'services', namespace: 'team-a', name: 'web', scheme: 'http', endpoints: [], path: '/api/items', key: 'k' };
+  allowed.endpoint = { ip: '10.0.0.7', port: 8080, ready: true, serving: true, terminating: false };
+  audit.record(allowed, 201, 512, 12.3456);
+
+  const denied = context('GET', '/api/v1/namespaces/kube-system/pods/etcd-0/proxy/', true);
+  denied.decision = { allowed: false, by: 'namespace-fence', reason: 'namespace "kube-system" is not open to this gateway' };
+  audit.record(denied, 403, 0, 0.5);
+
+  const unauthenticated = newRequestContext({ method: 'GET', url: '/x', headers: {} } as unknown as IncomingMessage);
+  audit.record(unauthenticated, 401, 0, 0.1);
+  await audit.close();
+
+  const text = readFileSync(file, 'utf8');
+  assert.ok(!text.includes(SECRET_TOKEN), 'no credential in the audit log');
+  assert.ok(!text.includes('token=abc'), 'no query string in the audit log');
+  const lines = text.trim().split('\n').map((l): Record<string, unknown> => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 2, 'requests without a decision are not audit events');
+  const [a, d] = lines;
+  assert.equal(a.audit, true);
+  assert.ok(!Number.isNaN(Date.parse(String(a.time))));
+  assert.deepEqual(
+    {
+      requestId: a.requestId, user: a.user, groups: a.groups, authMethod: a.authMethod, method: a.method, verb: a.verb,
+      namespace: a.namespace, kind: a.kind, name: a.name, decision: a.decision, by: a.by, status: a.status,
+      upstream: a.upstream, path: a.path, bytes: a.bytes, durationMs: a.durationMs,
+    },
+    {
+      requestId: 'req-1', user: 'alice', groups: ['devs'], authMethod: 'session', method: 'POST', verb: 'create',
+      namespace: 'team-a', kind: 'services', name: 'web:http', decision: 'allow', by: 'rule[0]', status: 201,
+      upstream: '10.0.0.7:8080', path: '/api/items', bytes: 512, durationMs: 12.346,
+    },
+  );
+  assert.equal(d.decision, 'deny');
+  assert.equal(d.by, 'namespace-fence');
+  assert.equal(d.verb, 'create', 'upgrade audited as create');
+  assert.equal(d.upgrade, true);
+  assert.match(String(d.reason), /kube-system/);
+  assert.equal(d.upstream, undefined);
+});
+
+test('appends to an existing file; disabled audit writes nothing', async () => {
+  const file = join(dir, 'append.log');
+  for (let i = 0; i < 2; i++) {
+    const audit = createAuditLog({ enabled: true, file });
+    const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/');
+    ctx.decision = { allowed: true, by: 'kubernetes-rbac', reason: 'RBAC: allowed by RoleBinding "view/a"' };
+    audit.record(ctx, 200, 1, 1);
+    await audit.close();
+  }
+  assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 2);
+
+  const off = createAuditLog({ enabled: false, file: join(dir, 'off.log') });
+  const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/');
+  ctx.decision = { allowed: true, by: 'rule[0]' };
+  off.record(ctx, 200, 1, 1);
+  await off.close();
+  assert.throws(() => readFileSync(join(dir, 'off.log')), { code: 'ENOENT' });
+});
