@@ -1,0 +1,156 @@
+/**
+ * Who is calling. Three ways in, one Identity out:
+ *   - a bearer JWT from a configured issuer (CI: GitHub Actions, …),
+ *   - a bearer token the cluster accepts (ServiceAccount tokens, via TokenReview),
+ *   - a browser session from OIDC sign-in (sealed cookie, or Redis behind a handle).
+ * A request that carries a bearer token is judged by it alone.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type express from 'express';
+import type { Config } from '../config/schema.js';
+import { GatewayError, unauthorized } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { bearerToken } from './credentials.js';
+import type { Identity } from './identity.js';
+import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
+import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
+import { createAuthRouter } from './oidc/router.js';
+import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
+import { BrowserSessions } from './session/browser-sessions.js';
+import { cookieSettings, isOurCookie } from './session/cookie-jar.js';
+import { RedisSessionStore } from './session/redis-store.js';
+import { SealedBox } from './session/sealed-box.js';
+import { CookieSessionStore, type SessionStore } from './session/store.js';
+
+export type { Identity } from './identity.js';
+export { LOGIN_PATH } from './oidc/router.js';
+
+export interface Authentication {
+  /**
+   * The caller's identity; undefined when the request carries no credentials
+   * at all; throws GatewayError 401 (bad credentials) or 503 (an issuer, the
+   * IdP, the apiserver or Redis cannot be reached). Never logs tokens.
+   * Pass `res` so a renewed or rotated session cookie reaches the browser
+   * (merged into the response at writeHead, whatever the proxy sets).
+   */
+  authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
+  /** /auth/login, /auth/callback, /auth/logout, /auth/whoami (mount at the app root). */
+  router: express.Router;
+  /** Our cookies (every session chunk and the sign-in cookie), which the proxy strips. */
+  isSessionCookie(name: string): boolean;
+  /** Whether an Origin header value is this gateway (publicURL, or a routed host). */
+  isOwnOrigin(origin: string): boolean;
+  /** True once IdP discovery is done (always true without browser sign-in). */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export interface AuthenticationDeps {
+  logger: Logger;
+  kubeConfig?: KubeConfig;
+  publicURL: URL;
+  metrics?: Metrics;
+}
+
+export async function createAuthentication(config: Config, deps: AuthenticationDeps): Promise<Authentication> {
+  const { logger, publicURL } = deps;
+  const authn = config.authentication;
+
+  let tokenReview: TokenReviewAuthenticator | undefined;
+  if (authn.serviceAccountTokens.enabled) {
+    if (!deps.kubeConfig) throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
+    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens);
+  }
+  const bearer = new BearerAuthenticator(authn, logger, tokenReview);
+  bearer.warmUp();
+
+  const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;
+  const session = authn.session;
+  const cookies = cookieSettings(publicURL, session?.cookieName ?? 'kube_bastion', session?.cookieDomain);
+
+  const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
+
+  async function authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined> {
+    try {
+      const token = bearerToken(req);
+      let identity: Identity | undefined;
+      if (token !== undefined) {
+        if (!bearer.enabled) throw unauthorized('bearer tokens are not accepted here (no authentication.jwt issuer is configured)');
+        identity = await bearer.authenticate(token);
+      } else {
+        identity = await browser?.sessions.authenticate(req, res);
+      }
+      if (identity) count(identity.method, 'success');
+      return identity;
+    } catch (err) {
+      count(req.headers.authorization ? 'bearer' : 'session', err instanceof GatewayError && err.status === 401 ? 'failure' : 'error');
+      throw err;
+    }
+  }
+
+  const router = createAuthRouter({
+    idp: browser?.idp,
+    sessions: browser?.sessions,
+    loginBox: browser?.loginBox,
+    publicURL,
+    ttl: session?.ttl ?? 0,
+    authenticate,
+    logger,
+  });
+
+  return {
+    authenticate,
+    router,
+    isSessionCookie: (name) => isOurCookie(cookies, name),
+    isOwnOrigin: (origin) => isOwnOrigin(origin, publicURL, config.routing),
+    ready: () => browser?.idp.ready() ?? true,
+    async close() {
+      bearer.close();
+      browser?.idp.close();
+      await browser?.store.close();
+    },
+  };
+}
+
+async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
+  const { logger, publicURL } = deps;
+  const settings = config.authentication.session!;
+  if (!settings.secret) throw new Error('authentication.session.secret (or secretFile) is required for browser sign-in');
+  if (publicURL.protocol === 'http:' && !isLoopbackURL(publicURL)) {
+    logger.warn({ publicURL: publicURL.href }, 'publicURL is plain http on a non-loopback host: session cookies are not Secure');
+  }
+  const secrets = [settings.secret, ...settings.previousSecrets];
+  const cookies = cookieSettings(publicURL, settings.cookieName, settings.cookieDomain);
+  const redis = settings.store === 'redis';
+  const store: SessionStore = redis
+    ? new RedisSessionStore(settings.redis!.url, await SealedBox.create(secrets, 'handle'))
+    : new CookieSessionStore(await SealedBox.create(secrets, 'session'));
+  const idp = new IdentityProvider(config.authentication.oidc!, logger);
+  idp.start();
+  const sessions = new BrowserSessions({
+    store,
+    cookies,
+    times: { idleTimeout: settings.idleTimeout, refreshBefore: settings.refreshBefore },
+    idp,
+    logger,
+    cookieCarriesSession: !redis,
+  });
+  return { idp, sessions, store, loginBox: await SealedBox.create(secrets, 'login') };
+}
+
+/** The gateway's own origin, or (with host routing) one of the hosts it serves. */
+function isOwnOrigin(origin: string, publicURL: URL, routing: Config['routing']): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.origin === publicURL.origin) return true;
+  if (url.protocol !== publicURL.protocol) return false;
+  const host = url.hostname.toLowerCase();
+  if (routing.hostSuffix && host.endsWith(`.${routing.hostSuffix.toLowerCase()}`)) return true;
+  return routing.routes.some((r) => r.host.toLowerCase() === host || r.host.toLowerCase() === url.host.toLowerCase());
+}

@@ -1,0 +1,114 @@
+/**
+ * Bearer tokens: the issuer is chosen by the token's own `iss` (never by
+ * trying each issuer in turn), verified against that issuer's keys, mapped to
+ * a user by its claim mappings. Tokens no configured issuer claims go to a
+ * TokenReview when ServiceAccount tokens are enabled.
+ */
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import type { Config } from '../../config/schema.js';
+import { serviceUnavailable, unauthorized } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { ClaimError, compileClaimMapper, type Claims, type MappedUser } from '../claims/mapping.js';
+import type { Identity } from '../identity.js';
+import type { TokenReviewAuthenticator } from '../serviceaccount/token-review.js';
+import { TokenCache } from '../token-cache.js';
+import { JwtIssuer } from './issuer.js';
+import { describeTokenError, IssuerUnavailableError } from './token-errors.js';
+
+interface TrustedIssuer {
+  issuer: JwtIssuer;
+  map: (claims: Claims) => MappedUser;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+/** Cache lifetime cap, so a token that changes meaning (config reload, key removal) is rechecked soon. */
+const MAX_CACHE_MS = 10 * 60_000;
+
+const short = (s: unknown) => {
+  const text = String(s);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+};
+
+export class BearerAuthenticator {
+  private readonly issuers = new Map<string, TrustedIssuer>();
+  private readonly cache = new TokenCache<Identity>();
+
+  constructor(
+    config: Config['authentication'],
+    private readonly logger: Logger,
+    private readonly tokenReview?: TokenReviewAuthenticator,
+  ) {
+    config.jwt.forEach((entry, i) => {
+      const map = compileClaimMapper({
+        mappings: entry.claimMappings,
+        claimValidationRules: entry.claimValidationRules,
+        userValidationRules: entry.userValidationRules,
+        issuerURL: entry.issuer.url,
+        path: `authentication.jwt[${i}]`,
+      });
+      this.issuers.set(entry.issuer.url, { issuer: new JwtIssuer(entry), map });
+    });
+  }
+
+  get enabled(): boolean {
+    return this.issuers.size > 0 || this.tokenReview !== undefined;
+  }
+
+  warmUp(): void {
+    for (const { issuer } of this.issuers.values()) issuer.warmUp();
+  }
+
+  async authenticate(token: string): Promise<Identity> {
+    const key = TokenCache.key(token);
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+
+    if (!JWT_SHAPE.test(token)) {
+      // Not ours to judge: the cluster may accept opaque tokens (static token files, bootstrap tokens).
+      if (this.tokenReview) return this.tokenReview.authenticate(token, key);
+      throw unauthorized('bearer token is not a JWT');
+    }
+    let iss: unknown;
+    let exp: unknown;
+    try {
+      decodeProtectedHeader(token);
+      ({ iss, exp } = decodeJwt(token));
+    } catch {
+      throw unauthorized('bearer token is not a JWT');
+    }
+    const trusted = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
+    if (!trusted) {
+      if (this.tokenReview) return this.tokenReview.authenticate(token, key);
+      throw unauthorized(iss === undefined ? 'token has no "iss" claim' : `token issuer "${short(iss)}" is not trusted`);
+    }
+    const identity = await this.verify(trusted, token);
+    const until = Math.min(Number(exp) * 1000, Date.now() + MAX_CACHE_MS);
+    this.cache.set(key, identity, until);
+    return identity;
+  }
+
+  private async verify({ issuer, map }: TrustedIssuer, token: string): Promise<Identity> {
+    let claims: Claims;
+    try {
+      claims = await issuer.verify(token);
+    } catch (err) {
+      if (err instanceof IssuerUnavailableError || !(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout) {
+        this.logger.warn({ issuer: issuer.url, err: (err as Error).message }, 'bearer token issuer unavailable');
+        throw serviceUnavailable(`cannot fetch the signing keys of issuer ${issuer.url}; try again`);
+      }
+      const message = describeTokenError(err);
+      this.logger.debug({ issuer: issuer.url, code: err.code }, `bearer token rejected: ${message}`);
+      throw unauthorized(message);
+    }
+    try {
+      return { ...map(claims), method: 'jwt' };
+    } catch (err) {
+      if (err instanceof ClaimError) throw unauthorized(err.message);
+      throw err;
+    }
+  }
+
+  close(): void {
+    for (const { issuer } of this.issuers.values()) issuer.close();
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The gateway's own sign-in endpoints:
+ *   /auth/login?rd=   start the authorization code flow (PKCE + state + nonce)
+ *   /auth/callback    finish it, create the session, return to rd
+ *   /auth/logout      end the session (every cookie chunk), and at the IdP when it supports that
+ *   /auth/whoami      the caller's identity as JSON, however they authenticated
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
+import passport from 'passport';
+import * as client from 'openid-client';
+import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
+import { GatewayError, badRequest, forbidden, notFound } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { sendError } from '../../web/error-response.js';
+import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
+import type { Identity } from '../identity.js';
+import type { BrowserSessions } from '../session/browser-sessions.js';
+import { addSetCookies, clearAll, clearCookie, requestCookies } from '../session/cookie-jar.js';
+import { newSessionId } from '../session/redis-store.js';
+import type { SealedBox } from '../session/sealed-box.js';
+import { nowSeconds, type Session } from '../session/session.js';
+import type { IdentityProvider } from './identity-provider.js';
+import { loginSession, persistOnEnd, type LoginState } from './login-state.js';
+import { safeRedirectTarget } from './redirect-target.js';
+import { tokensExpiry } from './refresh.js';
+
+export const LOGIN_PATH = '/auth/login';
+const STRATEGY_KEY = 'oidc';
+
+export interface AuthRouterOptions {
+  idp?: IdentityProvider;
+  sessions?: BrowserSessions;
+  loginBox?: SealedBox;
+  publicURL: URL;
+  /** Session lifetime in ms. */
+  ttl: number;
+  authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
+  logger: Logger;
+}
+
+interface SignedIn {
+  user: MappedUser;
+  sub: string;
+  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+}
+
+/** openid-client's Strategy sends `state` and `nonce` only without PKCE; we want all three. */
+class PkceStateNonceStrategy extends Strategy {
+  override authorizationRequestParams<T extends AuthenticateOptions>(req: express.Request, options: T) {
+    const params = new URLSearchParams(super.authorizationRequestParams(req, options) as Record<string, string> | undefined);
+    params.set('state', client.randomState());
+    params.set('nonce', client.randomNonce());
+    return params;
+  }
+}
+
+export function createAuthRouter(o: AuthRouterOptions): express.Router {
+  const router = express.Router();
+  const authenticator = new passport.Passport();
+  let strategy: Strategy | undefined;
+  const fail = (req: IncomingMessage, res: ServerResponse, err: GatewayError) =>
+    sendError(req, res, err, { loginPath: o.idp ? LOGIN_PATH : undefined });
+
+  function strategyFor(config: client.Configuration): Strategy {
+    strategy ??= new PkceStateNonceStrategy(
+      {
+        config,
+        scope: o.idp!.settings.scopes.join(' '),
+        callbackURL: new URL('/auth/callback', o.publicURL),
+        sessionKey: STRATEGY_KEY,
+        name: STRATEGY_KEY,
+      },
+      (tokens, done) => {
+        const claims = tokens.claims() as Claims | undefined;
+        if (!claims) return done(new Error('the identity provider returned no id_token'));
+        try {
+          done(null, { user: o.idp!.map(claims), sub: String(claims.sub), tokens } satisfies SignedIn);
+        } catch (err) {
+          if (err instanceof ClaimError) return done(null, false, { message: err.message });
+          done(err);
+        }
+      },
+    );
+    return strategy;
+  }
+
+  const browserSignIn = () => {
+    if (!o.idp || !o.sessions || !o.loginBox) throw notFound('page', 'browser sign-in is not configured');
+    return { idp: o.idp, sessions: o.sessions, loginBox: o.loginBox };
+  };
+
+  router.get(LOGIN_PATH, async (req, res) => {
+    try {
+      const { idp, sessions, loginBox } = browserSignIn();
+      const s = strategyFor(await idp.config());
+      const session = loginSession({ rd: safeRedirectTarget(req.query.rd, o.publicURL) });
+      (req as unknown as { session: unknown }).session = session;
+      res.setHeader('cache-control', 'no-store');
+      persistOnEnd(res, session, loginBox, sessions.cookies);
+      authenticator.authenticate(s, { session: false })(req, res, (err: unknown) => {
+        o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
+        fail(req, res, new GatewayError(502, 'BadGateway', 'cannot start sign-in with the identity provider'));
+      });
+    } catch (err) {
+      fail(req, res, err instanceof GatewayError ? err : badRequest('cannot start sign-in'));
+    }
+  });
+
+  router.get('/auth/callback', async (req, res) => {
+    try {
+      const { idp, sessions, loginBox } = browserSignIn();
+      const present = requestCookies(req);
+      addSetCookies(res, [clearCookie(sessions.cookies, sessions.cookies.loginName)]);
+      const blob = present[sessions.cookies.loginName];
+      const restart = 'open the page you wanted again to sign in anew';
+      if (!blob) throw badRequest(`this sign-in has expired or was started in another browser; ${restart}`);
+      let state: LoginState;
+      try {
+        state = (await loginBox.open(blob)) as LoginState;
+      } catch {
+        throw badRequest(`this sign-in cannot be verified; ${restart}`);
+      }
+      (req as unknown as { session: unknown }).session = loginSession(state);
+      const s = strategyFor(await idp.config());
+      authenticator.authenticate(s, { session: false }, async (err: unknown, signedIn: SignedIn | false, info?: { message?: string }) => {
+        try {
+          if (err) {
+            o.logger.warn({ err: (err as Error).message }, 'sign-in failed at the callback');
+            throw badRequest(`sign-in failed: ${(err as Error).message}; ${restart}`);
+          }
+          if (!signedIn) throw forbidden(`sign-in was not completed: ${info?.message ?? 'the identity provider refused it'}`);
+          const session = newSession(signedIn, o.ttl);
+          addSetCookies(res, await sessions.cookieLines(session, present));
+          o.logger.info({ user: session.user.username }, 'signed in');
+          res.setHeader('cache-control', 'no-store');
+          res.redirect(302, safeRedirectTarget(state.rd, o.publicURL));
+        } catch (e) {
+          fail(req, res, e instanceof GatewayError ? e : badRequest('sign-in failed'));
+        }
+      })(req, res);
+    } catch (err) {
+      fail(req, res, err instanceof GatewayError ? err : badRequest('sign-in failed'));
+    }
+  });
+
+  router.all('/auth/logout', async (req, res) => {
+    const target = safeRedirectTarget(req.query.rd, o.publicURL);
+    if (!o.sessions) return res.redirect(302, target);
+    const { session, present } = await o.sessions.current(req).catch(() => ({ session: undefined, present: requestCookies(req) }));
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('set-cookie', clearAll(o.sessions.cookies, present));
+    let location = target;
+    if (session) {
+      await o.sessions.destroy(session).catch(() => undefined);
+      location = (await endAtIdP(o, session).catch(() => undefined)) ?? target;
+      o.logger.info({ user: session.user.username }, 'signed out');
+    }
+    res.redirect(302, location);
+  });
+
+  router.get('/auth/whoami', async (req, res) => {
+    try {
+      const identity = await o.authenticate(req, res);
+      if (!identity) throw new GatewayError(401, 'Unauthorized', 'not signed in');
+      res.setHeader('cache-control', 'no-store');
+      res.json(identity);
+    } catch (err) {
+      fail(req, res, err instanceof GatewayError ? err : badRequest('cannot tell who you are'));
+    }
+  });
+
+  return router;
+}
+
+function newSession(s: SignedIn, ttlMs: number): Session {
+  const now = nowSeconds();
+  return {
+    sid: newSessionId(),
+    user: s.user,
+    sub: s.sub,
+    iat: now,
+    exp: now + Math.floor(ttlMs / 1000),
+    seen: now,
+    tokExp: tokensExpiry(s.tokens, now),
+    rt: s.tokens.refresh_token,
+    idt: s.tokens.id_token,
+  };
+}
+
+/**
+ * Revokes the refresh token (so a copied cookie stops renewing) and returns
+ * the IdP's end-session URL when it has one: RP-initiated logout with
+ * id_token_hint when the store kept the id_token, client_id otherwise.
+ */
+async function endAtIdP(o: AuthRouterOptions, session: Session): Promise<string | undefined> {
+  const config = await o.idp!.config();
+  const meta = config.serverMetadata();
+  if (session.rt && meta.revocation_endpoint) {
+    await client.tokenRevocation(config, session.rt, { token_type_hint: 'refresh_token' }).catch(() => undefined);
+  }
+  if (!o.idp!.settings.endSessionRedirect || !meta.end_session_endpoint) return undefined;
+  const params: Record<string, string> = { post_logout_redirect_uri: new URL('/', o.publicURL).href };
+  if (session.idt) params.id_token_hint = session.idt;
+  else params.client_id = o.idp!.settings.clientID;
+  return client.buildEndSessionUrl(config, params).href;
+}

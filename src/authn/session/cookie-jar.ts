@@ -1,0 +1,147 @@
+/**
+ * The session cookie on the wire: its name and flags (from publicURL), and
+ * splitting a value over numbered cookies when it would not fit in one
+ * (browsers drop cookies over 4096 bytes): `name`, `name_1`, `name_2`, …
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse, serialize } from 'cookie';
+
+/** Value bytes per cookie, leaving room for the name and attributes under the 4096-byte limit. */
+export const CHUNK_SIZE = 3800;
+/** More chunks than this means the session belongs in a server-side store. */
+export const MAX_CHUNKS = 8;
+
+export interface CookieSettings {
+  /** Name of the first chunk, with the `__Host-` prefix when it applies. */
+  name: string;
+  /** Short-lived cookie holding an in-flight sign-in (PKCE verifier, state, nonce, rd). */
+  loginName: string;
+  secure: boolean;
+  domain?: string;
+}
+
+export class SessionTooLargeError extends Error {
+  readonly code = 'ERR_SESSION_TOO_LARGE';
+  constructor(bytes: number) {
+    super(`session is ${bytes} bytes, more than ${MAX_CHUNKS} cookies hold; use session.store: redis`);
+    this.name = 'SessionTooLargeError';
+  }
+}
+
+export function cookieSettings(publicURL: URL, base: string, domain?: string): CookieSettings {
+  const secure = publicURL.protocol === 'https:';
+  // `__Host-` makes the browser enforce Secure, Path=/ and no Domain: no subdomain can plant or overwrite it.
+  const name = secure && !domain ? `__Host-${base}` : base;
+  return { name, loginName: `${name}_login`, secure, domain };
+}
+
+/** Is this one of our cookies (any chunk, or the sign-in cookie)? The proxy strips them. */
+export function isOurCookie(settings: CookieSettings, name: string): boolean {
+  if (name === settings.name || name === settings.loginName) return true;
+  return name.startsWith(`${settings.name}_`) && /^[1-9]\d?$/.test(name.slice(settings.name.length + 1));
+}
+
+export function requestCookies(req: IncomingMessage): Record<string, string | undefined> {
+  const header = req.headers.cookie;
+  return header ? parse(header) : {};
+}
+
+export function chunkName(settings: CookieSettings, i: number): string {
+  return i === 0 ? settings.name : `${settings.name}_${i}`;
+}
+
+/** Joins the chunks of the session cookie; undefined when there is none. A missing middle chunk yields a truncated value. */
+export function readChunked(settings: CookieSettings, cookies: Record<string, string | undefined>): string | undefined {
+  const first = cookies[settings.name];
+  if (!first) return undefined;
+  let value = first;
+  for (let i = 1; i < MAX_CHUNKS; i++) {
+    const next = cookies[chunkName(settings, i)];
+    if (next === undefined) break;
+    value += next;
+  }
+  return value;
+}
+
+function attributes(settings: CookieSettings, maxAgeSeconds: number) {
+  return {
+    httpOnly: true,
+    secure: settings.secure,
+    sameSite: 'lax' as const,
+    path: '/',
+    domain: settings.domain,
+    maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+  };
+}
+
+export function setCookie(settings: CookieSettings, name: string, value: string, maxAgeSeconds: number): string {
+  return serialize(name, value, attributes(settings, maxAgeSeconds));
+}
+
+export function clearCookie(settings: CookieSettings, name: string): string {
+  return serialize(name, '', { ...attributes(settings, 0), expires: new Date(0) });
+}
+
+/** Set-Cookie lines that store `value`, and expire chunks left over from a longer earlier value. */
+export function writeChunked(
+  settings: CookieSettings,
+  value: string,
+  maxAgeSeconds: number,
+  present: Record<string, string | undefined>,
+): string[] {
+  const count = Math.ceil(value.length / CHUNK_SIZE);
+  if (count > MAX_CHUNKS) throw new SessionTooLargeError(value.length);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    lines.push(setCookie(settings, chunkName(settings, i), value.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), maxAgeSeconds));
+  }
+  for (let i = count; i < MAX_CHUNKS; i++) {
+    const name = chunkName(settings, i);
+    if (present[name] !== undefined) lines.push(clearCookie(settings, name));
+  }
+  return lines;
+}
+
+/** Set-Cookie lines that remove every session chunk and the sign-in cookie the browser sent. */
+export function clearAll(settings: CookieSettings, present: Record<string, string | undefined>): string[] {
+  return Object.keys(present)
+    .filter((name) => isOurCookie(settings, name))
+    .map((name) => clearCookie(settings, name));
+}
+
+const PENDING = Symbol('kube-bastion.pendingCookies');
+type WithPending = ServerResponse & { [PENDING]?: string[] };
+
+/**
+ * Adds Set-Cookie lines that survive whatever happens to the response before
+ * its headers go out: the proxy copies the upstream's headers with setHeader,
+ * which would replace ours, so they are merged in at writeHead time.
+ */
+export function addSetCookies(res: ServerResponse, lines: string[]): void {
+  if (lines.length === 0) return;
+  const r = res as WithPending;
+  if (res.headersSent) return;
+  if (r[PENDING]) {
+    r[PENDING].push(...lines);
+    return;
+  }
+  r[PENDING] = [...lines];
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: WithPending, ...args: unknown[]) {
+    const ours = this[PENDING] ?? [];
+    this[PENDING] = undefined;
+    const headersArg = args.find((a, i) => i > 0 && a && typeof a === 'object') as Record<string, unknown> | undefined;
+    const key = headersArg && Object.keys(headersArg).find((k) => k.toLowerCase() === 'set-cookie');
+    if (headersArg && key) {
+      headersArg[key] = [...toList(headersArg[key]), ...ours];
+    } else {
+      this.setHeader('set-cookie', [...toList(this.getHeader('set-cookie')), ...ours]);
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse['writeHead'];
+}
+
+function toList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v.map(String) : [String(v)];
+}
