@@ -1,0 +1,85 @@
+/**
+ * Pods and Nodes are read one at a time when a request needs them — a large
+ * cluster's pods are never all held — and reused for a short TTL. Concurrent
+ * lookups of one key share a single API call; "not found" is remembered
+ * briefly too; when the API server fails, the last known answer is served
+ * for up to `staleForMs` rather than failing the request.
+ */
+import { LRUCache } from 'lru-cache';
+
+export interface OnDemandLookupOptions<T> {
+  /** Reads the object; resolves undefined when it does not exist (404). */
+  fetch(key: string): Promise<T | undefined>;
+  ttlMs: number;
+  /** How long "not found" is reused. */
+  notFoundTtlMs: number;
+  /** How long an expired answer may still be served while the API server fails. */
+  staleForMs: number;
+  /** Entries kept at most. */
+  max: number;
+  now?: () => number;
+}
+
+interface Entry<T> {
+  value: T | undefined;
+  at: number;
+}
+
+export interface LookupStats {
+  hits: number;
+  misses: number;
+  errors: number;
+  /** Answers served past their TTL because the API server failed. */
+  stale: number;
+}
+
+export class OnDemandLookup<T> {
+  readonly stats: LookupStats = { hits: 0, misses: 0, errors: 0, stale: 0 };
+  private readonly entries: LRUCache<string, Entry<T>>;
+  private readonly pending = new Map<string, Promise<T | undefined>>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: OnDemandLookupOptions<T>) {
+    this.entries = new LRUCache({ max: opts.max });
+    this.now = opts.now ?? Date.now;
+  }
+
+  get(key: string): Promise<T | undefined> {
+    const entry = this.entries.get(key);
+    const age = entry ? this.now() - entry.at : Infinity;
+    if (entry && age < (entry.value === undefined ? this.opts.notFoundTtlMs : this.opts.ttlMs)) {
+      this.stats.hits++;
+      return Promise.resolve(entry.value);
+    }
+    const inFlight = this.pending.get(key);
+    if (inFlight) {
+      this.stats.hits++;
+      return inFlight;
+    }
+    this.stats.misses++;
+    const lookup = this.opts
+      .fetch(key)
+      .then(
+        (value) => {
+          this.entries.set(key, { value, at: this.now() });
+          return value;
+        },
+        (err: unknown) => {
+          this.stats.errors++;
+          if (entry && age < this.opts.staleForMs) {
+            this.stats.stale++;
+            return entry.value;
+          }
+          throw err;
+        },
+      )
+      .finally(() => this.pending.delete(key));
+    this.pending.set(key, lookup);
+    return lookup;
+  }
+
+  /** Forgets everything (tests, or after a credentials change). */
+  clear(): void {
+    this.entries.clear();
+  }
+}
