@@ -1,0 +1,48 @@
+/**
+ * Response headers of the path form: URLs the app sends in headers get the
+ * prefix (apiserver: Location only), cookies stay scoped to the app, and
+ * headers that describe the exact bytes go when the body is rewritten.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { rewriteSetCookiePath } from './set-cookie.js';
+import { rewriteURL, type RewriteContext } from './url.js';
+
+/** The apiserver rewrites Location on any status; Content-Location names the same kind of URL. */
+export function rewriteLocation(value: string, ctx: RewriteContext): string {
+  return rewriteURL(value, ctx);
+}
+
+/** Headers whose value is invalid once the body bytes change. */
+const BYTE_EXACT = ['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest', 'accept-ranges'];
+
+/**
+ * A copy of `headers` with Location, Content-Location and Set-Cookie
+ * rewritten. When `bodyRewritten`, also: Content-Length and byte digests
+ * dropped (the length is not known until the end), Accept-Ranges dropped
+ * (ranges of the rewritten bytes cannot be served) and a strong ETag made
+ * weak (same meaning, different bytes). Content-Encoding is kept: the body
+ * is re-encoded with it.
+ */
+export function rewriteResponseHeaders(
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders,
+  ctx: RewriteContext,
+  bodyRewritten: boolean,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ...headers };
+  for (const name of ['location', 'content-location']) {
+    const value = out[name];
+    if (typeof value === 'string') out[name] = rewriteLocation(value, ctx);
+  }
+  const cookies = out['set-cookie'];
+  if (cookies !== undefined) {
+    out['set-cookie'] = (Array.isArray(cookies) ? cookies : [String(cookies)]).map((c: string) =>
+      rewriteSetCookiePath(c, ctx),
+    );
+  }
+  if (bodyRewritten) {
+    for (const name of BYTE_EXACT) delete out[name];
+    const etag = out.etag;
+    if (typeof etag === 'string' && etag.startsWith('"')) out.etag = `W/${etag}`;
+  }
+  return out;
+}

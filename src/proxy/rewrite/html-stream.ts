@@ -1,0 +1,51 @@
+/**
+ * The streaming HTML stage: bytes in, bytes out, only URL attributes of start
+ * tags changed. Built on parse5-html-rewriting-stream (shared/reference/
+ * libraries.md §10): tokens without a listener, and tags we leave alone, are
+ * copied from the raw source, so script, style, textarea and comments are
+ * untouched and malformed markup passes through as it came.
+ *
+ * Bytes are read as latin1, one char per byte, rather than as UTF-8: HTML
+ * syntax and URLs are ASCII, so this works for every ASCII-compatible charset
+ * and a UTF-8 sequence split across chunks, or an invalid byte, can never be
+ * mangled. Output bytes equal input bytes outside the rewritten values.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { RewritingStream } from 'parse5-html-rewriting-stream';
+import { rewriteStartTag, type StartTagToken } from './html-attributes.js';
+import type { RewriteContext } from './url.js';
+
+class LinkRewritingStream extends RewritingStream {
+  constructor(ctx: RewriteContext) {
+    super();
+    this.on('startTag', (tag, raw) => this.emitRaw(rewriteTagSafely(tag, raw, ctx)));
+  }
+
+  override _transform(chunk: Buffer | string, encoding: string, callback: TransformCallback): void {
+    super._transform(typeof chunk === 'string' ? chunk : chunk.toString('latin1'), encoding, callback);
+  }
+}
+
+/** A tag we fail to rewrite is passed on as it came rather than failing the whole response. */
+function rewriteTagSafely(tag: StartTagToken, raw: string, ctx: RewriteContext): string {
+  try {
+    return rewriteStartTag(tag, raw, ctx) ?? raw;
+  } catch {
+    return raw;
+  }
+}
+
+/** Buffer in, latin1 string out: the HTML rewriting stage. */
+export function createHTMLLinkRewriter(ctx: RewriteContext): Transform {
+  return new LinkRewritingStream(ctx);
+}
+
+/** latin1 strings back to the bytes they came from. */
+export function createLatin1Encoder(): Transform {
+  return new Transform({
+    decodeStrings: false,
+    transform(chunk: string | Buffer, _encoding, callback) {
+      callback(null, typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    },
+  });
+}
