@@ -23,6 +23,8 @@ export interface AuthorizerDeps {
   sendReview?: ReviewSender;
   logger: Logger;
   now?: () => number;
+  /** Longest wait for a SubjectAccessReview before failing closed (default 5 s). */
+  reviewTimeoutMs?: number;
 }
 
 export interface GatewayAuthorizer extends Authorizer {
@@ -43,6 +45,7 @@ export function createAuthorizer(config: Config, deps: AuthorizerDeps): GatewayA
       deniedTTL: rbac.deniedCacheTTL,
       logger: deps.logger,
       now: deps.now,
+      timeout: deps.reviewTimeoutMs,
     });
   }
   return {
