@@ -1,0 +1,52 @@
+/** The benchmark's outputs: a JSON file per run and the table in docs/performance.md. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchResult } from './harness.js';
+
+export const REPRODUCE = 'npm run bench';
+const BEGIN = '<!-- bench:results:begin -->';
+const END = '<!-- bench:results:end -->';
+
+export function writeJSON(result: BenchResult, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${result.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => (n < 1 ? n.toFixed(3) : n.toFixed(2));
+const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
+
+export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
+  const { environment: env, options: o } = result;
+  const rows = result.summary.map(
+    (s) =>
+      `| ${s.name} | ${int(s.rps)} | ${int(s.reqPerCpuSecond)} | ${s.cores.toFixed(2)} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.p99Loaded)} | ` +
+      `${ratio(s.vsDirect)} | ${ratio(s.vsNginx)} | ${ratio(s.vsBareNode)} |${s.errors ? ` ⚠ ${s.errors} errors` : ''}`,
+  );
+  return [
+    `Measured ${result.startedAt} — Node ${env.node}, nginx ${env.nginx}, wrk ${env.wrk}, ${env.cpus} CPUs, Linux ${env.kernel}, ` +
+      `${env.pinned ? 'wrk + backend pinned to core 0, contestant to core 1' : 'not pinned'}; ` +
+      `${o.rounds} interleaved rounds of ${o.seconds} s per load level after ${o.warmupSeconds} s warm-up; ` +
+      `1-min load average ${env.loadAverage.map((l) => l.toFixed(1)).join(' → ')} (before → after).`,
+    '',
+    `| contestant | req/s (c${o.connections}) | req per CPU-s | CPU cores used | p50 ms (c1) | p99 ms (c1) | p99 ms (c${o.connections}) | vs direct | vs nginx | vs bare Node |`,
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows,
+    '',
+    ...result.summary.map((s) => `- **${s.name}**: ${s.description}`),
+    '',
+    `Reproduce: \`${REPRODUCE}\`${jsonFile ? ` (raw samples of this run: \`${jsonFile}\`)` : ''}.`,
+  ].join('\n');
+}
+
+/** Replaces the generated block of the document (or appends one), keeping the prose around it. */
+export function updateDoc(docFile: string, markdown: string): void {
+  const block = `${BEGIN}\n${markdown}\n${END}`;
+  const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
+  const start = current.indexOf(BEGIN);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current}\n${block}\n`;
+  writeFileSync(docFile, next);
+}
