@@ -1,6 +1,11 @@
 /** Cluster state: where Services, EndpointSlices, Pods and Nodes come from. */
 export type { ClusterState } from './cluster-state.js';
-export { loadKubeConfig, KubeConfigError, type KubernetesConfig, type KubeConfigEnvironment } from './kubeconfig.js';
+export {
+  loadKubeConfig,
+  KubeConfigError,
+  type KubernetesConfig,
+  type KubeConfigEnvironment,
+} from './kubeconfig.js';
 export {
   createKubeClusterState,
   type KubeClusterState,
@@ -8,6 +13,10 @@ export {
   type ClusterStateStats,
   type ReflectorStats,
 } from './kube-cluster-state.js';
-export { createStaticClusterState, parseEndpointAddress, StaticServiceError } from './static-cluster-state.js';
+export {
+  createStaticClusterState,
+  parseEndpointAddress,
+  StaticServiceError,
+} from './static-cluster-state.js';
 export { SERVICE_NAME_LABEL } from './endpoint-slice-index.js';
 export type { LookupStats } from './on-demand-lookup.js';

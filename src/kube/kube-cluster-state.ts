@@ -134,7 +134,13 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   }
 
   const reflectors = {
-    services: reflector('services', '/api/v1/services', 'V1Service', (p) => core.listServiceForAllNamespaces(p), services),
+    services: reflector(
+      'services',
+      '/api/v1/services',
+      'V1Service',
+      (p) => core.listServiceForAllNamespaces(p),
+      services,
+    ),
     endpointslices: reflector(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
@@ -202,7 +208,8 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
     async start() {
       all.forEach((r) => r.start());
       const synced = await waitForSync(opts.syncTimeout ?? 10_000);
-      if (!synced) logger.warn('caches not synced yet; still trying (the gateway reports unready until they are)');
+      if (!synced)
+        logger.warn('caches not synced yet; still trying (the gateway reports unready until they are)');
     },
     async stop() {
       await Promise.all(all.map((r) => r.stop()));
@@ -212,7 +219,10 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
       services: services.size,
       endpointSlices: slices.cache.size,
       endpoints: slices.endpointCount(),
-      reflectors: { services: reflectorStats(reflectors.services), endpointslices: reflectorStats(reflectors.endpointslices) },
+      reflectors: {
+        services: reflectorStats(reflectors.services),
+        endpointslices: reflectorStats(reflectors.endpointslices),
+      },
       pods: { ...pods.stats },
       nodes: { ...nodes.stats },
     }),

@@ -76,7 +76,9 @@ export function loadKubeConfig(cfg: KubernetesConfig, where: KubeConfigEnvironme
     kc.setCurrentContext(cfg.context);
   }
   if (!kc.getCurrentCluster()) {
-    throw new KubeConfigError(`kubeconfig ${source} has no current context with a cluster (set kubernetes.context)`);
+    throw new KubeConfigError(
+      `kubeconfig ${source} has no current context with a cluster (set kubernetes.context)`,
+    );
   }
   return kc;
 }

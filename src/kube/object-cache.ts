@@ -9,7 +9,8 @@ import type { ReflectorSink } from './reflector.js';
 
 export type ChangeHandler<T> = (previous: T | undefined, current: T | undefined) => void;
 
-export const objectKey = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
+export const objectKey = (namespace: string | undefined, name: string | undefined) =>
+  `${namespace ?? ''}/${name ?? ''}`;
 const keyOf = (obj: KubernetesObject) => objectKey(obj.metadata?.namespace, obj.metadata?.name);
 
 export class ObjectCache<T extends KubernetesObject> implements ReflectorSink<T> {

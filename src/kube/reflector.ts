@@ -124,7 +124,10 @@ export class Reflector<T> {
         if (!this.resourceVersion) await this.relist();
         const outcome = await this.watchOnce();
         if (outcome === 'gone') {
-          this.opts.logger.info({ resource: this.opts.resource }, 'watch resourceVersion expired (410 Gone); relisting');
+          this.opts.logger.info(
+            { resource: this.opts.resource },
+            'watch resourceVersion expired (410 Gone); relisting',
+          );
           this.resourceVersion = '';
         }
       } catch (err) {
@@ -197,10 +200,18 @@ export class Reflector<T> {
       };
       const armIdle = () => {
         clearTimeout(idle);
-        idle = setTimeout(() => finish(new KubeRequestTimeoutError(`watch idle for ${opts.idleTimeoutMs} ms`)), opts.idleTimeoutMs);
+        idle = setTimeout(
+          () => finish(new KubeRequestTimeoutError(`watch idle for ${opts.idleTimeoutMs} ms`)),
+          opts.idleTimeoutMs,
+        );
       };
       const connect = setTimeout(
-        () => finish(new KubeRequestTimeoutError(`WATCH ${opts.path} did not answer within ${opts.requestTimeoutMs} ms`)),
+        () =>
+          finish(
+            new KubeRequestTimeoutError(
+              `WATCH ${opts.path} did not answer within ${opts.requestTimeoutMs} ms`,
+            ),
+          ),
         opts.requestTimeoutMs,
       );
       this.abortWatch = () => finish(null);

@@ -48,7 +48,13 @@ function synthesize(svc: StaticServiceConfig, where: string): StaticObjects {
   const service: V1Service = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { namespace, name, labels: svc.labels, uid: `static-${namespace}-${name}`, resourceVersion: '1' },
+    metadata: {
+      namespace,
+      name,
+      labels: svc.labels,
+      uid: `static-${namespace}-${name}`,
+      resourceVersion: '1',
+    },
     spec: {
       type: 'ClusterIP',
       selector,
@@ -62,11 +68,15 @@ function synthesize(svc: StaticServiceConfig, where: string): StaticObjects {
     },
   };
   // One slice per (address family, explicit port): EndpointSlice ports are per slice.
-  const groups = new Map<string, { family: 'IPv4' | 'IPv6'; port?: number; endpoints: V1EndpointSlice['endpoints'] }>();
+  const groups = new Map<
+    string,
+    { family: 'IPv4' | 'IPv6'; port?: number; endpoints: V1EndpointSlice['endpoints'] }
+  >();
   const pods: V1Pod[] = [];
   svc.endpoints.forEach((text, i) => {
     const parsed = parseEndpointAddress(text);
-    if (!parsed) throw new StaticServiceError(`${where}.endpoints[${i}]: "${text}" is not an IP address or IP:port`);
+    if (!parsed)
+      throw new StaticServiceError(`${where}.endpoints[${i}]: "${text}" is not an IP address or IP:port`);
     const family = isIP(parsed.ip) === 6 ? 'IPv6' : 'IPv4';
     const key = `${family}:${parsed.port ?? ''}`;
     if (!groups.has(key)) groups.set(key, { family, port: parsed.port, endpoints: [] });
@@ -82,27 +92,36 @@ function synthesize(svc: StaticServiceConfig, where: string): StaticObjects {
       metadata: { namespace, name: podName, labels: selector, resourceVersion: '1' },
       spec: {
         containers: [
-          { name: 'main', ports: svc.ports.map((p) => ({ containerPort: parsed.port ?? p.targetPort ?? p.port, protocol: 'TCP' })) },
+          {
+            name: 'main',
+            ports: svc.ports.map((p) => ({
+              containerPort: parsed.port ?? p.targetPort ?? p.port,
+              protocol: 'TCP',
+            })),
+          },
         ],
       },
       status: { phase: 'Running', podIP: parsed.ip, podIPs: [{ ip: parsed.ip }] },
     });
   });
-  const slices = [...groups.values()].map(
-    (group, i): V1EndpointSlice => ({
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { namespace, name: `${name}-static-${i}`, labels: { [SERVICE_NAME_LABEL]: name }, resourceVersion: '1' },
-      addressType: group.family,
-      endpoints: group.endpoints,
-      ports: svc.ports.map((p) => ({
-        name: p.name,
-        port: group.port ?? p.targetPort ?? p.port,
-        protocol: 'TCP',
-        appProtocol: p.appProtocol,
-      })),
-    }),
-  );
+  const slices = [...groups.values()].map((group, i): V1EndpointSlice => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      namespace,
+      name: `${name}-static-${i}`,
+      labels: { [SERVICE_NAME_LABEL]: name },
+      resourceVersion: '1',
+    },
+    addressType: group.family,
+    endpoints: group.endpoints,
+    ports: svc.ports.map((p) => ({
+      name: p.name,
+      port: group.port ?? p.targetPort ?? p.port,
+      protocol: 'TCP',
+      appProtocol: p.appProtocol,
+    })),
+  }));
   return { service, slices, pods };
 }
 

@@ -18,9 +18,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { listPage, type ContinueSnapshots } from './fake-apiserver/list.js';
-import { reviewAccess, reviewToken, statusBody, type AccessGrant, type TokenIdentity } from './fake-apiserver/reviews.js';
+import {
+  reviewAccess,
+  reviewToken,
+  statusBody,
+  type AccessGrant,
+  type TokenIdentity,
+} from './fake-apiserver/reviews.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './fake-apiserver/selectors.js';
-import { ObjectStore, RESOURCES, resourceOf, type KubeObject, type ResourceName } from './fake-apiserver/store.js';
+import {
+  ObjectStore,
+  RESOURCES,
+  resourceOf,
+  type KubeObject,
+  type ResourceName,
+} from './fake-apiserver/store.js';
 import { serveWatch } from './fake-apiserver/watch.js';
 import { createTestCA } from './tls.js';
 
@@ -66,7 +78,9 @@ export interface RequestRecord {
   at: number;
 }
 
-export type RequestFilter = Partial<Pick<RequestRecord, 'method' | 'verb' | 'resource' | 'namespace' | 'name' | 'status'>>;
+export type RequestFilter = Partial<
+  Pick<RequestRecord, 'method' | 'verb' | 'resource' | 'namespace' | 'name' | 'status'>
+>;
 
 interface InjectedFailure {
   filter: RequestFilter;
@@ -80,7 +94,8 @@ interface Route {
   name?: string;
 }
 
-const ROUTE = /^\/(api\/v1|apis\/discovery\.k8s\.io\/v1|apis\/authentication\.k8s\.io\/v1|apis\/authorization\.k8s\.io\/v1)\/(?:namespaces\/([^/]+)\/)?([^/]+)(?:\/([^/]+))?$/;
+const ROUTE =
+  /^\/(api\/v1|apis\/discovery\.k8s\.io\/v1|apis\/authentication\.k8s\.io\/v1|apis\/authorization\.k8s\.io\/v1)\/(?:namespaces\/([^/]+)\/)?([^/]+)(?:\/([^/]+))?$/;
 const GROUP_OF: Record<string, string> = {
   services: 'api/v1',
   pods: 'api/v1',
@@ -97,7 +112,11 @@ function route(pathname: string): Route | undefined {
   const info = RESOURCES[resource as ResourceName] as (typeof RESOURCES)[ResourceName] | undefined;
   if (info && !info.namespaced && namespace !== undefined) return undefined;
   if (info?.namespaced && namespace === undefined && name !== undefined) return undefined;
-  return { resource: resource, namespace: namespace && decodeURIComponent(namespace), name: name && decodeURIComponent(name) };
+  return {
+    resource: resource,
+    namespace: namespace && decodeURIComponent(namespace),
+    name: name && decodeURIComponent(name),
+  };
 }
 
 const UNPROTECTED = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -249,7 +268,10 @@ export class FakeApiServer {
   }
 
   /** Writes a kubeconfig file (context `fake`) and returns its path. */
-  writeKubeconfig(file = join(mkdtempSync(join(tmpdir(), 'fake-kube-')), 'config'), token = this.token): string {
+  writeKubeconfig(
+    file = join(mkdtempSync(join(tmpdir(), 'fake-kube-')), 'config'),
+    token = this.token,
+  ): string {
     writeFileSync(file, this.kubeconfigYAML(token), { mode: 0o600 });
     return file;
   }
@@ -259,7 +281,13 @@ export class FakeApiServer {
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [
-        { name: 'fake', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(this.caPem).toString('base64') } },
+        {
+          name: 'fake',
+          cluster: {
+            server: this.url,
+            'certificate-authority-data': Buffer.from(this.caPem).toString('base64'),
+          },
+        },
       ],
       users: [{ name: 'gateway', user: { token } }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'gateway' } }],
@@ -274,8 +302,23 @@ export class FakeApiServer {
     const target = route(url.pathname);
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const verb: RequestVerb =
-      req.method === 'POST' ? 'create' : req.method !== 'GET' || !target ? 'other' : target.name ? 'get' : watch ? 'watch' : 'list';
-    const record: RequestRecord = { method: req.method ?? '', url: req.url ?? '', verb, ...target, status: 0, at: Date.now() };
+      req.method === 'POST'
+        ? 'create'
+        : req.method !== 'GET' || !target
+          ? 'other'
+          : target.name
+            ? 'get'
+            : watch
+              ? 'watch'
+              : 'list';
+    const record: RequestRecord = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      verb,
+      ...target,
+      status: 0,
+      at: Date.now(),
+    };
     this.requests.push(record);
     const reply = (code: number, body: unknown) => {
       record.status = code;
@@ -284,35 +327,68 @@ export class FakeApiServer {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
 
     if (UNPROTECTED.has(url.pathname)) {
-      return reply(200, url.pathname === '/version' ? { major: '1', minor: '34', gitVersion: 'v1.34.0-fake' } : 'ok');
+      return reply(
+        200,
+        url.pathname === '/version' ? { major: '1', minor: '34', gitVersion: 'v1.34.0-fake' } : 'ok',
+      );
     }
-    if (req.headers.authorization !== `Bearer ${this.token}`) return reply(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
-    if (!target) return reply(404, { ...statusBody(404, 'NotFound', 'the server could not find the requested resource'), details: {} });
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return reply(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+    if (!target)
+      return reply(404, {
+        ...statusBody(404, 'NotFound', 'the server could not find the requested resource'),
+        details: {},
+      });
     const failure = this.failures.find((f) => f.remaining > 0 && matchesFilter(record, f.filter));
     if (failure) {
       failure.remaining--;
-      return reply(failure.status, statusBody(failure.status, failure.status >= 500 ? 'InternalError' : '', 'injected failure'));
+      return reply(
+        failure.status,
+        statusBody(failure.status, failure.status >= 500 ? 'InternalError' : '', 'injected failure'),
+      );
     }
 
     if (verb === 'create') {
       const body = await readJSON(req);
-      if (body === undefined) return reply(400, statusBody(400, 'BadRequest', 'the request body is not valid JSON'));
+      if (body === undefined)
+        return reply(400, statusBody(400, 'BadRequest', 'the request body is not valid JSON'));
       const result =
         target.resource === 'tokenreviews'
-          ? reviewToken(body, this.tokens, this.opts.apiAudiences ?? ['https://kubernetes.default.svc.cluster.local'])
+          ? reviewToken(
+              body,
+              this.tokens,
+              this.opts.apiAudiences ?? ['https://kubernetes.default.svc.cluster.local'],
+            )
           : target.resource === 'subjectaccessreviews'
             ? reviewAccess(body, this.grants)
-            : { code: 405, body: statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource') };
+            : {
+                code: 405,
+                body: statusBody(
+                  405,
+                  'MethodNotAllowed',
+                  'the server does not allow this method on the requested resource',
+                ),
+              };
       return reply(result.code, result.body);
     }
     const resource = target.resource as ResourceName;
     if (verb === 'other' || !RESOURCES[resource]) {
-      return reply(405, statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      return reply(
+        405,
+        statusBody(
+          405,
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+        ),
+      );
     }
     if (verb === 'get') {
       const obj = this.store.get(resource, target.namespace, target.name!);
       if (obj) return reply(200, obj);
-      return reply(404, { ...statusBody(404, 'NotFound', `${resource} "${target.name}" not found`), details: { name: target.name, kind: resource } });
+      return reply(404, {
+        ...statusBody(404, 'NotFound', `${resource} "${target.name}" not found`),
+        details: { name: target.name, kind: resource },
+      });
     }
 
     let matches;
@@ -325,7 +401,14 @@ export class FakeApiServer {
       throw err;
     }
     if (verb === 'list') {
-      const page = listPage(this.store, this.snapshots, resource, target.namespace, matches, url.searchParams);
+      const page = listPage(
+        this.store,
+        this.snapshots,
+        resource,
+        target.namespace,
+        matches,
+        url.searchParams,
+      );
       return reply(page.code, page.body);
     }
     record.status = 200;

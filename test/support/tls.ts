@@ -43,7 +43,9 @@ export async function createTestCA(commonName = 'kube-bastion test CA'): Promise
           { name: 'extKeyUsage', serverAuth: true },
           {
             name: 'subjectAltName',
-            altNames: hosts.map((h) => (IP.test(h) ? { type: 7 as const, ip: h } : { type: 2 as const, value: h })),
+            altNames: hosts.map((h) =>
+              IP.test(h) ? { type: 7 as const, ip: h } : { type: 2 as const, value: h },
+            ),
           },
         ],
       });

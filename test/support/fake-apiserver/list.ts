@@ -27,7 +27,10 @@ export function listPage(
   let snapshot: { items: KubeObject[]; rv: string } | undefined;
   if (token) {
     try {
-      ({ id, offset } = JSON.parse(Buffer.from(token, 'base64url').toString()) as { id: string; offset: number });
+      ({ id, offset } = JSON.parse(Buffer.from(token, 'base64url').toString()) as {
+        id: string;
+        offset: number;
+      });
     } catch {
       return { code: 400, body: statusBody(400, 'BadRequest', 'continue key is not valid') };
     }
@@ -52,5 +55,8 @@ export function listPage(
     snapshots.delete(id);
   }
   const { kind, apiVersion } = RESOURCES[resource];
-  return { code: 200, body: { kind: `${kind}List`, apiVersion, metadata, items: snapshot.items.slice(offset, end) } };
+  return {
+    code: 200,
+    body: { kind: `${kind}List`, apiVersion, metadata, items: snapshot.items.slice(offset, end) },
+  };
 }

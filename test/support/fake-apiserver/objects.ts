@@ -53,7 +53,9 @@ export function service(
   if (opts.externalName) spec.externalName = opts.externalName;
   if (opts.trafficDistribution) spec.trafficDistribution = opts.trafficDistribution;
   if (opts.sessionAffinity === 'ClientIP') {
-    spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: opts.sessionAffinityTimeoutSeconds ?? 10800 } };
+    spec.sessionAffinityConfig = {
+      clientIP: { timeoutSeconds: opts.sessionAffinityTimeoutSeconds ?? 10800 },
+    };
   }
   return {
     apiVersion: 'v1',
@@ -128,7 +130,12 @@ export function endpointSlice(
     }),
     ports: ports.map((p) => {
       const spec = typeof p === 'number' ? { port: p, name: '' } : p;
-      return { name: spec.name ?? '', port: spec.port, protocol: spec.protocol ?? 'TCP', appProtocol: spec.appProtocol };
+      return {
+        name: spec.name ?? '',
+        port: spec.port,
+        protocol: spec.protocol ?? 'TCP',
+        appProtocol: spec.appProtocol,
+      };
     }),
   };
 }
@@ -157,7 +164,9 @@ export function pod(
   containerPorts: ReadonlyArray<ContainerPortSpec | number> = [],
   opts: PodOptions = {},
 ): V1Pod {
-  const ports = containerPorts.map((p) => (typeof p === 'number' ? { containerPort: p, protocol: 'TCP' } : p));
+  const ports = containerPorts.map((p) =>
+    typeof p === 'number' ? { containerPort: p, protocol: 'TCP' } : p,
+  );
   const ips = opts.ips ?? (ip ? [ip] : []);
   return {
     apiVersion: 'v1',
@@ -190,10 +199,7 @@ export function node(
   kubeletPort = 10250,
   opts: { labels?: Record<string, string> } = {},
 ): V1Node {
-  const list =
-    typeof addresses === 'string'
-      ? [{ type: 'InternalIP', address: addresses }]
-      : [...addresses];
+  const list = typeof addresses === 'string' ? [{ type: 'InternalIP', address: addresses }] : [...addresses];
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -61,7 +61,11 @@ export const statusBody = (code: number, reason: string, message: string): KubeS
 
 const invalid = (kind: string, message: string): ReviewResult => ({
   code: 422,
-  body: statusBody(422, 'Invalid', `${kind}.${kind === 'TokenReview' ? 'authentication' : 'authorization'}.k8s.io "" is invalid: ${message}`),
+  body: statusBody(
+    422,
+    'Invalid',
+    `${kind}.${kind === 'TokenReview' ? 'authentication' : 'authorization'}.k8s.io "" is invalid: ${message}`,
+  ),
 });
 
 interface TokenReviewBody {
@@ -75,7 +79,10 @@ export function reviewToken(
 ): ReviewResult {
   const spec = body.spec ?? {};
   if (!spec.token) {
-    return { code: 400, body: statusBody(400, 'BadRequest', 'token is required for TokenReview in authentication') };
+    return {
+      code: 400,
+      body: statusBody(400, 'BadRequest', 'token is required for TokenReview in authentication'),
+    };
   }
   const wanted = spec.audiences?.length ? spec.audiences : [...apiAudiences];
   const reply = (status: Record<string, unknown>): ReviewResult => ({
@@ -126,10 +133,18 @@ interface AccessReviewBody {
   };
 }
 
-const matches = (allowed: readonly string[], value: string) => allowed.includes('*') || allowed.includes(value);
+const matches = (allowed: readonly string[], value: string) =>
+  allowed.includes('*') || allowed.includes(value);
 
-function grantCovers(grant: AccessGrant, user: string, groups: readonly string[], attrs: ResourceAttributes): boolean {
-  const subject = (grant.user !== undefined && grant.user === user) || (grant.group !== undefined && groups.includes(grant.group));
+function grantCovers(
+  grant: AccessGrant,
+  user: string,
+  groups: readonly string[],
+  attrs: ResourceAttributes,
+): boolean {
+  const subject =
+    (grant.user !== undefined && grant.user === user) ||
+    (grant.group !== undefined && groups.includes(grant.group));
   if (!subject) return false;
   const namespace = attrs.namespace ?? '';
   if (grant.namespace && grant.namespace !== namespace) return false;
@@ -148,7 +163,10 @@ export function reviewAccess(body: AccessReviewBody, grants: readonly AccessGran
   const user = spec.user ?? '';
   const groups = spec.groups ?? [];
   if (!user && groups.length === 0) {
-    return invalid('SubjectAccessReview', 'spec.user: Invalid value: "": at least one of user or group must be specified');
+    return invalid(
+      'SubjectAccessReview',
+      'spec.user: Invalid value: "": at least one of user or group must be specified',
+    );
   }
   if (!spec.resourceAttributes === !spec.nonResourceAttributes) {
     return invalid(
@@ -170,10 +188,13 @@ export function reviewAccess(body: AccessReviewBody, grants: readonly AccessGran
   if (!attrs) return reply({ allowed: false });
   const covering = grants.filter((g) => grantCovers(g, user, groups, attrs));
   const denial = covering.find((g) => g.effect === 'deny');
-  if (denial) return reply({ allowed: false, denied: true, reason: `denied by ${denial.name ?? 'a deny grant'}` });
+  if (denial)
+    return reply({ allowed: false, denied: true, reason: `denied by ${denial.name ?? 'a deny grant'}` });
   const grant = covering[0];
   if (!grant) return reply({ allowed: false });
-  const binding = grant.namespace ? `RoleBinding "${grant.name ?? 'grant'}/${grant.namespace}"` : `ClusterRoleBinding "${grant.name ?? 'grant'}"`;
+  const binding = grant.namespace
+    ? `RoleBinding "${grant.name ?? 'grant'}/${grant.namespace}"`
+    : `ClusterRoleBinding "${grant.name ?? 'grant'}"`;
   const who = grant.user !== undefined && grant.user === user ? `User "${user}"` : `Group "${grant.group}"`;
   return reply({ allowed: true, reason: `RBAC: allowed by ${binding} to ${who}` });
 }

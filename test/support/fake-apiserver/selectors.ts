@@ -60,7 +60,9 @@ function fieldValue(obj: KubeObject, path: string): string | undefined {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
-  return cur === undefined || cur === null ? undefined : String(cur);
+  return typeof cur === 'string' || typeof cur === 'number' || typeof cur === 'boolean'
+    ? String(cur)
+    : undefined;
 }
 
 /** Field selectors support `=`, `==` and `!=` on dotted paths such as `metadata.name`. */

@@ -100,7 +100,9 @@ export class ObjectStore {
   }
 
   get(resource: ResourceName, namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.objects.get(resource)!.get(keyOf(RESOURCES[resource].namespaced ? namespace : undefined, name));
+    return this.objects
+      .get(resource)!
+      .get(keyOf(RESOURCES[resource].namespaced ? namespace : undefined, name));
   }
 
   list(resource: ResourceName, namespace?: string): KubeObject[] {

@@ -30,7 +30,9 @@ type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
 function visibleEvent(event: StoreEvent, req: WatchRequest): WatchType | undefined {
   if (event.resource !== req.resource) return undefined;
   const inScope = (o: KubeObject | undefined) =>
-    o !== undefined && (req.namespace === undefined || o.metadata?.namespace === req.namespace) && req.matches(o);
+    o !== undefined &&
+    (req.namespace === undefined || o.metadata?.namespace === req.namespace) &&
+    req.matches(o);
   const now = inScope(event.object);
   if (event.type !== 'MODIFIED') return now ? event.type : undefined;
   const before = inScope(event.previous);
@@ -41,7 +43,9 @@ function visibleEvent(event: StoreEvent, req: WatchRequest): WatchType | undefin
 /** Streams a watch until the client leaves, the timeout ends it, or `end` is called. Returns a closer. */
 export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerResponse): () => void {
   const { kind, apiVersion } = RESOURCES[req.resource];
-  const send = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  const send = (type: string, object: unknown) => {
+    if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ type, object })}\n`);
+  };
 
   let replay: StoreEvent[] | 'gone' = [];
   const fromNow = req.resourceVersion === null || req.resourceVersion === '' || req.resourceVersion === '0';
@@ -50,7 +54,9 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
     const message = `too old resource version: ${req.resourceVersion} (${store.oldestResourceVersion})`;
     const status = statusBody(410, 'Expired', message);
     if (req.goneAs === 'status') {
-      res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ ...status, reason: 'Gone' }));
+      res
+        .writeHead(410, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ...status, reason: 'Gone' }));
     } else {
       res.writeHead(200, { 'content-type': 'application/json' });
       send('ERROR', status);
@@ -71,18 +77,19 @@ export function serveWatch(store: ObjectStore, req: WatchRequest, res: ServerRes
     replay.forEach(forward);
   }
   const unsubscribe = store.subscribe(forward);
-  const bookmark = () => send('BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(store.rv) } });
+  const bookmark = () =>
+    send('BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(store.rv) } });
   const bookmarkTimer = req.bookmarks ? setInterval(bookmark, req.bookmarkIntervalMs) : undefined;
-  const timeout =
-    req.timeoutSeconds !== undefined ? setTimeout(() => res.end(), req.timeoutSeconds * 1000) : undefined;
   const cleanup = () => {
     unsubscribe();
     clearInterval(bookmarkTimer);
     clearTimeout(timeout);
   };
-  res.on('close', cleanup);
-  return () => {
+  const end = () => {
     cleanup();
     res.end();
   };
+  const timeout = req.timeoutSeconds !== undefined ? setTimeout(end, req.timeoutSeconds * 1000) : undefined;
+  res.on('close', cleanup);
+  return end;
 }
