@@ -21,7 +21,11 @@ function get(
   api: FakeApiServer,
   path: string,
   opts: { token?: string | null; ca?: boolean; lines?: number } = {},
-): Promise<Reply & { events: Array<{ type: string; object: Record<string, never> }> }> {
+): Promise<
+  Reply & {
+    events: Array<{ type: string; object: { code?: number; metadata?: { resourceVersion?: string } } }>;
+  }
+> {
   return new Promise((resolve, reject) => {
     const token = opts.token === undefined ? api.token : opts.token;
     const req = request(`${api.url}${path}`, {
@@ -159,10 +163,7 @@ describe('fake API server: list and watch', () => {
       reply.events.map((e) => e.type),
       ['ADDED', 'DELETED', 'BOOKMARK'],
     );
-    assert.equal(
-      (reply.events[2].object as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
-      api.resourceVersion,
-    );
+    assert.equal(reply.events[2]?.object.metadata?.resourceVersion, api.resourceVersion);
   });
 
   test('a watch from a compacted resourceVersion gets an ERROR event with a 410 Status', async () => {
@@ -172,7 +173,7 @@ describe('fake API server: list and watch', () => {
     const reply = await get(api, `/api/v1/services?watch=true&resourceVersion=${old}`);
     assert.equal(reply.status, 200);
     assert.equal(reply.events[0]?.type, 'ERROR');
-    assert.equal((reply.events[0]?.object as { code: number }).code, 410);
+    assert.equal(reply.events[0]?.object.code, 410);
   });
 
   test('the server ends a watch cleanly after timeoutSeconds', async () => {
