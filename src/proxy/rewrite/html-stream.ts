@@ -15,10 +15,34 @@ import { RewritingStream } from 'parse5-html-rewriting-stream';
 import { rewriteStartTag, type StartTagToken } from './html-attributes.js';
 import type { RewriteContext } from './url.js';
 
+/** Every SAX token; parse5's own type lives in a package we do not depend on directly. */
+interface Located {
+  sourceCodeLocation?: { endOffset: number } | null;
+}
+
 class LinkRewritingStream extends RewritingStream {
+  /** Source offset up to which output has been produced. */
+  #emittedUpTo = 0;
+
   constructor(ctx: RewriteContext) {
     super();
     this.on('startTag', (tag, raw) => this.emitRaw(rewriteTagSafely(tag, raw, ctx)));
+  }
+
+  protected override emitIfListenerExists(eventName: string, token: Located): boolean {
+    this.#emittedUpTo = token.sourceCodeLocation?.endOffset ?? this.#emittedUpTo;
+    return super.emitIfListenerExists(eventName, token as Parameters<RewritingStream["_emitToken"]>[1]);
+  }
+
+  /**
+   * A tag cut off by the end of the body (`<a href="/x`) yields no token, so
+   * parse5 would drop it; a browser ignores it too, but a proxy should not
+   * lose bytes. Copy whatever source is left.
+   */
+  override onEof(): void {
+    super.onEof();
+    const { html, droppedBufferSize } = this.tokenizer.preprocessor;
+    if (this.#emittedUpTo >= droppedBufferSize) this.emitRaw(html.slice(this.#emittedUpTo - droppedBufferSize));
   }
 
   override _transform(chunk: Buffer | string, encoding: string, callback: TransformCallback): void {
