@@ -71,10 +71,8 @@ test('an assertion is reused for three quarters of its lifetime, then renewed', 
   const signer = await createAssertionSigner(config(), { logger, now: () => now });
   try {
     const first = await signer.sign(alice, 'team-a/web');
-    const started = performance.now();
-    for (let i = 0; i < 2000; i++) assert.equal(await signer.sign(alice, 'team-a/web'), first);
-    // 2000 uncached ES256 signatures would take ~200 ms; cached ones are map lookups.
-    assert.ok(performance.now() - started < 100, 'cached signing is cheap');
+    // Every fresh assertion has its own jti, so the same string means no new signature was made.
+    for (let i = 0; i < 200; i++) assert.equal(await signer.sign(alice, 'team-a/web'), first);
     assert.notEqual(await signer.sign(alice, 'team-a/api'), first, 'per audience');
     assert.notEqual(await signer.sign({ ...alice, groups: ['devs', 'admins'] }, 'team-a/web'), first, 'per identity');
     now += 89_000;
