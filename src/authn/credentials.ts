@@ -5,7 +5,7 @@ import { unauthorized } from '../errors.js';
  * Tokens larger than this are refused before any parsing or hashing. Real ID
  * tokens are 1–2 KB; the apiserver caps whole request headers, we cap tokens.
  */
-export const MAX_TOKEN_BYTES = 16 * 1024;
+export const MAX_TOKEN_BYTES = 12 * 1024;
 
 /**
  * The bearer token of a request: undefined when there is no Authorization

@@ -1,0 +1,62 @@
+/**
+ * A tiny app around the authentication module: its router plus one protected
+ * route that proxies to a real upstream with the caller's identity, the way
+ * the gateway does. Used where the whole gateway would add nothing.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import express from 'express';
+import { createAuthentication, type Authentication } from '../../src/authn/index.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { unauthorized } from '../../src/errors.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { asGatewayError, sendError } from '../../src/web/error-response.js';
+
+export interface AuthApp {
+  url: string;
+  auth: Authentication;
+  close(): Promise<void>;
+}
+
+export async function startAuthApp(
+  input: ConfigInput,
+  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number } = {},
+): Promise<AuthApp> {
+  const config = parseConfig(input, { env: {} });
+  const publicURL = new URL(config.publicURL);
+  const auth = await createAuthentication(config, { logger: silentLogger(), kubeConfig: opts.kubeConfig, publicURL });
+  const app = express();
+  app.use(auth.router);
+  app.use(async (req, res) => {
+    try {
+      const identity = await auth.authenticate(req, res);
+      if (!identity) throw unauthorized();
+      const upstream = await fetch(new URL(req.url, opts.upstream ?? 'http://127.0.0.1:1'), {
+        headers: { 'x-forwarded-user': identity.username, 'x-forwarded-groups': identity.groups.join(',') },
+      });
+      res.status(upstream.status).type('json').send(await upstream.text());
+    } catch (err) {
+      sendError(req, res, asGatewayError(err), { loginPath: config.authentication.oidc ? '/auth/login' : undefined });
+    }
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    auth,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await auth.close();
+    },
+  };
+}
+
+/** GET /auth/whoami with a bearer token: status and parsed body. */
+export async function whoami(base: string, authorization?: string): Promise<{ status: number; body: Record<string, unknown>; text: string; wwwAuthenticate: string | null }> {
+  const res = await fetch(`${base}/auth/whoami`, { headers: authorization === undefined ? {} : { authorization } });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, text, wwwAuthenticate: res.headers.get('www-authenticate') };
+}

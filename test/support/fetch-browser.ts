@@ -1,0 +1,83 @@
+/**
+ * Just enough of a browser for sign-in tests without Chromium: a cookie jar
+ * keyed by host name (cookies ignore ports, as in browsers), manual redirects,
+ * and the test IdP's login form. Every hop is recorded so tests can assert on it.
+ */
+export interface Hop {
+  url: string;
+  status: number;
+  location?: string;
+  setCookies: string[];
+}
+
+export class FetchBrowser {
+  readonly jar = new Map<string, Map<string, string>>();
+  readonly hops: Hop[] = [];
+
+  cookies(host = '127.0.0.1'): Map<string, string> {
+    let c = this.jar.get(host);
+    if (!c) this.jar.set(host, (c = new Map()));
+    return c;
+  }
+
+  private store(url: URL, setCookies: string[]): void {
+    const jar = this.cookies(url.hostname);
+    for (const line of setCookies) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+      if (expired || value === '') jar.delete(name);
+      else jar.set(name, value);
+    }
+  }
+
+  cookieHeader(url: URL): string {
+    return [...this.cookies(url.hostname)].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  /** One request, no redirect following. */
+  async request(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+    const u = new URL(url);
+    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
+    const cookie = this.cookieHeader(u);
+    if (cookie) headers.cookie = cookie;
+    const res = await fetch(u, { method: init.method ?? 'GET', body: init.body, headers, redirect: 'manual' });
+    const setCookies = res.headers.getSetCookie();
+    this.store(u, setCookies);
+    this.hops.push({ url, status: res.status, location: res.headers.get('location') ?? undefined, setCookies });
+    return res;
+  }
+
+  /** Follows redirects (up to 20); returns the final response. */
+  async get(url: string, headers?: Record<string, string>): Promise<Response> {
+    let current = url;
+    for (let i = 0; i < 20; i++) {
+      const res = await this.request(current, { headers });
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) return res;
+      await res.arrayBuffer();
+      current = new URL(location, current).href;
+    }
+    throw new Error(`too many redirects from ${url}`);
+  }
+
+  /** Goes to `url`; when the test IdP's login form shows up, signs in as `user`. Returns the final response. */
+  async signIn(url: string, user: string, password = user): Promise<Response> {
+    const res = await this.get(url);
+    const finalURL = this.hops.at(-1)!.url;
+    if (!finalURL.includes('/interaction/')) return res;
+    const html = await res.text();
+    const action = /action="([^"]+)"/.exec(html)?.[1];
+    if (!action) throw new Error(`no login form at ${finalURL}`);
+    const post = await this.request(new URL(action, finalURL).href, {
+      method: 'POST',
+      body: new URLSearchParams({ login: user, password }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const location = post.headers.get('location');
+    if (!location) return post;
+    return this.get(new URL(location, finalURL).href);
+  }
+}
