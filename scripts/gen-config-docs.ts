@@ -77,9 +77,10 @@ function at(schema: JSONSchema, path: string[]): JSONSchema | undefined {
  */
 export function valuesConfigSchema(): JSONSchema {
   const schema = JSON.parse(JSON.stringify(configJSONSchema()), (key, value: unknown) =>
-    key === 'format' ? undefined : value,
+    key === 'format' && typeof value === 'string' ? undefined : value,
   ) as JSONSchema;
-  const envOnly = 'only a ${ENV_VAR} reference here: put the secret in `secrets` (it would land in a ConfigMap)';
+  const envOnly =
+    'only a ${ENV_VAR} reference here: put the secret in `secrets` (it would land in a ConfigMap)';
   for (const path of [
     ['authentication', 'oidc', 'clientSecret'],
     ['authentication', 'session', 'secret'],
@@ -161,7 +162,10 @@ export const exampleConfig: ConfigInput = {
       issuer: 'https://login.example.com',
       clientID: 'kube-bastion',
       clientSecretFile: '/var/run/secrets/kube-bastion/oidc-client-secret',
-      claimMappings: { username: { claim: 'email', prefix: 'bastion:' }, groups: { claim: 'groups', prefix: 'bastion:' } },
+      claimMappings: {
+        username: { claim: 'email', prefix: 'bastion:' },
+        groups: { claim: 'groups', prefix: 'bastion:' },
+      },
     },
     jwt: [
       {
@@ -179,7 +183,10 @@ export const exampleConfig: ConfigInput = {
     kubernetesRBAC: { enabled: true, cacheTTL: '5m' },
     nodeProxy: false,
   },
-  routing: { hostSuffix: 'apps.example.com', routes: [{ host: 'grafana.example.com', target: 'monitoring/grafana:http' }] },
+  routing: {
+    hostSuffix: 'apps.example.com',
+    routes: [{ host: 'grafana.example.com', target: 'monitoring/grafana:http' }],
+  },
   upstream: {
     responseHeaderTimeout: '60s',
     loadBalancing: { policy: 'p2c', retries: 2 },

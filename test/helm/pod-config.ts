@@ -1,0 +1,107 @@
+/**
+ * Loads the config file exactly as a rendered pod would see it: the ConfigMap
+ * mounted where `--config` points, the Secret's keys as files under its mount,
+ * the container's env for `${VAR}` references, and then the gateway's own loader
+ * (parseConfig) and signing-key reader. This is what ties the chart to the schema.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { parseKeyFile } from '../../src/upstream-identity/signing-keys.js';
+import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IConfigMap, IContainer, ISecret } from 'kubernetes-models/v1';
+import { find, type KubeObject } from './helm-tool.js';
+
+export interface PodConfig {
+  config: Config;
+  /** The config file's text as rendered into the ConfigMap. */
+  text: string;
+  /** Where the Secret is mounted, and the rendered Secret (undefined with existingSecret). */
+  secretMountPath: string;
+  secretName: string;
+  secret?: ISecret;
+}
+
+export const podSpec = (objects: KubeObject[]) =>
+  find<IDeployment>(objects, 'Deployment').spec!.template.spec!;
+export const container = (objects: KubeObject[]): IContainer => podSpec(objects).containers[0];
+
+function volumeAt(objects: KubeObject[], mountPath: string) {
+  const mount = container(objects).volumeMounts?.find((m) => m.mountPath === mountPath);
+  assert.ok(mount, `nothing is mounted at ${mountPath}`);
+  const volume = podSpec(objects).volumes?.find((v) => v.name === mount.name);
+  assert.ok(volume, `no volume ${mount.name}`);
+  return volume;
+}
+
+/** Dummy content for a secret file the test must invent (existingSecret is not rendered). */
+function inventSecret(configKey: string): string {
+  if (configKey === 'signingKeyFile') {
+    return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+    }) as string;
+  }
+  return randomBytes(32).toString('base64url');
+}
+
+/** Every `...File` key whose path is inside dir, as [configKey, path]. */
+function secretFiles(
+  value: unknown,
+  dir: string,
+  out: Array<[string, string]> = [],
+): Array<[string, string]> {
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string' && k.endsWith('File') && v.startsWith(`${dir}/`)) out.push([k, v]);
+      else secretFiles(v, dir, out);
+    }
+  }
+  return out;
+}
+
+export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
+  const c = container(objects);
+  const args = c.args ?? [];
+  const configPath = args[args.indexOf('--config') + 1];
+  assert.ok(configPath, `the container args name no --config file: ${JSON.stringify(args)}`);
+  const configVolume = volumeAt(objects, dirname(configPath));
+  const configMap = find<IConfigMap>(objects, 'ConfigMap', configVolume.configMap?.name);
+  const text = configMap.data?.[basename(configPath)];
+  assert.ok(text, `ConfigMap ${configMap.metadata.name} has no key ${basename(configPath)}`);
+
+  const secretMount = c.volumeMounts?.find((m) => m.name === 'secrets');
+  assert.ok(secretMount, 'the Secret is not mounted');
+  const secretName = volumeAt(objects, secretMount.mountPath).secret?.secretName ?? '';
+  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === secretName) as
+    ISecret | undefined;
+
+  const dir = mkdtempSync(join(tmpdir(), 'kube-bastion-secrets-'));
+  try {
+    for (const [configKey, path] of secretFiles(parse(text), secretMount.mountPath)) {
+      const key = basename(path);
+      const content = secret
+        ? Buffer.from(
+            secret.data?.[key] ?? assert.fail(`Secret ${secretName} has no key ${key} (config ${configKey})`),
+            'base64',
+          )
+        : inventSecret(configKey);
+      writeFileSync(join(dir, key), content);
+    }
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? `value-of-${e.name}`]));
+    const config = parseConfig(parse(text.replaceAll(secretMount.mountPath, dir)), { env });
+    const keyFile = config.upstream.assertion.signingKeyFile;
+    if (config.upstream.assertion.enabled && keyFile) {
+      const keys = await parseKeyFile(readFileSync(keyFile, 'utf8'), keyFile);
+      assert.ok(keys.length >= 1 && keys[0].jwk.alg === 'ES256', 'the assertion signing key must be ES256');
+    }
+    return { config, text, secretMountPath: secretMount.mountPath, secretName, secret };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
