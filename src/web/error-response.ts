@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GatewayError, internalError } from '../errors.js';
 import { renderErrorPage } from './pages/error-page.js';
+import { pageHeaders } from './pages/send.js';
 
 export function wantsHTML(req: IncomingMessage): boolean {
   const accept = req.headers.accept;
@@ -42,18 +43,16 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: Gatewa
     res.end();
     return;
   }
-  const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  const headers: Record<string, string> = html
+    ? pageHeaders()
+    : { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-type': 'application/json' };
   if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="kube-bastion"';
   if (opts.requestId) headers['x-request-id'] = opts.requestId;
   let body: string;
   if (html) {
     body = renderErrorPage(err, { username: opts.username, requestId: opts.requestId, loginPath: opts.loginPath });
-    headers['content-type'] = 'text/html; charset=utf-8';
-    headers['content-security-policy'] =
-      "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
   } else {
     body = JSON.stringify(err.toStatus());
-    headers['content-type'] = 'application/json';
   }
   headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(err.status, headers);

@@ -1,11 +1,35 @@
-/** Shared page shell for every page the gateway itself serves. */
+/**
+ * The shell of every page the gateway itself serves: one stylesheet, no
+ * script, a header that says who is signed in, and a skip link for keyboards.
+ */
 export function escapeHTML(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function page(title: string, body: string): string {
+export interface SignedIn {
+  username: string;
+  groups?: readonly string[];
+  /** Where the sign-out form posts; no button without it. */
+  logoutPath?: string;
+}
+
+export interface PageOptions {
+  user?: SignedIn;
+}
+
+function signedInBar(user: SignedIn): string {
+  const signOut = user.logoutPath
+    ? `<form method="post" action="${escapeHTML(user.logoutPath)}" class="inline"><button type="submit" class="secondary">Sign out</button></form>`
+    : '';
+  return `<div class="who"><span>Signed in as <strong>${escapeHTML(user.username)}</strong></span>${signOut}</div>`;
+}
+
+export function page(title: string, body: string, opts: PageOptions = {}): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin"><meta name="robots" content="noindex">
 <title>${escapeHTML(title)} · kube-bastion</title><link rel="stylesheet" href="/_bastion/style.css"></head>
-<body><main>${body}</main></body></html>`;
+<body><a class="skip" href="#main">Skip to content</a>
+<header class="top"><a class="brand" href="/">kube-bastion</a>${opts.user ? signedInBar(opts.user) : ''}</header>
+<main id="main" tabindex="-1">${body}</main></body></html>`;
 }

@@ -1,0 +1,58 @@
+/**
+ * The portal: the services a signed-in person may open, grouped by namespace,
+ * with a search box that works without JavaScript (`GET /?q=`).
+ */
+import type { PortalListing } from '../portal/listing.js';
+import { escapeHTML, page, type SignedIn } from './layout.js';
+
+function portLabel(p: { name: string; port: number }): string {
+  return p.name ? `${p.name} (${p.port})` : String(p.port);
+}
+
+function serviceItem(s: PortalListing['namespaces'][number]['services'][number], namespace: string): string {
+  const links = s.ports.map(
+    (p) =>
+      `<a href="${escapeHTML(p.path)}" aria-label="Open ${escapeHTML(s.name)} in ${escapeHTML(namespace)}, port ${escapeHTML(portLabel(p))}">${escapeHTML(portLabel(p))}</a>`,
+  );
+  const host = s.hostURL
+    ? `<p class="host">By host: <a href="${escapeHTML(s.hostURL)}">${escapeHTML(new URL(s.hostURL).host)}</a></p>`
+    : '';
+  const ports = links.length ? `<p class="ports"><span class="muted">Ports:</span> ${links.join(' ')}</p>` : '';
+  return `<li><h3>${escapeHTML(s.name)}</h3>${ports}${host}</li>`;
+}
+
+export function renderPortalPage(listing: PortalListing, user: SignedIn): string {
+  const q = listing.query;
+  const total = listing.namespaces.reduce((n, ns) => n + ns.services.length, 0);
+  const search = `<form role="search" method="get" action="/" class="search">
+<label for="q">Search services</label>
+<div class="row"><input type="search" id="q" name="q" value="${escapeHTML(q)}" placeholder="name or namespace" autocomplete="off"><button type="submit">Search</button></div>
+</form>`;
+  const count = q
+    ? `<p class="muted" role="status">${total} ${total === 1 ? 'service matches' : 'services match'} “${escapeHTML(q)}”. <a href="/">Show all</a></p>`
+    : `<p class="muted" role="status">${total} ${total === 1 ? 'service' : 'services'} in ${listing.namespaces.length} ${listing.namespaces.length === 1 ? 'namespace' : 'namespaces'}.</p>`;
+  const partial = listing.incomplete
+    ? '<p class="alert" role="alert">Some access checks could not be completed just now, so this list may be missing services. Reload in a moment.</p>'
+    : '';
+  const empty =
+    total === 0
+      ? q
+        ? '<p>Nothing you can open matches that search.</p>'
+        : '<p>You cannot open any service yet. Access is granted per namespace: ask your cluster admin to give you access to the namespaces you work in.</p>'
+      : '';
+  const sections = listing.namespaces
+    .map(
+      (ns) => `<section aria-labelledby="ns-${escapeHTML(ns.namespace)}">
+<h2 id="ns-${escapeHTML(ns.namespace)}"><span class="muted">Namespace</span> ${escapeHTML(ns.namespace)}</h2>
+<ul class="services">${ns.services.map((s) => serviceItem(s, ns.namespace)).join('')}</ul></section>`,
+    )
+    .join('\n');
+  const groups = user.groups?.length
+    ? `<p class="muted">Groups: ${user.groups.map((g) => escapeHTML(g)).join(', ')}</p>`
+    : '';
+  return page(
+    'Your services',
+    `<h1>Your services</h1>${groups}${search}${count}${partial}${empty}${sections}`,
+    { user },
+  );
+}
