@@ -7,7 +7,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
-import express from 'express';
 import { ANONYMOUS, type Identity } from '../authn/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
 import { checkOrigin, createAuthorizer, forbiddenError, requestAttributes, type GatewayAuthorizer } from '../authz/index.js';
@@ -23,6 +22,7 @@ import { createForwarder } from '../proxy/forward.js';
 import { createTargetResolver } from '../proxy/resolve.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
 import { createUpstreamIdentity } from '../upstream-identity/index.js';
+import { createPortal } from '../web/portal/index.js';
 import type { AuditSink } from './access-log.js';
 import type { RequestContext } from './request-context.js';
 
@@ -129,7 +129,17 @@ export async function buildParts(config: Config, o: PartsOptions) {
     loginPath: config.authentication.oidc ? '/auth/login' : undefined,
     checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean) => checkOrigin(req, who, ownOrigins, upgrade),
     jwks: () => identity.jwks(),
-    portal: express.Router(),
+    portal: createPortal({
+      services: () => state.services(),
+      authorizer,
+      attributes: requestAttributes,
+      authenticate: (req, res) => authentication.authenticate(req, res),
+      anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
+      publicURL,
+      hostSuffix: config.routing.hostSuffix,
+      logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
+      formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+    }),
     async close() {
       authorizer.close();
       await Promise.allSettled([state.stop(), authentication.close(), audit.close()]);
