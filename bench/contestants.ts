@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AUDIENCE, ISSUER, startIssuer, USER } from './lib/issuer.js';
 import { startNginx } from './lib/nginx.js';
 import { freePort, startProcess, waitUntilServing, type Proc } from './lib/proc.js';
 
@@ -130,4 +131,39 @@ export const bastionNoAuth = processContestant(
   },
 );
 
-export const ALL: readonly Contestant[] = [direct, nginxProxy, bareNode, bastionNoAuth];
+/** Bearer JWT verified against a (local) issuer's JWKS, then a static rule: the common production shape. */
+export const bastionJWT: Contestant = {
+  name: 'kube-bastion-jwt',
+  description:
+    'kube-bastion with bearer-JWT (ES256) authentication and a static authorization rule; identity headers and signed assertion on (defaults)',
+  async start(ctx) {
+    const issuer = await startIssuer();
+    const auth = `authentication:
+  jwt:
+    - issuer: { url: ${ISSUER}, discoveryURL: "${issuer.discoveryURL}", audiences: [${AUDIENCE}] }
+      claimMappings: { username: { claim: sub } }
+authorization:
+  rules:
+    - { users: [${USER}], namespaces: [bench], resources: [services], verbs: [get] }
+`;
+    const contestant = processContestant('kube-bastion-jwt', '', (c, port) => {
+      const file = path.join(c.dir, `bastion-jwt-${port}.yaml`);
+      writeFileSync(file, gatewayConfig(c, port, auth));
+      return {
+        command: process.execPath,
+        args: ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', file],
+        url: `http://127.0.0.1:${port}${GATEWAY_PATH}`,
+        headers: { authorization: `Bearer ${issuer.token}` },
+      };
+    });
+    try {
+      const running = await contestant.start(ctx);
+      return { ...running, stop: () => running.stop().finally(() => issuer.close()) };
+    } catch (err) {
+      await issuer.close();
+      throw err;
+    }
+  },
+};
+
+export const ALL: readonly Contestant[] = [direct, nginxProxy, bareNode, bastionNoAuth, bastionJWT];

@@ -58,10 +58,20 @@ export interface Summary {
 
 export interface BenchResult {
   startedAt: string;
-  environment: { node: string; nginx: string; wrk: string; cpus: number; kernel: string; pinned: boolean; loadAverage: number[] };
+  environment: {
+    node: string;
+    nginx: string;
+    wrk: string;
+    cpus: number;
+    kernel: string;
+    pinned: boolean;
+    loadAverage: number[];
+  };
   options: Omit<BenchOptions, 'contestants' | 'log'> & { contestants: string[] };
   samples: Sample[];
   summary: Summary[];
+  /** Contestants that did not start (the others still ran). */
+  failed: { name: string; error: string }[];
 }
 
 export class MissingToolError extends Error {
@@ -97,12 +107,22 @@ interface Entry {
 
 async function measure(entry: Entry, round: number, connections: number, seconds: number): Promise<Sample> {
   const before = cpuSeconds(entry.pids);
-  const result = await runWrk({ url: entry.running.url, headers: entry.running.headers, connections, seconds, core: WRK_CORE });
+  const result = await runWrk({
+    url: entry.running.url,
+    headers: entry.running.headers,
+    connections,
+    seconds,
+    core: WRK_CORE,
+  });
   const cpu = cpuSeconds(entry.pids) - before;
   return { ...result, contestant: entry.contestant.name, round, connections, cpu };
 }
 
-export function summarize(contestants: readonly Contestant[], samples: readonly Sample[], connections: number): Summary[] {
+export function summarize(
+  contestants: readonly Contestant[],
+  samples: readonly Sample[],
+  connections: number,
+): Summary[] {
   const summaries = contestants.map((c): Summary => {
     const loaded = samples.filter((s) => s.contestant === c.name && s.connections === connections);
     const single = samples.filter((s) => s.contestant === c.name && s.connections === 1);
@@ -142,13 +162,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const entries: Entry[] = [];
   let backend: Nginx | undefined;
   const samples: Sample[] = [];
+  const failed: BenchResult['failed'] = [];
   try {
     backend = await startNginx({ core: WRK_CORE });
     const ctx: BenchContext = { backendPort: backend.port, dir, core: canPin ? CONTESTANT_CORE : undefined };
     for (const contestant of options.contestants) {
       log(`starting ${contestant.name}`);
-      const running = await contestant.start(ctx);
-      entries.push({ contestant, running, pids: processTree(running.pid) });
+      try {
+        const running = await contestant.start(ctx);
+        entries.push({ contestant, running, pids: processTree(running.pid) });
+      } catch (err) {
+        const error = (err as Error).message.split('\n')[0];
+        log(`${contestant.name} did not start: ${(err as Error).message}`);
+        failed.push({ name: contestant.name, error });
+      }
     }
     if (options.warmupSeconds > 0) {
       for (const entry of entries) await measure(entry, 0, options.connections, options.warmupSeconds);
@@ -192,6 +219,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       contestants: options.contestants.map((c) => c.name),
     },
     samples,
-    summary: summarize(options.contestants, samples, options.connections),
+    summary: summarize(
+      entries.map((e) => e.contestant),
+      samples,
+      options.connections,
+    ),
+    failed,
   };
 }

@@ -36,6 +36,7 @@ export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
     ...rows,
     '',
     ...result.summary.map((s) => `- **${s.name}**: ${s.description}`),
+    ...result.failed.map((f) => `- **${f.name}** did not start: ${f.error}`),
     '',
     `Reproduce: \`${REPRODUCE}\`${jsonFile ? ` (raw samples of this run: \`${jsonFile}\`)` : ''}.`,
   ].join('\n');
@@ -47,6 +48,9 @@ export function updateDoc(docFile: string, markdown: string): void {
   const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
   const start = current.indexOf(BEGIN);
   const end = current.indexOf(END);
-  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current}\n${block}\n`;
+  const next =
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + END.length)
+      : `${current}\n${block}\n`;
   writeFileSync(docFile, next);
 }

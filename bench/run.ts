@@ -20,7 +20,9 @@ const num = (name: string, fallback: number) => {
   return n;
 };
 
-const wanted = process.env.BENCH_CONTESTANTS?.split(',').map((s) => s.trim()).filter(Boolean);
+const wanted = process.env.BENCH_CONTESTANTS?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const contestants = wanted ? ALL.filter((c) => wanted.includes(c.name)) : ALL;
 if (wanted && contestants.length !== wanted.length) {
   throw new Error(`unknown contestant in BENCH_CONTESTANTS; known: ${ALL.map((c) => c.name).join(', ')}`);

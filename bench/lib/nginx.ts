@@ -71,9 +71,14 @@ export interface Nginx {
 export async function startNginx(opts: { core?: number; upstreamPort?: number }): Promise<Nginx> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kb-bench-nginx-'));
   const port = await freePort();
-  const config = opts.upstreamPort === undefined ? backendConfig(dir, port) : proxyConfig(dir, port, opts.upstreamPort);
+  const config =
+    opts.upstreamPort === undefined ? backendConfig(dir, port) : proxyConfig(dir, port, opts.upstreamPort);
   writeFileSync(path.join(dir, 'nginx.conf'), config);
-  const proc = startProcess('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { core: opts.core });
+  const proc = startProcess(
+    'nginx',
+    ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')],
+    { core: opts.core },
+  );
   const url = `http://127.0.0.1:${port}/`;
   const stop = async () => {
     await proc.stop();

@@ -30,10 +30,18 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-export function startProcess(command: string, args: string[], opts: { core?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
+export function startProcess(
+  command: string,
+  args: string[],
+  opts: { core?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Proc {
   const [cmd, argv] = pinned(opts.core, command, args);
   // taskset execs the command, so the child's pid is the process under test.
-  const child = spawn(cmd, argv, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8192);
@@ -64,11 +72,17 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once the URL answers 200 with the headers given; rejects with the process output on timeout or exit. */
-export async function waitUntilServing(url: string, proc: Proc, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<void> {
+export async function waitUntilServing(
+  url: string,
+  proc: Proc,
+  headers: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${url}: process exited (${proc.child.exitCode}):\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`${url}: process exited (${proc.child.exitCode}):\n${proc.output()}`);
     try {
       const res = await fetch(url, { headers });
       await res.arrayBuffer();
@@ -93,9 +107,11 @@ function parentOf(pid: number): number | undefined {
 
 /** The process and all its descendants (nginx: master and worker). */
 export function processTree(root: number): number[] {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const tree = [root];
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const pid of all) {
       const parent = parentOf(pid);

@@ -12,37 +12,56 @@ const missing = missingTools();
 // CI installs nginx and wrk: there a missing tool is a failure, not a skip.
 const skip = missing.length > 0 && !process.env.CI ? `needs ${missing.join(', ')}` : false;
 
-test('the benchmark runs direct and bare-Node contestants and reports comparable numbers', { skip, timeout: 60_000 }, async () => {
-  const result = await runBench({ contestants: [direct, bareNode], seconds: 1, warmupSeconds: 0, rounds: 1, connections: 8 });
-  assert.deepEqual(result.summary.map((s) => s.name), ['direct', 'bare-node']);
-  for (const s of result.summary) {
-    assert.ok(s.rps > 100, `${s.name}: ${s.rps} req/s`);
-    assert.equal(s.errors, 0, `${s.name} answered every request with 200`);
-    assert.ok(s.reqPerCpuSecond > 0 && s.cores > 0, `${s.name}: CPU time was measured`);
-    assert.ok(s.p50 > 0 && s.p99 >= s.p50, `${s.name}: latency percentiles`);
-  }
-  const bare = result.summary[1];
-  assert.equal(bare.vsBareNode, 1);
-  assert.ok(bare.vsDirect! > 0 && bare.vsDirect! < 1.5, `a proxy is not much faster than no proxy: ${bare.vsDirect}`);
-  assert.equal(result.samples.length, 4, 'one throughput and one latency run each');
+test(
+  'the benchmark runs direct and bare-Node contestants and reports comparable numbers',
+  { skip, timeout: 60_000 },
+  async () => {
+    const result = await runBench({
+      contestants: [direct, bareNode],
+      seconds: 1,
+      warmupSeconds: 0,
+      rounds: 1,
+      connections: 8,
+    });
+    assert.deepEqual(
+      result.summary.map((s) => s.name),
+      ['direct', 'bare-node'],
+    );
+    for (const s of result.summary) {
+      assert.ok(s.rps > 100, `${s.name}: ${s.rps} req/s`);
+      assert.equal(s.errors, 0, `${s.name} answered every request with 200`);
+      assert.ok(s.reqPerCpuSecond > 0 && s.cores > 0, `${s.name}: CPU time was measured`);
+      assert.ok(s.p50 > 0 && s.p99 >= s.p50, `${s.name}: latency percentiles`);
+    }
+    const bare = result.summary[1];
+    assert.equal(bare.vsBareNode, 1);
+    assert.ok(
+      bare.vsDirect! > 0 && bare.vsDirect! < 1.5,
+      `a proxy is not much faster than no proxy: ${bare.vsDirect}`,
+    );
+    assert.equal(result.samples.length, 4, 'one throughput and one latency run each');
 
-  const dir = mkdtempSync(path.join(tmpdir(), 'kb-bench-test-'));
-  try {
-    const file = writeJSON(result, dir);
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).summary, JSON.parse(JSON.stringify(result.summary)));
-    const doc = path.join(dir, 'performance.md');
-    writeFileSync(doc, '# Performance\n\nprose before\n');
-    updateDoc(doc, renderMarkdown(result, 'x.json'));
-    updateDoc(doc, renderMarkdown(result, 'y.json')); // replaces, does not append twice
-    const text = readFileSync(doc, 'utf8');
-    assert.match(text, /^# Performance\n\nprose before\n/);
-    assert.match(text, /\| bare-node \| [\d,]+ \|/);
-    assert.equal(text.match(/\| direct \|/g)?.length, 1);
-    assert.match(text, /y\.json/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    const dir = mkdtempSync(path.join(tmpdir(), 'kb-bench-test-'));
+    try {
+      const file = writeJSON(result, dir);
+      assert.deepEqual(
+        JSON.parse(readFileSync(file, 'utf8')).summary,
+        JSON.parse(JSON.stringify(result.summary)),
+      );
+      const doc = path.join(dir, 'performance.md');
+      writeFileSync(doc, '# Performance\n\nprose before\n');
+      updateDoc(doc, renderMarkdown(result, 'x.json'));
+      updateDoc(doc, renderMarkdown(result, 'y.json')); // replaces, does not append twice
+      const text = readFileSync(doc, 'utf8');
+      assert.match(text, /^# Performance\n\nprose before\n/);
+      assert.match(text, /\| bare-node \| [\d,]+ \|/);
+      assert.equal(text.match(/\| direct \|/g)?.length, 1);
+      assert.match(text, /y\.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('wrk output is read in its own units', () => {
   const out = `Running 1s test @ http://127.0.0.1:1/
@@ -58,5 +77,12 @@ test('wrk output is read in its own units', () => {
 Requests/sec:  12345.67
 Transfer/sec:     14.00MB
 `;
-  assert.deepEqual(parseWrk(out), { requests: 12345, seconds: 1, rps: 12345.67, p50: 0.402, p99: 1200, errors: 13 });
+  assert.deepEqual(parseWrk(out), {
+    requests: 12345,
+    seconds: 1,
+    rps: 12345.67,
+    p50: 0.402,
+    p99: 1200,
+    errors: 13,
+  });
 });

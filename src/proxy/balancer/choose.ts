@@ -46,7 +46,12 @@ function randomIndex(random: () => number, size: number): number {
  * outstanding requests wins (the first on a tie). Nearly as good as
  * least-loaded over all, without herding every gateway onto the same endpoint.
  */
-export function chooseP2C(tier: readonly EndpointRecord[], count: number, u: Usability, random: () => number): EndpointRecord {
+export function chooseP2C(
+  tier: readonly EndpointRecord[],
+  count: number,
+  u: Usability,
+  random: () => number,
+): EndpointRecord {
   if (count === 1) return nthUsable(tier, 0, u);
   const a = randomIndex(random, count);
   let b = randomIndex(random, count - 1);
@@ -56,7 +61,12 @@ export function chooseP2C(tier: readonly EndpointRecord[], count: number, u: Usa
   return second.outstanding < first.outstanding ? second : first;
 }
 
-export function chooseRandom(tier: readonly EndpointRecord[], count: number, u: Usability, random: () => number): EndpointRecord {
+export function chooseRandom(
+  tier: readonly EndpointRecord[],
+  count: number,
+  u: Usability,
+  random: () => number,
+): EndpointRecord {
   return nthUsable(tier, randomIndex(random, count), u);
 }
 

@@ -60,14 +60,22 @@ function isClose(endpoint: Endpoint, zone: string): boolean {
  * (PreferClose) or every endpoint carries hints (topology-aware routing: like
  * kube-proxy, partial hints are ignored because they would overload the hinted ones).
  */
-function topologyApplies(group: readonly EndpointRecord[], zone: string | undefined, trafficDistribution: string | undefined): zone is string {
+function topologyApplies(
+  group: readonly EndpointRecord[],
+  zone: string | undefined,
+  trafficDistribution: string | undefined,
+): zone is string {
   if (zone === undefined) return false;
   if (trafficDistribution !== undefined && PREFER_CLOSE.has(trafficDistribution)) return true;
   return group.every((r) => (r.endpoint.hintZones?.length ?? 0) > 0);
 }
 
 /** The tiers to try in order; empty when no endpoint may receive traffic. */
-export function buildTiers(records: readonly EndpointRecord[], zone: string | undefined, trafficDistribution: string | undefined): EndpointRecord[][] {
+export function buildTiers(
+  records: readonly EndpointRecord[],
+  zone: string | undefined,
+  trafficDistribution: string | undefined,
+): EndpointRecord[][] {
   let group = records.filter((r) => r.endpoint.ready);
   if (group.length === 0) group = records.filter((r) => r.endpoint.serving && r.endpoint.terminating);
   if (group.length === 0) return [];
@@ -132,7 +140,8 @@ export class EndpointSet {
 
   private sameAsRecords(endpoints: readonly Endpoint[]): boolean {
     if (endpoints.length !== this.records.length) return false;
-    for (let i = 0; i < endpoints.length; i++) if (!sameEndpoint(endpoints[i], this.records[i].endpoint)) return false;
+    for (let i = 0; i < endpoints.length; i++)
+      if (!sameEndpoint(endpoints[i], this.records[i].endpoint)) return false;
     return true;
   }
 

@@ -14,7 +14,15 @@
  */
 import type { Endpoint, Target } from '../target.js';
 import { AffinityTable, DEFAULT_MAX_AFFINITY_ENTRIES } from './affinity.js';
-import { chooseP2C, chooseRandom, countUsable, isUsable, roundRobinIndex, type Policy, type Usability } from './choose.js';
+import {
+  chooseP2C,
+  chooseRandom,
+  countUsable,
+  isUsable,
+  roundRobinIndex,
+  type Policy,
+  type Usability,
+} from './choose.js';
 import { endpointKey, EndpointSet, type EndpointRecord } from './endpoint-set.js';
 import { isEjected, recordOutcome, type OutlierDetection, type Outcome } from './outlier.js';
 import { RetryBudget } from './retry-budget.js';
@@ -126,7 +134,8 @@ export class EndpointPicker {
       const end = this.now();
       state.lastUsed = end;
       const group = state.set.tiers[state.set.tiers.length - 1] ?? [];
-      if (recordOutcome(record, outcome, group, this.opts.outlierDetection, end)) this.opts.onEject?.(target, record.endpoint);
+      if (recordOutcome(record, outcome, group, this.opts.outlierDetection, end))
+        this.opts.onEject?.(target, record.endpoint);
     };
   }
 
@@ -154,7 +163,13 @@ export class EndpointPicker {
     return this.states.size;
   }
 
-  private choose(set: EndpointSet, tier: readonly EndpointRecord[], index: number, count: number, u: Usability): EndpointRecord {
+  private choose(
+    set: EndpointSet,
+    tier: readonly EndpointRecord[],
+    index: number,
+    count: number,
+    u: Usability,
+  ): EndpointRecord {
     switch (this.opts.policy) {
       case 'p2c':
         return chooseP2C(tier, count, u, this.random);
@@ -172,11 +187,18 @@ export class EndpointPicker {
     let state = this.states.get(target.key);
     if (!state) {
       if (now - this.lastSweep > this.idleTime / 4) this.sweep(now);
-      state = { set: new EndpointSet(this.opts.zone), affinity: undefined, budget: undefined, lastUsed: now, running: 0 };
+      state = {
+        set: new EndpointSet(this.opts.zone),
+        affinity: undefined,
+        budget: undefined,
+        lastUsed: now,
+        running: 0,
+      };
       this.states.set(target.key, state);
     }
     state.set.sync(target);
-    if (target.affinity) state.affinity ??= new AffinityTable(this.opts.maxAffinityEntries ?? DEFAULT_MAX_AFFINITY_ENTRIES);
+    if (target.affinity)
+      state.affinity ??= new AffinityTable(this.opts.maxAffinityEntries ?? DEFAULT_MAX_AFFINITY_ENTRIES);
     state.lastUsed = now;
     return state;
   }

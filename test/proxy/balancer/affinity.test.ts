@@ -5,7 +5,10 @@ import type { EndpointRecord } from '../../../src/proxy/balancer/endpoint-set.js
 import { affinityClientKey } from '../../../src/proxy/balancer/index.js';
 import { endpoint, fail, picker, service, Clock } from './fixtures.js';
 
-const sticky = service(['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip) => endpoint(ip)), { affinity: { timeoutSeconds: 60 } });
+const sticky = service(
+  ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip) => endpoint(ip)),
+  { affinity: { timeoutSeconds: 60 } },
+);
 
 test('with ClientIP affinity a client keeps its endpoint while others spread out', () => {
   const p = picker(new Clock());
@@ -15,7 +18,9 @@ test('with ClientIP affinity a client keeps its endpoint while others spread out
     p.start(sticky, ep)('success');
     assert.equal(ep.ip, first.ip);
   }
-  const others = new Set(Array.from({ length: 30 }, (_, i) => p.pick(sticky, { key: `ip:198.51.100.${i}` })!.ip));
+  const others = new Set(
+    Array.from({ length: 30 }, (_, i) => p.pick(sticky, { key: `ip:198.51.100.${i}` })!.ip),
+  );
   assert.equal(others.size, 3);
 });
 
@@ -61,8 +66,14 @@ test('affinityKey user: one user sticks across addresses; anonymous callers stic
   for (let i = 0; i < 20; i++) assert.equal(p.pick(sticky, { key: fromPhone })!.ip, ep.ip);
 
   assert.notEqual(affinityClientKey('user', { ip: '192.0.2.1', user: 'bob' }), fromOffice);
-  assert.equal(affinityClientKey('user', { ip: '192.0.2.1' }), affinityClientKey('client-ip', { ip: '192.0.2.1', user: 'bob' }));
-  assert.notEqual(affinityClientKey('user', { ip: '10.0.0.1', user: '10.0.0.1' }), affinityClientKey('client-ip', { ip: '10.0.0.1' }));
+  assert.equal(
+    affinityClientKey('user', { ip: '192.0.2.1' }),
+    affinityClientKey('client-ip', { ip: '192.0.2.1', user: 'bob' }),
+  );
+  assert.notEqual(
+    affinityClientKey('user', { ip: '10.0.0.1', user: '10.0.0.1' }),
+    affinityClientKey('client-ip', { ip: '10.0.0.1' }),
+  );
 });
 
 test('the affinity table stays bounded: expired clients go first, then the least recently used', () => {

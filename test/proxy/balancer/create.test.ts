@@ -7,10 +7,14 @@ import { createMetrics } from '../../../src/observability/metrics.js';
 import { createBalancer } from '../../../src/proxy/balancer/index.js';
 import { endpoint, fail, service, Clock } from './fixtures.js';
 
-const loadBalancing = (input: object) => configSchema.parse({ upstream: { loadBalancing: input } }).upstream.loadBalancing;
+const loadBalancing = (input: object) =>
+  configSchema.parse({ upstream: { loadBalancing: input } }).upstream.loadBalancing;
 
 /** Sends requests to a real server and hands each IncomingMessage, body read or not, to `inspect`. */
-async function withRequests(inspect: (req: IncomingMessage) => void, send: (port: number) => Promise<void>): Promise<void> {
+async function withRequests(
+  inspect: (req: IncomingMessage) => void,
+  send: (port: number) => Promise<void>,
+): Promise<void> {
   const server = http.createServer((req, res) => {
     const readBody = req.headers['x-read-body'] === 'yes';
     const answer = () => {
@@ -30,7 +34,11 @@ async function withRequests(inspect: (req: IncomingMessage) => void, send: (port
 }
 
 async function request(port: number, method: string, body?: string, readBody = false): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/`, { method, body, headers: { 'x-read-body': readBody ? 'yes' : 'no' } });
+  const res = await fetch(`http://127.0.0.1:${port}/`, {
+    method,
+    body,
+    headers: { 'x-read-body': readBody ? 'yes' : 'no' },
+  });
   await res.text();
 }
 
@@ -56,12 +64,18 @@ test('the assembled retry policy retries refused connections, not streamed bodie
 test('the assembled picker follows the configured policy and reports ejections', async () => {
   const metrics = createMetrics();
   const clock = new Clock();
-  const { picker } = createBalancer(loadBalancing({ policy: 'round-robin', outlierDetection: { consecutiveFailures: 2 } }), {
-    metrics,
-    now: clock.now,
-  });
+  const { picker } = createBalancer(
+    loadBalancing({ policy: 'round-robin', outlierDetection: { consecutiveFailures: 2 } }),
+    {
+      metrics,
+      now: clock.now,
+    },
+  );
   const target = service([endpoint('10.0.0.1'), endpoint('10.0.0.2')]);
-  assert.deepEqual([0, 1, 2].map(() => picker.pick(target, { key: 'c' })!.ip), ['10.0.0.1', '10.0.0.2', '10.0.0.1']);
+  assert.deepEqual(
+    [0, 1, 2].map(() => picker.pick(target, { key: 'c' })!.ip),
+    ['10.0.0.1', '10.0.0.2', '10.0.0.1'],
+  );
   fail(picker, target, target.endpoints[1], 2, 'server-error');
   assert.equal(picker.stats(target).ejected, 1);
   assert.equal((await metrics.ejections.get()).values[0].value, 1);

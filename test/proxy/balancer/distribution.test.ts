@@ -17,14 +17,19 @@ test('p2c sends new requests away from the endpoint with many requests in flight
 test('p2c spreads requests that stay in flight evenly (least outstanding)', () => {
   const p = picker(new Clock());
   const counts = tally(p, three, 300);
-  for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) assert.ok(Math.abs(counts[ip] - 100) <= 10, JSON.stringify(counts));
+  for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+    assert.ok(Math.abs(counts[ip] - 100) <= 10, JSON.stringify(counts));
 });
 
 test('round-robin gives each endpoint exactly its turn', () => {
   const p = picker(new Clock(), { policy: 'round-robin' });
   const order = Array.from({ length: 6 }, (_, i) => p.pick(three, { key: `c${i}` })!.ip);
   assert.deepEqual(order, ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.1', '10.0.0.2', '10.0.0.3']);
-  assert.deepEqual(tally(p, three, 300, { finish: true }), { '10.0.0.1': 100, '10.0.0.2': 100, '10.0.0.3': 100 });
+  assert.deepEqual(tally(p, three, 300, { finish: true }), {
+    '10.0.0.1': 100,
+    '10.0.0.2': 100,
+    '10.0.0.3': 100,
+  });
 });
 
 test('random reaches every endpoint, and the same seed makes the same choices', () => {
@@ -35,20 +40,35 @@ test('random reaches every endpoint, and the same seed makes the same choices', 
 });
 
 test('only ready endpoints get traffic while any is ready', () => {
-  const target = service([endpoint('10.0.0.1'), terminating('10.0.0.2'), endpoint('10.0.0.3', { ready: false, serving: false })]);
+  const target = service([
+    endpoint('10.0.0.1'),
+    terminating('10.0.0.2'),
+    endpoint('10.0.0.3', { ready: false, serving: false }),
+  ]);
   for (const policy of ['p2c', 'round-robin', 'random'] as const) {
-    assert.deepEqual(tally(picker(new Clock(), { policy }), target, 50, { finish: true }), { '10.0.0.1': 50 }, policy);
+    assert.deepEqual(
+      tally(picker(new Clock(), { policy }), target, 50, { finish: true }),
+      { '10.0.0.1': 50 },
+      policy,
+    );
   }
 });
 
 test('with no ready endpoint, serving-and-terminating ones take the traffic, like kube-proxy', () => {
-  const target = service([terminating('10.0.0.1'), terminating('10.0.0.2'), endpoint('10.0.0.3', { ready: false, serving: false })]);
+  const target = service([
+    terminating('10.0.0.1'),
+    terminating('10.0.0.2'),
+    endpoint('10.0.0.3', { ready: false, serving: false }),
+  ]);
   const counts = tally(picker(new Clock(), { policy: 'round-robin' }), target, 10, { finish: true });
   assert.deepEqual(counts, { '10.0.0.1': 5, '10.0.0.2': 5 });
 });
 
 test('terminating endpoints that no longer serve, and unready ones, are never picked', () => {
-  const target = service([terminating('10.0.0.1', { serving: false }), endpoint('10.0.0.2', { ready: false, serving: false })]);
+  const target = service([
+    terminating('10.0.0.1', { serving: false }),
+    endpoint('10.0.0.2', { ready: false, serving: false }),
+  ]);
   assert.equal(picker(new Clock()).pick(target, { key: 'c' }), undefined);
   assert.equal(picker(new Clock()).pick(service([]), { key: 'c' }), undefined);
 });

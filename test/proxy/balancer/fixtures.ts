@@ -57,7 +57,12 @@ export function picker(clock: Clock, opts: Partial<EndpointPickerOptions> = {}):
 }
 
 /** Picks `n` times (without finishing the requests unless `finish`), counting per IP. */
-export function tally(p: EndpointPicker, target: Target, n: number, opts: { finish?: boolean; client?: string } = {}): Record<string, number> {
+export function tally(
+  p: EndpointPicker,
+  target: Target,
+  n: number,
+  opts: { finish?: boolean; client?: string } = {},
+): Record<string, number> {
   const counts: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
     const chosen = p.pick(target, { key: opts.client ?? `client-${i}` });
@@ -69,6 +74,12 @@ export function tally(p: EndpointPicker, target: Target, n: number, opts: { fini
 }
 
 /** Makes the endpoint fail `times` times in a row with the given outcome. */
-export function fail(p: EndpointPicker, target: Target, ep: Endpoint, times: number, outcome: 'connect-error' | 'server-error' = 'connect-error'): void {
+export function fail(
+  p: EndpointPicker,
+  target: Target,
+  ep: Endpoint,
+  times: number,
+  outcome: 'connect-error' | 'server-error' = 'connect-error',
+): void {
   for (let i = 0; i < times; i++) p.start(target, ep)(outcome);
 }

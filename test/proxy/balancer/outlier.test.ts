@@ -4,7 +4,11 @@ import { outcomeForStatus } from '../../../src/proxy/balancer/index.js';
 import { endpoint, fail, picker, service, tally, Clock } from './fixtures.js';
 
 const four = service(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map((ip) => endpoint(ip)));
-const [a, b, c] = four.endpoints as [ReturnType<typeof endpoint>, ReturnType<typeof endpoint>, ReturnType<typeof endpoint>];
+const [a, b, c] = four.endpoints as [
+  ReturnType<typeof endpoint>,
+  ReturnType<typeof endpoint>,
+  ReturnType<typeof endpoint>,
+];
 
 test('consecutive failures eject an endpoint; a success in between resets the count', () => {
   const clock = new Clock();
@@ -54,7 +58,14 @@ test('an ejected endpoint returns after base × ejections, and fails back out fa
 
 test('ejection time is capped, and the history fades while the endpoint stays healthy', () => {
   const clock = new Clock();
-  const p = picker(clock, { outlierDetection: { consecutiveFailures: 1, baseEjectionTime: 10_000, maxEjectionPercent: 50, maxEjectionTime: 25_000 } });
+  const p = picker(clock, {
+    outlierDetection: {
+      consecutiveFailures: 1,
+      baseEjectionTime: 10_000,
+      maxEjectionPercent: 50,
+      maxEjectionTime: 25_000,
+    },
+  });
   for (const expected of [10_000, 20_000, 25_000, 25_000]) {
     fail(p, four, a, 1);
     clock.advance(expected - 1);
@@ -77,7 +88,9 @@ test('never more than half of the endpoints are ejected, however many fail', () 
   assert.equal(Object.keys(counts).length, 2, 'the other two keep serving');
 
   // A lower maxEjectionPercent lowers the cap; one endpoint alone is never ejected.
-  const strict = picker(clock, { outlierDetection: { consecutiveFailures: 3, baseEjectionTime: 10_000, maxEjectionPercent: 25 } });
+  const strict = picker(clock, {
+    outlierDetection: { consecutiveFailures: 3, baseEjectionTime: 10_000, maxEjectionPercent: 25 },
+  });
   for (const ep of four.endpoints) fail(strict, four, ep, 3);
   assert.equal(strict.stats(four).ejected, 1);
   const lone = service([endpoint('10.0.0.9')], { key: 'pods/team-a/one' });

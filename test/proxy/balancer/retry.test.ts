@@ -3,18 +3,33 @@ import { test } from 'node:test';
 import { RetryBudget, shouldRetry, type RetryQuestion } from '../../../src/proxy/balancer/index.js';
 import { endpoint, picker, service, Clock } from './fixtures.js';
 
-const refused: RetryQuestion = { method: 'GET', bodyStarted: false, errorCode: 'ECONNREFUSED', attempt: 1, retries: 2 };
+const refused: RetryQuestion = {
+  method: 'GET',
+  bodyStarted: false,
+  errorCode: 'ECONNREFUSED',
+  attempt: 1,
+  retries: 2,
+};
 
 test('connection failures are retried for any method whose body is not on the wire yet', () => {
-  for (const errorCode of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']) {
+  for (const errorCode of [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'EPIPE',
+  ]) {
     assert.equal(shouldRetry({ ...refused, errorCode }), true, errorCode);
   }
   assert.equal(shouldRetry({ ...refused, method: 'POST' }), true, 'POST without body sent');
 });
 
 test('once the body is streaming, only idempotent methods are retried', () => {
-  for (const method of ['PUT', 'DELETE', 'get', 'OPTIONS']) assert.equal(shouldRetry({ ...refused, method, bodyStarted: true }), true, method);
-  for (const method of ['POST', 'PATCH']) assert.equal(shouldRetry({ ...refused, method, bodyStarted: true }), false, method);
+  for (const method of ['PUT', 'DELETE', 'get', 'OPTIONS'])
+    assert.equal(shouldRetry({ ...refused, method, bodyStarted: true }), true, method);
+  for (const method of ['POST', 'PATCH'])
+    assert.equal(shouldRetry({ ...refused, method, bodyStarted: true }), false, method);
 });
 
 test('errors where the upstream may have acted are never retried', () => {

@@ -16,14 +16,18 @@ test('PreferClose: a gateway in zone-a sends everything to zone-a endpoints', ()
 });
 
 test('without PreferClose, or without a known zone, every zone gets traffic', () => {
-  const all = tally(picker(new Clock(), { zone: 'zone-a', policy: 'round-robin' }), service(spread), 40, { finish: true });
+  const all = tally(picker(new Clock(), { zone: 'zone-a', policy: 'round-robin' }), service(spread), 40, {
+    finish: true,
+  });
   assert.equal(Object.keys(all).length, 4);
   const noZone = tally(picker(new Clock(), { policy: 'round-robin' }), preferClose, 40, { finish: true });
   assert.equal(Object.keys(noZone).length, 4);
 });
 
 test('with no endpoint in our zone, PreferClose falls back to all of them', () => {
-  const counts = tally(picker(new Clock(), { zone: 'zone-z', policy: 'round-robin' }), preferClose, 40, { finish: true });
+  const counts = tally(picker(new Clock(), { zone: 'zone-z', policy: 'round-robin' }), preferClose, 40, {
+    finish: true,
+  });
   assert.equal(Object.keys(counts).length, 4);
 });
 
@@ -42,16 +46,31 @@ test('topology hints for our zone are followed when every endpoint has them', ()
     endpoint('10.0.2.1', { zone: 'zone-b', hintZones: ['zone-b', 'zone-a'] }),
     endpoint('10.0.3.1', { zone: 'zone-c', hintZones: ['zone-c'] }),
   ]);
-  const counts = tally(picker(new Clock(), { zone: 'zone-a', policy: 'round-robin' }), hinted, 40, { finish: true });
+  const counts = tally(picker(new Clock(), { zone: 'zone-a', policy: 'round-robin' }), hinted, 40, {
+    finish: true,
+  });
   assert.deepEqual(counts, { '10.0.1.1': 20, '10.0.2.1': 20 });
   // Partial hints are ignored (kube-proxy does the same): all endpoints serve.
-  const partial = service([endpoint('10.0.1.1', { zone: 'zone-a', hintZones: ['zone-a'] }), endpoint('10.0.2.1', { zone: 'zone-b' })]);
-  assert.equal(Object.keys(tally(picker(new Clock(), { zone: 'zone-a', policy: 'round-robin' }), partial, 10, { finish: true })).length, 2);
+  const partial = service([
+    endpoint('10.0.1.1', { zone: 'zone-a', hintZones: ['zone-a'] }),
+    endpoint('10.0.2.1', { zone: 'zone-b' }),
+  ]);
+  assert.equal(
+    Object.keys(
+      tally(picker(new Clock(), { zone: 'zone-a', policy: 'round-robin' }), partial, 10, { finish: true }),
+    ).length,
+    2,
+  );
 });
 
 test('readiness comes before closeness: a ready far endpoint beats a terminating near one', () => {
-  const target = service([terminating('10.0.1.1', { zone: 'zone-a' }), endpoint('10.0.2.1', { zone: 'zone-b' })], { trafficDistribution: 'PreferClose' });
-  assert.deepEqual(tally(picker(new Clock(), { zone: 'zone-a' }), target, 10, { finish: true }), { '10.0.2.1': 10 });
+  const target = service(
+    [terminating('10.0.1.1', { zone: 'zone-a' }), endpoint('10.0.2.1', { zone: 'zone-b' })],
+    { trafficDistribution: 'PreferClose' },
+  );
+  assert.deepEqual(tally(picker(new Clock(), { zone: 'zone-a' }), target, 10, { finish: true }), {
+    '10.0.2.1': 10,
+  });
 });
 
 test('state for targets nobody uses any more is forgotten', () => {
