@@ -10,6 +10,9 @@ const MAX_LENGTH = 2048;
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARS = /[\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff\\]/;
 
+// eslint-disable-next-line no-control-regex
+const UNSAFE_START = /^(?!\/)|^\/[\s/\\\u0000-\u001f\u007f]/;
+
 function decodeFully(value: string): string | undefined {
   let current = value;
   for (let i = 0; i < 4; i++) {
@@ -30,8 +33,9 @@ export function safeRedirectTarget(rd: unknown, publicURL: URL, fallback = '/'):
   if (typeof rd !== 'string' || rd.length === 0 || rd.length > MAX_LENGTH) return fallback;
   if (!rd.startsWith('/') || rd.startsWith('//')) return fallback;
   const decoded = decodeFully(rd);
-  if (decoded === undefined || UNSAFE_CHARS.test(rd) || UNSAFE_CHARS.test(decoded)) return fallback;
-  if (decoded.startsWith('//') || !decoded.startsWith('/')) return fallback;
+  if (decoded === undefined || UNSAFE_CHARS.test(rd)) return fallback;
+  // Decoded, the start must still be a plain `/x`: `/%2F/evil`, `/%5Cevil`, `/%09/evil` are not.
+  if (UNSAFE_START.test(decoded)) return fallback;
   let url: URL;
   try {
     url = new URL(rd, publicURL);

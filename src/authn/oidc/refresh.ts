@@ -18,11 +18,11 @@ export class RefreshRejectedError extends Error {
 
 type Tokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
 
-/** When the IdP's tokens stop being good: the access token's lifetime, else the id_token's exp. */
-export function tokensExpiry(tokens: Tokens, now = nowSeconds()): number | undefined {
-  if (typeof tokens.expires_in === 'number') return now + tokens.expires_in;
+/** When the IdP's tokens stop being good (the access token's lifetime, else the id_token's exp), and how long they lasted. */
+export function tokenTimes(tokens: Tokens, now = nowSeconds()): { tokExp?: number; tokTTL?: number } {
+  if (typeof tokens.expires_in === 'number') return { tokExp: now + tokens.expires_in, tokTTL: tokens.expires_in };
   const exp = tokens.claims()?.exp;
-  return typeof exp === 'number' ? exp : undefined;
+  return typeof exp === 'number' ? { tokExp: exp, tokTTL: Math.max(0, exp - now) } : {};
 }
 
 export async function refreshSession(
@@ -57,6 +57,6 @@ export async function refreshSession(
     user,
     rt: tokens.refresh_token ?? session.rt,
     idt: tokens.id_token ?? session.idt,
-    tokExp: tokensExpiry(tokens),
+    ...tokenTimes(tokens),
   };
 }

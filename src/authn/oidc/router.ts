@@ -23,7 +23,7 @@ import { nowSeconds, type Session } from '../session/session.js';
 import type { IdentityProvider } from './identity-provider.js';
 import { loginSession, persistOnEnd, type LoginState } from './login-state.js';
 import { safeRedirectTarget } from './redirect-target.js';
-import { tokensExpiry } from './refresh.js';
+import { tokenTimes } from './refresh.js';
 
 export const LOGIN_PATH = '/auth/login';
 const STRATEGY_KEY = 'oidc';
@@ -182,7 +182,7 @@ function newSession(s: SignedIn, ttlMs: number): Session {
     iat: now,
     exp: now + Math.floor(ttlMs / 1000),
     seen: now,
-    tokExp: tokensExpiry(s.tokens, now),
+    ...tokenTimes(s.tokens, now),
     rt: s.tokens.refresh_token,
     idt: s.tokens.id_token,
   };

@@ -19,6 +19,8 @@ export interface Session {
   seen: number;
   /** When the IdP's tokens expire (seconds); refreshed this long before. */
   tokExp?: number;
+  /** Lifetime of those tokens (seconds), so short-lived tokens are not refreshed on every request. */
+  tokTTL?: number;
   rt?: string;
   /** The id_token, for RP-initiated logout's id_token_hint; only server-side stores keep it. */
   idt?: string;
@@ -47,7 +49,11 @@ export function judgeSession(s: Session, times: SessionTimes, now = nowSeconds()
   if (s.exp <= now) return { kind: 'expired', message: 'your session has expired; sign in again' };
   const idle = times.idleTimeout / 1000;
   if (idle > 0 && s.seen + idle <= now) return { kind: 'expired', message: 'your session ended after a period of inactivity; sign in again' };
-  if (s.rt && s.tokExp !== undefined && s.tokExp - times.refreshBefore / 1000 <= now) return { kind: 'refresh' };
+  if (s.rt && s.tokExp !== undefined) {
+    // With 5-minute access tokens and refreshBefore 5m, refreshing "5m early" would mean on every request.
+    const margin = Math.min(times.refreshBefore / 1000, (s.tokTTL ?? Infinity) / 2);
+    if (s.tokExp - margin <= now) return { kind: 'refresh' };
+  }
   if (idle > 0 && now - s.seen >= touchInterval(times.idleTimeout)) return { kind: 'touch' };
   return { kind: 'ok' };
 }

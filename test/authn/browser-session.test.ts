@@ -1,0 +1,254 @@
+/**
+ * Browser sign-in scripted without a browser, against the real oidc-provider
+ * and a real upstream: sign in, reach the upstream, refresh (once, even under
+ * concurrency), sign out; a sign-in begun on one replica finishing on
+ * another; and what tampered, truncated, replayed and old-secret cookies get.
+ * (The same flow through the whole gateway in Chromium: chromium-e2e.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { FetchBrowser } from '../support/fetch-browser.js';
+import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
+import { ECHO_PATH, freePort, SECRET, startSignInApp } from './gateway-fixture.js';
+import type { AuthApp } from './helpers.js';
+
+const TOKEN_TTL = 4; // seconds: sessions become due for refresh after 2 s
+
+let idp: TestIdP;
+let echo: EchoServer;
+const apps: AuthApp[] = [];
+let publicURL: string;
+let a: AuthApp;
+let b: AuthApp;
+
+async function app(port: number, session: Record<string, unknown> = {}): Promise<AuthApp> {
+  const started = await startSignInApp({ idp, echo, publicURL: `http://127.0.0.1:${port}`, session });
+  apps.push(started);
+  return started;
+}
+
+before(async () => {
+  idp = await startTestIdP({ accessTokenTTL: TOKEN_TTL });
+  echo = await startEchoServer();
+  const portA = await freePort();
+  publicURL = `http://127.0.0.1:${portA}`;
+  idp.setClients([gatewayClient(publicURL)]);
+  a = await app(portA);
+  // Replica B: same publicURL and secret, its own port (think: behind the same load balancer).
+  b = await startSignInApp({ idp, echo, publicURL, port: await freePort() });
+  apps.push(b);
+});
+
+after(async () => {
+  await Promise.allSettled(apps.map((x) => x.close()));
+  await Promise.allSettled([idp?.close(), echo?.close()]);
+});
+
+const ours = (browser: FetchBrowser) => [...browser.cookies()].filter(([k]) => k.startsWith('kube_bastion')).map(([k]) => k);
+const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
+const whoami = (browser: FetchBrowser, base = a.url) => browser.request(`${base}/auth/whoami`, { headers: { accept: 'application/json' } });
+
+async function signedIn(user = 'alice'): Promise<FetchBrowser> {
+  const browser = new FetchBrowser();
+  const res = await browser.signIn(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`, user);
+  assert.equal(res.status, 200, await res.text());
+  return browser;
+}
+
+describe('sign in, use, sign out', () => {
+  const browser = new FetchBrowser();
+
+  test('an unauthenticated browser is sent to sign in; an API client gets 401 with WWW-Authenticate: Bearer', async () => {
+    const page = await browser.request(`${a.url}${ECHO_PATH}hello?x=1`);
+    assert.equal(page.status, 302);
+    assert.equal(page.headers.get('location'), `/auth/login?rd=${encodeURIComponent(`${ECHO_PATH}hello?x=1`)}`);
+    const api = await fetch(`${a.url}${ECHO_PATH}hello`, { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 401);
+    assert.match(api.headers.get('www-authenticate') ?? '', /^Bearer/);
+  });
+
+  test('signing in as alice lands back on the page she asked for, with her identity upstream', async () => {
+    const res = await browser.signIn(`${a.url}${ECHO_PATH}hello?x=1`, 'alice');
+    assert.equal(res.status, 200);
+    assert.equal(echo.last()!.url, `${ECHO_PATH}hello?x=1`);
+    assert.equal(echo.last()!.headers['x-forwarded-user'], 'alice@example.com');
+  });
+
+  test('the authorization request used PKCE, state and nonce, and the configured scopes', () => {
+    const auth = browser.hops.find((h) => h.url.startsWith(`${idp.issuer}/auth?`))!;
+    const params = new URL(auth.url).searchParams;
+    assert.equal(params.get('code_challenge_method'), 'S256');
+    assert.ok(params.get('code_challenge') && params.get('state') && params.get('nonce'));
+    assert.equal(params.get('redirect_uri'), `${publicURL}/auth/callback`);
+    assert.equal(params.get('scope'), 'openid email profile groups offline_access');
+  });
+
+  test('the session cookie is HttpOnly, SameSite=Lax, small; the sign-in cookie is cleared', () => {
+    const callback = browser.hops.find((h) => h.url.startsWith(`${publicURL}/auth/callback`))!;
+    const session = callback.setCookies.find((c) => c.startsWith('kube_bastion='))!;
+    assert.match(session, /HttpOnly/);
+    assert.match(session, /SameSite=Lax/);
+    assert.match(session, /Path=\//);
+    assert.doesNotMatch(session, /Secure/, 'plain http on loopback');
+    assert.ok(session.length < 1500, `cookie is ${session.length} bytes`);
+    assert.ok(callback.setCookies.some((c) => c.startsWith('kube_bastion_login=;')));
+    assert.deepEqual(ours(browser), ['kube_bastion']);
+  });
+
+  test('/auth/whoami shows who she is, on either replica, and never the IdP tokens', async () => {
+    for (const base of [a.url, b.url]) {
+      const res = await whoami(browser, base);
+      const text = await res.text();
+      const me = JSON.parse(text) as Record<string, unknown>;
+      assert.equal(me.username, 'alice@example.com');
+      assert.deepEqual(me.groups, ['team-a', 'devs']);
+      assert.equal(me.method, 'session');
+      assert.doesNotMatch(text, /eyJ/, 'no token in the response');
+    }
+  });
+
+  test('signing out clears every cookie and signs out at the IdP (RP-initiated logout)', async () => {
+    const res = await browser.request(`${a.url}/auth/logout`);
+    assert.equal(res.status, 302);
+    const location = new URL(res.headers.get('location')!);
+    assert.equal(location.origin + location.pathname, `${idp.issuer}/session/end`);
+    assert.equal(location.searchParams.get('client_id'), 'kube-bastion');
+    assert.equal(location.searchParams.get('post_logout_redirect_uri'), `${publicURL}/`);
+    assert.deepEqual(ours(browser), []);
+    assert.equal((await browser.request(`${a.url}${ECHO_PATH}`)).status, 302, 'signed out');
+  });
+});
+
+describe('replicas', () => {
+  test('a sign-in started on replica B finishes on replica A (the public URL), then works on B', async () => {
+    const browser = new FetchBrowser();
+    await browser.signIn(`${b.url}/auth/login?rd=${encodeURIComponent(`${ECHO_PATH}from-b`)}`, 'alice');
+    const callback = browser.hops.find((h) => h.url.includes('/auth/callback'))!;
+    assert.ok(callback.url.startsWith(publicURL), 'the IdP returned to the public URL (replica A)');
+    assert.equal(callback.status, 302);
+    assert.equal(callback.location, `${ECHO_PATH}from-b`);
+    const onB = await browser.request(`${b.url}${ECHO_PATH}on-b`);
+    assert.equal(onB.status, 200);
+    assert.equal(echo.last()!.headers['x-forwarded-user'], 'alice@example.com');
+  });
+});
+
+describe('refresh', () => {
+  test('before the tokens expire the refresh token renews the session, with changes made at the IdP', async () => {
+    const browser = await signedIn('bob');
+    const before = idp.grants.refresh_token;
+    const cookieBefore = browser.cookies().get('kube_bastion');
+    idp.users.get('bob')!.groups = ['team-b', 'oncall'];
+    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    const res = await whoami(browser);
+    assert.equal(res.status, 200);
+    assert.deepEqual((await json(res)).groups, ['team-b', 'oncall']);
+    assert.equal(idp.grants.refresh_token, before + 1);
+    assert.notEqual(browser.cookies().get('kube_bastion'), cookieBefore, 'the renewed session was sent back');
+  });
+
+  test('concurrent requests with an expiring session refresh once (rotating refresh tokens survive)', async () => {
+    const browser = await signedIn();
+    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    const before = idp.grants.refresh_token;
+    const results = await Promise.all(Array.from({ length: 6 }, () => browser.request(`${a.url}${ECHO_PATH}burst`)));
+    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(idp.grants.refresh_token, before + 1);
+    assert.equal((await whoami(browser)).status, 200, 'still signed in with the rotated refresh token');
+  });
+
+  test('when the IdP omits a new id_token the identity is kept (verified with userinfo)', async () => {
+    const browser = await signedIn();
+    idp.omitIdTokenOnRefresh = true;
+    try {
+      await sleep((TOKEN_TTL / 2) * 1000 + 300);
+      const before = idp.grants.refresh_token;
+      const res = await whoami(browser);
+      assert.equal(res.status, 200);
+      assert.equal((await json(res)).username, 'alice@example.com');
+      assert.equal(idp.grants.refresh_token, before + 1);
+    } finally {
+      idp.omitIdTokenOnRefresh = false;
+    }
+  });
+
+  test('a user removed at the IdP is signed out at the next refresh', async () => {
+    idp.users.set('carol', { password: 'carol', email: 'carol@example.com', email_verified: true, groups: ['team-a'] });
+    const browser = await signedIn('carol');
+    idp.users.delete('carol');
+    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    const res = await whoami(browser);
+    assert.equal(res.status, 401);
+    assert.deepEqual(ours(browser), [], 'cookies cleared');
+  });
+});
+
+describe('cookies that are not what we issued', () => {
+  const api = { accept: 'application/json' };
+
+  test('a tampered cookie is refused: browsers go to sign in, API clients get 401, the cookie is cleared', async () => {
+    const browser = await signedIn();
+    const value = browser.cookies().get('kube_bastion')!;
+    const i = Math.floor(value.length / 2);
+    browser.cookies().set('kube_bastion', value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1));
+    const page = await browser.request(`${a.url}${ECHO_PATH}`);
+    assert.equal(page.status, 302);
+    assert.match(page.headers.get('location')!, /^\/auth\/login\?rd=/);
+    assert.deepEqual(ours(browser), [], 'the bad cookie was cleared');
+  });
+
+  test('a truncated cookie is refused with a clear message', async () => {
+    const browser = await signedIn();
+    browser.cookies().set('kube_bastion', browser.cookies().get('kube_bastion')!.slice(0, -12));
+    const res = await browser.request(`${a.url}${ECHO_PATH}`, { headers: api });
+    assert.equal(res.status, 401);
+    assert.match(String((await json(res)).message), /session is invalid/);
+  });
+
+  test('a cookie sealed with the previous secret is accepted and re-issued under the new one', async () => {
+    const browser = await signedIn();
+    const rotated = await app(await freePort(), { secret: 'the-new-session-secret-after-rotation!', previousSecrets: [SECRET] });
+    const old = browser.cookies().get('kube_bastion');
+    const res = await whoami(browser, rotated.url);
+    assert.equal(res.status, 200);
+    assert.notEqual(browser.cookies().get('kube_bastion'), old, 're-sealed under the new secret');
+    const onlyNew = await app(await freePort(), { secret: 'the-new-session-secret-after-rotation!' });
+    assert.equal((await whoami(browser, onlyNew.url)).status, 200, 'the re-issued cookie needs no old secret');
+  });
+
+  test('a cookie sealed with a secret that is no longer listed is refused', async () => {
+    const browser = await signedIn();
+    const other = await app(await freePort(), { secret: 'a-completely-different-secret-0123456789' });
+    const res = await browser.request(`${other.url}/auth/whoami`, { headers: api });
+    assert.equal(res.status, 401);
+  });
+
+  test('a cookie copied before sign-out stops working when it next needs a refresh (the refresh token was revoked)', async () => {
+    const browser = await signedIn();
+    const copy = browser.cookies().get('kube_bastion')!;
+    await browser.request(`${a.url}/auth/logout`);
+    const thief = new FetchBrowser();
+    thief.cookies().set('kube_bastion', copy);
+    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    const res = await thief.request(`${a.url}${ECHO_PATH}`, { headers: api });
+    assert.equal(res.status, 401);
+  });
+});
+
+describe('large sessions', () => {
+  test('a user with hundreds of groups gets a session split over numbered cookies; logout clears every chunk', async () => {
+    const groups = Array.from({ length: 300 }, (_, i) => `a-rather-long-group-name-number-${i}`);
+    idp.users.set('dave', { password: 'dave', email: 'dave@example.com', email_verified: true, groups: ['team-a', ...groups] });
+    const browser = await signedIn('dave');
+    const names = ours(browser);
+    assert.ok(names.length >= 3, `chunks: ${names.join(', ')}`);
+    assert.deepEqual(names.slice(0, 3), ['kube_bastion', 'kube_bastion_1', 'kube_bastion_2']);
+    for (const [name, value] of browser.cookies()) if (name.startsWith('kube_bastion')) assert.ok(value.length <= 3800);
+    const me = await json(await whoami(browser));
+    assert.equal((me.groups as string[]).length, 301);
+    await browser.request(`${a.url}/auth/logout`);
+    assert.deepEqual(ours(browser), []);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * A real gateway (createGateway) with OIDC sign-in against the test IdP, in
+ * front of a real echo upstream published as the static Service team-a/echo.
+ * Several instances may share one publicURL and secret, like replicas behind
+ * a load balancer.
+ */
+import { createServer } from 'node:net';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { createGateway, type Gateway } from '../../src/server/gateway.js';
+import type { EchoServer } from '../support/echo-server.js';
+import type { TestIdP } from '../support/oidc-provider.js';
+import { startAuthApp, type AuthApp } from './helpers.js';
+
+export const SECRET = 'a-test-session-secret-that-is-long-enough';
+export const ECHO_PATH = '/api/v1/namespaces/team-a/services/echo:http/proxy/';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface FixtureOptions {
+  idp: TestIdP;
+  echo: EchoServer;
+  /** The URL users reach; the instance listens on its port unless `port` says otherwise. */
+  publicURL: string;
+  port?: number;
+  session?: NonNullable<ConfigInput['authentication']>['session'];
+}
+
+/** The authentication part of the config: the test IdP's client and a cookie (or Redis) session. */
+export function signInConfig(o: FixtureOptions): ConfigInput['authentication'] {
+  return {
+    oidc: {
+      issuer: o.idp.issuer,
+      clientID: 'kube-bastion',
+      clientSecret: 'kube-bastion-secret',
+      scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+    },
+    session: { secret: SECRET, ...o.session },
+  };
+}
+
+/** The sign-in router and session check on a tiny app that forwards to the echo upstream (see helpers.ts). */
+export async function startSignInApp(o: FixtureOptions): Promise<AuthApp> {
+  return startAuthApp(
+    { publicURL: o.publicURL, authentication: signInConfig(o) },
+    { upstream: o.echo.url, port: o.port ?? Number(new URL(o.publicURL).port) },
+  );
+}
+
+export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gateway; url: string }> {
+  const port = o.port ?? Number(new URL(o.publicURL).port);
+  const config = parseConfig(
+    {
+      listen: { address: '127.0.0.1', port },
+      admin: { address: '127.0.0.1', port: 0 },
+      publicURL: o.publicURL,
+      kubernetes: 'none',
+      static: {
+        services: [{ namespace: 'team-a', name: 'echo', ports: [{ name: 'http', port: o.echo.port }], endpoints: [`127.0.0.1:${o.echo.port}`] }],
+      },
+      upstream: { allowedAddresses: ['127.0.0.0/8'] },
+      authorization: { rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }] },
+      authentication: signInConfig(o),
+      logging: { level: 'silent', audit: { enabled: false } },
+    },
+    { env: {} },
+  );
+  const gateway = await createGateway({ config, logger: process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger() });
+  const { url } = await gateway.listen();
+  return { gateway, url };
+}
