@@ -92,7 +92,11 @@ export function createAuditLog(config: Config['logging']['audit'], base?: Logger
     },
     destination as DestinationStream,
   );
-  const write = (event: AuditEvent) => logger.info(event, 'audit');
+  let closed = false;
+  // A long-lived stream (a WebSocket) may finish after shutdown closed the file: drop its event, don't throw.
+  const write = (event: AuditEvent) => {
+    if (!closed) logger.info(event, 'audit');
+  };
   return {
     record(ctx, status, bytes, durationMs) {
       const event = auditEvent(ctx, status, bytes, durationMs);
@@ -101,7 +105,8 @@ export function createAuditLog(config: Config['logging']['audit'], base?: Logger
     write,
     close: () =>
       new Promise<void>((resolve) => {
-        if (!config.file) return resolve();
+        if (closed || !config.file) return resolve();
+        closed = true;
         destination.once('close', () => resolve());
         destination.end();
       }),
