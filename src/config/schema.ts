@@ -304,6 +304,12 @@ const upstream = z
       'CIDRs allowed even though they are loopback/link-local (e.g. 127.0.0.0/8 for local testing)',
     ),
     rewriteHTML: describe(z.boolean().default(true), 'rewrite root-relative links in proxied HTML to keep the prefix'),
+    rewriteHTMLExclude: describe(
+      z.array(nonEmpty).default([]),
+      'request paths (picomatch globs over the whole path, `**` crosses `/`) whose HTML is passed through unrewritten, ' +
+        'e.g. `/api/v1/namespaces/monitoring/services/grafana*/proxy/**` for an app configured with its prefix; ' +
+        'Location and Set-Cookie are still rewritten',
+    ),
   })
   .prefault({});
 

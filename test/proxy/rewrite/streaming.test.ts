@@ -26,7 +26,7 @@ function bigPage(): Buffer {
 /** `body` handed out 64 KiB at a time, only as fast as the consumer pulls, counting what was pulled. */
 function upstream(body: Buffer) {
   const counter = { pulled: 0 };
-  async function* pieces() {
+  function* pieces() {
     for (let i = 0; i < body.length; i += 65536) {
       const piece = body.subarray(i, i + 65536);
       counter.pulled += piece.length;
