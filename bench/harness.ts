@@ -172,7 +172,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const running = await contestant.start(ctx);
         entries.push({ contestant, running, pids: processTree(running.pid) });
       } catch (err) {
-        const error = (err as Error).message.split('\n')[0]!.replace(/:$/, '');
+        const error = (err as Error).message.split('\n')[0].replace(/:$/, '');
         log(`${contestant.name} did not start: ${(err as Error).message}`);
         failed.push({ name: contestant.name, error });
       }
