@@ -47,8 +47,9 @@ export function demoConfigInput(t: DemoTopology): ConfigInput {
         clientSecret: t.clientSecret,
         scopes: ['openid', 'profile', 'email'],
         claimMappings: {
-          username: { claim: 'preferred_username' },
-          groups: { claim: 'groups' },
+          // No prefix: the demo users are simply `alice` and `bob`.
+          username: { claim: 'preferred_username', prefix: '' },
+          groups: { claim: 'groups', prefix: '' },
           email: { claim: 'email' },
         },
       },

@@ -5,7 +5,7 @@ import type { DemoUser } from './users.js';
 function idpPage(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHTML(title)} · demo IdP</title><link rel="stylesheet" href="/_demo/style.css"></head>
+<link rel="icon" href="data:,"><title>${escapeHTML(title)} · demo IdP</title><link rel="stylesheet" href="/_demo/style.css"></head>
 <body><header class="top"><span class="brand">Demo identity provider</span><span class="muted">for kube-bastion demo only</span></header>
 <main id="main">${body}</main></body></html>`;
 }

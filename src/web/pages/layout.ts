@@ -28,7 +28,7 @@ export function page(title: string, body: string, opts: PageOptions = {}): strin
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin"><meta name="robots" content="noindex">
-<title>${escapeHTML(title)} · kube-bastion</title><link rel="stylesheet" href="/_bastion/style.css"></head>
+<link rel="icon" href="data:,"><title>${escapeHTML(title)} · kube-bastion</title><link rel="stylesheet" href="/_bastion/style.css"></head>
 <body><a class="skip" href="#main">Skip to content</a>
 <header class="top"><a class="brand" href="/">kube-bastion</a>${opts.user ? signedInBar(opts.user) : ''}</header>
 <main id="main" tabindex="-1">${body}</main></body></html>`;

@@ -47,7 +47,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await work(items[i] as T);
+      out[i] = await work(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
