@@ -141,7 +141,7 @@ export const bastionJWT: Contestant = {
     const auth = `authentication:
   jwt:
     - issuer: { url: ${ISSUER}, discoveryURL: "${issuer.discoveryURL}", audiences: [${AUDIENCE}] }
-      claimMappings: { username: { claim: sub } }
+      claimMappings: { username: { claim: sub, prefix: "" } }
 authorization:
   rules:
     - { users: [${USER}], namespaces: [bench], resources: [services], verbs: [get] }
