@@ -94,7 +94,9 @@ class BodyRewriter extends Transform {
     const decoder = createDecoder(this.#encoding, firstBytes);
     const encoder = createEncoder(this.#encoding);
     const toBytes = createLatin1Encoder();
-    const stages = [decoder, createHTMLLinkRewriter(this.#ctx), toBytes, encoder].filter((s) => s !== undefined);
+    const stages = [decoder, createHTMLLinkRewriter(this.#ctx), toBytes, encoder].filter(
+      (s) => s !== undefined,
+    );
     this.#stages = stages;
     pipeline(stages, (error) => {
       if (error && !this.#abandoned) this.destroy(error);

@@ -11,8 +11,12 @@ import zlib from 'node:zlib';
 export type BodyEncoding = 'identity' | 'gzip' | 'deflate' | 'br';
 
 /** The coding named by a Content-Encoding header, or undefined when it is one we cannot decode. */
-export function parseContentEncoding(header: string | readonly string[] | undefined): BodyEncoding | undefined {
-  const value = (Array.isArray(header) ? header.join(',') : (header as string | undefined) ?? '').trim().toLowerCase();
+export function parseContentEncoding(
+  header: string | readonly string[] | undefined,
+): BodyEncoding | undefined {
+  const value = (Array.isArray(header) ? header.join(',') : ((header as string | undefined) ?? ''))
+    .trim()
+    .toLowerCase();
   switch (value) {
     case '':
     case 'identity':

@@ -13,7 +13,14 @@ export function rewriteLocation(value: string, ctx: RewriteContext): string {
 }
 
 /** Headers whose value is invalid once the body bytes change. */
-const BYTE_EXACT = ['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest', 'accept-ranges'];
+const BYTE_EXACT = [
+  'content-length',
+  'content-md5',
+  'digest',
+  'content-digest',
+  'repr-digest',
+  'accept-ranges',
+];
 
 /**
  * A copy of `headers` with Location, Content-Location and Set-Cookie

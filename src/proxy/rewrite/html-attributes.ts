@@ -101,13 +101,18 @@ function rewriteAttributeSource(source: string, decoded: string, edits: URLEdit[
 function applyEditsToRaw(raw: string, decoded: string, edits: URLEdit[]): string {
   const aligned = edits.every((e) => raw.slice(0, e.end) === decoded.slice(0, e.end));
   if (aligned) {
-    return edits.reduceRight((acc, e) => applyEdit(acc, { ...e, replacement: escapeAmpersands(e.replacement) }), raw);
+    return edits.reduceRight(
+      (acc, e) => applyEdit(acc, { ...e, replacement: escapeAmpersands(e.replacement) }),
+      raw,
+    );
   }
   const rewritten = escapeAmpersands(edits.reduceRight((acc, e) => applyEdit(acc, e), decoded));
   // The body is decoded as latin1 (one char per byte). Non-ASCII chars of an
   // all-ASCII raw value came from references (`&eacute;`) and must stay references.
   const fromReferences = !NON_ASCII.test(raw);
-  return fromReferences ? rewritten.replace(new RegExp(NON_ASCII, 'gu'), (c) => `&#${c.codePointAt(0)};`) : rewritten;
+  return fromReferences
+    ? rewritten.replace(new RegExp(NON_ASCII, 'gu'), (c) => `&#${c.codePointAt(0)};`)
+    : rewritten;
 }
 
 function escapeAmpersands(s: string): string {

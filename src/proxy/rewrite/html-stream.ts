@@ -43,7 +43,8 @@ class LinkRewritingStream extends RewritingStream {
   override onEof(): void {
     super.onEof();
     const { html, droppedBufferSize } = this.tokenizer.preprocessor;
-    if (this.#emittedUpTo >= droppedBufferSize) this.emitRaw(html.slice(this.#emittedUpTo - droppedBufferSize));
+    if (this.#emittedUpTo >= droppedBufferSize)
+      this.emitRaw(html.slice(this.#emittedUpTo - droppedBufferSize));
   }
 
   override _transform(chunk: Buffer | string, encoding: string, callback: TransformCallback): void {

@@ -19,7 +19,10 @@ export function shouldRewriteBody(statusCode: number, method: string, headers: H
   const [mediaType = '', ...params] = contentType.split(';').map((p) => p.trim());
   // Only text/html, like the apiserver; application/xhtml+xml is XML and stays untouched.
   if (mediaType !== 'text/html') return false;
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
   if (charset !== undefined && NOT_ASCII_COMPATIBLE.test(charset)) return false;
   return parseContentEncoding(headerText(headers['content-encoding'])) !== undefined;
 }

@@ -32,8 +32,11 @@ export interface ResponseRewriter {
 
 export function createResponseRewriter(config: RewritePolicyConfig): ResponseRewriter {
   const htmlAllowedFor = createRewritePolicy(config);
-  const rewritesBody = (statusCode: number, req: RewriteRequest, headers: IncomingHttpHeaders | OutgoingHttpHeaders) =>
-    htmlAllowedFor(req.url) && shouldRewriteBody(statusCode, req.method, headers);
+  const rewritesBody = (
+    statusCode: number,
+    req: RewriteRequest,
+    headers: IncomingHttpHeaders | OutgoingHttpHeaders,
+  ) => htmlAllowedFor(req.url) && shouldRewriteBody(statusCode, req.method, headers);
 
   return {
     headers(headers, req, statusCode) {
@@ -43,7 +46,8 @@ export function createResponseRewriter(config: RewritePolicyConfig): ResponseRew
     },
     body(upstream, req) {
       const ctx = rewriteContextOf(req);
-      if (ctx === undefined || !rewritesBody(upstream.statusCode ?? 200, req, upstream.headers)) return upstream;
+      if (ctx === undefined || !rewritesBody(upstream.statusCode ?? 200, req, upstream.headers))
+        return upstream;
       const rewriter = createBodyRewriter(headerText(upstream.headers['content-encoding']), ctx);
       // pipeline destroys the rewriter with the upstream's error; the caller sees it there.
       pipeline(upstream, rewriter, () => {});

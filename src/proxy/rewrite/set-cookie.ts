@@ -27,4 +27,3 @@ export function rewriteSetCookiePath(value: string, ctx: RewriteContext): string
   // prefix, except for a POST to the bare `…/proxy`; pinning it keeps every case scoped.
   return sawPath ? parts.join(';') : `${value}; Path=${prefix}`;
 }
-

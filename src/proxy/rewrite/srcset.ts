@@ -22,7 +22,8 @@ export function planSrcsetRewrite(value: string, ctx: RewriteContext): URLEdit[]
     const endedByComma = value[urlEnd - 1] === ',';
     while (urlEnd > urlStart && value[urlEnd - 1] === ',') urlEnd--;
     const edit = planURLRewrite(value.slice(urlStart, urlEnd), ctx);
-    if (edit) edits.push({ start: urlStart + edit.start, end: urlStart + edit.end, replacement: edit.replacement });
+    if (edit)
+      edits.push({ start: urlStart + edit.start, end: urlStart + edit.end, replacement: edit.replacement });
     if (!endedByComma) pos = skipDescriptors(value, pos);
   }
   return edits;

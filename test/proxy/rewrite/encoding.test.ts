@@ -7,7 +7,9 @@ import { PREFIX as P, ctx, throughInChunks } from './support.js';
 
 const page = (n: number) =>
   `<!doctype html><html><head><link rel=stylesheet href="/app.css"></head><body>` +
-  Array.from({ length: n }, (_, i) => `<p>Zeile ${i} — grüße <a href="/item/${i}">item ${i}</a></p>\n`).join('') +
+  Array.from({ length: n }, (_, i) => `<p>Zeile ${i} — grüße <a href="/item/${i}">item ${i}</a></p>\n`).join(
+    '',
+  ) +
   `</body></html>`;
 const rewritten = (html: string) => html.replaceAll('href="/', `href="${P}/`);
 
@@ -28,7 +30,11 @@ for (const [encoding, codec] of Object.entries(codecs)) {
 
 test('raw deflate (what the apiserver reads, and some servers send) is accepted and answered as RFC deflate', async () => {
   const html = page(50);
-  const out = await throughInChunks(createBodyRewriter('deflate', ctx), zlib.deflateRawSync(Buffer.from(html)), 1);
+  const out = await throughInChunks(
+    createBodyRewriter('deflate', ctx),
+    zlib.deflateRawSync(Buffer.from(html)),
+    1,
+  );
   assert.equal(zlib.inflateSync(out).toString(), rewritten(html));
 });
 

@@ -93,7 +93,11 @@ test('the forwarder seam decides headers and body alike, and leaves host routing
     endpoint: { ip: '10.0.0.7', port: 8080 },
     host: 'bastion.example.com',
   };
-  const html = { 'content-type': 'text/html', 'content-length': '5', location: 'http://bastion.example.com/x' };
+  const html = {
+    'content-type': 'text/html',
+    'content-length': '5',
+    location: 'http://bastion.example.com/x',
+  };
   assert.deepEqual(rewriter.headers(html, req, 200), { 'content-type': 'text/html', location: `${P}/x` });
   assert.deepEqual(rewriter.headers(html, { ...req, method: 'HEAD' }, 200), {
     'content-type': 'text/html',

@@ -5,15 +5,41 @@ import { PREFIX as P, ctx, rewriteHTML, throughInChunks } from './support.js';
 
 test('every URL attribute of the apiserver table gets the prefix', async () => {
   const table: [string, string][] = [
-    ['a', 'href'], ['area', 'href'], ['base', 'href'], ['link', 'href'],
-    ['img', 'src'], ['img', 'longdesc'], ['img', 'usemap'],
-    ['script', 'src'], ['audio', 'src'], ['embed', 'src'], ['source', 'src'],
-    ['form', 'action'], ['iframe', 'src'], ['iframe', 'longdesc'], ['frame', 'src'], ['frame', 'longdesc'],
-    ['button', 'formaction'], ['input', 'formaction'], ['input', 'src'], ['input', 'usemap'],
-    ['object', 'data'], ['object', 'classid'], ['object', 'codebase'], ['object', 'usemap'],
-    ['video', 'poster'], ['video', 'src'],
-    ['blockquote', 'cite'], ['del', 'cite'], ['ins', 'cite'], ['q', 'cite'],
-    ['body', 'background'], ['head', 'profile'], ['html', 'manifest'], ['command', 'icon'], ['applet', 'codebase'],
+    ['a', 'href'],
+    ['area', 'href'],
+    ['base', 'href'],
+    ['link', 'href'],
+    ['img', 'src'],
+    ['img', 'longdesc'],
+    ['img', 'usemap'],
+    ['script', 'src'],
+    ['audio', 'src'],
+    ['embed', 'src'],
+    ['source', 'src'],
+    ['form', 'action'],
+    ['iframe', 'src'],
+    ['iframe', 'longdesc'],
+    ['frame', 'src'],
+    ['frame', 'longdesc'],
+    ['button', 'formaction'],
+    ['input', 'formaction'],
+    ['input', 'src'],
+    ['input', 'usemap'],
+    ['object', 'data'],
+    ['object', 'classid'],
+    ['object', 'codebase'],
+    ['object', 'usemap'],
+    ['video', 'poster'],
+    ['video', 'src'],
+    ['blockquote', 'cite'],
+    ['del', 'cite'],
+    ['ins', 'cite'],
+    ['q', 'cite'],
+    ['body', 'background'],
+    ['head', 'profile'],
+    ['html', 'manifest'],
+    ['command', 'icon'],
+    ['applet', 'codebase'],
   ];
   for (const [tag, attr] of table) {
     const out = await rewriteHTML(`<div><${tag} ${attr}="/res/${tag}-${attr}"></div>`);
@@ -51,8 +77,21 @@ test('script, style, comments and textarea content are never touched', async () 
 });
 
 test('links that are not root-relative or same-origin stay exactly as written', async () => {
-  const kept = ['next.html', './a', '../b', '#top', '?page=2', 'mailto:a@b.c', 'tel:+1', 'javascript:void(0)',
-    'data:image/png;base64,AAAA', '//cdn.example.com/lib.js', 'https://example.org/x', 'http://10.0.0.7:9999/x', ''];
+  const kept = [
+    'next.html',
+    './a',
+    '../b',
+    '#top',
+    '?page=2',
+    'mailto:a@b.c',
+    'tel:+1',
+    'javascript:void(0)',
+    'data:image/png;base64,AAAA',
+    '//cdn.example.com/lib.js',
+    'https://example.org/x',
+    'http://10.0.0.7:9999/x',
+    '',
+  ];
   for (const href of kept) {
     const html = `<a href="${href}">x</a>`;
     assert.equal(await rewriteHTML(html), html, href);
@@ -60,7 +99,8 @@ test('links that are not root-relative or same-origin stay exactly as written', 
 });
 
 test('same-origin absolute links become path-only under the prefix', async () => {
-  const html = '<a href="http://10.0.0.7:8080/a">1</a><a href="https://bastion.example.com/b?c#d">2</a><a href="//10.0.0.7:8080/e">3</a>';
+  const html =
+    '<a href="http://10.0.0.7:8080/a">1</a><a href="https://bastion.example.com/b?c#d">2</a><a href="//10.0.0.7:8080/e">3</a>';
   assert.equal(
     await rewriteHTML(html),
     `<a href="${P}/a">1</a><a href="${P}/b?c#d">2</a><a href="${P}/e">3</a>`,
@@ -105,7 +145,7 @@ test('character references in values survive and are understood', async () => {
     ['<a href="/q?a=1&amp;b=2">', `<a href="${P}/q?a=1&amp;b=2">`],
     ['<a href="&#47;x">', `<a href="${P}&#47;x">`], // decodes to /x, so it is root-relative
     ['<a href="http&#58;//10.0.0.7:8080/y?a&amp;b">', `<a href="${P}/y?a&amp;b">`],
-    ["<a href='/say \"hi\"'>", `<a href='${P}/say "hi"'>`],
+    ['<a href=\'/say "hi"\'>', `<a href='${P}/say "hi"'>`],
     ['<a href=/x title="caf&eacute;">', `<a href="${P}/x" title="caf&eacute;">`],
     ['<a href="http&#58;//10.0.0.7:8080/caf&eacute;">', `<a href="${P}/caf&#233;">`],
   ];
@@ -113,7 +153,8 @@ test('character references in values survive and are understood', async () => {
 });
 
 test('multi-byte UTF-8 split across 7-byte chunks comes out byte for byte', async () => {
-  const html = '<p>日本語のテキスト — ünïcødé 😀</p><a href="/страница/😀?q=é">ссылка</a><img alt="🎉" src="/ü.png">';
+  const html =
+    '<p>日本語のテキスト — ünïcødé 😀</p><a href="/страница/😀?q=é">ссылка</a><img alt="🎉" src="/ü.png">';
   const expected = html.replace('href="/', `href="${P}/`).replace('src="/', `src="${P}/`);
   assert.deepEqual(Buffer.from(await rewriteHTML(html)), Buffer.from(expected));
 });

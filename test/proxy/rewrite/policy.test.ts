@@ -31,8 +31,18 @@ test('the config schema carries both switches with their defaults', () => {
 
 test('with HTML rewriting off, Location and Set-Cookie are still rewritten but the body is not', () => {
   const rewriter = createResponseRewriter({ rewriteHTML: false });
-  const req = { method: 'GET', url: `${P}/`, proxyPath: { prefix: P }, endpoint: { ip: '10.0.0.7', port: 8080 } };
-  const headers = { 'content-type': 'text/html', 'content-length': '5', location: '/x', 'set-cookie': ['a=1; Path=/'] };
+  const req = {
+    method: 'GET',
+    url: `${P}/`,
+    proxyPath: { prefix: P },
+    endpoint: { ip: '10.0.0.7', port: 8080 },
+  };
+  const headers = {
+    'content-type': 'text/html',
+    'content-length': '5',
+    location: '/x',
+    'set-cookie': ['a=1; Path=/'],
+  };
   assert.deepEqual(rewriter.headers(headers, req, 302), {
     'content-type': 'text/html',
     'content-length': '5',

@@ -4,7 +4,11 @@ import type { Transform } from 'node:stream';
 import { createBodyRewriter, type RewriteContext } from '../../../src/proxy/rewrite/index.js';
 
 export const PREFIX = '/api/v1/namespaces/ns/services/web:http/proxy';
-export const ctx: RewriteContext = { prefix: PREFIX, upstreamHost: '10.0.0.7:8080', requestHost: 'bastion.example.com' };
+export const ctx: RewriteContext = {
+  prefix: PREFIX,
+  upstreamHost: '10.0.0.7:8080',
+  requestHost: 'bastion.example.com',
+};
 
 /** Writes `input` in `chunkSize`-byte pieces (yielding between them) and collects everything that comes out. */
 export async function throughInChunks(stream: Transform, input: Buffer, chunkSize = 7): Promise<Buffer> {

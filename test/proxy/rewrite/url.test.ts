@@ -31,11 +31,19 @@ test('Location values follow the apiserver rewriteURL rules, with its prefix che
     ['javascript: untouched', 'javascript:void(0)', 'javascript:void(0)'],
     ['already prefixed: not twice', `${P}/x`, `${P}/x`],
     ['exactly the prefix: not twice', P, P],
-    ['already prefixed, escaped differently', '/api/v1/namespaces/ns/services/web%3Ahttp/proxy/x', '/api/v1/namespaces/ns/services/web%3Ahttp/proxy/x'],
+    [
+      'already prefixed, escaped differently',
+      '/api/v1/namespaces/ns/services/web%3Ahttp/proxy/x',
+      '/api/v1/namespaces/ns/services/web%3Ahttp/proxy/x',
+    ],
     ['already prefixed absolute: made path-only', `http://bastion.example.com${P}/x`, `${P}/x`],
     // The apiserver's plain string-prefix check would leave this one alone.
     ['prefix without a segment boundary is not the prefix', `${P}-other/x`, `${P}${P}-other/x`],
-    ['backslash after slash stays a path (no open redirect)', '/\\evil.example.com', `${P}/\\evil.example.com`],
+    [
+      'backslash after slash stays a path (no open redirect)',
+      '/\\evil.example.com',
+      `${P}/\\evil.example.com`,
+    ],
     ['empty', '', ''],
   ];
   for (const [why, input, expected] of cases) assert.equal(rewriteLocation(input, ctx), expected, why);
