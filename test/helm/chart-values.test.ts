@@ -27,6 +27,7 @@ import {
   valuesArgs,
   type KubeObject,
 } from './helm-tool.js';
+import { validateAll } from './kube-schema.js';
 import { container, loadPodConfig, podSpec } from './pod-config.js';
 
 const OIDC = {
@@ -214,6 +215,14 @@ describe('helm chart: optional objects', { skip: skipWithoutHelm }, () => {
     assert.match(egress, /"except":\["169.254.0.0\/16"\]/);
     assert.match(egress, /"values":\["team-a","team-b"\]/);
     assert.match(egress, /"port":6379/);
+  });
+
+  test('NetworkPolicy with its defaults is valid and lets the API server ports out to any address', async () => {
+    const objects = await render({ set: { 'networkPolicy.enabled': true } });
+    assert.deepEqual(await validateAll(objects), []);
+    const policy = find<INetworkPolicy>(objects, 'NetworkPolicy').spec!;
+    const apiServer = policy.egress?.find((rule) => rule.ports?.some((p) => p.port === 6443));
+    assert.ok(apiServer && apiServer.to === undefined, 'no cidrs listed: any address on 443/6443');
   });
 
   test('ServiceMonitor scrapes /metrics on the admin port', async () => {
