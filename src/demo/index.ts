@@ -125,6 +125,7 @@ export async function runDemo(o: { port: number }): Promise<void> {
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: a second Ctrl+C while stopping must not kill the process half-way.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
