@@ -29,7 +29,7 @@ test('kube-bastion demo prints a URL that signs a person in, and stops on SIGINT
         const m = /Open:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
         if (m) {
           clearTimeout(timer);
-          resolve(m[1]!);
+          resolve(m[1]);
         }
       });
       child.once('exit', (code) => reject(new Error(`demo exited early (${code})\n${stdout}\n${stderr}`)));
