@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { GatewayError, badRequest, gatewayTimeout, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
+import { isConnectError } from './balancer/retry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { Endpoint, Target } from './target.js';
 
@@ -54,8 +55,6 @@ export interface ForwarderOptions {
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
 }
 
-/** Connection failures after which no byte can have reached the upstream application. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNECTTIMEOUT', 'EADDRNOTAVAIL']);
 
 interface Attempt {
   ctx: RequestContext;
@@ -81,6 +80,9 @@ export function createForwarder(o: ForwarderOptions) {
   const proxy = new ProxyServer({ xfwd: false, toProxy: true, selfHandleResponse: true, followRedirects: false });
   const attempts = new WeakMap<IncomingMessage, Attempt>();
   const upgrades = new Set<Duplex>();
+  // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
+  // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors already reach the callbacks.
+  proxy.on('error', () => undefined);
 
   proxy.on('proxyReq', (proxyReq, req, _res, _opts, socket) => {
     const a = attempts.get(req);
@@ -113,8 +115,14 @@ export function createForwarder(o: ForwarderOptions) {
     }
     res.writeHead(status, proxyRes.statusMessage, headers);
     body.on('data', (chunk: Buffer) => (a.ctx.bytes += chunk.length));
+    // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
+    body.on('error', () => res.destroy());
     body.pipe(res);
     res.once('close', () => {
+      if (!res.writableFinished) {
+        proxyRes.destroy();
+        if (body !== proxyRes) (body as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      }
       a.done(res.writableFinished ? outcome : 'cancelled');
       a.settle();
     });
@@ -146,6 +154,7 @@ export function createForwarder(o: ForwarderOptions) {
 
   async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const target = ctx.target!;
+    if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD')) return redirectToRoot(res, ctx);
     await prepare(req, ctx, false);
     o.retry.recordRequest();
     const tried = new Set<string>();
@@ -179,12 +188,13 @@ export function createForwarder(o: ForwarderOptions) {
 
     function onError(err: NodeJS.ErrnoException, a: Attempt, retry: (previous?: GatewayError) => void): void {
       a.timers.forEach(clearTimeout);
-      if (res.destroyed || req.destroyed) {
+      // The client went away: http-proxy-3 already cancelled the upstream request.
+      if (res.destroyed || req.socket.destroyed) {
         a.done('cancelled');
         a.settle();
         return;
       }
-      const connectFailed = CONNECT_ERRORS.has(err.code ?? '');
+      const connectFailed = isConnectError(err.code);
       a.done(connectFailed ? 'connect-error' : 'server-error');
       const error = upstreamError(err);
       if (res.headersSent) {
@@ -192,7 +202,7 @@ export function createForwarder(o: ForwarderOptions) {
         a.settle();
         return;
       }
-      if (connectFailed && o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
+      if (o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
         ctx.retries += 1;
         retry(error);
         return;
@@ -240,6 +250,16 @@ export function createForwarder(o: ForwarderOptions) {
       proxy.removeAllListeners();
     },
   };
+}
+
+/**
+ * `GET …/proxy` (no slash) answers 301 to `…/proxy/` keeping the query, with
+ * no body and no other header, exactly as the apiserver does.
+ */
+function redirectToRoot(res: ServerResponse, ctx: RequestContext): void {
+  const { prefix, rawQuery } = ctx.proxyPath!;
+  res.writeHead(301, { location: `${prefix}/${rawQuery ? `?${rawQuery}` : ''}` });
+  res.end();
 }
 
 function codeError(code: string, message: string): NodeJS.ErrnoException {

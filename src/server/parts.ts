@@ -81,7 +81,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
   const identity = await createUpstreamIdentity(config, { logger });
   const audit = createAuditLog(config.logging.audit, logger);
   const balancer = createBalancer(config.upstream.loadBalancing, { metrics });
-  const rewriter = config.upstream.rewriteHTML ? createResponseRewriter(config.upstream) : undefined;
+  // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
+  const rewriter = createResponseRewriter(config.upstream);
 
   const resolveTarget = createTargetResolver({
     state,

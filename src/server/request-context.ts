@@ -16,6 +16,8 @@ export interface RequestContext {
   method: string;
   /** The request target as received (the forwarder rewrites req.url). */
   url: string;
+  /** The Host header the client used. */
+  host?: string;
   /** How the client reached us: the path form, or host routing. */
   via: 'path' | 'host';
   proxyPath?: ProxyPath;
@@ -38,6 +40,7 @@ export function newRequestContext(req: IncomingMessage, upgrade = false): Reques
     startedAt: process.hrtime.bigint(),
     method: req.method ?? 'GET',
     url: req.url ?? '/',
+    host: req.headers.host,
     via: 'path',
     retries: 0,
     upgrade,

@@ -13,8 +13,6 @@ import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
 
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 export function createStages(config: Config, state: ClusterState, parts: Parts): Stages {
   const hosts = createHostRouter(config.routing);
 
@@ -42,10 +40,9 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       throw new GatewayError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
     if (hasDryRun(ctx.proxyPath!.rawQuery)) throw badRequest('dryRun is not supported');
-    const identity = ctx.identity!;
-    if (identity.method === 'session' && (ctx.upgrade || UNSAFE_METHODS.has(ctx.method))) {
-      parts.checkOrigin(req, identity, ctx.upgrade);
-    }
+    // Cookie callers need a same-origin Origin on unsafe methods (CSRF); every
+    // WebSocket upgrade needs one whatever the credential (cross-site hijacking).
+    parts.checkOrigin(req, ctx.identity!, ctx.upgrade);
     if (config.upstream.maxRequestBodyBytes > 0) {
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > config.upstream.maxRequestBodyBytes) {
@@ -57,7 +54,7 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
   return {
     route,
     authenticate,
-    attributes: parts.attributes,
+    attributes: (req, path, identity, upgrade) => parts.attributes(req.method ?? 'GET', path, identity, upgrade),
     authorize: (attrs) => parts.authorizer.authorize(attrs),
     admit,
     resolve: (path) => parts.resolveTarget(path),
