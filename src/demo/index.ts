@@ -46,9 +46,20 @@ async function waitUntilReady(gateway: Gateway): Promise<void> {
 
 /** Starts everything; the caller owns the result and must close() it. */
 export async function startDemo(o: DemoOptions): Promise<Demo> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(o, o.port === 0 ? await freePort() : o.port);
+    } catch (err) {
+      // A port found free a moment ago can be taken before the gateway binds it: pick another.
+      const raced = o.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!raced || attempt === 3) throw err;
+    }
+  }
+}
+
+async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
   // The gateway's modules take the longest to load: start now, alongside the IdP and upstreams.
   const gatewayModule = import('../server/gateway.js');
-  const port = o.port === 0 ? await freePort() : o.port;
   const publicURL = `http://${o.publicHost ?? '127.0.0.1'}:${port}`;
   const servers: http.Server[] = [];
   let idp: DemoIdP | undefined;
@@ -65,7 +76,13 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     };
     const [notes, whoami, echo] = await Promise.all([
       start(createNotesApp()),
-      start(createWhoami({ gatewayURL: publicURL, audiences: ['team-a/whoami', 'team-b/whoami'] })),
+      start(
+        createWhoami({
+          gatewayURL: publicURL,
+          jwksURL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+          audiences: ['team-a/whoami', 'team-b/whoami'],
+        }),
+      ),
       start(createEchoSocket()),
     ]);
     idp = await startDemoIdP({ redirectURI: `${publicURL}/auth/callback`, postLogoutRedirectURI: `${publicURL}/` });

@@ -12,12 +12,14 @@ export interface WhoamiOptions {
   gatewayURL: string;
   /** `namespace/service` values this app answers as (the assertion's `aud`). */
   audiences: string[];
+  /** Where to fetch the keys when the public URL's host does not resolve here (defaults to it). */
+  jwksURL?: string;
 }
 
 const ECHOED = ['x-forwarded-user', 'x-forwarded-groups', 'x-forwarded-email', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix'];
 
 export function createWhoami(o: WhoamiOptions): http.Server {
-  const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', o.gatewayURL));
+  const jwks = createRemoteJWKSet(new URL(o.jwksURL ?? new URL('/.well-known/jwks.json', o.gatewayURL).href));
   const issuer = o.gatewayURL.replace(/\/$/, '');
   return http.createServer(async (req, res) => {
     const headers = Object.fromEntries(ECHOED.filter((h) => req.headers[h] !== undefined).map((h) => [h, req.headers[h]]));
