@@ -17,7 +17,7 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
   if (!match) throw unauthorized('Authorization header must be "Bearer <token>"');
-  const token = match[1]!;
+  const token = match[1];
   if (token.length > MAX_TOKEN_BYTES) throw unauthorized(`bearer token is larger than ${MAX_TOKEN_BYTES} bytes`);
   return token;
 }

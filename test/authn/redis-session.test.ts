@@ -26,7 +26,7 @@ before(async () => {
   const port = await freePort();
   publicURL = `http://127.0.0.1:${port}`;
   idp.setClients([gatewayClient(publicURL)]);
-  const session = { store: 'redis', redis: { url: redis.url } };
+  const session = { store: 'redis' as const, redis: { url: redis.url } };
   a = await startSignInApp({ idp, echo, publicURL, session });
   b = await startSignInApp({ idp, echo, publicURL, port: await freePort(), session });
 });

@@ -24,9 +24,9 @@ export class FetchBrowser {
     const jar = this.cookies(url.hostname);
     for (const line of setCookies) {
       const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
       const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
       if (expired || value === '') jar.delete(name);
       else jar.set(name, value);

@@ -44,7 +44,7 @@ export async function startJwtIssuer(ca: TestCA, opts: { path?: string; alg?: st
     keys: [await makeKey(opts.alg)],
     jwksFetches: 0,
     async mint(claims, o = {}) {
-      const key = o.key ?? issuer.keys[0]!;
+      const key = o.key ?? issuer.keys[0];
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ iss: issuer.url, iat: now, exp: now + (o.expiresIn ?? 300), ...claims })
         .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...o.header })

@@ -51,6 +51,7 @@ const DEFAULT_USERS: Record<string, TestUser> = {
   bob: { password: 'bob', email: 'bob@example.com', email_verified: true, name: 'Bob', groups: ['team-b'] },
 };
 
+/* eslint-disable @typescript-eslint/require-await -- oidc-provider's adapter and hooks are async interfaces */
 /** Per-IdP in-memory storage, so rebuilding the provider (key rotation) keeps grants and sessions. */
 function memoryAdapter(store: Map<string, AdapterPayload & { expiresAt?: number }>) {
   return class MemoryAdapter implements Adapter {
@@ -196,12 +197,12 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
           const user = users.get(login);
           if (!user || (user.password !== undefined && user.password !== form.get('password'))) {
             res.writeHead(200, { 'content-type': 'text/html' });
-            return res.end(page(`<p id="error">Wrong user or password.</p>${loginForm(m[1]!)}`));
+            return res.end(page(`<p id="error">Wrong user or password.</p>${loginForm(m[1])}`));
           }
           return await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
         }
         res.writeHead(200, { 'content-type': 'text/html' });
-        return res.end(page(loginForm(m[1]!)));
+        return res.end(page(loginForm(m[1])));
       }
       // consent: grant whatever was asked for
       const grant = details.grantId

@@ -34,7 +34,7 @@ const environments = { claims: environment('claims'), user: environment('user') 
 export function compileExpression(source: string, variable: 'claims' | 'user', path: string): CompiledExpression {
   try {
     const evaluate = environments[variable].parse(source);
-    return (vars) => evaluate(vars);
+    return (vars): CelValue => evaluate(vars) as CelValue;
   } catch (err) {
     const first = err instanceof ParseError ? err.message.split('\n')[0] : (err as Error).message;
     throw new ExpressionError(path, `invalid CEL expression: ${first}`);

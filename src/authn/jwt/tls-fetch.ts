@@ -43,7 +43,7 @@ export function fetchTrusting(ca: string | undefined): Fetch {
 export async function fetchJSON(fetcher: Fetch, url: string, timeoutMs = 5000): Promise<Record<string, unknown>> {
   const res = await fetcher(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  const body = (await res.json()) as unknown;
+  const body = (await res.json());
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error(`GET ${url}: not a JSON object`);
   return body as Record<string, unknown>;
 }

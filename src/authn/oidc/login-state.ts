@@ -42,7 +42,7 @@ export function loginSession(state: LoginState): LoginSession {
 export function persistOnEnd(res: ServerResponse, session: LoginSession, box: SealedBox, cookies: CookieSettings): void {
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   res.end = ((...args: unknown[]) => {
-    box
+    void box
       .seal({ ...session })
       .then((value) => {
         if (!res.headersSent) res.appendHeader('set-cookie', setCookie(cookies, cookies.loginName, value, LOGIN_STATE_SECONDS));

@@ -41,7 +41,7 @@ export async function refreshSession(
   const claims = tokens.claims();
   if (claims) {
     if (claims.sub !== session.sub) throw new RefreshRejectedError('the id_token names another user');
-    user = map(claims as Claims);
+    user = map(claims);
   } else if (config.serverMetadata().userinfo_endpoint) {
     try {
       await client.fetchUserInfo(config, tokens.access_token, session.sub);

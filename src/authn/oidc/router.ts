@@ -57,7 +57,15 @@ class PkceStateNonceStrategy extends Strategy {
 
 export function createAuthRouter(o: AuthRouterOptions): express.Router {
   const router = express.Router();
-  const authenticator = new passport.Passport();
+  const passportInstance = new passport.Passport();
+  // passport's typings return `any`; this is the shape it actually has.
+  const authenticator = passportInstance as unknown as {
+    authenticate(strategy: Strategy, options: { session: false }, callback?: (...args: never[]) => unknown): (
+      req: express.Request,
+      res: express.Response,
+      next?: (err?: unknown) => void,
+    ) => void;
+  };
   let strategy: Strategy | undefined;
   const fail = (req: IncomingMessage, res: ServerResponse, err: GatewayError) =>
     sendError(req, res, err, { loginPath: o.idp ? LOGIN_PATH : undefined });
@@ -73,12 +81,15 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       },
       (tokens, done) => {
         const claims = tokens.claims() as Claims | undefined;
-        if (!claims) return done(new Error('the identity provider returned no id_token'));
+        if (!claims) {
+          done(new Error('the identity provider returned no id_token'));
+          return;
+        }
         try {
           done(null, { user: o.idp!.map(claims), sub: String(claims.sub), tokens } satisfies SignedIn);
         } catch (err) {
-          if (err instanceof ClaimError) return done(null, false, { message: err.message });
-          done(err);
+          if (err instanceof ClaimError) done(null, false, { message: err.message });
+          else done(err);
         }
       },
     );

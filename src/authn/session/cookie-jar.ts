@@ -126,7 +126,7 @@ export function addSetCookies(res: ServerResponse, lines: string[]): void {
     return;
   }
   r[PENDING] = [...lines];
-  const writeHead = res.writeHead;
+  const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
   res.writeHead = function (this: WithPending, ...args: unknown[]) {
     const ours = this[PENDING] ?? [];
     this[PENDING] = undefined;
@@ -137,11 +137,12 @@ export function addSetCookies(res: ServerResponse, lines: string[]): void {
     } else {
       this.setHeader('set-cookie', [...toList(this.getHeader('set-cookie')), ...ours]);
     }
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as ServerResponse['writeHead'];
+    return writeHead(...args);
+  };
 }
 
 function toList(v: unknown): string[] {
   if (v === undefined || v === null) return [];
-  return Array.isArray(v) ? v.map(String) : [String(v)];
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  return typeof v === 'string' || typeof v === 'number' ? [String(v)] : [];
 }

@@ -129,8 +129,9 @@ export class RedisSessionStore implements SessionStore {
     return this.box.isStale(cookieValue);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.redis.disconnect();
+    return Promise.resolve();
   }
 }
 

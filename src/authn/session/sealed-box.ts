@@ -46,7 +46,7 @@ export class SealedBox {
   static async create(secrets: string[], purpose: SealPurpose): Promise<SealedBox> {
     if (secrets.length === 0) throw new Error('SealedBox needs at least one secret');
     const keys = await Promise.all(secrets.map((s) => deriveKey(s, purpose)));
-    return new SealedBox(keys[0]!, new Map(keys.map((k) => [k.kid, k])));
+    return new SealedBox(keys[0], new Map(keys.map((k) => [k.kid, k])));
   }
 
   /** True when the blob was sealed with an older secret (re-seal it to finish the rotation). */
