@@ -88,6 +88,9 @@ export class Reflector<T> {
   unhealthySince: number | undefined;
   private resourceVersion = '';
   private stopped = true;
+  /** Settles when stop() is called, so a hung LIST does not hold shutdown up. */
+  private stopping: Promise<void> = new Promise(() => undefined);
+  private signalStop: () => void = () => undefined;
   private loop: Promise<void> | undefined;
   private readonly backoff: Backoff;
   private wake: (() => void) | undefined;
@@ -103,11 +106,13 @@ export class Reflector<T> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = new Promise((resolve) => (this.signalStop = resolve));
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     this.wake?.();
     this.abortWatch?.();
     await this.loop;
@@ -122,6 +127,8 @@ export class Reflector<T> {
     while (!this.stopped) {
       try {
         if (!this.resourceVersion) await this.relist();
+        // stop() may have come while listing, before there was a watch to abort.
+        if (this.stopped) break;
         const outcome = await this.watchOnce();
         if (outcome === 'gone') {
           this.opts.logger.info(
@@ -151,11 +158,15 @@ export class Reflector<T> {
     let cont: string | undefined;
     let rv: string;
     do {
-      const page = await withTimeout(
-        this.opts.list({ limit: this.opts.pageSize || undefined, _continue: cont }),
-        this.opts.requestTimeoutMs,
-        `LIST ${this.opts.path}`,
-      );
+      const page = await Promise.race([
+        withTimeout(
+          this.opts.list({ limit: this.opts.pageSize || undefined, _continue: cont }),
+          this.opts.requestTimeoutMs,
+          `LIST ${this.opts.path}`,
+        ),
+        this.stopping.then(() => undefined),
+      ]);
+      if (!page) return;
       items.push(...page.items);
       cont = page.metadata?._continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';

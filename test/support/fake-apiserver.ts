@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -128,6 +128,7 @@ export class FakeApiServer {
   readonly grants: AccessGrant[];
   latencyMs: number;
   private readonly store: ObjectStore;
+  private readonly sockets = new Set<Socket>();
   private readonly watches = new Set<{ res: ServerResponse; close: () => void }>();
   private readonly snapshots: ContinueSnapshots = new Map();
   private failures: InjectedFailure[] = [];
@@ -146,6 +147,11 @@ export class FakeApiServer {
     this.store = new ObjectStore(opts.historySize ?? 1000);
     for (const obj of opts.objects ?? []) this.store.upsert(obj);
     this.server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => void this.handle(req, res));
+    // Raw TCP sockets, including those still in the TLS handshake, which closeAllConnections() misses.
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
   }
 
   get url(): string {
@@ -184,9 +190,8 @@ export class FakeApiServer {
     if (!this.running) return;
     this.running = false;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const w of this.watches) w.res.socket?.destroy();
     this.watches.clear();
-    this.server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
 
@@ -198,8 +203,8 @@ export class FakeApiServer {
   // --- objects ----------------------------------------------------------------
 
   /** Creates or replaces objects (bumping the resourceVersion, notifying watchers); returns the stored copies. */
-  upsert(...objects: KubeObject[]): KubeObject[] {
-    return objects.map((o) => this.store.upsert(o));
+  upsert<T extends KubeObject>(...objects: T[]): T[] {
+    return objects.map((o) => this.store.upsert(o) as T);
   }
 
   /** Deletes an object (given as the object or by resource, namespace and name); false if absent. */
@@ -298,6 +303,7 @@ export class FakeApiServer {
   // --- HTTP -------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.running) return void req.socket.destroy();
     const url = new URL(req.url ?? '/', 'https://fake');
     const target = route(url.pathname);
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';

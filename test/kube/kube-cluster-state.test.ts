@@ -1,0 +1,296 @@
+/**
+ * The watch-backed cluster state against the fake API server, through the
+ * real @kubernetes/client-node: it syncs, follows endpoint churn quickly,
+ * converges after 410 Gone and cut watches, keeps serving while the API
+ * server is away and resumes without relisting when it returns.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, test } from 'node:test';
+import {
+  createKubeClusterState,
+  type KubeClusterState,
+  type KubeClusterStateOptions,
+} from '../../src/kube/index.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { eventually } from '../support/eventually.js';
+import {
+  endpointSlice,
+  node,
+  pod,
+  service,
+  startFakeApiServer,
+  type FakeApiServer,
+  type FakeApiServerOptions,
+} from '../support/fake-apiserver.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(
+  serverOpts: FakeApiServerOptions = {},
+  stateOpts: Partial<KubeClusterStateOptions> = {},
+): Promise<{ api: FakeApiServer; state: KubeClusterState; restarts: string[] }> {
+  const api = await startFakeApiServer({
+    objects: [
+      service('team-a', 'web', [{ name: 'http', port: 80, targetPort: 8080 }]),
+      endpointSlice(
+        'team-a',
+        'web',
+        [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }],
+        [{ name: 'http', port: 8080 }],
+        {
+          name: 'web-abcde',
+        },
+      ),
+      service('team-b', 'api', [443]),
+    ],
+    bookmarkIntervalMs: 100,
+    ...serverOpts,
+  });
+  cleanups.push(() => api.stop());
+  const restarts: string[] = [];
+  const state = createKubeClusterState(api.kubeConfig(), {
+    logger: silentLogger(),
+    podCacheTTL: 200,
+    nodeCacheTTL: 200,
+    backoff: { initialMs: 20, maxMs: 100 },
+    onWatchRestart: (resource) => restarts.push(resource),
+    ...stateOpts,
+  });
+  cleanups.push(() => state.stop());
+  return { api, state, restarts };
+}
+
+const addresses = (state: KubeClusterState, ns: string, svc: string) =>
+  state
+    .endpointSlices(ns, svc)
+    .flatMap((s) => s.endpoints.flatMap((e) => e.addresses))
+    .sort();
+
+describe('cluster state: sync and churn', () => {
+  test('is unsynced before start and synced after, serving Services and their EndpointSlices', async () => {
+    const { state, api } = await setup();
+    assert.equal(state.isSynced(), false);
+    await state.start();
+    assert.equal(state.isSynced(), true);
+    assert.equal(state.service('team-a', 'web')?.spec?.ports?.[0]?.targetPort, 8080);
+    assert.equal(state.service('team-a', 'nope'), undefined);
+    assert.deepEqual(
+      state
+        .services()
+        .map((s) => s.metadata?.name)
+        .sort(),
+      ['api', 'web'],
+    );
+    assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.1', '10.0.0.2']);
+    assert.deepEqual(state.endpointSlices('team-b', 'web'), []);
+    assert.equal(api.count({ verb: 'list' }), 2);
+    assert.equal(state.stats().endpoints, 2);
+  });
+
+  test('an endpoint added and one removed are both reflected within 1 s', async () => {
+    const { state, api } = await setup();
+    await state.start();
+    const changes: string[] = [];
+    state.onEndpointsChange((ns, svc) => changes.push(`${ns}/${svc}`));
+
+    const slice = api.get('endpointslices', 'team-a', 'web-abcde') as ReturnType<typeof endpointSlice>;
+    const started = performance.now();
+    api.upsert({
+      ...slice,
+      endpoints: [...slice.endpoints, endpointSlice('team-a', 'web', [{ ip: '10.0.0.3' }], []).endpoints[0]],
+    });
+    await eventually(() =>
+      assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.1', '10.0.0.2', '10.0.0.3']),
+    );
+    const added = performance.now() - started;
+
+    const removedAt = performance.now();
+    api.upsert({ ...slice, endpoints: slice.endpoints.slice(1) });
+    await eventually(() => assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.2']));
+    const removed = performance.now() - removedAt;
+
+    assert.ok(added < 1000, `addition took ${added.toFixed(0)} ms`);
+    assert.ok(removed < 1000, `removal took ${removed.toFixed(0)} ms`);
+    assert.deepEqual(changes, ['team-a/web', 'team-a/web']);
+  });
+
+  test('a new slice, a deleted slice and a deleted Service are followed', async () => {
+    const { state, api } = await setup();
+    await state.start();
+    api.upsert(endpointSlice('team-b', 'api', [{ ip: '10.2.0.1' }], [443]));
+    api.remove('endpointslices', 'team-a', 'web-abcde');
+    api.remove('services', 'team-b', 'api');
+    await eventually(() => {
+      assert.deepEqual(addresses(state, 'team-b', 'api'), ['10.2.0.1']);
+      assert.deepEqual(state.endpointSlices('team-a', 'web'), []);
+      assert.equal(state.service('team-b', 'api'), undefined);
+    });
+  });
+
+  test('lists in pages when the server has more objects than a page', async () => {
+    const { state, api } = await setup({}, { listPageSize: 2 });
+    for (let i = 0; i < 5; i++) api.upsert(service('many', `s${i}`, [80]));
+    await state.start();
+    assert.equal(state.services().length, 7);
+    assert.equal(api.count({ verb: 'list', resource: 'services' }), 4);
+  });
+});
+
+describe('cluster state: failures converge', () => {
+  test('410 Gone on resume (an ERROR event) relists and converges to the server state', async () => {
+    const { state, api, restarts } = await setup();
+    await state.start();
+    await api.stop();
+    api.upsert(
+      endpointSlice('team-a', 'web', [{ ip: '10.0.0.9' }], [{ name: 'http', port: 8080 }], {
+        name: 'web-abcde',
+      }),
+    );
+    api.remove('services', 'team-b', 'api');
+    api.compactHistory();
+    await api.restart();
+    await eventually(() => {
+      assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.9']);
+      assert.equal(state.service('team-b', 'api'), undefined);
+    });
+    assert.equal(api.count({ verb: 'list', resource: 'services' }), 2, 'one initial list and one relist');
+    assert.ok(restarts.length > 0);
+  });
+
+  test('410 Gone as an HTTP status also relists', async () => {
+    const { state, api } = await setup({ goneAs: 'status' });
+    await state.start();
+    await api.stop();
+    api.upsert(service('team-c', 'late', [80]));
+    api.compactHistory();
+    await api.restart();
+    await eventually(() => assert.ok(state.service('team-c', 'late')));
+    assert.equal(api.count({ verb: 'list', resource: 'services' }), 2);
+  });
+
+  test('a watch cut mid-stream is restarted from its resourceVersion and converges', async () => {
+    const { state, api, restarts } = await setup();
+    await state.start();
+    await eventually(() => api.activeWatches === 2);
+    assert.equal(api.cutWatches(), 2);
+    api.upsert(endpointSlice('team-a', 'web', [{ ip: '10.0.0.7' }], [8080], { name: 'web-fghij' }));
+    await eventually(() =>
+      assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.1', '10.0.0.2', '10.0.0.7']),
+    );
+    assert.ok(restarts.includes('endpointslices'));
+    assert.equal(api.count({ verb: 'list' }), 2, 'resumed without relisting');
+    assert.equal(state.isSynced(), true);
+  });
+
+  test('a watch the server ends cleanly is resumed without counting as a failure', async () => {
+    const { state, api, restarts } = await setup();
+    await state.start();
+    await eventually(() => api.activeWatches === 2);
+    api.closeWatches();
+    api.upsert(service('team-c', 'after-close', [80]));
+    await eventually(() => assert.ok(state.service('team-c', 'after-close')));
+    assert.deepEqual(restarts, []);
+  });
+
+  test('errors from the API server on the first list are retried with backoff', async () => {
+    const { state, api, restarts } = await setup();
+    api.failRequests({ verb: 'list', resource: 'services' }, 500, 2);
+    api.failRequests({ verb: 'list', resource: 'endpointslices' }, 403, 1);
+    await state.start();
+    assert.equal(state.isSynced(), true);
+    assert.deepEqual(restarts.sort(), ['endpointslices', 'services', 'services']);
+    assert.equal(state.stats().reflectors.services.restarts, 2);
+  });
+
+  test('a watch that goes silent (no events, no bookmarks) is restarted', async () => {
+    const { state, api } = await setup({ bookmarkIntervalMs: 60_000 }, { watchIdleTimeout: 150 });
+    await state.start();
+    await eventually(() => api.count({ verb: 'watch', resource: 'services' }) >= 3, 3000);
+    assert.equal(state.isSynced(), true);
+  });
+});
+
+describe('cluster state: API server gone', () => {
+  test('keeps serving and stays synced within the staleness bound, then resumes without relisting', async () => {
+    const { state, api } = await setup({}, { staleAfter: 5000 });
+    await state.start();
+    await api.stop();
+    await eventually(() => state.stats().reflectors.endpointslices.failingForMs > 0);
+    await sleep(200);
+    assert.equal(state.isSynced(), true);
+    assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.1', '10.0.0.2']);
+    assert.ok(state.service('team-b', 'api'));
+
+    // What changes while it is away arrives when it returns, from the watch history.
+    api.upsert(endpointSlice('team-a', 'web', [{ ip: '10.0.0.5' }], [8080], { name: 'web-abcde' }));
+    const listsBefore = api.count({ verb: 'list' });
+    await api.restart();
+    await eventually(() => assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.5']), 3000);
+    await eventually(() => api.activeWatches === 2);
+    assert.equal(api.count({ verb: 'list' }), listsBefore, 'watches resumed from their resourceVersion');
+    assert.equal(state.stats().reflectors.services.failingForMs, 0);
+  });
+
+  test('past the staleness bound it reports unsynced, and synced again once the server is back', async () => {
+    const { state, api } = await setup({}, { staleAfter: 300 });
+    await state.start();
+    await api.stop();
+    await eventually(() => state.isSynced() === false, 3000);
+    assert.deepEqual(
+      addresses(state, 'team-a', 'web'),
+      ['10.0.0.1', '10.0.0.2'],
+      'still answers from the cache',
+    );
+    await api.restart();
+    await eventually(() => state.isSynced(), 3000);
+  });
+});
+
+describe('cluster state: pods and nodes on demand', () => {
+  test('concurrent lookups of one pod make one request; a repeat within the TTL makes none', async () => {
+    const { state, api } = await setup({ latencyMs: 50 }, { podCacheTTL: 300 });
+    api.upsert(pod('team-a', 'web-1', '10.0.0.1', [8080]));
+    const results = await Promise.all(Array.from({ length: 10 }, () => state.pod('team-a', 'web-1')));
+    assert.ok(results.every((p) => p?.status?.podIP === '10.0.0.1'));
+    assert.equal(await state.pod('team-a', 'web-1').then((p) => p?.metadata?.name), 'web-1');
+    assert.equal(api.count({ verb: 'get', resource: 'pods' }), 1);
+    await sleep(350);
+    await state.pod('team-a', 'web-1');
+    assert.equal(api.count({ verb: 'get', resource: 'pods' }), 2, 'looked up again after the TTL');
+  });
+
+  test('a missing pod is undefined, and that answer is reused briefly', async () => {
+    const { state, api } = await setup({}, { podCacheTTL: 5000, notFoundTTL: 200 });
+    assert.equal(await state.pod('team-a', 'ghost'), undefined);
+    assert.equal(await state.pod('team-a', 'ghost'), undefined);
+    assert.equal(api.count({ verb: 'get', resource: 'pods' }), 1);
+    api.upsert(pod('team-a', 'ghost', '10.0.0.8'));
+    await sleep(250);
+    assert.equal((await state.pod('team-a', 'ghost'))?.status?.podIP, '10.0.0.8');
+  });
+
+  test('nodes are looked up by name and cached', async () => {
+    const { state, api } = await setup({}, { nodeCacheTTL: 5000 });
+    api.upsert(node('node-1', '192.168.1.10', 10250));
+    const [a, b] = await Promise.all([state.node('node-1'), state.node('node-1')]);
+    assert.equal(a?.status?.addresses?.[0]?.address, '192.168.1.10');
+    assert.equal(b?.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10250);
+    assert.equal(await state.node('node-2'), undefined);
+    assert.equal(api.count({ verb: 'get', resource: 'nodes' }), 2);
+  });
+
+  test('while the API server is away, an expired pod is served from the last answer', async () => {
+    const { state, api } = await setup({}, { podCacheTTL: 50, requestTimeout: 1000 });
+    api.upsert(pod('team-a', 'web-1', '10.0.0.1', [8080]));
+    assert.ok(await state.pod('team-a', 'web-1'));
+    await api.stop();
+    await sleep(80);
+    assert.equal((await state.pod('team-a', 'web-1'))?.status?.podIP, '10.0.0.1');
+    await assert.rejects(state.pod('team-a', 'never-seen'));
+    assert.equal(state.stats().pods.stale, 1);
+  });
+});
