@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { GatewayError, internalError } from '../errors.js';
 import { renderErrorPage } from './pages/error-page.js';
 import { pageHeaders } from './pages/send.js';
+import { renderSignInPage } from './pages/sign-in.js';
 
 export function wantsHTML(req: IncomingMessage): boolean {
   const accept = req.headers.accept;
@@ -26,6 +27,8 @@ export interface ErrorRenderOptions {
   username?: string;
   requestId?: string;
 }
+
+const isSignInRoute = (req: IncomingMessage) => /^\/auth\/(login|callback)(\?|$)/.test(req.url ?? '');
 
 export function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, opts: ErrorRenderOptions = {}): void {
   if (res.headersSent) {
@@ -49,7 +52,10 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: Gatewa
   if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="kube-bastion"';
   if (opts.requestId) headers['x-request-id'] = opts.requestId;
   let body: string;
-  if (html) {
+  if (html && opts.loginPath && isSignInRoute(req)) {
+    // A failed sign-in is not a broken URL: say what went wrong and offer to start again.
+    body = renderSignInPage({ methods: [{ label: 'Sign in again', href: opts.loginPath }], error: err.message });
+  } else if (html) {
     body = renderErrorPage(err, { username: opts.username, requestId: opts.requestId, loginPath: opts.loginPath });
   } else {
     body = JSON.stringify(err.toStatus());
@@ -75,7 +81,7 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** Answers an upgrade request that will not be proxied, then closes the socket. */
 export function sendUpgradeError(socket: Duplex, err: GatewayError): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   const body = JSON.stringify(err.toStatus());
   const lines = [
     `HTTP/1.1 ${err.status} ${STATUS_TEXT[err.status] ?? 'Error'}`,

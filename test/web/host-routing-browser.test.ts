@@ -36,7 +36,7 @@ test('the portal links a host-routed service, whose root-relative links are left
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(demo.url);
 
-    const hostLinks = await page.locator('.host a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+    const hostLinks = await Promise.all((await page.locator('.host a').all()).map((a) => a.getAttribute('href')));
     assert.deepEqual(hostLinks.sort(), [
       `http://notes--team-a.apps.test:${port()}/`,
       `http://reports--team-a.apps.test:${port()}/`,

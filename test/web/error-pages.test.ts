@@ -1,0 +1,72 @@
+/**
+ * What a person reads when something goes wrong: each status in plain words
+ * with what to do, a failed sign-in offering to start again, and API clients
+ * still getting a Kubernetes Status.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startDemo, type Demo } from '../../src/demo/index.js';
+import { GatewayError, forbidden, gatewayTimeout, serviceUnavailable } from '../../src/errors.js';
+import { describeForbidden, renderErrorPage } from '../../src/web/pages/error-page.js';
+
+let demo: Demo;
+before(async () => {
+  demo = await startDemo({ port: 0 });
+});
+after(async () => {
+  await demo?.close();
+});
+
+const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+
+test('503 says the service has no ready endpoints when that is the cause', () => {
+  const page = text(renderErrorPage(serviceUnavailable('no endpoints available for service "web"'), {}));
+  assert.match(page, /The service is not available right now/);
+  assert.match(page, /none of its pods is ready/);
+  assert.match(page, /no ready endpoints/);
+  const other = text(renderErrorPage(serviceUnavailable('the session store (Redis) is unavailable; try again'), {}));
+  assert.doesNotMatch(other, /pods/);
+  assert.match(other, /Try again in a moment/);
+});
+
+test('403 names who was refused, which verb and which namespace', () => {
+  const msg = 'services "web:http" is forbidden: User "bob" cannot create resource "services/proxy" in API group "" in the namespace "team-a"';
+  assert.equal(describeForbidden(msg), 'bob may not create services in the namespace team-a.');
+  const nodes = 'nodes "n1" is forbidden: User "bob" cannot get resource "nodes/proxy" in API group "" at the cluster scope';
+  assert.equal(describeForbidden(nodes), 'bob may not get nodes (cluster-wide).');
+  const page = text(renderErrorPage(forbidden(msg), { username: 'bob', requestId: 'r-1' }));
+  assert.match(page, /You do not have access to this/);
+  assert.match(page, /bob may not create services in the namespace team-a/);
+  assert.match(page, /signed in as bob/);
+  assert.match(page, /Request ID: r-1/);
+});
+
+test('502 and 504 say whether the service could not be reached or was too slow', () => {
+  assert.match(text(renderErrorPage(new GatewayError(502, 'BadGateway', 'connection refused'), {})), /could not be reached/);
+  assert.match(text(renderErrorPage(gatewayTimeout('timeout awaiting response headers'), {})), /took too long/);
+});
+
+test('a failed sign-in shows the sign-in page with what went wrong and a way to start again', async () => {
+  const res = await fetch(new URL('/auth/callback?code=abc&state=xyz', demo.url), { headers: { accept: 'text/html' } });
+  assert.equal(res.status, 400);
+  assert.match(res.headers.get('content-security-policy')!, /default-src 'none'/);
+  const page = text(await res.text());
+  assert.match(page, /Signing in did not work/);
+  assert.match(page, /Sign in again/);
+});
+
+test('the portal answers API clients with a Kubernetes Status, browsers with a redirect to sign in', async () => {
+  const api = await fetch(demo.url, { headers: { accept: 'application/json' } });
+  assert.equal(api.status, 401);
+  assert.match(api.headers.get('www-authenticate')!, /^Bearer/);
+  assert.equal((await api.json()).kind, 'Status');
+  const browser = await fetch(new URL('/?q=web', demo.url), { headers: { accept: 'text/html' }, redirect: 'manual' });
+  assert.equal(browser.status, 302);
+  assert.equal(browser.headers.get('location'), '/auth/login?rd=%2F%3Fq%3Dweb');
+});
+
+test('an unknown gateway page is a plain-words 404', async () => {
+  const res = await fetch(new URL('/no-such-page', demo.url), { headers: { accept: 'text/html' } });
+  assert.equal(res.status, 404);
+  assert.match(text(await res.text()), /Nothing found here/);
+});
