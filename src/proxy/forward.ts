@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { GatewayError, badRequest, gatewayTimeout, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
+import { sendUpgradeError } from '../web/error-response.js';
 import { isConnectError } from './balancer/retry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { Endpoint, Target } from './target.js';
@@ -234,7 +235,10 @@ export function createForwarder(o: ForwarderOptions) {
         done('connect-error');
         if (settled) return;
         settled = true;
-        reject(upstreamError(err as NodeJS.ErrnoException));
+        // Answer now: http-proxy-3 ends the socket as soon as this callback returns.
+        const error = upstreamError(err as NodeJS.ErrnoException);
+        sendUpgradeError(socket, error);
+        reject(error);
       });
     });
   }

@@ -1,0 +1,104 @@
+/**
+ * The streaming edges of the proxy over real sockets: WebSocket upgrades
+ * (with their query string, unlike the apiserver), failed upgrades that must
+ * close, a client that goes away mid-request, and endpoint churn steering
+ * traffic within a second.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { request } from 'node:http';
+import { WebSocket } from 'ws';
+import { endpointSlice, service } from '../support/fake-apiserver.js';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { eventually } from '../support/eventually.js';
+import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { send } from '../support/http.js';
+
+let h: Harness;
+let a: EchoServer;
+let b: EchoServer;
+const WEB = '/api/v1/namespaces/team-a/services/web:http/proxy';
+
+before(async () => {
+  a = await startEchoServer({ host: '127.0.0.2', name: 'a' });
+  b = await startEchoServer({ host: '127.0.0.3', port: a.port, name: 'b' });
+  h = await startHarness({
+    objects: [
+      service('team-a', 'web', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }], { name: 'web-1' }),
+      service('team-a', 'dead', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'dead', [{ ip: '127.0.0.5' }], [{ name: 'http', port: 1 }]),
+    ],
+  });
+});
+
+after(async () => {
+  await h?.close();
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+function openSocket(path: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; first: string }> {
+  const ws = new WebSocket(h.url.replace('http', 'ws') + path, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('message', (m) => resolve({ ws, first: String(m) }));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+}
+
+test('a WebSocket upgrade is relayed both ways and keeps its query string (kubernetes#77142)', async () => {
+  const { ws, first } = await openSocket(`${WEB}/ws?follow=true&container=app`);
+  assert.equal(first, 'hello from a /ws?follow=true&container=app');
+  const reply = new Promise<string>((r) => ws.once('message', (m) => r(String(m))));
+  ws.send('ping');
+  assert.equal(await reply, 'echo:ping');
+  const seen = a.requests.find((r) => r.upgrade)!;
+  assert.equal(seen.headers['x-forwarded-uri'], `${WEB}/ws`);
+  assert.equal(seen.headers.authorization, undefined);
+  ws.close();
+});
+
+test('an upgrade the backend refuses comes back as its status, and the connection is closed (CVE-2018-1002105)', async () => {
+  await assert.rejects(openSocket(`${WEB}/status/403`), /HTTP 403/);
+});
+
+test('an upgrade to a dead endpoint gets a Status error, not a hang', async () => {
+  await assert.rejects(openSocket('/api/v1/namespaces/team-a/services/dead/proxy/'), /HTTP 503/);
+});
+
+test('only WebSocket upgrades are proxied', async () => {
+  const r = await send(h.url, 'GET', `${WEB}/`, { connection: 'Upgrade', upgrade: 'SPDY/3.1' });
+  assert.equal(r.status, 400);
+  assert.match(JSON.parse(r.body).message, /only WebSocket upgrades/);
+});
+
+test('a client that goes away cancels its upstream request', async () => {
+  const before = a.requests.length;
+  const u = new URL(h.url);
+  const req = request({ host: u.hostname, port: u.port, path: `${WEB}/hang`, agent: false });
+  req.on('error', () => {});
+  req.end();
+  await a.waitFor(before + 1);
+  const upstreamRequest = a.requests.at(-1)!;
+  assert.equal(upstreamRequest.url, '/hang');
+  req.destroy();
+  await eventually(() => assert.equal(upstreamRequest.aborted, true), 2000);
+});
+
+test('endpoint churn: an added and a removed endpoint both steer traffic within 1 s', async () => {
+  const servedBy = async () => (await send(h.url, 'GET', `${WEB}/who`)).headers['x-served-by'];
+  assert.equal(await servedBy(), 'a');
+
+  h.api.upsert(endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }], [{ name: 'http', port: a.port }], { name: 'web-1' }));
+  const added = await eventually(async () => {
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 6; i++) seen.add(await servedBy());
+    assert.ok(seen.has('b'));
+  }, 1000);
+
+  h.api.upsert(endpointSlice('team-a', 'web', [{ ip: '127.0.0.3' }], [{ name: 'http', port: a.port }], { name: 'web-1' }));
+  const removed = await eventually(async () => {
+    for (let i = 0; i < 6; i++) assert.equal(await servedBy(), 'b');
+  }, 1000);
+  assert.ok(added < 1000 && removed < 1000, `added after ${added} ms, removed after ${removed} ms`);
+});
