@@ -51,6 +51,13 @@ test('alice signs in, sees only team-a, uses a proxied app and signs out', async
     assert.equal(await notesLink.getAttribute('href'), '/api/v1/namespaces/team-a/services/notes:http/proxy/');
     await page.screenshot({ path: screenshotPath('portal'), fullPage: true });
 
+    // Keyboard: the first Tab offers to skip the header; from the content, the next Tab is the search box.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.locator(':focus').textContent(), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.locator(':focus').getAttribute('id'), 'q');
+
     // Search narrows the list on the server (no script on our pages).
     await page.getByLabel('Search services').fill('who');
     await Promise.all([page.waitForURL(/\?q=who$/), page.getByLabel('Search services').press('Enter')]);

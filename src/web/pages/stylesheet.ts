@@ -31,11 +31,13 @@ p { margin: 0.5rem 0; }
 .button, button { display: inline-block; font: inherit; min-height: 2.5rem; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--accent-fg); text-decoration: none; cursor: pointer; }
 .button.secondary, button.secondary { background: transparent; color: var(--accent); }
 form.inline { display: inline; margin: 0; }
+ul.users { padding-left: 1.25rem; }
+form.login { max-width: 24rem; }
 ul.methods { list-style: none; padding: 0; display: grid; gap: 0.75rem; margin: 1.25rem 0; }
 form.search { margin: 1rem 0 0.5rem; }
 form.search .row { display: flex; gap: 0.5rem; }
 label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
-input[type=search] { flex: 1; min-width: 0; font: inherit; min-height: 2.5rem; padding: 0.45rem 0.6rem; border: 1px solid var(--muted); border-radius: 6px; background: var(--bg); color: var(--fg); }
+input[type=search], input[type=text], input[type=password], input:not([type]) { flex: 1; width: 100%; max-width: 100%; min-width: 0; font: inherit; min-height: 2.5rem; padding: 0.45rem 0.6rem; border: 1px solid var(--muted); border-radius: 6px; background: var(--bg); color: var(--fg); }
 ul.services { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
 ul.services li { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem; }
 ul.services .ports a, ul.services .host a { display: inline-block; padding: 0.2rem 0; margin-right: 0.75rem; overflow-wrap: anywhere; }
