@@ -20,6 +20,7 @@ import {
   pod,
   service,
   startFakeApiServer,
+  syntheticCluster,
   type FakeApiServer,
   type FakeApiServerOptions,
 } from '../support/fake-apiserver.js';
@@ -137,6 +138,20 @@ describe('cluster state: sync and churn', () => {
     await state.start();
     assert.equal(state.services().length, 7);
     assert.equal(api.count({ verb: 'list', resource: 'services' }), 4);
+  });
+
+  test('syncs a few thousand Services and their endpoints in pages', async () => {
+    const { state, api } = await setup({
+      objects: syntheticCluster({ services: 2000, endpointsPerService: 5 }),
+    });
+    await state.start();
+    assert.equal(state.isSynced(), true);
+    assert.deepEqual(
+      { services: state.services().length, endpoints: state.stats().endpoints },
+      { services: 2000, endpoints: 10_000 },
+    );
+    assert.equal(addresses(state, 'ns-7', 'svc-1207').length, 5);
+    assert.equal(api.count({ verb: 'list', resource: 'endpointslices' }), 4);
   });
 });
 

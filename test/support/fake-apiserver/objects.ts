@@ -207,3 +207,37 @@ export function node(
     status: { addresses: list, daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } } },
   };
 }
+
+export interface SyntheticClusterShape {
+  services: number;
+  endpointsPerService: number;
+  namespaces?: number;
+}
+
+/**
+ * A large cluster for benchmarks: `services` Services (port `http` 80 →
+ * 8080) spread over `namespaces`, each with one EndpointSlice of
+ * `endpointsPerService` ready endpoints (unique 10.x.y.z addresses). Pods are
+ * not created (look them up on demand, or add the few a benchmark needs).
+ */
+export function syntheticCluster(shape: SyntheticClusterShape): Array<V1Service | V1EndpointSlice> {
+  const objects: Array<V1Service | V1EndpointSlice> = [];
+  const namespaces = shape.namespaces ?? 100;
+  let address = 0;
+  for (let i = 0; i < shape.services; i++) {
+    const ns = `ns-${i % namespaces}`;
+    const name = `svc-${i}`;
+    const endpoints = Array.from({ length: shape.endpointsPerService }, () => {
+      address++;
+      return {
+        ip: `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`,
+        pod: `${name}-${address}`,
+      };
+    });
+    objects.push(
+      service(ns, name, [{ name: 'http', port: 80, targetPort: 8080 }]),
+      endpointSlice(ns, name, endpoints, [{ name: 'http', port: 8080 }], { name: `${name}-00000` }),
+    );
+  }
+  return objects;
+}
