@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { demoConfigInput } from '../../src/demo/config.js';
 import { startDemo } from '../../src/demo/index.js';
-import { launchChromium } from '../web/browser.js';
+import { launchChromium } from '../support/chromium.js';
 
 test('kube-bastion demo prints a URL that signs a person in, and stops on SIGINT', async (t) => {
   const started = Date.now();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/demo/index.js';
-import { launchChromium } from './browser.js';
+import { launchChromium } from '../support/chromium.js';
 
 let demo: Demo;
 let browser: Browser;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/demo/index.js';
-import { launchChromium, screenshotPath } from './browser.js';
+import { launchChromium, screenshotPath } from '../support/chromium.js';
 
 let demo: Demo;
 let browser: Browser;

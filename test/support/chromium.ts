@@ -1,5 +1,5 @@
 /**
- * Real Chromium for browser tests (Debian's /usr/bin/chromium through
+ * Real Chromium for browser tests, shared by every suite that drives one (Debian's /usr/bin/chromium through
  * playwright-core; never a downloaded browser).
  */
 import { mkdirSync } from 'node:fs';
