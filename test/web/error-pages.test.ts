@@ -59,7 +59,7 @@ test('the portal answers API clients with a Kubernetes Status, browsers with a r
   const api = await fetch(demo.url, { headers: { accept: 'application/json' } });
   assert.equal(api.status, 401);
   assert.match(api.headers.get('www-authenticate')!, /^Bearer/);
-  assert.equal((await api.json()).kind, 'Status');
+  assert.equal(((await api.json()) as { kind: string }).kind, 'Status');
   const browser = await fetch(new URL('/?q=web', demo.url), { headers: { accept: 'text/html' }, redirect: 'manual' });
   assert.equal(browser.status, 302);
   assert.equal(browser.headers.get('location'), '/auth/login?rd=%2F%3Fq%3Dweb');
