@@ -41,6 +41,12 @@ test('403 names who was refused, which verb and which namespace', () => {
   assert.match(page, /Request ID: r-1/);
 });
 
+test('401 without browser sign-in says tokens are the only way in', () => {
+  assert.match(text(renderErrorPage(new GatewayError(401, 'Unauthorized', 'Unauthorized'), {})), /bearer tokens only/);
+  const withLogin = renderErrorPage(new GatewayError(401, 'Unauthorized', 'Unauthorized'), { loginPath: '/auth/login' });
+  assert.match(withLogin, /<a class="button" href="\/auth\/login">Sign in<\/a>/);
+});
+
 test('502 and 504 say whether the service could not be reached or was too slow', () => {
   assert.match(text(renderErrorPage(new GatewayError(502, 'BadGateway', 'connection refused'), {})), /could not be reached/);
   assert.match(text(renderErrorPage(gatewayTimeout('timeout awaiting response headers'), {})), /took too long/);

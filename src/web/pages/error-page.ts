@@ -71,8 +71,12 @@ export interface ErrorPageOptions {
   loginPath?: string;
 }
 
-function adviceFor(err: GatewayError): string {
+const TOKENS_ONLY =
+  'This gateway has no browser sign-in: it accepts bearer tokens only (for scripts and CI). Ask your admin how you are meant to reach it.';
+
+function adviceFor(err: GatewayError, opts: ErrorPageOptions): string {
   if (err.status === 503 && /no endpoints available/.test(err.message)) return NO_ENDPOINTS;
+  if (err.status === 401 && !opts.loginPath) return TOKENS_ONLY;
   return EXPLAIN[err.status]?.advice ?? 'The request could not be completed.';
 }
 
@@ -89,7 +93,7 @@ export function renderErrorPage(err: GatewayError, opts: ErrorPageOptions): stri
     `<p class="status">HTTP ${err.status}${err.reason ? ` · ${escapeHTML(err.reason)}` : ''}</p>
 <h1>${escapeHTML(title)}</h1>
 ${summary}<p class="message" role="note" aria-label="What the gateway said">${escapeHTML(err.message)}</p>
-<p>${escapeHTML(adviceFor(err))}</p>${who}${signIn}
+<p>${escapeHTML(adviceFor(err, opts))}</p>${who}${signIn}
 <p><a href="/">Go to the portal</a> to see the services you can open.</p>${rid}`,
   );
 }
