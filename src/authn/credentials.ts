@@ -18,6 +18,7 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
   if (!match) throw unauthorized('Authorization header must be "Bearer <token>"');
   const token = match[1];
-  if (token.length > MAX_TOKEN_BYTES) throw unauthorized(`bearer token is larger than ${MAX_TOKEN_BYTES} bytes`);
+  if (token.length > MAX_TOKEN_BYTES)
+    throw unauthorized(`bearer token is larger than ${MAX_TOKEN_BYTES} bytes`);
   return token;
 }

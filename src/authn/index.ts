@@ -12,6 +12,8 @@ import type { Config } from '../config/schema.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { ExpressionError } from './claims/cel.js';
+import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
 import type { Identity } from './identity.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
@@ -25,6 +27,7 @@ import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
 export type { Identity } from './identity.js';
+export { ExpressionError };
 export { LOGIN_PATH } from './oidc/router.js';
 
 export interface Authentication {
@@ -54,13 +57,17 @@ export interface AuthenticationDeps {
   metrics?: Metrics;
 }
 
-export async function createAuthentication(config: Config, deps: AuthenticationDeps): Promise<Authentication> {
+export async function createAuthentication(
+  config: Config,
+  deps: AuthenticationDeps,
+): Promise<Authentication> {
   const { logger, publicURL } = deps;
   const authn = config.authentication;
 
   let tokenReview: TokenReviewAuthenticator | undefined;
   if (authn.serviceAccountTokens.enabled) {
-    if (!deps.kubeConfig) throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
+    if (!deps.kubeConfig)
+      throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
     tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens);
   }
   const bearer = new BearerAuthenticator(authn, logger, tokenReview);
@@ -77,7 +84,10 @@ export async function createAuthentication(config: Config, deps: AuthenticationD
       const token = bearerToken(req);
       let identity: Identity | undefined;
       if (token !== undefined) {
-        if (!bearer.enabled) throw unauthorized('bearer tokens are not accepted here (no authentication.jwt issuer is configured)');
+        if (!bearer.enabled)
+          throw unauthorized(
+            'bearer tokens are not accepted here (no authentication.jwt issuer is configured)',
+          );
         identity = await bearer.authenticate(token);
       } else {
         identity = await browser?.sessions.authenticate(req, res);
@@ -85,7 +95,10 @@ export async function createAuthentication(config: Config, deps: AuthenticationD
       if (identity) count(identity.method, 'success');
       return identity;
     } catch (err) {
-      count(req.headers.authorization ? 'bearer' : 'session', err instanceof GatewayError && err.status === 401 ? 'failure' : 'error');
+      count(
+        req.headers.authorization ? 'bearer' : 'session',
+        err instanceof GatewayError && err.status === 401 ? 'failure' : 'error',
+      );
       throw err;
     }
   }
@@ -114,12 +127,54 @@ export async function createAuthentication(config: Config, deps: AuthenticationD
   };
 }
 
+/**
+ * Compiles every CEL expression and claim mapping in the config, so
+ * `check-config` can report a bad expression with its path before the
+ * gateway ever starts. Returns the problems; empty when all is well.
+ */
+export function checkAuthenticationConfig(config: Config): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const attempt = (compile: () => unknown) => {
+    try {
+      compile();
+    } catch (err) {
+      if (err instanceof ExpressionError)
+        problems.push({ path: err.path, message: err.message.slice(err.path.length + 2) });
+      else throw err;
+    }
+  };
+  config.authentication.jwt.forEach((entry, i) =>
+    attempt(() =>
+      compileClaimMapper({
+        ...entry,
+        mappings: entry.claimMappings,
+        issuerURL: entry.issuer.url,
+        path: `authentication.jwt[${i}]`,
+      }),
+    ),
+  );
+  const oidc = config.authentication.oidc;
+  if (oidc)
+    attempt(() =>
+      compileClaimMapper({
+        mappings: oidc.claimMappings,
+        issuerURL: oidc.issuer,
+        path: 'authentication.oidc',
+      }),
+    );
+  return problems;
+}
+
 async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
   const { logger, publicURL } = deps;
   const settings = config.authentication.session!;
-  if (!settings.secret) throw new Error('authentication.session.secret (or secretFile) is required for browser sign-in');
+  if (!settings.secret)
+    throw new Error('authentication.session.secret (or secretFile) is required for browser sign-in');
   if (publicURL.protocol === 'http:' && !isLoopbackURL(publicURL)) {
-    logger.warn({ publicURL: publicURL.href }, 'publicURL is plain http on a non-loopback host: session cookies are not Secure');
+    logger.warn(
+      { publicURL: publicURL.href },
+      'publicURL is plain http on a non-loopback host: session cookies are not Secure',
+    );
   }
   const secrets = [settings.secret, ...settings.previousSecrets];
   const cookies = cookieSettings(publicURL, settings.cookieName, settings.cookieDomain);
@@ -152,5 +207,7 @@ function isOwnOrigin(origin: string, publicURL: URL, routing: Config['routing'])
   if (url.protocol !== publicURL.protocol) return false;
   const host = url.hostname.toLowerCase();
   if (routing.hostSuffix && host.endsWith(`.${routing.hostSuffix.toLowerCase()}`)) return true;
-  return routing.routes.some((r) => r.host.toLowerCase() === host || r.host.toLowerCase() === url.host.toLowerCase());
+  return routing.routes.some(
+    (r) => r.host.toLowerCase() === host || r.host.toLowerCase() === url.host.toLowerCase(),
+  );
 }

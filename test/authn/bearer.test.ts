@@ -19,8 +19,21 @@ let gha: JwtIssuer;
 let corp: JwtIssuer;
 let app: AuthApp;
 
-const ghaClaims = { aud: 'kube-bastion', repository: 'acme/app', ref: 'refs/heads/main', repository_owner: 'acme', sub: 'repo:acme/app:ref:refs/heads/main' };
-const corpClaims = { aud: 'bastion-b', sub: 'c-1', email: 'carol@example.com', email_verified: true, roles: ['ops', 'dev'], env: 'prod' };
+const ghaClaims = {
+  aud: 'kube-bastion',
+  repository: 'acme/app',
+  ref: 'refs/heads/main',
+  repository_owner: 'acme',
+  sub: 'repo:acme/app:ref:refs/heads/main',
+};
+const corpClaims = {
+  aud: 'bastion-b',
+  sub: 'c-1',
+  email: 'carol@example.com',
+  email_verified: true,
+  roles: ['ops', 'dev'],
+  env: 'prod',
+};
 
 before(async () => {
   ca = await createTestCA();
@@ -39,9 +52,19 @@ before(async () => {
         },
         {
           issuer: { url: corp.url, audiences: ['bastion-b', 'other'], certificateAuthority: ca.caPem },
-          claimMappings: { username: { claim: 'email', prefix: '' }, groups: { claim: 'roles', prefix: 'corp:' } },
-          claimValidationRules: [{ expression: 'claims.env == "prod"', message: 'only prod tokens are accepted' }],
-          userValidationRules: [{ expression: '!user.username.startsWith("system:")', message: 'system: user names are reserved' }],
+          claimMappings: {
+            username: { claim: 'email', prefix: '' },
+            groups: { claim: 'roles', prefix: 'corp:' },
+          },
+          claimValidationRules: [
+            { expression: 'claims.env == "prod"', message: 'only prod tokens are accepted' },
+          ],
+          userValidationRules: [
+            {
+              expression: '!user.username.startsWith("system:")',
+              message: 'system: user names are reserved',
+            },
+          ],
         },
       ],
     },
@@ -57,7 +80,12 @@ describe('accepted tokens', () => {
   test('a GitHub-Actions-shaped token maps to the repository and ref, grouped by owner', async () => {
     const r = await whoami(app.url, `Bearer ${await gha.mint(ghaClaims)}`);
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.body, { username: 'gha:acme/app:refs/heads/main', groups: ['gha:acme'], extra: {}, method: 'jwt' });
+    assert.deepEqual(r.body, {
+      username: 'gha:acme/app:refs/heads/main',
+      groups: ['gha:acme'],
+      extra: {},
+      method: 'jwt',
+    });
   });
 
   test('a corporate token maps email and prefixed roles, with an ES256 key', async () => {
@@ -101,61 +129,169 @@ describe('rejected tokens', () => {
 
   /** Each case: a token (or whole Authorization header) and the words the 401 message must contain. */
   const cases: [string, () => string | Promise<string>, RegExp][] = [
-    ['untrusted issuer', async () => `Bearer ${await gha.mint({ ...ghaClaims, iss: 'https://evil.example.com' })}`, /issuer "https:\/\/evil.example.com" is not trusted/],
-    ['issuer with a trailing slash', async () => `Bearer ${await gha.mint({ ...ghaClaims, iss: `${gha.url}/` })}`, /is not trusted/],
-    ['no iss claim', async () => `Bearer ${await gha.mint({ ...ghaClaims, iss: undefined })}`, /no "iss" claim/],
-    ['wrong audience', async () => `Bearer ${await gha.mint({ ...ghaClaims, aud: 'something-else' })}`, /audience/],
+    [
+      'untrusted issuer',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, iss: 'https://evil.example.com' })}`,
+      /issuer "https:\/\/evil.example.com" is not trusted/,
+    ],
+    [
+      'issuer with a trailing slash',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, iss: `${gha.url}/` })}`,
+      /is not trusted/,
+    ],
+    [
+      'no iss claim',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, iss: undefined })}`,
+      /no "iss" claim/,
+    ],
+    [
+      'wrong audience',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, aud: 'something-else' })}`,
+      /audience/,
+    ],
     ['no audience', async () => `Bearer ${await gha.mint({ ...ghaClaims, aud: undefined })}`, /audience/],
-    ["another issuer's audience", async () => `Bearer ${await gha.mint({ ...ghaClaims, aud: 'bastion-b' })}`, /audience/],
+    [
+      "another issuer's audience",
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, aud: 'bastion-b' })}`,
+      /audience/,
+    ],
     ['expired', async () => `Bearer ${await gha.mint({ ...ghaClaims, exp: now() - 120 })}`, /expired/],
-    ['not yet valid', async () => `Bearer ${await gha.mint({ ...ghaClaims, nbf: now() + 300 })}`, /not valid yet/],
+    [
+      'not yet valid',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, nbf: now() + 300 })}`,
+      /not valid yet/,
+    ],
     ['no exp', async () => `Bearer ${await gha.mint({ ...ghaClaims, exp: undefined })}`, /"exp"/],
-    ['exp is a string', async () => `Bearer ${await gha.mint({ ...ghaClaims, exp: 'tomorrow' as unknown as number })}`, /exp/],
-    ['alg none', () => `Bearer ${new UnsecuredJWT({ ...ghaClaims, iss: gha.url, exp: now() + 60 }).encode()}`, /algorithm/],
-    ['HS256 signed with the public key', async () => {
-      const secret = new TextEncoder().encode(JSON.stringify(gha.keys[0].publicJwk));
-      const jwt = await new SignJWT({ ...ghaClaims, iss: gha.url, exp: now() + 60 })
-        .setProtectedHeader({ alg: 'HS256', kid: gha.keys[0].kid })
-        .sign(secret);
-      return `Bearer ${jwt}`;
-    }, /algorithm/],
-    ['HS256 signed with the modulus bytes', () => {
-      const [h, p] = [{ alg: 'HS256', typ: 'JWT' }, { ...ghaClaims, iss: gha.url, exp: now() + 60 }].map((o) => Buffer.from(JSON.stringify(o)).toString('base64url'));
-      const sig = createHmac('sha256', Buffer.from(gha.keys[0].publicJwk.n!, 'base64url')).update(`${h}.${p}`).digest('base64url');
-      return `Bearer ${h}.${p}.${sig}`;
-    }, /algorithm/],
-    ['unknown kid', async () => `Bearer ${await gha.mint(ghaClaims, { key: await makeKey() })}`, /no signing key/],
-    ["right kid, another key's signature", async () => {
-      const stranger = await makeKey();
-      return `Bearer ${await gha.mint(ghaClaims, { key: { ...stranger, kid: gha.keys[0].kid } })}`;
-    }, /signature is invalid/],
-    ['ES256 header against an RSA key id', async () => {
-      const ec = await makeKey('ES256');
-      return `Bearer ${await gha.mint(ghaClaims, { key: { ...ec, kid: gha.keys[0].kid } })}`;
-    }, /no signing key/],
-    ["signed by another trusted issuer's key", async () => `Bearer ${await gha.mint(ghaClaims, { key: corp.keys[0] })}`, /no signing key/],
-    ['bad signature', async () => {
-      const t = await gha.mint(ghaClaims);
-      const flipped = t.slice(0, -6) + (t.at(-6) === 'A' ? 'B' : 'A') + t.slice(-5);
-      return `Bearer ${flipped}`;
-    }, /signature is invalid/],
-    ['payload edited after signing', async () => {
-      const [h, , s] = (await gha.mint(ghaClaims)).split('.');
-      const p = Buffer.from(JSON.stringify({ ...ghaClaims, iss: gha.url, repository: 'acme/admin', exp: now() + 60 })).toString('base64url');
-      return `Bearer ${h}.${p}.${s}`;
-    }, /signature is invalid/],
-    ['missing username claim', async () => `Bearer ${await corp.mint({ ...corpClaims, email: undefined })}`, /no "email" claim/],
-    ['email not verified', async () => `Bearer ${await corp.mint({ ...corpClaims, email_verified: false })}`, /not verified/],
-    ['email_verified absent', async () => `Bearer ${await corp.mint({ ...corpClaims, email_verified: undefined })}`, /not verified/],
-    ['failed requiredValue rule', async () => `Bearer ${await gha.mint({ ...ghaClaims, repository_owner: 'evil' })}`, /"repository_owner" must be "acme"/],
-    ['failed expression rule', async () => `Bearer ${await corp.mint({ ...corpClaims, env: 'dev' })}`, /only prod tokens/],
-    ['reserved system: user name', async () => `Bearer ${await corp.mint({ ...corpClaims, email: 'system:admin' })}`, /system: user names are reserved/],
-    ['groups claim of the wrong type', async () => `Bearer ${await corp.mint({ ...corpClaims, roles: 5 })}`, /string or a list of strings/],
-    ['username expression on a missing claim', async () => `Bearer ${await gha.mint({ ...ghaClaims, repository: undefined })}`, /username expression/],
+    [
+      'exp is a string',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, exp: 'tomorrow' as unknown as number })}`,
+      /exp/,
+    ],
+    [
+      'alg none',
+      () => `Bearer ${new UnsecuredJWT({ ...ghaClaims, iss: gha.url, exp: now() + 60 }).encode()}`,
+      /algorithm/,
+    ],
+    [
+      'HS256 signed with the public key',
+      async () => {
+        const secret = new TextEncoder().encode(JSON.stringify(gha.keys[0].publicJwk));
+        const jwt = await new SignJWT({ ...ghaClaims, iss: gha.url, exp: now() + 60 })
+          .setProtectedHeader({ alg: 'HS256', kid: gha.keys[0].kid })
+          .sign(secret);
+        return `Bearer ${jwt}`;
+      },
+      /algorithm/,
+    ],
+    [
+      'HS256 signed with the modulus bytes',
+      () => {
+        const [h, p] = [
+          { alg: 'HS256', typ: 'JWT' },
+          { ...ghaClaims, iss: gha.url, exp: now() + 60 },
+        ].map((o) => Buffer.from(JSON.stringify(o)).toString('base64url'));
+        const sig = createHmac('sha256', Buffer.from(gha.keys[0].publicJwk.n!, 'base64url'))
+          .update(`${h}.${p}`)
+          .digest('base64url');
+        return `Bearer ${h}.${p}.${sig}`;
+      },
+      /algorithm/,
+    ],
+    [
+      'unknown kid',
+      async () => `Bearer ${await gha.mint(ghaClaims, { key: await makeKey() })}`,
+      /no signing key/,
+    ],
+    [
+      "right kid, another key's signature",
+      async () => {
+        const stranger = await makeKey();
+        return `Bearer ${await gha.mint(ghaClaims, { key: { ...stranger, kid: gha.keys[0].kid } })}`;
+      },
+      /signature is invalid/,
+    ],
+    [
+      'ES256 header against an RSA key id',
+      async () => {
+        const ec = await makeKey('ES256');
+        return `Bearer ${await gha.mint(ghaClaims, { key: { ...ec, kid: gha.keys[0].kid } })}`;
+      },
+      /no signing key/,
+    ],
+    [
+      "signed by another trusted issuer's key",
+      async () => `Bearer ${await gha.mint(ghaClaims, { key: corp.keys[0] })}`,
+      /no signing key/,
+    ],
+    [
+      'bad signature',
+      async () => {
+        const t = await gha.mint(ghaClaims);
+        const flipped = t.slice(0, -6) + (t.at(-6) === 'A' ? 'B' : 'A') + t.slice(-5);
+        return `Bearer ${flipped}`;
+      },
+      /signature is invalid/,
+    ],
+    [
+      'payload edited after signing',
+      async () => {
+        const [h, , s] = (await gha.mint(ghaClaims)).split('.');
+        const p = Buffer.from(
+          JSON.stringify({ ...ghaClaims, iss: gha.url, repository: 'acme/admin', exp: now() + 60 }),
+        ).toString('base64url');
+        return `Bearer ${h}.${p}.${s}`;
+      },
+      /signature is invalid/,
+    ],
+    [
+      'missing username claim',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, email: undefined })}`,
+      /no "email" claim/,
+    ],
+    [
+      'email not verified',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, email_verified: false })}`,
+      /not verified/,
+    ],
+    [
+      'email_verified absent',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, email_verified: undefined })}`,
+      /not verified/,
+    ],
+    [
+      'failed requiredValue rule',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, repository_owner: 'evil' })}`,
+      /"repository_owner" must be "acme"/,
+    ],
+    [
+      'failed expression rule',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, env: 'dev' })}`,
+      /only prod tokens/,
+    ],
+    [
+      'reserved system: user name',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, email: 'system:admin' })}`,
+      /system: user names are reserved/,
+    ],
+    [
+      'groups claim of the wrong type',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, roles: 5 })}`,
+      /string or a list of strings/,
+    ],
+    [
+      'username expression on a missing claim',
+      async () => `Bearer ${await gha.mint({ ...ghaClaims, repository: undefined })}`,
+      /username expression/,
+    ],
     ['oversize token', () => `Bearer ${'a'.repeat(13_000)}`, /larger than/],
     ['garbage', () => 'Bearer not-a-jwt', /not a JWT/],
     ['three garbage segments', () => 'Bearer abc.def.ghi', /not a JWT/],
-    ['JSON that is not a JWT payload', () => `Bearer ${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('[1,2]').toString('base64url')}.x`, /not a JWT/],
+    [
+      'JSON that is not a JWT payload',
+      () =>
+        `Bearer ${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('[1,2]').toString('base64url')}.x`,
+      /not a JWT/,
+    ],
     ['Basic credentials', () => `Basic ${Buffer.from('a:b').toString('base64')}`, /must be "Bearer <token>"/],
     ['empty bearer', () => 'Bearer ', /must be "Bearer <token>"/],
   ];
@@ -190,7 +326,12 @@ describe('ServiceAccount tokens (TokenReview)', () => {
   before(async () => {
     apiserver = await startFakeApiServer({
       tokens: {
-        'sa-token-ci': { username: 'system:serviceaccount:ci:deployer', uid: 'u-1', groups: ['system:serviceaccounts', 'system:serviceaccounts:ci'], audiences: ['kube-bastion'] },
+        'sa-token-ci': {
+          username: 'system:serviceaccount:ci:deployer',
+          uid: 'u-1',
+          groups: ['system:serviceaccounts', 'system:serviceaccounts:ci'],
+          audiences: ['kube-bastion'],
+        },
         'sa-token-other-aud': { username: 'system:serviceaccount:ci:other', audiences: ['vault'] },
       },
     });
@@ -198,7 +339,12 @@ describe('ServiceAccount tokens (TokenReview)', () => {
       {
         kubernetes: {},
         authentication: {
-          jwt: [{ issuer: { url: gha.url, audiences: ['kube-bastion'], certificateAuthority: ca.caPem }, claimMappings: { username: { claim: 'sub', prefix: 'gha:' } } }],
+          jwt: [
+            {
+              issuer: { url: gha.url, audiences: ['kube-bastion'], certificateAuthority: ca.caPem },
+              claimMappings: { username: { claim: 'sub', prefix: 'gha:' } },
+            },
+          ],
           serviceAccountTokens: { enabled: true, audiences: ['kube-bastion'] },
         },
       },
@@ -214,14 +360,22 @@ describe('ServiceAccount tokens (TokenReview)', () => {
     const r = await whoami(saApp.url, 'Bearer sa-token-ci');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.username, 'system:serviceaccount:ci:deployer');
-    assert.deepEqual(r.body.groups, ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated']);
+    assert.deepEqual(r.body.groups, [
+      'system:serviceaccounts',
+      'system:serviceaccounts:ci',
+      'system:authenticated',
+    ]);
     assert.equal(r.body.method, 'serviceaccount');
   });
 
   test('answers are cached briefly: a burst costs one TokenReview', async () => {
     apiserver.clearRequests();
     await Promise.all(Array.from({ length: 10 }, () => whoami(saApp.url, 'Bearer sa-token-ci')));
-    assert.equal(apiserver.count({ resource: 'tokenreviews' }), 0, 'served from the cache of the previous test');
+    assert.equal(
+      apiserver.count({ resource: 'tokenreviews' }),
+      0,
+      'served from the cache of the previous test',
+    );
   });
 
   test('an unknown token and a token for another audience are refused', async () => {

@@ -20,10 +20,14 @@ let idp: TestIdP;
 let echo: EchoServer;
 const apps: AuthApp[] = [];
 let publicURL: string;
+const publicURLs = new Set<string>();
 let a: AuthApp;
 let b: AuthApp;
 
 async function app(port: number, session: Record<string, unknown> = {}): Promise<AuthApp> {
+  const url = `http://127.0.0.1:${port}`;
+  publicURLs.add(url);
+  idp.setClients([gatewayClient([...publicURLs])]);
   const started = await startSignInApp({ idp, echo, publicURL: `http://127.0.0.1:${port}`, session });
   apps.push(started);
   return started;
@@ -46,9 +50,11 @@ after(async () => {
   await Promise.allSettled([idp?.close(), echo?.close()]);
 });
 
-const ours = (browser: FetchBrowser) => [...browser.cookies()].filter(([k]) => k.startsWith('kube_bastion')).map(([k]) => k);
+const ours = (browser: FetchBrowser) =>
+  [...browser.cookies()].filter(([k]) => k.startsWith('kube_bastion')).map(([k]) => k);
 const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
-const whoami = (browser: FetchBrowser, base = a.url) => browser.request(`${base}/auth/whoami`, { headers: { accept: 'application/json' } });
+const whoami = (browser: FetchBrowser, base = a.url) =>
+  browser.request(`${base}/auth/whoami`, { headers: { accept: 'application/json' } });
 
 async function signedIn(user = 'alice'): Promise<FetchBrowser> {
   const browser = new FetchBrowser();
@@ -63,7 +69,10 @@ describe('sign in, use, sign out', () => {
   test('an unauthenticated browser is sent to sign in; an API client gets 401 with WWW-Authenticate: Bearer', async () => {
     const page = await browser.request(`${a.url}${ECHO_PATH}hello?x=1`);
     assert.equal(page.status, 302);
-    assert.equal(page.headers.get('location'), `/auth/login?rd=${encodeURIComponent(`${ECHO_PATH}hello?x=1`)}`);
+    assert.equal(
+      page.headers.get('location'),
+      `/auth/login?rd=${encodeURIComponent(`${ECHO_PATH}hello?x=1`)}`,
+    );
     const api = await fetch(`${a.url}${ECHO_PATH}hello`, { headers: { accept: 'application/json' } });
     assert.equal(api.status, 401);
     assert.match(api.headers.get('www-authenticate') ?? '', /^Bearer/);
@@ -153,8 +162,13 @@ describe('refresh', () => {
     const browser = await signedIn();
     await sleep((TOKEN_TTL / 2) * 1000 + 300);
     const before = idp.grants.refresh_token;
-    const results = await Promise.all(Array.from({ length: 6 }, () => browser.request(`${a.url}${ECHO_PATH}burst`)));
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => browser.request(`${a.url}${ECHO_PATH}burst`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     assert.equal(idp.grants.refresh_token, before + 1);
     assert.equal((await whoami(browser)).status, 200, 'still signed in with the rotated refresh token');
   });
@@ -175,7 +189,12 @@ describe('refresh', () => {
   });
 
   test('a user removed at the IdP is signed out at the next refresh', async () => {
-    idp.users.set('carol', { password: 'carol', email: 'carol@example.com', email_verified: true, groups: ['team-a'] });
+    idp.users.set('carol', {
+      password: 'carol',
+      email: 'carol@example.com',
+      email_verified: true,
+      groups: ['team-a'],
+    });
     const browser = await signedIn('carol');
     idp.users.delete('carol');
     await sleep((TOKEN_TTL / 2) * 1000 + 300);
@@ -192,7 +211,9 @@ describe('cookies that are not what we issued', () => {
     const browser = await signedIn();
     const value = browser.cookies().get('kube_bastion')!;
     const i = Math.floor(value.length / 2);
-    browser.cookies().set('kube_bastion', value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1));
+    browser
+      .cookies()
+      .set('kube_bastion', value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1));
     const page = await browser.request(`${a.url}${ECHO_PATH}`);
     assert.equal(page.status, 302);
     assert.match(page.headers.get('location')!, /^\/auth\/login\?rd=/);
@@ -209,13 +230,20 @@ describe('cookies that are not what we issued', () => {
 
   test('a cookie sealed with the previous secret is accepted and re-issued under the new one', async () => {
     const browser = await signedIn();
-    const rotated = await app(await freePort(), { secret: 'the-new-session-secret-after-rotation!', previousSecrets: [SECRET] });
+    const rotated = await app(await freePort(), {
+      secret: 'the-new-session-secret-after-rotation!',
+      previousSecrets: [SECRET],
+    });
     const old = browser.cookies().get('kube_bastion');
     const res = await whoami(browser, rotated.url);
     assert.equal(res.status, 200);
     assert.notEqual(browser.cookies().get('kube_bastion'), old, 're-sealed under the new secret');
     const onlyNew = await app(await freePort(), { secret: 'the-new-session-secret-after-rotation!' });
-    assert.equal((await whoami(browser, onlyNew.url)).status, 200, 'the re-issued cookie needs no old secret');
+    assert.equal(
+      (await whoami(browser, onlyNew.url)).status,
+      200,
+      'the re-issued cookie needs no old secret',
+    );
   });
 
   test('a cookie sealed with a secret that is no longer listed is refused', async () => {
@@ -240,15 +268,41 @@ describe('cookies that are not what we issued', () => {
 describe('large sessions', () => {
   test('a user with hundreds of groups gets a session split over numbered cookies; logout clears every chunk', async () => {
     const groups = Array.from({ length: 300 }, (_, i) => `a-rather-long-group-name-number-${i}`);
-    idp.users.set('dave', { password: 'dave', email: 'dave@example.com', email_verified: true, groups: ['team-a', ...groups] });
+    idp.users.set('dave', {
+      password: 'dave',
+      email: 'dave@example.com',
+      email_verified: true,
+      groups: ['team-a', ...groups],
+    });
     const browser = await signedIn('dave');
     const names = ours(browser);
     assert.ok(names.length >= 3, `chunks: ${names.join(', ')}`);
     assert.deepEqual(names.slice(0, 3), ['kube_bastion', 'kube_bastion_1', 'kube_bastion_2']);
-    for (const [name, value] of browser.cookies()) if (name.startsWith('kube_bastion')) assert.ok(value.length <= 3800);
+    for (const [name, value] of browser.cookies())
+      if (name.startsWith('kube_bastion')) assert.ok(value.length <= 3800);
     const me = await json(await whoami(browser));
     assert.equal((me.groups as string[]).length, 301);
     await browser.request(`${a.url}/auth/logout`);
     assert.deepEqual(ours(browser), []);
+  });
+});
+
+describe('idle timeout', () => {
+  test('activity keeps a session alive; a pause longer than idleTimeout ends it', async () => {
+    const idle = await app(await freePort(), { idleTimeout: '3s' });
+    const browser = new FetchBrowser();
+    const signIn = await browser.signIn(
+      `${idle.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`,
+      'alice',
+    );
+    assert.equal(signIn.status, 200);
+    for (let i = 0; i < 4; i++) {
+      await sleep(1000);
+      assert.equal((await whoami(browser, idle.url)).status, 200, `active after ${i + 1} s`);
+    }
+    await sleep(3300);
+    const res = await whoami(browser, idle.url);
+    assert.equal(res.status, 401);
+    assert.match(String((await json(res)).message), /inactivity/);
   });
 });

@@ -30,7 +30,14 @@ before(async () => {
   b = await startGateway({ idp, echo, publicURL, port: await freePort() });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -48,10 +55,14 @@ async function fillLogin(page: Page, user: string): Promise<void> {
 }
 
 async function echoed(page: Page): Promise<{ url: string; headers: Record<string, string> }> {
-  return JSON.parse((await page.textContent('body')) ?? '{}') as { url: string; headers: Record<string, string> };
+  return JSON.parse((await page.textContent('body')) ?? '{}') as {
+    url: string;
+    headers: Record<string, string>;
+  };
 }
 
-const sessionCookie = async (ctx: BrowserContext) => (await ctx.cookies(publicURL)).find((c) => c.name === 'kube_bastion');
+const sessionCookie = async (ctx: BrowserContext) =>
+  (await ctx.cookies(publicURL)).find((c) => c.name === 'kube_bastion');
 
 test('sign in, reach a proxied service, refresh, sign out, sign in again', async () => {
   const ctx = await browser.newContext();
@@ -64,7 +75,11 @@ test('sign in, reach a proxied service, refresh, sign out, sign in again', async
   const first = await echoed(page);
   assert.equal(first.url, '/hello?from=chromium');
   assert.equal(first.headers['x-forwarded-user'], 'alice@example.com');
-  assert.doesNotMatch(first.headers.cookie ?? '', /kube_bastion/, 'the session cookie never reaches the upstream');
+  assert.doesNotMatch(
+    first.headers.cookie ?? '',
+    /kube_bastion/,
+    'the session cookie never reaches the upstream',
+  );
 
   const cookie = (await sessionCookie(ctx))!;
   assert.equal(cookie.httpOnly, true);
@@ -85,7 +100,10 @@ test('sign in, reach a proxied service, refresh, sign out, sign in again', async
   assert.ok(page.url().startsWith(`${idp.issuer}/session/end`), page.url());
   assert.equal(await sessionCookie(ctx), undefined);
   // After the IdP's confirmation the browser comes back to the portal, which (signed out) may send it on to sign in.
-  const leftLogoutPage = (u: URL) => u.origin === publicURL || u.pathname.startsWith('/interaction/') || u.pathname.includes('/session/end/success');
+  const leftLogoutPage = (u: URL) =>
+    u.origin === publicURL ||
+    u.pathname.startsWith('/interaction/') ||
+    u.pathname.includes('/session/end/success');
   await Promise.all([page.waitForURL(leftLogoutPage), page.click('button[name="logout"]')]);
 
   // Signed out everywhere: the IdP asks for the password again.
@@ -93,7 +111,11 @@ test('sign in, reach a proxied service, refresh, sign out, sign in again', async
   assert.ok(page.url().startsWith(`${idp.issuer}/interaction/`), `asked to sign in again: ${page.url()}`);
   await fillLogin(page, 'bob');
   assert.equal(page.url(), `${publicURL}${ECHO_PATH}again`);
-  assert.match(await page.textContent('body') ?? '', /403|Forbidden|not allowed|forbidden/i, 'bob is not in team-a');
+  assert.match(
+    (await page.textContent('body')) ?? '',
+    /403|Forbidden|not allowed|forbidden/i,
+    'bob is not in team-a',
+  );
   await ctx.close();
 });
 

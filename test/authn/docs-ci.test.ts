@@ -11,7 +11,9 @@ import { ClaimError, compileClaimMapper } from '../../src/authn/claims/mapping.j
 import { parseConfig } from '../../src/config/load.js';
 
 const page = readFileSync(new URL('../../docs/ci.md', import.meta.url), 'utf8');
-const yamlBlocks = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as Record<string, unknown>);
+const yamlBlocks = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map(
+  (m) => parse(m[1]) as Record<string, unknown>,
+);
 
 const githubClaims = {
   iss: 'https://token.actions.githubusercontent.com',
@@ -26,17 +28,31 @@ const githubClaims = {
 
 test('the gateway configuration on the page is valid', () => {
   const config = parseConfig(yamlBlocks[0], { env: {} });
-  assert.equal(config.authentication.jwt[0]!.issuer.url, 'https://token.actions.githubusercontent.com');
-  parseConfig({ kubernetes: {}, ...yamlBlocks.find((b) => 'authentication' in b && JSON.stringify(b).includes('serviceAccountTokens')) }, { env: {} });
+  assert.equal(config.authentication.jwt[0].issuer.url, 'https://token.actions.githubusercontent.com');
+  parseConfig(
+    {
+      kubernetes: {},
+      ...yamlBlocks.find((b) => 'authentication' in b && JSON.stringify(b).includes('serviceAccountTokens')),
+    },
+    { env: {} },
+  );
 });
 
 test('its mappings give the user and groups the page shows, and refuse other organizations', () => {
-  const entry = parseConfig(yamlBlocks[0], { env: {} }).authentication.jwt[0]!;
-  const map = compileClaimMapper({ ...entry, mappings: entry.claimMappings, issuerURL: entry.issuer.url, path: 'authentication.jwt[0]' });
+  const entry = parseConfig(yamlBlocks[0], { env: {} }).authentication.jwt[0];
+  const map = compileClaimMapper({
+    ...entry,
+    mappings: entry.claimMappings,
+    issuerURL: entry.issuer.url,
+    path: 'authentication.jwt[0]',
+  });
   const user = map(githubClaims);
   assert.equal(user.username, 'github:acme/deploy-tools:refs/heads/main');
   assert.deepEqual(user.groups, ['github:acme', 'github:acme/deploy-tools']);
-  assert.match(page, /"username":"github:acme\/deploy-tools:refs\/heads\/main","groups":\["github:acme","github:acme\/deploy-tools"\]/);
+  assert.match(
+    page,
+    /"username":"github:acme\/deploy-tools:refs\/heads\/main","groups":\["github:acme","github:acme\/deploy-tools"\]/,
+  );
   assert.throws(() => map({ ...githubClaims, repository_owner: 'evil' }), ClaimError);
   assert.throws(() => map({ ...githubClaims, repository_owner_id: '666' }), /not from the acme organization/);
 });

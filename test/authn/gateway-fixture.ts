@@ -66,16 +66,28 @@ export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gatewa
       publicURL: o.publicURL,
       kubernetes: 'none',
       static: {
-        services: [{ namespace: 'team-a', name: 'echo', ports: [{ name: 'http', port: o.echo.port }], endpoints: [`127.0.0.1:${o.echo.port}`] }],
+        services: [
+          {
+            namespace: 'team-a',
+            name: 'echo',
+            ports: [{ name: 'http', port: o.echo.port }],
+            endpoints: [`127.0.0.1:${o.echo.port}`],
+          },
+        ],
       },
       upstream: { allowedAddresses: ['127.0.0.0/8'] },
-      authorization: { rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }] },
+      authorization: {
+        rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
+      },
       authentication: signInConfig(o),
       logging: { level: 'silent', audit: { enabled: false } },
     },
     { env: {} },
   );
-  const gateway = await createGateway({ config, logger: process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger() });
+  const gateway = await createGateway({
+    config,
+    logger: process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger(),
+  });
   const { url } = await gateway.listen();
   return { gateway, url };
 }

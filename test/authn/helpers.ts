@@ -26,7 +26,11 @@ export async function startAuthApp(
 ): Promise<AuthApp> {
   const config = parseConfig(input, { env: {} });
   const publicURL = new URL(config.publicURL);
-  const auth = await createAuthentication(config, { logger: silentLogger(), kubeConfig: opts.kubeConfig, publicURL });
+  const auth = await createAuthentication(config, {
+    logger: silentLogger(),
+    kubeConfig: opts.kubeConfig,
+    publicURL,
+  });
   const app = express();
   app.use(auth.router);
   app.use(async (req, res) => {
@@ -36,9 +40,14 @@ export async function startAuthApp(
       const upstream = await fetch(new URL(req.url, opts.upstream ?? 'http://127.0.0.1:1'), {
         headers: { 'x-forwarded-user': identity.username, 'x-forwarded-groups': identity.groups.join(',') },
       });
-      res.status(upstream.status).type('json').send(await upstream.text());
+      res
+        .status(upstream.status)
+        .type('json')
+        .send(await upstream.text());
     } catch (err) {
-      sendError(req, res, asGatewayError(err), { loginPath: config.authentication.oidc ? '/auth/login' : undefined });
+      sendError(req, res, asGatewayError(err), {
+        loginPath: config.authentication.oidc ? '/auth/login' : undefined,
+      });
     }
   });
   const server = http.createServer(app);
@@ -55,8 +64,18 @@ export async function startAuthApp(
 }
 
 /** GET /auth/whoami with a bearer token: status and parsed body. */
-export async function whoami(base: string, authorization?: string): Promise<{ status: number; body: Record<string, unknown>; text: string; wwwAuthenticate: string | null }> {
-  const res = await fetch(`${base}/auth/whoami`, { headers: authorization === undefined ? {} : { authorization } });
+export async function whoami(
+  base: string,
+  authorization?: string,
+): Promise<{ status: number; body: Record<string, unknown>; text: string; wwwAuthenticate: string | null }> {
+  const res = await fetch(`${base}/auth/whoami`, {
+    headers: authorization === undefined ? {} : { authorization },
+  });
   const text = await res.text();
-  return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, text, wwwAuthenticate: res.headers.get('www-authenticate') };
+  return {
+    status: res.status,
+    body: JSON.parse(text) as Record<string, unknown>,
+    text,
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+  };
 }

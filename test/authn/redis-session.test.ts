@@ -22,7 +22,11 @@ let b: AuthApp;
 let publicURL: string;
 
 before(async () => {
-  [idp, echo, redis] = await Promise.all([startTestIdP({ accessTokenTTL: TOKEN_TTL }), startEchoServer(), startRedis()]);
+  [idp, echo, redis] = await Promise.all([
+    startTestIdP({ accessTokenTTL: TOKEN_TTL }),
+    startEchoServer(),
+    startRedis(),
+  ]);
   const port = await freePort();
   publicURL = `http://127.0.0.1:${port}`;
   idp.setClients([gatewayClient(publicURL)]);
@@ -46,12 +50,19 @@ const api = { accept: 'application/json' };
 
 test('the cookie holds only a small handle, even for a user with hundreds of groups', async () => {
   const groups = Array.from({ length: 300 }, (_, i) => `a-rather-long-group-name-number-${i}`);
-  idp.users.set('dave', { password: 'dave', email: 'dave@example.com', email_verified: true, groups: ['team-a', ...groups] });
+  idp.users.set('dave', {
+    password: 'dave',
+    email: 'dave@example.com',
+    email_verified: true,
+    groups: ['team-a', ...groups],
+  });
   const browser = await signedIn('dave');
   const names = [...browser.cookies().keys()].filter((k) => k.startsWith('kube_bastion'));
   assert.deepEqual(names, ['kube_bastion']);
   assert.ok(browser.cookies().get('kube_bastion')!.length < 200);
-  const me = (await (await browser.request(`${b.url}/auth/whoami`, { headers: api })).json()) as { groups: string[] };
+  const me = (await (await browser.request(`${b.url}/auth/whoami`, { headers: api })).json()) as {
+    groups: string[];
+  };
   assert.equal(me.groups.length, 301, 'replica B reads the same session');
 });
 
@@ -71,7 +82,9 @@ test('two replicas refreshing the same session at once redeem the refresh token 
   await sleep((TOKEN_TTL / 2) * 1000 + 300);
   const before = idp.grants.refresh_token;
   const results = await Promise.all(
-    Array.from({ length: 8 }, (_, i) => browser.request(`${(i % 2 ? a : b).url}${ECHO_PATH}x`, { headers: api })),
+    Array.from({ length: 8 }, (_, i) =>
+      browser.request(`${(i % 2 ? a : b).url}${ECHO_PATH}x`, { headers: api }),
+    ),
   );
   assert.deepEqual(new Set(results.map((r) => r.status)), new Set([200]));
   assert.equal(idp.grants.refresh_token, before + 1);

@@ -27,7 +27,9 @@ export class FetchBrowser {
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+      const expired = attrs.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a),
+      );
       if (expired || value === '') jar.delete(name);
       else jar.set(name, value);
     }
@@ -38,15 +40,28 @@ export class FetchBrowser {
   }
 
   /** One request, no redirect following. */
-  async request(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: string,
+    init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const u = new URL(url);
     const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
     const cookie = this.cookieHeader(u);
     if (cookie) headers.cookie = cookie;
-    const res = await fetch(u, { method: init.method ?? 'GET', body: init.body, headers, redirect: 'manual' });
+    const res = await fetch(u, {
+      method: init.method ?? 'GET',
+      body: init.body,
+      headers,
+      redirect: 'manual',
+    });
     const setCookies = res.headers.getSetCookie();
     this.store(u, setCookies);
-    this.hops.push({ url, status: res.status, location: res.headers.get('location') ?? undefined, setCookies });
+    this.hops.push({
+      url,
+      status: res.status,
+      location: res.headers.get('location') ?? undefined,
+      setCookies,
+    });
     return res;
   }
 

@@ -22,7 +22,10 @@ export interface JwtIssuer {
   keys: SigningKey[];
   jwksFetches: number;
   /** Signs a token: iss/iat/exp default to sensible values; `header` and `key` override. */
-  mint(claims: JWTPayload, opts?: { header?: Record<string, unknown>; key?: SigningKey; expiresIn?: number }): Promise<string>;
+  mint(
+    claims: JWTPayload,
+    opts?: { header?: Record<string, unknown>; key?: SigningKey; expiresIn?: number },
+  ): Promise<string>;
   newKey(alg?: string): Promise<SigningKey>;
   /** Publish a new key (the old one stays published unless `dropOld`). */
   rotate(dropOld?: boolean): Promise<SigningKey>;
@@ -35,7 +38,10 @@ export async function makeKey(alg = 'RS256'): Promise<SigningKey> {
   return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }
 
-export async function startJwtIssuer(ca: TestCA, opts: { path?: string; alg?: string } = {}): Promise<JwtIssuer> {
+export async function startJwtIssuer(
+  ca: TestCA,
+  opts: { path?: string; alg?: string } = {},
+): Promise<JwtIssuer> {
   const tls = await ca.issue(['127.0.0.1', 'localhost']);
   const path = opts.path ?? '';
   let url = '';
@@ -68,7 +74,11 @@ export async function startJwtIssuer(ca: TestCA, opts: { path?: string; alg?: st
       res.end(JSON.stringify(body));
     };
     if (req.url === `${path}/.well-known/openid-configuration`) {
-      return json({ issuer: issuer.url, jwks_uri: `${issuer.url}/keys`, id_token_signing_alg_values_supported: ['RS256'] });
+      return json({
+        issuer: issuer.url,
+        jwks_uri: `${issuer.url}/keys`,
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
     }
     if (req.url === `${path}/keys`) {
       issuer.jwksFetches++;

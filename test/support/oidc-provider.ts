@@ -11,7 +11,13 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type Adapter, type AdapterPayload, type ClientMetadata, type Configuration, type JWK } from 'oidc-provider';
+import Provider, {
+  type Adapter,
+  type AdapterPayload,
+  type ClientMetadata,
+  type Configuration,
+  type JWK,
+} from 'oidc-provider';
 
 export interface TestUser {
   password?: string;
@@ -47,7 +53,13 @@ export interface TestIdP {
 }
 
 const DEFAULT_USERS: Record<string, TestUser> = {
-  alice: { password: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['team-a', 'devs'] },
+  alice: {
+    password: 'alice',
+    email: 'alice@example.com',
+    email_verified: true,
+    name: 'Alice',
+    groups: ['team-a', 'devs'],
+  },
   bob: { password: 'bob', email: 'bob@example.com', email_verified: true, name: 'Bob', groups: ['team-b'] },
 };
 
@@ -60,8 +72,12 @@ function memoryAdapter(store: Map<string, AdapterPayload & { expiresAt?: number 
       return `${this.name}:${id}`;
     }
     async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
-      store.set(this.key(id), { ...payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined });
-      if (payload.grantId) store.set(`grant:${payload.grantId}:${this.key(id)}`, { grantId: payload.grantId });
+      store.set(this.key(id), {
+        ...payload,
+        expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined,
+      });
+      if (payload.grantId)
+        store.set(`grant:${payload.grantId}:${this.key(id)}`, { grantId: payload.grantId });
     }
     async find(id: string) {
       const v = store.get(this.key(id));
@@ -91,7 +107,12 @@ function memoryAdapter(store: Map<string, AdapterPayload & { expiresAt?: number 
 
 const newKey = (): JWK => {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: randomBytes(6).toString('hex'), alg: 'RS256', use: 'sig' };
+  return {
+    ...(privateKey.export({ format: 'jwk' }) as JWK),
+    kid: randomBytes(6).toString('hex'),
+    alg: 'RS256',
+    use: 'sig',
+  };
 };
 
 const page = (body: string) =>
@@ -168,7 +189,13 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
         if (!user) return undefined;
         return {
           accountId: sub,
-          claims: async () => ({ sub, email: user.email, email_verified: user.email_verified, name: user.name, groups: user.groups ?? [] }),
+          claims: async () => ({
+            sub,
+            email: user.email,
+            email_verified: user.email_verified,
+            name: user.name,
+            groups: user.groups ?? [],
+          }),
         };
       },
     };
@@ -199,7 +226,12 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
             res.writeHead(200, { 'content-type': 'text/html' });
             return res.end(page(`<p id="error">Wrong user or password.</p>${loginForm(m[1])}`));
           }
-          return await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+          return await provider.interactionFinished(
+            req,
+            res,
+            { login: { accountId: login } },
+            { mergeWithLastSubmission: false },
+          );
         }
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end(page(loginForm(m[1])));
@@ -207,12 +239,20 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
       // consent: grant whatever was asked for
       const grant = details.grantId
         ? (await provider.Grant.find(details.grantId))!
-        : new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+        : new provider.Grant({
+            accountId: details.session!.accountId,
+            clientId: details.params.client_id as string,
+          });
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
       const grantId = await grant.save();
-      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      await provider.interactionFinished(
+        req,
+        res,
+        { consent: { grantId } },
+        { mergeWithLastSubmission: true },
+      );
     } catch (err) {
       res.writeHead(400, { 'content-type': 'text/plain' });
       res.end(`interaction failed: ${(err as Error).message}`);
@@ -236,14 +276,18 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return body;
 }
 
-/** A confidential web client for a gateway at `publicURL`. */
-export function gatewayClient(publicURL: string, clientId = 'kube-bastion', secret = 'kube-bastion-secret'): ClientMetadata {
-  const base = publicURL.replace(/\/$/, '');
+/** A confidential web client for a gateway at `publicURL` (or several, sharing the client). */
+export function gatewayClient(
+  publicURL: string | string[],
+  clientId = 'kube-bastion',
+  secret = 'kube-bastion-secret',
+): ClientMetadata {
+  const bases = [publicURL].flat().map((u) => u.replace(/\/$/, ''));
   return {
     client_id: clientId,
     client_secret: secret,
-    redirect_uris: [`${base}/auth/callback`],
-    post_logout_redirect_uris: [`${base}/`],
+    redirect_uris: bases.map((b) => `${b}/auth/callback`),
+    post_logout_redirect_uris: bases.map((b) => `${b}/`),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   };

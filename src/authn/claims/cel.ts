@@ -21,17 +21,31 @@ export class ExpressionError extends Error {
   }
 }
 
-const LIMITS = { maxAstNodes: 2_000, maxDepth: 50, maxListElements: 1_000, maxMapEntries: 1_000, maxCallArguments: 16 };
+const LIMITS = {
+  maxAstNodes: 2_000,
+  maxDepth: 50,
+  maxListElements: 1_000,
+  maxMapEntries: 1_000,
+  maxCallArguments: 16,
+};
 
 function environment(variable: 'claims' | 'user'): Environment {
-  const env = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: false, limits: LIMITS });
+  const env = new Environment({
+    enableOptionalTypes: true,
+    homogeneousAggregateLiterals: false,
+    limits: LIMITS,
+  });
   env.registerVariable(variable, 'map');
   return env;
 }
 
 const environments = { claims: environment('claims'), user: environment('user') };
 
-export function compileExpression(source: string, variable: 'claims' | 'user', path: string): CompiledExpression {
+export function compileExpression(
+  source: string,
+  variable: 'claims' | 'user',
+  path: string,
+): CompiledExpression {
   try {
     const evaluate = environments[variable].parse(source);
     return (vars): CelValue => evaluate(vars) as CelValue;

@@ -54,13 +54,18 @@ function stringList(value: unknown, what: string): string[] {
 }
 
 /** One field: a string from `claim` (with prefix) or from `expression`. */
-function stringField(m: FieldMapping, path: string, defaultPrefix: string): (claims: Claims) => string | undefined {
+function stringField(
+  m: FieldMapping,
+  path: string,
+  defaultPrefix: string,
+): (claims: Claims) => string | undefined {
   if (m.expression !== undefined) {
     const expr = compileExpression(m.expression, 'claims', `${path}.expression`);
     return (claims) => {
       const v = evaluate(expr, { claims }, `${path.split('.').pop()} expression`);
       if (v === undefined || v === null || v === '') return undefined;
-      if (typeof v !== 'string') throw new ClaimError(`${path.split('.').pop()} expression must return a string`);
+      if (typeof v !== 'string')
+        throw new ClaimError(`${path.split('.').pop()} expression must return a string`);
       return v;
     };
   }
@@ -77,7 +82,8 @@ function stringField(m: FieldMapping, path: string, defaultPrefix: string): (cla
 function listField(m: FieldMapping, path: string): (claims: Claims) => string[] {
   if (m.expression !== undefined) {
     const expr = compileExpression(m.expression, 'claims', `${path}.expression`);
-    return (claims) => stringList(evaluate(expr, { claims }, 'groups expression'), 'groups expression result');
+    return (claims) =>
+      stringList(evaluate(expr, { claims }, 'groups expression'), 'groups expression result');
   }
   const claim = m.claim!;
   const prefix = m.prefix ?? '';
@@ -103,7 +109,9 @@ function userRule(rule: UserRule, path: string): (user: MappedUser) => void {
   const expr = compileExpression(rule.expression, 'user', `${path}.expression`);
   const message = rule.message ?? `user validation rule failed: ${rule.expression}`;
   return (user) => {
-    const vars = { user: { username: user.username, uid: user.uid ?? '', groups: user.groups, extra: user.extra } };
+    const vars = {
+      user: { username: user.username, uid: user.uid ?? '', groups: user.groups, extra: user.extra },
+    };
     if (evaluate(expr, vars, 'user validation rule') !== true) throw new ClaimError(message);
   };
 }
@@ -117,17 +125,24 @@ export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => Map
   const usernameClaim = mappings.username.expression === undefined ? mappings.username.claim! : undefined;
   // The apiserver prefixes non-email username claims with the issuer unless told otherwise,
   // so `sub` from two issuers can never name the same user.
-  const defaultUserPrefix = usernameClaim === undefined || usernameClaim === 'email' ? '' : `${opts.issuerURL}#`;
+  const defaultUserPrefix =
+    usernameClaim === undefined || usernameClaim === 'email' ? '' : `${opts.issuerURL}#`;
   const username = stringField(mappings.username, `${path}.claimMappings.username`, defaultUserPrefix);
   const groups = mappings.groups ? listField(mappings.groups, `${path}.claimMappings.groups`) : () => [];
   const uid = mappings.uid ? stringField(mappings.uid, `${path}.claimMappings.uid`, '') : () => undefined;
-  const email = mappings.email ? stringField(mappings.email, `${path}.claimMappings.email`, '') : verifiedEmail;
+  const email = mappings.email
+    ? stringField(mappings.email, `${path}.claimMappings.email`, '')
+    : verifiedEmail;
   const extra = (mappings.extra ?? []).map((e, i) => ({
     key: e.key,
     expr: compileExpression(e.valueExpression, 'claims', `${path}.claimMappings.extra[${i}].valueExpression`),
   }));
-  const claimRules = (opts.claimValidationRules ?? []).map((r, i) => claimRule(r, `${path}.claimValidationRules[${i}]`));
-  const userRules = (opts.userValidationRules ?? []).map((r, i) => userRule(r, `${path}.userValidationRules[${i}]`));
+  const claimRules = (opts.claimValidationRules ?? []).map((r, i) =>
+    claimRule(r, `${path}.claimValidationRules[${i}]`),
+  );
+  const userRules = (opts.userValidationRules ?? []).map((r, i) =>
+    userRule(r, `${path}.userValidationRules[${i}]`),
+  );
 
   return (claims) => {
     for (const check of claimRules) check(claims);
@@ -136,7 +151,9 @@ export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => Map
     }
     const name = username(claims);
     if (name === undefined) {
-      throw new ClaimError(usernameClaim ? `token has no "${usernameClaim}" claim` : 'username expression returned nothing');
+      throw new ClaimError(
+        usernameClaim ? `token has no "${usernameClaim}" claim` : 'username expression returned nothing',
+      );
     }
     const user: MappedUser = { username: name, groups: groups(claims), extra: {} };
     const u = uid(claims);

@@ -79,7 +79,9 @@ export class BearerAuthenticator {
     const trusted = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
     if (!trusted) {
       if (this.tokenReview) return this.tokenReview.authenticate(token, key);
-      throw unauthorized(iss === undefined ? 'token has no "iss" claim' : `token issuer "${short(iss)}" is not trusted`);
+      throw unauthorized(
+        iss === undefined ? 'token has no "iss" claim' : `token issuer "${short(iss)}" is not trusted`,
+      );
     }
     const identity = await this.verify(trusted, token);
     const until = Math.min(Number(exp) * 1000, Date.now() + MAX_CACHE_MS);
@@ -92,8 +94,15 @@ export class BearerAuthenticator {
     try {
       claims = await issuer.verify(token);
     } catch (err) {
-      if (err instanceof IssuerUnavailableError || !(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout) {
-        this.logger.warn({ issuer: issuer.url, err: (err as Error).message }, 'bearer token issuer unavailable');
+      if (
+        err instanceof IssuerUnavailableError ||
+        !(err instanceof joseErrors.JOSEError) ||
+        err instanceof joseErrors.JWKSTimeout
+      ) {
+        this.logger.warn(
+          { issuer: issuer.url, err: (err as Error).message },
+          'bearer token issuer unavailable',
+        );
         throw serviceUnavailable(`cannot fetch the signing keys of issuer ${issuer.url}; try again`);
       }
       const message = describeTokenError(err);

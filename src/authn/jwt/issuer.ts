@@ -8,7 +8,19 @@ import { fetchJSON, fetchTrusting, readCertificateAuthority, type Fetch } from '
 import { IssuerUnavailableError } from './token-errors.js';
 
 /** Asymmetric only: HS* would let anyone holding the (public) JWKS forge tokens; `none` is never accepted. */
-export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+export const ACCEPTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 /** Leeway for exp/nbf between our clock and the issuer's. */
 export const CLOCK_SKEW_SECONDS = 30;
 /** An unknown kid refetches the JWKS at most this often (key rotation without a DoS lever). */
@@ -58,7 +70,8 @@ export class JwtIssuer {
       this.config.issuer.discoveryURL ?? `${this.url.replace(/\/$/, '')}/.well-known/openid-configuration`;
     const doc = await fetchJSON(this.fetcher, discoveryURL);
     // Kubernetes checks this too: a discoveryURL may live elsewhere, but it must speak for this issuer.
-    if (doc.issuer !== this.url) throw new Error(`discovery document names issuer ${String(doc.issuer)}, expected ${this.url}`);
+    if (doc.issuer !== this.url)
+      throw new Error(`discovery document names issuer ${String(doc.issuer)}, expected ${this.url}`);
     if (typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
     const fetcher = this.fetcher;
     const set = createRemoteJWKSet(new URL(doc.jwks_uri), {

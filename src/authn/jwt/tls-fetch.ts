@@ -6,7 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 
-export type Fetch = (url: string, init?: { headers?: ConstructorParameters<typeof Headers>[0]; signal?: AbortSignal; method?: string }) => Promise<Response>;
+export type Fetch = (
+  url: string,
+  init?: { headers?: ConstructorParameters<typeof Headers>[0]; signal?: AbortSignal; method?: string },
+) => Promise<Response>;
 
 /** `certificateAuthority` holds PEM text, as in Kubernetes; a file path is accepted too. */
 export function readCertificateAuthority(value: string): string {
@@ -19,31 +22,48 @@ export function fetchTrusting(ca: string | undefined): Fetch {
   if (ca === undefined) return (url, init) => fetch(url, { ...init, redirect: 'manual' });
   return (url, init = {}) =>
     new Promise((resolve, reject) => {
-      const req = request(url, { method: init.method ?? 'GET', headers: Object.fromEntries(new Headers(init.headers)), ca, signal: init.signal }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) req.destroy(new Error(`response from ${url} is larger than 1 MiB`));
-          else chunks.push(c);
-        });
-        res.on('end', () => {
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers }));
-        });
-        res.on('error', reject);
-      });
+      const req = request(
+        url,
+        {
+          method: init.method ?? 'GET',
+          headers: Object.fromEntries(new Headers(init.headers)),
+          ca,
+          signal: init.signal,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY) req.destroy(new Error(`response from ${url} is larger than 1 MiB`));
+            else chunks.push(c);
+          });
+          res.on('end', () => {
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+            resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers }));
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
 }
 
 /** GETs a JSON document, with a timeout and a clear error. */
-export async function fetchJSON(fetcher: Fetch, url: string, timeoutMs = 5000): Promise<Record<string, unknown>> {
-  const res = await fetcher(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+export async function fetchJSON(
+  fetcher: Fetch,
+  url: string,
+  timeoutMs = 5000,
+): Promise<Record<string, unknown>> {
+  const res = await fetcher(url, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  const body = (await res.json());
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error(`GET ${url}: not a JSON object`);
+  const body = await res.json();
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new Error(`GET ${url}: not a JSON object`);
   return body as Record<string, unknown>;
 }

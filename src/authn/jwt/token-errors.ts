@@ -21,9 +21,12 @@ export function describeTokenError(err: unknown): string {
         return `token claim "${err.claim}" is invalid`;
     }
   }
-  if (err instanceof errors.JOSEAlgNotAllowed) return 'token signing algorithm is not accepted (only asymmetric algorithms are)';
-  if (err instanceof errors.JWKSNoMatchingKey) return 'no signing key of the issuer matches the token (unknown kid or algorithm)';
-  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'several signing keys of the issuer match the token; it needs a kid';
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return 'token signing algorithm is not accepted (only asymmetric algorithms are)';
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return 'no signing key of the issuer matches the token (unknown kid or algorithm)';
+  if (err instanceof errors.JWKSMultipleMatchingKeys)
+    return 'several signing keys of the issuer match the token; it needs a kid';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
   if (err instanceof errors.JOSENotSupported) return 'token uses an unsupported algorithm or key type';
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'token is malformed';

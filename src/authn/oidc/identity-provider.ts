@@ -60,7 +60,9 @@ export class IdentityProvider {
 
   private async discover(): Promise<client.Configuration> {
     const issuer = new URL(this.settings.issuer);
-    const auth = this.settings.clientSecret ? client.ClientSecretPost(this.settings.clientSecret) : client.None();
+    const auth = this.settings.clientSecret
+      ? client.ClientSecretPost(this.settings.clientSecret)
+      : client.None();
     try {
       this.configuration = await client.discovery(issuer, this.settings.clientID, undefined, auth, {
         execute: issuer.protocol === 'http:' && isLoopbackURL(issuer) ? [client.allowInsecureRequests] : [],
@@ -69,7 +71,10 @@ export class IdentityProvider {
       this.logger.info({ issuer: this.settings.issuer }, 'OIDC discovery done');
       return this.configuration;
     } catch (err) {
-      this.logger.warn({ issuer: this.settings.issuer, err: (err as Error).message }, 'OIDC discovery failed; retrying');
+      this.logger.warn(
+        { issuer: this.settings.issuer, err: (err as Error).message },
+        'OIDC discovery failed; retrying',
+      );
       if (!this.closed) {
         this.retryTimer = setTimeout(() => {
           this.discovering = undefined;

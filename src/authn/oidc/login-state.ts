@@ -39,13 +39,19 @@ export function loginSession(state: LoginState): LoginSession {
  * ends the response itself (a redirect), and sealing is asynchronous, so the
  * end is held until the cookie is ready.
  */
-export function persistOnEnd(res: ServerResponse, session: LoginSession, box: SealedBox, cookies: CookieSettings): void {
+export function persistOnEnd(
+  res: ServerResponse,
+  session: LoginSession,
+  box: SealedBox,
+  cookies: CookieSettings,
+): void {
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   res.end = ((...args: unknown[]) => {
     void box
       .seal({ ...session })
       .then((value) => {
-        if (!res.headersSent) res.appendHeader('set-cookie', setCookie(cookies, cookies.loginName, value, LOGIN_STATE_SECONDS));
+        if (!res.headersSent)
+          res.appendHeader('set-cookie', setCookie(cookies, cookies.loginName, value, LOGIN_STATE_SECONDS));
       })
       .finally(() => end(...args));
     return res;

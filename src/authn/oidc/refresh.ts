@@ -20,7 +20,8 @@ type Tokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers
 
 /** When the IdP's tokens stop being good (the access token's lifetime, else the id_token's exp), and how long they lasted. */
 export function tokenTimes(tokens: Tokens, now = nowSeconds()): { tokExp?: number; tokTTL?: number } {
-  if (typeof tokens.expires_in === 'number') return { tokExp: now + tokens.expires_in, tokTTL: tokens.expires_in };
+  if (typeof tokens.expires_in === 'number')
+    return { tokExp: now + tokens.expires_in, tokTTL: tokens.expires_in };
   const exp = tokens.claims()?.exp;
   return typeof exp === 'number' ? { tokExp: exp, tokTTL: Math.max(0, exp - now) } : {};
 }

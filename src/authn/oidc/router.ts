@@ -48,7 +48,9 @@ interface SignedIn {
 /** openid-client's Strategy sends `state` and `nonce` only without PKCE; we want all three. */
 class PkceStateNonceStrategy extends Strategy {
   override authorizationRequestParams<T extends AuthenticateOptions>(req: express.Request, options: T) {
-    const params = new URLSearchParams(super.authorizationRequestParams(req, options) as Record<string, string> | undefined);
+    const params = new URLSearchParams(
+      super.authorizationRequestParams(req, options) as Record<string, string> | undefined,
+    );
     params.set('state', client.randomState());
     params.set('nonce', client.randomNonce());
     return params;
@@ -60,11 +62,11 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   const passportInstance = new passport.Passport();
   // passport's typings return `any`; this is the shape it actually has.
   const authenticator = passportInstance as unknown as {
-    authenticate(strategy: Strategy, options: { session: false }, callback?: (...args: never[]) => unknown): (
-      req: express.Request,
-      res: express.Response,
-      next?: (err?: unknown) => void,
-    ) => void;
+    authenticate(
+      strategy: Strategy,
+      options: { session: false },
+      callback?: (...args: never[]) => unknown,
+    ): (req: express.Request, res: express.Response, next?: (err?: unknown) => void) => void;
   };
   let strategy: Strategy | undefined;
   const fail = (req: IncomingMessage, res: ServerResponse, err: GatewayError) =>
@@ -111,7 +113,11 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       persistOnEnd(res, session, loginBox, sessions.cookies);
       authenticator.authenticate(s, { session: false })(req, res, (err: unknown) => {
         o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
-        fail(req, res, new GatewayError(502, 'BadGateway', 'cannot start sign-in with the identity provider'));
+        fail(
+          req,
+          res,
+          new GatewayError(502, 'BadGateway', 'cannot start sign-in with the identity provider'),
+        );
       });
     } catch (err) {
       fail(req, res, err instanceof GatewayError ? err : badRequest('cannot start sign-in'));
@@ -134,22 +140,29 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       }
       (req as unknown as { session: unknown }).session = loginSession(state);
       const s = strategyFor(await idp.config());
-      authenticator.authenticate(s, { session: false }, async (err: unknown, signedIn: SignedIn | false, info?: { message?: string }) => {
-        try {
-          if (err) {
-            o.logger.warn({ err: (err as Error).message }, 'sign-in failed at the callback');
-            throw badRequest(`sign-in failed: ${(err as Error).message}; ${restart}`);
+      authenticator.authenticate(
+        s,
+        { session: false },
+        async (err: unknown, signedIn: SignedIn | false, info?: { message?: string }) => {
+          try {
+            if (err) {
+              o.logger.warn({ err: (err as Error).message }, 'sign-in failed at the callback');
+              throw badRequest(`sign-in failed: ${(err as Error).message}; ${restart}`);
+            }
+            if (!signedIn)
+              throw forbidden(
+                `sign-in was not completed: ${info?.message ?? 'the identity provider refused it'}`,
+              );
+            const session = newSession(signedIn, o.ttl);
+            addSetCookies(res, await sessions.cookieLines(session, present));
+            o.logger.info({ user: session.user.username }, 'signed in');
+            res.setHeader('cache-control', 'no-store');
+            res.redirect(302, safeRedirectTarget(state.rd, o.publicURL));
+          } catch (e) {
+            fail(req, res, e instanceof GatewayError ? e : badRequest('sign-in failed'));
           }
-          if (!signedIn) throw forbidden(`sign-in was not completed: ${info?.message ?? 'the identity provider refused it'}`);
-          const session = newSession(signedIn, o.ttl);
-          addSetCookies(res, await sessions.cookieLines(session, present));
-          o.logger.info({ user: session.user.username }, 'signed in');
-          res.setHeader('cache-control', 'no-store');
-          res.redirect(302, safeRedirectTarget(state.rd, o.publicURL));
-        } catch (e) {
-          fail(req, res, e instanceof GatewayError ? e : badRequest('sign-in failed'));
-        }
-      })(req, res);
+        },
+      )(req, res);
     } catch (err) {
       fail(req, res, err instanceof GatewayError ? err : badRequest('sign-in failed'));
     }
@@ -158,7 +171,9 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   router.all('/auth/logout', async (req, res) => {
     const target = safeRedirectTarget(req.query.rd, o.publicURL);
     if (!o.sessions) return res.redirect(302, target);
-    const { session, present } = await o.sessions.current(req).catch(() => ({ session: undefined, present: requestCookies(req) }));
+    const { session, present } = await o.sessions
+      .current(req)
+      .catch(() => ({ session: undefined, present: requestCookies(req) }));
     res.setHeader('cache-control', 'no-store');
     res.setHeader('set-cookie', clearAll(o.sessions.cookies, present));
     let location = target;
@@ -208,7 +223,9 @@ async function endAtIdP(o: AuthRouterOptions, session: Session): Promise<string 
   const config = await o.idp!.config();
   const meta = config.serverMetadata();
   if (session.rt && meta.revocation_endpoint) {
-    await client.tokenRevocation(config, session.rt, { token_type_hint: 'refresh_token' }).catch(() => undefined);
+    await client
+      .tokenRevocation(config, session.rt, { token_type_hint: 'refresh_token' })
+      .catch(() => undefined);
   }
   if (!o.idp!.settings.endSessionRedirect || !meta.end_session_endpoint) return undefined;
   const params: Record<string, string> = { post_logout_redirect_uri: new URL('/', o.publicURL).href };

@@ -50,7 +50,9 @@ export class TokenReviewAuthenticator {
     try {
       result = await this.api.createTokenReview({ body });
     } catch {
-      throw serviceUnavailable('cannot check the token with the Kubernetes API (TokenReview failed); try again');
+      throw serviceUnavailable(
+        'cannot check the token with the Kubernetes API (TokenReview failed); try again',
+      );
     }
     return interpretTokenReview(result, this.settings.audiences);
   }

@@ -9,7 +9,14 @@ import type { Logger } from '../../observability/logger.js';
 import type { Identity } from '../identity.js';
 import type { IdentityProvider } from '../oidc/identity-provider.js';
 import { refreshSession, RefreshRejectedError } from '../oidc/refresh.js';
-import { addSetCookies, clearAll, readChunked, requestCookies, writeChunked, type CookieSettings } from './cookie-jar.js';
+import {
+  addSetCookies,
+  clearAll,
+  readChunked,
+  requestCookies,
+  writeChunked,
+  type CookieSettings,
+} from './cookie-jar.js';
 import { judgeSession, nowSeconds, sessionIdentity, type Session, type SessionTimes } from './session.js';
 import type { SessionStore } from './store.js';
 
@@ -31,7 +38,9 @@ export class BrowserSessions {
   }
 
   /** The current session of a request, or undefined when it has no session cookie. */
-  async current(req: IncomingMessage): Promise<{ session?: Session; present: Record<string, string | undefined>; value?: string }> {
+  async current(
+    req: IncomingMessage,
+  ): Promise<{ session?: Session; present: Record<string, string | undefined>; value?: string }> {
     const present = requestCookies(req);
     const value = readChunked(this.o.cookies, present);
     if (value === undefined) return { present };
@@ -82,7 +91,10 @@ export class BrowserSessions {
       return await this.o.store.singleFlight(session, () => refreshSession(config, session, this.o.idp.map));
     } catch (err) {
       if (err instanceof RefreshRejectedError) {
-        this.o.logger.info({ user: session.user.username, reason: err.message }, 'session refresh refused; session ended');
+        this.o.logger.info(
+          { user: session.user.username, reason: err.message },
+          'session refresh refused; session ended',
+        );
         await this.o.store.destroy(session).catch(() => undefined);
         throw err;
       }
@@ -90,7 +102,9 @@ export class BrowserSessions {
       // The IdP is down: keep serving while the current tokens are still good.
       this.o.logger.warn({ err: (err as Error).message }, 'session refresh failed; IdP unreachable');
       if ((session.tokExp ?? 0) > nowSeconds()) return session;
-      throw serviceUnavailable('the sign-in provider cannot be reached to renew your session; try again shortly');
+      throw serviceUnavailable(
+        'the sign-in provider cannot be reached to renew your session; try again shortly',
+      );
     }
   }
 

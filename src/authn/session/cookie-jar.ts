@@ -51,7 +51,10 @@ export function chunkName(settings: CookieSettings, i: number): string {
 }
 
 /** Joins the chunks of the session cookie; undefined when there is none. A missing middle chunk yields a truncated value. */
-export function readChunked(settings: CookieSettings, cookies: Record<string, string | undefined>): string | undefined {
+export function readChunked(
+  settings: CookieSettings,
+  cookies: Record<string, string | undefined>,
+): string | undefined {
   const first = cookies[settings.name];
   if (!first) return undefined;
   let value = first;
@@ -74,7 +77,12 @@ function attributes(settings: CookieSettings, maxAgeSeconds: number) {
   };
 }
 
-export function setCookie(settings: CookieSettings, name: string, value: string, maxAgeSeconds: number): string {
+export function setCookie(
+  settings: CookieSettings,
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+): string {
   return serialize(name, value, attributes(settings, maxAgeSeconds));
 }
 
@@ -93,7 +101,14 @@ export function writeChunked(
   if (count > MAX_CHUNKS) throw new SessionTooLargeError(value.length);
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
-    lines.push(setCookie(settings, chunkName(settings, i), value.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), maxAgeSeconds));
+    lines.push(
+      setCookie(
+        settings,
+        chunkName(settings, i),
+        value.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
+        maxAgeSeconds,
+      ),
+    );
   }
   for (let i = count; i < MAX_CHUNKS; i++) {
     const name = chunkName(settings, i);
@@ -130,7 +145,8 @@ export function addSetCookies(res: ServerResponse, lines: string[]): void {
   res.writeHead = function (this: WithPending, ...args: unknown[]) {
     const ours = this[PENDING] ?? [];
     this[PENDING] = undefined;
-    const headersArg = args.find((a, i) => i > 0 && a && typeof a === 'object') as Record<string, unknown> | undefined;
+    const headersArg = args.find((a, i) => i > 0 && a && typeof a === 'object') as
+      Record<string, unknown> | undefined;
     const key = headersArg && Object.keys(headersArg).find((k) => k.toLowerCase() === 'set-cookie');
     if (headersArg && key) {
       headersArg[key] = [...toList(headersArg[key]), ...ours];

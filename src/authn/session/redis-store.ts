@@ -33,7 +33,12 @@ export class RedisSessionStore implements SessionStore {
     url: string,
     private readonly box: SealedBox,
   ) {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000 });
+    this.redis = new Redis(url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 2000,
+    });
     this.redis.on('error', () => undefined); // reported per request as 503; ioredis reconnects by itself
   }
 
@@ -81,7 +86,8 @@ export class RedisSessionStore implements SessionStore {
 
   async save(session: Session): Promise<string> {
     const ttlMs = (session.exp - nowSeconds()) * 1000;
-    if (ttlMs > 0) await this.call(() => this.redis.set(this.key(session.sid), JSON.stringify(session), 'PX', ttlMs));
+    if (ttlMs > 0)
+      await this.call(() => this.redis.set(this.key(session.sid), JSON.stringify(session), 'PX', ttlMs));
     this.recent.set(session.sid, session);
     return this.box.seal({ sid: session.sid });
   }
@@ -100,7 +106,10 @@ export class RedisSessionStore implements SessionStore {
     return flight;
   }
 
-  private async lockedRefresh(session: Session, refresh: () => Promise<Session>): Promise<Session | undefined> {
+  private async lockedRefresh(
+    session: Session,
+    refresh: () => Promise<Session>,
+  ): Promise<Session | undefined> {
     const lock = `${PREFIX}refresh-lock:${session.sid}`;
     const token = randomBytes(16).toString('base64url');
     const deadline = Date.now() + LOCK_LEASE_MS;

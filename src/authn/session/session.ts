@@ -33,10 +33,7 @@ export interface SessionTimes {
 }
 
 export type SessionVerdict =
-  | { kind: 'expired'; message: string }
-  | { kind: 'refresh' }
-  | { kind: 'touch' }
-  | { kind: 'ok' };
+  { kind: 'expired'; message: string } | { kind: 'refresh' } | { kind: 'touch' } | { kind: 'ok' };
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -48,7 +45,8 @@ function touchInterval(idleTimeoutMs: number): number {
 export function judgeSession(s: Session, times: SessionTimes, now = nowSeconds()): SessionVerdict {
   if (s.exp <= now) return { kind: 'expired', message: 'your session has expired; sign in again' };
   const idle = times.idleTimeout / 1000;
-  if (idle > 0 && s.seen + idle <= now) return { kind: 'expired', message: 'your session ended after a period of inactivity; sign in again' };
+  if (idle > 0 && s.seen + idle <= now)
+    return { kind: 'expired', message: 'your session ended after a period of inactivity; sign in again' };
   if (s.rt && s.tokExp !== undefined) {
     // With 5-minute access tokens and refreshBefore 5m, refreshing "5m early" would mean on every request.
     const margin = Math.min(times.refreshBefore / 1000, (s.tokTTL ?? Infinity) / 2);

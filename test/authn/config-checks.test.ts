@@ -1,0 +1,109 @@
+/**
+ * What an admin sees before any token arrives: bad CEL is reported with its
+ * config path, and cookie names/flags follow publicURL.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkAuthenticationConfig } from '../../src/authn/index.js';
+import { compileClaimMapper } from '../../src/authn/claims/mapping.js';
+import {
+  clearAll,
+  cookieSettings,
+  isOurCookie,
+  MAX_CHUNKS,
+  SessionTooLargeError,
+  writeChunked,
+} from '../../src/authn/session/cookie-jar.js';
+import { parseConfig } from '../../src/config/load.js';
+
+test('a CEL expression that does not parse is reported with its path', () => {
+  const config = parseConfig(
+    {
+      authentication: {
+        jwt: [
+          { issuer: { url: 'https://a.example.com', audiences: ['x'] } },
+          {
+            issuer: { url: 'https://b.example.com', audiences: ['x'] },
+            claimMappings: { username: { expression: 'claims.sub +' } },
+            claimValidationRules: [{ expression: 'claims.env ==', message: 'x' }],
+          },
+        ],
+      },
+    },
+    { env: {} },
+  );
+  const problems = checkAuthenticationConfig(config);
+  assert.equal(problems.length, 1, 'compilation stops at the first bad expression of an issuer');
+  assert.equal(problems[0].path, 'authentication.jwt[1].claimMappings.username.expression');
+  assert.match(problems[0].message, /invalid CEL expression/);
+});
+
+test('Kubernetes defaults: a non-email username claim gets the issuer prefix; an empty prefix opts out', () => {
+  const base = { issuerURL: 'https://issuer.example.com', path: 'p' };
+  assert.equal(
+    compileClaimMapper({ ...base, mappings: { username: { claim: 'sub' } } })({ sub: 'x' }).username,
+    'https://issuer.example.com#x',
+  );
+  assert.equal(
+    compileClaimMapper({ ...base, mappings: { username: { claim: 'sub', prefix: '' } } })({ sub: 'x' })
+      .username,
+    'x',
+  );
+  const byEmail = compileClaimMapper({ ...base, mappings: { username: { claim: 'email' } } });
+  assert.equal(byEmail({ email: 'a@b.c', email_verified: true }).username, 'a@b.c');
+  assert.throws(() => byEmail({ email: 'a@b.c' }), /not verified/);
+});
+
+test('uid and extra mappings fill the identity', () => {
+  const map = compileClaimMapper({
+    issuerURL: 'https://i.example.com',
+    path: 'p',
+    mappings: {
+      username: { claim: 'sub', prefix: 'i:' },
+      uid: { claim: 'oid' },
+      extra: [
+        { key: 'example.com/tenant', valueExpression: 'claims.tid' },
+        { key: 'example.com/none', valueExpression: '""' },
+      ],
+    },
+  });
+  assert.deepEqual(map({ sub: 's', oid: 'o-1', tid: 't-9' }), {
+    username: 'i:s',
+    uid: 'o-1',
+    groups: [],
+    extra: { 'example.com/tenant': ['t-9'] },
+  });
+});
+
+test('https publicURL: __Host- cookie, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain', () => {
+  const s = cookieSettings(new URL('https://bastion.example.com'), 'kube_bastion');
+  assert.equal(s.name, '__Host-kube_bastion');
+  const [line] = writeChunked(s, 'v', 3600, {});
+  assert.match(line, /^__Host-kube_bastion=v; Max-Age=3600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+  const withDomain = cookieSettings(new URL('https://bastion.example.com'), 'kube_bastion', 'example.com');
+  assert.equal(withDomain.name, 'kube_bastion', '__Host- forbids Domain');
+  assert.match(writeChunked(withDomain, 'v', 60, {})[0], /Domain=example.com/);
+});
+
+test('chunks: numbered, leftovers from a longer session expire, and there is a ceiling', () => {
+  const s = cookieSettings(new URL('http://127.0.0.1:8080'), 'kb');
+  const lines = writeChunked(s, 'x'.repeat(3800 * 2 + 1), 60, {
+    kb: 'old',
+    kb_1: 'old',
+    kb_2: 'old',
+    kb_3: 'old',
+  });
+  assert.deepEqual(
+    lines.map((l) => l.split('=')[0]),
+    ['kb', 'kb_1', 'kb_2', 'kb_3'],
+  );
+  assert.match(lines[3], /Max-Age=0/);
+  assert.throws(() => writeChunked(s, 'x'.repeat(3800 * MAX_CHUNKS + 1), 60, {}), SessionTooLargeError);
+  assert.ok(
+    isOurCookie(s, 'kb_7') && isOurCookie(s, 'kb_login') && !isOurCookie(s, 'kb_x') && !isOurCookie(s, 'kbx'),
+  );
+  assert.deepEqual(
+    clearAll(s, { kb: '1', kb_1: '2', other: '3', kb_login: '4' }).map((l) => l.split('=')[0]),
+    ['kb', 'kb_1', 'kb_login'],
+  );
+});
