@@ -21,11 +21,27 @@ export function asGatewayError(err: unknown): GatewayError {
 }
 
 export interface ErrorRenderOptions {
-  /** Where an unauthenticated browser is sent to sign in; absent when browser sign-in is off. */
+  /**
+   * Where an unauthenticated browser is sent to sign in; absent when browser sign-in is off.
+   * An absolute URL (for requests on another host, e.g. host-routed services) makes `rd` absolute too.
+   */
   loginPath?: string;
   /** Shown on HTML pages (e.g. the signed-in user on a 403). */
   username?: string;
   requestId?: string;
+}
+
+/**
+ * Where to come back after signing in: the path, or — when sign-in lives on
+ * another host than this request (a host-routed service) — the full URL,
+ * on the sign-in URL's scheme.
+ */
+function returnTo(req: IncomingMessage, loginPath: string): string {
+  const path = req.url ?? '/';
+  if (!/^https?:\/\//.test(loginPath) || !req.headers.host) return path;
+  const login = new URL(loginPath);
+  if (req.headers.host === login.host) return path;
+  return `${login.protocol}//${req.headers.host}${path}`;
 }
 
 const isSignInRoute = (req: IncomingMessage) => /^\/auth\/(login|callback)(\?|$)/.test(req.url ?? '');
@@ -37,9 +53,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: Gatewa
   }
   const html = wantsHTML(req);
   if (err.status === 401 && html && opts.loginPath) {
-    const rd = req.url ?? '/';
     res.writeHead(302, {
-      location: `${opts.loginPath}?rd=${encodeURIComponent(rd)}`,
+      location: `${opts.loginPath}?rd=${encodeURIComponent(returnTo(req, opts.loginPath))}`,
       'cache-control': 'no-store',
       'content-length': '0',
     });

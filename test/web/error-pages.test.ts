@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startDemo, type Demo } from '../../src/demo/index.js';
-import { GatewayError, forbidden, gatewayTimeout, serviceUnavailable } from '../../src/errors.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GatewayError, forbidden, gatewayTimeout, serviceUnavailable, unauthorized } from '../../src/errors.js';
+import { sendError } from '../../src/web/error-response.js';
 import { describeForbidden, renderErrorPage } from '../../src/web/pages/error-page.js';
 
 let demo: Demo;
@@ -75,4 +78,29 @@ test('an unknown gateway page is a plain-words 404', async () => {
   const res = await fetch(new URL('/no-such-page', demo.url), { headers: { accept: 'text/html' } });
   assert.equal(res.status, 404);
   assert.match(text(await res.text()), /Nothing found here/);
+});
+
+test('sign-in on another host brings the browser back to the full URL it asked for', async () => {
+  const login = 'http://bastion.apps.test:8080/auth/login';
+  const server = http.createServer((req, res) => sendError(req, res, unauthorized(), { loginPath: login }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const locationFor = (host: string) =>
+    new Promise<string | undefined>((resolve, reject) => {
+      http
+        .get({ port, host: '127.0.0.1', path: '/x?y=1', headers: { host, accept: 'text/html' } }, (res) => {
+          res.resume();
+          resolve(res.headers.location);
+        })
+        .on('error', reject);
+    });
+  try {
+    assert.equal(
+      await locationFor('notes--team-a.apps.test:8080'),
+      `${login}?rd=${encodeURIComponent('http://notes--team-a.apps.test:8080/x?y=1')}`,
+    );
+    assert.equal(await locationFor('bastion.apps.test:8080'), `${login}?rd=${encodeURIComponent('/x?y=1')}`);
+  } finally {
+    server.close();
+  }
 });
