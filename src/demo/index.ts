@@ -130,7 +130,15 @@ ${users}
 
 /** The CLI entry: start, print the banner, stop cleanly on SIGINT/SIGTERM. */
 export async function runDemo(o: { port: number }): Promise<void> {
-  const demo = await startDemo({ port: o.port });
+  let demo: Demo;
+  try {
+    demo = await startDemo({ port: o.port });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `port ${o.port} is already in use (--port 0 picks a free one)` : e.message;
+    process.stderr.write(`kube-bastion demo: cannot start: ${why}\n`);
+    process.exit(1);
+  }
   process.stdout.write(banner(demo));
   let stopping = false;
   const stop = () => {
