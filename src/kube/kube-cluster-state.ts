@@ -28,7 +28,7 @@ import type { ClusterState } from './cluster-state.js';
 import { EndpointSliceIndex } from './endpoint-slice-index.js';
 import { ObjectCache } from './object-cache.js';
 import { OnDemandLookup, type LookupStats } from './on-demand-lookup.js';
-import { Reflector, type ListPage, type ReflectorSink } from './reflector.js';
+import { Reflector, withTimeout, type ListPage, type ReflectorSink } from './reflector.js';
 
 export interface KubeClusterStateOptions {
   logger: Logger;
@@ -87,14 +87,6 @@ export interface KubeClusterState extends ClusterState {
 }
 
 const isNotFound = (err: unknown) => err instanceof ApiException && err.code === 404;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOptions): KubeClusterState {
   const now = opts.now ?? Date.now;

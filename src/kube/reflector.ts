@@ -64,7 +64,8 @@ const isGone = (err: unknown): boolean => {
   return e?.statusCode === 410 || e?.code === 410;
 };
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** Rejects with KubeRequestTimeoutError after `ms` (client-node 1.4.0 requests have no timeout of their own). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new KubeRequestTimeoutError(`${what} took longer than ${ms} ms`)), ms);
