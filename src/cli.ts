@@ -3,6 +3,7 @@
  * kube-bastion command line: argv → command (serve | check-config | demo).
  */
 import { parseArgs } from 'node:util';
+import { checkAuthenticationConfig } from './authn/index.js';
 import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
@@ -35,7 +36,11 @@ function fail(message: string): never {
 
 function readConfig(file: string | undefined): Config {
   try {
-    return file ? loadConfigFile(file) : parseConfig({});
+    const config = file ? loadConfigFile(file) : parseConfig({});
+    // CEL expressions compile only here; report them with their paths like schema errors.
+    const problems = checkAuthenticationConfig(config);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${file ?? 'config'}: invalid configuration:\n`);

@@ -110,6 +110,7 @@ export async function createAuthentication(
     publicURL,
     ttl: session?.ttl ?? 0,
     authenticate,
+    isOwnOrigin: (origin) => isOwnOrigin(origin, publicURL, config.routing),
     logger,
   });
 

@@ -127,7 +127,12 @@ export async function buildParts(config: Config, o: PartsOptions) {
     anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
     attributes: requestAttributes,
     denied: forbiddenError,
-    loginPath: config.authentication.oidc ? '/auth/login' : undefined,
+    // With host routing, sign-in lives on publicURL's host, not on the service's: use an absolute URL.
+    loginPath: !config.authentication.oidc
+      ? undefined
+      : config.routing.hostSuffix || config.routing.routes.length > 0
+        ? new URL('/auth/login', publicURL).href
+        : '/auth/login',
     checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean) => checkOrigin(req, who, ownOrigins, upgrade),
     jwks: () => identity.jwks(),
     portal: createPortal({

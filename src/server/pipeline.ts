@@ -20,8 +20,8 @@ import { newRequestContext, type RequestContext } from './request-context.js';
 export interface Stages {
   /** Proxy URL or host route → ProxyPath; undefined for the gateway's own pages. Throws 400/404. */
   route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined;
-  /** Throws 401 for missing or invalid credentials. */
-  authenticate(req: IncomingMessage, ctx: RequestContext): Promise<Identity>;
+  /** Throws 401 for missing or invalid credentials; `res` (absent for upgrades) carries refreshed session cookies. */
+  authenticate(req: IncomingMessage, ctx: RequestContext, res?: ServerResponse): Promise<Identity>;
   /** The attributes to authorize (verb from the method, upgrade as create, …). */
   attributes(req: IncomingMessage, path: ProxyPath, identity: Identity, upgrade: boolean): RequestAttributes;
   authorize(attrs: RequestAttributes, req: IncomingMessage): Promise<Decision>;
@@ -44,9 +44,15 @@ export interface PipelineHooks {
 }
 
 /** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
-async function admitAndResolve(stages: Stages, hooks: PipelineHooks, req: IncomingMessage, ctx: RequestContext): Promise<void> {
+async function admitAndResolve(
+  stages: Stages,
+  hooks: PipelineHooks,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  res?: ServerResponse,
+): Promise<void> {
   const path = ctx.proxyPath!;
-  ctx.identity = await stages.authenticate(req, ctx);
+  ctx.identity = await stages.authenticate(req, ctx, res);
   ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
   ctx.decision = await stages.authorize(ctx.attributes, req);
   if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
@@ -66,7 +72,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     if (!path) return hooks.pages(req, res);
     ctx.proxyPath = path;
     try {
-      await admitAndResolve(stages, hooks, req, ctx);
+      await admitAndResolve(stages, hooks, req, ctx, res);
       await stages.forward(req, res, ctx);
     } catch (err) {
       return fail(req, res, ctx, asGatewayError(err));

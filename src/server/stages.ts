@@ -3,7 +3,7 @@
  * adapter over its module (authn/, authz/, proxy/); the order lives in
  * pipeline.ts.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { GatewayError, badRequest, unauthorized } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
@@ -28,8 +28,12 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
     return parseProxyPath(req.url ?? '/');
   }
 
-  async function authenticate(req: IncomingMessage): Promise<NonNullable<RequestContext['identity']>> {
-    const identity = await parts.authentication.authenticate(req);
+  async function authenticate(
+    req: IncomingMessage,
+    _ctx: RequestContext,
+    res?: ServerResponse,
+  ): Promise<NonNullable<RequestContext['identity']>> {
+    const identity = await parts.authentication.authenticate(req, res);
     if (identity) return identity;
     if (parts.anonymous) return parts.anonymous;
     throw unauthorized();

@@ -63,7 +63,6 @@ test('the portal links a host-routed service, whose root-relative links are left
 
 test(
   'an unauthenticated visit to a host-routed service leads to sign-in and back',
-  { todo: 'the 302 goes to /auth/login on the service host (proxied there) and loops; needs an absolute login URL with an absolute rd' },
   async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

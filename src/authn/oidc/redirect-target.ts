@@ -28,9 +28,20 @@ function decodeFully(value: string): string | undefined {
   return undefined; // still changing after 4 rounds: nobody needs that
 }
 
-/** The path (with query and fragment) to redirect to, or `/` when `rd` is not a safe same-origin path. */
-export function safeRedirectTarget(rd: unknown, publicURL: URL, fallback = '/'): string {
+/**
+ * The path (with query and fragment) to redirect to, or `/` when `rd` is not a
+ * safe same-origin path. With host routing, `rd` may also be an absolute
+ * http(s) URL whose origin `isOwnOrigin` vouches for (a host-routed service
+ * sends its visitors here to sign in and wants them back).
+ */
+export function safeRedirectTarget(
+  rd: unknown,
+  publicURL: URL,
+  fallback = '/',
+  isOwnOrigin?: (origin: string) => boolean,
+): string {
   if (typeof rd !== 'string' || rd.length === 0 || rd.length > MAX_LENGTH) return fallback;
+  if (isOwnOrigin && /^https?:\/\/[^/\\]/.test(rd)) return ownAbsoluteTarget(rd, isOwnOrigin) ?? fallback;
   if (!rd.startsWith('/') || rd.startsWith('//')) return fallback;
   const decoded = decodeFully(rd);
   if (decoded === undefined || UNSAFE_CHARS.test(rd)) return fallback;
@@ -49,4 +60,17 @@ export function safeRedirectTarget(rd: unknown, publicURL: URL, fallback = '/'):
   // Never bounce back into the sign-in machinery (loops).
   if (/^\/auth\/(login|callback|logout)\b/.test(url.pathname)) return fallback;
   return target;
+}
+
+/** An absolute URL on one of our own (host-routed) origins, re-serialized; undefined otherwise. */
+function ownAbsoluteTarget(rd: string, isOwnOrigin: (origin: string) => boolean): string | undefined {
+  if (UNSAFE_CHARS.test(rd) || rd.includes('@')) return undefined;
+  let url: URL;
+  try {
+    url = new URL(rd);
+  } catch {
+    return undefined;
+  }
+  if (url.username || url.password || !isOwnOrigin(url.origin)) return undefined;
+  return url.href;
 }

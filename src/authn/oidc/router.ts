@@ -36,6 +36,8 @@ export interface AuthRouterOptions {
   /** Session lifetime in ms. */
   ttl: number;
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
+  /** Host-routed origins a sign-in may return to. */
+  isOwnOrigin?: (origin: string) => boolean;
   logger: Logger;
 }
 
@@ -107,7 +109,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
     try {
       const { idp, sessions, loginBox } = browserSignIn();
       const s = strategyFor(await idp.config());
-      const session = loginSession({ rd: safeRedirectTarget(req.query.rd, o.publicURL) });
+      const session = loginSession({ rd: safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin) });
       (req as unknown as { session: unknown }).session = session;
       res.setHeader('cache-control', 'no-store');
       persistOnEnd(res, session, loginBox, sessions.cookies);
@@ -157,7 +159,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
             addSetCookies(res, await sessions.cookieLines(session, present));
             o.logger.info({ user: session.user.username }, 'signed in');
             res.setHeader('cache-control', 'no-store');
-            res.redirect(302, safeRedirectTarget(state.rd, o.publicURL));
+            res.redirect(302, safeRedirectTarget(state.rd, o.publicURL, '/', o.isOwnOrigin));
           } catch (e) {
             fail(req, res, e instanceof GatewayError ? e : badRequest('sign-in failed'));
           }
@@ -169,7 +171,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   });
 
   router.all('/auth/logout', async (req, res) => {
-    const target = safeRedirectTarget(req.query.rd, o.publicURL);
+    const target = safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin);
     if (!o.sessions) return res.redirect(302, target);
     const { session, present } = await o.sessions
       .current(req)
