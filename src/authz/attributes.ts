@@ -27,7 +27,12 @@ export function verbForMethod(method: string): Verb {
  * as read (exec through a kubelet, a shell in a web terminal), so it is
  * authorized as `create` (KEP-4006, k8s #78741).
  */
-export function requestAttributes(method: string, path: ProxyPath, user: Identity, upgrade: boolean): RequestAttributes {
+export function requestAttributes(
+  method: string,
+  path: ProxyPath,
+  user: Identity,
+  upgrade: boolean,
+): RequestAttributes {
   let verb = verbForMethod(method);
   if (upgrade && verb === 'get') verb = 'create';
   return {

@@ -48,11 +48,18 @@ function isOwn(value: string | undefined, own: OwnOrigins): boolean {
 }
 
 /** Throws a 403 GatewayError when the request is a cross-site forgery candidate. */
-export function checkOrigin(req: IncomingMessage, identity: Identity, own: OwnOrigins, upgrade: boolean): void {
+export function checkOrigin(
+  req: IncomingMessage,
+  identity: Identity,
+  own: OwnOrigins,
+  upgrade: boolean,
+): void {
   const origin = single(req.headers.origin);
   if (upgrade) {
     if (origin !== undefined && !isOwn(origin, own)) {
-      throw forbidden(`cross-site WebSocket request refused: origin ${JSON.stringify(origin)} is not this gateway`);
+      throw forbidden(
+        `cross-site WebSocket request refused: origin ${JSON.stringify(origin)} is not this gateway`,
+      );
     }
     return;
   }

@@ -9,7 +9,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { compilePolicy, decideLocally, rbacMayAnswer } from './policy.js';
-import { createSubjectAccessReviewer, kubernetesReviewSender, type ReviewSender } from './subject-access-review.js';
+import {
+  createSubjectAccessReviewer,
+  kubernetesReviewSender,
+  type ReviewSender,
+} from './subject-access-review.js';
 import type { Authorizer } from './types.js';
 
 export { requestAttributes, verbForMethod } from './attributes.js';
@@ -39,7 +43,10 @@ export function createAuthorizer(config: Config, deps: AuthorizerDeps): GatewayA
   let reviewer: ReturnType<typeof createSubjectAccessReviewer> | undefined;
   if (rbac.enabled) {
     const send = deps.sendReview ?? (deps.kubeConfig && kubernetesReviewSender(deps.kubeConfig));
-    if (!send) throw new Error('authorization.kubernetesRBAC.enabled needs a Kubernetes cluster (kubernetes is "none")');
+    if (!send)
+      throw new Error(
+        'authorization.kubernetesRBAC.enabled needs a Kubernetes cluster (kubernetes is "none")',
+      );
     reviewer = createSubjectAccessReviewer(send, {
       allowedTTL: rbac.cacheTTL,
       deniedTTL: rbac.deniedCacheTTL,

@@ -89,7 +89,10 @@ export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
   return (body) => api.createSubjectAccessReview({ body });
 }
 
-export function createSubjectAccessReviewer(send: ReviewSender, options: ReviewerOptions): SubjectAccessReviewer {
+export function createSubjectAccessReviewer(
+  send: ReviewSender,
+  options: ReviewerOptions,
+): SubjectAccessReviewer {
   const now = options.now ?? (() => performance.now());
   const cache = new LRUCache<string, Decision>({
     max: options.maxEntries ?? 10_000,
@@ -107,8 +110,13 @@ export function createSubjectAccessReviewer(send: ReviewSender, options: Reviewe
     try {
       answer = await withTimeout(send(reviewBody(attrs)), options.timeout ?? 5_000);
     } catch (err) {
-      options.logger.warn({ err, user: attrs.user.username, namespace: attrs.namespace }, 'SubjectAccessReview failed');
-      throw serviceUnavailable('authorization is unavailable: the Kubernetes API server did not answer, try again shortly');
+      options.logger.warn(
+        { err, user: attrs.user.username, namespace: attrs.namespace },
+        'SubjectAccessReview failed',
+      );
+      throw serviceUnavailable(
+        'authorization is unavailable: the Kubernetes API server did not answer, try again shortly',
+      );
     }
     const status = answer.status;
     const decision: Decision = {

@@ -13,7 +13,7 @@ export function parseDuration(text: string): number | undefined {
   if (text === '0') return 0;
   if (!GO_DURATION.test(text)) return undefined;
   let total = 0;
-  for (const [, amount, unit] of text.matchAll(PART)) total += Number(amount) * UNIT_MS[unit!]!;
+  for (const [, amount, unit] of text.matchAll(PART)) total += Number(amount) * UNIT_MS[unit];
   return total;
 }
 

@@ -31,11 +31,17 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  * Replaces `${VAR}` in every string value so secrets never need to be inline.
  * A reference to an unset variable is a problem reported with its path.
  */
-function substituteEnv(value: unknown, path: PropertyKey[], env: NodeJS.ProcessEnv, problems: ConfigProblem[]): unknown {
+function substituteEnv(
+  value: unknown,
+  path: PropertyKey[],
+  env: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REF, (_m, name: string) => {
       const v = env[name];
-      if (v === undefined) problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
+      if (v === undefined)
+        problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
       return v ?? '';
     });
   }
@@ -107,10 +113,16 @@ function semanticProblems(config: Config): ConfigProblem[] {
   }
   if (config.kubernetes === 'none') {
     if (config.authentication.serviceAccountTokens.enabled) {
-      problems.push({ path: 'authentication.serviceAccountTokens.enabled', message: 'needs a cluster (kubernetes is "none")' });
+      problems.push({
+        path: 'authentication.serviceAccountTokens.enabled',
+        message: 'needs a cluster (kubernetes is "none")',
+      });
     }
     if (config.authorization.kubernetesRBAC.enabled) {
-      problems.push({ path: 'authorization.kubernetesRBAC.enabled', message: 'needs a cluster (kubernetes is "none")' });
+      problems.push({
+        path: 'authorization.kubernetesRBAC.enabled',
+        message: 'needs a cluster (kubernetes is "none")',
+      });
     }
   }
   return problems;
@@ -120,7 +132,9 @@ function readSecret(file: string, baseDir: string, path: string): string {
   try {
     return readFileSync(resolve(baseDir, file), 'utf8').trim();
   } catch (err) {
-    throw new ConfigError([{ path, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    throw new ConfigError([
+      { path, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
+    ]);
   }
 }
 
@@ -134,7 +148,9 @@ function resolveSecretFiles(config: Config, baseDir: string): Config {
   if (session?.secretFile) {
     session.secret = readSecret(session.secretFile, baseDir, 'authentication.session.secretFile');
     if (session.secret.length < 32) {
-      throw new ConfigError([{ path: 'authentication.session.secretFile', message: 'secret must be at least 32 characters' }]);
+      throw new ConfigError([
+        { path: 'authentication.session.secretFile', message: 'secret must be at least 32 characters' },
+      ]);
     }
   }
   return config;
@@ -146,7 +162,9 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    throw new ConfigError([
+      { path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
+    ]);
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {

@@ -140,7 +140,9 @@ const jwtIssuer = z.strictObject({
   }),
   claimMappings: claimMappings.prefault({ username: { claim: 'sub' } }),
   claimValidationRules: z.array(claimValidationRule).default([]),
-  userValidationRules: z.array(z.strictObject({ expression: nonEmpty, message: z.string().optional() })).default([]),
+  userValidationRules: z
+    .array(z.strictObject({ expression: nonEmpty, message: z.string().optional() }))
+    .default([]),
 });
 
 const oidc = z
@@ -151,7 +153,10 @@ const oidc = z
     clientSecretFile: z.string().optional(),
     scopes: z.array(nonEmpty).default(['openid', 'profile', 'email', 'offline_access']),
     claimMappings: claimMappings.prefault({ username: { claim: 'email' }, groups: { claim: 'groups' } }),
-    endSessionRedirect: describe(z.boolean().default(true), 'sign out at the IdP too when it offers end_session_endpoint'),
+    endSessionRedirect: describe(
+      z.boolean().default(true),
+      'sign out at the IdP too when it offers end_session_endpoint',
+    ),
   })
   .refine((o) => !(o.clientSecret && o.clientSecretFile), {
     message: 'set clientSecret or clientSecretFile, not both',
@@ -159,16 +164,28 @@ const oidc = z
 
 const session = z
   .strictObject({
-    cookieName: describe(z.string().regex(/^[A-Za-z0-9_-]+$/).default('kube_bastion'), 'base name of the session cookie'),
+    cookieName: describe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default('kube_bastion'),
+      'base name of the session cookie',
+    ),
     secret: describe(z.string().optional(), 'at least 32 characters; prefer secretFile'),
     secretFile: z.string().optional(),
-    previousSecrets: describe(z.array(z.string()).default([]), 'older secrets still accepted for reading (rotation)'),
+    previousSecrets: describe(
+      z.array(z.string()).default([]),
+      'older secrets still accepted for reading (rotation)',
+    ),
     ttl: describe(duration('12h'), 'absolute session lifetime'),
     idleTimeout: describe(duration('0'), 'sign out after this long without a request (0: off)'),
     refreshBefore: describe(duration('5m'), 'refresh the IdP tokens this long before they expire'),
     store: z.enum(['cookie', 'redis']).default('cookie'),
     redis: z.strictObject({ url: describe(nonEmpty, 'redis:// or rediss:// URL') }).optional(),
-    cookieDomain: describe(z.string().optional(), 'Domain attribute; needed only for host routing across subdomains'),
+    cookieDomain: describe(
+      z.string().optional(),
+      'Domain attribute; needed only for host routing across subdomains',
+    ),
   })
   .refine((s) => s.store !== 'redis' || s.redis !== undefined, {
     message: 'store: redis needs redis.url',
@@ -201,7 +218,10 @@ const rule = z.strictObject({
   groups: z.array(glob).optional(),
   namespaces: z.array(glob).min(1),
   resources: z.array(resource).min(1),
-  names: describe(z.array(glob).optional(), 'raw name segments as RBAC resourceNames see them, e.g. `web:http`'),
+  names: describe(
+    z.array(glob).optional(),
+    'raw name segments as RBAC resourceNames see them, e.g. `web:http`',
+  ),
   verbs: z.array(verb).min(1),
 });
 
@@ -230,7 +250,10 @@ const authorization = z.strictObject({
 
 const routing = z
   .strictObject({
-    hostSuffix: describe(z.string().optional(), 'e.g. `apps.example.com`: `web--team-a.apps.example.com` reaches team-a/web'),
+    hostSuffix: describe(
+      z.string().optional(),
+      'e.g. `apps.example.com`: `web--team-a.apps.example.com` reaches team-a/web',
+    ),
     routes: z
       .array(
         z.strictObject({
@@ -253,10 +276,16 @@ const upstream = z
     loadBalancing: z
       .strictObject({
         policy: z.enum(['p2c', 'round-robin', 'random']).default('p2c'),
-        affinityKey: describe(z.enum(['client-ip', 'user']).default('client-ip'), 'key used for sessionAffinity'),
+        affinityKey: describe(
+          z.enum(['client-ip', 'user']).default('client-ip'),
+          'key used for sessionAffinity',
+        ),
         zone: describe(z.string().optional(), 'this gateway’s zone, for PreferClose traffic distribution'),
         retries: z.number().int().min(0).max(5).default(2),
-        retryBudgetPercent: describe(z.number().min(0).max(100).default(20), 'retries as a share of requests'),
+        retryBudgetPercent: describe(
+          z.number().min(0).max(100).default(20),
+          'retries as a share of requests',
+        ),
         outlierDetection: z
           .strictObject({
             consecutiveFailures: z.number().int().min(1).default(5),
@@ -303,7 +332,10 @@ const upstream = z
       z.array(nonEmpty).default([]),
       'CIDRs allowed even though they are loopback/link-local (e.g. 127.0.0.0/8 for local testing)',
     ),
-    rewriteHTML: describe(z.boolean().default(true), 'rewrite root-relative links in proxied HTML to keep the prefix'),
+    rewriteHTML: describe(
+      z.boolean().default(true),
+      'rewrite root-relative links in proxied HTML to keep the prefix',
+    ),
     rewriteHTMLExclude: describe(
       z.array(nonEmpty).default([]),
       'request paths (picomatch globs over the whole path, `**` crosses `/`) whose HTML is passed through unrewritten, ' +
@@ -320,7 +352,10 @@ const logging = z
     audit: z
       .strictObject({
         enabled: z.boolean().default(true),
-        file: describe(z.string().optional(), 'append audit events here; default: stdout with `"audit":true`'),
+        file: describe(
+          z.string().optional(),
+          'append audit events here; default: stdout with `"audit":true`',
+        ),
       })
       .prefault({}),
   })
@@ -329,7 +364,10 @@ const logging = z
 export const configSchema = z.strictObject({
   listen: listen.prefault({}),
   admin: admin.prefault({}),
-  publicURL: describe(anyURL.default('http://localhost:8080'), 'external base URL: OIDC redirect URI and cookie flags'),
+  publicURL: describe(
+    anyURL.default('http://localhost:8080'),
+    'external base URL: OIDC redirect URI and cookie flags',
+  ),
   kubernetes,
   static: staticState.prefault({}),
   authentication: authentication.prefault({}),

@@ -10,9 +10,17 @@ function idpPage(title: string, body: string): string {
 <main id="main">${body}</main></body></html>`;
 }
 
-export function renderIdPLogin(o: { action: string; users: readonly DemoUser[]; error?: string; login?: string }): string {
+export function renderIdPLogin(o: {
+  action: string;
+  users: readonly DemoUser[];
+  error?: string;
+  login?: string;
+}): string {
   const rows = o.users
-    .map((u) => `<li><strong>${escapeHTML(u.username)}</strong> <span class="muted">groups: ${escapeHTML(u.groups.join(', '))}</span></li>`)
+    .map(
+      (u) =>
+        `<li><strong>${escapeHTML(u.username)}</strong> <span class="muted">groups: ${escapeHTML(u.groups.join(', '))}</span></li>`,
+    )
     .join('');
   const error = o.error ? `<p class="alert" role="alert">${escapeHTML(o.error)}</p>` : '';
   return idpPage(
@@ -40,5 +48,8 @@ export function renderIdPLogout(form: string): string {
 }
 
 export function renderIdPSignedOut(): string {
-  return idpPage('Signed out', '<h1>Signed out</h1><p>You are signed out. Open the gateway again to sign in.</p>');
+  return idpPage(
+    'Signed out',
+    '<h1>Signed out</h1><p>You are signed out. Open the gateway again to sign in.</p>',
+  );
 }

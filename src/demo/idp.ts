@@ -114,7 +114,15 @@ export async function startDemoIdP(o: DemoIdPOptions): Promise<DemoIdP> {
         },
       },
     },
-    ttl: { Session: 12 * 3600, Interaction: 3600, Grant: 12 * 3600, AccessToken: 3600, IdToken: 3600, AuthorizationCode: 60, RefreshToken: 12 * 3600 },
+    ttl: {
+      Session: 12 * 3600,
+      Interaction: 3600,
+      Grant: 12 * 3600,
+      AccessToken: 3600,
+      IdToken: 3600,
+      AuthorizationCode: 60,
+      RefreshToken: 12 * 3600,
+    },
   };
   const provider: ProviderType = new Provider(issuer, configuration);
   const callback = provider.callback();
@@ -125,7 +133,13 @@ export async function startDemoIdP(o: DemoIdPOptions): Promise<DemoIdP> {
     const interaction = /^\/interaction\/[^/]+(\/login)?$/.exec(path);
     if (!interaction) return void callback(req, res);
     handleInteraction(provider, users, req, res, interaction[1] !== undefined).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 400, 'text/plain; charset=utf-8', `sign-in failed: ${(err as Error).message}\nStart again from the gateway.\n`);
+      if (!res.headersSent)
+        send(
+          res,
+          400,
+          'text/plain; charset=utf-8',
+          `sign-in failed: ${(err as Error).message}\nStart again from the gateway.\n`,
+        );
     });
   });
 
@@ -151,16 +165,28 @@ async function handleInteraction(
   if (details.prompt.name === 'consent') return grantConsent(provider, details, req, res);
   const action = `/interaction/${details.uid}/login`;
   if (!submitted || req.method !== 'POST') {
-    return send(res, 200, 'text/html; charset=utf-8', renderIdPLogin({ action, users }), { 'cache-control': 'no-store' });
+    return send(res, 200, 'text/html; charset=utf-8', renderIdPLogin({ action, users }), {
+      'cache-control': 'no-store',
+    });
   }
   const form = await readForm(req);
   const login = (form.get('login') ?? '').trim().toLowerCase();
   const user = users.find((u) => u.username === login);
   if (!user) {
-    const page = renderIdPLogin({ action, users, error: `There is no demo user "${login}". Use one of the users listed below.`, login });
+    const page = renderIdPLogin({
+      action,
+      users,
+      error: `There is no demo user "${login}". Use one of the users listed below.`,
+      login,
+    });
     return send(res, 200, 'text/html; charset=utf-8', page, { 'cache-control': 'no-store' });
   }
-  await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: user.username } },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 /** The gateway is a first-party client: grant what it asked for without a consent screen. */
@@ -170,13 +196,26 @@ async function grantConsent(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
-  const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const missing = details.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
   const grant = details.grantId
     ? (await provider.Grant.find(details.grantId))!
-    : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+    : new provider.Grant({
+        accountId: details.session!.accountId,
+        clientId: String(details.params.client_id),
+      });
   if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
   if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
-  await provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
+  await provider.interactionFinished(
+    req,
+    res,
+    { consent: details.grantId ? {} : { grantId } },
+    { mergeWithLastSubmission: true },
+  );
 }

@@ -39,7 +39,8 @@ const READY_WITHIN_MS = 4_000;
 async function waitUntilReady(gateway: Gateway): Promise<void> {
   const deadline = Date.now() + READY_WITHIN_MS;
   while (!gateway.isReady()) {
-    if (Date.now() > deadline) throw new Error('the demo gateway did not become ready (is the embedded IdP reachable?)');
+    if (Date.now() > deadline)
+      throw new Error('the demo gateway did not become ready (is the embedded IdP reachable?)');
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -85,7 +86,10 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
       ),
       start(createEchoSocket()),
     ]);
-    idp = await startDemoIdP({ redirectURI: `${publicURL}/auth/callback`, postLogoutRedirectURI: `${publicURL}/` });
+    idp = await startDemoIdP({
+      redirectURI: `${publicURL}/auth/callback`,
+      postLogoutRedirectURI: `${publicURL}/`,
+    });
     const config = demoConfig({
       port,
       issuer: idp.issuer,
@@ -108,7 +112,9 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
 }
 
 export function banner(demo: Demo): string {
-  const users = DEMO_USERS.map((u) => `    ${u.username.padEnd(6)} groups: ${u.groups.join(', ')}`).join('\n');
+  const users = DEMO_USERS.map((u) => `    ${u.username.padEnd(6)} groups: ${u.groups.join(', ')}`).join(
+    '\n',
+  );
   return `
   kube-bastion demo — FOR TRYING IT OUT ONLY, NEVER FOR PRODUCTION
   (random secrets, in-memory identity provider, plain HTTP, loopback only)
@@ -135,7 +141,8 @@ export async function runDemo(o: { port: number }): Promise<void> {
     demo = await startDemo({ port: o.port });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? `port ${o.port} is already in use (--port 0 picks a free one)` : e.message;
+    const why =
+      e.code === 'EADDRINUSE' ? `port ${o.port} is already in use (--port 0 picks a free one)` : e.message;
     process.stderr.write(`kube-bastion demo: cannot start: ${why}\n`);
     process.exit(1);
   }

@@ -41,7 +41,13 @@ export async function readForm(req: http.IncomingMessage): Promise<URLSearchPara
   return new URLSearchParams(body);
 }
 
-export function send(res: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+export function send(
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }

@@ -45,7 +45,12 @@ export interface AuditLog {
 }
 
 /** The audit event for a finished request, or undefined when no decision was made. */
-export function auditEvent(ctx: RequestContext, status: number, bytes: number, durationMs: number): AuditEvent | undefined {
+export function auditEvent(
+  ctx: RequestContext,
+  status: number,
+  bytes: number,
+  durationMs: number,
+): AuditEvent | undefined {
   const { attributes: a, decision: d, identity } = ctx;
   if (!a || !d || !identity) return undefined;
   return {

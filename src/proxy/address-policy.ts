@@ -25,17 +25,17 @@ export type AddressPolicy = (ip: string) => boolean;
 /** Maps `::ffff:1.2.3.4` to `1.2.3.4` so IPv4 rules apply to v4-mapped v6 addresses. */
 function unmap(ip: string): string {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return m ? m[1]! : ip;
+  return m ? m[1] : ip;
 }
 
 function blockListOf(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
     const [address, bits] = cidr.split('/');
-    const family = isIP(address!) === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(address!)) throw new Error(`not a CIDR: ${cidr}`);
-    if (bits === undefined) list.addAddress(address!, family);
-    else list.addSubnet(address!, Number(bits), family);
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (!isIP(address)) throw new Error(`not a CIDR: ${cidr}`);
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
   }
   return list;
 }

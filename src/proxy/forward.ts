@@ -6,7 +6,6 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { GatewayError, badRequest, gatewayTimeout, serviceUnavailable } from '../errors.js';
@@ -34,7 +33,11 @@ export interface RetryPolicy {
 
 /** Rewrites responses of the path form (Location, Set-Cookie, HTML); identity when off. */
 export interface ResponseRewriter {
-  headers(headers: http.OutgoingHttpHeaders, ctx: RequestContext, statusCode: number): http.OutgoingHttpHeaders;
+  headers(
+    headers: http.OutgoingHttpHeaders,
+    ctx: RequestContext,
+    statusCode: number,
+  ): http.OutgoingHttpHeaders;
   body(upstream: IncomingMessage, ctx: RequestContext): NodeJS.ReadableStream;
 }
 
@@ -56,7 +59,6 @@ export interface ForwarderOptions {
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
 }
 
-
 interface Attempt {
   ctx: RequestContext;
   done: (outcome: Outcome) => void;
@@ -68,7 +70,12 @@ const clientIP = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
 
 export function createForwarder(o: ForwarderOptions) {
   const agents = {
-    http: new http.Agent({ keepAlive: true, maxFreeSockets: 256, timeout: o.idleTimeoutMs, scheduling: 'lifo' }),
+    http: new http.Agent({
+      keepAlive: true,
+      maxFreeSockets: 256,
+      timeout: o.idleTimeoutMs,
+      scheduling: 'lifo',
+    }),
     https: new https.Agent({
       keepAlive: true,
       maxFreeSockets: 256,
@@ -78,7 +85,12 @@ export function createForwarder(o: ForwarderOptions) {
       ca: o.tls.ca,
     }),
   };
-  const proxy = new ProxyServer({ xfwd: false, toProxy: true, selfHandleResponse: true, followRedirects: false });
+  const proxy = new ProxyServer({
+    xfwd: false,
+    toProxy: true,
+    selfHandleResponse: true,
+    followRedirects: false,
+  });
   const attempts = new WeakMap<IncomingMessage, Attempt>();
   const upgrades = new Set<Duplex>();
   // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
@@ -88,8 +100,11 @@ export function createForwarder(o: ForwarderOptions) {
   proxy.on('proxyReq', (proxyReq, req, _res, _opts, socket) => {
     const a = attempts.get(req);
     if (!a) return;
-    if ((socket as Socket).connecting) {
-      const t = setTimeout(() => proxyReq.destroy(codeError('ECONNECTTIMEOUT', 'connect timeout')), o.connectTimeoutMs);
+    if (socket.connecting) {
+      const t = setTimeout(
+        () => proxyReq.destroy(codeError('ECONNECTTIMEOUT', 'connect timeout')),
+        o.connectTimeoutMs,
+      );
       a.timers.push(t);
       socket.once('connect', () => clearTimeout(t));
     }
@@ -130,7 +145,12 @@ export function createForwarder(o: ForwarderOptions) {
   });
 
   function targetOf(target: Target, e: Endpoint) {
-    return { protocol: `${target.scheme}:`, host: e.ip.includes(':') ? `[${e.ip}]` : e.ip, hostname: e.ip, port: e.port };
+    return {
+      protocol: `${target.scheme}:`,
+      host: e.ip.includes(':') ? `[${e.ip}]` : e.ip,
+      hostname: e.ip,
+      port: e.port,
+    };
   }
 
   /** Sets the sanitized upstream headers and URL on the request (http-proxy-3 copies them). */
@@ -155,7 +175,8 @@ export function createForwarder(o: ForwarderOptions) {
 
   async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const target = ctx.target!;
-    if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD')) return redirectToRoot(res, ctx);
+    if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD'))
+      return redirectToRoot(res, ctx);
     await prepare(req, ctx, false);
     o.retry.recordRequest();
     const tried = new Set<string>();
@@ -180,8 +201,12 @@ export function createForwarder(o: ForwarderOptions) {
         proxy.web(
           req,
           res,
-          { target: targetOf(target, endpoint), agent: target.scheme === 'https' ? agents.https : agents.http, secure: o.tls.verify },
-          (err) => onError(err as NodeJS.ErrnoException, attempt, tryOnce),
+          {
+            target: targetOf(target, endpoint),
+            agent: target.scheme === 'https' ? agents.https : agents.http,
+            secure: o.tls.verify,
+          },
+          (err) => onError(err, attempt, tryOnce),
         );
       };
       tryOnce();
@@ -212,7 +237,12 @@ export function createForwarder(o: ForwarderOptions) {
     }
   }
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RequestContext): Promise<void> {
+  async function upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ctx: RequestContext,
+  ): Promise<void> {
     const target = ctx.target!;
     if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
       throw badRequest('only WebSocket upgrades (GET with Upgrade: websocket) are proxied');
@@ -231,15 +261,21 @@ export function createForwarder(o: ForwarderOptions) {
         if (!settled) resolve();
         settled = true;
       });
-      proxy.ws(req, socket, head, { target: targetOf(target, endpoint), agent: false, secure: o.tls.verify }, (err) => {
-        done('connect-error');
-        if (settled) return;
-        settled = true;
-        // Answer now: http-proxy-3 ends the socket as soon as this callback returns.
-        const error = upstreamError(err as NodeJS.ErrnoException);
-        sendUpgradeError(socket, error);
-        reject(error);
-      });
+      proxy.ws(
+        req,
+        socket,
+        head,
+        { target: targetOf(target, endpoint), agent: false, secure: o.tls.verify },
+        (err) => {
+          done('connect-error');
+          if (settled) return;
+          settled = true;
+          // Answer now: http-proxy-3 ends the socket as soon as this callback returns.
+          const error = upstreamError(err);
+          sendUpgradeError(socket, error);
+          reject(error);
+        },
+      );
     });
   }
 

@@ -38,21 +38,19 @@ export interface ProxyPath {
   rawQuery: string;
 }
 
-const NOT_FOUND = () =>
-  new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
+const NOT_FOUND = () => new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
 
 /** Splits a name segment the way apimachinery's SplitSchemeNamePort does. */
-export function splitSchemeNamePort(segment: string): { scheme: Scheme; name: string; port: string } | undefined {
+export function splitSchemeNamePort(
+  segment: string,
+): { scheme: Scheme; name: string; port: string } | undefined {
   const parts = segment.split(':');
-  let scheme = '';
-  let name = '';
-  let port = '';
-  if (parts.length === 1) [name] = parts as [string];
-  else if (parts.length === 2) [name, port] = parts as [string, string];
-  else if (parts.length === 3) [scheme, name, port] = parts as [string, string, string];
-  else return undefined;
+  if (parts.length > 3) return undefined;
+  const [scheme, name, port] = (
+    parts.length === 1 ? ['', parts[0], ''] : parts.length === 2 ? ['', ...parts] : parts
+  ) as [string, string, string];
   if (name === '' || (scheme !== '' && scheme !== 'http' && scheme !== 'https')) return undefined;
-  return { scheme: scheme as Scheme, name, port };
+  return { scheme: scheme, name, port };
 }
 
 /**
@@ -64,7 +62,7 @@ export function percentDecodeBytes(text: string): string | undefined {
   const bytes: number[] = [];
   const raw = Buffer.from(text, 'utf8');
   for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
+    const c = raw[i];
     if (c !== 0x25) {
       bytes.push(c);
       continue;
@@ -142,7 +140,7 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
   let at: number;
   if (parts[2] === 'namespaces' && (parts[4] === 'services' || parts[4] === 'pods')) {
     kind = parts[4];
-    namespace = utf8(parts[3]!);
+    namespace = utf8(parts[3]);
     at = 5;
   } else if (parts[2] === 'nodes') {
     kind = 'nodes';
@@ -153,7 +151,7 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
   if (parts[at + 1] !== 'proxy' || parts.length < at + 2) throw NOT_FOUND();
   if (kind !== 'nodes' && namespace === '') throw badRequest('missing required namespace');
 
-  const segment = utf8(parts[at]!);
+  const segment = utf8(parts[at]);
   const split = splitSchemeNamePort(segment);
   if (!split) throw badRequest(`invalid ${kind.slice(0, -1)} request "${segment}"`);
 
@@ -163,7 +161,12 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
     segment,
     ...split,
     path: upstreamPath(parts.slice(at + 2), decoded.length > 1 && decoded.endsWith('/')),
-    prefix: '/' + parts.slice(0, at + 2).map(escapePath).join('/'),
+    prefix:
+      '/' +
+      parts
+        .slice(0, at + 2)
+        .map(escapePath)
+        .join('/'),
     rawQuery,
   };
 }

@@ -47,7 +47,10 @@ export interface UpstreamHeaderOptions {
  * credential or identity claim of the client's own making, plus the
  * X-Forwarded-* set the gateway vouches for.
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, o: UpstreamHeaderOptions): IncomingHttpHeaders {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  o: UpstreamHeaderOptions,
+): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   const connectionTokens = new Set(
     String(incoming.connection ?? '')
@@ -111,7 +114,10 @@ const CORS_REMOVED = [
  * (as the apiserver does for the path form) minus the CORS allow-headers, so
  * a backend cannot open the gateway's origin to other sites.
  */
-export function downstreamResponseHeaders(upstream: IncomingHttpHeaders, pathForm: boolean): OutgoingHttpHeaders {
+export function downstreamResponseHeaders(
+  upstream: IncomingHttpHeaders,
+  pathForm: boolean,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const connectionTokens = new Set(
     String(upstream.connection ?? '')

@@ -24,7 +24,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** `host:port` or `[v6]:port` → lower-cased host without port and trailing dot. */
 export function hostname(hostHeader: string): string {
-  const h = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]!;
+  const h = hostHeader.startsWith('[')
+    ? hostHeader.slice(0, hostHeader.indexOf(']') + 1)
+    : hostHeader.split(':')[0];
   return h.toLowerCase().replace(/\.$/, '');
 }
 
@@ -35,8 +37,12 @@ function parseRouteTarget(target: string): HostTarget {
 }
 
 export function createHostRouter(config: HostRouting) {
-  const routes = new Map(config.routes.map((r) => [r.host.toLowerCase().replace(/\.$/, ''), parseRouteTarget(r.target)]));
-  const suffix = config.hostSuffix ? '.' + config.hostSuffix.toLowerCase().replace(/^\.|\.$/g, '') : undefined;
+  const routes = new Map(
+    config.routes.map((r) => [r.host.toLowerCase().replace(/\.$/, ''), parseRouteTarget(r.target)]),
+  );
+  const suffix = config.hostSuffix
+    ? '.' + config.hostSuffix.toLowerCase().replace(/^\.|\.$/g, '')
+    : undefined;
 
   /** The Service a Host header names, or undefined when it names none (gateway pages). */
   function match(hostHeader: string | undefined): HostTarget | undefined {

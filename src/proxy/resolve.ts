@@ -40,7 +40,7 @@ export function servicePortName(service: V1Service, path: ProxyPath): string {
   const ports = service.spec?.ports ?? [];
   if (path.port === '') {
     // Improvement over the apiserver: a single-port Service is reachable as plain `name`.
-    return ports.length === 1 ? (ports[0]!.name ?? '') : '';
+    return ports.length === 1 ? (ports[0].name ?? '') : '';
   }
   if (/^\d+$/.test(path.port)) {
     const n = Number(path.port);
@@ -51,7 +51,10 @@ export function servicePortName(service: V1Service, path: ProxyPath): string {
   return path.port;
 }
 
-export function resolveServiceTarget(path: ProxyPath, o: Pick<ResolveOptions, 'state' | 'mayDial' | 'allowSelectorless'>): Target {
+export function resolveServiceTarget(
+  path: ProxyPath,
+  o: Pick<ResolveOptions, 'state' | 'mayDial' | 'allowSelectorless'>,
+): Target {
   const service = o.state.service(path.namespace, path.name);
   if (!service) throw notFound('services', path.name);
   const portName = servicePortName(service, path);
@@ -60,7 +63,8 @@ export function resolveServiceTarget(path: ProxyPath, o: Pick<ResolveOptions, 's
 
   const endpoints: Endpoint[] = [];
   for (const slice of slices) collectEndpoints(slice, portName, path.namespace, o, endpoints);
-  if (endpoints.length === 0) throw serviceUnavailable(`no endpoints available for service "${path.segment}"`);
+  if (endpoints.length === 0)
+    throw serviceUnavailable(`no endpoints available for service "${path.segment}"`);
 
   const affinity =
     service.spec?.sessionAffinity === 'ClientIP'
@@ -118,7 +122,7 @@ function collectEndpoints(
 /** The first declared port of the first container that declares any (init containers do not count). */
 function defaultPodPort(pod: V1Pod): number | undefined {
   for (const c of pod.spec?.containers ?? []) {
-    if (c.ports?.length) return c.ports[0]!.containerPort;
+    if (c.ports?.length) return c.ports[0].containerPort;
   }
   return undefined;
 }
@@ -148,7 +152,17 @@ export function resolvePodTarget(path: ProxyPath, pod: V1Pod | undefined, mayDia
     namespace: path.namespace,
     name: path.name,
     scheme: path.scheme === 'https' ? 'https' : 'http',
-    endpoints: [{ ip, port, ready: true, serving: true, terminating: false, nodeName: pod.spec?.nodeName, pod: `${path.namespace}/${path.name}` }],
+    endpoints: [
+      {
+        ip,
+        port,
+        ready: true,
+        serving: true,
+        terminating: false,
+        nodeName: pod.spec?.nodeName,
+        pod: `${path.namespace}/${path.name}`,
+      },
+    ],
     path: path.path,
     key: `pods/${path.namespace}/${path.name}:${port}`,
   };
@@ -171,7 +185,11 @@ export function preferredNodeAddress(node: V1Node): string {
   throw new GatewayError(500, '', `no preferred addresses found; known addresses: [${known}]`);
 }
 
-export async function resolveNodeTarget(path: ProxyPath, node: V1Node | undefined, o: Pick<ResolveOptions, 'mayDial' | 'lookupHost'>): Promise<Target> {
+export async function resolveNodeTarget(
+  path: ProxyPath,
+  node: V1Node | undefined,
+  o: Pick<ResolveOptions, 'mayDial' | 'lookupHost'>,
+): Promise<Target> {
   if (!node) throw notFound('nodes', path.name);
   const address = preferredNodeAddress(node);
   const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || DEFAULT_KUBELET_PORT;
@@ -194,7 +212,7 @@ export async function resolveNodeTarget(path: ProxyPath, node: V1Node | undefine
     namespace: '',
     name: path.name,
     scheme: toKubelet ? 'https' : path.scheme === 'https' ? 'https' : 'http',
-    endpoints: [{ ip: ips[0]!, port, ready: true, serving: true, terminating: false, nodeName: path.name }],
+    endpoints: [{ ip: ips[0], port, ready: true, serving: true, terminating: false, nodeName: path.name }],
     path: path.path,
     key: `nodes/${path.name}:${port}`,
   };

@@ -45,7 +45,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logging);
   const metrics = createMetrics();
-  const parts = await buildParts(config, { logger, metrics, state: options.state, insecureNoAuth: options.insecureNoAuth });
+  const parts = await buildParts(config, {
+    logger,
+    metrics,
+    state: options.state,
+    insecureNoAuth: options.insecureNoAuth,
+  });
   let draining = false;
 
   const pages = createPages(config, parts, logger);
@@ -77,7 +82,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
@@ -98,10 +104,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 
   async function closeListeners(): Promise<void> {
-    await Promise.all([
-      new Promise((r) => server.close(r)),
-      new Promise((r) => admin.close(r)),
-    ]);
+    await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
   }
 
   async function stopParts(): Promise<void> {
@@ -147,7 +150,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** Tells a WebSocket client the server is going away (close code 1001), then closes. */
-function closeWebSocket(socket: NodeJS.WritableStream & { destroy(): void; end(chunk?: Buffer): void }): void {
+function closeWebSocket(
+  socket: NodeJS.WritableStream & { destroy(): void; end(chunk?: Buffer): void },
+): void {
   // An unmasked server-to-client close frame: FIN+opcode 8, length 2, code 1001.
   socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe9]));
   setTimeout(() => socket.destroy(), 1000).unref();

@@ -21,18 +21,26 @@ export function createPages(_config: Config, parts: Parts, logger: Logger) {
     res.set('cache-control', 'public, max-age=300').json(parts.jwks());
   });
   app.get('/_bastion/style.css', (_req, res) => {
-    res.set({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }).send(STYLESHEET);
+    res
+      .set({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' })
+      .send(STYLESHEET);
   });
   app.use(parts.authentication.router);
   app.use(parts.portal);
 
   app.use((req: express.Request, res: express.Response) => {
-    sendError(req, res, new GatewayError(404, 'NotFound', 'the server could not find the requested resource'));
+    sendError(
+      req,
+      res,
+      new GatewayError(404, 'NotFound', 'the server could not find the requested resource'),
+    );
   });
   app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const e = err instanceof GatewayError ? err : new GatewayError(500, 'InternalError', 'Internal error occurred');
+    const e =
+      err instanceof GatewayError ? err : new GatewayError(500, 'InternalError', 'Internal error occurred');
     if (!(err instanceof GatewayError)) logger.error({ err, path: req.path }, 'page failed');
     sendError(req, res, e, { loginPath: parts.loginPath });
   });
-  return (req: IncomingMessage, res: ServerResponse) => app(req as express.Request, res as express.Response);
+  return (req: IncomingMessage, res: ServerResponse): void =>
+    void app(req as express.Request, res as express.Response);
 }

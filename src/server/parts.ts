@@ -9,7 +9,13 @@ import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import { ANONYMOUS, type Identity } from '../authn/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
-import { checkOrigin, createAuthorizer, forbiddenError, requestAttributes, type GatewayAuthorizer } from '../authz/index.js';
+import {
+  checkOrigin,
+  createAuthorizer,
+  forbiddenError,
+  requestAttributes,
+  type GatewayAuthorizer,
+} from '../authz/index.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
@@ -59,11 +65,14 @@ export async function buildParts(config: Config, o: PartsOptions) {
     );
   }
   if (o.insecureNoAuth) {
-    logger.warn('INSECURE: --insecure-no-auth is set: every caller is anonymous; listening on 127.0.0.1 only');
+    logger.warn(
+      'INSECURE: --insecure-no-auth is set: every caller is anonymous; listening on 127.0.0.1 only',
+    );
     config = insecureConfig(config);
   }
 
-  const kubeConfig: KubeConfig | undefined = config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
+  const kubeConfig: KubeConfig | undefined =
+    config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
   const state =
     o.state ??
     (config.kubernetes === 'none'
@@ -76,7 +85,12 @@ export async function buildParts(config: Config, o: PartsOptions) {
         }));
 
   const publicURL = new URL(config.publicURL);
-  const authentication: Authentication = await createAuthentication(config, { logger, kubeConfig, publicURL, metrics });
+  const authentication: Authentication = await createAuthentication(config, {
+    logger,
+    kubeConfig,
+    publicURL,
+    metrics,
+  });
   const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
   const identity = await createUpstreamIdentity(config, { logger });
   const audit = createAuditLog(config.logging.audit, logger);
@@ -108,8 +122,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
       ca: config.upstream.tls.caFile ? readFileSync(config.upstream.tls.caFile, 'utf8') : undefined,
     },
     proto: config.listen.tls ? 'https' : publicURL.protocol.replace(':', ''),
-    isReservedHeader: identity.isReservedHeader,
-    isSessionCookie: authentication.isSessionCookie,
+    isReservedHeader: (name) => identity.isReservedHeader(name),
+    isSessionCookie: (name) => authentication.isSessionCookie(name),
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey,
   });
@@ -133,7 +147,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
       : config.routing.hostSuffix || config.routing.routes.length > 0
         ? new URL('/auth/login', publicURL).href
         : '/auth/login',
-    checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean) => checkOrigin(req, who, ownOrigins, upgrade),
+    checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean) =>
+      checkOrigin(req, who, ownOrigins, upgrade),
     jwks: () => identity.jwks(),
     portal: createPortal({
       services: () => state.services(),

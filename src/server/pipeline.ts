@@ -81,7 +81,11 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
-    sendError(req, res, err, { loginPath: hooks.loginPath, username: ctx.identity?.username, requestId: ctx.id });
+    sendError(req, res, err, {
+      loginPath: hooks.loginPath,
+      username: ctx.identity?.username,
+      requestId: ctx.id,
+    });
     hooks.finished(ctx, err.status, 0, err);
   }
 

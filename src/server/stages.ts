@@ -41,7 +41,11 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
 
   function admit(req: IncomingMessage, ctx: RequestContext): void {
     if (!PROXY_METHODS.has(ctx.method)) {
-      throw new GatewayError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      throw new GatewayError(
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
     }
     if (hasDryRun(ctx.proxyPath!.rawQuery)) throw badRequest('dryRun is not supported');
     // Cookie callers need a same-origin Origin on unsafe methods (CSRF); every
@@ -58,7 +62,8 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
   return {
     route,
     authenticate,
-    attributes: (req, path, identity, upgrade) => parts.attributes(req.method ?? 'GET', path, identity, upgrade),
+    attributes: (req, path, identity, upgrade) =>
+      parts.attributes(req.method ?? 'GET', path, identity, upgrade),
     authorize: (attrs) => parts.authorizer.authorize(attrs),
     admit,
     resolve: (path) => parts.resolveTarget(path),

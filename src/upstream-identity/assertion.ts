@@ -51,7 +51,10 @@ function identityKey(identity: Identity): string {
   return JSON.stringify([identity.username, identity.uid ?? '', identity.groups, identity.email ?? '']);
 }
 
-export async function createAssertionSigner(config: Config, deps: AssertionSignerDeps): Promise<AssertionSigner> {
+export async function createAssertionSigner(
+  config: Config,
+  deps: AssertionSignerDeps,
+): Promise<AssertionSigner> {
   const { ttl, signingKeyFile, keyRotation } = config.upstream.assertion;
   const now = deps.now ?? Date.now;
   const issuer = assertionIssuer(config.publicURL);
@@ -64,7 +67,9 @@ export async function createAssertionSigner(config: Config, deps: AssertionSigne
       logger: deps.logger,
       now,
     }));
-  const cache = new LRUCache<string, { token: Promise<string>; renewAt: number }>({ max: deps.maxCached ?? 10_000 });
+  const cache = new LRUCache<string, { token: Promise<string>; renewAt: number }>({
+    max: deps.maxCached ?? 10_000,
+  });
   const lifetime = Math.max(1, Math.floor(ttl / 1000));
 
   async function mint(identity: Identity, audience: string, issuedAt: number): Promise<string> {

@@ -10,7 +10,12 @@ import { assertionAudience, createAssertionSigner, type AssertionSigner } from '
 import { identityHeaders } from './identity-headers.js';
 import { reservedHeaderMatcher } from './reserved-headers.js';
 
-export { assertionAudience, assertionIssuer, createAssertionSigner, type AssertionSigner } from './assertion.js';
+export {
+  assertionAudience,
+  assertionIssuer,
+  createAssertionSigner,
+  type AssertionSigner,
+} from './assertion.js';
 export { identityHeaders } from './identity-headers.js';
 export { isReservedHeader, normalizeHeaderName, reservedHeaderMatcher } from './reserved-headers.js';
 export { SigningKeyError } from './signing-keys.js';
@@ -19,7 +24,10 @@ export interface UpstreamIdentity {
   /** True for identity/assertion header names in any case or `_`/`-` spelling, custom names included. */
   isReservedHeader(name: string): boolean;
   /** The identity headers plus, when enabled, the signed assertion for this target. */
-  headersFor(identity: Identity, target: Pick<Target, 'kind' | 'namespace' | 'name'>): Promise<Record<string, string>>;
+  headersFor(
+    identity: Identity,
+    target: Pick<Target, 'kind' | 'namespace' | 'name'>,
+  ): Promise<Record<string, string>>;
   /** The public keys for /.well-known/jwks.json (empty when assertions are off). */
   jwks(): { keys: AssertionSignerJWK[] };
   close(): void;

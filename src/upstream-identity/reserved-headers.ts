@@ -31,7 +31,9 @@ const RESERVED_PREFIXES = ['x-remote-extra-', 'impersonate-', 'x-auth-request-',
 
 export type ReservedHeaderMatcher = (name: string) => boolean;
 
-export function reservedHeaderMatcher(upstream?: Pick<UpstreamConfig, 'identityHeaders' | 'assertion'>): ReservedHeaderMatcher {
+export function reservedHeaderMatcher(
+  upstream?: Pick<UpstreamConfig, 'identityHeaders' | 'assertion'>,
+): ReservedHeaderMatcher {
   const names = new Set(DEFAULT_NAMES);
   if (upstream) {
     const { user, groups, email } = upstream.identityHeaders;

@@ -46,7 +46,12 @@ function returnTo(req: IncomingMessage, loginPath: string): string {
 
 const isSignInRoute = (req: IncomingMessage) => /^\/auth\/(login|callback)(\?|$)/.test(req.url ?? '');
 
-export function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, opts: ErrorRenderOptions = {}): void {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: GatewayError,
+  opts: ErrorRenderOptions = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -63,15 +68,26 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: Gatewa
   }
   const headers: Record<string, string> = html
     ? pageHeaders()
-    : { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-type': 'application/json' };
+    : {
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-type': 'application/json',
+      };
   if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="kube-bastion"';
   if (opts.requestId) headers['x-request-id'] = opts.requestId;
   let body: string;
   if (html && opts.loginPath && isSignInRoute(req)) {
     // A failed sign-in is not a broken URL: say what went wrong and offer to start again.
-    body = renderSignInPage({ methods: [{ label: 'Sign in again', href: opts.loginPath }], error: err.message });
+    body = renderSignInPage({
+      methods: [{ label: 'Sign in again', href: opts.loginPath }],
+      error: err.message,
+    });
   } else if (html) {
-    body = renderErrorPage(err, { username: opts.username, requestId: opts.requestId, loginPath: opts.loginPath });
+    body = renderErrorPage(err, {
+      username: opts.username,
+      requestId: opts.requestId,
+      loginPath: opts.loginPath,
+    });
   } else {
     body = JSON.stringify(err.toStatus());
   }

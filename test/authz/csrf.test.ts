@@ -37,12 +37,15 @@ after(() => server.close());
 
 function send(method: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path: '/api/v1/namespaces/a/services/web/proxy/', headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path: '/api/v1/namespaces/a/services/web/proxy/', headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -80,7 +83,10 @@ test('bearer-authenticated requests are not subject to the cookie CSRF rule', as
 test('WebSocket upgrades with a foreign Origin are refused, whatever the credentials', async () => {
   const up = { 'x-test-upgrade': '1' };
   assert.equal((await send('GET', { ...up, origin: 'https://evil.example' })).status, 403);
-  assert.equal((await send('GET', { ...up, 'x-test-auth': 'bearer', origin: 'https://evil.example' })).status, 403);
+  assert.equal(
+    (await send('GET', { ...up, 'x-test-auth': 'bearer', origin: 'https://evil.example' })).status,
+    403,
+  );
   assert.equal((await send('GET', { ...up, origin: 'null' })).status, 403);
   assert.equal((await send('GET', { ...up, origin: 'https://bastion.example.com' })).status, 200);
   // Non-browser clients (kubectl, ws libraries) send no Origin.

@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import type { Identity } from '../../src/authn/identity.js';
-import { createAuthorizer, forbiddenError, requestAttributes, type GatewayAuthorizer } from '../../src/authz/index.js';
+import {
+  createAuthorizer,
+  forbiddenError,
+  requestAttributes,
+  type GatewayAuthorizer,
+} from '../../src/authz/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { GatewayError } from '../../src/errors.js';
@@ -14,14 +19,32 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { parseProxyPath } from '../../src/proxy/grammar.js';
 import { startFakeApiServer, type AccessGrant, type FakeApiServer } from '../support/fake-apiserver.js';
 
-const alice: Identity = { username: 'alice', groups: ['devs', 'system:authenticated'], extra: {}, method: 'session' };
+const alice: Identity = {
+  username: 'alice',
+  groups: ['devs', 'system:authenticated'],
+  extra: {},
+  method: 'session',
+};
 const bob: Identity = { username: 'bob', groups: ['system:authenticated'], extra: {}, method: 'jwt' };
 
 const GRANTS: AccessGrant[] = [
   // A RoleBinding in team-a: group devs may get/create services/proxy there.
-  { name: 'devs-proxy', group: 'devs', namespace: 'team-a', resource: 'services/proxy', verbs: ['get', 'create'] },
+  {
+    name: 'devs-proxy',
+    group: 'devs',
+    namespace: 'team-a',
+    resource: 'services/proxy',
+    verbs: ['get', 'create'],
+  },
   // A RoleBinding in shop: bob may get one port of one service.
-  { name: 'bob-web', user: 'bob', namespace: 'shop', resource: 'services/proxy', verbs: ['get'], resourceNames: ['web:http'] },
+  {
+    name: 'bob-web',
+    user: 'bob',
+    namespace: 'shop',
+    resource: 'services/proxy',
+    verbs: ['get'],
+    resourceNames: ['web:http'],
+  },
   // Someone bound something in kube-system; the fence must still win.
   { name: 'oops', group: 'devs', namespace: 'kube-system', resource: '*', verbs: ['*'] },
   // A ClusterRoleBinding for node proxy.
@@ -45,9 +68,17 @@ beforeEach(async () => {
   await api.restart();
 });
 
-function authorizer(authorization: ConfigInput['authorization'] = {}, reviewTimeoutMs?: number): GatewayAuthorizer {
+function authorizer(
+  authorization: ConfigInput['authorization'] = {},
+  reviewTimeoutMs?: number,
+): GatewayAuthorizer {
   const config = parseConfig({ authorization: { kubernetesRBAC: { enabled: true }, ...authorization } });
-  const a = createAuthorizer(config, { kubeConfig: api.kubeConfig(), logger: silentLogger(), now: () => clock, reviewTimeoutMs });
+  const a = createAuthorizer(config, {
+    kubeConfig: api.kubeConfig(),
+    logger: silentLogger(),
+    now: () => clock,
+    reviewTimeoutMs,
+  });
   authorizers.push(a);
   return a;
 }
@@ -60,10 +91,26 @@ const reviews = () => api.count({ resource: 'subjectaccessreviews' });
 test('an ordinary RoleBinding grants proxy access in its namespace only', async () => {
   const authz = authorizer();
   const ok = await authz.authorize(attrs('GET', svc('team-a', 'web'), alice));
-  assert.deepEqual(ok, { allowed: true, by: 'kubernetes-rbac', reason: 'RBAC: allowed by RoleBinding "devs-proxy/team-a" to Group "devs"' });
-  assert.equal((await authz.authorize(attrs('POST', svc('team-a', 'web'), alice))).allowed, true, 'create granted');
-  assert.equal((await authz.authorize(attrs('GET', svc('team-a', 'web'), alice, true))).allowed, true, 'upgrade is create');
-  assert.equal((await authz.authorize(attrs('DELETE', svc('team-a', 'web'), alice))).allowed, false, 'delete not granted');
+  assert.deepEqual(ok, {
+    allowed: true,
+    by: 'kubernetes-rbac',
+    reason: 'RBAC: allowed by RoleBinding "devs-proxy/team-a" to Group "devs"',
+  });
+  assert.equal(
+    (await authz.authorize(attrs('POST', svc('team-a', 'web'), alice))).allowed,
+    true,
+    'create granted',
+  );
+  assert.equal(
+    (await authz.authorize(attrs('GET', svc('team-a', 'web'), alice, true))).allowed,
+    true,
+    'upgrade is create',
+  );
+  assert.equal(
+    (await authz.authorize(attrs('DELETE', svc('team-a', 'web'), alice))).allowed,
+    false,
+    'delete not granted',
+  );
   const other = await authz.authorize(attrs('GET', svc('team-b', 'web'), alice));
   assert.deepEqual(other, { allowed: false, by: 'kubernetes-rbac' });
   assert.equal(
@@ -81,10 +128,17 @@ test('resourceNames see the raw segment; get-only bindings do not allow upgrades
 });
 
 test('static rules answer without a review; the fence and the node switch beat any binding', async () => {
-  const authz = authorizer({ rules: [{ users: ['bob'], namespaces: ['public'], resources: ['services'], verbs: ['get'] }] });
+  const authz = authorizer({
+    rules: [{ users: ['bob'], namespaces: ['public'], resources: ['services'], verbs: ['get'] }],
+  });
   const before = reviews();
-  assert.deepEqual(await authz.authorize(attrs('GET', svc('public', 'status'), bob)), { allowed: true, by: 'rule[0]' });
-  const fenced = await authz.authorize(attrs('GET', '/api/v1/namespaces/kube-system/pods/etcd-0/proxy/', alice));
+  assert.deepEqual(await authz.authorize(attrs('GET', svc('public', 'status'), bob)), {
+    allowed: true,
+    by: 'rule[0]',
+  });
+  const fenced = await authz.authorize(
+    attrs('GET', '/api/v1/namespaces/kube-system/pods/etcd-0/proxy/', alice),
+  );
   assert.equal(fenced.by, 'namespace-fence');
   const nodes = await authz.authorize(attrs('GET', '/api/v1/nodes/node-1:10250/proxy/pods', bob));
   assert.equal(nodes.by, 'node-proxy-disabled');
@@ -96,7 +150,10 @@ test('static rules answer without a review; the fence and the node switch beat a
   const exec = attrs('GET', '/api/v1/nodes/node-1:10250/proxy/exec', bob, true);
   const denied = await withNodes.authorize(exec);
   assert.equal(denied.allowed, false, 'exec through the kubelet needs create');
-  assert.match(forbiddenError(exec, denied).message, /cannot create resource "nodes\/proxy" in API group "" at the cluster scope$/);
+  assert.match(
+    forbiddenError(exec, denied).message,
+    /cannot create resource "nodes\/proxy" in API group "" at the cluster scope$/,
+  );
 });
 
 test('answers are cached: allowed for cacheTTL, denied for deniedCacheTTL', async () => {
@@ -109,7 +166,12 @@ test('answers are cached: allowed for cacheTTL, denied for deniedCacheTTL', asyn
   assert.equal((await authz.authorize(del)).allowed, false);
   assert.equal(reviews() - start, 2, 'two misses');
   // The binding changes in the cluster: revoke get, grant delete.
-  api.grants.splice(0, api.grants.length, { group: 'devs', namespace: 'team-a', resource: 'services/proxy', verbs: ['delete'] });
+  api.grants.splice(0, api.grants.length, {
+    group: 'devs',
+    namespace: 'team-a',
+    resource: 'services/proxy',
+    verbs: ['delete'],
+  });
   clock += 29_000;
   assert.equal((await authz.authorize(get)).allowed, true, 'allowed answer still cached');
   assert.equal((await authz.authorize(del)).allowed, false, 'denied answer still cached');
@@ -122,7 +184,10 @@ test('answers are cached: allowed for cacheTTL, denied for deniedCacheTTL', asyn
   assert.equal((await authz.authorize(get)).allowed, false, 'revocation seen after 5 m');
   assert.equal(reviews() - start, 4);
   // Different groups are a different subject: never served from another's answer.
-  assert.equal((await authz.authorize(attrs('GET', svc('team-a', 'web'), { ...alice, groups: ['ops'] }))).allowed, false);
+  assert.equal(
+    (await authz.authorize(attrs('GET', svc('team-a', 'web'), { ...alice, groups: ['ops'] }))).allowed,
+    false,
+  );
   assert.equal(reviews() - start, 5);
 });
 
@@ -131,7 +196,9 @@ test('concurrent identical reviews are collapsed into one', async () => {
   api.latencyMs = 50;
   clock += 3_600_000;
   const start = reviews();
-  const answers = await Promise.all(Array.from({ length: 25 }, () => authz.authorize(attrs('GET', svc('team-a', 'api'), alice))));
+  const answers = await Promise.all(
+    Array.from({ length: 25 }, () => authz.authorize(attrs('GET', svc('team-a', 'api'), alice))),
+  );
   assert.ok(answers.every((a) => a.allowed));
   assert.equal(reviews() - start, 1);
   assert.equal(authz.reviewsSent, 1);
@@ -146,7 +213,10 @@ test('with the API server failing or gone, cached answers hold until they expire
   api.failRequests({ resource: 'subjectaccessreviews' }, 500, 1);
   assert.equal((await authz.authorize(get)).allowed, true, 'cached allow within the TTL');
   const uncached = attrs('POST', svc('team-a', 'other'), alice);
-  await assert.rejects(authz.authorize(uncached), (err: unknown) => err instanceof GatewayError && err.status === 503);
+  await assert.rejects(
+    authz.authorize(uncached),
+    (err: unknown) => err instanceof GatewayError && err.status === 503,
+  );
 
   await api.stop();
   clock += 61_000;
@@ -166,7 +236,10 @@ test('an API server that does not answer in time fails closed with 503', async (
   clock += 3_600_000;
   api.latencyMs = 400;
   // The binding allows this, so a 503 (not an allow) shows the gateway gave up instead of waiting.
-  await assert.rejects(authz.authorize(attrs('GET', svc('team-a', 'slow'), alice)), (err: unknown) => err instanceof GatewayError && err.status === 503);
+  await assert.rejects(
+    authz.authorize(attrs('GET', svc('team-a', 'slow'), alice)),
+    (err: unknown) => err instanceof GatewayError && err.status === 503,
+  );
   // Let the fake API server finish the abandoned review before it is stopped.
   await new Promise((r) => setTimeout(r, 450));
 });

@@ -53,14 +53,25 @@ before(async () => {
       publicURL: base,
       kubernetes: 'none',
       static: {
-        services: [{ namespace: 'team-a', name: 'echo', ports: [{ name: 'http', port: 80, targetPort: echo.port }], endpoints: ['127.0.0.1'] }],
+        services: [
+          {
+            namespace: 'team-a',
+            name: 'echo',
+            ports: [{ name: 'http', port: 80, targetPort: echo.port }],
+            endpoints: ['127.0.0.1'],
+          },
+        ],
       },
       authentication: {
         oidc: { issuer: idp.issuer, clientID: 'kube-bastion', clientSecret: 'kube-bastion-secret' },
         jwt: [
           {
             issuer: { url: issuer.url, audiences: ['kube-bastion'], certificateAuthority: ca.caPem },
-            claimMappings: { username: { claim: 'sub', prefix: '' }, groups: { claim: 'groups', prefix: '' }, email: { claim: 'email' } },
+            claimMappings: {
+              username: { claim: 'sub', prefix: '' },
+              groups: { claim: 'groups', prefix: '' },
+              email: { claim: 'email' },
+            },
           },
         ],
         session: { secret: 'an-e2e-session-secret-of-at-least-32-chars' },
@@ -76,7 +87,10 @@ before(async () => {
     },
     { env: {} },
   );
-  gateway = await createGateway({ config, logger: process.env.E2E_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger() });
+  gateway = await createGateway({
+    config,
+    logger: process.env.E2E_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger(),
+  });
   await gateway.listen();
 });
 
@@ -116,7 +130,13 @@ async function verifyAssertion(token: string, audience = 'team-a/echo') {
 }
 
 function assertNoSpoofing(r: Recorded): void {
-  for (const name of ['x-remote-user', 'x-remote-group', 'x-remote-extra-scopes', 'impersonate-user', 'impersonate-group']) {
+  for (const name of [
+    'x-remote-user',
+    'x-remote-group',
+    'x-remote-extra-scopes',
+    'impersonate-user',
+    'impersonate-group',
+  ]) {
     assert.deepEqual(received(r, name), [], `${name} never reaches the upstream`);
   }
   for (const name of ['x-forwarded-user', 'x-forwarded-groups', 'x-forwarded-email', 'x-bastion-assertion']) {
@@ -126,9 +146,16 @@ function assertNoSpoofing(r: Recorded): void {
 }
 
 test('a bearer caller: the upstream sees who it is, a verifying assertion, and nothing the caller made up', async () => {
-  const token = await issuer.mint({ aud: 'kube-bastion', sub: 'alice', groups: ['devs'], email: 'alice@example.com' });
+  const token = await issuer.mint({
+    aud: 'kube-bastion',
+    sub: 'alice',
+    groups: ['devs'],
+    email: 'alice@example.com',
+  });
   const before = echo.requests.length;
-  const res = await fetch(`${base}${PROXY}/hello?x=1`, { headers: { authorization: `Bearer ${token}`, cookie: 'app=1', ...SPOOFED } });
+  const res = await fetch(`${base}${PROXY}/hello?x=1`, {
+    headers: { authorization: `Bearer ${token}`, cookie: 'app=1', ...SPOOFED },
+  });
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(echo.requests.length, before + 1);
   const r = echo.last()!;
@@ -177,28 +204,46 @@ test('a browser session: no session cookie upstream, cross-site writes refused, 
   const r = echo.last()!;
   assert.equal(r.url, '/start');
   const cookies = received(r, 'cookie').join('; ');
-  for (const name of sessionCookies) assert.ok(!cookies.includes(`${name}=`), `session cookie ${name} stays at the gateway`);
+  for (const name of sessionCookies)
+    assert.ok(!cookies.includes(`${name}=`), `session cookie ${name} stays at the gateway`);
   assert.deepEqual(received(r, 'x-forwarded-user'), ['alice@example.com']);
   await verifyAssertion(received(r, 'x-bastion-assertion')[0]);
 
   const before = echo.requests.length;
-  const forged = await browser.request(`${base}${PROXY}/transfer`, { method: 'POST', body: 'x', headers: { origin: 'https://evil.example', accept: 'application/json' } });
+  const forged = await browser.request(`${base}${PROXY}/transfer`, {
+    method: 'POST',
+    body: 'x',
+    headers: { origin: 'https://evil.example', accept: 'application/json' },
+  });
   assert.equal(forged.status, 403);
   assert.match(((await forged.json()) as { message: string }).message, /cross-site request refused/);
-  const noOrigin = await browser.request(`${base}${PROXY}/transfer`, { method: 'POST', body: 'x', headers: { accept: 'application/json' } });
+  const noOrigin = await browser.request(`${base}${PROXY}/transfer`, {
+    method: 'POST',
+    body: 'x',
+    headers: { accept: 'application/json' },
+  });
   assert.equal(noOrigin.status, 403);
   // Cross-site WebSocket hijacking: another site opens a socket with the user's cookie.
-  const hijack = await openSocket({ cookie: browser.cookieHeader(new URL(base)), origin: 'https://evil.example' });
+  const hijack = await openSocket({
+    cookie: browser.cookieHeader(new URL(base)),
+    origin: 'https://evil.example',
+  });
   assert.equal(hijack.status, 403);
   assert.equal(echo.requests.length, before, 'no forged write or socket reached the upstream');
 
-  const own = await browser.request(`${base}${PROXY}/transfer`, { method: 'POST', body: 'x', headers: { origin: base, accept: 'application/json' } });
+  const own = await browser.request(`${base}${PROXY}/transfer`, {
+    method: 'POST',
+    body: 'x',
+    headers: { origin: base, accept: 'application/json' },
+  });
   assert.equal(own.status, 200, await own.clone().text());
   assert.equal(echo.last()!.body, 'x');
   assert.ok(received(echo.last()!, 'cookie').join('').includes('app=2'));
 });
 
-function openSocket(headers: Record<string, string>): Promise<{ ws?: WebSocket; status?: number; first?: string }> {
+function openSocket(
+  headers: Record<string, string>,
+): Promise<{ ws?: WebSocket; status?: number; first?: string }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${base.replace('http', 'ws')}${PROXY}/ws`, { headers });
     ws.once('message', (data) => resolve({ ws, first: (data as Buffer).toString('utf8') }));
@@ -247,5 +292,8 @@ test('the audit log has one line per decision, allow and deny, with the rule tha
   assert.equal(deny.decision, 'deny');
   assert.equal(deny.by, 'no-rule');
   assert.equal(deny.status, 403);
-  assert.ok(lines.some((l) => l.upgrade === true && l.verb === 'create'), 'the WebSocket was audited as create');
+  assert.ok(
+    lines.some((l) => l.upgrade === true && l.verb === 'create'),
+    'the WebSocket was audited as create',
+  );
 });

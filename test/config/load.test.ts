@@ -48,8 +48,8 @@ test('a jwt issuer must be https and the error says where', () => {
 test('every problem is reported, not only the first', () => {
   const found = problems({ listen: { port: 'eighty' }, upstream: { connectTimeout: 'soon' } });
   assert.equal(found.length, 2);
-  assert.match(found[0]!, /^listen\.port: /);
-  assert.match(found[1]!, /^upstream\.connectTimeout: must be a duration/);
+  assert.match(found[0], /^listen\.port: /);
+  assert.match(found[1], /^upstream\.connectTimeout: must be a duration/);
 });
 
 test('${ENV} references are substituted, and an unset one is an error with its path', () => {
@@ -67,8 +67,10 @@ test('${ENV} references are substituted, and an unset one is an error with its p
 test('kubernetes may be "none" for static services', () => {
   const config = parseConfig({
     kubernetes: 'none',
-    static: { services: [{ namespace: 'demo', name: 'web', ports: [{ port: 80 }], endpoints: ['127.0.0.1:8081'] }] },
+    static: {
+      services: [{ namespace: 'demo', name: 'web', ports: [{ port: 80 }], endpoints: ['127.0.0.1:8081'] }],
+    },
   });
   assert.equal(config.kubernetes, 'none');
-  assert.equal(config.static.services[0]!.ports[0]!.name, '');
+  assert.equal(config.static.services[0].ports[0].name, '');
 });

@@ -23,7 +23,10 @@ test('kube-bastion demo prints a URL that signs a person in, and stops on SIGINT
   const exited = once(child, 'exit');
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed within 30 s\n${stdout}\n${stderr}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no URL printed within 30 s\n${stdout}\n${stderr}`)),
+        30_000,
+      );
       child.stdout.on('data', (d: Buffer) => {
         stdout += d.toString();
         const m = /Open:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);

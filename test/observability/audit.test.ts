@@ -17,14 +17,24 @@ import type { IncomingMessage } from 'node:http';
 const dir = mkdtempSync(join(tmpdir(), 'bastion-audit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const alice: Identity = { username: 'alice', groups: ['devs'], email: 'a@example.com', extra: {}, method: 'session' };
+const alice: Identity = {
+  username: 'alice',
+  groups: ['devs'],
+  email: 'a@example.com',
+  extra: {},
+  method: 'session',
+};
 const SECRET_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.sig';
 
 function context(method: string, url: string, upgrade = false): RequestContext {
   const req = {
     method,
     url,
-    headers: { authorization: `Bearer ${SECRET_TOKEN}`, cookie: `kube_bastion=${SECRET_TOKEN}`, 'x-request-id': 'req-1' },
+    headers: {
+      authorization: `Bearer ${SECRET_TOKEN}`,
+      cookie: `kube_bastion=${SECRET_TOKEN}`,
+      'x-request-id': 'req-1',
+    },
   } as unknown as IncomingMessage;
   const ctx = newRequestContext(req, upgrade);
   ctx.proxyPath = parseProxyPath(url);
@@ -39,36 +49,81 @@ test('one line per decision with who, what, which rule, outcome and upstream; no
 
   const allowed = context('POST', '/api/v1/namespaces/team-a/services/web:http/proxy/api/items?token=abc');
   allowed.decision = { allowed: true, by: 'rule[0]' };
-  allowed.target = { kind: 'services', namespace: 'team-a', name: 'web', scheme: 'http', endpoints: [], path: '/api/items', key: 'k' };
+  allowed.target = {
+    kind: 'services',
+    namespace: 'team-a',
+    name: 'web',
+    scheme: 'http',
+    endpoints: [],
+    path: '/api/items',
+    key: 'k',
+  };
   allowed.endpoint = { ip: '10.0.0.7', port: 8080, ready: true, serving: true, terminating: false };
   audit.record(allowed, 201, 512, 12.3456);
 
   const denied = context('GET', '/api/v1/namespaces/kube-system/pods/etcd-0/proxy/', true);
-  denied.decision = { allowed: false, by: 'namespace-fence', reason: 'namespace "kube-system" is not open to this gateway' };
+  denied.decision = {
+    allowed: false,
+    by: 'namespace-fence',
+    reason: 'namespace "kube-system" is not open to this gateway',
+  };
   audit.record(denied, 403, 0, 0.5);
 
-  const unauthenticated = newRequestContext({ method: 'GET', url: '/x', headers: {} } as unknown as IncomingMessage);
+  const unauthenticated = newRequestContext({
+    method: 'GET',
+    url: '/x',
+    headers: {},
+  } as unknown as IncomingMessage);
   audit.record(unauthenticated, 401, 0, 0.1);
   await audit.close();
 
   const text = readFileSync(file, 'utf8');
   assert.ok(!text.includes(SECRET_TOKEN), 'no credential in the audit log');
   assert.ok(!text.includes('token=abc'), 'no query string in the audit log');
-  const lines = text.trim().split('\n').map((l): Record<string, unknown> => JSON.parse(l) as Record<string, unknown>);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l): Record<string, unknown> => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 2, 'requests without a decision are not audit events');
   const [a, d] = lines;
   assert.equal(a.audit, true);
   assert.ok(!Number.isNaN(Date.parse(String(a.time))));
   assert.deepEqual(
     {
-      requestId: a.requestId, user: a.user, groups: a.groups, authMethod: a.authMethod, method: a.method, verb: a.verb,
-      namespace: a.namespace, kind: a.kind, name: a.name, decision: a.decision, by: a.by, status: a.status,
-      upstream: a.upstream, path: a.path, bytes: a.bytes, durationMs: a.durationMs,
+      requestId: a.requestId,
+      user: a.user,
+      groups: a.groups,
+      authMethod: a.authMethod,
+      method: a.method,
+      verb: a.verb,
+      namespace: a.namespace,
+      kind: a.kind,
+      name: a.name,
+      decision: a.decision,
+      by: a.by,
+      status: a.status,
+      upstream: a.upstream,
+      path: a.path,
+      bytes: a.bytes,
+      durationMs: a.durationMs,
     },
     {
-      requestId: 'req-1', user: 'alice', groups: ['devs'], authMethod: 'session', method: 'POST', verb: 'create',
-      namespace: 'team-a', kind: 'services', name: 'web:http', decision: 'allow', by: 'rule[0]', status: 201,
-      upstream: '10.0.0.7:8080', path: '/api/items', bytes: 512, durationMs: 12.346,
+      requestId: 'req-1',
+      user: 'alice',
+      groups: ['devs'],
+      authMethod: 'session',
+      method: 'POST',
+      verb: 'create',
+      namespace: 'team-a',
+      kind: 'services',
+      name: 'web:http',
+      decision: 'allow',
+      by: 'rule[0]',
+      status: 201,
+      upstream: '10.0.0.7:8080',
+      path: '/api/items',
+      bytes: 512,
+      durationMs: 12.346,
     },
   );
   assert.equal(d.decision, 'deny');

@@ -29,18 +29,31 @@ before(async () => {
   h = await startHarness({
     config: { authorization: { nodeProxy: true } },
     objects: [
-      service('team-a', 'web', [{ name: 'http', port: 80, targetPort: P }, { name: 'metrics', port: 9100, targetPort: P }]),
-      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }], [
-        { name: 'http', port: P },
-        { name: 'metrics', port: P },
+      service('team-a', 'web', [
+        { name: 'http', port: 80, targetPort: P },
+        { name: 'metrics', port: 9100, targetPort: P },
       ]),
+      endpointSlice(
+        'team-a',
+        'web',
+        [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }],
+        [
+          { name: 'http', port: P },
+          { name: 'metrics', port: P },
+        ],
+      ),
       service('team-a', 'single', [{ name: 'http', port: 80 }]),
       endpointSlice('team-a', 'single', [{ ip: '127.0.0.2' }], [{ name: 'http', port: P }]),
       service('team-a', 'tls', [{ name: 'https', port: 443 }]),
       endpointSlice('team-a', 'tls', [{ ip: '127.0.0.4' }], [{ name: 'https', port: secure.port }]),
       service('team-a', 'empty', [{ name: 'http', port: 80 }]),
       service('team-a', 'notready', [{ name: 'http', port: 80 }]),
-      endpointSlice('team-a', 'notready', [{ ip: '127.0.0.2', ready: false, serving: false }], [{ name: 'http', port: P }]),
+      endpointSlice(
+        'team-a',
+        'notready',
+        [{ ip: '127.0.0.2', ready: false, serving: false }],
+        [{ name: 'http', port: P }],
+      ),
       service('team-a', 'dead', [{ name: 'http', port: 80 }]),
       endpointSlice('team-a', 'dead', [{ ip: '127.0.0.5' }], [{ name: 'http', port: 1 }]),
       service('team-a', 'foreign', [{ name: 'http', port: 80 }]),
@@ -63,7 +76,8 @@ function upstream() {
   return [...a.requests, ...b.requests, ...secure.requests].reduce((x, y) => (y.at > x.at ? y : x));
 }
 const seen = () => a.requests.length + b.requests.length + secure.requests.length;
-const status = (body: string) => JSON.parse(body) as { kind: string; status: string; message: string; reason?: string; code: number };
+const status = (body: string) =>
+  JSON.parse(body) as { kind: string; status: string; message: string; reason?: string; code: number };
 
 interface Case {
   name: string;
@@ -83,60 +97,318 @@ interface Case {
 
 const cases: Case[] = [
   // Name segments and ports
-  { name: 'named service port', path: `${NS}/services/web:http/proxy/a/b?x=1`, status: 200, upstreamURL: '/a/b?x=1' },
-  { name: 'numbered service port maps to its name', path: `${NS}/services/web:80/proxy/`, status: 200, upstreamURL: '/' },
-  { name: 'improvement: single-port service by bare name', path: `${NS}/services/single/proxy/x`, status: 200, upstreamURL: '/x' },
-  { name: 'multi-port service needs a port', path: `${NS}/services/web/proxy/`, status: 503, message: 'no endpoints available for service "web"', reason: 'ServiceUnavailable', upstreamURL: null },
-  { name: 'unknown port number', path: `${NS}/services/web:81/proxy/`, status: 503, message: 'no service port 81 found for service "web"', upstreamURL: null },
-  { name: 'unknown port name', path: `${NS}/services/web:nope/proxy/`, status: 503, message: 'no endpoints available for service "web:nope"', upstreamURL: null },
-  { name: 'missing service', path: `${NS}/services/nope/proxy/`, status: 404, message: 'services "nope" not found', reason: 'NotFound', upstreamURL: null },
-  { name: 'service in another namespace', path: '/api/v1/namespaces/team-b/services/web:http/proxy/', status: 404, message: 'services "web" not found', upstreamURL: null },
-  { name: 'four-part segment', path: `${NS}/services/a:b:c:d/proxy/`, status: 400, message: 'invalid service request "a:b:c:d"', reason: 'BadRequest', upstreamURL: null },
-  { name: 'unknown scheme', path: `${NS}/services/ftp:web:80/proxy/`, status: 400, message: 'invalid service request "ftp:web:80"', upstreamURL: null },
-  { name: 'https scheme, encoded segment, backend cert not verified', path: `${NS}/services/https%3Atls%3Ahttps/proxy/s`, status: 200, upstreamURL: '/s' },
-  { name: 'https with empty port on a single-port service', path: `${NS}/services/https:tls:/proxy/`, status: 200, upstreamURL: '/' },
-  { name: 'two parts never carry a scheme: service "https"', path: `${NS}/services/https:web/proxy/`, status: 404, message: 'services "https" not found', upstreamURL: null },
+  {
+    name: 'named service port',
+    path: `${NS}/services/web:http/proxy/a/b?x=1`,
+    status: 200,
+    upstreamURL: '/a/b?x=1',
+  },
+  {
+    name: 'numbered service port maps to its name',
+    path: `${NS}/services/web:80/proxy/`,
+    status: 200,
+    upstreamURL: '/',
+  },
+  {
+    name: 'improvement: single-port service by bare name',
+    path: `${NS}/services/single/proxy/x`,
+    status: 200,
+    upstreamURL: '/x',
+  },
+  {
+    name: 'multi-port service needs a port',
+    path: `${NS}/services/web/proxy/`,
+    status: 503,
+    message: 'no endpoints available for service "web"',
+    reason: 'ServiceUnavailable',
+    upstreamURL: null,
+  },
+  {
+    name: 'unknown port number',
+    path: `${NS}/services/web:81/proxy/`,
+    status: 503,
+    message: 'no service port 81 found for service "web"',
+    upstreamURL: null,
+  },
+  {
+    name: 'unknown port name',
+    path: `${NS}/services/web:nope/proxy/`,
+    status: 503,
+    message: 'no endpoints available for service "web:nope"',
+    upstreamURL: null,
+  },
+  {
+    name: 'missing service',
+    path: `${NS}/services/nope/proxy/`,
+    status: 404,
+    message: 'services "nope" not found',
+    reason: 'NotFound',
+    upstreamURL: null,
+  },
+  {
+    name: 'service in another namespace',
+    path: '/api/v1/namespaces/team-b/services/web:http/proxy/',
+    status: 404,
+    message: 'services "web" not found',
+    upstreamURL: null,
+  },
+  {
+    name: 'four-part segment',
+    path: `${NS}/services/a:b:c:d/proxy/`,
+    status: 400,
+    message: 'invalid service request "a:b:c:d"',
+    reason: 'BadRequest',
+    upstreamURL: null,
+  },
+  {
+    name: 'unknown scheme',
+    path: `${NS}/services/ftp:web:80/proxy/`,
+    status: 400,
+    message: 'invalid service request "ftp:web:80"',
+    upstreamURL: null,
+  },
+  {
+    name: 'https scheme, encoded segment, backend cert not verified',
+    path: `${NS}/services/https%3Atls%3Ahttps/proxy/s`,
+    status: 200,
+    upstreamURL: '/s',
+  },
+  {
+    name: 'https with empty port on a single-port service',
+    path: `${NS}/services/https:tls:/proxy/`,
+    status: 200,
+    upstreamURL: '/',
+  },
+  {
+    name: 'two parts never carry a scheme: service "https"',
+    path: `${NS}/services/https:web/proxy/`,
+    status: 404,
+    message: 'services "https" not found',
+    upstreamURL: null,
+  },
   // Redirect of the bare proxy path
-  { name: 'GET bare /proxy redirects, keeping the query', path: `${NS}/services/web:http/proxy?a=1`, status: 301, location: `${NS}/services/web:http/proxy/?a=1`, upstreamURL: null },
-  { name: 'HEAD bare /proxy redirects', method: 'HEAD', path: `${NS}/services/web:http/proxy`, status: 301, location: `${NS}/services/web:http/proxy/`, upstreamURL: null },
-  { name: 'POST bare /proxy goes to /', method: 'POST', path: `${NS}/services/web:http/proxy`, body: 'x', status: 200, upstreamURL: '/' },
+  {
+    name: 'GET bare /proxy redirects, keeping the query',
+    path: `${NS}/services/web:http/proxy?a=1`,
+    status: 301,
+    location: `${NS}/services/web:http/proxy/?a=1`,
+    upstreamURL: null,
+  },
+  {
+    name: 'HEAD bare /proxy redirects',
+    method: 'HEAD',
+    path: `${NS}/services/web:http/proxy`,
+    status: 301,
+    location: `${NS}/services/web:http/proxy/`,
+    upstreamURL: null,
+  },
+  {
+    name: 'POST bare /proxy goes to /',
+    method: 'POST',
+    path: `${NS}/services/web:http/proxy`,
+    body: 'x',
+    status: 200,
+    upstreamURL: '/',
+  },
   // Endpoints
-  { name: 'service without endpoints', path: `${NS}/services/empty/proxy/`, status: 503, message: 'no endpoints available for service "empty"', upstreamURL: null },
+  {
+    name: 'service without endpoints',
+    path: `${NS}/services/empty/proxy/`,
+    status: 503,
+    message: 'no endpoints available for service "empty"',
+    upstreamURL: null,
+  },
   { name: 'only unready endpoints', path: `${NS}/services/notready/proxy/`, status: 503, upstreamURL: null },
-  { name: 'dead endpoint', path: `${NS}/services/dead/proxy/`, status: 503, upstreamURL: null, check: (r) => assert.match(status(r.body).message, /^error trying to reach service: /) },
-  { name: 'endpoint without a Pod targetRef is never dialled (CVE-2021-25740)', path: `${NS}/services/foreign/proxy/`, status: 503, upstreamURL: null },
+  {
+    name: 'dead endpoint',
+    path: `${NS}/services/dead/proxy/`,
+    status: 503,
+    upstreamURL: null,
+    check: (r) => assert.match(status(r.body).message, /^error trying to reach service: /),
+  },
+  {
+    name: 'endpoint without a Pod targetRef is never dialled (CVE-2021-25740)',
+    path: `${NS}/services/foreign/proxy/`,
+    status: 503,
+    upstreamURL: null,
+  },
   // Not proxy routes
-  { name: 'the Kubernetes API itself is not exposed', path: `${NS}/services/web`, status: 404, upstreamURL: null },
-  { name: 'other subresources are not exposed', path: `${NS}/secrets/x/proxy/`, status: 404, upstreamURL: null },
-  { name: 'legacy /api/v1/proxy paths are gone', path: '/api/v1/proxy/namespaces/team-a/services/web/', status: 404, upstreamURL: null },
-  { name: 'TRACE is not a proxy method', method: 'TRACE', path: `${NS}/services/web:http/proxy/`, status: 405, reason: 'MethodNotAllowed', upstreamURL: null },
-  { name: 'dryRun is refused', path: `${NS}/services/web:http/proxy/?dryRun=All`, status: 400, message: 'dryRun is not supported', upstreamURL: null },
+  {
+    name: 'the Kubernetes API itself is not exposed',
+    path: `${NS}/services/web`,
+    status: 404,
+    upstreamURL: null,
+  },
+  {
+    name: 'other subresources are not exposed',
+    path: `${NS}/secrets/x/proxy/`,
+    status: 404,
+    upstreamURL: null,
+  },
+  {
+    name: 'legacy /api/v1/proxy paths are gone',
+    path: '/api/v1/proxy/namespaces/team-a/services/web/',
+    status: 404,
+    upstreamURL: null,
+  },
+  {
+    name: 'TRACE is not a proxy method',
+    method: 'TRACE',
+    path: `${NS}/services/web:http/proxy/`,
+    status: 405,
+    reason: 'MethodNotAllowed',
+    upstreamURL: null,
+  },
+  {
+    name: 'dryRun is refused',
+    path: `${NS}/services/web:http/proxy/?dryRun=All`,
+    status: 400,
+    message: 'dryRun is not supported',
+    upstreamURL: null,
+  },
   // Path cleaning and query
-  { name: 'double slashes merged', path: `${NS}/services/web:http/proxy//a//b`, status: 200, upstreamURL: '/a/b' },
-  { name: 'dot segments resolved', path: `${NS}/services/web:http/proxy/a/../b`, status: 200, upstreamURL: '/b' },
-  { name: 'cannot climb above the proxy root', path: `${NS}/services/web:http/proxy/../../../../services/secret/proxy/x`, status: 200, upstreamURL: '/services/secret/proxy/x' },
-  { name: 'encoded dots resolved too', path: `${NS}/services/web:http/proxy/%2e%2e/%2E%2E/x`, status: 200, upstreamURL: '/x' },
-  { name: 'encoded slash becomes a separator', path: `${NS}/services/web:http/proxy/a%2Fb`, status: 200, upstreamURL: '/a/b' },
-  { name: 'space re-escaped', path: `${NS}/services/web:http/proxy/a%20b`, status: 200, upstreamURL: '/a%20b' },
-  { name: 'trailing slash kept', path: `${NS}/services/web:http/proxy/a/b/`, status: 200, upstreamURL: '/a/b/' },
-  { name: 'query byte-identical', path: `${NS}/services/web:http/proxy/q?a=%2F&b='x'&c&&d=%zz&path=/etc`, status: 200, upstreamURL: `/q?a=%2F&b='x'&c&&d=%zz&path=/etc` },
-  { name: 'bad escape in the path', path: `${NS}/services/web:http/proxy/%zz`, status: 400, upstreamURL: null },
+  {
+    name: 'double slashes merged',
+    path: `${NS}/services/web:http/proxy//a//b`,
+    status: 200,
+    upstreamURL: '/a/b',
+  },
+  {
+    name: 'dot segments resolved',
+    path: `${NS}/services/web:http/proxy/a/../b`,
+    status: 200,
+    upstreamURL: '/b',
+  },
+  {
+    name: 'cannot climb above the proxy root',
+    path: `${NS}/services/web:http/proxy/../../../../services/secret/proxy/x`,
+    status: 200,
+    upstreamURL: '/services/secret/proxy/x',
+  },
+  {
+    name: 'encoded dots resolved too',
+    path: `${NS}/services/web:http/proxy/%2e%2e/%2E%2E/x`,
+    status: 200,
+    upstreamURL: '/x',
+  },
+  {
+    name: 'encoded slash becomes a separator',
+    path: `${NS}/services/web:http/proxy/a%2Fb`,
+    status: 200,
+    upstreamURL: '/a/b',
+  },
+  {
+    name: 'space re-escaped',
+    path: `${NS}/services/web:http/proxy/a%20b`,
+    status: 200,
+    upstreamURL: '/a%20b',
+  },
+  {
+    name: 'trailing slash kept',
+    path: `${NS}/services/web:http/proxy/a/b/`,
+    status: 200,
+    upstreamURL: '/a/b/',
+  },
+  {
+    name: 'query byte-identical',
+    path: `${NS}/services/web:http/proxy/q?a=%2F&b='x'&c&&d=%zz&path=/etc`,
+    status: 200,
+    upstreamURL: `/q?a=%2F&b='x'&c&&d=%zz&path=/etc`,
+  },
+  {
+    name: 'bad escape in the path',
+    path: `${NS}/services/web:http/proxy/%zz`,
+    status: 400,
+    upstreamURL: null,
+  },
   // Responses
-  { name: 'upstream redirects are not followed; Location gets the prefix', path: `${NS}/services/web:http/proxy/redirect?to=/elsewhere`, status: 302, location: `${NS}/services/web:http/proxy/elsewhere`, upstreamURL: '/redirect?to=/elsewhere' },
-  { name: 'redirect to a foreign host is passed on untouched, not followed', path: `${NS}/services/web:http/proxy/redirect?to=https://evil.example/x`, status: 302, location: 'https://evil.example/x', upstreamURL: '/redirect?to=https://evil.example/x' },
-  { name: 'upstream 500 passes through', path: `${NS}/services/web:http/proxy/status/500`, status: 500, upstreamURL: '/status/500' },
-  { name: 'upstream 404 passes through', path: `${NS}/services/web:http/proxy/status/404`, status: 404, upstreamURL: '/status/404' },
-  { name: 'server-sent events stream through', path: `${NS}/services/web:http/proxy/stream?chunks=3`, status: 200, upstreamURL: '/stream?chunks=3', check: (r) => assert.equal(r.body, 'data: 3\n\ndata: 2\n\ndata: 1\n\n') },
+  {
+    name: 'upstream redirects are not followed; Location gets the prefix',
+    path: `${NS}/services/web:http/proxy/redirect?to=/elsewhere`,
+    status: 302,
+    location: `${NS}/services/web:http/proxy/elsewhere`,
+    upstreamURL: '/redirect?to=/elsewhere',
+  },
+  {
+    name: 'redirect to a foreign host is passed on untouched, not followed',
+    path: `${NS}/services/web:http/proxy/redirect?to=https://evil.example/x`,
+    status: 302,
+    location: 'https://evil.example/x',
+    upstreamURL: '/redirect?to=https://evil.example/x',
+  },
+  {
+    name: 'upstream 500 passes through',
+    path: `${NS}/services/web:http/proxy/status/500`,
+    status: 500,
+    upstreamURL: '/status/500',
+  },
+  {
+    name: 'upstream 404 passes through',
+    path: `${NS}/services/web:http/proxy/status/404`,
+    status: 404,
+    upstreamURL: '/status/404',
+  },
+  {
+    name: 'server-sent events stream through',
+    path: `${NS}/services/web:http/proxy/stream?chunks=3`,
+    status: 200,
+    upstreamURL: '/stream?chunks=3',
+    check: (r) => assert.equal(r.body, 'data: 3\n\ndata: 2\n\ndata: 1\n\n'),
+  },
   // Pods
-  { name: 'pod: first declared container port', path: `${NS}/pods/web-0/proxy/p`, status: 200, upstreamURL: '/p' },
-  { name: 'pod: port by number', path: `${NS}/pods/web-0:${0}/proxy/p`.replace(':0', ':PORT'), status: 200, upstreamURL: '/p' },
-  { name: 'improvement: pod port by container port name', path: `${NS}/pods/web-0:http/proxy/p`, status: 200, upstreamURL: '/p' },
-  { name: 'missing pod', path: `${NS}/pods/nope/proxy/`, status: 404, message: 'pods "nope" not found', upstreamURL: null },
-  { name: 'pod without an IP', path: `${NS}/pods/pending/proxy/`, status: 400, message: 'address not allowed', upstreamURL: null },
-  { name: 'invalid pod segment', path: `${NS}/pods/:80/proxy/`, status: 400, message: 'invalid pod request ":80"', upstreamURL: null },
+  {
+    name: 'pod: first declared container port',
+    path: `${NS}/pods/web-0/proxy/p`,
+    status: 200,
+    upstreamURL: '/p',
+  },
+  {
+    name: 'pod: port by number',
+    path: `${NS}/pods/web-0:${0}/proxy/p`.replace(':0', ':PORT'),
+    status: 200,
+    upstreamURL: '/p',
+  },
+  {
+    name: 'improvement: pod port by container port name',
+    path: `${NS}/pods/web-0:http/proxy/p`,
+    status: 200,
+    upstreamURL: '/p',
+  },
+  {
+    name: 'missing pod',
+    path: `${NS}/pods/nope/proxy/`,
+    status: 404,
+    message: 'pods "nope" not found',
+    upstreamURL: null,
+  },
+  {
+    name: 'pod without an IP',
+    path: `${NS}/pods/pending/proxy/`,
+    status: 400,
+    message: 'address not allowed',
+    upstreamURL: null,
+  },
+  {
+    name: 'invalid pod segment',
+    path: `${NS}/pods/:80/proxy/`,
+    status: 400,
+    message: 'invalid pod request ":80"',
+    upstreamURL: null,
+  },
   // Nodes
-  { name: 'node: kubelet port over https', path: '/api/v1/nodes/node-1/proxy/stats/summary', status: 200, upstreamURL: '/stats/summary' },
-  { name: 'missing node', path: '/api/v1/nodes/nope/proxy/', status: 404, message: 'nodes "nope" not found', upstreamURL: null },
+  {
+    name: 'node: kubelet port over https',
+    path: '/api/v1/nodes/node-1/proxy/stats/summary',
+    status: 200,
+    upstreamURL: '/stats/summary',
+  },
+  {
+    name: 'missing node',
+    path: '/api/v1/nodes/nope/proxy/',
+    status: 404,
+    message: 'nodes "nope" not found',
+    upstreamURL: null,
+  },
 ];
 
 describe('apiserver proxy conformance', () => {
@@ -173,13 +445,24 @@ describe('headers in and out', () => {
       'x-remote-user': 'admin',
     });
     const hdrs = upstream().headers;
-    for (const name of ['authorization', 'proxy-authorization', 'impersonate-user', 'impersonate-group', 'x-remote-user']) {
+    for (const name of [
+      'authorization',
+      'proxy-authorization',
+      'impersonate-user',
+      'impersonate-group',
+      'x-remote-user',
+    ]) {
       assert.equal(hdrs[name], undefined, name);
     }
   });
 
   test('hop-by-hop headers, including those named by Connection, are dropped', async () => {
-    await send(h.url, 'GET', path, { connection: 'keep-alive, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'x-kept': 'yes' });
+    await send(h.url, 'GET', path, {
+      connection: 'keep-alive, x-hop',
+      'x-hop': '1',
+      'keep-alive': 'timeout=5',
+      'x-kept': 'yes',
+    });
     const hdrs = upstream().headers;
     assert.equal(hdrs['x-hop'], undefined);
     assert.equal(hdrs['keep-alive'], undefined);
@@ -207,7 +490,7 @@ describe('headers in and out', () => {
   test('spoofed identity headers in any spelling are replaced by ours', async () => {
     await send(h.url, 'GET', path, {
       'x-forwarded-user': 'admin',
-      'X_Forwarded_User': 'admin',
+      X_Forwarded_User: 'admin',
       'x-forwarded-groups': 'system:masters',
       'x-bastion-assertion': 'forged',
     });

@@ -57,16 +57,31 @@ test('an encoded name segment is the same as the plain one', () => {
 
 test('pods and nodes forms parse', () => {
   const pod = parseProxyPath('/api/v1/namespaces/team-a/pods/web-0:8080/proxy/metrics')!;
-  assert.deepEqual([pod.kind, pod.namespace, pod.name, pod.port, pod.path], ['pods', 'team-a', 'web-0', '8080', '/metrics']);
+  assert.deepEqual(
+    [pod.kind, pod.namespace, pod.name, pod.port, pod.path],
+    ['pods', 'team-a', 'web-0', '8080', '/metrics'],
+  );
   const node = parseProxyPath('/api/v1/nodes/node-1/proxy/stats/summary')!;
-  assert.deepEqual([node.kind, node.namespace, node.name, node.path], ['nodes', '', 'node-1', '/stats/summary']);
+  assert.deepEqual(
+    [node.kind, node.namespace, node.name, node.path],
+    ['nodes', '', 'node-1', '/stats/summary'],
+  );
 });
 
 test('non-proxy URLs are not ours and other API paths are 404', () => {
   assert.equal(parseProxyPath('/'), undefined);
   assert.equal(parseProxyPath('/auth/login'), undefined);
-  for (const url of ['/api/v1/namespaces', '/api/v1/namespaces/a/secrets/x/proxy/', '/api/v2/nodes/n/proxy', `${SVC}/web`]) {
-    assert.throws(() => parseProxyPath(url), (e: GatewayError) => e.status === 404, url);
+  for (const url of [
+    '/api/v1/namespaces',
+    '/api/v1/namespaces/a/secrets/x/proxy/',
+    '/api/v2/nodes/n/proxy',
+    `${SVC}/web`,
+  ]) {
+    assert.throws(
+      () => parseProxyPath(url),
+      (e: GatewayError) => e.status === 404,
+      url,
+    );
   }
 });
 
@@ -79,5 +94,8 @@ test('invalid segments are 400 with the apiserver message', () => {
     () => parseProxyPath('/api/v1/namespaces/x/pods/:80/proxy/'),
     (e: GatewayError) => e.status === 400 && e.message === 'invalid pod request ":80"',
   );
-  assert.throws(() => parseProxyPath(`${SVC}/web/proxy/%zz`), (e: GatewayError) => e.status === 400);
+  assert.throws(
+    () => parseProxyPath(`${SVC}/web/proxy/%zz`),
+    (e: GatewayError) => e.status === 400,
+  );
 });

@@ -20,20 +20,31 @@ const lookupHost = (host: string) => Promise.resolve(DNS[host] ?? []);
 
 const state = memoryClusterState({
   services: [
-    service('team-a', 'web', [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'metrics', port: 9100 }]),
+    service('team-a', 'web', [
+      { name: 'http', port: 80, targetPort: 8080 },
+      { name: 'metrics', port: 9100 },
+    ]),
     service('team-a', 'single', [{ name: 'http', port: 80 }]),
     service('team-a', 'empty', [{ name: 'http', port: 80 }]),
     service('team-a', 'manual', [{ name: 'http', port: 80 }], { selector: null }),
     service('team-a', 'sticky', [80], { sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 60 }),
   ],
   slices: [
-    endpointSlice('team-a', 'web', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ready: false }], [
-      { name: 'http', port: 8080 },
-      { name: 'metrics', port: 9100 },
-    ]),
-    endpointSlice('team-a', 'single', [{ ip: '10.0.0.3' }, { ip: '127.0.0.1' }, { ip: '169.254.169.254' }], [
-      { name: 'http', port: 8080 },
-    ]),
+    endpointSlice(
+      'team-a',
+      'web',
+      [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ready: false }],
+      [
+        { name: 'http', port: 8080 },
+        { name: 'metrics', port: 9100 },
+      ],
+    ),
+    endpointSlice(
+      'team-a',
+      'single',
+      [{ ip: '10.0.0.3' }, { ip: '127.0.0.1' }, { ip: '169.254.169.254' }],
+      [{ name: 'http', port: 8080 }],
+    ),
     // CVE-2021-25740: a slice pointing at a pod of another namespace, and one without a pod.
     endpointSlice('team-a', 'manual', [{ ip: '10.1.0.9', pod: null }], [{ name: 'http', port: 80 }]),
     endpointSlice('team-a', 'sticky', [{ ip: '10.0.0.4' }], [80]),
@@ -49,7 +60,12 @@ const state = memoryClusterState({
   nodes: [
     node('node-1', '10.0.1.1'),
     withoutHostnameLabel(node('node-2', [])),
-    withoutHostnameLabel(node('node-3', [{ type: 'ExternalIP', address: '203.0.113.7' }, { type: 'InternalIP', address: '10.0.1.3' }])),
+    withoutHostnameLabel(
+      node('node-3', [
+        { type: 'ExternalIP', address: '203.0.113.7' },
+        { type: 'InternalIP', address: '10.0.1.3' },
+      ]),
+    ),
     node('node-4', [{ type: 'Hostname', address: 'metadata.internal' }]),
   ],
 });
@@ -67,38 +83,69 @@ const rejects = async (url: string, status: number, message: string) =>
 test('a named or numbered service port resolves to the endpoint (target) port', async () => {
   for (const seg of ['web:http', 'web:80']) {
     const t = await at(`/api/v1/namespaces/team-a/services/${seg}/proxy/`);
-    assert.deepEqual(t.endpoints.map((e) => `${e.ip}:${e.port}:${e.ready}`), ['10.0.0.1:8080:true', '10.0.0.2:8080:false']);
+    assert.deepEqual(
+      t.endpoints.map((e) => `${e.ip}:${e.port}:${e.ready}`),
+      ['10.0.0.1:8080:true', '10.0.0.2:8080:false'],
+    );
     assert.equal(t.scheme, 'http');
   }
   const m = await at('/api/v1/namespaces/team-a/services/https:web:metrics/proxy/');
   assert.equal(m.scheme, 'https');
-  assert.equal(m.endpoints[0]!.port, 9100);
+  assert.equal(m.endpoints[0].port, 9100);
 });
 
 test('a single-port service is reachable by its bare name (the apiserver answers 503)', async () => {
   const t = await at('/api/v1/namespaces/team-a/services/single/proxy/');
-  assert.equal(t.endpoints[0]!.port, 8080);
+  assert.equal(t.endpoints[0].port, 8080);
 });
 
 test('loopback and link-local endpoints are never dialled', async () => {
   const t = await at('/api/v1/namespaces/team-a/services/single:http/proxy/');
-  assert.deepEqual(t.endpoints.map((e) => e.ip), ['10.0.0.3']);
+  assert.deepEqual(
+    t.endpoints.map((e) => e.ip),
+    ['10.0.0.3'],
+  );
 });
 
 test('service errors carry the apiserver messages', async () => {
   await rejects('/api/v1/namespaces/team-a/services/nope/proxy/', 404, 'services "nope" not found');
   await rejects('/api/v1/namespaces/team-b/services/web/proxy/', 404, 'services "web" not found');
-  await rejects('/api/v1/namespaces/team-a/services/web:81/proxy/', 503, 'no service port 81 found for service "web"');
-  await rejects('/api/v1/namespaces/team-a/services/empty/proxy/', 503, 'no endpoints available for service "empty"');
-  await rejects('/api/v1/namespaces/team-a/services/web/proxy/', 503, 'no endpoints available for service "web"');
-  await rejects('/api/v1/namespaces/team-a/services/web:nope/proxy/', 503, 'no endpoints available for service "web:nope"');
-  await rejects('/api/v1/namespaces/team-a/services/manual/proxy/', 503, 'no endpoints available for service "manual"');
+  await rejects(
+    '/api/v1/namespaces/team-a/services/web:81/proxy/',
+    503,
+    'no service port 81 found for service "web"',
+  );
+  await rejects(
+    '/api/v1/namespaces/team-a/services/empty/proxy/',
+    503,
+    'no endpoints available for service "empty"',
+  );
+  await rejects(
+    '/api/v1/namespaces/team-a/services/web/proxy/',
+    503,
+    'no endpoints available for service "web"',
+  );
+  await rejects(
+    '/api/v1/namespaces/team-a/services/web:nope/proxy/',
+    503,
+    'no endpoints available for service "web:nope"',
+  );
+  await rejects(
+    '/api/v1/namespaces/team-a/services/manual/proxy/',
+    503,
+    'no endpoints available for service "manual"',
+  );
 });
 
 test('selector-less endpoints are usable only when the config allows them', async () => {
-  const lenient = createTargetResolver({ state, mayDial: createAddressPolicy(), allowSelectorless: true, lookupHost: () => Promise.resolve([]) });
+  const lenient = createTargetResolver({
+    state,
+    mayDial: createAddressPolicy(),
+    allowSelectorless: true,
+    lookupHost: () => Promise.resolve([]),
+  });
   const t = await lenient(parseProxyPath('/api/v1/namespaces/team-a/services/manual/proxy/')!);
-  assert.equal(t.endpoints[0]!.ip, '10.1.0.9');
+  assert.equal(t.endpoints[0].ip, '10.1.0.9');
 });
 
 test('ClientIP session affinity is carried to the balancer', async () => {
@@ -107,13 +154,18 @@ test('ClientIP session affinity is carried to the balancer', async () => {
 });
 
 test('pod ports: given, named, first declared container port, else 80', async () => {
-  const port = async (seg: string) => (await at(`/api/v1/namespaces/team-a/pods/${seg}/proxy/`)).endpoints[0]!.port;
+  const port = async (seg: string) =>
+    (await at(`/api/v1/namespaces/team-a/pods/${seg}/proxy/`)).endpoints[0].port;
   assert.equal(await port('web-0'), 8080);
   assert.equal(await port('web-0:9090'), 9090);
   assert.equal(await port('web-0:http'), 8080);
   assert.equal(await port('bare'), 80);
   assert.equal(await port('https:bare:'), 443);
-  await rejects('/api/v1/namespaces/team-a/pods/web-0:grpc/proxy/', 400, 'pod "web-0" has no container port named "grpc"');
+  await rejects(
+    '/api/v1/namespaces/team-a/pods/web-0:grpc/proxy/',
+    400,
+    'pod "web-0" has no container port named "grpc"',
+  );
   await rejects('/api/v1/namespaces/team-a/pods/nope/proxy/', 404, 'pods "nope" not found');
   await rejects('/api/v1/namespaces/team-a/pods/pending/proxy/', 400, 'address not allowed');
   await rejects('/api/v1/namespaces/team-a/pods/loop/proxy/', 400, 'address not allowed');
@@ -121,15 +173,21 @@ test('pod ports: given, named, first declared container port, else 80', async ()
 
 test('nodes: kubelet over https by default, a given port over http, address preference, DNS pinned', async () => {
   const kubelet = await at('/api/v1/nodes/node-1/proxy/stats/summary');
-  assert.deepEqual([kubelet.scheme, kubelet.endpoints[0]!.ip, kubelet.endpoints[0]!.port], ['https', '10.0.1.1', 10250]);
+  assert.deepEqual(
+    [kubelet.scheme, kubelet.endpoints[0].ip, kubelet.endpoints[0].port],
+    ['https', '10.0.1.1', 10250],
+  );
   const other = await at('/api/v1/nodes/node-1:9100/proxy/metrics');
-  assert.deepEqual([other.scheme, other.endpoints[0]!.port], ['http', 9100]);
+  assert.deepEqual([other.scheme, other.endpoints[0].port], ['http', 9100]);
   const https = await at('/api/v1/nodes/https:node-1:9100/proxy/metrics');
   assert.equal(https.scheme, 'https');
   const pref = await at('/api/v1/nodes/node-3/proxy/');
-  assert.equal(pref.endpoints[0]!.ip, '10.0.1.3', 'InternalIP is preferred over ExternalIP');
+  assert.equal(pref.endpoints[0].ip, '10.0.1.3', 'InternalIP is preferred over ExternalIP');
   await rejects('/api/v1/nodes/nope/proxy/', 404, 'nodes "nope" not found');
   // A Hostname that resolves to the metadata address is refused (resolved once, then dialled as checked).
   await rejects('/api/v1/nodes/node-4/proxy/', 400, 'address not allowed');
-  await assert.rejects(at('/api/v1/nodes/node-2/proxy/'), (e: GatewayError) => e.status === 500 && /no preferred addresses found/.test(e.message));
+  await assert.rejects(
+    at('/api/v1/nodes/node-2/proxy/'),
+    (e: GatewayError) => e.status === 500 && /no preferred addresses found/.test(e.message),
+  );
 });

@@ -25,7 +25,9 @@ before(async () => {
   h = await startHarness({
     objects: [
       service('team-a', 'web', [{ name: 'http', port: 80 }]),
-      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }], { name: 'web-1' }),
+      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }], {
+        name: 'web-1',
+      }),
       service('team-a', 'dead', [{ name: 'http', port: 80 }]),
       endpointSlice('team-a', 'dead', [{ ip: '127.0.0.5' }], [{ name: 'http', port: 1 }]),
     ],
@@ -37,10 +39,13 @@ after(async () => {
   await Promise.all([a?.close(), b?.close()]);
 });
 
-function openSocket(path: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; first: string }> {
+function openSocket(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket; first: string }> {
   const ws = new WebSocket(h.url.replace('http', 'ws') + path, { headers });
   return new Promise((resolve, reject) => {
-    ws.once('message', (m) => resolve({ ws, first: String(m) }));
+    ws.once('message', (m: Buffer) => resolve({ ws, first: m.toString() }));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
   });
@@ -49,7 +54,7 @@ function openSocket(path: string, headers: Record<string, string> = {}): Promise
 test('a WebSocket upgrade is relayed both ways and keeps its query string (kubernetes#77142)', async () => {
   const { ws, first } = await openSocket(`${WEB}/ws?follow=true&container=app`);
   assert.equal(first, 'hello from a /ws?follow=true&container=app');
-  const reply = new Promise<string>((r) => ws.once('message', (m) => r(String(m))));
+  const reply = new Promise<string>((r) => ws.once('message', (m: Buffer) => r(m.toString())));
   ws.send('ping');
   assert.equal(await reply, 'echo:ping');
   const seen = a.requests.find((r) => r.upgrade)!;
@@ -89,14 +94,26 @@ test('endpoint churn: an added and a removed endpoint both steer traffic within 
   const servedBy = async () => (await send(h.url, 'GET', `${WEB}/who`)).headers['x-served-by'];
   assert.equal(await servedBy(), 'a');
 
-  h.api.upsert(endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }], [{ name: 'http', port: a.port }], { name: 'web-1' }));
+  h.api.upsert(
+    endpointSlice(
+      'team-a',
+      'web',
+      [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }],
+      [{ name: 'http', port: a.port }],
+      { name: 'web-1' },
+    ),
+  );
   const added = await eventually(async () => {
     const seen = new Set<unknown>();
     for (let i = 0; i < 6; i++) seen.add(await servedBy());
     assert.ok(seen.has('b'));
   }, 1000);
 
-  h.api.upsert(endpointSlice('team-a', 'web', [{ ip: '127.0.0.3' }], [{ name: 'http', port: a.port }], { name: 'web-1' }));
+  h.api.upsert(
+    endpointSlice('team-a', 'web', [{ ip: '127.0.0.3' }], [{ name: 'http', port: a.port }], {
+      name: 'web-1',
+    }),
+  );
   const removed = await eventually(async () => {
     for (let i = 0; i < 6; i++) assert.equal(await servedBy(), 'b');
   }, 1000);

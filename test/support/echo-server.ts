@@ -84,7 +84,9 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
       const status = /^\/status\/(\d{3})$/.exec(url.pathname);
       if (status) {
         record(entry);
-        res.writeHead(Number(status[1]), { 'content-type': 'text/plain', 'access-control-allow-origin': '*' }).end(`status ${status[1]}`);
+        res
+          .writeHead(Number(status[1]), { 'content-type': 'text/plain', 'access-control-allow-origin': '*' })
+          .end(`status ${status[1]}`);
       } else if (url.pathname === '/redirect') {
         record(entry);
         res.writeHead(302, { location: url.searchParams.get('to') ?? '/' }).end();
@@ -111,7 +113,13 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
         res.on('close', () => clearInterval(tick));
       } else {
         record(entry);
-        const body = JSON.stringify({ server: name, method: entry.method, url: entry.url, headers: entry.headers, body: entry.body });
+        const body = JSON.stringify({
+          server: name,
+          method: entry.method,
+          url: entry.url,
+          headers: entry.headers,
+          body: entry.body,
+        });
         res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': name }).end(body);
       }
     });
@@ -125,7 +133,16 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
-    record({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, body: '', aborted: false, upgrade: true, at: process.hrtime.bigint() });
+    record({
+      method: req.method!,
+      url: req.url!,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: '',
+      aborted: false,
+      upgrade: true,
+      at: process.hrtime.bigint(),
+    });
     const url = new URL(req.url!, 'http://x');
     if (url.pathname.startsWith('/status/')) {
       socket.end(`HTTP/1.1 ${url.pathname.slice(8)} Nope\r\nContent-Length: 4\r\n\r\nnope`);
@@ -133,7 +150,7 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.send(`hello from ${name} ${req.url}`);
-      ws.on('message', (data) => ws.send(`echo:${String(data)}`));
+      ws.on('message', (data: Buffer) => ws.send(`echo:${data.toString()}`));
     });
   });
 
@@ -148,7 +165,10 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
     waitFor(n, timeoutMs = 5000) {
       if (requests.length >= n) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`expected ${n} requests, got ${requests.length}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`expected ${n} requests, got ${requests.length}`)),
+          timeoutMs,
+        );
         const check = () => (requests.length >= n ? (clearTimeout(t), resolve()) : waiters.push(check));
         waiters.push(check);
       });

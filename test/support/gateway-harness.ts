@@ -34,7 +34,10 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   const out = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = base[k];
-    out[k] = b && typeof b === 'object' && !Array.isArray(b) && v && typeof v === 'object' && !Array.isArray(v) ? { ...b, ...v } : v;
+    out[k] =
+      b && typeof b === 'object' && !Array.isArray(b) && v && typeof v === 'object' && !Array.isArray(v)
+        ? { ...b, ...v }
+        : v;
   }
   return out;
 }
@@ -48,8 +51,12 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     upstream: { allowedAddresses: ['127.0.0.0/8'] },
     logging: { level: 'silent', audit: { enabled: false } },
   };
-  const config = parseConfig(merge(defaults, (o.config ?? {}) as Record<string, unknown>), { env: o.env ?? {} });
-  const gateway = await createGateway({ config, logger: o.logger ?? silentLogger(), insecureNoAuth: o.insecureNoAuth ?? true });
+  const config = parseConfig(merge(defaults, o.config ?? {}), { env: o.env ?? {} });
+  const gateway = await createGateway({
+    config,
+    logger: o.logger ?? silentLogger(),
+    insecureNoAuth: o.insecureNoAuth ?? true,
+  });
   const { url, adminURL } = await gateway.listen();
   return {
     api,

@@ -20,19 +20,34 @@ import { createAssertionSigner } from '../../src/upstream-identity/assertion.js'
 import { createKeyRing, parseKeyFile } from '../../src/upstream-identity/signing-keys.js';
 
 const logger = silentLogger();
-const alice: Identity = { username: 'alice', groups: ['devs'], email: 'alice@example.com', extra: {}, method: 'session' };
+const alice: Identity = {
+  username: 'alice',
+  groups: ['devs'],
+  email: 'alice@example.com',
+  extra: {},
+  method: 'session',
+};
 const bob: Identity = { username: 'bob', groups: [], extra: {}, method: 'jwt' };
 const dir = mkdtempSync(join(tmpdir(), 'bastion-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const config = (extra: ConfigInput = {}) => parseConfig({ publicURL: 'https://bastion.example.com/', ...extra });
+const config = (extra: ConfigInput = {}) =>
+  parseConfig({ publicURL: 'https://bastion.example.com/', ...extra });
 const ecPem = (format: 'pkcs8' | 'sec1' = 'pkcs8') =>
-  generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: format, format: 'pem' }) as string;
+  generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: format,
+    format: 'pem',
+  }) as string;
 
 async function serveJwks(jwks: () => unknown): Promise<{ url: URL; server: Server }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks())));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks())),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`), server };
+  return {
+    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`),
+    server,
+  };
 }
 
 test('a backend verifies the assertion with the published JWKS and reads who called', async () => {
@@ -54,10 +69,16 @@ test('a backend verifies the assertion with the published JWKS and reads who cal
     assert.equal(payload.exp! - payload.iat!, 120);
     assert.match(String(payload.jti), /^[0-9a-f-]{36}$/);
     // Minted for one target: another backend's audience check refuses it.
-    await assert.rejects(jwtVerify(token, createRemoteJWKSet(url), { audience: 'team-a/api' }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
+    await assert.rejects(jwtVerify(token, createRemoteJWKSet(url), { audience: 'team-a/api' }), {
+      code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    });
     // Pods and nodes get audiences of their own.
-    const podToken = (await identity.headersFor(bob, { kind: 'pods', namespace: 'team-a', name: 'web' }))['X-Bastion-Assertion'];
-    const { payload: p } = await jwtVerify(podToken, createRemoteJWKSet(url), { audience: 'team-a/pods/web' });
+    const podToken = (await identity.headersFor(bob, { kind: 'pods', namespace: 'team-a', name: 'web' }))[
+      'X-Bastion-Assertion'
+    ];
+    const { payload: p } = await jwtVerify(podToken, createRemoteJWKSet(url), {
+      audience: 'team-a/pods/web',
+    });
     assert.equal(p.sub, 'bob');
     assert.equal(p.email, undefined);
   } finally {
@@ -74,13 +95,19 @@ test('an assertion is reused for three quarters of its lifetime, then renewed', 
     // Every fresh assertion has its own jti, so the same string means no new signature was made.
     for (let i = 0; i < 200; i++) assert.equal(await signer.sign(alice, 'team-a/web'), first);
     assert.notEqual(await signer.sign(alice, 'team-a/api'), first, 'per audience');
-    assert.notEqual(await signer.sign({ ...alice, groups: ['devs', 'admins'] }, 'team-a/web'), first, 'per identity');
+    assert.notEqual(
+      await signer.sign({ ...alice, groups: ['devs', 'admins'] }, 'team-a/web'),
+      first,
+      'per identity',
+    );
     now += 89_000;
     assert.equal(await signer.sign(alice, 'team-a/web'), first, 'still reused at 89 s of 120 s');
     now += 2_000;
     const second = await signer.sign(alice, 'team-a/web');
     assert.notEqual(second, first, 'renewed after 90 s');
-    const { payload } = await jwtVerify(second, createLocalJWKSet(signer.jwks()), { currentDate: new Date(now) });
+    const { payload } = await jwtVerify(second, createLocalJWKSet(signer.jwks()), {
+      currentDate: new Date(now),
+    });
     assert.equal(payload.iat, Math.floor(now / 1000));
   } finally {
     signer.close();
@@ -92,14 +119,22 @@ test('keys from signingKeyFile: the first signs, the others are published, PKCS#
   writeFileSync(file, ecPem('sec1') + ecPem('pkcs8'));
   const [signing, extra] = await parseKeyFile(ecPem('sec1') + ecPem('pkcs8'), 'x');
   assert.ok(signing && extra);
-  const signer = await createAssertionSigner(config({ upstream: { assertion: { signingKeyFile: file } } }), { logger });
-  const again = await createAssertionSigner(config({ upstream: { assertion: { signingKeyFile: file } } }), { logger });
+  const signer = await createAssertionSigner(config({ upstream: { assertion: { signingKeyFile: file } } }), {
+    logger,
+  });
+  const again = await createAssertionSigner(config({ upstream: { assertion: { signingKeyFile: file } } }), {
+    logger,
+  });
   try {
     const jwks = signer.jwks();
     assert.equal(jwks.keys.length, 2);
     assert.deepEqual(again.jwks(), jwks, 'replicas reading the same Secret publish the same keys');
     for (const k of jwks.keys) {
-      assert.deepEqual(Object.keys(k).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'], 'no private part is published');
+      assert.deepEqual(
+        Object.keys(k).sort(),
+        ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'],
+        'no private part is published',
+      );
     }
     const token = await again.sign(alice, 'team-a/web');
     assert.equal(decodeProtectedHeader(token).kid, jwks.keys[0].kid);
@@ -111,7 +146,10 @@ test('keys from signingKeyFile: the first signs, the others are published, PKCS#
 });
 
 test('a signing key that is not EC P-256 is refused at start with the file named', async () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
   const file = join(dir, 'rsa.pem');
   writeFileSync(file, rsa);
   await assert.rejects(
@@ -134,7 +172,14 @@ test('a replaced key file takes effect; the old key stays published for the over
   const file = join(dir, 'rotating.pem');
   writeFileSync(file, ecPem());
   let now = 1_000_000;
-  const ring = await createKeyRing({ file, rotation: 0, overlap: 180_000, reloadInterval: 20, logger, now: () => now });
+  const ring = await createKeyRing({
+    file,
+    rotation: 0,
+    overlap: 180_000,
+    reloadInterval: 20,
+    logger,
+    now: () => now,
+  });
   try {
     const oldKid = ring.current().kid;
     writeFileSync(file, ecPem());
@@ -143,7 +188,10 @@ test('a replaced key file takes effect; the old key stays published for the over
     assert.equal(kids[0], ring.current().kid);
     assert.ok(kids.includes(oldKid), 'old key still verifies assertions it signed');
     now += 181_000;
-    assert.deepEqual(ring.published().map((k) => k.kid), [ring.current().kid]);
+    assert.deepEqual(
+      ring.published().map((k) => k.kid),
+      [ring.current().kid],
+    );
     // A broken file keeps the keys that work.
     const kid = ring.current().kid;
     writeFileSync(file, 'garbage');
@@ -161,7 +209,10 @@ test('generated keys rotate: the next key is published before it signs, the old 
     const [current, next] = ring.published().map((k) => k.kid);
     assert.equal(current, ring.current().kid);
     await waitFor(() => ring.current().kid === next);
-    assert.ok(ring.published().some((k) => k.kid === current), 'retired key still published');
+    assert.ok(
+      ring.published().some((k) => k.kid === current),
+      'retired key still published',
+    );
     now += 200_000;
     assert.ok(!ring.published().some((k) => k.kid === current), 'retired key gone after the overlap');
   } finally {
@@ -170,7 +221,9 @@ test('generated keys rotate: the next key is published before it signs, the old 
 });
 
 test('with assertions off, no assertion header and an empty key set', async () => {
-  const identity = await createUpstreamIdentity(config({ upstream: { assertion: { enabled: false } } }), { logger });
+  const identity = await createUpstreamIdentity(config({ upstream: { assertion: { enabled: false } } }), {
+    logger,
+  });
   const headers = await identity.headersFor(alice, { kind: 'services', namespace: 'a', name: 'web' });
   assert.equal(headers['X-Bastion-Assertion'], undefined);
   assert.deepEqual(identity.jwks(), { keys: [] });

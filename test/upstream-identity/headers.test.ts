@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Identity } from '../../src/authn/identity.js';
 import { parseConfig } from '../../src/config/load.js';
-import { identityHeaders, isReservedHeader, reservedHeaderMatcher } from '../../src/upstream-identity/index.js';
+import {
+  identityHeaders,
+  isReservedHeader,
+  reservedHeaderMatcher,
+} from '../../src/upstream-identity/index.js';
 
 const alice: Identity = {
   username: 'alice@example.com',
@@ -19,9 +23,12 @@ test('identity headers carry user, comma-joined groups and email under the confi
     'X-Forwarded-Groups': 'devs,oidc:platform',
     'X-Forwarded-Email': 'alice@example.com',
   });
-  const custom = parseConfig({ upstream: { identityHeaders: { user: 'X-Auth-User', groups: 'X-Auth-Groups' } } }).upstream
-    .identityHeaders;
-  assert.deepEqual(identityHeaders({ ...alice, groups: [], email: undefined }, custom), { 'X-Auth-User': 'alice@example.com' });
+  const custom = parseConfig({
+    upstream: { identityHeaders: { user: 'X-Auth-User', groups: 'X-Auth-Groups' } },
+  }).upstream.identityHeaders;
+  assert.deepEqual(identityHeaders({ ...alice, groups: [], email: undefined }, custom), {
+    'X-Auth-User': 'alice@example.com',
+  });
   const off = parseConfig({ upstream: { identityHeaders: { enabled: false } } }).upstream.identityHeaders;
   assert.deepEqual(identityHeaders(alice, off), {});
 });
@@ -36,10 +43,23 @@ test('names that no HTTP header can hold are sent as UTF-8 bytes without control
 
 test('client copies of identity headers are reserved in every case and _/- spelling', () => {
   const reserved = [
-    'X-Forwarded-User', 'x-forwarded-user', 'X_Forwarded_User', 'x-forwarded_groups', 'X-FORWARDED-EMAIL',
-    'X-Bastion-Assertion', 'x_bastion_assertion', 'X-Remote-User', 'X-Remote-Group', 'x_remote_extra_scopes',
-    'X-Remote-Extra-Foo', 'Impersonate-User', 'impersonate_group', 'Impersonate-Extra-Scopes', 'Impersonate-Uid',
-    'X-Auth-Request-Email', 'X-Forwarded-Preferred-Username',
+    'X-Forwarded-User',
+    'x-forwarded-user',
+    'X_Forwarded_User',
+    'x-forwarded_groups',
+    'X-FORWARDED-EMAIL',
+    'X-Bastion-Assertion',
+    'x_bastion_assertion',
+    'X-Remote-User',
+    'X-Remote-Group',
+    'x_remote_extra_scopes',
+    'X-Remote-Extra-Foo',
+    'Impersonate-User',
+    'impersonate_group',
+    'Impersonate-Extra-Scopes',
+    'Impersonate-Uid',
+    'X-Auth-Request-Email',
+    'X-Forwarded-Preferred-Username',
   ];
   for (const name of reserved) assert.equal(isReservedHeader(name), true, name);
   for (const name of ['Accept', 'X-Forwarded-Userx', 'X-User', 'Cookie', 'X-Request-Id']) {
@@ -49,10 +69,20 @@ test('client copies of identity headers are reserved in every case and _/- spell
 
 test('custom header names are reserved too, and the defaults stay reserved (NCC-E003660-YVU)', () => {
   const upstream = parseConfig({
-    upstream: { identityHeaders: { user: 'X-Auth-User', email: 'Remote-Email' }, assertion: { header: 'X-Identity-JWT' } },
+    upstream: {
+      identityHeaders: { user: 'X-Auth-User', email: 'Remote-Email' },
+      assertion: { header: 'X-Identity-JWT' },
+    },
   }).upstream;
   const reserved = reservedHeaderMatcher(upstream);
-  for (const name of ['X-Auth-User', 'x_auth_user', 'REMOTE_EMAIL', 'x-identity-jwt', 'X-Forwarded-User', 'X-Bastion-Assertion']) {
+  for (const name of [
+    'X-Auth-User',
+    'x_auth_user',
+    'REMOTE_EMAIL',
+    'x-identity-jwt',
+    'X-Forwarded-User',
+    'X-Bastion-Assertion',
+  ]) {
     assert.equal(reserved(name), true, name);
   }
   assert.equal(reserved('X-Auth-Token'), false);

@@ -8,7 +8,13 @@ import { after, before, test } from 'node:test';
 import { startDemo, type Demo } from '../../src/demo/index.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayError, forbidden, gatewayTimeout, serviceUnavailable, unauthorized } from '../../src/errors.js';
+import {
+  GatewayError,
+  forbidden,
+  gatewayTimeout,
+  serviceUnavailable,
+  unauthorized,
+} from '../../src/errors.js';
 import { sendError } from '../../src/web/error-response.js';
 import { describeForbidden, renderErrorPage } from '../../src/web/pages/error-page.js';
 
@@ -27,15 +33,19 @@ test('503 says the service has no ready endpoints when that is the cause', () =>
   assert.match(page, /The service is not available right now/);
   assert.match(page, /none of its pods is ready/);
   assert.match(page, /no ready endpoints/);
-  const other = text(renderErrorPage(serviceUnavailable('the session store (Redis) is unavailable; try again'), {}));
+  const other = text(
+    renderErrorPage(serviceUnavailable('the session store (Redis) is unavailable; try again'), {}),
+  );
   assert.doesNotMatch(other, /pods/);
   assert.match(other, /Try again in a moment/);
 });
 
 test('403 names who was refused, which verb and which namespace', () => {
-  const msg = 'services "web:http" is forbidden: User "bob" cannot create resource "services/proxy" in API group "" in the namespace "team-a"';
+  const msg =
+    'services "web:http" is forbidden: User "bob" cannot create resource "services/proxy" in API group "" in the namespace "team-a"';
   assert.equal(describeForbidden(msg), 'bob may not create services in the namespace team-a.');
-  const nodes = 'nodes "n1" is forbidden: User "bob" cannot get resource "nodes/proxy" in API group "" at the cluster scope';
+  const nodes =
+    'nodes "n1" is forbidden: User "bob" cannot get resource "nodes/proxy" in API group "" at the cluster scope';
   assert.equal(describeForbidden(nodes), 'bob may not get nodes (cluster-wide).');
   const page = text(renderErrorPage(forbidden(msg), { username: 'bob', requestId: 'r-1' }));
   assert.match(page, /You do not have access to this/);
@@ -45,18 +55,31 @@ test('403 names who was refused, which verb and which namespace', () => {
 });
 
 test('401 without browser sign-in says tokens are the only way in', () => {
-  assert.match(text(renderErrorPage(new GatewayError(401, 'Unauthorized', 'Unauthorized'), {})), /bearer tokens only/);
-  const withLogin = renderErrorPage(new GatewayError(401, 'Unauthorized', 'Unauthorized'), { loginPath: '/auth/login' });
+  assert.match(
+    text(renderErrorPage(new GatewayError(401, 'Unauthorized', 'Unauthorized'), {})),
+    /bearer tokens only/,
+  );
+  const withLogin = renderErrorPage(new GatewayError(401, 'Unauthorized', 'Unauthorized'), {
+    loginPath: '/auth/login',
+  });
   assert.match(withLogin, /<a class="button" href="\/auth\/login">Sign in<\/a>/);
 });
 
 test('502 and 504 say whether the service could not be reached or was too slow', () => {
-  assert.match(text(renderErrorPage(new GatewayError(502, 'BadGateway', 'connection refused'), {})), /could not be reached/);
-  assert.match(text(renderErrorPage(gatewayTimeout('timeout awaiting response headers'), {})), /took too long/);
+  assert.match(
+    text(renderErrorPage(new GatewayError(502, 'BadGateway', 'connection refused'), {})),
+    /could not be reached/,
+  );
+  assert.match(
+    text(renderErrorPage(gatewayTimeout('timeout awaiting response headers'), {})),
+    /took too long/,
+  );
 });
 
 test('a failed sign-in shows the sign-in page with what went wrong and a way to start again', async () => {
-  const res = await fetch(new URL('/auth/callback?code=abc&state=xyz', demo.url), { headers: { accept: 'text/html' } });
+  const res = await fetch(new URL('/auth/callback?code=abc&state=xyz', demo.url), {
+    headers: { accept: 'text/html' },
+  });
   assert.equal(res.status, 400);
   assert.match(res.headers.get('content-security-policy')!, /default-src 'none'/);
   const page = text(await res.text());
@@ -69,7 +92,10 @@ test('the portal answers API clients with a Kubernetes Status, browsers with a r
   assert.equal(api.status, 401);
   assert.match(api.headers.get('www-authenticate')!, /^Bearer/);
   assert.equal(((await api.json()) as { kind: string }).kind, 'Status');
-  const browser = await fetch(new URL('/?q=web', demo.url), { headers: { accept: 'text/html' }, redirect: 'manual' });
+  const browser = await fetch(new URL('/?q=web', demo.url), {
+    headers: { accept: 'text/html' },
+    redirect: 'manual',
+  });
   assert.equal(browser.status, 302);
   assert.equal(browser.headers.get('location'), '/auth/login?rd=%2F%3Fq%3Dweb');
 });

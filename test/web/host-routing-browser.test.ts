@@ -36,7 +36,9 @@ test('the portal links a host-routed service, whose root-relative links are left
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(demo.url);
 
-    const hostLinks = await Promise.all((await page.locator('.host a').all()).map((a) => a.getAttribute('href')));
+    const hostLinks = await Promise.all(
+      (await page.locator('.host a').all()).map((a) => a.getAttribute('href')),
+    );
     assert.deepEqual(hostLinks.sort(), [
       `http://notes--team-a.apps.test:${port()}/`,
       `http://reports--team-a.apps.test:${port()}/`,
@@ -61,19 +63,16 @@ test('the portal links a host-routed service, whose root-relative links are left
   }
 });
 
-test(
-  'an unauthenticated visit to a host-routed service leads to sign-in and back',
-  async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    try {
-      await page.goto(`http://whoami--team-a.apps.test:${port()}/`);
-      await page.getByLabel('Username').fill('alice');
-      await page.getByLabel('Password').fill('x');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(`http://whoami--team-a.apps.test:${port()}/`);
-    } finally {
-      await context.close();
-    }
-  },
-);
+test('an unauthenticated visit to a host-routed service leads to sign-in and back', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`http://whoami--team-a.apps.test:${port()}/`);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('x');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`http://whoami--team-a.apps.test:${port()}/`);
+  } finally {
+    await context.close();
+  }
+});

@@ -26,7 +26,10 @@ after(async () => {
 async function signIn(page: Page, username: string): Promise<void> {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill('any password works');
-  await Promise.all([page.waitForURL((u) => u.origin === new URL(demo.url).origin), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.origin === new URL(demo.url).origin),
+    page.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
 }
 
 test('alice signs in, sees only team-a, uses a proxied app and signs out', async () => {
@@ -48,7 +51,10 @@ test('alice signs in, sees only team-a, uses a proxied app and signs out', async
     assert.ok(await page.getByRole('heading', { name: /Namespace team-a/ }).isVisible());
     assert.equal(await page.getByRole('heading', { name: /Namespace team-b/ }).count(), 0);
     const notesLink = page.getByRole('link', { name: 'Open notes in team-a, port http (80)' });
-    assert.equal(await notesLink.getAttribute('href'), '/api/v1/namespaces/team-a/services/notes:http/proxy/');
+    assert.equal(
+      await notesLink.getAttribute('href'),
+      '/api/v1/namespaces/team-a/services/notes:http/proxy/',
+    );
     await page.screenshot({ path: screenshotPath('portal'), fullPage: true });
 
     // Keyboard: the first Tab offers to skip the header; from the content, the next Tab is the search box.
@@ -70,7 +76,10 @@ test('alice signs in, sees only team-a, uses a proxied app and signs out', async
     await page.getByRole('link', { name: 'Open notes in team-a, port http (80)' }).click();
     await page.waitForURL(/\/services\/notes:http\/proxy\/$/);
     assert.equal(await page.textContent('#user'), 'alice');
-    assert.equal(await page.getByRole('link', { name: 'About' }).getAttribute('href'), '/api/v1/namespaces/team-a/services/notes:http/proxy/about');
+    assert.equal(
+      await page.getByRole('link', { name: 'About' }).getAttribute('href'),
+      '/api/v1/namespaces/team-a/services/notes:http/proxy/about',
+    );
     await page.getByRole('link', { name: 'About' }).click();
     await page.waitForURL(/\/services\/notes:http\/proxy\/about$/);
     assert.equal(await page.textContent('h1'), 'About this app');
@@ -84,7 +93,9 @@ test('alice signs in, sees only team-a, uses a proxied app and signs out', async
     assert.match((await page.textContent('#notes'))!, /deploy on friday\? \(alice\)/);
 
     // Another team's service: a 403 page that says who she is and what was refused.
-    const forbidden = await page.goto(new URL('/api/v1/namespaces/team-b/services/whoami:http/proxy/', demo.url).href);
+    const forbidden = await page.goto(
+      new URL('/api/v1/namespaces/team-b/services/whoami:http/proxy/', demo.url).href,
+    );
     assert.equal(forbidden?.status(), 403);
     const text403 = (await page.textContent('main'))!;
     assert.match(text403, /You do not have access/);
@@ -93,7 +104,9 @@ test('alice signs in, sees only team-a, uses a proxied app and signs out', async
     await page.screenshot({ path: screenshotPath('error-403'), fullPage: true });
 
     // A service with no ready pods: a 503 page that says so.
-    const unavailable = await page.goto(new URL('/api/v1/namespaces/team-a/services/reports:http/proxy/', demo.url).href);
+    const unavailable = await page.goto(
+      new URL('/api/v1/namespaces/team-a/services/reports:http/proxy/', demo.url).href,
+    );
     assert.equal(unavailable?.status(), 503);
     const text503 = (await page.textContent('main'))!;
     assert.match(text503, /not available right now/);
@@ -106,7 +119,9 @@ test('alice signs in, sees only team-a, uses a proxied app and signs out', async
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/interaction/'));
     assert.ok(await page.getByLabel('Username').isVisible());
-    const whoami = await context.request.get(new URL('/auth/whoami', demo.url).href, { headers: { accept: 'application/json' } });
+    const whoami = await context.request.get(new URL('/auth/whoami', demo.url).href, {
+      headers: { accept: 'application/json' },
+    });
     assert.equal(whoami.status(), 401);
   } finally {
     await context.close();
@@ -120,7 +135,10 @@ test('bob sees only team-b, and the portal answers JSON like a per-user cluster-
     await page.goto(demo.url);
     await signIn(page, 'bob');
     const sections = await page.locator('main h2').allTextContents();
-    assert.deepEqual(sections.map((s) => s.replace(/\s+/g, ' ').trim()), ['Namespace team-b']);
+    assert.deepEqual(
+      sections.map((s) => s.replace(/\s+/g, ' ').trim()),
+      ['Namespace team-b'],
+    );
     await page.screenshot({ path: screenshotPath('portal-phone'), fullPage: true });
 
     const json = await context.request.get(demo.url, { headers: { accept: 'application/json' } });
@@ -128,10 +146,16 @@ test('bob sees only team-b, and the portal answers JSON like a per-user cluster-
     const listing = await json.json();
     assert.equal(listing.user.username, 'bob');
     assert.deepEqual(
-      listing.namespaces.map((n: { namespace: string; services: { name: string }[] }) => [n.namespace, n.services.map((s) => s.name)]),
+      listing.namespaces.map((n: { namespace: string; services: { name: string }[] }) => [
+        n.namespace,
+        n.services.map((s) => s.name),
+      ]),
       [['team-b', ['echo', 'whoami']]],
     );
-    assert.equal(listing.namespaces[0].services[1].ports[0].url, new URL('/api/v1/namespaces/team-b/services/whoami:http/proxy/', demo.url).href);
+    assert.equal(
+      listing.namespaces[0].services[1].ports[0].url,
+      new URL('/api/v1/namespaces/team-b/services/whoami:http/proxy/', demo.url).href,
+    );
 
     // whoami verifies the signed assertion against the gateway's JWKS.
     await page.getByRole('link', { name: 'Open whoami in team-b, port http (80)' }).click();
@@ -156,7 +180,9 @@ test('our own pages carry a strict CSP and need no script', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   try {
-    const res = await page.goto(new URL('/api/v1/namespaces/team-a/services/notes:http/proxy/', demo.url).href);
+    const res = await page.goto(
+      new URL('/api/v1/namespaces/team-a/services/notes:http/proxy/', demo.url).href,
+    );
     // Signed out, JS off: the redirect chain still ends on the sign-in form.
     assert.equal(res?.status(), 200);
     await signIn(page, 'alice');

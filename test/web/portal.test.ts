@@ -32,7 +32,12 @@ const SERVICES = [
   svc('kube-system', 'dashboard', [{ port: 443 }]),
 ];
 
-const person = (username: string, groups: string[]): Identity => ({ username, groups, extra: {}, method: 'session' });
+const person = (username: string, groups: string[]): Identity => ({
+  username,
+  groups,
+  extra: {},
+  method: 'session',
+});
 
 /** The real authorizer, counting the checks that reach it. */
 function authorizerFor(rules: unknown[]): Authorizer & { checks: number } {
@@ -65,7 +70,12 @@ test('a person sees only the services and ports the proxy would let them GET', a
     { users: ['bob'], namespaces: ['team-a'], resources: ['services'], names: ['web:http'], verbs: ['get'] },
     { groups: ['everyone'], namespaces: ['*'], resources: ['services'], verbs: ['*'] },
   ]);
-  const reachable = createReachableServices({ authorizer, attributes: requestAttributes, services: () => SERVICES, hostRouting: false });
+  const reachable = createReachableServices({
+    authorizer,
+    attributes: requestAttributes,
+    services: () => SERVICES,
+    hostRouting: false,
+  });
 
   const alice = await reachable.forUser(person('alice', ['team-a']));
   assert.deepEqual(
@@ -78,7 +88,10 @@ test('a person sees only the services and ports the proxy would let them GET', a
   );
 
   const bob = await reachable.forUser(person('bob', ['team-b']));
-  assert.deepEqual(bob.services.map((s) => [s.name, s.ports.map((p) => p.segment)]), [['web', ['web:http']]]);
+  assert.deepEqual(
+    bob.services.map((s) => [s.name, s.ports.map((p) => p.segment)]),
+    [['web', ['web:http']]],
+  );
 
   // Even a rule for every namespace stops at the namespace fence (kube-system is denied by default).
   const admin = await reachable.forUser(person('carol', ['everyone']));
@@ -87,8 +100,15 @@ test('a person sees only the services and ports the proxy would let them GET', a
 });
 
 test('a refresh reuses the answer; another set of groups is decided afresh', async () => {
-  const authorizer = authorizerFor([{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] }]);
-  const reachable = createReachableServices({ authorizer, attributes: requestAttributes, services: () => SERVICES, hostRouting: true });
+  const authorizer = authorizerFor([
+    { groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] },
+  ]);
+  const reachable = createReachableServices({
+    authorizer,
+    attributes: requestAttributes,
+    services: () => SERVICES,
+    hostRouting: true,
+  });
   const alice = person('alice', ['team-a']);
   const [first, concurrent] = await Promise.all([reachable.forUser(alice), reachable.forUser(alice)]);
   const perLoad = authorizer.checks;
@@ -105,23 +125,41 @@ test('a refresh reuses the answer; another set of groups is decided afresh', asy
 test('a failing check shows what could be decided and says the list may be short', async () => {
   const flaky: Authorizer = {
     authorize: (attrs) =>
-      attrs.namespace === 'team-b' ? Promise.reject(new Error('apiserver down')) : Promise.resolve({ allowed: true, by: 'test' }),
+      attrs.namespace === 'team-b'
+        ? Promise.reject(new Error('apiserver down'))
+        : Promise.resolve({ allowed: true, by: 'test' }),
   };
-  const reachable = createReachableServices({ authorizer: flaky, attributes: requestAttributes, services: () => SERVICES, hostRouting: false });
+  const reachable = createReachableServices({
+    authorizer: flaky,
+    attributes: requestAttributes,
+    services: () => SERVICES,
+    hostRouting: false,
+  });
   const r = await reachable.forUser(person('alice', []));
   assert.equal(r.incomplete, true);
   assert.ok(!r.services.some((s) => s.namespace === 'team-b'));
-  const html = renderPortalPage(buildListing(person('alice', []), r, '', { publicURL: new URL('https://bastion.example.com') }), { username: 'alice' });
+  const html = renderPortalPage(
+    buildListing(person('alice', []), r, '', { publicURL: new URL('https://bastion.example.com') }),
+    { username: 'alice' },
+  );
   assert.match(html, /may be missing services/);
 });
 
 test('search narrows by name, namespace or port; host links follow the public URL', async () => {
-  const authorizer = authorizerFor([{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] }]);
-  const reachable = createReachableServices({ authorizer, attributes: requestAttributes, services: () => SERVICES, hostRouting: true });
+  const authorizer = authorizerFor([
+    { groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] },
+  ]);
+  const reachable = createReachableServices({
+    authorizer,
+    attributes: requestAttributes,
+    services: () => SERVICES,
+    hostRouting: true,
+  });
   const alice = person('alice', ['team-a']);
   const r = await reachable.forUser(alice);
   const links = { publicURL: new URL('https://bastion.example.com'), hostSuffix: 'apps.example.com' };
-  const names = (q: string) => buildListing(alice, r, q, links).namespaces.flatMap((n) => n.services.map((s) => s.name));
+  const names = (q: string) =>
+    buildListing(alice, r, q, links).namespaces.flatMap((n) => n.services.map((s) => s.name));
   assert.deepEqual(names(''), ['grafana', 'secure', 'web']);
   assert.deepEqual(names('GRAF'), ['grafana']);
   assert.deepEqual(names('metrics'), ['web']);
@@ -129,13 +167,21 @@ test('search narrows by name, namespace or port; host links follow the public UR
   assert.deepEqual(names('team-b'), []);
   const web = buildListing(alice, r, 'web', links).namespaces[0].services[0];
   assert.equal(web.hostURL, 'https://web--team-a.apps.example.com/');
-  assert.equal(web.ports[0].url, 'https://bastion.example.com/api/v1/namespaces/team-a/services/web:http/proxy/');
+  assert.equal(
+    web.ports[0].url,
+    'https://bastion.example.com/api/v1/namespaces/team-a/services/web:http/proxy/',
+  );
 });
 
 test('the search text is shown back escaped', () => {
-  const listing = buildListing(person('alice', []), { services: [], incomplete: false }, '"><script>alert(1)</script>', {
-    publicURL: new URL('https://bastion.example.com'),
-  });
+  const listing = buildListing(
+    person('alice', []),
+    { services: [], incomplete: false },
+    '"><script>alert(1)</script>',
+    {
+      publicURL: new URL('https://bastion.example.com'),
+    },
+  );
   const html = renderPortalPage(listing, { username: 'alice', logoutPath: '/auth/logout' });
   assert.ok(!html.includes('<script>'));
   assert.match(html, /value="&#34;&#62;&#60;script&#62;/);

@@ -27,11 +27,15 @@ test('every error page title the guide quotes is the one the gateway shows', () 
 });
 
 test('the demo users and their groups are the ones the demo has', () => {
-  for (const u of DEMO_USERS) assert.match(doc, new RegExp(`${u.username}\\s+groups: ${u.groups.join(', ')}`));
+  for (const u of DEMO_USERS)
+    assert.match(doc, new RegExp(`${u.username}\\s+groups: ${u.groups.join(', ')}`));
 });
 
 test('relative links lead to files that exist', () => {
-  const targets = [...doc.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:/.test(t));
+  const targets = [...doc.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+    .map((m) => m[1])
+    .filter((t) => !/^[a-z]+:/.test(t));
   assert.ok(targets.length > 0);
-  for (const t of targets) assert.ok(existsSync(resolve(dirname(DOC), t)), `docs/users.md links to missing ${t}`);
+  for (const t of targets)
+    assert.ok(existsSync(resolve(dirname(DOC), t)), `docs/users.md links to missing ${t}`);
 });

@@ -22,7 +22,8 @@ document.getElementById('f').onsubmit = (e) => { e.preventDefault(); ws.send(doc
 
 export function createEchoSocket(): http.Server {
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && (req.url === '/' || req.url?.startsWith('/?'))) return send(res, 200, 'text/html; charset=utf-8', PAGE);
+    if (req.method === 'GET' && (req.url === '/' || req.url?.startsWith('/?')))
+      return send(res, 200, 'text/html; charset=utf-8', PAGE);
     send(res, 404, 'text/plain', 'not found\n');
   });
   const wss = new WebSocketServer({ server, path: '/ws' });

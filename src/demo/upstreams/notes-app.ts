@@ -7,11 +7,23 @@
 import http from 'node:http';
 import { Raw, html, readForm, send } from '../loopback.js';
 
-const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}label{display:block;font-weight:600}';
+const STYLE =
+  'body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}label{display:block;font-weight:600}';
 
 function layout(title: string, body: string): string {
-  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><link rel="stylesheet" href="/static/app.css"></head><body>
-<nav><a href="/">Notes</a> · <a href="/about">About</a></nav>${new Raw(body)}</body></html>`;
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title}</title>
+        <link rel="stylesheet" href="/static/app.css" />
+      </head>
+      <body>
+        <nav><a href="/">Notes</a> · <a href="/about">About</a></nav>
+        ${new Raw(body)}
+      </body>
+    </html>`;
 }
 
 export function createNotesApp(): http.Server {
@@ -27,9 +39,15 @@ export function createNotesApp(): http.Server {
         'text/html; charset=utf-8',
         layout(
           'Notes',
-          html`<h1>Team notes</h1><p>Hello, <strong id="user">${String(user)}</strong>.</p>
-<form method="post" action="/notes"><label for="note">New note</label><input id="note" name="note" required> <button type="submit">Add note</button></form>
-<ul id="notes">${new Raw(items)}</ul>`,
+          html`<h1>Team notes</h1>
+            <p>Hello, <strong id="user">${String(user)}</strong>.</p>
+            <form method="post" action="/notes">
+              <label for="note">New note</label><input id="note" name="note" required />
+              <button type="submit">Add note</button>
+            </form>
+            <ul id="notes">
+              ${new Raw(items)}
+            </ul>`,
         ),
       );
     }
@@ -38,7 +56,10 @@ export function createNotesApp(): http.Server {
         res,
         200,
         'text/html; charset=utf-8',
-        layout('About', '<h1>About this app</h1><p>Every link here is root-relative, like <code>/about</code>. The gateway rewrites them so they stay behind its proxy prefix.</p>'),
+        layout(
+          'About',
+          '<h1>About this app</h1><p>Every link here is root-relative, like <code>/about</code>. The gateway rewrites them so they stay behind its proxy prefix.</p>',
+        ),
       );
     }
     if (req.method === 'GET' && url.pathname === '/static/app.css') return send(res, 200, 'text/css', STYLE);

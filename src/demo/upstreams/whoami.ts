@@ -16,20 +16,34 @@ export interface WhoamiOptions {
   jwksURL?: string;
 }
 
-const ECHOED = ['x-forwarded-user', 'x-forwarded-groups', 'x-forwarded-email', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix'];
+const ECHOED = [
+  'x-forwarded-user',
+  'x-forwarded-groups',
+  'x-forwarded-email',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-prefix',
+];
 
 export function createWhoami(o: WhoamiOptions): http.Server {
   const jwks = createRemoteJWKSet(new URL(o.jwksURL ?? new URL('/.well-known/jwks.json', o.gatewayURL).href));
   const issuer = o.gatewayURL.replace(/\/$/, '');
   return http.createServer(async (req, res) => {
-    const headers = Object.fromEntries(ECHOED.filter((h) => req.headers[h] !== undefined).map((h) => [h, req.headers[h]]));
+    const headers = Object.fromEntries(
+      ECHOED.filter((h) => req.headers[h] !== undefined).map((h) => [h, req.headers[h]]),
+    );
     const token = req.headers['x-bastion-assertion'];
     let assertion: Record<string, unknown>;
     if (typeof token !== 'string') {
       assertion = { verified: false, error: 'no X-Bastion-Assertion header' };
     } else {
       try {
-        const { payload } = await jwtVerify(token, jwks, { issuer, audience: o.audiences, algorithms: ['ES256'] });
+        const { payload } = await jwtVerify(token, jwks, {
+          issuer,
+          audience: o.audiences,
+          algorithms: ['ES256'],
+        });
         assertion = { verified: true, claims: payload };
       } catch (err) {
         assertion = { verified: false, error: (err as Error).message };

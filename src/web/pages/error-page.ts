@@ -17,7 +17,10 @@ const EXPLAIN: Record<number, Explanation> = {
     advice:
       'kube-bastion could not understand this URL. Service links look like /api/v1/namespaces/NAMESPACE/services/NAME:PORT/proxy/ — open the portal to get a working link.',
   },
-  401: { title: 'Please sign in', advice: 'You are not signed in, or your session has ended. Sign in and try again.' },
+  401: {
+    title: 'Please sign in',
+    advice: 'You are not signed in, or your session has ended. Sign in and try again.',
+  },
   403: {
     title: 'You do not have access to this',
     advice:
@@ -25,10 +28,17 @@ const EXPLAIN: Record<number, Explanation> = {
   },
   404: {
     title: 'Nothing found here',
-    advice: 'There is no service, pod or page by that name. Check the namespace and the name, or open the portal to see what you can reach.',
+    advice:
+      'There is no service, pod or page by that name. Check the namespace and the name, or open the portal to see what you can reach.',
   },
-  405: { title: 'This method is not allowed', advice: 'The gateway does not accept this kind of request here.' },
-  413: { title: 'The request is too large', advice: 'The upload is larger than this gateway accepts. Ask your admin if you need a larger limit.' },
+  405: {
+    title: 'This method is not allowed',
+    advice: 'The gateway does not accept this kind of request here.',
+  },
+  413: {
+    title: 'The request is too large',
+    advice: 'The upload is larger than this gateway accepts. Ask your admin if you need a larger limit.',
+  },
   429: { title: 'Too many requests', advice: 'Slow down a little and try again in a moment.' },
   500: {
     title: 'Something went wrong in the gateway',
@@ -45,7 +55,8 @@ const EXPLAIN: Record<number, Explanation> = {
   },
   504: {
     title: 'The service took too long to answer',
-    advice: 'The service did not answer in time. It may be overloaded or stuck: try again, and tell the service owner if it keeps happening.',
+    advice:
+      'The service did not answer in time. It may be overloaded or stuck: try again, and tell the service owner if it keeps happening.',
   },
 };
 
@@ -54,9 +65,10 @@ const NO_ENDPOINTS =
 
 /** Picks words for a 403 out of the apiserver-style message (`User "bob" cannot get resource "services/proxy" … "team-a"`). */
 export function describeForbidden(message: string): string | undefined {
-  const m = /User "([^"]*)" cannot (\S*) resource "([^"/]*)\/proxy" in API group "" (?:in the namespace "([^"]*)"|at the cluster scope)/.exec(
-    message,
-  );
+  const m =
+    /User "([^"]*)" cannot (\S*) resource "([^"/]*)\/proxy" in API group "" (?:in the namespace "([^"]*)"|at the cluster scope)/.exec(
+      message,
+    );
   if (!m) return undefined;
   const [, user, verb, resource, namespace] = m;
   const what = `${verb || 'use this method on'} ${resource}`;
@@ -84,10 +96,16 @@ export function renderErrorPage(err: GatewayError, opts: ErrorPageOptions): stri
   const title = EXPLAIN[err.status]?.title ?? 'The request could not be completed';
   const plain = err.status === 403 ? describeForbidden(err.message) : undefined;
   const summary = plain ? `<p class="lead">${escapeHTML(plain)}</p>` : '';
-  const who = opts.username ? `<p>You are signed in as <strong>${escapeHTML(opts.username)}</strong>.</p>` : '';
+  const who = opts.username
+    ? `<p>You are signed in as <strong>${escapeHTML(opts.username)}</strong>.</p>`
+    : '';
   const signIn =
-    err.status === 401 && opts.loginPath ? `<p><a class="button" href="${escapeHTML(opts.loginPath)}">Sign in</a></p>` : '';
-  const rid = opts.requestId ? `<p class="muted">Request ID: <code>${escapeHTML(opts.requestId)}</code></p>` : '';
+    err.status === 401 && opts.loginPath
+      ? `<p><a class="button" href="${escapeHTML(opts.loginPath)}">Sign in</a></p>`
+      : '';
+  const rid = opts.requestId
+    ? `<p class="muted">Request ID: <code>${escapeHTML(opts.requestId)}</code></p>`
+    : '';
   return page(
     title,
     `<p class="status">HTTP ${err.status}${err.reason ? ` · ${escapeHTML(err.reason)}` : ''}</p>

@@ -17,7 +17,9 @@ function serviceItem(s: PortalListing['namespaces'][number]['services'][number],
   const host = s.hostURL
     ? `<p class="host">By host: <a href="${escapeHTML(s.hostURL)}">${escapeHTML(new URL(s.hostURL).host)}</a></p>`
     : '';
-  const ports = links.length ? `<p class="ports"><span class="muted">Ports:</span> ${links.join(' ')}</p>` : '';
+  const ports = links.length
+    ? `<p class="ports"><span class="muted">Ports:</span> ${links.join(' ')}</p>`
+    : '';
   return `<li><h3>${escapeHTML(s.name)}</h3>${ports}${host}</li>`;
 }
 

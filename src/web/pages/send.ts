@@ -33,7 +33,11 @@ export function sendPage(
   html: string,
   extra: { formTargets?: readonly string[]; headers?: Record<string, string> } = {},
 ): void {
-  const headers = { ...pageHeaders(extra.formTargets), ...extra.headers, 'content-length': String(Buffer.byteLength(html)) };
+  const headers = {
+    ...pageHeaders(extra.formTargets),
+    ...extra.headers,
+    'content-length': String(Buffer.byteLength(html)),
+  };
   res.writeHead(status, headers);
   res.end(req.method === 'HEAD' ? undefined : html);
 }

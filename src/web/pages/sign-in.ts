@@ -31,7 +31,10 @@ export function renderSignInPage(opts: SignInPageOptions): string {
         `<li><a class="button" href="${escapeHTML(m.href)}">${escapeHTML(m.label)}</a>${m.description ? ` <span class="muted">${escapeHTML(m.description)}</span>` : ''}</li>`,
     )
     .join('');
-  const none = opts.methods.length === 0 ? '<p>Browser sign-in is not configured on this gateway. Ask your admin.</p>' : '';
+  const none =
+    opts.methods.length === 0
+      ? '<p>Browser sign-in is not configured on this gateway. Ask your admin.</p>'
+      : '';
   const note = opts.note ? `<p class="muted">${escapeHTML(opts.note)}</p>` : '';
   return page(
     'Sign in',

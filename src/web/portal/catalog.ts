@@ -53,17 +53,29 @@ export function catalog(services: readonly V1Service[]): ServiceEntry[] {
 }
 
 /** `?q=` search: every whitespace-separated term must appear in the namespace, name or a port name. */
-export function matchesQuery(entry: { namespace: string; name: string; ports: { name: string }[] }, query: string): boolean {
+export function matchesQuery(
+  entry: { namespace: string; name: string; ports: { name: string }[] },
+  query: string,
+): boolean {
   const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (terms.length === 0) return true;
-  const haystack = [entry.namespace, entry.name, `${entry.namespace}/${entry.name}`, ...entry.ports.map((p) => p.name)]
+  const haystack = [
+    entry.namespace,
+    entry.name,
+    `${entry.namespace}/${entry.name}`,
+    ...entry.ports.map((p) => p.name),
+  ]
     .join(' ')
     .toLowerCase();
   return terms.every((t) => haystack.includes(t));
 }
 
 /** `https://{service}--{namespace}.{suffix}/`, on the public URL's scheme and port. */
-export function hostURL(entry: { namespace: string; name: string }, hostSuffix: string, publicURL: URL): string {
+export function hostURL(
+  entry: { namespace: string; name: string },
+  hostSuffix: string,
+  publicURL: URL,
+): string {
   const suffix = hostSuffix.replace(/^\.|\.$/g, '');
   const port = publicURL.port ? `:${publicURL.port}` : '';
   return `${publicURL.protocol}//${entry.name}--${entry.namespace}.${suffix}${port}/`;

@@ -57,7 +57,11 @@ export function createPortal(deps: PortalDeps): express.Router {
       res.set('cache-control', 'no-store').json(listing);
       return;
     }
-    const user = { username: identity.username, groups: identity.groups, logoutPath: identity.method === 'session' ? deps.logoutPath : undefined };
+    const user = {
+      username: identity.username,
+      groups: identity.groups,
+      logoutPath: identity.method === 'session' ? deps.logoutPath : undefined,
+    };
     sendPage(req, res, 200, renderPortalPage(listing, user), { formTargets: deps.formTargets });
   });
 

@@ -28,9 +28,15 @@ export interface LinkSettings {
 }
 
 /** A host label is one DNS label: `{service}--{namespace}` must fit in 63 characters. */
-const fitsHostLabel = (s: { namespace: string; name: string }) => s.name.length + 2 + s.namespace.length <= 63;
+const fitsHostLabel = (s: { namespace: string; name: string }) =>
+  s.name.length + 2 + s.namespace.length <= 63;
 
-export function buildListing(identity: Identity, reachable: Reachable, query: string, links: LinkSettings): PortalListing {
+export function buildListing(
+  identity: Identity,
+  reachable: Reachable,
+  query: string,
+  links: LinkSettings,
+): PortalListing {
   const namespaces = new Map<string, PortalListing['namespaces'][number]>();
   for (const s of reachable.services) {
     if (!matchesQuery(s, query)) continue;
@@ -38,8 +44,16 @@ export function buildListing(identity: Identity, reachable: Reachable, query: st
     if (!group) namespaces.set(s.namespace, (group = { namespace: s.namespace, services: [] }));
     group.services.push({
       name: s.name,
-      ports: s.ports.map((p) => ({ name: p.name, port: p.port, path: p.path, url: new URL(p.path, links.publicURL).href })),
-      hostURL: s.hostRouted && links.hostSuffix && fitsHostLabel(s) ? hostURL(s, links.hostSuffix, links.publicURL) : undefined,
+      ports: s.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        path: p.path,
+        url: new URL(p.path, links.publicURL).href,
+      })),
+      hostURL:
+        s.hostRouted && links.hostSuffix && fitsHostLabel(s)
+          ? hostURL(s, links.hostSuffix, links.publicURL)
+          : undefined,
     });
   }
   return {

@@ -41,7 +41,11 @@ export interface ReachableDeps {
 }
 
 /** Runs `work` over `items` with at most `limit` promises pending. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -65,7 +69,9 @@ export function createReachableServices(deps: ReachableDeps) {
 
   async function allowed(identity: Identity, path: string): Promise<boolean | undefined> {
     try {
-      const decision = await deps.authorizer.authorize(deps.attributes('GET', parseProxyPath(path)!, identity, false));
+      const decision = await deps.authorizer.authorize(
+        deps.attributes('GET', parseProxyPath(path)!, identity, false),
+      );
       return decision.allowed;
     } catch {
       return undefined;
@@ -89,7 +95,8 @@ export function createReachableServices(deps: ReachableDeps) {
     for (const e of entries) {
       const ports = e.ports.filter((p) => may.get(p.path));
       const hostRouted = deps.hostRouting && may.get(e.hostCheckPath) === true;
-      if (ports.length > 0 || hostRouted) services.push({ namespace: e.namespace, name: e.name, ports, hostRouted });
+      if (ports.length > 0 || hostRouted)
+        services.push({ namespace: e.namespace, name: e.name, ports, hostRouted });
     }
     return { services, incomplete };
   }
