@@ -15,10 +15,20 @@ export const MAX_TOKEN_BYTES = 12 * 1024;
 export function bearerToken(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   if (header === undefined) return undefined;
+  // Node keeps only the first of several Authorization headers; another hop may read the last.
+  // Two credentials in one request are refused rather than silently choosing one (peers.md §4.5).
+  if (countHeader(req.rawHeaders, 'authorization') > 1)
+    throw unauthorized('more than one Authorization header');
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
   if (!match) throw unauthorized('Authorization header must be "Bearer <token>"');
   const token = match[1];
   if (token.length > MAX_TOKEN_BYTES)
     throw unauthorized(`bearer token is larger than ${MAX_TOKEN_BYTES} bytes`);
   return token;
+}
+
+function countHeader(raw: string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name) n++;
+  return n;
 }
