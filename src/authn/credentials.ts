@@ -17,7 +17,7 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   if (header === undefined) return undefined;
   // Node keeps only the first of several Authorization headers; another hop may read the last.
   // Two credentials in one request are refused rather than silently choosing one (peers.md §4.5).
-  if (countHeader(req.rawHeaders, 'authorization') > 1)
+  if (countHeader(req.rawHeaders ?? [], 'authorization') > 1)
     throw unauthorized('more than one Authorization header');
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
   if (!match) throw unauthorized('Authorization header must be "Bearer <token>"');
