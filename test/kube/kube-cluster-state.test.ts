@@ -247,7 +247,8 @@ describe('cluster state: API server gone', () => {
     await eventually(() => assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.5']), 3000);
     await eventually(() => api.activeWatches === 2);
     assert.equal(api.count({ verb: 'list' }), listsBefore, 'watches resumed from their resourceVersion');
-    assert.equal(state.stats().reflectors.services.failingForMs, 0);
+    // The reflector clears its failure clock once the resumed watch answers, a moment after it is opened.
+    await eventually(() => assert.equal(state.stats().reflectors.services.failingForMs, 0), 3000);
   });
 
   test('past the staleness bound it reports unsynced, and synced again once the server is back', async () => {
