@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Recorded } from '../../support/echo-server.js';
 import { send, type Reply } from '../../support/http.js';
 import { rawRequest } from './raw.js';
 import { WEB, type World } from './world.js';
@@ -30,7 +31,7 @@ export interface HostileCase {
   reason?: string;
   message?: RegExp;
   /** null: nothing reaches any upstream. Otherwise the one request upstream `a` must receive. */
-  upstream: null | { url: string; check?: (headers: Record<string, string | string[] | undefined>) => void };
+  upstream: null | { url: string; check?: (received: Recorded) => void };
   check?: (reply: Reply) => void;
 }
 
@@ -42,7 +43,7 @@ export function table(world: () => World, cases: readonly HostileCase[]): void {
   for (const c of cases) test(c.name, () => runCase(world(), c));
 }
 
-export async function runCase(w: World, c: HostileCase): Promise<Reply> {
+export async function runCase(w: World, c: HostileCase): Promise<void> {
   const mark = w.log.mark();
   const before = w.seen();
   const beforeA = w.a.requests.length;
@@ -71,11 +72,10 @@ export async function runCase(w: World, c: HostileCase): Promise<Reply> {
     assert.equal(w.seen(), before + 1, 'and nothing else');
     const got = w.a.last()!;
     assert.equal(got.url, c.upstream.url, 'the upstream path is the one that was authorized');
-    c.upstream.check?.(got.headers);
+    c.upstream.check?.(got);
   }
   c.check?.(reply);
   await assertAftermath(w, reply, mark);
-  return reply;
 }
 
 function assertShape(c: HostileCase, reply: Reply): void {
