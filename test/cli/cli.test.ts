@@ -1,0 +1,172 @@
+/**
+ * The command line as an admin meets it: a real child process of src/cli.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+function run(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, KUBECONFIG: '/nonexistent' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function configFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bastion-cli-')), 'bastion.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+test('--help and --version', async () => {
+  const help = await run(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /kube-bastion \[serve\] --config FILE/);
+  assert.match(help.stdout, /check-config/);
+  const version = await run(['--version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('check-config prints every error with its path and exits 1', async () => {
+  const file = configFile(`
+listen: { port: eighty }
+authentication:
+  jwt:
+    - issuer: { url: https://a.example.com, audiences: [x] }
+    - issuer: { url: http://b.example.com, audiences: [x] }
+authorization:
+  namespace: { allow: ["*"] }
+`);
+  const r = await run(['check-config', '--config', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /listen\.port: /);
+  assert.match(r.stderr, /authentication\.jwt\[1\]\.issuer\.url: must be https/);
+  assert.match(r.stderr, /authorization\.namespace: unknown key/);
+});
+
+test('check-config reports a CEL expression that does not compile, by its path', async () => {
+  const file = configFile(`
+authentication:
+  jwt:
+    - issuer: { url: https://a.example.com, audiences: [x] }
+      claimMappings:
+        username: { expression: "claims.sub +" }
+`);
+  const r = await run(['check-config', '--config', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /authentication\.jwt\[0\]\.claimMappings\.username\.expression/);
+});
+
+test('check-config accepts a valid file', async () => {
+  const file = configFile(`
+publicURL: https://bastion.example.com
+authentication:
+  jwt:
+    - issuer: { url: https://token.actions.githubusercontent.com, audiences: [kube-bastion] }
+      claimMappings: { username: { claim: repository, prefix: "github:" } }
+`);
+  const r = await run(['check-config', '--config', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /configuration is valid/);
+});
+
+test('serve refuses to start without any authentication method', async () => {
+  const r = await run([
+    'serve',
+    '--config',
+    configFile('kubernetes: none\nlisten: { port: 0 }\nadmin: { port: 0 }\n'),
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout + r.stderr, /no authentication method is configured/);
+});
+
+test('an unknown command or flag is a usage error', async () => {
+  const r = await run(['frobnicate']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+  const f = await run(['serve', '--nope']);
+  assert.equal(f.code, 2);
+});
+
+test('serve --insecure-no-auth: loopback only, a loud warning, one access-log line per request, clean SIGTERM', async () => {
+  const { startEchoServer } = await import('../support/echo-server.js');
+  const backend = await startEchoServer({ host: '127.0.0.1' });
+  const file = configFile(`
+kubernetes: none
+listen: { address: 0.0.0.0, port: 0, shutdown: { delay: 0s } }
+admin: { address: 127.0.0.1, port: 0 }
+upstream: { allowedAddresses: [127.0.0.0/8] }
+static:
+  services:
+    - { namespace: team-a, name: web, ports: [{ name: http, port: 80 }], endpoints: ["127.0.0.1:${backend.port}"] }
+`);
+  const child = spawn(process.execPath, [
+    '--import',
+    'tsx',
+    CLI,
+    'serve',
+    '--config',
+    file,
+    '--insecure-no-auth',
+  ]);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 15_000);
+      child.stdout.on('data', () => {
+        const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1]);
+        }
+      });
+    });
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds to loopback whatever listen.address says');
+    assert.match(out, /"level":"warn".*INSECURE/);
+    const r = await fetch(`${url}/api/v1/namespaces/team-a/services/web/proxy/hello?secret=1`);
+    assert.equal(r.status, 200);
+    await new Promise((r) => setTimeout(r, 200));
+    const line = out.split('\n').find((l) => l.includes('"msg":"request"'));
+    assert.ok(line, out);
+    const entry = JSON.parse(line);
+    assert.equal(entry.method, 'GET');
+    assert.equal(
+      entry.path,
+      '/api/v1/namespaces/team-a/services/web/proxy/hello',
+      'no query string in the log',
+    );
+    assert.equal(entry.namespace, 'team-a');
+    assert.equal(entry.kind, 'services');
+    assert.equal(entry.name, 'web');
+    assert.equal(entry.endpoint, `127.0.0.1:${backend.port}`);
+    assert.equal(entry.status, 200);
+    assert.equal(typeof entry.bytes, 'number');
+    assert.equal(typeof entry.ms, 'number');
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+    await backend.close();
+  }
+});
