@@ -1,0 +1,373 @@
+/**
+ * Headers: forged identity in every spelling (oauth2-proxy CVE-2025-64484,
+ * k8s NCC-E003660-YVU, Teleport reserved headers), X-Forwarded-* and
+ * X-Forwarded-Uri trust (oauth2-proxy CVE-2026-40575), Host tricks under
+ * host routing, CRLF injection, oversized headers, request smuggling and
+ * HTTP/1.0. The gateway runs with host routing on (`*.apps.test`) so both
+ * views of a request — its path and its Host — are attacked.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Recorded } from '../support/echo-server.js';
+import { assertStillServing, runCase, table, type HostileCase } from './support/cases.js';
+import { NS_A, NS_B, WEB, startWorld, type World } from './support/world.js';
+
+let w: World;
+before(async () => {
+  w = await startWorld({ config: { routing: { hostSuffix: 'apps.test' } } });
+});
+after(async () => {
+  await w?.close();
+});
+const world = () => w;
+
+/** Every value the upstream received for a header, whatever its case or `_`/`-` spelling. */
+function received(r: Recorded, name: string): string[] {
+  const want = name.toLowerCase().replaceAll('_', '-');
+  const out: string[] = [];
+  for (let i = 0; i < r.rawHeaders.length; i += 2)
+    if (r.rawHeaders[i].toLowerCase().replaceAll('_', '-') === want) out.push(r.rawHeaders[i + 1]);
+  return out;
+}
+const noValue = (r: Recorded, value: string) =>
+  assert.ok(!r.rawHeaders.some((v) => v.includes(value)), `"${value}" reached the upstream`);
+
+describe('forged identity headers, every spelling', () => {
+  const IDENTITY = [
+    'X-Forwarded-User',
+    'x-forwarded-user',
+    'X-FORWARDED-USER',
+    'X_Forwarded_User',
+    'x_forwarded_user',
+    'X-Forwarded_User',
+    'X_FORWARDED-USER',
+    'X-Forwarded-Groups',
+    'X_Forwarded_Groups',
+    'x-forwarded_groups',
+    'X-Forwarded-Email',
+    'X_Forwarded_Email',
+    'X-FORWARDED-EMAIL',
+    'X-Forwarded-Preferred-Username',
+    'X_Forwarded_Preferred_Username',
+    'X-Forwarded-Uid',
+    'X-Forwarded-Access-Token',
+    'X-Bastion-Assertion',
+    'X_Bastion_Assertion',
+    'x-bastion-anything',
+    'X-Remote-User',
+    'X_Remote_User',
+    'X-Remote-Group',
+    'X-Remote-Uid',
+    'X-Remote-Extra-Scopes',
+    'X_Remote_Extra_Scopes',
+    'Impersonate-User',
+    'IMPERSONATE_USER',
+    'Impersonate-Group',
+    'Impersonate-Uid',
+    'Impersonate-Extra-Scopes',
+    'X-Auth-Request-User',
+    'X-Auth-Request-Email',
+    'X_Auth_Request_Groups',
+  ];
+  table(
+    world,
+    IDENTITY.map((header) => ({
+      name: `${header}: mallory is dropped; the upstream sees only the gateway's identity`,
+      path: `${WEB}/h`,
+      headers: { [header]: 'mallory' },
+      status: 200,
+      shape: 'echo',
+      upstream: {
+        url: '/h',
+        check: (r: Recorded) => {
+          noValue(r, 'mallory');
+          assert.deepEqual(received(r, 'x-forwarded-user'), ['alice']);
+          assert.deepEqual(received(r, 'x-forwarded-groups'), ['devs']);
+          assert.equal(received(r, 'x-bastion-assertion').length, 1);
+        },
+      },
+    })),
+  );
+  test('several copies of a forged header are all dropped', () =>
+    runCase(w, {
+      name: '',
+      raw: (host) =>
+        `GET ${WEB}/h HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${w.alice}\r\n` +
+        'X-Forwarded-User: mallory\r\nx-forwarded-user: mallory2\r\nX_Forwarded_User: mallory3\r\nConnection: close\r\n\r\n',
+      status: 200,
+      shape: 'any',
+      upstream: {
+        url: '/h',
+        check: (r) => (noValue(r, 'mallory'), assert.deepEqual(received(r, 'x-forwarded-user'), ['alice'])),
+      },
+    }));
+});
+
+describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
+  const fwd = (header: string, value: string, check: (r: Recorded) => void): HostileCase => ({
+    name: `${header}: ${value}`,
+    path: `${WEB}/f`,
+    headers: { [header]: value },
+    status: 200,
+    shape: 'echo',
+    upstream: { url: '/f', check },
+  });
+  const gatewayHost = () => new URL(w.h.url).host;
+  table(world, [
+    fwd('X-Forwarded-Host', 'evil.example', (r) =>
+      assert.deepEqual(received(r, 'x-forwarded-host'), [gatewayHost()]),
+    ),
+    fwd('X_Forwarded_Host', 'evil.example', (r) =>
+      assert.deepEqual(received(r, 'x-forwarded-host'), [gatewayHost()]),
+    ),
+    fwd('X-Forwarded-Proto', 'https', (r) => assert.deepEqual(received(r, 'x-forwarded-proto'), ['http'])),
+    fwd('X-Forwarded-Prefix', '/evil', (r) =>
+      assert.deepEqual(received(r, 'x-forwarded-prefix'), [`${WEB}`]),
+    ),
+    fwd('X-Forwarded-Uri', `${NS_B}/services/web:http/proxy/`, (r) =>
+      assert.deepEqual(received(r, 'x-forwarded-uri'), [`${WEB}/f`]),
+    ),
+    fwd('X-Forwarded-Port', '443', (r) => assert.deepEqual(received(r, 'x-forwarded-port'), [])),
+    fwd('X-Forwarded-Server', 'evil', (r) => noValue(r, 'evil')),
+    fwd('X-Forwarded-For', '6.6.6.6', (r) => {
+      const chain = received(r, 'x-forwarded-for').join(',').split(/,\s*/);
+      assert.equal(chain.at(-1), '127.0.0.1', 'the last hop is the address the gateway saw');
+    }),
+    {
+      name: 'X-Forwarded-Uri naming an allowed path does not authorize a forbidden one',
+      path: `${NS_B}/services/web:http/proxy/x`,
+      headers: { 'X-Forwarded-Uri': `${WEB}/x` },
+      status: 403,
+      shape: 'status',
+      upstream: null,
+    },
+    {
+      name: 'X-Original-URL naming an allowed path does not authorize a forbidden one',
+      path: `${NS_A}/services/secret:http/proxy/x`,
+      headers: { 'X-Original-URL': `${WEB}/x`, 'X-Rewrite-URL': `${WEB}/x` },
+      status: 403,
+      shape: 'status',
+      upstream: null,
+    },
+    {
+      name: 'X-Forwarded-Host naming a routed host does not route',
+      path: '/x',
+      headers: { 'X-Forwarded-Host': 'web--team-b.apps.test' },
+      status: 404,
+      shape: 'any',
+      upstream: null,
+    },
+  ]);
+});
+
+describe('Host and :authority under host routing', () => {
+  const host = (
+    name: string,
+    hostHeader: string,
+    path: string,
+    expect: Partial<HostileCase>,
+  ): HostileCase => ({
+    name,
+    path,
+    headers: { host: hostHeader },
+    status: 403,
+    shape: 'status',
+    upstream: null,
+    ...expect,
+  });
+  const ok = (url: string): Partial<HostileCase> => ({ status: 200, shape: 'echo', upstream: { url } });
+  table(world, [
+    host('the granted service by host', 'web--team-a.apps.test', '/x', ok('/x')),
+    host('upper-case host', 'WEB--TEAM-A.APPS.TEST', '/x', ok('/x')),
+    host('a trailing dot', 'web--team-a.apps.test.', '/x', ok('/x')),
+    host('a port', 'web--team-a.apps.test:8443', '/x', ok('/x')),
+    host('another service by host', 'secret--team-a.apps.test', '/x', {}),
+    host('another namespace by host', 'web--team-b.apps.test', '/x', {}),
+    host('the Host wins over a path naming the granted service', 'web--team-b.apps.test', `${WEB}/x`, {}),
+    host(
+      'a path naming team-b under the granted host stays in team-a/web',
+      'web--team-a.apps.test',
+      `${NS_B}/services/web:http/proxy/x`,
+      ok(`${NS_B}/services/web:http/proxy/x`),
+    ),
+    host('.. in a host-routed path', 'web--team-a.apps.test', '/a/../../%2e%2e/x', ok('/x')),
+    host('a second -- picks the last namespace', 'web--team-a--team-b.apps.test', '/x', {}),
+    host('a subdomain of a routed host', 'x.web--team-b.apps.test', '/x', {}),
+    host('userinfo in Host', 'web--team-a.apps.test@evil.example', '/x', { status: 404, shape: 'any' }),
+    host('a suffix look-alike', 'web--team-b.apps.test.evil.example', '/x', { status: 404, shape: 'any' }),
+    host('a namespace that is not a DNS label', 'web--team_b.apps.test', '/x', { status: 404, shape: 'any' }),
+    host('kube-system by host is fenced', 'web--kube-system.apps.test', '/x', {}),
+  ]);
+  test('absolute-form request target under host routing follows the Host header', () =>
+    runCase(w, {
+      name: '',
+      raw: () =>
+        `GET http://web--team-b.apps.test/x HTTP/1.1\r\nHost: web--team-a.apps.test\r\n` +
+        `Authorization: Bearer ${w.alice}\r\nConnection: close\r\n\r\n`,
+      status: [200, 400, 404],
+      shape: 'any',
+      upstream: { url: '/http:/web--team-b.apps.test/x' },
+    }));
+  test(
+    'two Host headers are refused',
+    {
+      todo: 'RFC 9112 §3.2: more than one Host is a 400. Node keeps the first and the gateway routes, authorizes and forwards that one consistently (no bypass), but an ingress in front may read the other; needs a rawHeaders check in src/server',
+    },
+    () =>
+      runCase(w, {
+        name: '',
+        raw: () =>
+          `GET /x HTTP/1.1\r\nHost: web--team-a.apps.test\r\nHost: web--team-b.apps.test\r\n` +
+          `Authorization: Bearer ${w.alice}\r\nConnection: close\r\n\r\n`,
+        status: [400, 403],
+        shape: 'any',
+        upstream: null,
+      }),
+  );
+});
+
+describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
+  const req =
+    (head: string, body = '') =>
+    (host: string) =>
+      `${head.replace('{host}', host).replace('{auth}', `Authorization: Bearer ${w.alice}`)}\r\n\r\n${body}`;
+  const refused = (
+    name: string,
+    raw: (h: string) => string,
+    status: number | number[] = 400,
+  ): HostileCase => ({
+    name,
+    raw,
+    status,
+    shape: 'any',
+    upstream: null,
+  });
+  const smuggled = `GET ${NS_B}/services/web:http/proxy/smuggled HTTP/1.1\r\nHost: x\r\n\r\n`;
+  table(world, [
+    refused(
+      'a bare LF inside a header value',
+      req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-A: a\nX-Forwarded-User: mallory`),
+      [200, 400],
+    ),
+    refused(
+      'a bare CR inside a header value',
+      req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-A: a\rX-Forwarded-User: mallory`),
+    ),
+    refused(
+      'an obs-fold continuation line',
+      req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-A: a\r\n X-Forwarded-User: mallory`),
+    ),
+    refused(
+      'a space before the colon',
+      req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-Forwarded-User : mallory`),
+    ),
+    refused(
+      'a NUL in a header value',
+      req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-A: a\u0000b`),
+    ),
+    refused('HTTP/1.1 without Host', req(`GET ${WEB}/c HTTP/1.1\r\n{auth}`)),
+    refused('an HTTP/0.9 request line', (h) => `GET ${WEB}/c\r\nHost: ${h}\r\n\r\n`, [400, 401]),
+    refused('an unknown HTTP version', req(`GET ${WEB}/c HTTP/3.7\r\nHost: {host}\r\n{auth}`), [400, 505]),
+    refused(
+      'two different Content-Lengths',
+      req(
+        `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nContent-Length: 5\r\nContent-Length: 40`,
+        `hello${smuggled}`,
+      ),
+    ),
+    refused(
+      'Content-Length and Transfer-Encoding (CL.TE)',
+      req(
+        `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked`,
+        `0\r\n\r\n${smuggled}`,
+      ),
+    ),
+    refused(
+      'Transfer-Encoding and Content-Length (TE.CL)',
+      req(
+        `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: chunked\r\nContent-Length: 60`,
+        `0\r\n\r\n${smuggled}`,
+      ),
+    ),
+    refused(
+      'an obfuscated Transfer-Encoding',
+      req(
+        `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: xchunked\r\nContent-Length: 5`,
+        'hello',
+      ),
+      [400, 501],
+    ),
+    refused(
+      'Transfer-Encoding: chunked, identity',
+      req(
+        `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: chunked, identity`,
+        '0\r\n\r\n',
+      ),
+      [400, 501],
+    ),
+    refused(
+      'a negative Content-Length',
+      req(`POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nContent-Length: -1`, 'x'),
+    ),
+    refused(
+      'an invalid chunk size',
+      req(
+        `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: chunked`,
+        `zz\r\nhello\r\n0\r\n\r\n`,
+      ),
+      [400, 200, 502, 503],
+    ),
+    refused(
+      'a 20 KB header',
+      req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-Big: ${'x'.repeat(20_000)}`),
+      431,
+    ),
+    refused(
+      'two thousand small headers',
+      req(
+        `GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n${Array.from({ length: 2000 }, (_, i) => `X-H${i}: ${'v'.repeat(8)}`).join('\r\n')}`,
+      ),
+      431,
+    ),
+    {
+      name: 'HTTP/1.0 without Host cannot name a forbidden target',
+      raw: req(`GET ${NS_B}/services/web:http/proxy/old HTTP/1.0\r\n{auth}`),
+      status: 403,
+      shape: 'any',
+      upstream: null,
+    },
+  ]);
+  test(
+    'HTTP/1.0 without Host reaches the granted service',
+    {
+      todo: 'src/proxy/forward.ts forwards a Host-less HTTP/1.0 request without Host; the HTTP/1.1 upstream answers 400 (set Host to the endpoint, as Go’s ReverseProxy does)',
+    },
+    () =>
+      runCase(w, {
+        name: '',
+        raw: req(`GET ${WEB}/old HTTP/1.0\r\n{auth}`),
+        status: 200,
+        shape: 'any',
+        upstream: { url: '/old' },
+      }),
+  );
+  test('a pipelined second request is authorized on its own', async () => {
+    const before = w.a.requests.length;
+    await runCase(w, {
+      name: '',
+      raw: (h) =>
+        `GET ${WEB}/first HTTP/1.1\r\nHost: ${h}\r\nAuthorization: Bearer ${w.alice}\r\n\r\n` +
+        `GET ${NS_B}/services/web:http/proxy/second HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\n\r\n`,
+      status: 200,
+      shape: 'any',
+      upstream: { url: '/first' },
+    });
+    assert.equal(w.a.requests.length, before + 1);
+  });
+});
+
+test('nothing reached secret, team-b or the node; the gateway still serves', async () => {
+  assert.deepEqual(w.forbiddenSeen(), []);
+  assert.ok(!w.a.requests.some((r) => r.url.includes('smuggled')), 'no smuggled request reached team-a/web');
+  await assertStillServing(w);
+});
