@@ -21,6 +21,16 @@ const HOP_BY_HOP = new Set([
 const ALWAYS_STRIPPED = new Set(['authorization']);
 const STRIPPED_PREFIXES = ['impersonate-', 'x-remote-'];
 
+/** The header names a `Connection` header lists: they are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionHeaderTokens(value: string | string[] | undefined): Set<string> {
+  const tokens = new Set<string>();
+  for (const t of String(value ?? '')
+    .toLowerCase()
+    .split(','))
+    if (t.trim()) tokens.add(t.trim());
+  return tokens;
+}
+
 /** Lower-cases and maps `_` to `-`, the way many upstream frameworks normalize names. */
 export const normalizeHeaderName = (name: string): string => name.toLowerCase().replaceAll('_', '-');
 
@@ -52,13 +62,7 @@ export function upstreamRequestHeaders(
   o: UpstreamHeaderOptions,
 ): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  const connectionTokens = new Set(
-    String(incoming.connection ?? '')
-      .toLowerCase()
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean),
-  );
+  const connectionTokens = connectionHeaderTokens(incoming.connection);
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined) continue;
@@ -119,12 +123,7 @@ export function downstreamResponseHeaders(
   pathForm: boolean,
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const connectionTokens = new Set(
-    String(upstream.connection ?? '')
-      .toLowerCase()
-      .split(',')
-      .map((t) => t.trim()),
-  );
+  const connectionTokens = connectionHeaderTokens(upstream.connection);
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;

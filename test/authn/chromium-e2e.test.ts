@@ -4,10 +4,11 @@
  * session refreshed, sign out (at the IdP too), sign in again — and a
  * sign-in started on one gateway replica that finishes on another.
  */
+import { launchChromium } from '../support/chromium.js';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Gateway } from '../../src/server/gateway.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
@@ -28,17 +29,7 @@ before(async () => {
   idp.setClients([gatewayClient(publicURL)]);
   a = await startGateway({ idp, echo, publicURL });
   b = await startGateway({ idp, echo, publicURL, port: await freePort() });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

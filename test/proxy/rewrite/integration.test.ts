@@ -3,13 +3,13 @@
  * and pipes the answer through the response rewriter — the same two calls the
  * forwarder makes — then what a client (and a real browser) gets.
  */
+import { launchChromium } from '../../support/chromium.js';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
-import { chromium } from 'playwright-core';
 import { createResponseRewriter } from '../../../src/proxy/rewrite/index.js';
 
 const P = '/api/v1/namespaces/team-a/services/web:http/proxy';
@@ -214,17 +214,7 @@ test('a page the upstream streams reaches the client part by part', { timeout: 1
 });
 
 test('in a real browser the page loads its stylesheet and image and its links stay under the prefix', async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${base}${P}/`);
