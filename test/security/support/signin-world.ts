@@ -1,0 +1,82 @@
+/**
+ * The security world with browser sign-in: the same gateway and grants, plus
+ * the real test IdP (oidc-provider) and a cookie session. Users carry many
+ * groups, so a session spans several cookie chunks and chunk attacks are real.
+ */
+import { createServer } from 'node:net';
+import { FetchBrowser } from '../../support/fetch-browser.js';
+import { gatewayClient, startTestIdP, type TestIdP, type TestUser } from '../../support/oidc-provider.js';
+import { startWorld, type World } from './world.js';
+
+export const SECRET_OLD = 'the-old-session-secret-of-at-least-32-characters';
+export const SECRET_NEW = 'the-new-session-secret-of-at-least-32-characters';
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const manyGroups = (who: string) =>
+  Array.from({ length: 120 }, (_, i) => `${who}-group-with-a-long-name-${i}`);
+const user = (name: string): TestUser => ({
+  password: name,
+  email: `${name}@example.com`,
+  email_verified: true,
+  name,
+  groups: ['devs', ...manyGroups(name)],
+});
+
+export async function startIdP(bases: string[]): Promise<TestIdP> {
+  return startTestIdP({
+    users: { alice: user('alice'), carol: user('carol') },
+    clients: [gatewayClient(bases)],
+  });
+}
+
+export interface SignInWorld extends World {
+  base: string;
+}
+
+/** A gateway on `port` with OIDC sign-in at `idp` and the given session secrets. */
+export async function startSignInWorld(
+  idp: TestIdP,
+  port: number,
+  secret = SECRET_NEW,
+  previousSecrets: string[] = [],
+): Promise<SignInWorld> {
+  const base = `http://127.0.0.1:${port}`;
+  const w = await startWorld({
+    config: {
+      listen: { port },
+      publicURL: base,
+      authentication: {
+        oidc: {
+          issuer: idp.issuer,
+          clientID: 'kube-bastion',
+          clientSecret: 'kube-bastion-secret',
+          scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+        },
+        session: { secret, previousSecrets },
+      },
+    },
+  });
+  return Object.assign(w, { base });
+}
+
+/** Signs `who` in through the real IdP; returns the browser holding the session. */
+export async function signedIn(base: string, who: string): Promise<FetchBrowser> {
+  const browser = new FetchBrowser();
+  const res = await browser.signIn(`${base}/auth/whoami`, who);
+  if (res.status !== 200) throw new Error(`sign-in as ${who} failed: ${res.status} ${await res.text()}`);
+  return browser;
+}
+
+/** The gateway's session cookies in the browser's jar, chunk order. */
+export function sessionChunks(browser: FetchBrowser): [string, string][] {
+  return [...browser.cookies('127.0.0.1')]
+    .filter(([name]) => /^kube_bastion(_\d+)?$/.test(name))
+    .sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
+}
