@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -32,8 +33,9 @@ export function createLogger(settings: LoggerSettings, destination?: NodeJS.Writ
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  if (settings.format === 'pretty' && !destination) {
-    return pino({ ...options, transport: undefined }, pino.destination({ sync: false }));
+  if (settings.format === 'pretty') {
+    // In-process stream rather than a worker transport: simple, and fine for a terminal.
+    return pino(options, pretty({ colorize: Boolean(process.stdout.isTTY), destination: destination ?? 1, sync: true }));
   }
   return destination ? pino(options, destination) : pino(options);
 }
