@@ -12,6 +12,9 @@ import { freePort, startProcess, waitUntilServing, type Proc } from './lib/proc.
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Extra flags for the Node contestants (`BENCH_NODE_ARGS="--cpu-prof"`; NODE_OPTIONS refuses some). */
+const nodeFlags = (): string[] => process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+
 export interface BenchContext {
   /** Port of the 1 KiB backend every proxy forwards to. */
   backendPort: number;
@@ -93,14 +96,21 @@ export const bareNode = processContestant(
   'http-proxy-3 + keep-alive agent, nothing else (bench/bare-proxy.ts): the floor for any Node proxy',
   (ctx, port) => ({
     command: process.execPath,
-    args: ['--import', 'tsx', 'bench/bare-proxy.ts', String(port), `http://127.0.0.1:${ctx.backendPort}`],
+    args: [
+      ...nodeFlags(),
+      '--import',
+      'tsx',
+      'bench/bare-proxy.ts',
+      String(port),
+      `http://127.0.0.1:${ctx.backendPort}`,
+    ],
     url: `http://127.0.0.1:${port}/`,
   }),
 );
 
 /** Config shared by the kube-bastion contestants: one static Service in front of the backend, quiet logs. */
 export function gatewayConfig(ctx: BenchContext, port: number, extra = ''): string {
-  return `listen: { address: 127.0.0.1, port: ${port} }
+  return `listen: { address: 127.0.0.1, port: ${port}, shutdown: { delay: 0s, timeout: 2s } }
 admin: { address: 127.0.0.1, port: 0 }
 kubernetes: none
 static:
@@ -125,7 +135,16 @@ export const bastionNoAuth = processContestant(
     writeFileSync(file, gatewayConfig(ctx, port));
     return {
       command: process.execPath,
-      args: ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', file, '--insecure-no-auth'],
+      args: [
+        ...nodeFlags(),
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'serve',
+        '--config',
+        file,
+        '--insecure-no-auth',
+      ],
       url: `http://127.0.0.1:${port}${GATEWAY_PATH}`,
     };
   },
@@ -151,7 +170,7 @@ authorization:
       writeFileSync(file, gatewayConfig(c, port, auth));
       return {
         command: process.execPath,
-        args: ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', file],
+        args: [...nodeFlags(), '--import', 'tsx', 'src/cli.ts', 'serve', '--config', file],
         url: `http://127.0.0.1:${port}${GATEWAY_PATH}`,
         headers: { authorization: `Bearer ${issuer.token}` },
       };

@@ -7,8 +7,19 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** What the gauges read at scrape time (the gateway provides them once its parts exist). */
+export interface GaugeSources {
+  inFlight(): number;
+  cacheSynced(): boolean;
+  /** Usable (ready) endpoints of every known Service. */
+  serviceEndpoints(): Iterable<{ namespace: string; service: string; endpoints: number }>;
+  /** Objects in the watch caches, when the cluster state keeps any. */
+  cacheObjects(): Partial<Record<'services' | 'endpointslices' | 'endpoints', number>>;
+}
+
 export function createMetrics() {
   const registry = new Registry();
+  let sources: GaugeSources | undefined;
   collectDefaultMetrics({ register: registry, prefix: 'kube_bastion_' });
   const m = {
     registry,
@@ -29,6 +40,15 @@ export function createMetrics() {
       name: 'kube_bastion_requests_in_flight',
       help: 'Proxied requests being served now.',
       registers: [registry],
+      collect() {
+        if (sources) this.set(sources.inFlight());
+      },
+    }),
+    upstreamDuration: new Histogram({
+      name: 'kube_bastion_upstream_response_seconds',
+      help: 'Time from sending a request to an endpoint to its response headers (per attempt).',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
     }),
     upstreamConnectErrors: new Counter({
       name: 'kube_bastion_upstream_connect_errors_total',
@@ -47,14 +67,32 @@ export function createMetrics() {
     }),
     endpoints: new Gauge({
       name: 'kube_bastion_service_endpoints',
-      help: 'Usable endpoints known per Service.',
+      help: 'Usable (ready) endpoints known per Service.',
       labelNames: ['namespace', 'service'] as const,
       registers: [registry],
+      collect() {
+        if (!sources) return;
+        this.reset();
+        for (const s of sources.serviceEndpoints()) this.labels(s.namespace, s.service).set(s.endpoints);
+      },
     }),
     cacheSynced: new Gauge({
       name: 'kube_bastion_cache_synced',
       help: '1 when the cluster-state caches have synced.',
       registers: [registry],
+      collect() {
+        if (sources) this.set(sources.cacheSynced() ? 1 : 0);
+      },
+    }),
+    cacheObjects: new Gauge({
+      name: 'kube_bastion_cache_objects',
+      help: 'Objects held in the watch caches, by resource.',
+      labelNames: ['resource'] as const,
+      registers: [registry],
+      collect() {
+        if (!sources) return;
+        for (const [resource, n] of Object.entries(sources.cacheObjects())) this.labels(resource).set(n);
+      },
     }),
     watchRestarts: new Counter({
       name: 'kube_bastion_watch_restarts_total',
@@ -74,6 +112,10 @@ export function createMetrics() {
       labelNames: ['allowed', 'by'] as const,
       registers: [registry],
     }),
+    /** Wires the scrape-time gauges to the gateway's state. */
+    readGaugesFrom(s: GaugeSources): void {
+      sources = s;
+    },
   };
   return m;
 }

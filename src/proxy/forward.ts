@@ -1,8 +1,9 @@
 /**
- * How a request is sent: http-proxy-3 does the wire work (streaming, abort
- * propagation, WebSocket relay); this file chooses the endpoint per attempt,
- * retries connection failures on another endpoint, enforces timeouts and
- * shapes the response. Where to send was decided before (resolve.ts).
+ * How a request is sent: this file chooses the endpoint per attempt, retries
+ * connection failures on another endpoint and shapes the response; each
+ * attempt runs over node:http's keep-alive pools (upstream-attempt.ts: timeouts,
+ * streaming, abort propagation), and WebSocket upgrades are relayed by
+ * http-proxy-3. Where to send was decided before (resolve.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -14,8 +15,17 @@ import { sendUpgradeError } from '../web/error-response.js';
 import { isConnectError } from './balancer/retry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { Endpoint, Target } from './target.js';
+import { headerList, startAttempt, type RunningAttempt } from './upstream-attempt.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
+type Finish = (outcome: Outcome) => void;
+
+/** What the forwarder counts (structurally prom-client metrics). */
+export interface ForwarderMetrics {
+  upstreamConnectErrors: { inc(): void };
+  /** Seconds from sending a request upstream to its response headers. */
+  upstreamDuration: { observe(seconds: number): void };
+}
 
 /** The balancer as the forwarder sees it. */
 export interface Picker {
@@ -57,92 +67,34 @@ export interface ForwarderOptions {
   identityHeaders: (ctx: RequestContext) => Promise<Record<string, string>>;
   /** Key for session affinity (client IP or user). */
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
-}
-
-interface Attempt {
-  ctx: RequestContext;
-  done: (outcome: Outcome) => void;
-  timers: NodeJS.Timeout[];
-  settle: (err?: GatewayError) => void;
+  metrics?: ForwarderMetrics;
 }
 
 const clientIP = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
 
+/** A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3). */
+const hasBody = (req: IncomingMessage) =>
+  req.headers['transfer-encoding'] !== undefined ||
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
 export function createForwarder(o: ForwarderOptions) {
-  const agents = {
-    http: new http.Agent({
-      keepAlive: true,
-      maxFreeSockets: 256,
-      timeout: o.idleTimeoutMs,
-      scheduling: 'lifo',
-    }),
-    https: new https.Agent({
-      keepAlive: true,
-      maxFreeSockets: 256,
-      timeout: o.idleTimeoutMs,
-      scheduling: 'lifo',
-      rejectUnauthorized: o.tls.verify,
-      ca: o.tls.ca,
-    }),
+  const agentOptions: http.AgentOptions = {
+    keepAlive: true,
+    maxFreeSockets: 256,
+    timeout: o.idleTimeoutMs,
+    // The most recently used connection first: the others age out, and the pool stays small.
+    scheduling: 'lifo',
   };
-  const proxy = new ProxyServer({
-    xfwd: false,
-    toProxy: true,
-    selfHandleResponse: true,
-    followRedirects: false,
-  });
-  const attempts = new WeakMap<IncomingMessage, Attempt>();
+  const agents = {
+    http: new http.Agent(agentOptions),
+    https: new https.Agent({ ...agentOptions, rejectUnauthorized: o.tls.verify, ca: o.tls.ca }),
+  };
+  // Only WebSocket upgrades go through http-proxy-3 (plain requests: upstream-attempt.ts).
+  const proxy = new ProxyServer({ xfwd: false, toProxy: true, followRedirects: false });
   const upgrades = new Set<Duplex>();
   // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
   // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors already reach the callbacks.
   proxy.on('error', () => undefined);
-
-  proxy.on('proxyReq', (proxyReq, req, _res, _opts, socket) => {
-    const a = attempts.get(req);
-    if (!a) return;
-    if (socket.connecting) {
-      const t = setTimeout(
-        () => proxyReq.destroy(codeError('ECONNECTTIMEOUT', 'connect timeout')),
-        o.connectTimeoutMs,
-      );
-      a.timers.push(t);
-      socket.once('connect', () => clearTimeout(t));
-    }
-    a.timers.push(
-      setTimeout(
-        () => proxyReq.destroy(codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers')),
-        o.responseHeaderTimeoutMs,
-      ),
-    );
-  });
-
-  proxy.on('proxyRes', (proxyRes, req, res) => {
-    const a = attempts.get(req);
-    if (!a) return;
-    a.timers.forEach(clearTimeout);
-    const status = proxyRes.statusCode ?? 502;
-    const outcome: Outcome = status >= 500 ? 'server-error' : 'success';
-    const pathForm = a.ctx.via === 'path';
-    let headers = downstreamResponseHeaders(proxyRes.headers, pathForm);
-    let body: NodeJS.ReadableStream = proxyRes;
-    if (o.rewriter && pathForm) {
-      headers = o.rewriter.headers(headers, a.ctx, status);
-      body = o.rewriter.body(proxyRes, a.ctx);
-    }
-    res.writeHead(status, proxyRes.statusMessage, headers);
-    body.on('data', (chunk: Buffer) => (a.ctx.bytes += chunk.length));
-    // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
-    body.on('error', () => res.destroy());
-    body.pipe(res);
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        proxyRes.destroy();
-        if (body !== proxyRes) (body as NodeJS.ReadableStream & { destroy(): void }).destroy();
-      }
-      a.done(res.writableFinished ? outcome : 'cancelled');
-      a.settle();
-    });
-  });
 
   function targetOf(target: Target, e: Endpoint) {
     return {
@@ -153,8 +105,12 @@ export function createForwarder(o: ForwarderOptions) {
     };
   }
 
-  /** Sets the sanitized upstream headers and URL on the request (http-proxy-3 copies them). */
-  async function prepare(req: IncomingMessage, ctx: RequestContext, upgrade: boolean): Promise<void> {
+  /** The sanitized upstream headers (with identity) and the upstream path + query. */
+  async function prepare(
+    req: IncomingMessage,
+    ctx: RequestContext,
+    upgrade: boolean,
+  ): Promise<{ headers: http.IncomingHttpHeaders; path: string }> {
     const target = ctx.target!;
     const path = ctx.proxyPath!;
     const upstreamPath = target.path === '' ? '/' : target.path;
@@ -169,72 +125,122 @@ export function createForwarder(o: ForwarderOptions) {
       upgrade,
     });
     Object.assign(headers, await o.identityHeaders(ctx));
-    req.headers = headers;
-    req.url = upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '');
+    return { headers, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
+  }
+
+  /** Relays an upstream response to the client; resolves the outcome when the client response closes. */
+  function relay(upstream: IncomingMessage, res: ServerResponse, ctx: RequestContext, done: Finish): void {
+    const status = upstream.statusCode ?? 502;
+    const outcome: Outcome = status >= 500 ? 'server-error' : 'success';
+    const pathForm = ctx.via === 'path';
+    let headers = downstreamResponseHeaders(upstream.headers, pathForm);
+    let body: NodeJS.ReadableStream = upstream;
+    if (o.rewriter && pathForm) {
+      headers = o.rewriter.headers(headers, ctx, status);
+      body = o.rewriter.body(upstream, ctx);
+    }
+    res.writeHead(status, upstream.statusMessage, headers);
+    body.on('data', (chunk: Buffer) => (ctx.bytes += chunk.length));
+    // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
+    body.on('error', () => res.destroy());
+    if (body !== upstream) upstream.on('error', () => res.destroy());
+    body.pipe(res);
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        if (body !== upstream) (body as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      }
+      done(res.writableFinished ? outcome : 'cancelled');
+    });
   }
 
   async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const target = ctx.target!;
     if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD'))
       return redirectToRoot(res, ctx);
-    await prepare(req, ctx, false);
+    const prepared = await prepare(req, ctx, false);
+    const headers = headerList(prepared.headers);
+    const body = hasBody(req) ? req : undefined;
     o.retry.recordRequest();
     const tried = new Set<string>();
     const client = { key: o.affinityKey(req, ctx) };
 
     return new Promise<void>((resolve, reject) => {
+      let running: RunningAttempt | undefined;
+      let done: Finish = () => {};
+      let finished = false;
+      const settle = (err?: GatewayError) => {
+        if (finished) return;
+        finished = true;
+        if (err) reject(err);
+        else resolve();
+      };
+      // The client went away before the response: cancel the upstream request.
+      res.once('close', () => {
+        if (res.headersSent || finished) return;
+        running?.cancel();
+        done('cancelled');
+        settle();
+      });
+
       const tryOnce = (previous?: GatewayError): void => {
         const endpoint = o.picker.pick(target, client, tried);
         if (!endpoint) {
-          reject(previous ?? serviceUnavailable(`no endpoints available for service "${target.name}"`));
+          settle(previous ?? serviceUnavailable(`no endpoints available for service "${target.name}"`));
           return;
         }
         ctx.endpoint = endpoint;
         tried.add(`${endpoint.ip}:${endpoint.port}`);
-        const attempt: Attempt = {
-          ctx,
-          done: o.picker.start(target, endpoint),
-          timers: [],
-          settle: (err) => (err ? reject(err) : resolve()),
-        };
-        attempts.set(req, attempt);
-        proxy.web(
-          req,
-          res,
+        done = o.picker.start(target, endpoint);
+        const startedAt = performance.now();
+        running = startAttempt(
           {
-            target: targetOf(target, endpoint),
+            scheme: target.scheme,
+            ip: endpoint.ip,
+            port: endpoint.port,
+            method: req.method ?? 'GET',
+            path: prepared.path,
+            headers,
             agent: target.scheme === 'https' ? agents.https : agents.http,
-            secure: o.tls.verify,
+            body,
+            connectTimeoutMs: o.connectTimeoutMs,
+            responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
           },
-          (err) => onError(err, attempt, tryOnce),
+          {
+            response(upstream) {
+              o.metrics?.upstreamDuration.observe((performance.now() - startedAt) / 1000);
+              const finish = done;
+              relay(upstream, res, ctx, (outcome) => {
+                finish(outcome);
+                settle();
+              });
+            },
+            error: (err) => onError(err, tryOnce),
+          },
         );
       };
+
+      const onError = (err: NodeJS.ErrnoException, retry: (previous?: GatewayError) => void): void => {
+        if (finished) return;
+        if (res.destroyed) {
+          done('cancelled');
+          return settle();
+        }
+        const connectFailed = isConnectError(err.code);
+        if (connectFailed) o.metrics?.upstreamConnectErrors.inc();
+        done(connectFailed ? 'connect-error' : 'server-error');
+        const error = upstreamError(err);
+        if (body) body.unpipe();
+        if (o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
+          ctx.retries += 1;
+          retry(error);
+          return;
+        }
+        settle(error);
+      };
+
       tryOnce();
     });
-
-    function onError(err: NodeJS.ErrnoException, a: Attempt, retry: (previous?: GatewayError) => void): void {
-      a.timers.forEach(clearTimeout);
-      // The client went away: http-proxy-3 already cancelled the upstream request.
-      if (res.destroyed || req.socket.destroyed) {
-        a.done('cancelled');
-        a.settle();
-        return;
-      }
-      const connectFailed = isConnectError(err.code);
-      a.done(connectFailed ? 'connect-error' : 'server-error');
-      const error = upstreamError(err);
-      if (res.headersSent) {
-        res.destroy();
-        a.settle();
-        return;
-      }
-      if (o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
-        ctx.retries += 1;
-        retry(error);
-        return;
-      }
-      a.settle(error);
-    }
   }
 
   async function upgrade(
@@ -250,7 +256,9 @@ export function createForwarder(o: ForwarderOptions) {
     const endpoint = o.picker.pick(target, { key: o.affinityKey(req, ctx) });
     if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.name}"`);
     ctx.endpoint = endpoint;
-    await prepare(req, ctx, true);
+    const prepared = await prepare(req, ctx, true);
+    req.headers = prepared.headers;
+    req.url = prepared.path;
     const done = o.picker.start(target, endpoint);
     upgrades.add(socket);
     return new Promise<void>((resolve, reject) => {
@@ -300,10 +308,6 @@ function redirectToRoot(res: ServerResponse, ctx: RequestContext): void {
   const { prefix, rawQuery } = ctx.proxyPath!;
   res.writeHead(301, { location: `${prefix}/${rawQuery ? `?${rawQuery}` : ''}` });
   res.end();
-}
-
-function codeError(code: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
 }
 
 /** The apiserver's wording: every transport failure is "error trying to reach service". */

@@ -13,34 +13,57 @@ export interface AuditSink {
 }
 
 export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditSink) {
+  // prom-client hashes the label set on every inc(); the children are few, so keep them.
+  const counters = new Map<string, { inc(): void }>();
+  const counterFor = (namespace: string, kind: string, code: number) => {
+    const key = `${namespace}\n${kind}\n${code}`;
+    let child = counters.get(key);
+    if (!child) {
+      child = metrics.requests.labels(namespace, kind, String(code));
+      counters.set(key, child);
+    }
+    return child;
+  };
+  const histograms = new Map<string, { observe(v: number): void }>();
+  const histogramFor = (kind: string) => {
+    let child = histograms.get(kind);
+    if (!child) {
+      child = metrics.requestDuration.labels(kind);
+      histograms.set(kind, child);
+    }
+    return child;
+  };
+
   return function finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void {
     const ms = elapsedMs(ctx);
     const p = ctx.proxyPath;
     const kind = p?.kind ?? 'none';
-    const endpoint = ctx.endpoint ? `${ctx.endpoint.ip}:${ctx.endpoint.port}` : undefined;
-    logger.info(
-      {
-        reqId: ctx.id,
-        method: ctx.method,
-        path: ctx.url.split('?')[0],
-        via: ctx.via,
-        namespace: p?.namespace,
-        kind,
-        name: p?.name,
-        user: ctx.identity?.username,
-        endpoint,
-        status,
-        bytes,
-        ms: Math.round(ms * 1000) / 1000,
-        retries: ctx.retries || undefined,
-        upgrade: ctx.upgrade || undefined,
-        error: error?.message,
-      },
-      'request',
-    );
-    metrics.requests.inc({ namespace: p?.namespace ?? '', kind, code: String(status) });
-    metrics.requestDuration.observe({ kind }, ms / 1000);
-    if (ctx.retries) metrics.retries.inc(ctx.retries);
+    // Building the line costs more than writing it: only when it will be written.
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        {
+          reqId: ctx.id,
+          method: ctx.method,
+          path: ctx.url.split('?')[0],
+          via: ctx.via,
+          namespace: p?.namespace,
+          kind,
+          name: p?.name,
+          user: ctx.identity?.username,
+          endpoint: ctx.endpoint ? `${ctx.endpoint.ip}:${ctx.endpoint.port}` : undefined,
+          status,
+          bytes,
+          ms: Math.round(ms * 1000) / 1000,
+          retries: ctx.retries || undefined,
+          upgrade: ctx.upgrade || undefined,
+          error: error?.message,
+        },
+        'request',
+      );
+    }
+    counterFor(p?.namespace ?? '', kind, status).inc();
+    histogramFor(kind).observe(ms / 1000);
+    // Retries are counted by the balancer as they happen.
     if (ctx.decision && audit) audit.record(ctx, status, bytes, ms);
   };
 }

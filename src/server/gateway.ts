@@ -5,17 +5,21 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createAdminServer } from './admin.js';
 import { createAccessLog } from './access-log.js';
+import { gaugeSources } from './gauges.js';
 import { createPages } from './pages.js';
 import { buildParts, type Parts } from './parts.js';
 import { createPipeline } from './pipeline.js';
 import { createStages } from './stages.js';
+
+/** How long a connection accepted just before the listener closed gets to send its request. */
+const FRESH_CONNECTION_GRACE_MS = 250;
 
 export interface GatewayOptions {
   config: Config;
@@ -61,6 +65,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     finished: accessLog,
     loginPath: parts.loginPath,
   });
+  metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight));
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.listen.maxHeaderBytes,
@@ -129,11 +134,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       draining = true;
       logger.info({ delayMs: config.listen.shutdown.delay }, 'shutting down: unready, still serving');
       await new Promise((r) => setTimeout(r, config.listen.shutdown.delay));
-      const closed = new Promise((r) => server.close(r));
-      server.closeIdleConnections();
+      // Stop accepting, but not http.Server#close(): it also drops "idle" connections at once, and
+      // a connection accepted a moment ago whose request is not parsed yet counts as idle (the
+      // client would see a reset). Give those a moment to become requests, then sweep: every
+      // response while draining says Connection: close, and keep-alive connections whose last
+      // request started before draining go idle later.
+      const closed = new Promise((r) => net.Server.prototype.close.call(server, r));
+      let sweep: NodeJS.Timeout | undefined;
+      const firstSweep = setTimeout(() => {
+        server.closeIdleConnections();
+        sweep = setInterval(() => server.closeIdleConnections(), 100);
+      }, FRESH_CONNECTION_GRACE_MS);
       for (const socket of parts.forwarder.upgrades) closeWebSocket(socket);
-      const deadline = new Promise((r) => setTimeout(r, config.listen.shutdown.timeout).unref());
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise((r) => (timer = setTimeout(r, config.listen.shutdown.timeout)));
       await Promise.race([closed, deadline]);
+      clearTimeout(firstSweep);
+      clearInterval(sweep);
+      clearTimeout(timer);
       server.closeAllConnections();
       await new Promise((r) => admin.close(r));
       await stopParts();

@@ -56,6 +56,23 @@ function insecureConfig(config: Config): Config {
   return { ...config, authorization: { ...config.authorization, rules: [rule] } };
 }
 
+/**
+ * The dial policy is a pure function of the address, and resolution asks it
+ * about every endpoint of a Service on every request: remember the answers.
+ */
+function memoized(policy: (ip: string) => boolean, max = 100_000): (ip: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (ip) => {
+    let allowed = answers.get(ip);
+    if (allowed === undefined) {
+      allowed = policy(ip);
+      if (answers.size >= max) answers.clear();
+      answers.set(ip, allowed);
+    }
+    return allowed;
+  };
+}
+
 export async function buildParts(config: Config, o: PartsOptions) {
   const { logger, metrics } = o;
   if (!hasAuthentication(config) && !o.insecureNoAuth) {
@@ -100,7 +117,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
 
   const resolveTarget = createTargetResolver({
     state,
-    mayDial: createAddressPolicy(config.upstream.allowedAddresses),
+    mayDial: memoized(createAddressPolicy(config.upstream.allowedAddresses)),
     allowSelectorless: config.upstream.allowSelectorlessServices,
     lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
   });
@@ -126,6 +143,10 @@ export async function buildParts(config: Config, o: PartsOptions) {
     isSessionCookie: (name) => authentication.isSessionCookie(name),
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey,
+    metrics: {
+      upstreamConnectErrors: metrics.upstreamConnectErrors,
+      upstreamDuration: metrics.upstreamDuration,
+    },
   });
 
   const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };

@@ -61,6 +61,9 @@ async function admitAndResolve(
 }
 
 export function createPipeline(stages: Stages, hooks: PipelineHooks) {
+  /** Proxied HTTP requests between routing and their end (upgrades not counted). */
+  let inFlight = 0;
+
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx = newRequestContext(req);
     let path: ProxyPath | undefined;
@@ -71,11 +74,14 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     }
     if (!path) return hooks.pages(req, res);
     ctx.proxyPath = path;
+    inFlight++;
     try {
       await admitAndResolve(stages, hooks, req, ctx, res);
       await stages.forward(req, res, ctx);
     } catch (err) {
       return fail(req, res, ctx, asGatewayError(err));
+    } finally {
+      inFlight--;
     }
     hooks.finished(ctx, res.statusCode, ctx.bytes);
   }
@@ -106,5 +112,5 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     hooks.finished(ctx, 101, ctx.bytes);
   }
 
-  return { handleRequest, handleUpgrade };
+  return { handleRequest, handleUpgrade, inFlight: () => inFlight };
 }
