@@ -126,7 +126,7 @@ test(
     const got = w.a.requests.slice(before);
     assert.ok(
       got.every((r) => r.body.length <= 1024),
-      `the upstream received ${got.map((r) => r.body.length)} bytes`,
+      `the upstream received ${got.map((r) => r.body.length).join(', ')} bytes`,
     );
     await assertAftermath(w, { status: reply.status, headers: reply.headers, body: reply.body }, mark);
   },
