@@ -183,12 +183,7 @@ export function createForwarder(o: ForwarderOptions) {
         settle();
       });
 
-      const tryOnce = (previous?: GatewayError): void => {
-        const endpoint = o.picker.pick(target, client, tried);
-        if (!endpoint) {
-          settle(previous ?? serviceUnavailable(`no endpoints available for service "${target.name}"`));
-          return;
-        }
+      const attempt = (endpoint: Endpoint): void => {
         ctx.endpoint = endpoint;
         tried.add(`${endpoint.ip}:${endpoint.port}`);
         done = o.picker.start(target, endpoint);
@@ -215,12 +210,12 @@ export function createForwarder(o: ForwarderOptions) {
                 settle();
               });
             },
-            error: (err) => onError(err, tryOnce),
+            error: onError,
           },
         );
       };
 
-      const onError = (err: NodeJS.ErrnoException, retry: (previous?: GatewayError) => void): void => {
+      const onError = (err: NodeJS.ErrnoException): void => {
         if (finished) return;
         if (res.destroyed) {
           done('cancelled');
@@ -231,15 +226,18 @@ export function createForwarder(o: ForwarderOptions) {
         done(connectFailed ? 'connect-error' : 'server-error');
         const error = upstreamError(err);
         if (body) body.unpipe();
-        if (o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
+        // Pick first: a retry is only counted (and taken from the budget) when there is somewhere to go.
+        const next = o.picker.pick(target, client, tried);
+        if (next && o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
           ctx.retries += 1;
-          retry(error);
-          return;
+          return attempt(next);
         }
         settle(error);
       };
 
-      tryOnce();
+      const first = o.picker.pick(target, client, tried);
+      if (first) attempt(first);
+      else settle(serviceUnavailable(`no endpoints available for service "${target.name}"`));
     });
   }
 
