@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUDIENCE, ISSUER, startIssuer, USER } from './lib/issuer.js';
+import { gatewayCLI } from './lib/build.js';
 import { startNginx } from './lib/nginx.js';
 import { freePort, startProcess, waitUntilServing, type Proc } from './lib/proc.js';
 
@@ -129,22 +130,13 @@ export const GATEWAY_PATH = '/api/v1/namespaces/bench/services/backend:http/prox
 
 export const bastionNoAuth = processContestant(
   'kube-bastion',
-  'kube-bastion serve --insecure-no-auth, kubernetes: none + static.services, logging warn, audit off',
+  'kube-bastion serve (compiled, as shipped) --insecure-no-auth, kubernetes: none + static.services, logging warn, audit off',
   (ctx, port) => {
     const file = path.join(ctx.dir, `bastion-${port}.yaml`);
     writeFileSync(file, gatewayConfig(ctx, port));
     return {
       command: process.execPath,
-      args: [
-        ...nodeFlags(),
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'serve',
-        '--config',
-        file,
-        '--insecure-no-auth',
-      ],
+      args: [...nodeFlags(), gatewayCLI(), 'serve', '--config', file, '--insecure-no-auth'],
       url: `http://127.0.0.1:${port}${GATEWAY_PATH}`,
     };
   },
@@ -170,7 +162,7 @@ authorization:
       writeFileSync(file, gatewayConfig(c, port, auth));
       return {
         command: process.execPath,
-        args: [...nodeFlags(), '--import', 'tsx', 'src/cli.ts', 'serve', '--config', file],
+        args: [...nodeFlags(), gatewayCLI(), 'serve', '--config', file],
         url: `http://127.0.0.1:${port}${GATEWAY_PATH}`,
         headers: { authorization: `Bearer ${issuer.token}` },
       };

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchContext, Contestant, Running } from './contestants.js';
+import type { ScaleResult } from './scale.js';
 import { startNginx, type Nginx } from './lib/nginx.js';
 import { canPin, cpuSeconds, hasCommand, processTree } from './lib/proc.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
@@ -72,6 +73,8 @@ export interface BenchResult {
   summary: Summary[];
   /** Contestants that did not start (the others still ran). */
   failed: { name: string; error: string }[];
+  /** The large-cluster run (bench/scale.ts), when it ran. */
+  scale?: ScaleResult;
 }
 
 export class MissingToolError extends Error {

@@ -4,7 +4,7 @@
  * files with the most self time.
  *   node --import tsx bench/profile.ts [CONTESTANT=kube-bastion-jwt] [SECONDS=10]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ALL } from './contestants.js';
@@ -78,6 +78,9 @@ const busy = (p: Profile) =>
 const profile = readdirSync(profDir)
   .map((f) => JSON.parse(readFileSync(path.join(profDir, f), 'utf8')) as Profile)
   .sort((a, b) => busy(b) - busy(a))[0];
+// BENCH_PROFILE_OUT=file keeps the profile (open it in Chrome DevTools → Performance).
+if (process.env.BENCH_PROFILE_OUT && profile)
+  writeFileSync(process.env.BENCH_PROFILE_OUT, JSON.stringify(profile));
 rmSync(profDir, { recursive: true, force: true });
 rmSync(dir, { recursive: true, force: true });
 if (!profile) throw new Error('no profile written (did the contestant exit cleanly?)');

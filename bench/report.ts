@@ -2,10 +2,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchResult } from './harness.js';
+import type { ScaleResult } from './scale.js';
 
 export const REPRODUCE = 'npm run bench';
-const BEGIN = '<!-- bench:results:begin -->';
-const END = '<!-- bench:results:end -->';
+const marker = (block: string, edge: 'begin' | 'end') => `<!-- bench:${block}:${edge} -->`;
 
 export function writeJSON(result: BenchResult, dir: string): string {
   mkdirSync(dir, { recursive: true });
@@ -42,15 +42,35 @@ export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
   ].join('\n');
 }
 
-/** Replaces the generated block of the document (or appends one), keeping the prose around it. */
-export function updateDoc(docFile: string, markdown: string): void {
-  const block = `${BEGIN}\n${markdown}\n${END}`;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+export function renderScaleMarkdown(s: ScaleResult, jsonFile?: string): string {
+  const n = s.shiftFirstMs.length;
+  return [
+    `| Services | endpoints | process start → ready | RSS at ready | RSS after | peak RSS | V8 heap used at ready |`,
+    '|--:|--:|--:|--:|--:|--:|--:|',
+    `| ${int(s.services)} | ${int(s.endpoints)} | ${(s.readyMs / 1000).toFixed(2)} s | ${s.rssReadyMB.toFixed(0)} MB | ` +
+      `${s.rssAfterMB.toFixed(0)} MB | ${s.rssPeakMB.toFixed(0)} MB | ${s.heapUsedMB.toFixed(0)} MB |`,
+    '',
+    `EndpointSlice change → traffic on the new endpoint (${n} changes, 4 keep-alive clients): first request on it ` +
+      `after ${ms(median(s.shiftFirstMs))} ms (median; max ${ms(Math.max(...s.shiftFirstMs))} ms), last request on the old one ` +
+      `${ms(median(s.shiftAllMs))} ms after the change (median; max ${ms(Math.max(...s.shiftAllMs))} ms).`,
+    '',
+    `Reproduce: \`${REPRODUCE}\` (or \`BENCH_CONTESTANTS=nginx BENCH_DOCS=0 npm run bench\` for a quick look)` +
+      `${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
+  ].join('\n');
+}
+
+/** Replaces a generated block of the document (or appends one), keeping the prose around it. */
+export function updateDoc(docFile: string, markdown: string, name = 'results'): void {
+  const [begin, end] = [marker(name, 'begin'), marker(name, 'end')];
+  const block = `${begin}\n${markdown}\n${end}`;
   const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
+  const start = current.indexOf(begin);
+  const stop = current.indexOf(end);
   const next =
-    start >= 0 && end > start
-      ? current.slice(0, start) + block + current.slice(end + END.length)
+    start >= 0 && stop > start
+      ? current.slice(0, start) + block + current.slice(stop + end.length)
       : `${current}\n${block}\n`;
   writeFileSync(docFile, next);
 }

@@ -4,12 +4,14 @@
  *   BENCH_SECONDS (5)  length of each wrk run      BENCH_ROUNDS (3)  interleaved rounds
  *   BENCH_WARMUP (2)   warm-up seconds             BENCH_CONNECTIONS (32)
  *   BENCH_CONTESTANTS  comma list (default all)    BENCH_DOCS=0  leave docs/performance.md alone
+ *   BENCH_SCALE=0      skip the large-cluster run  BENCH_SCALE_SERVICES (10000)  BENCH_SCALE_ENDPOINTS (5 per Service)
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL } from './contestants.js';
 import { runBench } from './harness.js';
-import { renderMarkdown, updateDoc, writeJSON } from './report.js';
+import { renderMarkdown, renderScaleMarkdown, updateDoc, writeJSON } from './report.js';
+import { runScale } from './scale.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, fallback: number) => {
@@ -36,7 +38,21 @@ const result = await runBench({
   connections: num('BENCH_CONNECTIONS', 32),
   log: (line) => process.stderr.write(`${line}\n`),
 });
+if (process.env.BENCH_SCALE !== '0') {
+  result.scale = await runScale({
+    services: num('BENCH_SCALE_SERVICES', 10_000),
+    endpointsPerService: num('BENCH_SCALE_ENDPOINTS', 5),
+    shifts: 7,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+}
 const json = writeJSON(result, path.join(ROOT, 'bench/results'));
 const markdown = renderMarkdown(result, path.relative(ROOT, json));
-if (process.env.BENCH_DOCS !== '0') updateDoc(path.join(ROOT, 'docs/performance.md'), markdown);
+const doc = path.join(ROOT, 'docs/performance.md');
+if (process.env.BENCH_DOCS !== '0') updateDoc(doc, markdown);
 process.stdout.write(`${markdown}\n`);
+if (result.scale) {
+  const scale = renderScaleMarkdown(result.scale, path.relative(ROOT, json));
+  if (process.env.BENCH_DOCS !== '0') updateDoc(doc, scale, 'scale');
+  process.stdout.write(`\n${scale}\n`);
+}

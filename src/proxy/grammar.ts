@@ -85,8 +85,11 @@ for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
 
 /** Escapes a binary path string like Go's url.URL.EscapedPath with an empty RawPath. */
 export function escapePath(binary: string): string {
-  let out = '';
-  for (let i = 0; i < binary.length; i++) {
+  let i = 0;
+  while (i < binary.length && PATH_SAFE[binary.charCodeAt(i)]) i++;
+  if (i === binary.length) return binary; // the common case, without building a copy
+  let out = binary.slice(0, i);
+  for (; i < binary.length; i++) {
     const b = binary.charCodeAt(i);
     out += PATH_SAFE[b] ? binary[i] : '%' + b.toString(16).toUpperCase().padStart(2, '0');
   }
