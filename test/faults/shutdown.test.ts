@@ -18,7 +18,7 @@ let echo: EchoServer;
 before(async () => {
   echo = await startEchoServer({ host: '127.0.0.2' });
   h = await startHarness({
-    config: { listen: { shutdown: { delay: '400ms', timeout: '5s' } } },
+    config: { listen: { shutdown: { delay: '1s', timeout: '5s' } } },
     objects: [
       service('team-a', 'web', [{ name: 'http', port: 80, targetPort: echo.port }]),
       endpointSlice('team-a', 'web', [{ ip: echo.host }], [{ name: 'http', port: echo.port }]),
