@@ -92,3 +92,24 @@ export class IdentityProvider {
     clearTimeout(this.retryTimer);
   }
 }
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** True when an error (or one of its causes) says the IdP could not be reached, not that it said no. */
+export function isUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code && NETWORK_CODES.has(code)) || e.name === 'TimeoutError' || e.message === 'fetch failed')
+      return true;
+  }
+  return false;
+}

@@ -10,7 +10,7 @@ import express from 'express';
 import passport from 'passport';
 import * as client from 'openid-client';
 import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
-import { GatewayError, badRequest, forbidden, notFound } from '../../errors.js';
+import { GatewayError, badRequest, forbidden, notFound, serviceUnavailable } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { sendError } from '../../web/error-response.js';
 import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
@@ -20,7 +20,7 @@ import { addSetCookies, clearAll, clearCookie, requestCookies } from '../session
 import { newSessionId } from '../session/redis-store.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { nowSeconds, type Session } from '../session/session.js';
-import type { IdentityProvider } from './identity-provider.js';
+import { isUnreachable, type IdentityProvider } from './identity-provider.js';
 import { loginSession, persistOnEnd, type LoginState } from './login-state.js';
 import { safeRedirectTarget } from './redirect-target.js';
 import { tokenTimes } from './refresh.js';
@@ -149,6 +149,11 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
           try {
             if (err) {
               o.logger.warn({ err: (err as Error).message }, 'sign-in failed at the callback');
+              // The IdP being down is not the user's mistake: a 503 that says so, not a 400.
+              if (isUnreachable(err))
+                throw serviceUnavailable(
+                  `the sign-in provider cannot be reached right now; try again shortly, then ${restart}`,
+                );
               throw badRequest(`sign-in failed: ${(err as Error).message}; ${restart}`);
             }
             if (!signedIn)
