@@ -67,6 +67,8 @@ export interface ForwarderOptions {
   identityHeaders: (ctx: RequestContext) => Promise<Record<string, string>>;
   /** Key for session affinity (client IP or user). */
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
+  /** Largest request body streamed upstream (0: unlimited); a declared larger one is refused earlier. */
+  maxRequestBodyBytes?: number;
   metrics?: ForwarderMetrics;
 }
 
@@ -144,6 +146,11 @@ export function createForwarder(o: ForwarderOptions) {
     // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
     body.on('error', () => res.destroy());
     if (body !== upstream) upstream.on('error', () => res.destroy());
+    // An upstream connection that dies mid-body may end the stream without an error:
+    // without this the client would wait forever for the rest.
+    upstream.once('close', () => {
+      if (!upstream.complete) res.destroy();
+    });
     body.pipe(res);
     res.once('close', () => {
       if (!res.writableFinished) {
@@ -234,6 +241,22 @@ export function createForwarder(o: ForwarderOptions) {
         }
         settle(error);
       };
+
+      // A chunked body has no declared length: count it as it streams, and cut it at the limit.
+      const limit = o.maxRequestBodyBytes ?? 0;
+      if (body && limit > 0) {
+        let received = 0;
+        body.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received <= limit || finished) return;
+          body.unpipe();
+          running?.cancel();
+          done('cancelled');
+          if (res.headersSent) return void res.destroy();
+          res.setHeader('connection', 'close'); // do not read the rest of the body
+          settle(new GatewayError(413, 'RequestEntityTooLarge', 'request body too large'));
+        });
+      }
 
       const first = o.picker.pick(target, client, tried);
       if (first) attempt(first);

@@ -72,6 +72,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeout: config.listen.requestTimeout,
     headersTimeout: config.listen.headersTimeout,
     keepAliveTimeout: config.listen.keepAliveTimeout,
+    // Node enforces headersTimeout and requestTimeout only when it checks, every 30 s by
+    // default: a slowloris client would outlive a short headersTimeout many times over.
+    connectionsCheckingInterval: Math.max(
+      100,
+      Math.min(
+        1000,
+        ...[config.listen.headersTimeout, config.listen.requestTimeout]
+          .filter((t) => t > 0)
+          .map((t) => t / 2),
+      ),
+    ),
   };
   const server = config.listen.tls
     ? https.createServer({
@@ -88,8 +99,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    // end() alone keeps the socket open for as long as the client keeps sending (slowloris).
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+      socket.destroy(),
+    );
   });
 
   const readiness = [

@@ -143,6 +143,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     isSessionCookie: (name) => authentication.isSessionCookie(name),
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey,
+    maxRequestBodyBytes: config.upstream.maxRequestBodyBytes,
     metrics: {
       upstreamConnectErrors: metrics.upstreamConnectErrors,
       upstreamDuration: metrics.upstreamDuration,

@@ -19,6 +19,8 @@ export function send(
     const req = request({ host: u.hostname, port: u.port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
+      // The connection ended mid-body (the gateway cuts a response whose upstream died).
+      res.on('error', reject);
       res.on('end', () =>
         resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }),
       );
