@@ -56,7 +56,7 @@ export function renderScaleMarkdown(s: ScaleResult, jsonFile?: string): string {
       `after ${ms(median(s.shiftFirstMs))} ms (median; max ${ms(Math.max(...s.shiftFirstMs))} ms), last request on the old one ` +
       `${ms(median(s.shiftAllMs))} ms after the change (median; max ${ms(Math.max(...s.shiftAllMs))} ms).`,
     '',
-    `Reproduce: \`${REPRODUCE}\` (or \`BENCH_CONTESTANTS=nginx BENCH_DOCS=0 npm run bench\` for a quick look)` +
+    `Reproduce: \`${REPRODUCE}\` (\`BENCH_SCALE=0\` skips this part; \`BENCH_SCALE_SERVICES\`, \`BENCH_SCALE_ENDPOINTS\` set the size)` +
       `${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
   ].join('\n');
 }
