@@ -27,6 +27,8 @@ export interface ScaleOptions {
   endpointsPerService: number;
   /** EndpointSlice changes to time. */
   shifts: number;
+  /** The compiled CLI to run (default: built by gatewayCLI()). */
+  cli?: string;
   /** Extra flags for the gateway's node (e.g. --cpu-prof). */
   nodeArgs?: string[];
   log?: (line: string) => void;
@@ -114,7 +116,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const log = o.log ?? (() => {});
   log('building the gateway');
-  const cli = gatewayCLI();
+  const cli = o.cli ?? gatewayCLI();
   log(`fake API server with ${o.services} Services × ${o.endpointsPerService} endpoints`);
   const api = await startFakeApiServer({
     objects: syntheticCluster({ services: o.services, endpointsPerService: o.endpointsPerService }),
