@@ -53,12 +53,16 @@ export function splitSchemeNamePort(
   return { scheme: scheme, name, port };
 }
 
+/** Pure ASCII: its UTF-8 bytes, read as Latin-1, are the same string (the usual URL needs no conversion). */
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
  * Percent-decodes into a "binary string" (one char per byte), the way Go's
  * url.PathUnescape yields bytes. Returns undefined for a malformed escape.
  */
 export function percentDecodeBytes(text: string): string | undefined {
-  if (!text.includes('%')) return Buffer.from(text, 'utf8').toString('latin1');
+  if (!text.includes('%')) return ASCII.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
   const bytes: number[] = [];
   const raw = Buffer.from(text, 'utf8');
   for (let i = 0; i < raw.length; i++) {
@@ -75,7 +79,8 @@ export function percentDecodeBytes(text: string): string | undefined {
   return Buffer.from(bytes).toString('latin1');
 }
 
-const utf8 = (binary: string) => Buffer.from(binary, 'latin1').toString('utf8');
+const utf8 = (binary: string) =>
+  ASCII.test(binary) ? binary : Buffer.from(binary, 'latin1').toString('utf8');
 
 /** Go's shouldEscape(c, encodePath): unreserved and `$&+,/:;=@` stay, everything else is %XX. */
 const PATH_SAFE = new Uint8Array(256);
