@@ -68,6 +68,7 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
   });
   let settled = false;
   let connectTimer: NodeJS.Timeout | undefined;
+  let headerTimer: NodeJS.Timeout | undefined;
   const fail = (err: NodeJS.ErrnoException) => {
     if (settled) return;
     settled = true;
@@ -76,10 +77,15 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     upstream.destroy();
     on.error(err);
   };
-  const headerTimer = setTimeout(
-    () => fail(codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers')),
-    r.responseHeaderTimeoutMs,
-  );
+  // The wait for response headers starts once the request is sent: a large upload may take
+  // longer than responseHeaderTimeout (listen.requestTimeout bounds that on the client side).
+  const awaitResponse = () => {
+    if (settled) return;
+    headerTimer = setTimeout(
+      () => fail(codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers')),
+      r.responseHeaderTimeoutMs,
+    );
+  };
   upstream.once('socket', (socket: Socket) => {
     if (!socket.connecting) return;
     connectTimer = setTimeout(
@@ -95,8 +101,13 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     clearTimeout(headerTimer);
     on.response(res);
   });
-  if (r.body) r.body.pipe(upstream);
-  else upstream.end();
+  if (r.body) {
+    upstream.once('finish', awaitResponse);
+    r.body.pipe(upstream);
+  } else {
+    awaitResponse();
+    upstream.end();
+  }
   return {
     cancel() {
       settled = true;
