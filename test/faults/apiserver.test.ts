@@ -30,13 +30,16 @@ describe('cluster state through API server outages', () => {
   let h: Harness;
   let a: EchoServer;
   let b: EchoServer;
-  before(async () => {
-    [a, b] = await Promise.all([
-      startEchoServer({ host: '127.0.0.2', name: 'a' }),
-      startEchoServer({ host: '127.0.0.3', name: 'b' }),
-    ]);
-    h = await startHarness({ objects: web(a), api: { bookmarkIntervalMs: 200 } });
-  });
+  before(
+    async () => {
+      [a, b] = await Promise.all([
+        startEchoServer({ host: '127.0.0.2', name: 'a' }),
+        startEchoServer({ host: '127.0.0.3', name: 'b' }),
+      ]);
+      h = await startHarness({ objects: web(a), api: { bookmarkIntervalMs: 200 } });
+    },
+    { timeout: 60_000 },
+  );
   after(async () => {
     await h?.close();
     await Promise.all([a?.close(), b?.close()]);
@@ -113,20 +116,26 @@ describe('cluster state through API server outages', () => {
 
 describe('SubjectAccessReview without an API server', () => {
   let w: World;
-  before(async () => {
-    w = await startWorld({
-      config: {
-        authorization: { rules: [], kubernetesRBAC: { enabled: true, cacheTTL: '1s', deniedCacheTTL: '1s' } },
-      },
-    });
-    w.h.api.grants.push({
-      user: 'alice',
-      namespace: 'team-a',
-      resource: 'services',
-      subresource: 'proxy',
-      verbs: ['get'],
-    });
-  });
+  before(
+    async () => {
+      w = await startWorld({
+        config: {
+          authorization: {
+            rules: [],
+            kubernetesRBAC: { enabled: true, cacheTTL: '1s', deniedCacheTTL: '1s' },
+          },
+        },
+      });
+      w.h.api.grants.push({
+        user: 'alice',
+        namespace: 'team-a',
+        resource: 'services',
+        subresource: 'proxy',
+        verbs: ['get'],
+      });
+    },
+    { timeout: 60_000 },
+  );
   after(async () => {
     await w?.close();
   });

@@ -42,25 +42,28 @@ const svc = (name: string, ips: string[], port: number) => [
   ...ips.map((ip) => pod('team-a', `${name}-${ip.split('.').pop()}`, ip)),
 ];
 
-before(async () => {
-  x = await startEchoServer({ host: '127.0.0.2', name: 'x' });
-  y = await startEchoServer({ host: '127.0.0.3', port: x.port, name: 'y' });
-  const garbage = await rawBackend('127.0.0.6', (s) => s.end('this is not HTTP at all\r\n\r\n'));
-  const silent = await rawBackend('127.0.0.7', () => undefined);
-  const midBody = await rawBackend('127.0.0.8', (s) => {
-    s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nhalf');
-    setTimeout(() => s.destroy(), 50);
-  });
-  h = await startHarness({
-    config: { upstream: { responseHeaderTimeout: '700ms', connectTimeout: '500ms' } },
-    objects: [
-      ...svc('pair', ['127.0.0.2', '127.0.0.3'], x.port),
-      ...svc('garbage', ['127.0.0.6'], garbage),
-      ...svc('silent', ['127.0.0.7'], silent),
-      ...svc('midbody', ['127.0.0.8'], midBody),
-    ],
-  });
-});
+before(
+  async () => {
+    x = await startEchoServer({ host: '127.0.0.2', name: 'x' });
+    y = await startEchoServer({ host: '127.0.0.3', port: x.port, name: 'y' });
+    const garbage = await rawBackend('127.0.0.6', (s) => s.end('this is not HTTP at all\r\n\r\n'));
+    const silent = await rawBackend('127.0.0.7', () => undefined);
+    const midBody = await rawBackend('127.0.0.8', (s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nhalf');
+      setTimeout(() => s.destroy(), 50);
+    });
+    h = await startHarness({
+      config: { upstream: { responseHeaderTimeout: '700ms', connectTimeout: '500ms' } },
+      objects: [
+        ...svc('pair', ['127.0.0.2', '127.0.0.3'], x.port),
+        ...svc('garbage', ['127.0.0.6'], garbage),
+        ...svc('silent', ['127.0.0.7'], silent),
+        ...svc('midbody', ['127.0.0.8'], midBody),
+      ],
+    });
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await h?.close();
   await Promise.all([x?.close(), y?.close()]);

@@ -26,31 +26,34 @@ let cookie = '';
 let loginBrowser: FetchBrowser;
 let callbackURL = '';
 
-before(async () => {
-  const port = await freePort();
-  idp = await startIdP([`http://127.0.0.1:${port}`]);
-  w = await startSignInWorld(idp, port);
-  cookie = sessionChunks(await signedIn(w.base, 'alice'))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('; ');
-  // A second person is half-way through signing in when the IdP goes down: at the IdP, about to come back.
-  loginBrowser = new FetchBrowser();
-  const form = await loginBrowser.get(`${w.base}/auth/login?rd=/`);
-  const action = /action="([^"]+)"/.exec(await form.text())![1];
-  let res = await loginBrowser.request(new URL(action, idp.issuer).href, {
-    method: 'POST',
-    body: new URLSearchParams({ login: 'carol', password: 'carol' }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  let url = new URL(action, idp.issuer).href;
-  for (let i = 0; i < 10 && !callbackURL; i++) {
-    const next = new URL(res.headers.get('location')!, url).href;
-    if (next.startsWith(`${w.base}/auth/callback`)) callbackURL = next;
-    else res = await loginBrowser.request((url = next));
-  }
-  assert.ok(callbackURL, 'reached the callback');
-  await idp.stop();
-});
+before(
+  async () => {
+    const port = await freePort();
+    idp = await startIdP([`http://127.0.0.1:${port}`]);
+    w = await startSignInWorld(idp, port);
+    cookie = sessionChunks(await signedIn(w.base, 'alice'))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
+    // A second person is half-way through signing in when the IdP goes down: at the IdP, about to come back.
+    loginBrowser = new FetchBrowser();
+    const form = await loginBrowser.get(`${w.base}/auth/login?rd=/`);
+    const action = /action="([^"]+)"/.exec(await form.text())![1];
+    let res = await loginBrowser.request(new URL(action, idp.issuer).href, {
+      method: 'POST',
+      body: new URLSearchParams({ login: 'carol', password: 'carol' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    let url = new URL(action, idp.issuer).href;
+    for (let i = 0; i < 10 && !callbackURL; i++) {
+      const next = new URL(res.headers.get('location')!, url).href;
+      if (next.startsWith(`${w.base}/auth/callback`)) callbackURL = next;
+      else res = await loginBrowser.request((url = next));
+    }
+    assert.ok(callbackURL, 'reached the callback');
+    await idp.stop();
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await w?.close();
   await idp?.close();

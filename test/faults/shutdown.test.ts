@@ -15,17 +15,20 @@ const PATH = '/api/v1/namespaces/team-a/services/web:http/proxy';
 let h: Harness;
 let echo: EchoServer;
 
-before(async () => {
-  echo = await startEchoServer({ host: '127.0.0.2' });
-  h = await startHarness({
-    config: { listen: { shutdown: { delay: '1s', timeout: '5s' } } },
-    objects: [
-      service('team-a', 'web', [{ name: 'http', port: 80, targetPort: echo.port }]),
-      endpointSlice('team-a', 'web', [{ ip: echo.host }], [{ name: 'http', port: echo.port }]),
-      pod('team-a', 'web-2', echo.host),
-    ],
-  });
-});
+before(
+  async () => {
+    echo = await startEchoServer({ host: '127.0.0.2' });
+    h = await startHarness({
+      config: { listen: { shutdown: { delay: '1s', timeout: '5s' } } },
+      objects: [
+        service('team-a', 'web', [{ name: 'http', port: 80, targetPort: echo.port }]),
+        endpointSlice('team-a', 'web', [{ ip: echo.host }], [{ name: 'http', port: echo.port }]),
+        pod('team-a', 'web-2', echo.host),
+      ],
+    });
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await h?.api.stop();
   await echo?.close();

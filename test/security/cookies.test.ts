@@ -30,21 +30,24 @@ let carol: [string, string][];
 let aliceOld: [string, string][];
 let loginCookie = '';
 
-before(async () => {
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
-  idp = await startIdP(ports.map((p) => `http://127.0.0.1:${p}`));
-  [w, oldWorld, retired] = await Promise.all([
-    startSignInWorld(idp, ports[0], SECRET_NEW, [SECRET_OLD]),
-    startSignInWorld(idp, ports[1], SECRET_OLD),
-    startSignInWorld(idp, ports[2], SECRET_NEW),
-  ]);
-  alice = sessionChunks(await signedIn(w.base, 'alice'));
-  carol = sessionChunks(await signedIn(w.base, 'carol'));
-  aliceOld = sessionChunks(await signedIn(oldWorld.base, 'alice'));
-  const start = await fetch(`${w.base}/auth/login?rd=/`, { redirect: 'manual' });
-  loginCookie = /kube_bastion_login=([^;]+)/.exec(start.headers.getSetCookie().join('\n'))![1];
-  for (const chunks of [alice, carol, aliceOld]) for (const [, v] of chunks) w.secrets.add(v);
-});
+before(
+  async () => {
+    const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    idp = await startIdP(ports.map((p) => `http://127.0.0.1:${p}`));
+    [w, oldWorld, retired] = await Promise.all([
+      startSignInWorld(idp, ports[0], SECRET_NEW, [SECRET_OLD]),
+      startSignInWorld(idp, ports[1], SECRET_OLD),
+      startSignInWorld(idp, ports[2], SECRET_NEW),
+    ]);
+    alice = sessionChunks(await signedIn(w.base, 'alice'));
+    carol = sessionChunks(await signedIn(w.base, 'carol'));
+    aliceOld = sessionChunks(await signedIn(oldWorld.base, 'alice'));
+    const start = await fetch(`${w.base}/auth/login?rd=/`, { redirect: 'manual' });
+    loginCookie = /kube_bastion_login=([^;]+)/.exec(start.headers.getSetCookie().join('\n'))![1];
+    for (const chunks of [alice, carol, aliceOld]) for (const [, v] of chunks) w.secrets.add(v);
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await Promise.all([w?.close(), oldWorld?.close(), retired?.close()]);
   await idp?.close();

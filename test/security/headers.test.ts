@@ -13,9 +13,12 @@ import { assertStillServing, runCase, table, type HostileCase } from './support/
 import { NS_A, NS_B, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
-before(async () => {
-  w = await startWorld({ config: { routing: { hostSuffix: 'apps.test' } } });
-});
+before(
+  async () => {
+    w = await startWorld({ config: { routing: { hostSuffix: 'apps.test' } } });
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await w?.close();
 });

@@ -13,9 +13,12 @@ import { assertStillServing, table, type HostileCase } from './support/cases.js'
 import { NS_A, NS_B, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
-before(async () => {
-  w = await startWorld();
-});
+before(
+  async () => {
+    w = await startWorld();
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await w?.close();
 });

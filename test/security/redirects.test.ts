@@ -17,12 +17,15 @@ let w: SignInWorld;
 let idp: TestIdP;
 let browser: FetchBrowser;
 
-before(async () => {
-  const port = await freePort();
-  idp = await startIdP([`http://127.0.0.1:${port}`]);
-  w = await startSignInWorld(idp, port);
-  browser = await signedIn(w.base, 'alice');
-});
+before(
+  async () => {
+    const port = await freePort();
+    idp = await startIdP([`http://127.0.0.1:${port}`]);
+    w = await startSignInWorld(idp, port);
+    browser = await signedIn(w.base, 'alice');
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await w?.close();
   await idp?.close();

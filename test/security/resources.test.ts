@@ -13,14 +13,17 @@ import { rawRequest } from './support/raw.js';
 import { WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
-before(async () => {
-  w = await startWorld({
-    config: {
-      listen: { headersTimeout: '2s', requestTimeout: '4s' },
-      upstream: { maxRequestBodyBytes: 1024, responseHeaderTimeout: '1s' },
-    },
-  });
-});
+before(
+  async () => {
+    w = await startWorld({
+      config: {
+        listen: { headersTimeout: '2s', requestTimeout: '4s' },
+        upstream: { maxRequestBodyBytes: 1024, responseHeaderTimeout: '1s' },
+      },
+    });
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await w?.close();
 });

@@ -20,18 +20,21 @@ let attacker: Server;
 let attackerURL = '';
 const attackerHits: string[] = [];
 
-before(async () => {
-  w = await startWorld();
-  attackerKey = await makeKey('RS256');
-  // An attacker's key server: a token that names it (jku, x5u) must never make the gateway call it.
-  attacker = createServer((req, res) => {
-    attackerHits.push(req.url ?? '');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ keys: [attackerKey.publicJwk] }));
-  });
-  await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
-  attackerURL = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
-});
+before(
+  async () => {
+    w = await startWorld();
+    attackerKey = await makeKey('RS256');
+    // An attacker's key server: a token that names it (jku, x5u) must never make the gateway call it.
+    attacker = createServer((req, res) => {
+      attackerHits.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [attackerKey.publicJwk] }));
+    });
+    await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
+    attackerURL = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   attacker?.closeAllConnections();
   await new Promise((r) => attacker?.close(r));

@@ -14,9 +14,12 @@ import { rawRequest } from './support/raw.js';
 import { NS_A, NS_B, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
-before(async () => {
-  w = await startWorld();
-});
+before(
+  async () => {
+    w = await startWorld();
+  },
+  { timeout: 60_000 },
+);
 after(async () => {
   await w?.close();
 });
