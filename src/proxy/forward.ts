@@ -1,9 +1,10 @@
 /**
- * How a request is sent: this file chooses the endpoint per attempt, retries
- * connection failures on another endpoint and shapes the response; each
- * attempt runs over node:http's keep-alive pools (upstream-attempt.ts: timeouts,
- * streaming, abort propagation), and WebSocket upgrades are relayed by
- * http-proxy-3. Where to send was decided before (resolve.ts).
+ * How a request is sent: this file prepares the upstream headers, chooses the
+ * endpoint per attempt and retries connection failures on another endpoint.
+ * Each attempt runs over node:http's keep-alive pools (upstream-attempt.ts:
+ * timeouts, streaming, abort propagation), its response goes back through
+ * relay.ts, and WebSocket upgrades are relayed by http-proxy-3. Where to send
+ * was decided before (resolve.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -13,12 +14,14 @@ import { GatewayError, badRequest, gatewayTimeout, serviceUnavailable } from '..
 import type { RequestContext } from '../server/request-context.js';
 import { sendUpgradeError } from '../web/error-response.js';
 import { isConnectError } from './balancer/retry.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { relay, type ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { headerList, startAttempt, type RunningAttempt } from './upstream-attempt.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
 type Finish = (outcome: Outcome) => void;
+export type { ResponseRewriter };
 
 /** What the forwarder counts (structurally prom-client metrics). */
 export interface ForwarderMetrics {
@@ -39,16 +42,6 @@ export interface RetryPolicy {
   mayRetry(req: IncomingMessage, errorCode: string | undefined, attempt: number): boolean;
   /** Records a request, so a budget can cap retries as a share of traffic. */
   recordRequest(): void;
-}
-
-/** Rewrites responses of the path form (Location, Set-Cookie, HTML); identity when off. */
-export interface ResponseRewriter {
-  headers(
-    headers: http.OutgoingHttpHeaders,
-    ctx: RequestContext,
-    statusCode: number,
-  ): http.OutgoingHttpHeaders;
-  body(upstream: IncomingMessage, ctx: RequestContext): NodeJS.ReadableStream;
 }
 
 export interface ForwarderOptions {
@@ -130,37 +123,6 @@ export function createForwarder(o: ForwarderOptions) {
     return { headers, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
   }
 
-  /** Relays an upstream response to the client; resolves the outcome when the client response closes. */
-  function relay(upstream: IncomingMessage, res: ServerResponse, ctx: RequestContext, done: Finish): void {
-    const status = upstream.statusCode ?? 502;
-    const outcome: Outcome = status >= 500 ? 'server-error' : 'success';
-    const pathForm = ctx.via === 'path';
-    let headers = downstreamResponseHeaders(upstream.headers, pathForm);
-    let body: NodeJS.ReadableStream = upstream;
-    if (o.rewriter && pathForm) {
-      headers = o.rewriter.headers(headers, ctx, status);
-      body = o.rewriter.body(upstream, ctx);
-    }
-    res.writeHead(status, upstream.statusMessage, headers);
-    body.on('data', (chunk: Buffer) => (ctx.bytes += chunk.length));
-    // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
-    body.on('error', () => res.destroy());
-    if (body !== upstream) upstream.on('error', () => res.destroy());
-    // An upstream connection that dies mid-body may end the stream without an error:
-    // without this the client would wait forever for the rest.
-    upstream.once('close', () => {
-      if (!upstream.complete) res.destroy();
-    });
-    body.pipe(res);
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        upstream.destroy();
-        if (body !== upstream) (body as NodeJS.ReadableStream & { destroy(): void }).destroy();
-      }
-      done(res.writableFinished ? outcome : 'cancelled');
-    });
-  }
-
   async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const target = ctx.target!;
     if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD'))
@@ -212,7 +174,7 @@ export function createForwarder(o: ForwarderOptions) {
             response(upstream) {
               o.metrics?.upstreamDuration.observe((performance.now() - startedAt) / 1000);
               const finish = done;
-              relay(upstream, res, ctx, (outcome) => {
+              relay(upstream, res, ctx, o.rewriter, (outcome) => {
                 finish(outcome);
                 settle();
               });
