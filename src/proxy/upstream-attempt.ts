@@ -57,13 +57,20 @@ export function headerList(headers: OutgoingHttpHeaders): string[] {
   return out;
 }
 
+/** True when a raw header list names `host` (the list form never gets one added by node). */
+const hasHost = (list: readonly string[]) => list.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'host');
+
 export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttempt {
+  // An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams require one: name the endpoint, as Go's ReverseProxy does.
+  const headers = hasHost(r.headers)
+    ? r.headers
+    : [...r.headers, 'host', r.ip.includes(':') ? `[${r.ip}]:${r.port}` : `${r.ip}:${r.port}`];
   const upstream = (r.scheme === 'https' ? https : http).request({
     host: r.ip,
     port: r.port,
     method: r.method,
     path: r.path,
-    headers: r.headers as unknown as OutgoingHttpHeaders,
+    headers: headers as unknown as OutgoingHttpHeaders,
     agent: r.agent,
   });
   let settled = false;

@@ -13,10 +13,18 @@ import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
 
+function hostHeaderCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
+}
+
 export function createStages(config: Config, state: ClusterState, parts: Parts): Stages {
   const hosts = createHostRouter(config.routing);
 
   function route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined {
+    // RFC 9112 §3.2: node keeps the first of several Hosts, a proxy in front may have read another.
+    if (hostHeaderCount(req.rawHeaders) > 1) throw badRequest('more than one Host header');
     if (hosts.enabled) {
       const routed = hosts.route(req.headers.host, req.url ?? '/');
       if (routed) {

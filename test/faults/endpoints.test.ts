@@ -139,17 +139,11 @@ test('an endpoint that accepts and never answers: 504', async () => {
   assertCleanError(r as Reply, [504]);
 });
 
-test(
-  'an endpoint dying mid-body: the client connection ends, it does not hang',
-  {
-    todo: 'src/proxy/forward.ts: when the upstream connection dies after the headers, proxyRes ends without an error event, so body.pipe(res) never ends and the client hangs forever; destroy res when proxyRes closes incomplete (proxyRes.on("close", () => { if (!proxyRes.complete) res.destroy(); }))',
-  },
-  async () => {
-    const r = await bounded(`${NS}/services/midbody:http/proxy/`);
-    // Headers were already sent: the only honest signal left is an aborted body.
-    assert.ok(r === 'reset' || (r.status === 200 && r.body.length < 1000));
-  },
-);
+test('an endpoint dying mid-body: the client connection ends, it does not hang', {}, async () => {
+  const r = await bounded(`${NS}/services/midbody:http/proxy/`);
+  // Headers were already sent: the only honest signal left is an aborted body.
+  assert.ok(r === 'reset' || (r.status === 200 && r.body.length < 1000));
+});
 
 test('the gateway is still healthy and serving', async () => {
   assert.equal((await fetch(`${h.adminURL}/healthz`)).status, 200);

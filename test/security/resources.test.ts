@@ -69,22 +69,16 @@ test('200 slowloris clients do not starve others', async () => {
   await assertAftermath(w, { status: 200, headers: {}, body: '' }, mark);
 });
 
-test(
-  'slowloris clients are cut off soon after headersTimeout',
-  {
-    todo: 'src/server/gateway.ts: Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (default 30 s), so with headersTimeout 2 s a dripping client stays ~30 s; pass connectionsCheckingInterval (e.g. min(1 s, headersTimeout / 2)) to http(s).createServer',
-  },
-  async () => {
-    const attack = slowloris(50);
-    try {
-      const deadline = Date.now() + 5000;
-      while (attack.closed() < 50 && Date.now() < deadline) await sleep(100);
-      assert.equal(attack.closed(), 50, `${50 - attack.closed()} slow clients still connected after 5 s`);
-    } finally {
-      attack.stop();
-    }
-  },
-);
+test('slowloris clients are cut off soon after headersTimeout', {}, async () => {
+  const attack = slowloris(50);
+  try {
+    const deadline = Date.now() + 5000;
+    while (attack.closed() < 50 && Date.now() < deadline) await sleep(100);
+    assert.equal(attack.closed(), 50, `${50 - attack.closed()} slow clients still connected after 5 s`);
+  } finally {
+    attack.stop();
+  }
+});
 
 test('a declared body over the limit is refused before the upstream', () =>
   runCase(w, {
@@ -110,30 +104,24 @@ test('a body at the limit passes', () =>
     upstream: { url: '/upload', check: (r) => assert.equal(r.body.length, 1024) },
   }));
 
-test(
-  'a chunked body over the limit is refused and never reaches the upstream whole',
-  {
-    todo: 'src/server/stages.ts admit() checks only Content-Length; a chunked body of any size is streamed to the upstream (count bytes while forwarding and answer 413 / cut the stream)',
-  },
-  async () => {
-    const mark = w.log.mark();
-    const before = w.a.requests.length;
-    const chunk = 'y'.repeat(512);
-    const body = Array.from({ length: 8 }, () => `200\r\n${chunk}\r\n`).join('') + '0\r\n\r\n';
-    const reply = await rawRequest(
-      w.h.url,
-      `POST ${WEB}/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${w.alice}\r\n` +
-        `Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body}`,
-    );
-    assert.equal(reply.status, 413);
-    const got = w.a.requests.slice(before);
-    assert.ok(
-      got.every((r) => r.body.length <= 1024),
-      `the upstream received ${got.map((r) => r.body.length).join(', ')} bytes`,
-    );
-    await assertAftermath(w, { status: reply.status, headers: reply.headers, body: reply.body }, mark);
-  },
-);
+test('a chunked body over the limit is refused and never reaches the upstream whole', {}, async () => {
+  const mark = w.log.mark();
+  const before = w.a.requests.length;
+  const chunk = 'y'.repeat(512);
+  const body = Array.from({ length: 8 }, () => `200\r\n${chunk}\r\n`).join('') + '0\r\n\r\n';
+  const reply = await rawRequest(
+    w.h.url,
+    `POST ${WEB}/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${w.alice}\r\n` +
+      `Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body}`,
+  );
+  assert.equal(reply.status, 413);
+  const got = w.a.requests.slice(before);
+  assert.ok(
+    got.every((r) => r.body.length <= 1024),
+    `the upstream received ${got.map((r) => r.body.length).join(', ')} bytes`,
+  );
+  await assertAftermath(w, { status: reply.status, headers: reply.headers, body: reply.body }, mark);
+});
 
 test('a backend that never answers: 504 after responseHeaderTimeout, and others are not held up', async () => {
   const mark = w.log.mark();
