@@ -15,7 +15,7 @@ import type { RequestContext } from './request-context.js';
 
 function hostHeaderCount(raw: readonly string[]): number {
   let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') n++;
   return n;
 }
 
