@@ -22,7 +22,6 @@ import { createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
 import { cookieSettings, isOurCookie } from './session/cookie-jar.js';
-import { RedisSessionStore } from './session/redis-store.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
@@ -181,7 +180,11 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
   const cookies = cookieSettings(publicURL, settings.cookieName, settings.cookieDomain);
   const redis = settings.store === 'redis';
   const store: SessionStore = redis
-    ? new RedisSessionStore(settings.redis!.url, await SealedBox.create(secrets, 'handle'))
+    ? // Loaded only when configured: ioredis costs memory and start-up time nobody else needs.
+      new (await import('./session/redis-store.js')).RedisSessionStore(
+        settings.redis!.url,
+        await SealedBox.create(secrets, 'handle'),
+      )
     : new CookieSessionStore(await SealedBox.create(secrets, 'session'));
   const idp = new IdentityProvider(config.authentication.oidc!, logger);
   idp.start();

@@ -1,5 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type { Logger };
 
@@ -35,7 +35,12 @@ export function createLogger(settings: LoggerSettings, destination?: NodeJS.Writ
   };
   if (settings.format === 'pretty') {
     // In-process stream rather than a worker transport: simple, and fine for a terminal.
-    return pino(options, pretty({ colorize: Boolean(process.stdout.isTTY), destination: destination ?? 1, sync: true }));
+    // Loaded only for `format: pretty` (a terminal), never in production JSON logging.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    return pino(
+      options,
+      pretty({ colorize: Boolean(process.stdout.isTTY), destination: destination ?? 1, sync: true }),
+    );
   }
   return destination ? pino(options, destination) : pino(options);
 }

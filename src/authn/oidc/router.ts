@@ -17,7 +17,7 @@ import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
 import type { Identity } from '../identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
 import { addSetCookies, clearAll, clearCookie, requestCookies } from '../session/cookie-jar.js';
-import { newSessionId } from '../session/redis-store.js';
+import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { nowSeconds, type Session } from '../session/session.js';
 import { isUnreachable, type IdentityProvider } from './identity-provider.js';

@@ -144,4 +144,4 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-export const newSessionId = () => randomBytes(18).toString('base64url');
+export { newSessionId } from './session-id.js';
