@@ -22,7 +22,8 @@ export interface ResolveOptions {
 
 const ADDRESS_NOT_ALLOWED = () => badRequest('address not allowed');
 
-export function createTargetResolver(o: ResolveOptions) {
+export function createTargetResolver(options: ResolveOptions) {
+  const o = { ...options, endpointCache: new WeakMap() as EndpointCache };
   return async function resolveTarget(path: ProxyPath): Promise<Target> {
     switch (path.kind) {
       case 'services':
@@ -51,18 +52,43 @@ export function servicePortName(service: V1Service, path: ProxyPath): string {
   return path.port;
 }
 
-export function resolveServiceTarget(
-  path: ProxyPath,
-  o: Pick<ResolveOptions, 'state' | 'mayDial' | 'allowSelectorless'>,
-): Target {
+/**
+ * Endpoints computed from one (frozen, replaced-on-change) slices array, by
+ * port name: most requests find their Service's slices unchanged, so they
+ * reuse the list — and the balancer sees the same array and keeps its state.
+ */
+export type EndpointCache = WeakMap<readonly V1EndpointSlice[], Map<string, readonly Endpoint[]>>;
+
+type ServiceResolveOptions = Pick<ResolveOptions, 'state' | 'mayDial' | 'allowSelectorless'> & {
+  endpointCache?: EndpointCache;
+};
+
+function endpointsOf(
+  slices: readonly V1EndpointSlice[],
+  portName: string,
+  namespace: string,
+  o: ServiceResolveOptions,
+): readonly Endpoint[] {
+  let byPort = o.endpointCache?.get(slices);
+  const cached = byPort?.get(portName);
+  if (cached) return cached;
+  const endpoints: Endpoint[] = [];
+  for (const slice of slices) collectEndpoints(slice, portName, namespace, o, endpoints);
+  if (o.endpointCache) {
+    if (!byPort) o.endpointCache.set(slices, (byPort = new Map<string, readonly Endpoint[]>()));
+    byPort.set(portName, Object.freeze(endpoints));
+  }
+  return endpoints;
+}
+
+export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions): Target {
   const service = o.state.service(path.namespace, path.name);
   if (!service) throw notFound('services', path.name);
   const portName = servicePortName(service, path);
   const slices = o.state.endpointSlices(path.namespace, path.name);
   if (slices.length === 0) throw serviceUnavailable(`no endpoints available for service "${path.name}"`);
 
-  const endpoints: Endpoint[] = [];
-  for (const slice of slices) collectEndpoints(slice, portName, path.namespace, o, endpoints);
+  const endpoints = endpointsOf(slices, portName, path.namespace, o);
   if (endpoints.length === 0)
     throw serviceUnavailable(`no endpoints available for service "${path.segment}"`);
 

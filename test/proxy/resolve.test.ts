@@ -191,3 +191,28 @@ test('nodes: kubelet over https by default, a given port over http, address pref
     (e: GatewayError) => e.status === 500 && /no preferred addresses found/.test(e.message),
   );
 });
+
+test('unchanged slices give the same endpoint list (computed once), a change gives a new one', async () => {
+  let slices = Object.freeze([
+    endpointSlice('team-a', 'web', [{ ip: '10.0.0.1' }], [{ name: 'http', port: 8080 }]),
+  ]);
+  const base = memoryClusterState({ services: [service('team-a', 'web', [{ name: 'http', port: 80 }])] });
+  const cached = createTargetResolver({
+    state: { ...base, endpointSlices: () => slices },
+    mayDial: createAddressPolicy(),
+    allowSelectorless: false,
+    lookupHost,
+  });
+  const path = parseProxyPath('/api/v1/namespaces/team-a/services/web/proxy/')!;
+  const first = await cached(path);
+  assert.equal((await cached(path)).endpoints, first.endpoints);
+  slices = Object.freeze([
+    endpointSlice('team-a', 'web', [{ ip: '10.0.0.2' }], [{ name: 'http', port: 8080 }]),
+  ]);
+  const after = await cached(path);
+  assert.notEqual(after.endpoints, first.endpoints);
+  assert.deepEqual(
+    after.endpoints.map((e) => e.ip),
+    ['10.0.0.2'],
+  );
+});
