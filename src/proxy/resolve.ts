@@ -23,7 +23,7 @@ export interface ResolveOptions {
 const ADDRESS_NOT_ALLOWED = () => badRequest('address not allowed');
 
 export function createTargetResolver(options: ResolveOptions) {
-  const o = { ...options, endpointCache: new WeakMap() as EndpointCache };
+  const o = { ...options, endpointCache: new WeakMap() };
   return async function resolveTarget(path: ProxyPath): Promise<Target> {
     switch (path.kind) {
       case 'services':
