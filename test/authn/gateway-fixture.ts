@@ -4,7 +4,6 @@
  * Several instances may share one publicURL and secret, like replicas behind
  * a load balancer.
  */
-import { createServer } from 'node:net';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
@@ -12,20 +11,11 @@ import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import type { EchoServer } from '../support/echo-server.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { startAuthApp, type AuthApp } from './helpers.js';
+import { freePort } from '../support/free-port.js';
+export { freePort };
 
 export const SECRET = 'a-test-session-secret-that-is-long-enough';
 export const ECHO_PATH = '/api/v1/namespaces/team-a/services/echo:http/proxy/';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface FixtureOptions {
   idp: TestIdP;

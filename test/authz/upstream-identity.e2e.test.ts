@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,6 +19,7 @@ import { FetchBrowser } from '../support/fetch-browser.js';
 import { startJwtIssuer, type JwtIssuer } from '../support/jwt-issuer.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { createTestCA } from '../support/tls.js';
+import { freePort } from '../support/free-port.js';
 
 let echo: EchoServer;
 let issuer: JwtIssuer;
@@ -30,14 +29,6 @@ let base = '';
 const dir = mkdtempSync(join(tmpdir(), 'bastion-e2e-'));
 const auditFile = join(dir, 'audit.log');
 const PROXY = '/api/v1/namespaces/team-a/services/echo:http/proxy';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 before(async () => {
   const ca = await createTestCA();

@@ -3,21 +3,14 @@
  * the real test IdP (oidc-provider) and a cookie session. Users carry many
  * groups, so a session spans several cookie chunks and chunk attacks are real.
  */
-import { createServer } from 'node:net';
 import { FetchBrowser } from '../../support/fetch-browser.js';
 import { gatewayClient, startTestIdP, type TestIdP, type TestUser } from '../../support/oidc-provider.js';
 import { startWorld, type World } from './world.js';
+import { freePort } from '../../support/free-port.js';
+export { freePort };
 
 export const SECRET_OLD = 'the-old-session-secret-of-at-least-32-characters';
 export const SECRET_NEW = 'the-new-session-secret-of-at-least-32-characters';
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const manyGroups = (who: string) =>
   Array.from({ length: 120 }, (_, i) => `${who}-group-with-a-long-name-${i}`);
