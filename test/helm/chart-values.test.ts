@@ -217,6 +217,47 @@ describe('helm chart: optional objects', { skip: skipWithoutHelm }, () => {
     assert.match(egress, /"port":6379/);
   });
 
+  test('NetworkPolicy with nodeProxy lets the gateway reach the kubelets, and only there', async () => {
+    const objects = await render({ valuesFiles: ['ci/network-policy-values.yaml'] });
+    assert.deepEqual(await validateAll(objects), []);
+    const egress = find<INetworkPolicy>(objects, 'NetworkPolicy').spec!.egress ?? [];
+    const kubelet = egress.filter((rule) => rule.ports?.some((p) => p.port === 10250));
+    assert.deepEqual(
+      kubelet,
+      [{ to: [{ ipBlock: { cidr: '172.18.0.0/24' } }], ports: [{ port: 10250, protocol: 'TCP' }] }],
+      'one rule: the node subnet on the kubelet port',
+    );
+
+    const withoutNodeProxy = await render({
+      valuesFiles: ['ci/network-policy-values.yaml'],
+      set: { 'config.authorization.nodeProxy': false },
+    });
+    assert.doesNotMatch(
+      JSON.stringify(find<INetworkPolicy>(withoutNodeProxy, 'NetworkPolicy').spec!.egress),
+      /10250|172\.18\.0\.0\/24/,
+      'no kubelet egress unless nodeProxy is on',
+    );
+
+    const otherPort = await render({
+      valuesFiles: ['ci/network-policy-values.yaml'],
+      set: { 'networkPolicy.nodes.ports[0]': 10255 },
+    });
+    const moved = find<INetworkPolicy>(otherPort, 'NetworkPolicy').spec!.egress?.find((rule) =>
+      rule.ports?.some((p) => p.port === 10255),
+    );
+    assert.deepEqual(moved?.to, [{ ipBlock: { cidr: '172.18.0.0/24' } }], 'a kubelet on another port');
+  });
+
+  test('NetworkPolicy with nodeProxy but no node addresses is refused, saying which value to set', async () => {
+    const result = await renderRaw({
+      set: { 'networkPolicy.enabled': true, 'config.authorization.nodeProxy': true },
+    });
+    assert.notEqual(result.code, 0, 'a policy that cuts off the kubelets must not render');
+    assert.match(result.stderr, /nodeProxy is on[^\n]*set networkPolicy\.nodes\.cidrs/);
+    const typo = await renderRaw({ set: { 'networkPolicy.nodes.cidr': '10.0.0.0/8' } });
+    assert.match(typo.stderr, /at '\/networkPolicy\/nodes': additional properties 'cidr'/);
+  });
+
   test('NetworkPolicy with its defaults is valid and lets the API server ports out to any address', async () => {
     const objects = await render({ set: { 'networkPolicy.enabled': true } });
     assert.deepEqual(await validateAll(objects), []);
