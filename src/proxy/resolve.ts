@@ -3,7 +3,13 @@
  * here (the apiserver's `ResourceLocation`), so it is tested without any.
  * Messages and status codes follow kube-apiserver (apiserver-proxy.md §2–§4).
  */
-import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type {
+  V1EndpointSlice,
+  V1Node,
+  V1ObjectReference,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
 import { isIP } from 'node:net';
 import { GatewayError, badRequest, notFound, serviceUnavailable } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
@@ -110,6 +116,17 @@ export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions):
 }
 
 /**
+ * The apiserver's `isValidAddress` minus its Pod lookup: the targetRef must
+ * name a Pod, by name, in exactly the Service's namespace. A missing namespace
+ * is not read as "same namespace" — the EndpointSlice controller always
+ * writes it, so only a hand-made slice omits it. (The Pod is not fetched to
+ * confirm it owns the IP; docs/security.md says why.)
+ */
+export function isPodOfNamespace(ref: V1ObjectReference | undefined, namespace: string): boolean {
+  return ref?.kind === 'Pod' && !!ref.name && ref.namespace === namespace;
+}
+
+/**
  * Adds the slice's usable endpoints for the port: the CVE-2021-25740 guard
  * (an endpoint must be backed by a Pod in the Service's namespace) and the
  * dial policy are applied here, so nothing later can pick a forbidden IP.
@@ -127,8 +144,7 @@ function collectEndpoints(
   for (const ep of slice.endpoints) {
     const ip = ep.addresses[0];
     if (!ip || !isIP(ip) || !o.mayDial(ip)) continue;
-    const ref = ep.targetRef;
-    const backedByPod = ref?.kind === 'Pod' && (ref.namespace ?? namespace) === namespace;
+    const backedByPod = isPodOfNamespace(ep.targetRef, namespace);
     if (!backedByPod && !o.allowSelectorless) continue;
     const ready = ep.conditions?.ready ?? true;
     out.push({
@@ -140,7 +156,7 @@ function collectEndpoints(
       zone: ep.zone,
       hintZones: ep.hints?.forZones?.map((z) => z.name),
       nodeName: ep.nodeName,
-      pod: backedByPod ? `${namespace}/${ref.name}` : undefined,
+      pod: backedByPod ? `${namespace}/${ep.targetRef!.name}` : undefined,
     });
   }
 }

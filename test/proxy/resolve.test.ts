@@ -5,7 +5,13 @@ import type { GatewayError } from '../../src/errors.js';
 import { createAddressPolicy } from '../../src/proxy/address-policy.js';
 import { parseProxyPath } from '../../src/proxy/grammar.js';
 import { createTargetResolver } from '../../src/proxy/resolve.js';
-import { endpointSlice, node, pod, service } from '../support/fake-apiserver/objects.js';
+import {
+  endpointSlice,
+  node,
+  pod,
+  service,
+  type EndpointSpec,
+} from '../support/fake-apiserver/objects.js';
 import { memoryClusterState } from '../support/memory-cluster-state.js';
 
 /** A node without the kubernetes.io/hostname label, so address types decide alone. */
@@ -18,6 +24,15 @@ function withoutHostnameLabel(n: V1Node): V1Node {
 const DNS: Record<string, string[]> = { 'node-1': ['10.0.1.1'], 'metadata.internal': ['169.254.169.254'] };
 const lookupHost = (host: string) => Promise.resolve(DNS[host] ?? []);
 
+/** Endpoints the CVE-2021-25740 guard refuses: none is a named Pod of the Service's own namespace. */
+const FOREIGN: EndpointSpec[] = [
+  { ip: '10.1.0.1', pod: 'db-0', podNamespace: 'team-b' },
+  { ip: '10.1.0.2', pod: 'db-0', podNamespace: null },
+  { ip: '10.1.0.3', pod: 'node-1', refKind: 'Node' },
+  { ip: '10.1.0.4', pod: null },
+  { ip: '10.1.0.5', pod: '' },
+];
+
 const state = memoryClusterState({
   services: [
     service('team-a', 'web', [
@@ -27,6 +42,8 @@ const state = memoryClusterState({
     service('team-a', 'single', [{ name: 'http', port: 80 }]),
     service('team-a', 'empty', [{ name: 'http', port: 80 }]),
     service('team-a', 'manual', [{ name: 'http', port: 80 }], { selector: null }),
+    service('team-a', 'mixed', [{ name: 'http', port: 80 }]),
+    service('team-a', 'hijacked', [{ name: 'http', port: 80 }]),
     service('team-a', 'sticky', [80], { sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 60 }),
   ],
   slices: [
@@ -45,8 +62,11 @@ const state = memoryClusterState({
       [{ ip: '10.0.0.3' }, { ip: '127.0.0.1' }, { ip: '169.254.169.254' }],
       [{ name: 'http', port: 8080 }],
     ),
-    // CVE-2021-25740: a slice pointing at a pod of another namespace, and one without a pod.
+    // CVE-2021-25740: a selector-less Service's hand-written slice (no targetRef) …
     endpointSlice('team-a', 'manual', [{ ip: '10.1.0.9', pod: null }], [{ name: 'http', port: 80 }]),
+    // … and slices whose targetRef does not name a Pod of team-a, beside one genuine endpoint.
+    endpointSlice('team-a', 'mixed', [...FOREIGN, { ip: '10.0.0.6' }], [{ name: 'http', port: 8080 }]),
+    endpointSlice('team-a', 'hijacked', FOREIGN, [{ name: 'http', port: 8080 }]),
     endpointSlice('team-a', 'sticky', [{ ip: '10.0.0.4' }], [80]),
   ],
   pods: [
@@ -137,6 +157,20 @@ test('service errors carry the apiserver messages', async () => {
   );
 });
 
+test('CVE-2021-25740: only endpoints whose targetRef is a named Pod of the Service namespace are dialled', async () => {
+  const t = await at('/api/v1/namespaces/team-a/services/mixed/proxy/');
+  assert.deepEqual(
+    t.endpoints.map((e) => `${e.ip} ${e.pod}`),
+    ['10.0.0.6 team-a/mixed-6'],
+    'a Pod of team-b, a Pod without namespace, a Node, no targetRef and an unnamed Pod are all skipped',
+  );
+  await rejects(
+    '/api/v1/namespaces/team-a/services/hijacked/proxy/',
+    503,
+    'no endpoints available for service "hijacked"',
+  );
+});
+
 test('selector-less endpoints are usable only when the config allows them', async () => {
   const lenient = createTargetResolver({
     state,
@@ -146,6 +180,12 @@ test('selector-less endpoints are usable only when the config allows them', asyn
   });
   const t = await lenient(parseProxyPath('/api/v1/namespaces/team-a/services/manual/proxy/')!);
   assert.equal(t.endpoints[0].ip, '10.1.0.9');
+  // Admitted as selector-less, a foreign targetRef is never taken for a pod of the Service.
+  const mixed = await lenient(parseProxyPath('/api/v1/namespaces/team-a/services/mixed/proxy/')!);
+  assert.deepEqual(
+    mixed.endpoints.map((e) => e.pod),
+    [undefined, undefined, undefined, undefined, undefined, 'team-a/mixed-6'],
+  );
 });
 
 test('ClientIP session affinity is carried to the balancer', async () => {

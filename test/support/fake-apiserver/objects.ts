@@ -3,7 +3,7 @@
  * what kube-controller-manager and the kubelet write.
  */
 import { randomBytes } from 'node:crypto';
-import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1ObjectReference, V1Pod, V1Service } from '@kubernetes/client-node';
 
 export interface ServicePortSpec {
   name?: string;
@@ -77,6 +77,10 @@ export interface EndpointSpec {
   hintZones?: string[];
   /** Name of the backing pod in the same namespace (targetRef); `null` for none. Default `<service>-<last octet>`. */
   pod?: string | null;
+  /** targetRef.namespace: default the slice's own; another one (CVE-2021-25740), or `null` to omit it. */
+  podNamespace?: string | null;
+  /** targetRef.kind; default `Pod`. */
+  refKind?: string;
 }
 
 export interface EndpointPortSpec {
@@ -94,6 +98,11 @@ export interface EndpointSliceOptions {
 }
 
 const randomSuffix = () => randomBytes(4).toString('hex').slice(0, 5);
+
+function targetRef(e: EndpointSpec, namespace: string, name: string): V1ObjectReference {
+  const ns = e.podNamespace === undefined ? namespace : e.podNamespace;
+  return { kind: e.refKind ?? 'Pod', ...(ns === null ? {} : { namespace: ns }), name };
+}
 
 /** An EndpointSlice labelled `kubernetes.io/service-name=<service>`; a bare number is an unnamed port. */
 export function endpointSlice(
@@ -125,7 +134,7 @@ export function endpointSlice(
         zone: e.zone,
         nodeName: e.nodeName,
         hints: e.hintZones ? { forZones: e.hintZones.map((name) => ({ name })) } : undefined,
-        targetRef: pod === null ? undefined : { kind: 'Pod', namespace, name: pod },
+        targetRef: pod === null ? undefined : targetRef(e, namespace, pod),
       };
     }),
     ports: ports.map((p) => {
