@@ -169,6 +169,41 @@ describe('helm chart: optional objects', { skip: skipWithoutHelm }, () => {
     assert.equal(podSpec(hpa).terminationGracePeriodSeconds, 15 + 60 + 5);
   });
 
+  test('scheduling knobs, pull secrets and extra env/volumes land in the pod spec beside the chart\'s own', async () => {
+    const objects = await render({ valuesFiles: ['ci/hpa-pdb-values.yaml'] });
+    assert.deepEqual(await validateAll(objects), []);
+    const pod = podSpec(objects);
+    assert.equal(pod.priorityClassName, 'gateway-critical');
+    assert.deepEqual(pod.tolerations, [
+      { key: 'dedicated', operator: 'Equal', value: 'gateway', effect: 'NoSchedule' },
+    ]);
+    assert.deepEqual(
+      pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
+      [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }],
+    );
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'registry-credentials' }]);
+    const c = container(objects);
+    assert.deepEqual(
+      c.env?.map((e) => e.name),
+      ['POD_NAME', 'POD_NAMESPACE', 'HTTPS_PROXY', 'REDIS_PASSWORD'],
+    );
+    assert.equal(c.env?.find((e) => e.name === 'HTTPS_PROXY')?.value, 'http://proxy.example.com:3128');
+    assert.deepEqual(c.env?.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom, {
+      secretKeyRef: { name: 'redis', key: 'password' },
+    });
+    assert.deepEqual(c.envFrom, [{ configMapRef: { name: 'bastion-env' } }]);
+    assert.deepEqual(
+      pod.volumes?.find((v) => v.name === 'ca'),
+      { name: 'ca', configMap: { name: 'upstream-ca' } },
+    );
+    assert.deepEqual(
+      c.volumeMounts?.map((m) => m.name),
+      ['config', 'secrets', 'tmp', 'ca'],
+    );
+    assert.deepEqual(c.volumeMounts?.at(-1), { name: 'ca', mountPath: '/etc/kube-bastion-ca', readOnly: true });
+    await loadPodConfig(objects); // the chart's own config and secret mounts still work
+  });
+
   test('Ingress with TLS and class; publicURL follows the host', async () => {
     const objects = await render({ valuesFiles: ['ci/ingress-tls-values.yaml'] });
     const ingress = find<IIngress>(objects, 'Ingress').spec!;
