@@ -90,6 +90,38 @@ test('two replicas refreshing the same session at once redeem the refresh token 
   assert.equal(idp.grants.refresh_token, before + 1);
 });
 
+test('with an IdP that does not rotate refresh tokens, two replicas still refresh once', async () => {
+  // The refresh token comes back unchanged, so "has someone refreshed?" must not be judged by it.
+  const steady = await startTestIdP({ accessTokenTTL: TOKEN_TTL, rotateRefreshToken: false });
+  const url = `http://127.0.0.1:${await freePort()}`;
+  steady.setClients([gatewayClient(url)]);
+  const session = { store: 'redis' as const, redis: { url: redis.url } };
+  const one = await startSignInApp({ idp: steady, echo, publicURL: url, session });
+  const two = await startSignInApp({ idp: steady, echo, publicURL: url, port: await freePort(), session });
+  try {
+    const browser = new FetchBrowser();
+    const res = await browser.signIn(`${one.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`, 'alice');
+    assert.equal(res.status, 200);
+    const handle = browser.cookies().get('kube_bastion');
+    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        browser.request(`${(i % 2 ? one : two).url}${ECHO_PATH}x`, { headers: api }),
+      ),
+    );
+    assert.deepEqual(new Set(results.map((r) => r.status)), new Set([200]));
+    assert.equal(steady.grants.refresh_token, 1, 'one refresh at the IdP for both replicas');
+    assert.equal(browser.cookies().get('kube_bastion'), handle, 'the handle cookie is unchanged');
+    await sleep(1100); // past the local read cache: both replicas read the refreshed session from Redis
+    for (const replica of [one, two])
+      assert.equal((await browser.request(`${replica.url}/auth/whoami`, { headers: api })).status, 200);
+    assert.equal(steady.grants.refresh_token, 1, 'the refreshed session is not due again');
+  } finally {
+    await Promise.allSettled([one.close(), two.close()]);
+    await steady.close();
+  }
+});
+
 test('Redis down: 503 with a clear message, and the browser keeps its cookie (no sign-out)', async () => {
   const browser = await signedIn();
   await sleep(1100); // past the local read cache

@@ -5,8 +5,9 @@
  * fetch script can fill. Consent is granted automatically.
  *
  * Test levers: `rotateKeys()`, `stop()` / `start()` (the IdP goes down and
- * comes back on the same port), `omitIdTokenOnRefresh`, short token TTLs,
- * mutable users (change groups, delete a user) and counters of grants.
+ * comes back on the same port), `omitIdTokenOnRefresh`, `rejectUserinfo`,
+ * refresh tokens that rotate or not, short token TTLs, mutable users (change
+ * groups, delete a user) and counters of grants and userinfo calls.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -34,6 +35,8 @@ export interface TestIdPOptions {
   accessTokenTTL?: number;
   idTokenTTL?: number;
   refreshTokenTTL?: number;
+  /** Whether a refresh returns a new refresh token (default) or the same one again, as many IdPs do. */
+  rotateRefreshToken?: boolean;
 }
 
 export interface TestIdP {
@@ -44,6 +47,10 @@ export interface TestIdP {
   grants: { authorization_code: number; refresh_token: number };
   /** When true, refresh responses carry no id_token (OIDC allows this; oauth2-proxy#318). */
   omitIdTokenOnRefresh: boolean;
+  /** Requests to the userinfo endpoint (successful or not). */
+  userinfoCalls: number;
+  /** When true, userinfo answers 401 invalid_token, as for a revoked access token. */
+  rejectUserinfo: boolean;
   setClients(clients: ClientMetadata[]): void;
   /** A new signing key takes over; the old one is dropped unless keepOld. */
   rotateKeys(keepOld?: boolean): void;
@@ -136,6 +143,8 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
     users,
     grants: { authorization_code: 0, refresh_token: 0 },
     omitIdTokenOnRefresh: false,
+    userinfoCalls: 0,
+    rejectUserinfo: false,
     setClients(c) {
       clients = c;
       build();
@@ -182,7 +191,7 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
         AuthorizationCode: 60,
       },
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-      rotateRefreshToken: true,
+      rotateRefreshToken: opts.rotateRefreshToken ?? true,
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
       findAccount: async (_ctx, sub) => {
         const user = users.get(sub);
@@ -202,6 +211,18 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
     provider = new Provider(issuer, configuration);
     provider.proxy = false;
     provider.use(async (ctx, next) => {
+      if (ctx.path === '/me') {
+        idp.userinfoCalls++;
+        if (idp.rejectUserinfo) {
+          ctx.status = 401;
+          ctx.set(
+            'www-authenticate',
+            'Bearer error="invalid_token", error_description="access token revoked"',
+          );
+          ctx.body = { error: 'invalid_token', error_description: 'access token revoked' };
+          return;
+        }
+      }
       await next();
       if (ctx.path !== '/token' || ctx.status !== 200) return;
       const grantType = (ctx.oidc?.params?.grant_type as string | undefined) ?? '';

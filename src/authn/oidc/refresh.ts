@@ -5,7 +5,7 @@
  */
 import * as client from 'openid-client';
 import type { MappedUser, Claims } from '../claims/mapping.js';
-import { nowSeconds, type Session } from '../session/session.js';
+import { generation, nowSeconds, type Session } from '../session/session.js';
 
 /** The IdP refused the refresh token (revoked, expired, reused): the session is over. */
 export class RefreshRejectedError extends Error {
@@ -58,6 +58,7 @@ export async function refreshSession(
     user,
     rt: tokens.refresh_token ?? session.rt,
     idt: tokens.id_token ?? session.idt,
+    gen: generation(session) + 1,
     ...tokenTimes(tokens),
   };
 }

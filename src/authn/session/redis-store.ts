@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { serviceUnavailable } from '../../errors.js';
 import type { SealedBox } from './sealed-box.js';
-import { isSession, nowSeconds, type Session } from './session.js';
+import { generation, isSession, nowSeconds, type Session } from './session.js';
 import type { SessionStore } from './store.js';
 
 const PREFIX = 'kube-bastion:';
@@ -118,8 +118,7 @@ export class RedisSessionStore implements SessionStore {
       if (got === 'OK') {
         try {
           const current = await this.read(session.sid);
-          // Someone refreshed (or signed out) while we waited for the lock.
-          if (!current || current.rt !== session.rt) return current;
+          if (settled(current, session)) return current;
           const next = await refresh();
           await this.save(next);
           return next;
@@ -129,7 +128,7 @@ export class RedisSessionStore implements SessionStore {
       }
       await sleep(LOCK_POLL_MS);
       const current = await this.read(session.sid);
-      if (!current || current.rt !== session.rt) return current;
+      if (settled(current, session)) return current;
     }
     throw serviceUnavailable('session refresh is taking too long; try again');
   }
@@ -142,6 +141,11 @@ export class RedisSessionStore implements SessionStore {
     this.redis.disconnect();
     return Promise.resolve();
   }
+}
+
+/** Someone refreshed (or signed out) while we waited for the lock. */
+function settled(current: Session | undefined, seen: Session): boolean {
+  return !current || generation(current) !== generation(seen);
 }
 
 export { newSessionId } from './session-id.js';

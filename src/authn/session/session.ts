@@ -22,6 +22,12 @@ export interface Session {
   /** Lifetime of those tokens (seconds), so short-lived tokens are not refreshed on every request. */
   tokTTL?: number;
   rt?: string;
+  /**
+   * How many times the session has been refreshed. Single-flight refresh
+   * compares it to tell whether another request already did the work: the
+   * refresh token cannot tell, since IdPs that do not rotate it send the same one back.
+   */
+  gen?: number;
   /** The id_token, for RP-initiated logout's id_token_hint; only server-side stores keep it. */
   idt?: string;
 }
@@ -36,6 +42,9 @@ export type SessionVerdict =
   { kind: 'expired'; message: string } | { kind: 'refresh' } | { kind: 'touch' } | { kind: 'ok' };
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Which refresh of the session this is (0 before the first). */
+export const generation = (s: Session): number => s.gen ?? 0;
 
 /** How often (at most) an active session is rewritten to move its idle deadline. */
 function touchInterval(idleTimeoutMs: number): number {

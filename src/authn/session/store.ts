@@ -6,7 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Session } from './session.js';
-import { isSession } from './session.js';
+import { generation, isSession } from './session.js';
 import type { SealedBox } from './sealed-box.js';
 
 export interface SessionStore {
@@ -60,7 +60,7 @@ export class CookieSessionStore implements SessionStore {
   }
 
   async singleFlight(session: Session, refresh: () => Promise<Session>): Promise<Session> {
-    const key = `${session.sid}:${session.rt ?? ''}`;
+    const key = `${session.sid}:${generation(session)}`;
     const done = this.refreshed.get(key);
     if (done) return done;
     let flight = this.flights.get(key);
