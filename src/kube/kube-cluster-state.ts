@@ -21,7 +21,6 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from '../observability/logger.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ClusterState } from './cluster-state.js';
@@ -29,6 +28,7 @@ import { EndpointSliceIndex } from './endpoint-slice-index.js';
 import { ObjectCache } from './object-cache.js';
 import { OnDemandLookup, type LookupStats } from './on-demand-lookup.js';
 import { Reflector, withTimeout, type ListPage, type ReflectorSink } from './reflector.js';
+import { slimEndpointSlice, slimService } from './slim.js';
 
 export interface KubeClusterStateOptions {
   logger: Logger;
@@ -100,18 +100,26 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   const services = new ObjectCache<V1Service>();
   const slices = new EndpointSliceIndex((err) => logger.error({ err }, 'endpoints listener failed'));
 
+  /**
+   * A reflector that caches only what routing reads (`slim`): LIST pages come
+   * back as client-node models and are slimmed; watch events are slimmed
+   * straight from their JSON, without the model deserializer.
+   */
   function reflector<T>(
     resource: 'services' | 'endpointslices',
     path: string,
-    type: string,
     list: (page: { limit?: number; _continue?: string }) => Promise<ListPage<T>>,
+    slim: (obj: T) => T,
     sink: ReflectorSink<T>,
   ): Reflector<T> {
     return new Reflector<T>({
       resource,
       path,
-      list,
-      deserialize: (raw) => ObjectSerializer.deserialize(raw, type) as T,
+      list: async (page) => {
+        const result = await list(page);
+        return { items: result.items.map(slim), metadata: result.metadata };
+      },
+      deserialize: (raw) => slim(raw as T),
       watch,
       sink,
       logger,
@@ -129,15 +137,15 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
     services: reflector(
       'services',
       '/api/v1/services',
-      'V1Service',
       (p) => core.listServiceForAllNamespaces(p),
+      slimService,
       services,
     ),
     endpointslices: reflector(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
-      'V1EndpointSlice',
       (p) => discovery.listEndpointSliceForAllNamespaces(p),
+      slimEndpointSlice,
       slices.cache,
     ),
   };
