@@ -287,6 +287,31 @@ describe('large sessions', () => {
   });
 });
 
+describe('absolute lifetime', () => {
+  test('a session kept active and refreshed still ends at session.ttl, with a message that says so', async () => {
+    const limited = await app(await freePort(), { ttl: '6s' });
+    const browser = new FetchBrowser();
+    const signIn = await browser.signIn(
+      `${limited.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`,
+      'alice',
+    );
+    assert.equal(signIn.status, 200);
+    const before = idp.grants.refresh_token;
+    for (let i = 0; i < 4; i++) {
+      await sleep(1000);
+      assert.equal((await whoami(browser, limited.url)).status, 200, `active after ${i + 1} s`);
+    }
+    const refreshed = idp.grants.refresh_token;
+    assert.ok(refreshed > before, 'the tokens were renewed along the way');
+    await sleep(3000); // past the 6 s lifetime, though the refresh token is still good
+    const res = await whoami(browser, limited.url);
+    assert.equal(res.status, 401);
+    assert.match(String((await json(res)).message), /your session has expired; sign in again/);
+    assert.deepEqual(ours(browser), [], 'cookies cleared');
+    assert.equal(idp.grants.refresh_token, refreshed, 'no refresh past the end of the session');
+  });
+});
+
 describe('idle timeout', () => {
   test('activity keeps a session alive; a pause longer than idleTimeout ends it', async () => {
     const idle = await app(await freePort(), { idleTimeout: '3s' });
