@@ -469,6 +469,43 @@ describe('headers in and out', () => {
     assert.equal(hdrs['x-kept'], 'yes');
   });
 
+  test('te, proxy-connection and a stray upgrade never reach the upstream as sent', async () => {
+    const r = await send(h.url, 'GET', path, {
+      te: 'trailers, deflate;q=0.5',
+      'proxy-connection': 'keep-alive',
+      upgrade: 'websocket',
+      'x-kept': 'yes',
+    });
+    assert.equal(r.status, 200, 'a GET with Upgrade but no Connection: upgrade is a plain request');
+    const hdrs = upstream().headers;
+    assert.equal(hdrs.te, 'trailers', 'only the trailers token of TE is forwarded');
+    for (const name of ['proxy-connection', 'upgrade'])
+      assert.equal(hdrs[name], undefined, `${name} reached the upstream`);
+    assert.notEqual(hdrs.connection?.toLowerCase(), 'upgrade');
+    assert.equal(hdrs['x-kept'], 'yes');
+    await send(h.url, 'GET', path, { te: 'deflate', 'x-kept': 'again' });
+    assert.equal(upstream().headers['x-kept'], 'again');
+    assert.equal(upstream().headers.te, undefined, 'a TE without trailers is dropped');
+  });
+
+  test("the client's transfer-encoding and trailer are not forwarded; the body arrives whole", async () => {
+    const r = await send(
+      h.url,
+      'POST',
+      path,
+      { 'transfer-encoding': 'gzip, chunked', trailer: 'x-checksum', 'content-type': 'text/plain' },
+      'not gzip at all',
+    );
+    assert.equal(r.status, 200, r.body);
+    const u = upstream();
+    assert.equal(u.body, 'not gzip at all');
+    assert.equal(u.headers.trailer, undefined, 'trailer reached the upstream');
+    assert.ok(
+      !u.rawHeaders.some((v) => /gzip/i.test(v)),
+      `the client's transfer-coding reached the upstream: ${JSON.stringify(u.rawHeaders)}`,
+    );
+  });
+
   test('X-Forwarded-For is appended; Proto, Host, Prefix and Uri are ours', async () => {
     await send(h.url, 'GET', `${path}/deep?q=1`, {
       'x-forwarded-for': '203.0.113.9',

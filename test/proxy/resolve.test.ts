@@ -127,6 +127,29 @@ test('loopback and link-local endpoints are never dialled', async () => {
   );
 });
 
+test('the address policy refuses IPv6 loopback, link-local and v4-mapped forms of refused v4', () => {
+  const mayDial = createAddressPolicy();
+  for (const ip of [
+    '::1',
+    '0:0:0:0:0:0:0:1',
+    '::',
+    'fe80::1',
+    'FE80::abcd',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::FFFF:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:169.254.169.254',
+    '::ffff:a9fe:a9fe',
+    '0:0:0:0:0:ffff:169.254.169.254',
+    'not-an-ip',
+  ])
+    assert.equal(mayDial(ip), false, ip);
+  for (const ip of ['2001:db8::1', 'fd00:10::5', '::ffff:10.0.0.1', '10.0.0.1'])
+    assert.equal(mayDial(ip), true, ip);
+  assert.equal(createAddressPolicy(['::1/128'])('::1'), true, 'an allowed range re-admits');
+});
+
 test('service errors carry the apiserver messages', async () => {
   await rejects('/api/v1/namespaces/team-a/services/nope/proxy/', 404, 'services "nope" not found');
   await rejects('/api/v1/namespaces/team-b/services/web/proxy/', 404, 'services "web" not found');
