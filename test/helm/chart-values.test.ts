@@ -156,8 +156,16 @@ describe('helm chart: mistakes are refused with a message naming the key', { ski
 describe('helm chart: optional objects', { skip: skipWithoutHelm }, () => {
   test('a PodDisruptionBudget only when at least two pods run, so one replica never blocks a drain', async () => {
     const pdb = (objects: KubeObject[]) => find<IPodDisruptionBudget>(objects, 'PodDisruptionBudget').spec;
-    assert.equal(pdb(await render())?.maxUnavailable, 1);
+    const byDefault = pdb(await render());
+    assert.equal(byDefault?.maxUnavailable, 1, 'default: one pod at a time');
+    assert.equal(byDefault?.minAvailable, undefined, 'never minAvailable by default');
     assert.ok(!kinds(await render({ set: { replicaCount: 1 } })).includes('PodDisruptionBudget'));
+    assert.ok(
+      !kinds(
+        await render({ set: { 'autoscaling.enabled': true, 'autoscaling.minReplicas': 1 } }),
+      ).includes('PodDisruptionBudget'),
+      'an HPA that may scale to one pod gets no budget either',
+    );
     const hpa = await render({ valuesFiles: ['ci/hpa-pdb-values.yaml'] });
     assert.equal(pdb(hpa)?.minAvailable, 2);
     assert.equal(find<IHorizontalPodAutoscaler>(hpa, 'HorizontalPodAutoscaler').spec?.minReplicas, 3);
@@ -202,6 +210,26 @@ describe('helm chart: optional objects', { skip: skipWithoutHelm }, () => {
     );
     assert.deepEqual(c.volumeMounts?.at(-1), { name: 'ca', mountPath: '/etc/kube-bastion-ca', readOnly: true });
     await loadPodConfig(objects); // the chart's own config and secret mounts still work
+  });
+
+  test('a PodDisruptionBudget that would block drains is refused: maxUnavailable 0 or minAvailable of every pod', async () => {
+    const refused = async (set: Record<string, string | number | boolean>, message: RegExp) => {
+      const result = await renderRaw({ set });
+      assert.notEqual(result.code, 0, `expected helm to refuse ${JSON.stringify(set)}`);
+      assert.match(result.stderr, message);
+    };
+    await refused({ 'podDisruptionBudget.maxUnavailable': 0 }, /maxUnavailable 0 would block every node drain/);
+    await refused({ 'podDisruptionBudget.minAvailable': 2 }, /minAvailable 2 keeps all 2 pods/);
+    await refused(
+      { 'podDisruptionBudget.minAvailable': '60%' },
+      /minAvailable 60% keeps all 2 pods/, // rounded up: 2 of 2
+    );
+    await refused(
+      { 'autoscaling.enabled': true, 'autoscaling.minReplicas': 3, 'podDisruptionBudget.minAvailable': 3 },
+      /minAvailable 3 keeps all 3 pods/,
+    );
+    const half = await render({ set: { 'podDisruptionBudget.minAvailable': '50%' } });
+    assert.equal(find<IPodDisruptionBudget>(half, 'PodDisruptionBudget').spec?.minAvailable, '50%');
   });
 
   test('Ingress with TLS and class; publicURL follows the host', async () => {
