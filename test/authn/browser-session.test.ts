@@ -173,18 +173,39 @@ describe('refresh', () => {
     assert.equal((await whoami(browser)).status, 200, 'still signed in with the rotated refresh token');
   });
 
-  test('when the IdP omits a new id_token the identity is kept (verified with userinfo)', async () => {
+  test('when the IdP omits a new id_token the identity is kept, verified with one userinfo call', async () => {
     const browser = await signedIn();
     idp.omitIdTokenOnRefresh = true;
     try {
       await sleep((TOKEN_TTL / 2) * 1000 + 300);
-      const before = idp.grants.refresh_token;
+      const before = { refresh: idp.grants.refresh_token, userinfo: idp.userinfoCalls };
       const res = await whoami(browser);
       assert.equal(res.status, 200);
       assert.equal((await json(res)).username, 'alice@example.com');
-      assert.equal(idp.grants.refresh_token, before + 1);
+      assert.equal(idp.grants.refresh_token, before.refresh + 1);
+      assert.equal(idp.userinfoCalls, before.userinfo + 1, 'the new access token was checked at userinfo');
+      assert.equal((await whoami(browser)).status, 200);
+      assert.equal(idp.userinfoCalls, before.userinfo + 1, 'once per refresh, not per request');
     } finally {
       idp.omitIdTokenOnRefresh = false;
+    }
+  });
+
+  test('when userinfo refuses the renewed access token the session ends: 401 and cookies cleared', async () => {
+    const browser = await signedIn();
+    idp.omitIdTokenOnRefresh = true;
+    idp.rejectUserinfo = true;
+    try {
+      await sleep((TOKEN_TTL / 2) * 1000 + 300);
+      const before = idp.userinfoCalls;
+      const res = await whoami(browser);
+      assert.equal(res.status, 401);
+      assert.match(String((await json(res)).message), /could not be renewed; sign in again/);
+      assert.equal(idp.userinfoCalls, before + 1);
+      assert.deepEqual(ours(browser), [], 'cookies cleared');
+    } finally {
+      idp.omitIdTokenOnRefresh = false;
+      idp.rejectUserinfo = false;
     }
   });
 
