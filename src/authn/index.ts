@@ -42,8 +42,6 @@ export interface Authentication {
   router: express.Router;
   /** Our cookies (every session chunk and the sign-in cookie), which the proxy strips. */
   isSessionCookie(name: string): boolean;
-  /** Whether an Origin header value is this gateway (publicURL, or a routed host). */
-  isOwnOrigin(origin: string): boolean;
   /** True once IdP discovery is done (always true without browser sign-in). */
   ready(): boolean;
   close(): Promise<void>;
@@ -109,7 +107,7 @@ export async function createAuthentication(
     publicURL,
     ttl: session?.ttl ?? 0,
     authenticate,
-    isOwnOrigin: (origin) => isOwnOrigin(origin, publicURL, config.routing),
+    isOwnOrigin: (origin) => isReturnOrigin(origin, publicURL, config.routing),
     logger,
   });
 
@@ -117,7 +115,6 @@ export async function createAuthentication(
     authenticate,
     router,
     isSessionCookie: (name) => isOurCookie(cookies, name),
-    isOwnOrigin: (origin) => isOwnOrigin(origin, publicURL, config.routing),
     ready: () => browser?.idp.ready() ?? true,
     async close() {
       bearer.close();
@@ -199,8 +196,13 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
   return { idp, sessions, store, loginBox: await SealedBox.create(secrets, 'login') };
 }
 
-/** The gateway's own origin, or (with host routing) one of the hosts it serves. */
-function isOwnOrigin(origin: string, publicURL: URL, routing: Config['routing']): boolean {
+/**
+ * Where a finished sign-in may send the browser back to (`rd`): the gateway's
+ * own origin or any host it routes, since a host-routed service sends its
+ * visitors to sign in and wants them back. Only for redirects — never a CSRF
+ * allow-list: a page on one routed host must not act on another (authz/csrf.ts).
+ */
+function isReturnOrigin(origin: string, publicURL: URL, routing: Config['routing']): boolean {
   let url: URL;
   try {
     url = new URL(origin);

@@ -2,9 +2,9 @@
  * Cross-site request checks for what a browser sends on its own.
  *
  * - A request authenticated by the session cookie with an unsafe method must
- *   carry an Origin (or, failing that, a Referer) of one of our own origins;
- *   SameSite=Lax alone still lets sibling subdomains (other apps behind host
- *   routing) post to us.
+ *   carry an Origin (or, failing that, a Referer) equal to its target's own
+ *   origin (see targetOrigin); SameSite=Lax alone still lets sibling
+ *   subdomains (other apps behind host routing) post to us.
  * - A WebSocket upgrade with a foreign Origin is refused whatever the
  *   credentials: browsers attach cookies to cross-site WebSocket handshakes
  *   and apply no CORS to them (cross-site WebSocket hijacking). Non-browser
@@ -13,13 +13,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../authn/identity.js';
 import { forbidden } from '../errors.js';
-
-/**
- * Our own origins: the publicURL, a list (host routing adds the routed host
- * the request came in on), or a predicate over a normalized origin
- * (`https://web--team-a.apps.example.com`).
- */
-export type OwnOrigins = URL | string | readonly (URL | string)[] | ((origin: string) => boolean);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
@@ -33,25 +26,41 @@ export function normalizeOrigin(value: string): string | undefined {
   }
 }
 
-function ownOriginMatcher(own: OwnOrigins): (origin: string) => boolean {
-  if (typeof own === 'function') return own;
-  const list = (Array.isArray(own) ? own : [own]) as readonly (URL | string)[];
-  const set = new Set(list.map((o) => normalizeOrigin(String(o))).filter((o) => o !== undefined));
-  return (origin) => set.has(origin);
+/** A Host header a browser could have sent: a DNS name or IPv4 address, an optional port. */
+const PLAIN_HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
+
+/**
+ * The one origin whose pages may act with the user's cookie on this request.
+ * A host-routed request is its own origin (`https://web--team-a.apps.example.com`):
+ * every routed app is a separate site to protect, so a page of another routed
+ * host — or of the gateway — may not post to it or open its WebSockets. Every
+ * other request (the path form, the gateway's own pages) belongs to publicURL.
+ * Undefined when the Host is not a plain `host[:port]`: then no origin matches.
+ */
+export function targetOrigin(
+  publicURL: URL,
+  hostHeader: string | undefined,
+  hostRouted: boolean,
+): string | undefined {
+  if (!hostRouted) return publicURL.origin;
+  if (hostHeader === undefined || !PLAIN_HOST.test(hostHeader)) return undefined;
+  return normalizeOrigin(`${publicURL.protocol}//${hostHeader}`);
 }
 
 const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
-function isOwn(value: string | undefined, own: OwnOrigins): boolean {
-  const origin = value === undefined ? undefined : normalizeOrigin(value);
-  return origin !== undefined && ownOriginMatcher(own)(origin);
+function isOwn(value: string | undefined, own: string | undefined): boolean {
+  return own !== undefined && value !== undefined && normalizeOrigin(value) === own;
 }
 
-/** Throws a 403 GatewayError when the request is a cross-site forgery candidate. */
+/**
+ * Throws a 403 GatewayError when the request is a cross-site forgery candidate.
+ * @param own the request's own origin, from targetOrigin
+ */
 export function checkOrigin(
   req: IncomingMessage,
   identity: Identity,
-  own: OwnOrigins,
+  own: string | undefined,
   upgrade: boolean,
 ): void {
   const origin = single(req.headers.origin);

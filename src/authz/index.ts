@@ -18,7 +18,7 @@ import type { Authorizer } from './types.js';
 
 export { requestAttributes, verbForMethod } from './attributes.js';
 export { forbiddenError, forbiddenMessage } from './forbidden.js';
-export { checkOrigin, type OwnOrigins } from './csrf.js';
+export { checkOrigin, targetOrigin } from './csrf.js';
 export type { Authorizer, Decision, RequestAttributes, Verb } from './types.js';
 
 export interface AuthorizerDeps {

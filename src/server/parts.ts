@@ -14,6 +14,7 @@ import {
   createAuthorizer,
   forbiddenError,
   requestAttributes,
+  targetOrigin,
   type GatewayAuthorizer,
 } from '../authz/index.js';
 import type { Config } from '../config/schema.js';
@@ -151,7 +152,6 @@ export async function buildParts(config: Config, o: PartsOptions) {
   });
 
   const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };
-  const ownOrigins = (origin: string) => authentication.isOwnOrigin(origin);
 
   return {
     state,
@@ -169,8 +169,9 @@ export async function buildParts(config: Config, o: PartsOptions) {
       : config.routing.hostSuffix || config.routing.routes.length > 0
         ? new URL('/auth/login', publicURL).href
         : '/auth/login',
-    checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean) =>
-      checkOrigin(req, who, ownOrigins, upgrade),
+    /** CSRF and WebSocket-Origin checks against the origin of the request's own target. */
+    checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean, hostRouted: boolean) =>
+      checkOrigin(req, who, targetOrigin(publicURL, req.headers.host, hostRouted), upgrade),
     jwks: () => identity.jwks(),
     portal: createPortal({
       services: () => state.services(),

@@ -58,7 +58,7 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
     if (hasDryRun(ctx.proxyPath!.rawQuery)) throw badRequest('dryRun is not supported');
     // Cookie callers need a same-origin Origin on unsafe methods (CSRF); every
     // WebSocket upgrade needs one whatever the credential (cross-site hijacking).
-    parts.checkOrigin(req, ctx.identity!, ctx.upgrade);
+    parts.checkOrigin(req, ctx.identity!, ctx.upgrade, ctx.via === 'host');
     if (config.upstream.maxRequestBodyBytes > 0) {
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > config.upstream.maxRequestBodyBytes) {

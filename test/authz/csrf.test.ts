@@ -1,15 +1,22 @@
 /**
  * Cross-site request forgery and cross-site WebSocket hijacking, checked on
  * real requests to a real server: what a browser on another site could make
- * the user's browser send is refused with 403.
+ * the user's browser send is refused with 403. Under host routing every
+ * routed host is its own site: a page on one may not act on another with the
+ * session cookie they share.
  */
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Identity } from '../../src/authn/identity.js';
-import { checkOrigin, type OwnOrigins } from '../../src/authz/csrf.js';
+import { checkOrigin, targetOrigin } from '../../src/authz/csrf.js';
 import { GatewayError } from '../../src/errors.js';
+import { send as sendTo } from '../support/http.js';
+import type { TestIdP } from '../support/oidc-provider.js';
+import { rawRequest } from '../security/support/raw.js';
+import { SECRET_NEW, freePort, sessionChunks, signedIn, startIdP } from '../security/support/signin-world.js';
+import { WEB, startWorld, type World } from '../security/support/world.js';
 
 const PUBLIC = new URL('https://bastion.example.com');
 const viaSession: Identity = { username: 'alice', groups: [], extra: {}, method: 'session' };
@@ -17,7 +24,7 @@ const viaBearer: Identity = { ...viaSession, method: 'jwt' };
 
 /** A server that runs checkOrigin on every request and answers with the outcome. */
 let port = 0;
-let own: OwnOrigins = PUBLIC;
+let own: string | undefined = PUBLIC.origin;
 const server = createServer((req: IncomingMessage, res) => {
   const identity = req.headers['x-test-auth'] === 'bearer' ? viaBearer : viaSession;
   const upgrade = req.headers['x-test-upgrade'] === '1';
@@ -93,12 +100,147 @@ test('WebSocket upgrades with a foreign Origin are refused, whatever the credent
   assert.equal((await send('GET', up)).status, 200);
 });
 
-test('host routing can add its own hosts as a list or a predicate', async () => {
-  own = [PUBLIC, 'https://web--team-a.apps.example.com'];
+test("the allowed origin is the target's own: its routed host, else publicURL", () => {
+  const cases: [string | undefined, boolean, string | undefined][] = [
+    ['web--team-a.apps.example.com', true, 'https://web--team-a.apps.example.com'],
+    ['WEB--team-a.apps.example.com:443', true, 'https://web--team-a.apps.example.com'],
+    ['web--team-a.apps.example.com:8443', true, 'https://web--team-a.apps.example.com:8443'],
+    // The path form and the gateway's own pages belong to publicURL, whatever the Host says.
+    ['web--team-a.apps.example.com', false, 'https://bastion.example.com'],
+    [undefined, false, 'https://bastion.example.com'],
+    // A Host no browser sends names no origin at all.
+    ['web--team-a.apps.example.com:1@evil.example', true, undefined],
+    ['web--team-a.apps.example.com/x', true, undefined],
+    [undefined, true, undefined],
+  ];
+  for (const [host, routed, want] of cases) {
+    assert.equal(targetOrigin(PUBLIC, host, routed), want, `${host} routed=${routed}`);
+  }
+});
+
+test('a routed host accepts its own origin only, not a sibling routed host nor publicURL', async () => {
+  own = targetOrigin(PUBLIC, 'web--team-a.apps.example.com', true);
   assert.equal((await send('POST', { origin: 'https://web--team-a.apps.example.com' })).status, 200);
   assert.equal((await send('POST', { origin: 'https://api--team-b.apps.example.com' })).status, 403);
-  own = (origin) => origin.endsWith('.apps.example.com');
-  assert.equal((await send('POST', { origin: 'https://api--team-b.apps.example.com' })).status, 200);
   assert.equal((await send('POST', { origin: 'https://bastion.example.com' })).status, 403);
-  own = PUBLIC;
+  const up = { 'x-test-upgrade': '1' };
+  assert.equal((await send('GET', { ...up, origin: 'https://api--team-b.apps.example.com' })).status, 403);
+  own = undefined;
+  assert.equal((await send('POST', { origin: 'https://web--team-a.apps.example.com' })).status, 403);
+  own = PUBLIC.origin;
+});
+
+/**
+ * End to end: a real gateway with host routing and OIDC sign-in. Alice's
+ * session cookie is sent to every routed host (as a shared `Domain` cookie
+ * would be); what differs is the page the request comes from.
+ */
+describe('a signed-in browser under host routing', () => {
+  let idp: TestIdP;
+  let w: World;
+  let base = '';
+  let cookie = '';
+  let gatewayPort = 0;
+  const routed = (label: string) => `${label}.apps.test:${gatewayPort}`;
+  const origin = (label: string) => `http://${routed(label)}`;
+
+  before(
+    async () => {
+      gatewayPort = await freePort();
+      base = `http://127.0.0.1:${gatewayPort}`;
+      idp = await startIdP([base]);
+      w = await startWorld({
+        config: {
+          listen: { port: gatewayPort },
+          publicURL: base,
+          routing: { hostSuffix: 'apps.test' },
+          authentication: {
+            oidc: {
+              issuer: idp.issuer,
+              clientID: 'kube-bastion',
+              clientSecret: 'kube-bastion-secret',
+              scopes: ['openid', 'email', 'profile', 'groups'],
+            },
+            session: { secret: SECRET_NEW },
+          },
+        },
+      });
+      cookie = sessionChunks(await signedIn(base, 'alice'))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('; ');
+    },
+    { timeout: 60_000 },
+  );
+  after(async () => {
+    await w?.close();
+    await idp?.close();
+  });
+
+  const post = (host: string, path: string, from: Record<string, string>) =>
+    sendTo(
+      w.h.url,
+      'POST',
+      path,
+      { host, cookie, accept: 'application/json', 'content-type': 'text/plain', ...from },
+      'change',
+    );
+  const upgrade = (host: string, from: string) =>
+    rawRequest(
+      w.h.url,
+      [
+        'GET /ws HTTP/1.1',
+        `Host: ${host}`,
+        `Cookie: ${cookie}`,
+        `Origin: ${from}`,
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      ].join('\r\n') + '\r\n\r\n',
+    );
+
+  test('a POST from another routed host is refused; from the same host it reaches the app', async () => {
+    const before = w.a.requests.length;
+    const forged: Record<string, string>[] = [
+      { origin: origin('evil--team-b') },
+      { origin: origin('secret--team-a') },
+      { origin: base },
+      { referer: `${origin('evil--team-b')}/form` },
+    ];
+    for (const from of forged) {
+      const res = await post(routed('web--team-a'), '/orders', from);
+      assert.equal(res.status, 403, `${JSON.stringify(from)}: ${res.body}`);
+      assert.match(res.body, /cross-site request refused/);
+    }
+    assert.equal(w.a.requests.length, before, 'no forged request reached the app');
+
+    const own: Record<string, string>[] = [
+      { origin: origin('web--team-a') },
+      { referer: `${origin('web--team-a')}/form` },
+    ];
+    for (const from of own) {
+      const ok = await post(routed('web--team-a'), '/orders', from);
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(w.a.last()!.url, '/orders');
+    }
+  });
+
+  test('the path form accepts publicURL pages only, not a routed host', async () => {
+    const refused = await post(`127.0.0.1:${gatewayPort}`, `${WEB}/orders`, {
+      origin: origin('web--team-a'),
+    });
+    assert.equal(refused.status, 403, refused.body);
+    const ok = await post(`127.0.0.1:${gatewayPort}`, `${WEB}/orders`, { origin: base });
+    assert.equal(ok.status, 200, ok.body);
+  });
+
+  test('a WebSocket from another routed host is refused; from the same host it opens', async () => {
+    const before = w.a.requests.length;
+    const foreign = await upgrade(routed('web--team-a'), origin('evil--team-b'));
+    assert.equal(foreign.status, 403, foreign.text);
+    assert.match(foreign.body, /cross-site WebSocket request refused/);
+    assert.equal(w.a.requests.length, before, 'the app never saw the hijacking attempt');
+    const own = await upgrade(routed('web--team-a'), origin('web--team-a'));
+    assert.equal(own.status, 101, own.text);
+  });
 });
