@@ -12,7 +12,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { makeKey, startJwtIssuer, type JwtIssuer } from '../support/jwt-issuer.js';
 import { createTestCA, type TestCA } from '../support/tls.js';
-import { startAuthApp, whoami, type AuthApp } from './helpers.js';
+import { capturedLogs, startAuthApp, whoami, type AuthApp } from './helpers.js';
 
 let ca: TestCA;
 let gha: JwtIssuer;
@@ -317,6 +317,72 @@ describe('rejected tokens', () => {
       assert.equal(r.status, 401);
     }
     assert.ok(gha.jwksFetches - before <= 1, `JWKS fetched ${gha.jwksFetches - before} times`);
+  });
+});
+
+describe('issuer.discoveryURL', () => {
+  const claims = { aud: 'kube-bastion', sub: 'job-7' };
+  /** A gateway trusting `issuer`, whose discovery document is at `discoveryURL`. */
+  const trusting = (issuer: JwtIssuer, discoveryURL: string, logger = capturedLogs().logger) =>
+    startAuthApp(
+      {
+        authentication: {
+          jwt: [
+            {
+              issuer: {
+                url: issuer.url,
+                discoveryURL,
+                audiences: ['kube-bastion'],
+                certificateAuthority: ca.caPem,
+              },
+              claimMappings: { username: { claim: 'sub', prefix: 'ci:' } },
+            },
+          ],
+        },
+      },
+      { logger },
+    );
+
+  test('a discovery document served away from the issuer URL is found there and its keys used', async () => {
+    // Nothing at <issuer>/.well-known/openid-configuration: only discoveryURL leads to the keys.
+    const issuer = await startJwtIssuer(ca, { path: '/tenant', discoveryPath: '/meta/tenant.json' });
+    const gateway = await trusting(issuer, `${new URL(issuer.url).origin}/meta/tenant.json`);
+    try {
+      const r = await whoami(gateway.url, `Bearer ${await issuer.mint(claims)}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.username, 'ci:job-7');
+      assert.equal(issuer.discoveryFetches, 1);
+    } finally {
+      await gateway.close();
+      await issuer.close();
+    }
+  });
+
+  test('a discovery document that names another issuer is refused: 503 for callers, the reason in the log', async () => {
+    const issuer = await startJwtIssuer(ca, { path: '/tenant', discoveryPath: '/meta/tenant.json' });
+    issuer.announcedIssuer = 'https://accounts.example.com';
+    const logs = capturedLogs();
+    const gateway = await trusting(issuer, `${new URL(issuer.url).origin}/meta/tenant.json`, logs.logger);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await whoami(gateway.url, `Bearer ${await issuer.mint(claims)}`);
+        assert.equal(r.status, 503, r.text);
+        assert.match(String(r.body.message), new RegExp(`signing keys of issuer ${issuer.url}`));
+      }
+      assert.equal(issuer.jwksFetches, 0, "the impostor's keys were never fetched");
+      const reasons = logs.lines
+        .filter((l) => l.msg === 'bearer token issuer unavailable')
+        .map((l) => String(l.err));
+      assert.equal(reasons.length, 2);
+      for (const reason of reasons)
+        assert.match(
+          reason,
+          /names issuer https:\/\/accounts\.example\.com, not https:\/\/127\.0\.0\.1:\d+\/tenant/,
+        );
+    } finally {
+      await gateway.close();
+      await issuer.close();
+    }
   });
 });
 

@@ -5,13 +5,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { createAuthentication, type Authentication } from '../../src/authn/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { unauthorized } from '../../src/errors.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
 import { asGatewayError, sendError } from '../../src/web/error-response.js';
 
 export interface AuthApp {
@@ -22,12 +23,12 @@ export interface AuthApp {
 
 export async function startAuthApp(
   input: ConfigInput,
-  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number } = {},
+  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number; logger?: Logger } = {},
 ): Promise<AuthApp> {
   const config = parseConfig(input, { env: {} });
   const publicURL = new URL(config.publicURL);
   const auth = await createAuthentication(config, {
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
     kubeConfig: opts.kubeConfig,
     publicURL,
   });
@@ -61,6 +62,19 @@ export async function startAuthApp(
       await auth.close();
     },
   };
+}
+
+/** A debug-level JSON logger whose lines the test can read back, to see what the gateway did and why. */
+export function capturedLogs(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', format: 'json' }, sink), lines };
 }
 
 /** GET /auth/whoami with a bearer token: status and parsed body. */

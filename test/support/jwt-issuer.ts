@@ -3,6 +3,8 @@
  * cluster's ServiceAccount issuer): an HTTPS discovery document and JWKS,
  * served with a test CA, plus `mint()` to sign tokens with any claims,
  * header or key. Counts JWKS fetches so tests can see caching and cooldowns.
+ * The discovery document can be served elsewhere than under the issuer URL
+ * (`discoveryPath`) and can be made to name another issuer (`announcedIssuer`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -21,6 +23,9 @@ export interface JwtIssuer {
   url: string;
   keys: SigningKey[];
   jwksFetches: number;
+  discoveryFetches: number;
+  /** The `issuer` the discovery document names; the real URL unless set (an impostor's document). */
+  announcedIssuer?: string;
   /** Signs a token: iss/iat/exp default to sensible values; `header` and `key` override. */
   mint(
     claims: JWTPayload,
@@ -40,15 +45,17 @@ export async function makeKey(alg = 'RS256'): Promise<SigningKey> {
 
 export async function startJwtIssuer(
   ca: TestCA,
-  opts: { path?: string; alg?: string } = {},
+  opts: { path?: string; alg?: string; discoveryPath?: string } = {},
 ): Promise<JwtIssuer> {
   const tls = await ca.issue(['127.0.0.1', 'localhost']);
   const path = opts.path ?? '';
+  const discoveryPath = opts.discoveryPath ?? `${path}/.well-known/openid-configuration`;
   let url = '';
   const issuer: JwtIssuer = {
     url,
     keys: [await makeKey(opts.alg)],
     jwksFetches: 0,
+    discoveryFetches: 0,
     async mint(claims, o = {}) {
       const key = o.key ?? issuer.keys[0];
       const now = Math.floor(Date.now() / 1000);
@@ -73,9 +80,10 @@ export async function startJwtIssuer(
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.url === `${path}/.well-known/openid-configuration`) {
+    if (req.url === discoveryPath) {
+      issuer.discoveryFetches++;
       return json({
-        issuer: issuer.url,
+        issuer: issuer.announcedIssuer ?? issuer.url,
         jwks_uri: `${issuer.url}/keys`,
         id_token_signing_alg_values_supported: ['RS256'],
       });

@@ -38,6 +38,8 @@ export class JwtIssuer {
   private readonly fetcher: Fetch;
   private keys?: Promise<RemoteJWKSet>;
   private failedAt = 0;
+  /** Why discovery last failed, so every refusal during the retry pause still logs the real reason. */
+  private failure?: unknown;
   private refreshTimer?: NodeJS.Timeout;
 
   constructor(private readonly config: JwtIssuerConfig) {
@@ -53,12 +55,13 @@ export class JwtIssuer {
 
   private jwks(): Promise<RemoteJWKSet> {
     if (!this.keys) {
-      if (Date.now() - this.failedAt < DISCOVERY_RETRY_MS && this.failedAt > 0) {
-        return Promise.reject(new IssuerUnavailableError(this.url, new Error('discovery failed recently')));
+      if (this.failure !== undefined && Date.now() - this.failedAt < DISCOVERY_RETRY_MS) {
+        return Promise.reject(new IssuerUnavailableError(this.url, this.failure));
       }
       this.keys = this.discover().catch((err: unknown) => {
         this.keys = undefined;
         this.failedAt = Date.now();
+        this.failure = err;
         throw new IssuerUnavailableError(this.url, err);
       });
     }
@@ -71,7 +74,9 @@ export class JwtIssuer {
     const doc = await fetchJSON(this.fetcher, discoveryURL);
     // Kubernetes checks this too: a discoveryURL may live elsewhere, but it must speak for this issuer.
     if (doc.issuer !== this.url)
-      throw new Error(`discovery document names issuer ${String(doc.issuer)}, expected ${this.url}`);
+      throw new Error(
+        `the discovery document at ${discoveryURL} names issuer ${String(doc.issuer)}, not ${this.url}`,
+      );
     if (typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
     const fetcher = this.fetcher;
     const set = createRemoteJWKSet(new URL(doc.jwks_uri), {
