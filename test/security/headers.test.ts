@@ -98,7 +98,7 @@ describe('forged identity headers, every spelling', () => {
         `GET ${WEB}/h HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${w.alice}\r\n` +
         'X-Forwarded-User: mallory\r\nx-forwarded-user: mallory2\r\nX_Forwarded_User: mallory3\r\nConnection: close\r\n\r\n',
       status: 200,
-      shape: 'any',
+      shape: 'echo',
       upstream: {
         url: '/h',
         check: (r) => (noValue(r, 'mallory'), assert.deepEqual(received(r, 'x-forwarded-user'), ['alice'])),
@@ -157,7 +157,8 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
       path: '/x',
       headers: { 'X-Forwarded-Host': 'web--team-b.apps.test' },
       status: 404,
-      shape: 'any',
+      shape: 'status',
+      reason: 'NotFound',
       upstream: null,
     },
   ]);
@@ -207,9 +208,12 @@ describe('Host and :authority under host routing', () => {
       raw: () =>
         `GET http://web--team-b.apps.test/x HTTP/1.1\r\nHost: web--team-a.apps.test\r\n` +
         `Authorization: Bearer ${w.alice}\r\nConnection: close\r\n\r\n`,
-      status: [200, 400, 404],
-      shape: 'any',
-      upstream: { url: '/http:/web--team-b.apps.test/x' },
+      status: 200,
+      shape: 'echo',
+      upstream: {
+        url: '/http:/web--team-b.apps.test/x',
+        check: (r) => assert.equal(r.headers.host, 'web--team-a.apps.test', 'routed by Host, not the URL'),
+      },
     }));
   test('two Host headers are refused', () =>
     runCase(w, {
@@ -217,8 +221,10 @@ describe('Host and :authority under host routing', () => {
       raw: () =>
         `GET /x HTTP/1.1\r\nHost: web--team-a.apps.test\r\nHost: web--team-b.apps.test\r\n` +
         `Authorization: Bearer ${w.alice}\r\nConnection: close\r\n\r\n`,
-      status: [400, 403],
-      shape: 'any',
+      status: 400,
+      shape: 'status',
+      reason: 'BadRequest',
+      message: /more than one Host header/,
       upstream: null,
     }));
 });
@@ -228,15 +234,12 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
     (head: string, body = '') =>
     (host: string) =>
       `${head.replace('{host}', host).replace('{auth}', `Authorization: Bearer ${w.alice}`)}\r\n\r\n${body}`;
-  const refused = (
-    name: string,
-    raw: (h: string) => string,
-    status: number | number[] = 400,
-  ): HostileCase => ({
+  /** Node's own parser refuses these before the gateway sees them: a bare 400/431 with no body. */
+  const refused = (name: string, raw: (h: string) => string, status: 400 | 431 = 400): HostileCase => ({
     name,
     raw,
     status,
-    shape: 'any',
+    shape: 'empty',
     upstream: null,
   });
   const smuggled = `GET ${NS_B}/services/web:http/proxy/smuggled HTTP/1.1\r\nHost: x\r\n\r\n`;
@@ -244,7 +247,6 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
     refused(
       'a bare LF inside a header value',
       req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-A: a\nX-Forwarded-User: mallory`),
-      [200, 400],
     ),
     refused(
       'a bare CR inside a header value',
@@ -263,8 +265,16 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
       req(`GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nX-A: a\u0000b`),
     ),
     refused('HTTP/1.1 without Host', req(`GET ${WEB}/c HTTP/1.1\r\n{auth}`)),
-    refused('an HTTP/0.9 request line', (h) => `GET ${WEB}/c\r\nHost: ${h}\r\n\r\n`, [400, 401]),
-    refused('an unknown HTTP version', req(`GET ${WEB}/c HTTP/3.7\r\nHost: {host}\r\n{auth}`), [400, 505]),
+    {
+      // Parsed as a request without credentials (none are sent): authentication refuses it.
+      name: 'an HTTP/0.9 request line',
+      raw: (h) => `GET ${WEB}/c\r\nHost: ${h}\r\n\r\n`,
+      status: 401,
+      shape: 'status',
+      reason: 'Unauthorized',
+      upstream: null,
+    },
+    refused('an unknown HTTP version', req(`GET ${WEB}/c HTTP/3.7\r\nHost: {host}\r\n{auth}`)),
     refused(
       'two different Content-Lengths',
       req(
@@ -292,7 +302,6 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
         `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: xchunked\r\nContent-Length: 5`,
         'hello',
       ),
-      [400, 501],
     ),
     refused(
       'Transfer-Encoding: chunked, identity',
@@ -300,7 +309,6 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
         `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: chunked, identity`,
         '0\r\n\r\n',
       ),
-      [400, 501],
     ),
     refused(
       'a negative Content-Length',
@@ -312,7 +320,6 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
         `POST ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\nTransfer-Encoding: chunked`,
         `zz\r\nhello\r\n0\r\n\r\n`,
       ),
-      [400, 200, 502, 503],
     ),
     refused(
       'a 20 KB header',
@@ -330,7 +337,8 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
       name: 'HTTP/1.0 without Host cannot name a forbidden target',
       raw: req(`GET ${NS_B}/services/web:http/proxy/old HTTP/1.0\r\n{auth}`),
       status: 403,
-      shape: 'any',
+      shape: 'status',
+      reason: 'Forbidden',
       upstream: null,
     },
   ]);
@@ -339,7 +347,7 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
       name: '',
       raw: req(`GET ${WEB}/old HTTP/1.0\r\n{auth}`),
       status: 200,
-      shape: 'any',
+      shape: 'echo',
       upstream: { url: '/old' },
     }));
   test('a pipelined second request is authorized on its own', async () => {
@@ -350,7 +358,7 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
         `GET ${WEB}/first HTTP/1.1\r\nHost: ${h}\r\nAuthorization: Bearer ${w.alice}\r\n\r\n` +
         `GET ${NS_B}/services/web:http/proxy/second HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\n\r\n`,
       status: 200,
-      shape: 'any',
+      shape: 'echo',
       upstream: { url: '/first' },
     });
     assert.equal(w.a.requests.length, before + 1);

@@ -24,6 +24,7 @@ after(async () => {
 });
 const world = () => w;
 
+/** Authorization runs before resolution: a 503 here would mean an ungranted name was let through. */
 const denied = (name: string, path: string, extra: Partial<HostileCase> = {}): HostileCase => ({
   name,
   path,
@@ -134,9 +135,7 @@ describe('separators: %2F, %5C, //, ; and #', () => {
     ),
     denied('; parameters on the namespace', '/api/v1/namespaces/team-a;ns=team-b/services/web:http/proxy/'),
     denied('; parameters on the name', `${NS_A}/services/secret;x=web:http/proxy/`),
-    denied('a name that only starts like the grant', `${NS_A}/services/web;:http/proxy/`, {
-      status: [403, 503],
-    }),
+    denied('a name that only starts like the grant', `${NS_A}/services/web;:http/proxy/`),
     notFound('// before the namespace', '/api/v1/namespaces//team-b/services/web:http/proxy/'),
     notFound('// inside the API prefix', '/api//v1/namespaces/team-b/services/web:http/proxy/'),
     notFound('a leading // is not the proxy', `//api/v1/namespaces/team-b/services/web:http/proxy/`),
@@ -159,7 +158,7 @@ describe('NUL, control bytes and look-alike characters', () => {
     ),
     reaches('%7F after proxy', `${WEB}/x%7F`, '/x%7F'),
     denied('%00 in the namespace', '/api/v1/namespaces/team-a%00/services/web:http/proxy/'),
-    denied('%00 in the name', `${NS_A}/services/web%00:http/proxy/`, { status: [403, 503] }),
+    denied('%00 in the name', `${NS_A}/services/web%00:http/proxy/`),
     denied('%0A in the namespace', '/api/v1/namespaces/team-a%0A/services/web:http/proxy/'),
     denied('%09 in the namespace', '/api/v1/namespaces/team-a%09/services/web:http/proxy/'),
     denied(
@@ -172,30 +171,28 @@ describe('NUL, control bytes and look-alike characters', () => {
       '/api/v1/namespaces/%EF%BD%94eam-a/services/web:http/proxy/',
     ),
     denied('upper case namespace', '/api/v1/namespaces/TEAM-A/services/web:http/proxy/'),
-    denied('a zero-width space in the name', `${NS_A}/services/web%E2%80%8B:http/proxy/`, {
-      status: [403, 503],
-    }),
+    denied('a zero-width space in the name', `${NS_A}/services/web%E2%80%8B:http/proxy/`),
     denied('a Cyrillic е in the name', `${NS_A}/services/w%D0%B5b:http/proxy/`),
     denied('invalid UTF-8 in the namespace', '/api/v1/namespaces/team-%FF/services/web:http/proxy/'),
     {
       name: 'a raw NUL byte in the request line',
       raw: raw(`${WEB}/x\u0000y`),
       status: 400,
-      shape: 'any',
+      shape: 'empty',
       upstream: null,
     },
     {
       name: 'a raw TAB in the request line',
       raw: raw(`${NS_A}/services/web:http/proxy/x\ty`),
       status: 400,
-      shape: 'any',
+      shape: 'empty',
       upstream: null,
     },
     {
       name: 'a raw DEL byte in the request line',
       raw: raw(`${WEB}/x\u007fy`),
-      status: [400],
-      shape: 'any',
+      status: 400,
+      shape: 'empty',
       upstream: null,
     },
   ]);
@@ -207,7 +204,7 @@ describe('length and repetition', () => {
     reaches('a 4 KB segment after proxy', `${WEB}/${long}`, `/${long}`),
     reaches('a thousand dot segments', `${WEB}/${'../'.repeat(1000)}x`, '/x'),
     denied('a 4 KB namespace', `/api/v1/namespaces/team-a${long}/services/web:http/proxy/`),
-    denied('a 4 KB name', `${NS_A}/services/web${long}:http/proxy/`, { status: [403, 503] }),
+    denied('a 4 KB name', `${NS_A}/services/web${long}:http/proxy/`),
     badRequest('four colons in the name segment', `${NS_A}/services/http:web:http:x/proxy/`),
     badRequest('an unknown scheme in the name segment', `${NS_A}/services/gopher:web:http/proxy/`),
     {

@@ -97,7 +97,9 @@ function assertShape(c: HostileCase, reply: Reply): void {
       assert.equal((JSON.parse(reply.body) as { server: string }).server, 'a');
       break;
     case 'empty':
+      // Node's own parser errors (400, 431) carry no body and no content type.
       assert.equal(reply.body, '');
+      assert.equal(type, '', 'an empty reply has no content type');
       break;
     case 'html':
       assert.match(type, /text\/html/);

@@ -74,7 +74,11 @@ export function parseRaw(text: string, closed: boolean): RawReply {
   }
   const bodyStart = end === -1 ? text.length : end + 4;
   const length = Number(headers['content-length'] ?? NaN);
-  const body = Number.isNaN(length) ? text.slice(bodyStart) : text.slice(bodyStart, bodyStart + length);
+  const body = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '')
+    ? dechunk(text.slice(bodyStart))
+    : Number.isNaN(length)
+      ? text.slice(bodyStart)
+      : text.slice(bodyStart, bodyStart + length);
   return {
     text,
     status: m ? Number(m[1]) : 0,
@@ -83,4 +87,18 @@ export function parseRaw(text: string, closed: boolean): RawReply {
     headers,
     body,
   };
+}
+
+/** The payload of a chunked body (trailers ignored); stops at the last chunk or where the bytes end. */
+function dechunk(text: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const eol = text.indexOf('\r\n', at);
+    if (eol === -1) return out;
+    const size = parseInt(text.slice(at, eol), 16);
+    if (!(size > 0)) return out;
+    out += text.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
 }
