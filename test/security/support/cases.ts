@@ -110,19 +110,26 @@ function assertShape(c: HostileCase, reply: Reply): void {
   }
 }
 
-/** The end of every case: nothing leaked, nothing broke. */
+/** The end of every case: nothing leaked (response, pino log, audit log), nothing broke. */
 export async function assertAftermath(w: World, reply: Reply, mark: number): Promise<void> {
   const headerText = JSON.stringify(reply.headers);
   assert.doesNotMatch(reply.body, STACK, 'no stack trace in the response');
   for (const token of w.secrets) {
     assert.ok(!reply.body.includes(token) && !headerText.includes(token), 'no token in the response');
   }
-  for (const line of w.log.since(mark)) {
-    assert.doesNotMatch(line, STACK, `no stack trace in the log: ${line.slice(0, 300)}`);
-    assert.ok(!line.includes('"stack"'), `no stack in the log: ${line.slice(0, 300)}`);
-    for (const token of w.secrets) assert.ok(!line.includes(token), 'no token in the log');
+  // The audit stream is written asynchronously, so every line so far is read (a late line of an
+  // earlier case is caught by the next one).
+  const lines = [
+    ...w.log.since(mark).map((line) => ['log', line] as const),
+    ...w.auditLines().map((line) => ['audit log', line] as const),
+  ];
+  for (const [where, line] of lines) {
+    assert.doesNotMatch(line, STACK, `no stack trace in the ${where}: ${line.slice(0, 300)}`);
+    assert.ok(!line.includes('"stack"'), `no stack in the ${where}: ${line.slice(0, 300)}`);
+    for (const token of w.secrets)
+      assert.ok(!line.includes(token), `no token in the ${where}: ${line.slice(0, 300)}`);
     // Any JWT-shaped string in a log line would be a token of some kind.
-    assert.doesNotMatch(line, /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/, `no JWT in the log: ${line}`);
+    assert.doesNotMatch(line, /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/, `no JWT in the ${where}: ${line}`);
   }
   const health = await fetch(`${w.h.adminURL}/healthz`);
   assert.equal(health.status, 200, 'the gateway is alive');

@@ -39,6 +39,8 @@ export interface World {
   log: LogCapture;
   /** The audit events written so far (one JSON object per line). */
   audit(): Record<string, unknown>[];
+  /** The audit stream's raw lines so far (what a leak scan reads). */
+  auditLines(): string[];
   /** A valid token for alice (group devs, granted team-a/web) — the attacker's own, legitimate credential. */
   alice: string;
   /** A valid token for bob (no grant). */
@@ -126,6 +128,13 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     return t;
   };
   const echoes = [a, secret, b, nodeEcho];
+  const auditLines = () => {
+    try {
+      return readFileSync(auditFile, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return []; // nothing audited yet
+    }
+  };
   return {
     h,
     ca,
@@ -135,18 +144,8 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     b,
     node: nodeEcho,
     log,
-    audit: () => {
-      let text = '';
-      try {
-        text = readFileSync(auditFile, 'utf8');
-      } catch {
-        // nothing audited yet
-      }
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-    },
+    audit: () => auditLines().map((l) => JSON.parse(l) as Record<string, unknown>),
+    auditLines,
     alice: await mint('alice', ['devs']),
     bob: await mint('bob', ['qa']),
     secrets,
