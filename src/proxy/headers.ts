@@ -17,8 +17,12 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers a client may send that must never reach an upstream, whatever their case or `_`/`-` spelling. */
-const ALWAYS_STRIPPED = new Set(['authorization']);
+/**
+ * Headers a client may send that must never reach an upstream, whatever their case or `_`/`-` spelling.
+ * `Forwarded` (RFC 7239) goes too: the gateway vouches for the client address in X-Forwarded-For, and
+ * a client-written `Forwarded: for=…` would let it spoof that address to backends that prefer it.
+ */
+const ALWAYS_STRIPPED = new Set(['authorization', 'forwarded']);
 const STRIPPED_PREFIXES = ['impersonate-', 'x-remote-'];
 
 /** The header names a `Connection` header lists: they are hop-by-hop too (RFC 9110 §7.6.1). */

@@ -136,6 +136,13 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
       const chain = received(r, 'x-forwarded-for').join(',').split(/,\s*/);
       assert.equal(chain.at(-1), '127.0.0.1', 'the last hop is the address the gateway saw');
     }),
+    ...['Forwarded', 'forwarded', 'FORWARDED', 'ForWarded'].map((header) =>
+      fwd(header, 'for=6.6.6.6;host=evil.example;proto=https', (r) => {
+        assert.deepEqual(received(r, 'forwarded'), [], 'RFC 7239 Forwarded is the client’s claim: dropped');
+        noValue(r, '6.6.6.6');
+        assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
+      }),
+    ),
     {
       name: 'X-Forwarded-Uri naming an allowed path does not authorize a forbidden one',
       path: `${NS_B}/services/web:http/proxy/x`,
