@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { hostsOutsideCookieDomain } from './cookie-domain.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const port = z.number().int().min(0).max(65535);
@@ -184,7 +185,7 @@ const session = z
     redis: z.strictObject({ url: describe(nonEmpty, 'redis:// or rediss:// URL') }).optional(),
     cookieDomain: describe(
       z.string().optional(),
-      'Domain attribute; needed only for host routing across subdomains',
+      'Domain attribute, needed only for host routing across subdomains; publicURL, routing.hostSuffix and every routing.routes host must be this domain or under it',
     ),
   })
   .refine((s) => s.store !== 'redis' || s.redis !== undefined, {
@@ -361,21 +362,29 @@ const logging = z
   })
   .prefault({});
 
-export const configSchema = z.strictObject({
-  listen: listen.prefault({}),
-  admin: admin.prefault({}),
-  publicURL: describe(
-    anyURL.default('http://localhost:8080'),
-    'external base URL: OIDC redirect URI and cookie flags',
-  ),
-  kubernetes,
-  static: staticState.prefault({}),
-  authentication: authentication.prefault({}),
-  authorization: authorization.prefault({}),
-  routing,
-  upstream,
-  logging,
-});
+export const configSchema = z
+  .strictObject({
+    listen: listen.prefault({}),
+    admin: admin.prefault({}),
+    publicURL: describe(
+      anyURL.default('http://localhost:8080'),
+      'external base URL: OIDC redirect URI and cookie flags',
+    ),
+    kubernetes,
+    static: staticState.prefault({}),
+    authentication: authentication.prefault({}),
+    authorization: authorization.prefault({}),
+    routing,
+    upstream,
+    logging,
+  })
+  .superRefine((config, ctx) => {
+    const domain = config.authentication.session?.cookieDomain;
+    if (domain === undefined) return;
+    const outside = hostsOutsideCookieDomain(domain, { publicURL: config.publicURL, ...config.routing });
+    for (const message of outside)
+      ctx.addIssue({ code: 'custom', path: ['authentication', 'session', 'cookieDomain'], message });
+  });
 
 /** The validated configuration with every default filled in; durations in ms. */
 export type Config = z.output<typeof configSchema>;
