@@ -225,6 +225,80 @@ describe('refresh', () => {
   });
 });
 
+/**
+ * Starts a sign-in and goes through the IdP's pages as `user`, stopping just
+ * before the callback: returns its URL (code + state) without visiting it.
+ */
+async function callbackURL(browser: FetchBrowser, user: string): Promise<URL> {
+  let url = `${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`;
+  let init: Parameters<FetchBrowser['request']>[1] = {};
+  for (let hop = 0; hop < 20; hop++) {
+    const res = await browser.request(url, init);
+    init = {};
+    const location = res.headers.get('location');
+    if (location) {
+      const next = new URL(location, url);
+      if (next.pathname === '/auth/callback') return next;
+      await res.arrayBuffer();
+      url = next.href;
+      continue;
+    }
+    const action = /action="([^"]+)"/.exec(await res.text())?.[1];
+    assert.ok(action, `no login form at ${url}`);
+    url = new URL(action, url).href;
+    init = {
+      method: 'POST',
+      body: new URLSearchParams({ login: user, password: user }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
+  }
+  throw new Error('the IdP never sent the browser back to /auth/callback');
+}
+
+describe("the callback checks that the answer belongs to this browser's sign-in", () => {
+  /** The callback's answer: a 400 page that says what to do, and no session. */
+  async function refused(browser: FetchBrowser, url: URL) {
+    const res = await browser.request(url.href);
+    const page = await res.text();
+    assert.equal(res.status, 400, page);
+    assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page, /sign in anew/);
+    assert.doesNotMatch(page, /\bat .*\.(ts|js):\d+/, 'no stack trace');
+    const hop = browser.hops.at(-1)!;
+    assert.ok(
+      !hop.setCookies.some((c) => c.startsWith('kube_bastion=') && !/Max-Age=0/i.test(c)),
+      'no session cookie',
+    );
+    assert.deepEqual(ours(browser), [], 'and the one-shot sign-in cookie is gone');
+    assert.equal((await whoami(browser)).status, 401, 'not signed in');
+    return page;
+  }
+
+  test('a tampered state is refused', async () => {
+    const browser = new FetchBrowser();
+    const url = await callbackURL(browser, 'alice');
+    url.searchParams.set('state', `${url.searchParams.get('state')}x`);
+    assert.match(await refused(browser, url), /does not belong to the sign-in this browser started/);
+  });
+
+  test("login CSRF: the attacker's callback (their code and state) in the victim's browser is refused", async () => {
+    const attacker = new FetchBrowser();
+    const planted = await callbackURL(attacker, 'bob');
+    const victim = new FetchBrowser();
+    await callbackURL(victim, 'alice'); // the victim has a sign-in of her own under way
+    assert.match(await refused(victim, planted), /does not belong to the sign-in this browser started/);
+  });
+
+  test("a code from another sign-in, with this browser's own state, is refused (PKCE and nonce bind the code)", async () => {
+    const attacker = new FetchBrowser();
+    const planted = await callbackURL(attacker, 'bob');
+    const victim = new FetchBrowser();
+    const own = await callbackURL(victim, 'alice');
+    own.searchParams.set('code', planted.searchParams.get('code')!);
+    assert.match(await refused(victim, own), /did not accept the sign-in code/);
+  });
+});
+
 describe('cookies that are not what we issued', () => {
   const api = { accept: 'application/json' };
 

@@ -20,6 +20,7 @@ import { addSetCookies, clearAll, clearCookie, requestCookies } from '../session
 import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { nowSeconds, type Session } from '../session/session.js';
+import { describeCallbackFailure } from './callback-failure.js';
 import { isUnreachable, type IdentityProvider } from './identity-provider.js';
 import { loginSession, persistOnEnd, type LoginState } from './login-state.js';
 import { safeRedirectTarget } from './redirect-target.js';
@@ -154,7 +155,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
                 throw serviceUnavailable(
                   `the sign-in provider cannot be reached right now; try again shortly, then ${restart}`,
                 );
-              throw badRequest(`sign-in failed: ${(err as Error).message}; ${restart}`);
+              throw badRequest(`sign-in failed: ${describeCallbackFailure(err)}; ${restart}`);
             }
             if (!signedIn)
               throw forbidden(
