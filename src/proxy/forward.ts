@@ -128,6 +128,8 @@ export function createForwarder(o: ForwarderOptions) {
     if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD'))
       return redirectToRoot(res, ctx);
     const prepared = await prepare(req, ctx, false);
+    // The client may have left while identity headers were made: send nothing upstream then.
+    ctx.signal.throwIfAborted();
     const headers = headerList(prepared.headers);
     const body = hasBody(req) ? req : undefined;
     o.retry.recordRequest();
@@ -240,6 +242,7 @@ export function createForwarder(o: ForwarderOptions) {
     if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.name}"`);
     ctx.endpoint = endpoint;
     const prepared = await prepare(req, ctx, true);
+    ctx.signal.throwIfAborted();
     req.headers = prepared.headers;
     req.url = prepared.path;
     const done = o.picker.start(target, endpoint);

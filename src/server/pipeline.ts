@@ -15,7 +15,7 @@ import { GatewayError } from '../errors.js';
 import type { ProxyPath } from '../proxy/grammar.js';
 import type { Target } from '../proxy/target.js';
 import { asGatewayError, sendError, sendUpgradeError } from '../web/error-response.js';
-import { newRequestContext, type RequestContext } from './request-context.js';
+import { CLIENT_CLOSED_REQUEST, newRequestContext, type RequestContext } from './request-context.js';
 
 export interface Stages {
   /** Proxy URL or host route → ProxyPath; undefined for the gateway's own pages. Throws 400/404. */
@@ -53,11 +53,14 @@ async function admitAndResolve(
 ): Promise<void> {
   const path = ctx.proxyPath!;
   ctx.identity = await stages.authenticate(req, ctx, res);
+  ctx.signal.throwIfAborted();
   ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
   ctx.decision = await stages.authorize(ctx.attributes, req);
+  ctx.signal.throwIfAborted();
   if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
   stages.admit(req, ctx);
   ctx.target = await stages.resolve(path, ctx);
+  ctx.signal.throwIfAborted();
 }
 
 export function createPipeline(stages: Stages, hooks: PipelineHooks) {
@@ -66,6 +69,10 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx = newRequestContext(req);
+    // Listen before the first await: the client may leave while authentication or authorization waits.
+    res.once('close', () => {
+      if (!res.writableFinished) ctx.cancel();
+    });
     let path: ProxyPath | undefined;
     try {
       path = stages.route(req, ctx);
@@ -87,6 +94,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
+    if (ctx.signal.aborted && !res.headersSent) return cancelled(ctx);
     sendError(req, res, err, {
       loginPath: hooks.loginPath,
       username: ctx.identity?.username,
@@ -95,9 +103,18 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     hooks.finished(ctx, err.status, 0, err);
   }
 
+  /** A request its client gave up on: nothing more is sent; logged as 499. */
+  function cancelled(ctx: RequestContext): void {
+    hooks.finished(ctx, CLIENT_CLOSED_REQUEST, ctx.bytes, ctx.signal.reason as GatewayError);
+  }
+
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const ctx = newRequestContext(req, true);
     socket.on('error', () => socket.destroy());
+    // As for requests. The upgrade socket is half-open capable: a client that leaves may only
+    // end its side. Once upgraded, either event is the WebSocket's normal end.
+    socket.once('end', () => ctx.cancel());
+    socket.once('close', () => ctx.cancel());
     try {
       const path = stages.route(req, ctx);
       if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
@@ -105,6 +122,10 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       await admitAndResolve(stages, hooks, req, ctx);
       await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {
+      if (ctx.signal.aborted) {
+        socket.destroy(); // only half-closed by the client, it would stay open for ever
+        return cancelled(ctx);
+      }
       const e = asGatewayError(err);
       sendUpgradeError(socket, e);
       return hooks.finished(ctx, e.status, 0, e);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../authn/identity.js';
 import type { Decision, RequestAttributes } from '../authz/types.js';
+import { GatewayError } from '../errors.js';
 import type { ProxyPath } from '../proxy/grammar.js';
 import type { Endpoint, Target } from '../proxy/target.js';
 
@@ -31,10 +32,27 @@ export interface RequestContext {
   upgrade: boolean;
   /** Response body bytes sent to the client. */
   bytes: number;
+  /**
+   * Aborted when the client goes away before its answer. Every stage awaits IO
+   * (TokenReview, SubjectAccessReview, pod lookups) during which Node may already
+   * have emitted 'close': the pipeline checks this after each await, so a
+   * cancelled request is never sent upstream. The reason is a ClientClosedRequest.
+   */
+  signal: AbortSignal;
+  /** Marks the request as cancelled by its client (the pipeline calls it on 'close'). */
+  cancel(): void;
 }
+
+/** nginx's status for a request its client closed before the answer: the access log records it. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** Why a request's signal was aborted; never sent (there is nobody to send it to). */
+export const clientClosedRequest = () =>
+  new GatewayError(CLIENT_CLOSED_REQUEST, '', 'client closed the request before the answer');
 
 export function newRequestContext(req: IncomingMessage, upgrade = false): RequestContext {
   const given = req.headers['x-request-id'];
+  const cancellation = new AbortController();
   return {
     id: typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID(),
     startedAt: process.hrtime.bigint(),
@@ -45,6 +63,8 @@ export function newRequestContext(req: IncomingMessage, upgrade = false): Reques
     retries: 0,
     upgrade,
     bytes: 0,
+    signal: cancellation.signal,
+    cancel: () => cancellation.abort(clientClosedRequest()),
   };
 }
 

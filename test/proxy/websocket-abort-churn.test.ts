@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
@@ -88,6 +90,66 @@ test('a client that goes away cancels its upstream request', async () => {
   assert.equal(upstreamRequest.url, '/hang');
   req.destroy();
   await eventually(() => assert.equal(upstreamRequest.aborted, true), 2000);
+});
+
+/** The gateway's in-flight gauge, as an operator scrapes it. */
+async function inFlight(harness: Harness): Promise<number> {
+  const text = await (await fetch(`${harness.adminURL}/metrics`)).text();
+  return Number(/^kube_bastion_requests_in_flight (\d+)$/m.exec(text)?.[1]);
+}
+
+test('a client that leaves while its SubjectAccessReview is pending is not forwarded (POST or upgrade)', async () => {
+  const rbac = await startHarness({
+    objects: [
+      service('team-a', 'web', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }]),
+    ],
+    config: { authorization: { kubernetesRBAC: { enabled: true } } },
+    api: {
+      grants: [{ user: 'system:anonymous', namespace: 'team-a', resource: 'services/proxy', verbs: ['*'] }],
+    },
+  });
+  try {
+    rbac.api.latencyMs = 400; // every review now takes 400 ms
+    const u = new URL(rbac.url);
+    const before = a.requests.length;
+    const post = request({
+      host: u.hostname,
+      port: u.port,
+      method: 'POST',
+      path: `${WEB}/hang?who=post`,
+      headers: { 'content-type': 'text/plain', 'content-length': '5' },
+      agent: false,
+    });
+    post.on('error', () => {});
+    post.end('hello');
+    // Another name than the POST's ("web" vs "web:http"): its own review, not a shared one.
+    const upgrade = connect(Number(u.port), u.hostname);
+    upgrade.on('error', () => {});
+    upgrade.write(
+      `GET /api/v1/namespaces/team-a/services/web/proxy/ws?who=upgrade HTTP/1.1\r\nHost: ${u.host}\r\n` +
+        'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await eventually(() => assert.equal(rbac.api.count({ resource: 'subjectaccessreviews' }), 2), 2000);
+    post.destroy();
+    upgrade.destroy();
+
+    await sleep(800); // the reviews have answered "allowed" by now
+    assert.deepEqual(
+      a.requests.slice(before).map((r) => r.url),
+      [],
+      'nothing reached the backend',
+    );
+    await eventually(async () => assert.equal(await inFlight(rbac), 0), 1000, 20);
+
+    // Control: a client that waits for its review is forwarded.
+    const r = await send(rbac.url, 'POST', `${WEB}/stayed`, { 'content-type': 'text/plain' }, 'hello');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(a.last()?.url, '/stayed');
+  } finally {
+    await rbac.close();
+  }
 });
 
 test('endpoint churn: an added and a removed endpoint both steer traffic within 1 s', async () => {
