@@ -17,7 +17,7 @@ import { isConnectError } from './balancer/retry.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { relay, type ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
-import { headerList, startAttempt, type RunningAttempt } from './upstream-attempt.js';
+import { headerList, startAttempt, type AttemptProgress, type RunningAttempt } from './upstream-attempt.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
 type Finish = (outcome: Outcome) => void;
@@ -38,8 +38,12 @@ export interface Picker {
 
 /** Decides whether a failed attempt may be repeated on another endpoint. */
 export interface RetryPolicy {
-  /** `attempt` counts from 1 for the first retry. */
-  mayRetry(req: IncomingMessage, errorCode: string | undefined, attempt: number): boolean;
+  /** `attempt` counts from 1 for the first retry; `failure` says how far the failed attempt got. */
+  mayRetry(
+    req: IncomingMessage,
+    failure: AttemptProgress & { errorCode: string | undefined },
+    attempt: number,
+  ): boolean;
   /** Records a request, so a budget can cap retries as a share of traffic. */
   recordRequest(): void;
 }
@@ -186,7 +190,7 @@ export function createForwarder(o: ForwarderOptions) {
         );
       };
 
-      const onError = (err: NodeJS.ErrnoException): void => {
+      const onError = (err: NodeJS.ErrnoException, progress: AttemptProgress): void => {
         if (finished) return;
         if (res.destroyed) {
           done('cancelled');
@@ -199,7 +203,7 @@ export function createForwarder(o: ForwarderOptions) {
         if (body) body.unpipe();
         // Pick first: a retry is only counted (and taken from the budget) when there is somewhere to go.
         const next = o.picker.pick(target, client, tried);
-        if (next && o.retry.mayRetry(req, err.code, ctx.retries + 1)) {
+        if (next && o.retry.mayRetry(req, { ...progress, errorCode: err.code }, ctx.retries + 1)) {
           ctx.retries += 1;
           return attempt(next);
         }

@@ -1,7 +1,9 @@
 /**
  * One attempt to send a plain HTTP request to one endpoint, on node:http's
- * pooled keep-alive connections: the request body streams up, the response
- * streams back, and a client that goes away cancels the upstream request.
+ * pooled keep-alive connections: once the connection is up the request body
+ * streams up, the response streams back, and a client that goes away cancels
+ * the upstream request. A failure reports how far the request got, so the
+ * forwarder knows whether it can be sent again elsewhere.
  *
  * This is the hot path, so it talks to node:http directly rather than through
  * http-proxy-3 (which the forwarder keeps for WebSocket upgrades): per request
@@ -23,7 +25,7 @@ export interface AttemptRequest {
   /** Flat [name, value, name, value, …] list, already sanitized. */
   headers: string[];
   agent: http.Agent;
-  /** Stream the client's body up (false: the request has none; the upstream request ends at once). */
+  /** The client's body, streamed up once connected (undefined: the request has none; it ends at once). */
   body: IncomingMessage | undefined;
   connectTimeoutMs: number;
   responseHeaderTimeoutMs: number;
@@ -33,7 +35,7 @@ export interface AttemptEvents {
   /** Response headers arrived; the caller relays the response. */
   response(upstream: IncomingMessage): void;
   /** The attempt failed before a response (connect error, timeout, reset). Not called after response(). */
-  error(err: NodeJS.ErrnoException): void;
+  error(err: NodeJS.ErrnoException, progress: AttemptProgress): void;
 }
 
 export interface RunningAttempt {
@@ -60,12 +62,20 @@ export function headerList(headers: OutgoingHttpHeaders): string[] {
 /** True when a raw header list names `host` (the list form never gets one added by node). */
 const hasHost = (list: readonly string[]) => list.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'host');
 
-export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttempt {
+/** How far a failed attempt got: what decides whether it may be repeated on another endpoint. */
+export interface AttemptProgress {
+  /** Request bytes went out on an established connection: the upstream may have read (and acted on) them. */
+  requestWritten: boolean;
+  /** Part of the client's body was read and sent: the client stream cannot give it again. */
+  bodyStarted: boolean;
+}
+
+function openRequest(r: AttemptRequest): http.ClientRequest {
   // An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams require one: name the endpoint, as Go's ReverseProxy does.
   const headers = hasHost(r.headers)
     ? r.headers
     : [...r.headers, 'host', r.ip.includes(':') ? `[${r.ip}]:${r.port}` : `${r.ip}:${r.port}`];
-  const upstream = (r.scheme === 'https' ? https : http).request({
+  return (r.scheme === 'https' ? https : http).request({
     host: r.ip,
     port: r.port,
     method: r.method,
@@ -73,16 +83,61 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     headers: headers as unknown as OutgoingHttpHeaders,
     agent: r.agent,
   });
+}
+
+/**
+ * Calls `ready` once the request's connection carries bytes to the upstream's application: at once
+ * for a pooled connection, after the TCP connect (and TLS handshake) for a new one, which must
+ * come within connectTimeout. `written()` then says whether any byte of this request left.
+ * Returns a function that stops the connect timer.
+ */
+function awaitConnection(
+  upstream: http.ClientRequest,
+  r: AttemptRequest,
+  on: { ready(written: () => boolean): void; timedOut(): void },
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  upstream.once('socket', (socket: Socket) => {
+    // Counted from here, before node flushes this request's head: a pooled socket carries earlier requests.
+    const before = socket.bytesWritten;
+    // Bytes queued while connecting never left if the connect fails; once connected, whatever the
+    // socket took may have reached the upstream. A socket the peer already closed takes nothing (EPIPE).
+    const ready = () => on.ready(() => socket.bytesWritten !== before);
+    if (!socket.connecting) return ready();
+    timer = setTimeout(() => on.timedOut(), r.connectTimeoutMs);
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once(r.scheme === 'https' ? 'secureConnect' : 'connect', ready);
+  });
+  return () => clearTimeout(timer);
+}
+
+export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttempt {
+  const upstream = openRequest(r);
+  // The body stays unread until a connection takes it: a connect that is refused or times out
+  // leaves it whole for the next endpoint. (A 'data' listener elsewhere must not start the flow.)
+  r.body?.pause();
   let settled = false;
-  let connectTimer: NodeJS.Timeout | undefined;
   let headerTimer: NodeJS.Timeout | undefined;
-  const fail = (err: NodeJS.ErrnoException) => {
-    if (settled) return;
+  let requestWritten = () => false;
+  let bodyStarted = false;
+  const stopConnectTimer = awaitConnection(upstream, r, {
+    ready(written) {
+      requestWritten = written;
+      if (r.body && !settled) streamBody(r.body);
+    },
+    timedOut: () => fail(codeError('ECONNECTTIMEOUT', 'connect timeout')),
+  });
+  const stop = () => {
     settled = true;
     clearTimeout(headerTimer);
-    clearTimeout(connectTimer);
+    stopConnectTimer();
     upstream.destroy();
-    on.error(err);
+  };
+  const fail = (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    const progress = { requestWritten: requestWritten(), bodyStarted };
+    stop();
+    on.error(err, progress);
   };
   // The wait for response headers starts once the request is sent: a large upload may take
   // longer than responseHeaderTimeout (listen.requestTimeout bounds that on the client side).
@@ -93,14 +148,11 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
       r.responseHeaderTimeoutMs,
     );
   };
-  upstream.once('socket', (socket: Socket) => {
-    if (!socket.connecting) return;
-    connectTimer = setTimeout(
-      () => fail(codeError('ECONNECTTIMEOUT', 'connect timeout')),
-      r.connectTimeoutMs,
-    );
-    socket.once('connect', () => clearTimeout(connectTimer));
-  });
+  const streamBody = (body: IncomingMessage) => {
+    body.once('data', () => (bodyStarted = true));
+    upstream.once('finish', awaitResponse);
+    body.pipe(upstream);
+  };
   upstream.on('error', fail);
   upstream.once('response', (res: IncomingMessage) => {
     if (settled) return void res.destroy();
@@ -108,19 +160,9 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     clearTimeout(headerTimer);
     on.response(res);
   });
-  if (r.body) {
-    upstream.once('finish', awaitResponse);
-    r.body.pipe(upstream);
-  } else {
+  if (!r.body) {
     awaitResponse();
     upstream.end();
   }
-  return {
-    cancel() {
-      settled = true;
-      clearTimeout(headerTimer);
-      clearTimeout(connectTimer);
-      upstream.destroy();
-    },
-  };
+  return { cancel: stop };
 }

@@ -16,9 +16,19 @@ export interface BalancerMetrics {
   retries: { inc(): void };
 }
 
+/** What the forwarder knows of a failed attempt. */
+export interface FailedAttempt {
+  /** Node's `err.code`. */
+  errorCode: string | undefined;
+  /** Request bytes went out on an established connection (the upstream may have acted). */
+  requestWritten: boolean;
+  /** Part of the client's body was read and sent upstream. */
+  bodyStarted: boolean;
+}
+
 export interface BalancerRetryPolicy {
   /** `attempt`: attempts made so far, counting the failed one (1 after the first). Counts the retry when true. */
-  mayRetry(req: IncomingMessage, errorCode: string | undefined, attempt: number): boolean;
+  mayRetry(req: IncomingMessage, failure: FailedAttempt, attempt: number): boolean;
   /** Once per client request: the retry budget is a share of these. */
   recordRequest(): void;
 }
@@ -27,11 +37,6 @@ export interface BalancerOptions {
   metrics?: BalancerMetrics;
   now?: () => number;
   random?: () => number;
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions = {}) {
@@ -49,13 +54,14 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
   // outage anywhere should not turn into extra load everywhere.
   const budget = new RetryBudget({ percent: config.retryBudgetPercent, now });
   const retry: BalancerRetryPolicy = {
-    mayRetry(req, errorCode, attempt) {
+    mayRetry(req, failure, attempt) {
       const allowed = shouldRetry({
         method: req.method ?? 'GET',
+        // The attempt reads the body only once connected: a refused connect leaves it whole.
+        bodyStarted: failure.bodyStarted,
         // Bodies are streamed through, not kept: once read they cannot be sent again.
-        bodyStarted: hasBody(req) && req.readableDidRead,
         bodyReplayable: false,
-        errorCode,
+        errorCode: failure.errorCode,
         attempt,
         retries: config.retries,
       });

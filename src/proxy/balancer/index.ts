@@ -24,4 +24,5 @@ export {
   type BalancerMetrics,
   type BalancerOptions,
   type BalancerRetryPolicy,
+  type FailedAttempt,
 } from './create.js';
