@@ -132,6 +132,75 @@ test('shutdown(): unready at once, serves through the delay, drains in-flight re
   }
 });
 
+/** A gateway in front of one echo backend, with short shutdown timings. */
+async function smallGateway(delay: string, timeout: string) {
+  const backend = await startEchoServer({ host: '127.0.0.2' });
+  const h = await startHarness({
+    objects: [
+      service('team-a', 'web', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: backend.port }]),
+    ],
+    config: { listen: { address: '127.0.0.1', port: 0, shutdown: { delay, timeout } } },
+  });
+  return {
+    h,
+    backend,
+    close: async () => {
+      await h.close().catch(() => undefined);
+      await backend.close();
+    },
+  };
+}
+
+test('a request outliving shutdown.timeout is cut, upstream too, and the gateway still finishes closing', async () => {
+  const { h, backend, close } = await smallGateway('100ms', '400ms');
+  try {
+    const hanging = get(h.url, `${WEB}/hang`);
+    await backend.waitFor(1);
+    const started = performance.now();
+    await h.gateway.shutdown();
+    const took = performance.now() - started;
+    assert.ok(took >= 480 && took < 2500, `shutdown waited delay + timeout, no longer (${took} ms)`);
+    const r = await hanging;
+    assert.equal(r.status, undefined, `the hanging request got no answer: ${JSON.stringify(r)}`);
+    assert.ok(r.error, 'its connection was cut');
+    await eventually(() => backend.requests[0].aborted && backend.openConnections() === 0, 2000);
+    assert.equal((await get(h.url, `${WEB}/after`)).error, 'ECONNREFUSED', 'the port is closed');
+  } finally {
+    await close();
+  }
+});
+
+test('an idle keep-alive client connection is closed after the delay, and shutdown does not wait for it', async () => {
+  const { h, close } = await smallGateway('300ms', '10s');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    let socket: import('node:net').Socket | undefined;
+    const first = await new Promise<number>((resolve, reject) => {
+      const req = http.get(`${h.url}${WEB}/first`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('socket', (s) => (socket = s));
+      req.on('error', reject);
+    });
+    assert.equal(first, 200);
+    assert.ok(socket && !socket.destroyed, 'the connection is kept alive');
+    let closedAfter = -1;
+    const started = performance.now();
+    socket.once('close', () => (closedAfter = performance.now() - started));
+    await h.gateway.shutdown();
+    const took = performance.now() - started;
+    await eventually(() => closedAfter >= 0, 2000);
+    assert.ok(closedAfter >= 280, `the idle connection was kept through the delay (${closedAfter} ms)`);
+    assert.ok(closedAfter < 1500, `then closed promptly (${closedAfter} ms)`);
+    assert.ok(took < 2000, `shutdown did not wait out the 10 s timeout for an idle client (${took} ms)`);
+  } finally {
+    agent.destroy();
+    await close();
+  }
+});
+
 test('the CLI on SIGTERM under load: zero failed requests, in-flight ones finish, exit 0', async () => {
   const backend = await startEchoServer({ host: '127.0.0.1' });
   const dir = mkdtempSync(path.join(tmpdir(), 'kb-shutdown-'));
