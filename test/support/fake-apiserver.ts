@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { discovery } from './fake-apiserver/discovery.js';
 import { listPage, type ContinueSnapshots } from './fake-apiserver/list.js';
 import {
   reviewAccess,
@@ -100,6 +101,7 @@ const GROUP_OF: Record<string, string> = {
   services: 'api/v1',
   pods: 'api/v1',
   nodes: 'api/v1',
+  secrets: 'api/v1',
   endpointslices: 'apis/discovery.k8s.io/v1',
   tokenreviews: 'apis/authentication.k8s.io/v1',
   subjectaccessreviews: 'apis/authorization.k8s.io/v1',
@@ -340,6 +342,8 @@ export class FakeApiServer {
     }
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return reply(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+    const document = req.method === 'GET' ? discovery(url.pathname) : undefined;
+    if (document) return reply(200, document);
     if (!target)
       return reply(404, {
         ...statusBody(404, 'NotFound', 'the server could not find the requested resource'),

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-export type ResourceName = 'services' | 'endpointslices' | 'pods' | 'nodes';
+export type ResourceName = 'services' | 'endpointslices' | 'pods' | 'nodes' | 'secrets';
 
 export interface ObjectMeta {
   name?: string;
@@ -33,6 +33,7 @@ export const RESOURCES: Record<ResourceName, ResourceInfo> = {
   services: { apiVersion: 'v1', kind: 'Service', namespaced: true },
   pods: { apiVersion: 'v1', kind: 'Pod', namespaced: true },
   nodes: { apiVersion: 'v1', kind: 'Node', namespaced: false },
+  secrets: { apiVersion: 'v1', kind: 'Secret', namespaced: true },
   endpointslices: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', namespaced: true },
 };
 
