@@ -63,6 +63,11 @@ async function admitAndResolve(
   ctx.signal.throwIfAborted();
 }
 
+/** The status the client got; 499 when it left before any response header was sent. */
+function statusSent(res: ServerResponse, ctx: RequestContext): number {
+  return ctx.signal.aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
+}
+
 export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   /** Proxied HTTP requests between routing and their end (upgrades not counted). */
   let inFlight = 0;
@@ -90,7 +95,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     } finally {
       inFlight--;
     }
-    hooks.finished(ctx, res.statusCode, ctx.bytes);
+    hooks.finished(ctx, statusSent(res, ctx), ctx.bytes);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {

@@ -145,6 +145,8 @@ static:
     assert.match(out, /"level":"warn".*INSECURE/);
     const r = await fetch(`${url}/api/v1/namespaces/team-a/services/web/proxy/hello?secret=1`);
     assert.equal(r.status, 200);
+    const sent = (await r.arrayBuffer()).byteLength;
+    assert.ok(sent > 0);
     await new Promise((r) => setTimeout(r, 200));
     const line = out.split('\n').find((l) => l.includes('"msg":"request"'));
     assert.ok(line, out);
@@ -160,7 +162,7 @@ static:
     assert.equal(entry.name, 'web');
     assert.equal(entry.endpoint, `127.0.0.1:${backend.port}`);
     assert.equal(entry.status, 200);
-    assert.equal(typeof entry.bytes, 'number');
+    assert.equal(entry.bytes, sent, 'the body bytes the client received');
     assert.equal(typeof entry.ms, 'number');
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.kill('SIGTERM');

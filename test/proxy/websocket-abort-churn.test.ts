@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
@@ -19,12 +21,26 @@ import { send } from '../support/http.js';
 let h: Harness;
 let a: EchoServer;
 let b: EchoServer;
+/** The gateway's access-log lines, as an operator reads them. */
+const accessLog: Record<string, unknown>[] = [];
+const logger = pino(
+  { level: 'info' },
+  new Writable({
+    write(line: Buffer, _enc, done) {
+      const entry = JSON.parse(line.toString()) as Record<string, unknown>;
+      if (entry.msg === 'request') accessLog.push(entry);
+      done();
+    },
+  }),
+);
+const logOf = (reqId: string) => accessLog.find((e) => e.reqId === reqId);
 const WEB = '/api/v1/namespaces/team-a/services/web:http/proxy';
 
 before(async () => {
   a = await startEchoServer({ host: '127.0.0.2', name: 'a' });
   b = await startEchoServer({ host: '127.0.0.3', port: a.port, name: 'b' });
   h = await startHarness({
+    logger,
     objects: [
       service('team-a', 'web', [{ name: 'http', port: 80 }]),
       endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }], {
@@ -82,7 +98,13 @@ test('only WebSocket upgrades are proxied', async () => {
 test('a client that goes away cancels its upstream request', async () => {
   const before = a.requests.length;
   const u = new URL(h.url);
-  const req = request({ host: u.hostname, port: u.port, path: `${WEB}/hang`, agent: false });
+  const req = request({
+    host: u.hostname,
+    port: u.port,
+    path: `${WEB}/hang`,
+    headers: { 'x-request-id': 'gone-mid-forward' },
+    agent: false,
+  });
   req.on('error', () => {});
   req.end();
   await a.waitFor(before + 1);
@@ -90,6 +112,9 @@ test('a client that goes away cancels its upstream request', async () => {
   assert.equal(upstreamRequest.url, '/hang');
   req.destroy();
   await eventually(() => assert.equal(upstreamRequest.aborted, true), 2000);
+  // Not the 200 a response object starts with: nginx's "client closed request".
+  await eventually(() => assert.equal(logOf('gone-mid-forward')?.status, 499), 1000);
+  assert.equal(logOf('gone-mid-forward')?.bytes, 0);
 });
 
 /** The gateway's in-flight gauge, as an operator scrapes it. */
@@ -100,6 +125,7 @@ async function inFlight(harness: Harness): Promise<number> {
 
 test('a client that leaves while its SubjectAccessReview is pending is not forwarded (POST or upgrade)', async () => {
   const rbac = await startHarness({
+    logger,
     objects: [
       service('team-a', 'web', [{ name: 'http', port: 80 }]),
       endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }]),
@@ -118,7 +144,7 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
       port: u.port,
       method: 'POST',
       path: `${WEB}/hang?who=post`,
-      headers: { 'content-type': 'text/plain', 'content-length': '5' },
+      headers: { 'content-type': 'text/plain', 'content-length': '5', 'x-request-id': 'gone-during-review' },
       agent: false,
     });
     post.on('error', () => {});
@@ -142,6 +168,7 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
       'nothing reached the backend',
     );
     await eventually(async () => assert.equal(await inFlight(rbac), 0), 1000, 20);
+    assert.equal(logOf('gone-during-review')?.status, 499);
 
     // Control: a client that waits for its review is forwarded.
     const r = await send(rbac.url, 'POST', `${WEB}/stayed`, { 'content-type': 'text/plain' }, 'hello');
