@@ -29,6 +29,24 @@ export interface ErrorRenderOptions {
   /** Shown on HTML pages (e.g. the signed-in user on a 403). */
   username?: string;
   requestId?: string;
+  /**
+   * The gateway's base URL. Without it, an absolute loginPath stands for it
+   * (both are publicURL). Pages served on another host link back here.
+   */
+  publicURL?: string;
+}
+
+/**
+ * The gateway's origin when this request came in on another host (a
+ * host-routed service, whose `/` is the upstream app's); undefined on the
+ * gateway's own host, where root-relative links are right.
+ */
+function gatewayOriginFor(req: IncomingMessage, opts: ErrorRenderOptions): string | undefined {
+  const base =
+    opts.publicURL ?? (opts.loginPath && /^https?:\/\//.test(opts.loginPath) ? opts.loginPath : undefined);
+  if (!base || !req.headers.host) return undefined;
+  const url = new URL(base);
+  return req.headers.host.toLowerCase() === url.host ? undefined : url.origin;
 }
 
 /**
@@ -66,8 +84,9 @@ export function sendError(
     res.end();
     return;
   }
+  const gatewayOrigin = html ? gatewayOriginFor(req, opts) : undefined;
   const headers: Record<string, string> = html
-    ? pageHeaders()
+    ? pageHeaders([], gatewayOrigin)
     : {
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
@@ -87,6 +106,7 @@ export function sendError(
       username: opts.username,
       requestId: opts.requestId,
       loginPath: opts.loginPath,
+      gatewayOrigin,
     });
   } else {
     body = JSON.stringify(err.toStatus());

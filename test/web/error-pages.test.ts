@@ -130,3 +130,40 @@ test('sign-in on another host brings the browser back to the full URL it asked f
     server.close();
   }
 });
+
+test('an error page on a routed host links the gateway’s stylesheet and portal, and its CSP allows them', async () => {
+  const publicURL = 'http://bastion.apps.test:8080';
+  const server = http.createServer((req, res) =>
+    sendError(req, res, forbidden('no'), { publicURL, username: 'alice' }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const pageOn = (host: string) =>
+    new Promise<{ csp: string; html: string }>((resolve, reject) => {
+      http
+        .get({ port, host: '127.0.0.1', path: '/x', headers: { host, accept: 'text/html' } }, (res) => {
+          let html = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (html += c));
+          res.on('end', () => resolve({ csp: String(res.headers['content-security-policy']), html }));
+        })
+        .on('error', reject);
+    });
+  try {
+    const routed = await pageOn('notes--team-a.apps.test:8080');
+    assert.match(
+      routed.html,
+      /<link rel="stylesheet" href="http:\/\/bastion\.apps\.test:8080\/_bastion\/style\.css">/,
+    );
+    assert.match(routed.html, /<a class="brand" href="http:\/\/bastion\.apps\.test:8080\/">/);
+    assert.match(routed.html, /<a href="http:\/\/bastion\.apps\.test:8080\/">Go to the portal<\/a>/);
+    assert.match(routed.csp, /style-src 'self' http:\/\/bastion\.apps\.test:8080;/);
+
+    const own = await pageOn('bastion.apps.test:8080');
+    assert.match(own.html, /<link rel="stylesheet" href="\/_bastion\/style\.css">/);
+    assert.match(own.html, /<a href="\/">Go to the portal<\/a>/);
+    assert.match(own.csp, /style-src 'self';/);
+  } finally {
+    server.close();
+  }
+});

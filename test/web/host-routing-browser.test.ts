@@ -58,6 +58,23 @@ test('the portal links a host-routed service, whose root-relative links are left
     const res = await page.goto(`http://echo--team-b.apps.test:${port()}/`);
     assert.equal(res?.status(), 403);
     assert.match((await page.textContent('main'))!, /alice may not get services in the namespace team-b/);
+    // Served on the routed host, the page still gets the gateway's stylesheet (its `/` is the app's)…
+    // (Runs in the page: the test's own types know no DOM, hence the narrow cast.)
+    const maxWidth = await page
+      .locator('main')
+      .evaluate(
+        (el) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { maxWidth: string } }).getComputedStyle(
+            el,
+          ).maxWidth,
+      );
+    assert.equal(maxWidth, '960px', 'main { max-width: 60rem } from /_bastion/style.css applies');
+    // …and its portal links lead to the gateway, not to the app's root.
+    const portal = new URL('/', demo.url).href;
+    assert.equal(await page.getByRole('link', { name: 'Go to the portal' }).getAttribute('href'), portal);
+    assert.equal(await page.getByRole('link', { name: 'kube-bastion' }).getAttribute('href'), portal);
+    await page.getByRole('link', { name: 'Go to the portal' }).click();
+    await page.waitForURL(portal);
   } finally {
     await context.close();
   }

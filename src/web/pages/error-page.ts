@@ -4,7 +4,7 @@
  * shown too, so it can be pasted into a support request.
  */
 import type { GatewayError } from '../../errors.js';
-import { escapeHTML, page } from './layout.js';
+import { escapeHTML, gatewayLink, page } from './layout.js';
 
 interface Explanation {
   title: string;
@@ -81,6 +81,8 @@ export interface ErrorPageOptions {
   username?: string;
   requestId?: string;
   loginPath?: string;
+  /** See PageOptions.gatewayOrigin. */
+  gatewayOrigin?: string;
 }
 
 const TOKENS_ONLY =
@@ -112,6 +114,7 @@ export function renderErrorPage(err: GatewayError, opts: ErrorPageOptions): stri
 <h1>${escapeHTML(title)}</h1>
 ${summary}<p class="message" role="note" aria-label="What the gateway said">${escapeHTML(err.message)}</p>
 <p>${escapeHTML(adviceFor(err, opts))}</p>${who}${signIn}
-<p><a href="/">Go to the portal</a> to see the services you can open.</p>${rid}`,
+<p><a href="${escapeHTML(gatewayLink('/', opts.gatewayOrigin))}">Go to the portal</a> to see the services you can open.</p>${rid}`,
+    { gatewayOrigin: opts.gatewayOrigin },
   );
 }
