@@ -83,10 +83,10 @@ export class BearerAuthenticator {
         iss === undefined ? 'token has no "iss" claim' : `token issuer "${short(iss)}" is not trusted`,
       );
     }
-    const identity = await this.verify(trusted, token);
-    const until = Math.min(Number(exp) * 1000, Date.now() + MAX_CACHE_MS);
-    this.cache.set(key, identity, until);
-    return identity;
+    return this.cache.remember(key, async () => ({
+      value: await this.verify(trusted, token),
+      until: Math.min(Number(exp) * 1000, Date.now() + MAX_CACHE_MS),
+    }));
   }
 
   private async verify({ issuer, map }: TrustedIssuer, token: string): Promise<Identity> {
@@ -110,7 +110,9 @@ export class BearerAuthenticator {
       throw unauthorized(message);
     }
     try {
-      return { ...map(claims), method: 'jwt' };
+      const identity: Identity = { ...map(claims), method: 'jwt' };
+      this.logger.debug({ issuer: issuer.url, user: identity.username }, 'bearer token verified');
+      return identity;
     } catch (err) {
       if (err instanceof ClaimError) throw unauthorized(err.message);
       throw err;

@@ -16,7 +16,6 @@ type Answer = { identity: Identity } | { rejected: string };
 export class TokenReviewAuthenticator {
   private readonly api: AuthenticationV1Api;
   private readonly cache = new TokenCache<Answer>(5_000);
-  private readonly inflight = new Map<string, Promise<Answer>>();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -26,16 +25,10 @@ export class TokenReviewAuthenticator {
   }
 
   async authenticate(token: string, key = TokenCache.key(token)): Promise<Identity> {
-    let answer = this.cache.get(key);
-    if (!answer) {
-      let pending = this.inflight.get(key);
-      if (!pending) {
-        pending = this.review(token).finally(() => this.inflight.delete(key));
-        this.inflight.set(key, pending);
-      }
-      answer = await pending;
-      this.cache.set(key, answer, Date.now() + this.settings.cacheTTL);
-    }
+    const answer = await this.cache.remember(key, async () => ({
+      value: await this.review(token),
+      until: Date.now() + this.settings.cacheTTL,
+    }));
     if ('rejected' in answer) throw unauthorized(answer.rejected);
     return answer.identity;
   }
