@@ -40,12 +40,13 @@ export interface Picker {
 export interface RetryPolicy {
   /** `attempt` counts from 1 for the first retry; `failure` says how far the failed attempt got. */
   mayRetry(
+    target: Target,
     req: IncomingMessage,
     failure: AttemptProgress & { errorCode: string | undefined },
     attempt: number,
   ): boolean;
-  /** Records a request, so a budget can cap retries as a share of traffic. */
-  recordRequest(): void;
+  /** Records a request, so a budget can cap retries as a share of the target's traffic. */
+  recordRequest(target: Target): void;
 }
 
 export interface ForwarderOptions {
@@ -136,7 +137,7 @@ export function createForwarder(o: ForwarderOptions) {
     ctx.signal.throwIfAborted();
     const headers = headerList(prepared.headers);
     const body = hasBody(req) ? req : undefined;
-    o.retry.recordRequest();
+    o.retry.recordRequest(target);
     const tried = new Set<string>();
     const client = { key: o.affinityKey(req, ctx) };
 
@@ -203,7 +204,8 @@ export function createForwarder(o: ForwarderOptions) {
         if (body) body.unpipe();
         // Pick first: a retry is only counted (and taken from the budget) when there is somewhere to go.
         const next = o.picker.pick(target, client, tried);
-        if (next && o.retry.mayRetry(req, { ...progress, errorCode: err.code }, ctx.retries + 1)) {
+        const failure = { ...progress, errorCode: err.code };
+        if (next && o.retry.mayRetry(target, req, failure, ctx.retries + 1)) {
           ctx.retries += 1;
           return attempt(next);
         }

@@ -1,14 +1,17 @@
 /**
- * Retries when the request carries a body: a refused connection means
- * nothing reached the upstream, so the client's body is still unread and any
- * request — POST included — goes to another endpoint, which gets the whole
- * body, once.
+ * Retries when the request carries a body, and retry budgets per Service.
+ *
+ * A refused connection means nothing reached the upstream: the client's body
+ * is still unread, so any request — POST included — goes to another endpoint,
+ * which gets the whole body, once. And one Service with every endpoint down
+ * spends its own retry budget, not its neighbours'.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer } from '../support/echo-server.js';
+import { eventually } from '../support/eventually.js';
 import { startHarness } from '../support/gateway-harness.js';
 
 const proxyPath = (name: string) => `/api/v1/namespaces/team-a/services/${name}:http/proxy`;
@@ -96,5 +99,47 @@ test('POST and PUT with bodies are retried past a refusing endpoint; each body a
     agent.destroy();
     await h.close();
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a Service with every endpoint down does not spend another Service's retries", async () => {
+  const healthy = await startEchoServer({ host: '127.0.0.2', name: 'healthy' });
+  const port = healthy.port;
+  // Nothing listens on 127.0.0.4..7 at this port: those endpoints refuse.
+  const h = await startHarness({
+    objects: [
+      ...serviceOn('down', ['127.0.0.5', '127.0.0.6', '127.0.0.7'], port),
+      ...serviceOn('half', ['127.0.0.4', '127.0.0.2'], port),
+    ],
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  try {
+    let running = true;
+    let downAnswers = 0;
+    const outage = Array.from({ length: 8 }, async () => {
+      while (running) {
+        await call(agent, `${h.url}${proxyPath('down')}/x`);
+        downAnswers++;
+      }
+    });
+    // Enough failed requests on "down" to use up any shared budget (floor 10 + 20 %).
+    await eventually(() => downAnswers >= 200, 10_000);
+    const half = await pool(
+      Array.from({ length: 60 }, () => () => call(agent, `${h.url}${proxyPath('half')}/x`)),
+      4,
+    );
+    running = false;
+    await Promise.all(outage);
+
+    assert.deepEqual(
+      half.filter((s) => s !== 200),
+      [],
+      '"half" retried its refusing endpoint despite the outage next door',
+    );
+    assert.equal(healthy.requests.length, 60);
+  } finally {
+    agent.destroy();
+    await h.close();
+    await healthy.close();
   }
 });

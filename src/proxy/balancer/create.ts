@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../../config/schema.js';
+import type { Target } from '../target.js';
 import { EndpointPicker } from './picker.js';
-import { RetryBudget } from './retry-budget.js';
 import { shouldRetry } from './retry.js';
 
 type LoadBalancingConfig = Config['upstream']['loadBalancing'];
@@ -27,10 +27,13 @@ export interface FailedAttempt {
 }
 
 export interface BalancerRetryPolicy {
-  /** `attempt`: attempts made so far, counting the failed one (1 after the first). Counts the retry when true. */
-  mayRetry(req: IncomingMessage, failure: FailedAttempt, attempt: number): boolean;
-  /** Once per client request: the retry budget is a share of these. */
-  recordRequest(): void;
+  /**
+   * `attempt`: attempts made so far, counting the failed one (1 after the first). When true, the
+   * retry is counted and taken from the target's budget.
+   */
+  mayRetry(target: Target, req: IncomingMessage, failure: FailedAttempt, attempt: number): boolean;
+  /** Once per client request: the target's retry budget is a share of these. */
+  recordRequest(target: Target): void;
 }
 
 export interface BalancerOptions {
@@ -50,11 +53,10 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
     random: o.random,
     onEject: () => o.metrics?.ejections.inc(),
   });
-  // One budget for the gateway: the forwarder's retry seam has no target, and an
-  // outage anywhere should not turn into extra load everywhere.
-  const budget = new RetryBudget({ percent: config.retryBudgetPercent, now });
   const retry: BalancerRetryPolicy = {
-    mayRetry(req, failure, attempt) {
+    // A budget per target (picker.retryBudget): a Service with every endpoint down spends its own
+    // retries, not those of healthy Services whose occasional refused connect still deserves one.
+    mayRetry(target, req, failure, attempt) {
       const allowed = shouldRetry({
         method: req.method ?? 'GET',
         // The attempt reads the body only once connected: a refused connect leaves it whole.
@@ -65,13 +67,13 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
         attempt,
         retries: config.retries,
       });
-      if (!allowed || !budget.tryRetry()) return false;
+      if (!allowed || !picker.retryBudget(target).tryRetry()) return false;
       o.metrics?.retries.inc();
       return true;
     },
-    recordRequest: () => budget.recordRequest(),
+    recordRequest: (target) => picker.retryBudget(target).recordRequest(),
   };
-  return { picker, retry, budget };
+  return { picker, retry };
 }
 
 export type Balancer = ReturnType<typeof createBalancer>;

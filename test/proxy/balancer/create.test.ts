@@ -33,6 +33,7 @@ async function request(port: number, method: string, body?: string): Promise<voi
   await res.text();
 }
 
+const web = service([endpoint('10.0.0.1'), endpoint('10.0.0.2')]);
 const refused: FailedAttempt = { errorCode: 'ECONNREFUSED', requestWritten: false, bodyStarted: false };
 const resetMidBody: FailedAttempt = { errorCode: 'ECONNRESET', requestWritten: true, bodyStarted: true };
 
@@ -42,9 +43,9 @@ test('the assembled retry policy retries refused connections, not streamed bodie
   const answers: boolean[] = [];
   await withRequests(
     (req) => {
-      retry.recordRequest();
+      retry.recordRequest(web);
       const failure = req.method === 'PUT' ? resetMidBody : refused;
-      answers.push(retry.mayRetry(req, failure, 1), retry.mayRetry(req, failure, 2));
+      answers.push(retry.mayRetry(web, req, failure, 1), retry.mayRetry(web, req, failure, 2));
     },
     async (port) => {
       await request(port, 'GET');
@@ -54,6 +55,28 @@ test('the assembled retry policy retries refused connections, not streamed bodie
   );
   assert.deepEqual(answers, [true, false, true, false, false, false]);
   assert.equal((await metrics.retries.get()).values[0].value, 2);
+});
+
+test("the assembled retry policy takes each retry from its own target's budget", async () => {
+  const { retry } = createBalancer(loadBalancing({ retries: 1, retryBudgetPercent: 0 }));
+  const down = service([endpoint('10.0.1.1')], { key: 'services/team-a/down:http' });
+  let downRetries = 0;
+  let webRetries = 0;
+  await withRequests(
+    (req) => {
+      // "down" fails every request; once its budget (the floor) is spent it gets no more retries…
+      for (let i = 0; i < 50; i++) {
+        retry.recordRequest(down);
+        if (retry.mayRetry(down, req, refused, 1)) downRetries++;
+      }
+      // …while "web", next door, still retries its refused connect.
+      retry.recordRequest(web);
+      if (retry.mayRetry(web, req, refused, 1)) webRetries++;
+    },
+    (port) => request(port, 'GET'),
+  );
+  assert.ok(downRetries > 0 && downRetries < 50, `down retried ${downRetries} times`);
+  assert.equal(webRetries, 1);
 });
 
 test('the assembled picker follows the configured policy and reports ejections', async () => {
