@@ -59,6 +59,7 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
     mayRetry(target, req, failure, attempt) {
       const allowed = shouldRetry({
         method: req.method ?? 'GET',
+        requestWritten: failure.requestWritten,
         // The attempt reads the body only once connected: a refused connect leaves it whole.
         bodyStarted: failure.bodyStarted,
         // Bodies are streamed through, not kept: once read they cannot be sent again.

@@ -1,8 +1,10 @@
 /**
- * When a failed attempt may be tried again on another endpoint. Only failures
- * where the upstream cannot have acted on the request qualify: the connection
- * was never made, or it died before any response byte (the keep-alive race:
- * the upstream closed an idle connection just as we reused it).
+ * When a failed attempt may be tried again on another endpoint. Only connection
+ * failures before any response byte qualify. If no request byte went out on an
+ * open connection (refused, connect timeout, a pooled connection the upstream
+ * had already closed), the upstream cannot have acted: any method is retried.
+ * Once bytes went out, a reset may come after the upstream acted on them, so
+ * only idempotent methods are repeated (as Go's http.Transport does).
  */
 
 /** Error codes that mean "the connection could not be made or was lost before any response byte". */
@@ -34,6 +36,8 @@ export function isIdempotent(method: string): boolean {
 
 export interface RetryQuestion {
   method: string;
+  /** Some request byte (head or body) went out on an established connection. */
+  requestWritten: boolean;
   /** Some of the request body was already streamed upstream (it cannot be sent again from the client stream). */
   bodyStarted: boolean;
   /** Node's `err.code` of the failed attempt. */
@@ -59,7 +63,9 @@ export function shouldRetry(q: RetryQuestion): boolean {
   if (q.attempt > q.retries) return false;
   if (q.responseStarted === true) return false;
   if (!isConnectError(q.errorCode)) return false;
-  if (!q.bodyStarted) return true;
-  // A body already on the wire can only be sent again from a copy, and only safely for idempotent methods.
-  return q.bodyReplayable !== false && isIdempotent(q.method);
+  if (!q.requestWritten) return true;
+  // The upstream may have read the request and acted on it before the connection died.
+  if (!isIdempotent(q.method)) return false;
+  // A body already on the wire can only be sent again from a copy.
+  return !q.bodyStarted || q.bodyReplayable !== false;
 }

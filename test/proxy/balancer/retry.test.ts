@@ -5,6 +5,7 @@ import { endpoint, picker, service, Clock } from './fixtures.js';
 
 const refused: RetryQuestion = {
   method: 'GET',
+  requestWritten: false,
   bodyStarted: false,
   errorCode: 'ECONNREFUSED',
   attempt: 1,
@@ -26,10 +27,26 @@ test('connection failures are retried for any method whose body is not on the wi
 });
 
 test('once the body is streaming, only idempotent methods are retried', () => {
+  const streaming = { ...refused, errorCode: 'ECONNRESET', requestWritten: true, bodyStarted: true };
   for (const method of ['PUT', 'DELETE', 'get', 'OPTIONS'])
-    assert.equal(shouldRetry({ ...refused, method, bodyStarted: true }), true, method);
+    assert.equal(shouldRetry({ ...streaming, method }), true, method);
+  for (const method of ['POST', 'PATCH']) assert.equal(shouldRetry({ ...streaming, method }), false, method);
+  assert.equal(shouldRetry({ ...streaming, method: 'PUT', bodyReplayable: false }), false, 'no copy kept');
+});
+
+test('a reset after the request went out is retried only for idempotent methods, even without a body', () => {
+  const resetAfterWrite = { ...refused, errorCode: 'ECONNRESET', requestWritten: true };
   for (const method of ['POST', 'PATCH'])
-    assert.equal(shouldRetry({ ...refused, method, bodyStarted: true }), false, method);
+    assert.equal(
+      shouldRetry({ ...resetAfterWrite, method }),
+      false,
+      `${method}: the upstream may have acted`,
+    );
+  for (const method of ['GET', 'DELETE'])
+    assert.equal(shouldRetry({ ...resetAfterWrite, method }), true, method);
+  // A pooled connection the upstream had closed before our write: nothing went out, retried.
+  for (const errorCode of ['ECONNRESET', 'EPIPE'])
+    assert.equal(shouldRetry({ ...refused, method: 'POST', errorCode }), true, errorCode);
 });
 
 test('errors where the upstream may have acted are never retried', () => {
