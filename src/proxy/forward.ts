@@ -17,6 +17,7 @@ import { isConnectError } from './balancer/retry.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { relay, type ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
+import { applyUpgradeDeadlines } from './upgrade-deadlines.js';
 import { headerList, startAttempt, type AttemptProgress, type RunningAttempt } from './upstream-attempt.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
@@ -95,6 +96,12 @@ export function createForwarder(o: ForwarderOptions) {
   // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
   // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors already reach the callbacks.
   proxy.on('error', () => undefined);
+  // http-proxy-3 puts no deadline on an upgrade's upstream request: the plain requests' limits apply.
+  const deadlines = {
+    connectTimeoutMs: o.connectTimeoutMs,
+    responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
+  };
+  proxy.on('proxyReqWs', (upstream) => applyUpgradeDeadlines(upstream, deadlines));
 
   function targetOf(target: Target, e: Endpoint) {
     return {
@@ -266,8 +273,8 @@ export function createForwarder(o: ForwarderOptions) {
         socket,
         head,
         { target: targetOf(target, endpoint), agent: false, secure: o.tls.verify },
-        (err) => {
-          done('connect-error');
+        (err: NodeJS.ErrnoException) => {
+          done(isConnectError(err.code) ? 'connect-error' : 'server-error');
           if (settled) return;
           settled = true;
           // Answer now: http-proxy-3 ends the socket as soon as this callback returns.

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -17,6 +17,7 @@ import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
+import { rawRequest } from '../security/support/raw.js';
 
 let h: Harness;
 let a: EchoServer;
@@ -117,6 +118,10 @@ test('a client that goes away cancels its upstream request', async () => {
   assert.equal(logOf('gone-mid-forward')?.bytes, 0);
 });
 
+const upgradeRequest = (path: string, host: string) =>
+  `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+  'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
 /** The gateway's in-flight gauge, as an operator scrapes it. */
 async function inFlight(harness: Harness): Promise<number> {
   const text = await (await fetch(`${harness.adminURL}/metrics`)).text();
@@ -152,11 +157,7 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
     // Another name than the POST's ("web" vs "web:http"): its own review, not a shared one.
     const upgrade = connect(Number(u.port), u.hostname);
     upgrade.on('error', () => {});
-    upgrade.write(
-      `GET /api/v1/namespaces/team-a/services/web/proxy/ws?who=upgrade HTTP/1.1\r\nHost: ${u.host}\r\n` +
-        'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    upgrade.write(upgradeRequest('/api/v1/namespaces/team-a/services/web/proxy/ws?who=upgrade', u.host));
     await eventually(() => assert.equal(rbac.api.count({ resource: 'subjectaccessreviews' }), 2), 2000);
     post.destroy();
     upgrade.destroy();
@@ -176,6 +177,58 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
     assert.equal(a.last()?.url, '/stayed');
   } finally {
     await rbac.close();
+  }
+});
+
+test('an upgrade to a backend that accepts and never answers gets a 504 Status within responseHeaderTimeout', async () => {
+  // Accepts the TCP connection, reads the upgrade request, says nothing.
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => {
+    held.add(socket);
+    socket.resume(); // reads (and drops) what comes, so it sees the gateway hang up
+    socket.on('close', () => held.delete(socket));
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.4', r));
+  const port = (silent.address() as { port: number }).port;
+  const quiet = await startHarness({
+    objects: [
+      service('team-a', 'quiet', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'quiet', [{ ip: '127.0.0.4' }], [{ name: 'http', port }]),
+      service('team-a', 'web', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'web', [{ ip: '127.0.0.2' }], [{ name: 'http', port: a.port }]),
+    ],
+    config: { upstream: { allowedAddresses: ['127.0.0.0/8'], responseHeaderTimeout: '300ms' } },
+  });
+  try {
+    const started = performance.now();
+    const reply = await rawRequest(
+      quiet.url,
+      upgradeRequest('/api/v1/namespaces/team-a/services/quiet/proxy/ws', new URL(quiet.url).host),
+      3000,
+    );
+    const took = performance.now() - started;
+    assert.equal(reply.status, 504, reply.text);
+    assert.ok(took >= 250 && took < 2000, `answered after ${Math.round(took)} ms`);
+    const status = JSON.parse(reply.body) as { kind: string; code: number; message: string };
+    assert.equal(status.kind, 'Status');
+    assert.equal(status.code, 504);
+    assert.match(status.message, /^error trying to reach service: .*timeout/);
+    assert.ok(reply.closed, 'the client connection is closed');
+    await eventually(() => assert.equal(held.size, 0, 'the backend connection is closed'), 1000);
+
+    // The gateway is still healthy: a working WebSocket and a plain request go through.
+    const ws = new WebSocket(`${quiet.url.replace('http', 'ws')}${WEB}/ws`);
+    const first = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (m: Buffer) => resolve(m.toString()));
+      ws.once('error', reject);
+    });
+    assert.match(first, /^hello from a/);
+    ws.close();
+    assert.equal((await send(quiet.url, 'GET', `${WEB}/ok`)).status, 200);
+  } finally {
+    await quiet.close();
+    for (const socket of held) socket.destroy();
+    await new Promise((r) => silent.close(r));
   }
 });
 

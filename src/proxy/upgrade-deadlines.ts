@@ -1,0 +1,43 @@
+/**
+ * Deadlines for the upstream request of a WebSocket upgrade. http-proxy-3 sets
+ * none (it even clears the socket timeout), so a backend that accepts the TCP
+ * connection and never answers would hold the client for ever. The limits and
+ * error codes are those of plain requests (upstream-attempt.ts), so the client
+ * gets the same 504 Status.
+ */
+import type { ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { codeError } from './upstream-attempt.js';
+
+export interface UpgradeDeadlines {
+  connectTimeoutMs: number;
+  /** From sending the upgrade request to the backend's answer (101 or any other status). */
+  responseHeaderTimeoutMs: number;
+}
+
+/**
+ * Destroys `upstream` with ECONNECTTIMEOUT or ERESPONSETIMEOUT when a deadline
+ * passes; http-proxy-3 then reports the error to the upgrade's callback.
+ */
+export function applyUpgradeDeadlines(upstream: ClientRequest, limits: UpgradeDeadlines): void {
+  let connectTimer: NodeJS.Timeout | undefined;
+  const expire = (code: string, message: string) => () => upstream.destroy(codeError(code, message));
+  // The upgrade request has no body: it is sent as soon as the connection is up, so the
+  // wait for an answer starts now, as for a body-less plain request.
+  const headerTimer = setTimeout(
+    expire('ERESPONSETIMEOUT', 'timeout awaiting response headers'),
+    limits.responseHeaderTimeoutMs,
+  );
+  const clear = () => {
+    clearTimeout(connectTimer);
+    clearTimeout(headerTimer);
+  };
+  upstream.once('socket', (socket: Socket) => {
+    if (!socket.connecting) return;
+    connectTimer = setTimeout(expire('ECONNECTTIMEOUT', 'connect timeout'), limits.connectTimeoutMs);
+    socket.once('connect', () => clearTimeout(connectTimer));
+  });
+  upstream.once('upgrade', clear);
+  upstream.once('response', clear);
+  upstream.once('close', clear);
+}
