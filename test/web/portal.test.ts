@@ -112,14 +112,45 @@ test('a refresh reuses the answer; another set of groups is decided afresh', asy
   const alice = person('alice', ['team-a']);
   const [first, concurrent] = await Promise.all([reachable.forUser(alice), reachable.forUser(alice)]);
   const perLoad = authorizer.checks;
-  // One check per port plus one for the host-routed form of each Service, each distinct path once
-  // (grafana's only port is unnamed, so its port link and host form are the same check).
-  assert.equal(perLoad, 6 + 5 - 1);
+  // One namespace-wide check per namespace (3); team-a passes it, so its Services need no more.
+  // Elsewhere one check per port plus one for each host-routed form: team-b's api (2) and
+  // kube-system's dashboard (2).
+  assert.equal(perLoad, 3 + 2 + 2);
   assert.deepEqual(first, concurrent);
   await reachable.forUser(alice);
   assert.equal(authorizer.checks, perLoad);
   await reachable.forUser(person('alice', ['team-a', 'team-b']));
   assert.equal(authorizer.checks, perLoad * 2);
+});
+
+test('a namespace the person may wholly open costs one check however many Services it has', async () => {
+  const many = Array.from({ length: 300 }, (_, i) => svc('team-a', `app-${i}`, [{ name: 'http', port: 80 }]));
+  const services = [...many, svc('team-b', 'api', [{ name: 'http', port: 80 }])];
+  const authorizer = authorizerFor([
+    { groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] },
+    // Named grants still work one by one.
+    {
+      users: ['alice'],
+      namespaces: ['team-b'],
+      resources: ['services'],
+      names: ['api:http'],
+      verbs: ['get'],
+    },
+  ]);
+  const reachable = createReachableServices({
+    authorizer,
+    attributes: requestAttributes,
+    services: () => services,
+    hostRouting: false,
+  });
+  const r = await reachable.forUser(person('alice', ['team-a']));
+  assert.equal(r.services.filter((s) => s.namespace === 'team-a').length, 300);
+  assert.deepEqual(
+    r.services.filter((s) => s.namespace === 'team-b').map((s) => s.ports.map((p) => p.segment)),
+    [['api:http']],
+  );
+  // team-a: one namespace-wide check; team-b: its namespace-wide check is refused, then one per port.
+  assert.equal(authorizer.checks, 1 + 1 + 1);
 });
 
 test('a failing check shows what could be decided and says the list may be short', async () => {

@@ -3,9 +3,13 @@
  * same request attributes) the proxy uses for `GET …/proxy/`, so the portal
  * never shows a link that would answer 403, nor hides one that would work.
  *
- * One check per Service port (RBAC resourceNames see `web:http`, not `web`),
- * run with bounded concurrency; the answer is kept per user for a short time
- * and shared by concurrent page loads, so a refresh costs no reviews.
+ * First one check per namespace with no name: allowed means allowed for every
+ * name there (RBAC rules with resourceNames, and static rules with `names`,
+ * never match an empty name), so a namespace a team owns costs one review
+ * however many Services it has. Elsewhere, one check per Service port (RBAC
+ * resourceNames see `web:http`, not `web`). Checks run with bounded
+ * concurrency; the answer is kept per user for a short time and shared by
+ * concurrent page loads, so a refresh costs no reviews.
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
@@ -67,34 +71,46 @@ export function createReachableServices(deps: ReachableDeps) {
   const cache = new LRUCache<string, Promise<Reachable>>({ max: 1000, ttl: deps.ttlMs ?? 15_000 });
   const concurrency = deps.concurrency ?? 16;
 
-  async function allowed(identity: Identity, path: string): Promise<boolean | undefined> {
+  async function allowed(attrs: RequestAttributes): Promise<boolean | undefined> {
     try {
-      const decision = await deps.authorizer.authorize(
-        deps.attributes('GET', parseProxyPath(path)!, identity, false),
-      );
-      return decision.allowed;
+      return (await deps.authorizer.authorize(attrs)).allowed;
     } catch {
       return undefined;
     }
   }
 
+  const attributesOf = (identity: Identity, path: string) =>
+    deps.attributes('GET', parseProxyPath(path)!, identity, false);
+
+  /** Namespaces where every name is allowed; a failed check only means "ask per name". */
+  async function wholeNamespaces(identity: Identity, entries: ServiceEntry[]): Promise<Set<string>> {
+    const firstOf = new Map<string, ServiceEntry>();
+    for (const e of entries) if (!firstOf.has(e.namespace)) firstOf.set(e.namespace, e);
+    const answers = await mapLimited([...firstOf.values()], concurrency, async (e) => {
+      const ok = await allowed({ ...attributesOf(identity, e.hostCheckPath), name: '' });
+      return ok === true ? e.namespace : undefined;
+    });
+    return new Set(answers.filter((ns) => ns !== undefined));
+  }
+
   async function decide(identity: Identity): Promise<Reachable> {
     const entries: ServiceEntry[] = catalog(deps.services());
+    const whole = await wholeNamespaces(identity, entries);
     let incomplete = false;
-    const checks = entries.flatMap((e) => [
-      ...e.ports.map((p) => p.path),
-      ...(deps.hostRouting ? [e.hostCheckPath] : []),
-    ]);
+    const checks = entries
+      .filter((e) => !whole.has(e.namespace))
+      .flatMap((e) => [...e.ports.map((p) => p.path), ...(deps.hostRouting ? [e.hostCheckPath] : [])]);
     const answers = await mapLimited([...new Set(checks)], concurrency, async (path) => {
-      const ok = await allowed(identity, path);
+      const ok = await allowed(attributesOf(identity, path));
       if (ok === undefined) incomplete = true;
       return [path, ok === true] as const;
     });
-    const may = new Map(answers);
+    const pathAllowed = new Map(answers);
+    const may = (e: ServiceEntry, path: string) => whole.has(e.namespace) || pathAllowed.get(path) === true;
     const services: ReachableService[] = [];
     for (const e of entries) {
-      const ports = e.ports.filter((p) => may.get(p.path));
-      const hostRouted = deps.hostRouting && may.get(e.hostCheckPath) === true;
+      const ports = e.ports.filter((p) => may(e, p.path));
+      const hostRouted = deps.hostRouting && may(e, e.hostCheckPath);
       if (ports.length > 0 || hostRouted)
         services.push({ namespace: e.namespace, name: e.name, ports, hostRouted });
     }
