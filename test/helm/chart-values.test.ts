@@ -248,7 +248,7 @@ describe('helm chart: optional objects', { skip: skipWithoutHelm }, () => {
 
   test('host routing adds the wildcard and route hosts to the Ingress and the HTTPRoute', async () => {
     const objects = await render({ valuesFiles: ['ci/host-routing-values.yaml'] });
-    const hosts = ['bastion.apps.example.com', '*.apps.example.com', 'grafana.example.com'];
+    const hosts = ['bastion.apps.example.com', '*.apps.example.com', 'grafana.apps.example.com'];
     assert.deepEqual(
       find<IIngress>(objects, 'Ingress').spec?.rules?.map((r) => r.host),
       hosts,
