@@ -18,6 +18,10 @@ const NOT_GLOBAL_UNICAST: [string, number, 'ipv4' | 'ipv6'][] = [
   ['::1', 128, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6'],
+  // Cloud metadata over IPv6 (AWS IMDS), and 169.254.169.254 through the
+  // well-known NAT64 prefix: global unicast on paper, the metadata service in fact.
+  ['fd00:ec2::254', 128, 'ipv6'],
+  ['64:ff9b::a9fe:a9fe', 128, 'ipv6'],
 ];
 
 export type AddressPolicy = (ip: string) => boolean;

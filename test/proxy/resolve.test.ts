@@ -142,6 +142,8 @@ test('the address policy refuses IPv6 loopback, link-local and v4-mapped forms o
     '::ffff:169.254.169.254',
     '::ffff:a9fe:a9fe',
     '0:0:0:0:0:ffff:169.254.169.254',
+    'fd00:ec2::254',
+    '64:ff9b::169.254.169.254',
     'not-an-ip',
   ])
     assert.equal(mayDial(ip), false, ip);
