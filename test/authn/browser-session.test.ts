@@ -299,6 +299,28 @@ describe("the callback checks that the answer belongs to this browser's sign-in"
   });
 });
 
+describe('session fixation', () => {
+  test('/auth/login expires every session chunk the browser sent; signing in gives a new session', async () => {
+    const planted = (await signedIn('bob')).cookies().get('kube_bastion')!;
+    const victim = new FetchBrowser();
+    victim.cookies().set('kube_bastion', planted);
+    victim.cookies().set('kube_bastion_1', 'left-over-chunk');
+    const login = await victim.request(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`);
+    assert.equal(login.status, 302);
+    const lines = victim.hops.at(-1)!.setCookies;
+    for (const name of ['kube_bastion', 'kube_bastion_1'])
+      assert.ok(
+        lines.some((c) => c.startsWith(`${name}=;`) && /Max-Age=0/i.test(c)),
+        `${name} expired: ${lines.join(' | ')}`,
+      );
+    assert.deepEqual(ours(victim), ['kube_bastion_login'], 'only the sign-in cookie is left');
+    const res = await victim.signIn(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`, 'alice');
+    assert.equal(res.status, 200);
+    assert.notEqual(victim.cookies().get('kube_bastion'), planted);
+    assert.equal((await json(await whoami(victim))).username, 'alice@example.com');
+  });
+});
+
 describe('cookies that are not what we issued', () => {
   const api = { accept: 'application/json' };
 

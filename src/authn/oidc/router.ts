@@ -16,7 +16,7 @@ import { sendError } from '../../web/error-response.js';
 import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
 import type { Identity } from '../identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
-import { addSetCookies, clearAll, clearCookie, requestCookies } from '../session/cookie-jar.js';
+import { addSetCookies, clearAll, clearCookie, clearSession, requestCookies } from '../session/cookie-jar.js';
 import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { nowSeconds, type Session } from '../session/session.js';
@@ -113,6 +113,8 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       const session = loginSession({ rd: safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin) });
       (req as unknown as { session: unknown }).session = session;
       res.setHeader('cache-control', 'no-store');
+      // A sign-in starts from no session: a cookie planted before it must not outlive it (session fixation).
+      addSetCookies(res, clearSession(sessions.cookies, requestCookies(req)));
       persistOnEnd(res, session, loginBox, sessions.cookies);
       authenticator.authenticate(s, { session: false })(req, res, (err: unknown) => {
         o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
