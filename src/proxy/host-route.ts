@@ -2,9 +2,11 @@
  * Host-based access: a request whose Host is `{service}--{namespace}.{suffix}`
  * (or `{service}-{port}--{namespace}.{suffix}` for a named port) or a
  * configured route goes to that Service with its path untouched — no prefix,
- * so web apps need no rewriting at all. Pure: Host + config → ProxyPath.
+ * so web apps need no rewriting at all. Pure: Host + config + the Services
+ * that exist → ProxyPath.
  */
-import { badRequest } from '../errors.js';
+import { GatewayError, badRequest } from '../errors.js';
+import type { ClusterState } from '../kube/cluster-state.js';
 import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath } from './grammar.js';
 
 export interface HostRouting {
@@ -36,7 +38,20 @@ function parseRouteTarget(target: string): HostTarget {
   return { namespace, name, port, segment: port ? `${name}:${port}` : name };
 }
 
-export function createHostRouter(config: HostRouting) {
+export interface HostRouted {
+  path: ProxyPath;
+  /**
+   * Set when the label reads as two existing targets. Answered only after
+   * authorization, so callers without access learn nothing about which
+   * Services exist.
+   */
+  ambiguity?: GatewayError;
+}
+
+type ServiceLookup = ClusterState['service'];
+type Match = { target: HostTarget; ambiguity?: GatewayError };
+
+export function createHostRouter(config: HostRouting, services: ServiceLookup) {
   const routes = new Map(
     config.routes.map((r) => [r.host.toLowerCase().replace(/\.$/, ''), parseRouteTarget(r.target)]),
   );
@@ -45,11 +60,11 @@ export function createHostRouter(config: HostRouting) {
     : undefined;
 
   /** The Service a Host header names, or undefined when it names none (gateway pages). */
-  function match(hostHeader: string | undefined): HostTarget | undefined {
+  function match(hostHeader: string | undefined): Match | undefined {
     if (!hostHeader) return undefined;
     const host = hostname(hostHeader);
     const route = routes.get(host);
-    if (route) return route;
+    if (route) return { target: route }; // a configured route means exactly what it says
     if (!suffix || !host.endsWith(suffix)) return undefined;
     const label = host.slice(0, -suffix.length);
     const sep = label.lastIndexOf('--');
@@ -57,47 +72,64 @@ export function createHostRouter(config: HostRouting) {
     const namespace = label.slice(sep + 2);
     const left = label.slice(0, sep);
     if (!DNS_LABEL.test(namespace)) return undefined;
-    // `{service}-{port}` is only read as a port when a route does not say otherwise;
-    // the resolver falls back to the whole label as the service name (see resolveHostTarget).
-    return { namespace, name: left, port: '', segment: left };
+    return readLabel(namespace, left, services);
   }
 
   /** Builds the ProxyPath for a host-routed request; the whole URL path goes upstream, cleaned. */
-  function route(hostHeader: string | undefined, url: string): ProxyPath | undefined {
-    const t = match(hostHeader);
-    if (!t) return undefined;
+  function route(hostHeader: string | undefined, url: string): HostRouted | undefined {
+    const matched = match(hostHeader);
+    if (!matched) return undefined;
+    const t = matched.target;
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const decoded = percentDecodeBytes(rawPath);
     if (decoded === undefined) throw badRequest(`invalid URL escape in "${rawPath}"`);
-    let path = cleanPath(decoded);
-    if (decoded.endsWith('/') && !path.endsWith('/')) path += '/';
-    return {
+    let clean = cleanPath(decoded);
+    if (decoded.endsWith('/') && !clean.endsWith('/')) clean += '/';
+    const path: ProxyPath = {
       kind: 'services',
       namespace: t.namespace,
       segment: t.segment,
       scheme: '',
       name: t.name,
       port: t.port,
-      path: escapePath(path),
+      path: escapePath(clean),
       prefix: '',
       rawQuery: q === -1 ? '' : url.slice(q + 1),
     };
+    return { path, ambiguity: matched.ambiguity };
   }
 
   return { match, route, enabled: routes.size > 0 || suffix !== undefined };
 }
 
+const hasPort = (service: ReturnType<ServiceLookup>, port: string) =>
+  (service?.spec?.ports ?? []).some((p) => p.name === port || String(p.port) === port);
+
 /**
- * `web-metrics--team-a` may mean service `web-metrics` or service `web`, port
- * `metrics`. The whole label wins when such a Service exists; otherwise the
- * last `-` splits off a port name.
+ * `web-metrics--team-a` may mean Service `web-metrics`, or Service `web` port
+ * `metrics`. Whichever reading names something that exists wins (the whole
+ * label when neither does, so a 404 names what was typed). When both exist
+ * the host cannot say which it means: a `routes` entry must.
  */
-export function alternativeServicePort(path: ProxyPath): ProxyPath | undefined {
-  if (path.prefix !== '' || path.port !== '') return undefined;
-  const dash = path.name.lastIndexOf('-');
-  if (dash <= 0) return undefined;
-  const name = path.name.slice(0, dash);
-  const port = path.name.slice(dash + 1);
-  return { ...path, name, port, segment: `${name}:${port}` };
+function readLabel(namespace: string, label: string, services: ServiceLookup): Match {
+  const whole: HostTarget = { namespace, name: label, port: '', segment: label };
+  const dash = label.lastIndexOf('-');
+  if (dash <= 0 || dash === label.length - 1) return { target: whole };
+  const name = label.slice(0, dash);
+  const port = label.slice(dash + 1);
+  const split: HostTarget = { namespace, name, port, segment: `${name}:${port}` };
+  const wholeExists = services(namespace, label) !== undefined;
+  const splitExists = hasPort(services(namespace, name), port);
+  if (wholeExists && splitExists) {
+    return {
+      target: whole,
+      ambiguity: badRequest(
+        `host label "${label}--${namespace}" is ambiguous: Service "${label}" and port "${port}" of Service "${name}" ` +
+          `both exist in namespace "${namespace}"; ask your admin to add a routing.routes entry ` +
+          `(host → "${namespace}/${label}" or "${namespace}/${name}:${port}")`,
+      ),
+    };
+  }
+  return { target: splitExists ? split : whole };
 }

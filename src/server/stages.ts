@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { GatewayError, badRequest, unauthorized } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { PROXY_METHODS, hasDryRun, parseProxyPath, type ProxyPath } from '../proxy/grammar.js';
-import { alternativeServicePort, createHostRouter } from '../proxy/host-route.js';
+import { createHostRouter } from '../proxy/host-route.js';
 import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
@@ -20,7 +20,9 @@ function hostHeaderCount(raw: readonly string[]): number {
 }
 
 export function createStages(config: Config, state: ClusterState, parts: Parts): Stages {
-  const hosts = createHostRouter(config.routing);
+  const hosts = createHostRouter(config.routing, (namespace, name) => state.service(namespace, name));
+  /** Host-routed paths whose host names two targets: refused once the caller is authorized (resolve). */
+  const ambiguous = new WeakMap<ProxyPath, GatewayError>();
 
   function route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined {
     // RFC 9112 §3.2: node keeps the first of several Hosts, a proxy in front may have read another.
@@ -29,8 +31,8 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       const routed = hosts.route(req.headers.host, req.url ?? '/');
       if (routed) {
         ctx.via = 'host';
-        if (!state.service(routed.namespace, routed.name)) return alternativeServicePort(routed) ?? routed;
-        return routed;
+        if (routed.ambiguity) ambiguous.set(routed.path, routed.ambiguity);
+        return routed.path;
       }
     }
     return parseProxyPath(req.url ?? '/');
@@ -74,7 +76,11 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       parts.attributes(req.method ?? 'GET', path, identity, upgrade),
     authorize: (attrs) => parts.authorizer.authorize(attrs),
     admit,
-    resolve: (path) => parts.resolveTarget(path),
+    resolve: (path) => {
+      const ambiguity = ambiguous.get(path);
+      if (ambiguity) throw ambiguity;
+      return parts.resolveTarget(path);
+    },
     forward: (req, res, ctx) => parts.forwarder.web(req, res, ctx),
     forwardUpgrade: (req, socket, head, ctx) => parts.forwarder.upgrade(req, socket, head, ctx),
   };

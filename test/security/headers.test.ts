@@ -9,13 +9,40 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Recorded } from '../support/echo-server.js';
+import { eventually } from '../support/eventually.js';
+import { service } from '../support/fake-apiserver.js';
+import { send } from '../support/http.js';
 import { assertStillServing, runCase, table, type HostileCase } from './support/cases.js';
-import { NS_A, NS_B, WEB, startWorld, type World } from './support/world.js';
+import { NS_A, NS_B, RULES, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
 before(
   async () => {
-    w = await startWorld({ config: { routing: { hostSuffix: 'apps.test' } } });
+    w = await startWorld({
+      config: {
+        routing: {
+          hostSuffix: 'apps.test',
+          routes: [
+            { host: 'wiki.example.test', target: 'team-a/web:http' },
+            // A route means exactly its target, even under the suffix and read as `{service}-{port}`.
+            { host: 'web-http--team-b.apps.test', target: 'team-b/web:http' },
+          ],
+        },
+        // Alice may also reach a Service `web-http`, so the ambiguous host below gets past authorization.
+        authorization: {
+          rules: [
+            ...RULES,
+            {
+              groups: ['devs'],
+              namespaces: ['team-a'],
+              resources: ['services'],
+              names: ['web-http'],
+              verbs: ['get'],
+            },
+          ],
+        },
+      },
+    });
   },
   { timeout: 60_000 },
 );
@@ -208,7 +235,42 @@ describe('Host and :authority under host routing', () => {
     host('a suffix look-alike', 'web--team-b.apps.test.evil.example', '/x', { status: 404, shape: 'any' }),
     host('a namespace that is not a DNS label', 'web--team_b.apps.test', '/x', { status: 404, shape: 'any' }),
     host('kube-system by host is fenced', 'web--kube-system.apps.test', '/x', {}),
+    host(
+      'a configured route reaches its target, path untouched',
+      'wiki.example.test',
+      '/Deep/Path/?q=1',
+      ok('/Deep/Path/?q=1'),
+    ),
+    host('a configured route is taken literally, not split', 'web-http--team-b.apps.test', '/x', {}),
+    host(
+      '{service}-{port}--{namespace} reaches the named port',
+      'web-http--team-a.apps.test',
+      '/x',
+      ok('/x'),
+    ),
   ]);
+  test('a host that names both a Service and a named port is a 400 asking for a route', async () => {
+    // Now Service `web-http` exists too (no endpoints: reaching it would be a 503, not an echo).
+    w.h.api.upsert(service('team-a', 'web-http', [{ name: 'http', port: 80 }]));
+    try {
+      const auth = { authorization: `Bearer ${w.alice}` };
+      await eventually(
+        async () => (await send(w.h.url, 'GET', `${NS_A}/services/web-http/proxy/`, auth)).status === 503,
+        5000,
+        20,
+      );
+      await runCase(w, {
+        ...host('', 'web-http--team-a.apps.test', '/x', {}),
+        status: 400,
+        reason: 'BadRequest',
+        message: /ambiguous: Service "web-http" and port "http" of Service "web".*routing\.routes entry/,
+      });
+      // Without access to the Service, the caller learns nothing about what exists.
+      await runCase(w, { ...host('', 'web-http--team-a.apps.test', '/x', {}), as: 'bob' });
+    } finally {
+      w.h.api.remove('services', 'team-a', 'web-http');
+    }
+  });
   test('absolute-form request target under host routing follows the Host header', () =>
     runCase(w, {
       name: '',
