@@ -272,7 +272,13 @@ export function createForwarder(o: ForwarderOptions) {
         req,
         socket,
         head,
-        { target: targetOf(target, endpoint), agent: false, secure: o.tls.verify },
+        {
+          target: targetOf(target, endpoint),
+          agent: false,
+          secure: o.tls.verify,
+          // The plain path's https agent has it too: wss backends signed by a private CA verify.
+          ca: o.tls.ca,
+        },
         (err: NodeJS.ErrnoException) => {
           done(isConnectError(err.code) ? 'connect-error' : 'server-error');
           if (settled) return;
