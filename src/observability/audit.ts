@@ -21,8 +21,13 @@ export interface AuditEvent {
   kind: string;
   /** The raw name segment (`web:http`). */
   name: string;
+  /** `deny` too when the request was refused after an allowing decision, or authorization was unavailable. */
   decision: 'allow' | 'deny';
-  /** What answered: `rule[2]`, `kubernetes-rbac`, `namespace-fence`, … */
+  /**
+   * What answered: `rule[2]`, `kubernetes-rbac`, `namespace-fence`, …; for a refusal after the
+   * decision `csrf`, `method-not-allowed`, `dry-run` or `request-too-large`; for a
+   * SubjectAccessReview that failed closed (503) `kubernetes-rbac-unavailable`.
+   */
   by: string;
   reason?: string;
   /** Status sent to the client. */

@@ -43,6 +43,20 @@ export interface PipelineHooks {
   loginPath?: string;
 }
 
+/**
+ * The audit `by` for a refusal that comes after an allowing decision (Stages.admit):
+ * the request was not allowed through, so it must not be audited as "allow".
+ */
+const ADMISSION_REFUSED_BY: Record<number, string> = {
+  400: 'dry-run',
+  403: 'csrf',
+  405: 'method-not-allowed',
+  413: 'request-too-large',
+};
+
+/** What the audit records when authorization could not be asked (the SubjectAccessReview failed closed). */
+const AUTHORIZATION_UNAVAILABLE_BY = 'kubernetes-rbac-unavailable';
+
 /** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
 async function admitAndResolve(
   stages: Stages,
@@ -55,12 +69,34 @@ async function admitAndResolve(
   ctx.identity = await stages.authenticate(req, ctx, res);
   ctx.signal.throwIfAborted();
   ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
-  ctx.decision = await stages.authorize(ctx.attributes, req);
+  ctx.decision = await decide(stages, req, ctx);
   ctx.signal.throwIfAborted();
   if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
-  stages.admit(req, ctx);
+  admit(stages, req, ctx);
   ctx.target = await stages.resolve(path, ctx);
   ctx.signal.throwIfAborted();
+}
+
+/** An authorizer that cannot answer fails closed (503): a denial, and audited as one. */
+async function decide(stages: Stages, req: IncomingMessage, ctx: RequestContext): Promise<Decision> {
+  try {
+    return await stages.authorize(ctx.attributes!, req);
+  } catch (err) {
+    const e = asGatewayError(err);
+    ctx.decision = { allowed: false, by: AUTHORIZATION_UNAVAILABLE_BY, reason: e.message };
+    throw e;
+  }
+}
+
+/** Refusals after an allowing decision (405, dryRun, CSRF, 413) replace it: they are denials too. */
+function admit(stages: Stages, req: IncomingMessage, ctx: RequestContext): void {
+  try {
+    stages.admit(req, ctx);
+  } catch (err) {
+    const e = asGatewayError(err);
+    ctx.decision = { allowed: false, by: ADMISSION_REFUSED_BY[e.status] ?? 'admission', reason: e.message };
+    throw e;
+  }
 }
 
 /** The status the client got; 499 when it left before any response header was sent. */

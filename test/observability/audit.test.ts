@@ -1,6 +1,8 @@
 /**
  * The audit trail an operator reads: one JSON line per decision in its own
- * file, with who/what/which rule/outcome, and never a credential.
+ * file, with who/what/which rule/outcome, and never a credential — including
+ * the refusals that come after an allowing decision and an authorization that
+ * could not be asked, through a whole gateway.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,11 @@ import { createAuditLog } from '../../src/observability/audit.js';
 import { parseProxyPath } from '../../src/proxy/grammar.js';
 import { newRequestContext, type RequestContext } from '../../src/server/request-context.js';
 import type { IncomingMessage } from 'node:http';
+import { endpointSlice, service } from '../support/fake-apiserver.js';
+import { startEchoServer } from '../support/echo-server.js';
+import { startHarness } from '../support/gateway-harness.js';
+import { send } from '../support/http.js';
+import { rawRequest } from '../security/support/raw.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-audit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,4 +158,72 @@ test('appends to an existing file; disabled audit writes nothing', async () => {
   off.record(ctx, 200, 1, 1);
   await off.close();
   assert.throws(() => readFileSync(join(dir, 'off.log')), { code: 'ENOENT' });
+});
+
+test('refusals after the decision and an unavailable SubjectAccessReview are audited as deny, with what refused', async () => {
+  const backend = await startEchoServer({ host: '127.0.0.7' });
+  const file = join(dir, 'refusals.log');
+  const h = await startHarness({
+    objects: [
+      service('team-a', 'web', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'web', [{ ip: '127.0.0.7' }], [{ name: 'http', port: backend.port }]),
+    ],
+    config: {
+      authorization: { kubernetesRBAC: { enabled: true } },
+      logging: { level: 'silent', audit: { enabled: true, file } },
+    },
+    api: {
+      grants: [{ user: 'system:anonymous', namespace: 'team-a', resource: 'services/proxy', verbs: ['*'] }],
+    },
+  });
+  const WEB = '/api/v1/namespaces/team-a/services/web/proxy';
+  const statuses: Record<string, number> = {};
+  try {
+    h.api.failRequests({ resource: 'subjectaccessreviews' }, 500);
+    statuses.unavailable = (await send(h.url, 'GET', `${WEB}/x`, { 'x-request-id': 'unavailable' })).status;
+    statuses.dryRun = (
+      await send(h.url, 'POST', `${WEB}/x?dryRun=All`, { 'x-request-id': 'dry-run' })
+    ).status;
+    statuses.method = (await send(h.url, 'PROPFIND', `${WEB}/x`, { 'x-request-id': 'propfind' })).status;
+    const host = new URL(h.url).host;
+    statuses.csrf = (
+      await rawRequest(
+        h.url,
+        `GET ${WEB}/ws HTTP/1.1\r\nHost: ${host}\r\nX-Request-ID: cross-site\r\nOrigin: https://evil.example\r\n` +
+          'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        1000,
+      )
+    ).status;
+    statuses.allowed = (await send(h.url, 'GET', `${WEB}/x`, { 'x-request-id': 'allowed' })).status;
+  } finally {
+    await h.close();
+    await backend.close();
+  }
+  assert.deepEqual(statuses, { unavailable: 503, dryRun: 400, method: 405, csrf: 403, allowed: 200 });
+  assert.deepEqual(
+    backend.requests.map((r) => r.url),
+    ['/x'],
+    'only the allowed request reached the backend',
+  );
+
+  const events = new Map(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .map((e) => [e.requestId, e]),
+  );
+  const seen = (id: string) => {
+    const e = events.get(id);
+    assert.ok(e, `an audit event for ${id}`);
+    return { decision: e.decision, by: e.by, status: e.status };
+  };
+  assert.deepEqual(seen('unavailable'), { decision: 'deny', by: 'kubernetes-rbac-unavailable', status: 503 });
+  assert.match(String(events.get('unavailable')?.reason), /authorization is unavailable/);
+  assert.deepEqual(seen('dry-run'), { decision: 'deny', by: 'dry-run', status: 400 });
+  assert.deepEqual(seen('propfind'), { decision: 'deny', by: 'method-not-allowed', status: 405 });
+  assert.deepEqual(seen('cross-site'), { decision: 'deny', by: 'csrf', status: 403 });
+  assert.equal(events.get('cross-site')?.upgrade, true);
+  assert.deepEqual(seen('allowed'), { decision: 'allow', by: 'kubernetes-rbac', status: 200 });
 });
