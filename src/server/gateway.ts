@@ -142,9 +142,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     parts,
     async listen() {
       await parts.state.start();
-      const address = options.insecureNoAuth ? '127.0.0.1' : config.listen.address;
-      const pub = await listenOn(server, config.listen.port, address);
-      const adm = await listenOn(admin, config.admin.port, config.admin.address);
+      // --insecure-no-auth serves whoever can connect: both listeners stay off the network
+      // (the admin port's /metrics names namespaces, services and endpoints).
+      const loopback = options.insecureNoAuth ? '127.0.0.1' : undefined;
+      const pub = await listenOn(server, config.listen.port, loopback ?? config.listen.address);
+      const adm = await listenOn(admin, config.admin.port, loopback ?? config.admin.address);
       return { url: urlOf(pub, config.listen.tls ? 'https' : 'http'), adminURL: urlOf(adm, 'http') };
     },
     isReady,

@@ -113,7 +113,7 @@ test('serve --insecure-no-auth: loopback only, a loud warning, one access-log li
   const file = configFile(`
 kubernetes: none
 listen: { address: 0.0.0.0, port: 0, shutdown: { delay: 0s } }
-admin: { address: 127.0.0.1, port: 0 }
+admin: { address: 0.0.0.0, port: 0 }
 upstream: { allowedAddresses: [127.0.0.0/8] }
 static:
   services:
@@ -142,6 +142,12 @@ static:
       });
     });
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds to loopback whatever listen.address says');
+    const adminURL = /"adminURL":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+    assert.match(
+      String(adminURL),
+      /^http:\/\/127\.0\.0\.1:\d+$/,
+      'the admin port too, whatever admin.address says',
+    );
     assert.match(out, /"level":"warn".*INSECURE/);
     const r = await fetch(`${url}/api/v1/namespaces/team-a/services/web/proxy/hello?secret=1`);
     assert.equal(r.status, 200);
