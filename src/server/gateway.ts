@@ -64,6 +64,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     denied: parts.denied,
     finished: accessLog,
     loginPath: parts.loginPath,
+    publicURL: config.publicURL,
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight));
 

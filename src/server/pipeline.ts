@@ -41,6 +41,8 @@ export interface PipelineHooks {
   finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void;
   /** Where browsers are sent to sign in, when browser sign-in is configured. */
   loginPath?: string;
+  /** The gateway's base URL: error pages served on a routed host link back to it. */
+  publicURL?: string;
 }
 
 /**
@@ -138,6 +140,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     if (ctx.signal.aborted && !res.headersSent) return cancelled(ctx);
     sendError(req, res, err, {
       loginPath: hooks.loginPath,
+      publicURL: hooks.publicURL,
       username: ctx.identity?.username,
       requestId: ctx.id,
     });

@@ -167,3 +167,36 @@ test('an error page on a routed host links the gateway’s stylesheet and portal
     server.close();
   }
 });
+
+test('without browser sign-in, an error page on a routed host still links the gateway, not the app', async () => {
+  const { startHarness } = await import('../support/gateway-harness.js');
+  const h = await startHarness({
+    config: { publicURL: 'http://bastion.apps.test', routing: { hostSuffix: 'apps.test' } },
+  });
+  try {
+    const page = await new Promise<string>((resolve, reject) => {
+      const url = new URL(h.url);
+      http
+        .get(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/',
+            headers: { host: 'nope--team-a.apps.test', accept: 'text/html' },
+          },
+          (res) => {
+            let html = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (html += c));
+            res.on('end', () => resolve(`${res.statusCode} ${html}`));
+          },
+        )
+        .on('error', reject);
+    });
+    assert.match(page, /^404 /);
+    assert.match(page, /<link rel="stylesheet" href="http:\/\/bastion\.apps\.test\/_bastion\/style\.css">/);
+    assert.match(page, /href="http:\/\/bastion\.apps\.test\/">Go to the portal<\/a>/);
+  } finally {
+    await h.close();
+  }
+});
