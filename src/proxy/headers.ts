@@ -21,8 +21,10 @@ const HOP_BY_HOP = new Set([
  * Headers a client may send that must never reach an upstream, whatever their case or `_`/`-` spelling.
  * `Forwarded` (RFC 7239) goes too: the gateway vouches for the client address in X-Forwarded-For, and
  * a client-written `Forwarded: for=…` would let it spoof that address to backends that prefer it.
+ * The single-address headers that proxies and CDNs set (`X-Real-IP`, `True-Client-IP`,
+ * `X-Client-IP`) go for the same reason.
  */
-const ALWAYS_STRIPPED = new Set(['authorization', 'forwarded']);
+const ALWAYS_STRIPPED = new Set(['authorization', 'forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip']);
 const STRIPPED_PREFIXES = ['impersonate-', 'x-remote-'];
 
 /** The header names a `Connection` header lists: they are hop-by-hop too (RFC 9110 §7.6.1). */

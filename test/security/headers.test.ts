@@ -170,6 +170,12 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
         assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
       }),
     ),
+    ...['X-Real-IP', 'x_real_ip', 'True-Client-IP', 'X-Client-IP'].map((header) =>
+      fwd(header, '6.6.6.6', (r) => {
+        noValue(r, '6.6.6.6');
+        assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
+      }),
+    ),
     {
       name: 'X-Forwarded-Uri naming an allowed path does not authorize a forbidden one',
       path: `${NS_B}/services/web:http/proxy/x`,
