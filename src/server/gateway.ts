@@ -142,12 +142,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     parts,
     async listen() {
-      await parts.state.start();
       // --insecure-no-auth serves whoever can connect: both listeners stay off the network
       // (the admin port's /metrics names namespaces, services and endpoints).
       const loopback = options.insecureNoAuth ? '127.0.0.1' : undefined;
-      const pub = await listenOn(server, config.listen.port, loopback ?? config.listen.address);
+      // The probes answer while the caches fill (/healthz 200, /readyz 503): a slow first LIST
+      // is not mistaken for a dead process by a liveness probe.
       const adm = await listenOn(admin, config.admin.port, loopback ?? config.admin.address);
+      await parts.state.start();
+      const pub = await listenOn(server, config.listen.port, loopback ?? config.listen.address);
       return { url: urlOf(pub, config.listen.tls ? 'https' : 'http'), adminURL: urlOf(adm, 'http') };
     },
     isReady,

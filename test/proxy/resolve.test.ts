@@ -5,13 +5,7 @@ import type { GatewayError } from '../../src/errors.js';
 import { createAddressPolicy } from '../../src/proxy/address-policy.js';
 import { parseProxyPath } from '../../src/proxy/grammar.js';
 import { createTargetResolver } from '../../src/proxy/resolve.js';
-import {
-  endpointSlice,
-  node,
-  pod,
-  service,
-  type EndpointSpec,
-} from '../support/fake-apiserver/objects.js';
+import { endpointSlice, node, pod, service, type EndpointSpec } from '../support/fake-apiserver/objects.js';
 import { memoryClusterState } from '../support/memory-cluster-state.js';
 
 /** A node without the kubernetes.io/hostname label, so address types decide alone. */
@@ -21,7 +15,13 @@ function withoutHostnameLabel(n: V1Node): V1Node {
 }
 
 /** DNS as the test cluster sees it: the resolved IPs are what gets dialled. */
-const DNS: Record<string, string[]> = { 'node-1': ['10.0.1.1'], 'metadata.internal': ['169.254.169.254'] };
+const DNS: Record<string, string[]> = {
+  'node-1': ['10.0.1.1'],
+  'metadata.internal': ['169.254.169.254'],
+  'node5.internal': ['10.0.5.5'],
+  'node6.dns': ['10.0.6.6'],
+  'node-7': ['10.0.7.7'],
+};
 const lookupHost = (host: string) => Promise.resolve(DNS[host] ?? []);
 
 /** Endpoints the CVE-2021-25740 guard refuses: none is a named Pod of the Service's own namespace. */
@@ -87,6 +87,21 @@ const state = memoryClusterState({
       ]),
     ),
     node('node-4', [{ type: 'Hostname', address: 'metadata.internal' }]),
+    // Each preferred type resolves to its own IP, so the test sees which one was chosen.
+    withoutHostnameLabel(
+      node('node-5', [
+        { type: 'InternalIP', address: '10.0.5.1' },
+        { type: 'Hostname', address: 'node5.internal' },
+      ]),
+    ),
+    withoutHostnameLabel(
+      node('node-6', [
+        { type: 'ExternalIP', address: '10.0.6.9' },
+        { type: 'InternalIP', address: '10.0.6.1' },
+        { type: 'InternalDNS', address: 'node6.dns' },
+      ]),
+    ),
+    node('node-7', [{ type: 'InternalIP', address: '10.0.7.1' }]),
   ],
 });
 
@@ -248,6 +263,16 @@ test('nodes: kubelet over https by default, a given port over http, address pref
   assert.equal(https.scheme, 'https');
   const pref = await at('/api/v1/nodes/node-3/proxy/');
   assert.equal(pref.endpoints[0].ip, '10.0.1.3', 'InternalIP is preferred over ExternalIP');
+  assert.equal((await at('/api/v1/nodes/node-5/proxy/')).endpoints[0].ip, '10.0.5.5', 'Hostname first');
+  assert.equal((await at('/api/v1/nodes/node-6/proxy/')).endpoints[0].ip, '10.0.6.6', 'InternalDNS next');
+  assert.equal(
+    (await at('/api/v1/nodes/node-7/proxy/')).endpoints[0].ip,
+    '10.0.7.7',
+    'without a Hostname address, the kubernetes.io/hostname label stands in for it',
+  );
+  // Naming the kubelet's own port is the same as naming none: https to the kubelet.
+  const named = await at('/api/v1/nodes/node-1:10250/proxy/pods');
+  assert.deepEqual([named.scheme, named.endpoints[0].port], ['https', 10250]);
   await rejects('/api/v1/nodes/nope/proxy/', 404, 'nodes "nope" not found');
   // A Hostname that resolves to the metadata address is refused (resolved once, then dialled as checked).
   await rejects('/api/v1/nodes/node-4/proxy/', 400, 'address not allowed');
