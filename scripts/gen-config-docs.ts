@@ -1,7 +1,8 @@
 /**
  * Generates the configuration reference from the one config schema, so the docs
  * and the chart cannot drift from what the gateway accepts:
- *   - docs/configuration.md: every key with its type, default and description;
+ *   - docs/configuration.md: every key with its type, default and description,
+ *     and a YAML example where the schema gives one (`describe(..., examples)`);
  *   - the `config` part of helm/kube-bastion/values.schema.json, so `helm install`
  *     rejects a typo'd config key before anything reaches the cluster.
  *
@@ -58,6 +59,10 @@ export function configJSONSchema(): JSONSchema {
         ctx.jsonSchema.pattern = DURATION_PATTERN;
         ctx.jsonSchema.format = 'duration';
       }
+      // zod drops `examples` in input mode from anything holding a transform (every object with
+      // a duration), although an example of the input is exactly what a reader wants.
+      const examples = z.globalRegistry.get(ctx.zodSchema)?.examples;
+      if (Array.isArray(examples)) ctx.jsonSchema.examples = examples;
     },
   }) as JSONSchema;
   delete schema.$schema;
@@ -74,10 +79,13 @@ function at(schema: JSONSchema, path: string[]): JSONSchema | undefined {
  * The config schema as the chart's values see it: the same keys, except that the
  * secrets which would land in the ConfigMap may only be `${ENV_VAR}` references.
  * `format` is dropped: Helm's validator would treat `duration` as ISO 8601.
+ * `examples` are dropped too: they are docs/configuration.md's, and would only bloat the chart.
  */
 export function valuesConfigSchema(): JSONSchema {
   const schema = JSON.parse(JSON.stringify(configJSONSchema()), (key, value: unknown) =>
-    key === 'format' && typeof value === 'string' ? undefined : value,
+    (key === 'format' && typeof value === 'string') || (key === 'examples' && Array.isArray(value))
+      ? undefined
+      : value,
   ) as JSONSchema;
   const envOnly =
     'only a ${ENV_VAR} reference here: put the secret in `secrets` (it would land in a ConfigMap)';
@@ -97,12 +105,13 @@ export function valuesConfigSchema(): JSONSchema {
 
 // --- Markdown ------------------------------------------------------------------
 
-interface Row {
+export interface Row {
   key: string;
   type: string;
   required: boolean;
   default: string;
   description: string;
+  examples: unknown[];
 }
 
 function typeOf(s: JSONSchema): string {
@@ -129,7 +138,14 @@ function defaultOf(s: JSONSchema): string {
 }
 
 function collect(s: JSONSchema, key: string, required: boolean, rows: Row[]): void {
-  rows.push({ key, type: typeOf(s), required, default: defaultOf(s), description: s.description ?? '' });
+  rows.push({
+    key,
+    type: typeOf(s),
+    required,
+    default: defaultOf(s),
+    description: s.description ?? '',
+    examples: Array.isArray(s.examples) ? s.examples : [],
+  });
   const branches = s.anyOf ?? [s];
   for (const branch of branches) {
     const objectSchema = branch.type === 'array' ? branch.items : branch;
@@ -150,6 +166,33 @@ function collectProperties(s: JSONSchema, prefix: string, rows: Row[]): void {
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Each top-level key with the rows of its table, in schema order. */
+export function referenceSections(schema = configJSONSchema()): Array<[string, JSONSchema, Row[]]> {
+  return Object.entries(schema.properties ?? {}).map(([section, child]) => {
+    const rows: Row[] = [];
+    collect(child, section, schema.required?.includes(section) ?? false, rows);
+    return [section, child, rows];
+  });
+}
+
+/** An example value placed at its key, so it reads (and pastes) as part of a config file: `a.b[]` → `{a: {b: [value]}}`. */
+export function exampleAt(key: string, value: unknown): Record<string, unknown> {
+  return key
+    .split('.')
+    .reduceRight<unknown>(
+      (inner, part) => (part.endsWith('[]') ? { [part.slice(0, -2)]: [inner] } : { [part]: inner }),
+      value,
+    ) as Record<string, unknown>;
+}
+
+function examplesOf(rows: Row[]): string[] {
+  return rows.flatMap((r) => [
+    `Example${r.examples.length > 1 ? 's' : ''} of \`${r.key}\`:`,
+    '',
+    ...r.examples.flatMap((e) => ['```yaml', stringify(exampleAt(r.key, e)).trimEnd(), '```', '']),
+  ]);
+}
 
 /** A realistic file, typed by the schema (tsc catches drift) and parsed by the docs test. */
 export const exampleConfig: ConfigInput = {
@@ -221,9 +264,7 @@ export function renderConfigReference(): string {
     '```',
     '',
   ];
-  for (const [section, child] of Object.entries(schema.properties ?? {})) {
-    const rows: Row[] = [];
-    collect(child, section, schema.required?.includes(section) ?? false, rows);
+  for (const [section, child, rows] of referenceSections(schema)) {
     out.push(`## \`${section}\``, '');
     if (child.description) out.push(`${child.description}.`, '');
     out.push('| Key | Type | Default | Description |', '| --- | --- | --- | --- |');
@@ -231,7 +272,7 @@ export function renderConfigReference(): string {
       const req = r.required ? ' **(required)**' : '';
       out.push(`| \`${r.key}\`${req} | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`);
     }
-    out.push('');
+    out.push('', ...examplesOf(rows.filter((r) => r.examples.length > 0)));
   }
   return out.join('\n');
 }
