@@ -117,7 +117,7 @@ export interface Row {
 function typeOf(s: JSONSchema): string {
   if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
-  if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' | ');
   if (s.format === 'duration') return 'duration';
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'object' && !s.properties && typeof s.additionalProperties === 'object') {
