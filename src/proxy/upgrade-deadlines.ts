@@ -7,7 +7,8 @@
  */
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { codeError } from './upstream-attempt.js';
+import { TLSSocket } from 'node:tls';
+import { codeError, connectDeadline } from './upstream-attempt.js';
 
 export interface UpgradeDeadlines {
   connectTimeoutMs: number;
@@ -20,22 +21,24 @@ export interface UpgradeDeadlines {
  * passes; http-proxy-3 then reports the error to the upgrade's callback.
  */
 export function applyUpgradeDeadlines(upstream: ClientRequest, limits: UpgradeDeadlines): void {
-  let connectTimer: NodeJS.Timeout | undefined;
-  const expire = (code: string, message: string) => () => upstream.destroy(codeError(code, message));
+  let stopConnectTimer = () => {};
   // The upgrade request has no body: it is sent as soon as the connection is up, so the
   // wait for an answer starts now, as for a body-less plain request.
   const headerTimer = setTimeout(
-    expire('ERESPONSETIMEOUT', 'timeout awaiting response headers'),
+    () => upstream.destroy(codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers')),
     limits.responseHeaderTimeoutMs,
   );
   const clear = () => {
-    clearTimeout(connectTimer);
+    stopConnectTimer();
     clearTimeout(headerTimer);
   };
   upstream.once('socket', (socket: Socket) => {
     if (!socket.connecting) return;
-    connectTimer = setTimeout(expire('ECONNECTTIMEOUT', 'connect timeout'), limits.connectTimeoutMs);
-    socket.once('connect', () => clearTimeout(connectTimer));
+    // A wss backend's TLS handshake is part of the connect, as for plain requests.
+    stopConnectTimer = connectDeadline(socket, socket instanceof TLSSocket, limits.connectTimeoutMs, {
+      established: () => undefined,
+      expired: (err) => upstream.destroy(err),
+    });
   });
   upstream.once('upgrade', clear);
   upstream.once('response', clear);

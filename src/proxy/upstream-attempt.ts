@@ -27,6 +27,7 @@ export interface AttemptRequest {
   agent: http.Agent;
   /** The client's body, streamed up once connected (undefined: the request has none; it ends at once). */
   body: IncomingMessage | undefined;
+  /** For a new connection: the TCP connect and, for https, the TLS handshake. */
   connectTimeoutMs: number;
   responseHeaderTimeoutMs: number;
 }
@@ -86,6 +87,30 @@ function openRequest(r: AttemptRequest): http.ClientRequest {
 }
 
 /**
+ * The connect deadline of a new connection: it runs until the TCP connect and, for TLS, until the
+ * handshake is done. A backend that accepts the connection and never answers the ClientHello is as
+ * unreachable as one that never accepts, and is retried elsewhere the same way (ECONNECTTIMEOUT).
+ * Calls `established` once the connection is usable, `expired` when the deadline passes first.
+ * Returns a function that stops the timer.
+ */
+export function connectDeadline(
+  socket: Socket,
+  tls: boolean,
+  timeoutMs: number,
+  on: { established(): void; expired(err: NodeJS.ErrnoException): void },
+): () => void {
+  // Past the TCP connect, Go's wording (the apiserver passes it on).
+  const expire = () =>
+    on.expired(codeError('ECONNECTTIMEOUT', socket.connecting ? 'connect timeout' : 'TLS handshake timeout'));
+  const timer = setTimeout(expire, timeoutMs);
+  socket.once(tls ? 'secureConnect' : 'connect', () => {
+    clearTimeout(timer);
+    on.established();
+  });
+  return () => clearTimeout(timer);
+}
+
+/**
  * Calls `ready` once the request's connection carries bytes to the upstream's application: at once
  * for a pooled connection, after the TCP connect (and TLS handshake) for a new one, which must
  * come within connectTimeout. `written()` then says whether any byte of this request left.
@@ -94,9 +119,9 @@ function openRequest(r: AttemptRequest): http.ClientRequest {
 function awaitConnection(
   upstream: http.ClientRequest,
   r: AttemptRequest,
-  on: { ready(written: () => boolean): void; timedOut(): void },
+  on: { ready(written: () => boolean): void; timedOut(err: NodeJS.ErrnoException): void },
 ): () => void {
-  let timer: NodeJS.Timeout | undefined;
+  let stop = () => {};
   upstream.once('socket', (socket: Socket) => {
     // Counted from here, before node flushes this request's head: a pooled socket carries earlier requests.
     const before = socket.bytesWritten;
@@ -104,11 +129,12 @@ function awaitConnection(
     // socket took may have reached the upstream. A socket the peer already closed takes nothing (EPIPE).
     const ready = () => on.ready(() => socket.bytesWritten !== before);
     if (!socket.connecting) return ready();
-    timer = setTimeout(() => on.timedOut(), r.connectTimeoutMs);
-    socket.once('connect', () => clearTimeout(timer));
-    socket.once(r.scheme === 'https' ? 'secureConnect' : 'connect', ready);
+    stop = connectDeadline(socket, r.scheme === 'https', r.connectTimeoutMs, {
+      established: ready,
+      expired: (err) => on.timedOut(err),
+    });
   });
-  return () => clearTimeout(timer);
+  return () => stop();
 }
 
 export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttempt {
@@ -125,7 +151,7 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
       requestWritten = written;
       if (r.body && !settled) streamBody(r.body);
     },
-    timedOut: () => fail(codeError('ECONNECTTIMEOUT', 'connect timeout')),
+    timedOut: (err) => fail(err),
   });
   const stop = () => {
     settled = true;
