@@ -1,72 +1,25 @@
 /**
  * An endpoint whose connect never completes (a node gone dark, a full
  * listen queue): after connectTimeout the request goes to another endpoint,
- * and when there is none the client gets a 504 Status, not a hang.
+ * and when there is none the client gets a 504 Status, not a hang. The same
+ * deadline holds for a WebSocket upgrade (which is never retried).
  *
- * The stalled endpoint is real: a listener with a backlog of one, owned by a
- * worker thread whose event loop is blocked so it never accepts. Two idle
- * connections fill its accept queue; from then on Linux drops every SYN to it,
- * and a connect to it neither succeeds nor fails.
+ * The stalled endpoint is real (test/support/stalled-listener.ts): Linux
+ * drops every SYN to it, so a connect to it neither succeeds nor fails.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { Worker } from 'node:worker_threads';
+import { WebSocket } from 'ws';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { startStalledListener, type StalledListener } from '../support/stalled-listener.js';
+import { rawRequest } from '../security/support/raw.js';
 
 const STALLED_HOST = '127.0.0.9';
 const CONNECT_TIMEOUT_MS = 200;
-
-interface StalledListener {
-  port: number;
-  close(): Promise<void>;
-}
-
-async function startStalledListener(host: string): Promise<StalledListener> {
-  const wake = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const server = require('node:net').createServer();
-     server.listen({ host: workerData.host, port: 0, backlog: 1 }, () => {
-       parentPort.postMessage(server.address().port);
-       // Block this thread's event loop: the listener stays open but nothing accepts.
-       setImmediate(() => { Atomics.wait(workerData.wake, 0, 0); server.close(); parentPort.close(); });
-     });`,
-    { eval: true, workerData: { host, wake } },
-  );
-  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
-  const fillers: net.Socket[] = [];
-  for (let connected = 0; connected < 2;) {
-    const socket = net.connect(port, host);
-    fillers.push(socket);
-    const ok = await new Promise<boolean>((resolve) => {
-      socket.once('connect', () => resolve(true));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) connected++;
-  }
-  // Proof the queue is full: a third connect must not complete.
-  const probe = net.connect(port, host);
-  const probed = await new Promise<string>((resolve) => {
-    probe.once('connect', () => resolve('connected'));
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
-    setTimeout(() => resolve('stalled'), 300);
-  });
-  probe.destroy();
-  assert.equal(probed, 'stalled', 'connects to the full listener stall');
-  return {
-    port,
-    async close() {
-      fillers.forEach((s) => s.destroy());
-      Atomics.store(wake, 0, 1);
-      Atomics.notify(wake, 0);
-      await new Promise((resolve) => worker.once('exit', resolve));
-    },
-  };
-}
 
 function serviceOn(name: string, endpoints: { ip: string; port: number }[]) {
   // One port per slice: the stalled listener and the echo server do not share a port number.
@@ -107,6 +60,7 @@ before(async () => {
         { ip: '127.0.0.2', port: echo.port },
       ]),
       ...serviceOn('dark', [{ ip: STALLED_HOST, port: stalled.port }]),
+      ...serviceOn('lit', [{ ip: '127.0.0.2', port: echo.port }]),
     ],
     config: {
       upstream: {
@@ -155,4 +109,52 @@ test('with only the stalled endpoint the client gets a 504 Status promptly', asy
     `waited for the connect timeout (${Math.round(reply.ms)} ms)`,
   );
   assert.ok(reply.ms < CONNECT_TIMEOUT_MS + 1000, `answered promptly (${Math.round(reply.ms)} ms)`);
+});
+
+test('a WebSocket upgrade to the stalled endpoint gets a 504 Status promptly; both connections close', async () => {
+  const host = new URL(h.url).host;
+  const started = performance.now();
+  const replied = rawRequest(
+    h.url,
+    `GET /api/v1/namespaces/team-a/services/dark:http/proxy/ws HTTP/1.1\r\nHost: ${host}\r\n` +
+      'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    3000,
+  );
+  // While the client waits, the gateway's connect to the endpoint is in flight (the kernel lists it).
+  await eventually(() => assert.equal(stalled.pendingConnects(), 1), CONNECT_TIMEOUT_MS - 50, 2);
+  const reply = await replied;
+  const took = performance.now() - started;
+  assert.equal(reply.status, 504, reply.text);
+  const status = JSON.parse(reply.body) as { kind: string; code: number; reason: string; message: string };
+  assert.equal(status.kind, 'Status');
+  assert.equal(status.code, 504);
+  assert.equal(status.reason, 'Timeout');
+  assert.match(status.message, /^error trying to reach service: connect timeout/);
+  assert.ok(took >= CONNECT_TIMEOUT_MS - 5, `waited for the connect timeout (${Math.round(took)} ms)`);
+  assert.ok(took < CONNECT_TIMEOUT_MS + 1000, `answered promptly (${Math.round(took)} ms)`);
+  assert.ok(reply.closed, 'the client connection is closed');
+  await eventually(
+    () => assert.equal(stalled.pendingConnects(), 0, 'the upstream connect is abandoned'),
+    500,
+  );
+
+  // The gateway is still healthy: a WebSocket and a plain request to a live endpoint go through.
+  const ws = new WebSocket(
+    `${h.url.replace('http', 'ws')}/api/v1/namespaces/team-a/services/lit:http/proxy/ws`,
+  );
+  const first = await new Promise<string>((resolve, reject) => {
+    ws.once('message', (m: Buffer) => resolve(m.toString()));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  assert.equal(first, 'hello from echo /ws');
+  const echoed = new Promise<string>((r) => ws.once('message', (m: Buffer) => r(m.toString())));
+  ws.send('ping');
+  assert.equal(await echoed, 'echo:ping');
+  await new Promise<void>((r) => {
+    ws.once('close', () => r());
+    ws.close();
+  });
+  assert.equal((await get(`${h.url}/api/v1/namespaces/team-a/services/lit:http/proxy/x`)).status, 200);
 });
