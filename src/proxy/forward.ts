@@ -101,7 +101,16 @@ export function createForwarder(o: ForwarderOptions) {
     connectTimeoutMs: o.connectTimeoutMs,
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
   };
-  proxy.on('proxyReqWs', (upstream) => applyUpgradeDeadlines(upstream, deadlines));
+  // Each upgrade's upstream request until the backend answers, by client socket: a client that
+  // leaves before then cancels it (http-proxy-3 would carry on connecting).
+  const unanswered = new WeakMap<Duplex, http.ClientRequest>();
+  proxy.on('proxyReqWs', (upstream, _req, socket) => {
+    applyUpgradeDeadlines(upstream, deadlines);
+    unanswered.set(socket, upstream);
+    const answered = () => unanswered.delete(socket);
+    upstream.once('upgrade', answered);
+    upstream.once('response', answered);
+  });
 
   function targetOf(target: Target, e: Endpoint) {
     return {
@@ -262,8 +271,22 @@ export function createForwarder(o: ForwarderOptions) {
     upgrades.add(socket);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the
+      // upgrade never happened, so the upstream request is dropped and the pipeline logs 499, not 101.
+      // Once upgraded, the same events are the WebSocket's normal end ('close' below).
+      const leftEarly = () => {
+        const upstream = unanswered.get(socket);
+        if (settled || !upstream) return;
+        settled = true;
+        unanswered.delete(socket);
+        done('cancelled');
+        upstream.destroy();
+        reject(ctx.signal.reason as Error);
+      };
+      ctx.signal.addEventListener('abort', leftEarly, { once: true });
       socket.once('close', () => {
         upgrades.delete(socket);
+        ctx.signal.removeEventListener('abort', leftEarly);
         done('success');
         if (!settled) resolve();
         settled = true;

@@ -16,6 +16,7 @@ import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { startStalledListener } from '../support/stalled-listener.js';
 import { send } from '../support/http.js';
 import { rawRequest } from '../security/support/raw.js';
 
@@ -118,8 +119,8 @@ test('a client that goes away cancels its upstream request', async () => {
   assert.equal(logOf('gone-mid-forward')?.bytes, 0);
 });
 
-const upgradeRequest = (path: string, host: string) =>
-  `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+const upgradeRequest = (path: string, host: string, extra = '') =>
+  `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${extra}` +
   'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
 
 /** The gateway's in-flight gauge, as an operator scrapes it. */
@@ -177,6 +178,52 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
     assert.equal(a.last()?.url, '/stayed');
   } finally {
     await rbac.close();
+  }
+});
+
+test('a client that leaves while its upgrade is still connecting upstream is logged as 499, and the connect is dropped', async () => {
+  const stalled = await startStalledListener('127.0.0.13');
+  const slow = await startHarness({
+    logger,
+    objects: [
+      service('team-a', 'stalled', [{ name: 'http', port: 80 }]),
+      endpointSlice('team-a', 'stalled', [{ ip: stalled.host }], [{ name: 'http', port: stalled.port }]),
+    ],
+    // The default connect timeout (5 s): the client leaves long before it.
+    config: { upstream: { allowedAddresses: ['127.0.0.0/8'] } },
+  });
+  try {
+    const u = new URL(slow.url);
+    // A client that closes (FIN) and one that resets (RST): both left before any answer.
+    const leaves: [string, (s: Socket) => void][] = [
+      ['left-while-connecting-fin', (s) => s.destroy()],
+      ['left-while-connecting-rst', (s) => s.resetAndDestroy()],
+    ];
+    for (const [id, leave] of leaves) {
+      const client = connect(Number(u.port), u.hostname);
+      client.on('error', () => {});
+      client.write(
+        upgradeRequest(
+          '/api/v1/namespaces/team-a/services/stalled/proxy/ws',
+          u.host,
+          `X-Request-Id: ${id}\r\n`,
+        ),
+      );
+      await eventually(() => assert.equal(stalled.pendingConnects(), 1, 'the gateway is connecting'), 2000);
+      const left = performance.now();
+      leave(client);
+      // Not the 101 of an upgrade that never happened: nginx's "client closed request", at once.
+      await eventually(() => assert.equal(logOf(id)?.status, 499), 1000);
+      assert.ok(performance.now() - left < 1000, 'logged when the client left, not at the connect timeout');
+      assert.equal(logOf(id)?.bytes, 0);
+      await eventually(
+        () => assert.equal(stalled.pendingConnects(), 0, 'the upstream connect is dropped'),
+        500,
+      );
+    }
+  } finally {
+    await slow.close();
+    await stalled.close();
   }
 });
 
