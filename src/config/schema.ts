@@ -494,7 +494,7 @@ const upstream = z
   .strictObject({
     connectTimeout: describe(
       duration('5s'),
-      'longest wait to connect to an endpoint; a timeout is a connect failure (retried on another endpoint)',
+      'longest wait to connect to an endpoint, TLS handshake included for https; a timeout is a connect failure (retried on another endpoint)',
     ),
     responseHeaderTimeout: describe(duration('60s'), 'time to the first response byte; 504 after'),
     idleTimeout: describe(duration('90s'), 'keep-alive idle time of upstream connections'),

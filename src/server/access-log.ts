@@ -1,6 +1,6 @@
 /**
- * The end of every proxied request: one access-log line, the metrics, and
- * (when a decision was made) one audit event.
+ * The end of every request: one access-log line, the metrics, and (when a
+ * decision was made) one audit event. The gateway's own pages are kind `page`.
  */
 import type { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -37,7 +37,7 @@ export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditS
   return function finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void {
     const ms = elapsedMs(ctx);
     const p = ctx.proxyPath;
-    const kind = p?.kind ?? 'none';
+    const kind = p?.kind ?? (ctx.page ? 'page' : 'none');
     // Building the line costs more than writing it: only when it will be written.
     if (logger.isLevelEnabled('info')) {
       logger.info(

@@ -122,7 +122,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     } catch (err) {
       return fail(req, res, ctx, asGatewayError(err));
     }
-    if (!path) return hooks.pages(req, res);
+    if (!path) return servePage(req, res, ctx);
     ctx.proxyPath = path;
     inFlight++;
     try {
@@ -134,6 +134,15 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       inFlight--;
     }
     hooks.finished(ctx, statusSent(res, ctx), ctx.bytes);
+  }
+
+  /** The gateway's own pages (portal, sign-in, JWKS): logged like any request once answered. */
+  function servePage(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+    ctx.page = true;
+    res.once('close', () =>
+      hooks.finished(ctx, statusSent(res, ctx), Number(res.getHeader('content-length')) || 0),
+    );
+    hooks.pages(req, res);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
