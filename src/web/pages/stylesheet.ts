@@ -1,7 +1,8 @@
 /**
  * The one small stylesheet of every page the gateway serves (no build step,
  * served from /_bastion/style.css so the CSP needs no inline styles).
- * Colours meet WCAG AA contrast in both light and dark schemes.
+ * Colours meet WCAG AA contrast in both light and dark schemes (test/web/accessibility-browser.test.ts
+ * measures them); the placeholder is set because Chromium's own grey is 4.1:1 on the dark background.
  */
 export const STYLESHEET = `
 :root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #57606a; --accent: #0a55a3; --accent-fg: #ffffff; --line: #d0d7de; --card: #f6f8fa; --warn-bg: #fff8c5; --warn-line: #d4a72c; }
@@ -38,6 +39,7 @@ form.search { margin: 1rem 0 0.5rem; }
 form.search .row { display: flex; gap: 0.5rem; }
 label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
 input[type=search], input[type=text], input[type=password], input:not([type]) { flex: 1; width: 100%; max-width: 100%; min-width: 0; font: inherit; min-height: 2.5rem; padding: 0.45rem 0.6rem; border: 1px solid var(--muted); border-radius: 6px; background: var(--bg); color: var(--fg); }
+::placeholder { color: var(--muted); opacity: 1; }
 ul.services { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
 ul.services li { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem; }
 ul.services .ports a, ul.services .host a { display: inline-block; padding: 0.2rem 0; margin-right: 0.75rem; overflow-wrap: anywhere; }
