@@ -3,22 +3,20 @@
  * endpoint per attempt and retries connection failures on another endpoint.
  * Each attempt runs over node:http's keep-alive pools (upstream-attempt.ts:
  * timeouts, streaming, abort propagation), its response goes back through
- * relay.ts, and WebSocket upgrades are relayed by http-proxy-3. Where to send
- * was decided before (resolve.ts).
+ * relay.ts; WebSocket upgrades go to upgrade-forwarder.ts. Where to send was
+ * decided before (resolve.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
-import { ProxyServer } from 'http-proxy-3';
-import { GatewayError, badRequest, gatewayTimeout, serviceUnavailable } from '../errors.js';
+import { GatewayError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
-import { sendUpgradeError } from '../web/error-response.js';
 import { isConnectError } from './balancer/retry.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { relay, type ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
-import { applyUpgradeDeadlines } from './upgrade-deadlines.js';
+import { createUpgradeForwarder } from './upgrade-forwarder.js';
 import { headerList, startAttempt, type AttemptProgress, type RunningAttempt } from './upstream-attempt.js';
+import { upstreamError } from './upstream-error.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
 type Finish = (outcome: Outcome) => void;
@@ -90,37 +88,6 @@ export function createForwarder(o: ForwarderOptions) {
     http: new http.Agent(agentOptions),
     https: new https.Agent({ ...agentOptions, rejectUnauthorized: o.tls.verify, ca: o.tls.ca }),
   };
-  // Only WebSocket upgrades go through http-proxy-3 (plain requests: upstream-attempt.ts).
-  const proxy = new ProxyServer({ xfwd: false, toProxy: true, followRedirects: false });
-  const upgrades = new Set<Duplex>();
-  // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
-  // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors already reach the callbacks.
-  proxy.on('error', () => undefined);
-  // http-proxy-3 puts no deadline on an upgrade's upstream request: the plain requests' limits apply.
-  const deadlines = {
-    connectTimeoutMs: o.connectTimeoutMs,
-    responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
-  };
-  // Each upgrade's upstream request until the backend answers, by client socket: a client that
-  // leaves before then cancels it (http-proxy-3 would carry on connecting).
-  const unanswered = new WeakMap<Duplex, http.ClientRequest>();
-  proxy.on('proxyReqWs', (upstream, _req, socket) => {
-    applyUpgradeDeadlines(upstream, deadlines);
-    unanswered.set(socket, upstream);
-    const answered = () => unanswered.delete(socket);
-    upstream.once('upgrade', answered);
-    upstream.once('response', answered);
-  });
-
-  function targetOf(target: Target, e: Endpoint) {
-    return {
-      protocol: `${target.scheme}:`,
-      host: e.ip.includes(':') ? `[${e.ip}]` : e.ip,
-      hostname: e.ip,
-      port: e.port,
-    };
-  }
-
   /** The sanitized upstream headers (with identity) and the upstream path + query. */
   async function prepare(
     req: IncomingMessage,
@@ -250,80 +217,24 @@ export function createForwarder(o: ForwarderOptions) {
     });
   }
 
-  async function upgrade(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    ctx: RequestContext,
-  ): Promise<void> {
-    const target = ctx.target!;
-    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
-      throw badRequest('only WebSocket upgrades (GET with Upgrade: websocket) are proxied');
-    }
-    const endpoint = o.picker.pick(target, { key: o.affinityKey(req, ctx) });
-    if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.name}"`);
-    ctx.endpoint = endpoint;
-    const prepared = await prepare(req, ctx, true);
-    ctx.signal.throwIfAborted();
-    req.headers = prepared.headers;
-    req.url = prepared.path;
-    const done = o.picker.start(target, endpoint);
-    upgrades.add(socket);
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the
-      // upgrade never happened, so the upstream request is dropped and the pipeline logs 499, not 101.
-      // Once upgraded, the same events are the WebSocket's normal end ('close' below).
-      const leftEarly = () => {
-        const upstream = unanswered.get(socket);
-        if (settled || !upstream) return;
-        settled = true;
-        unanswered.delete(socket);
-        done('cancelled');
-        upstream.destroy();
-        reject(ctx.signal.reason as Error);
-      };
-      ctx.signal.addEventListener('abort', leftEarly, { once: true });
-      socket.once('close', () => {
-        upgrades.delete(socket);
-        ctx.signal.removeEventListener('abort', leftEarly);
-        done('success');
-        if (!settled) resolve();
-        settled = true;
-      });
-      proxy.ws(
-        req,
-        socket,
-        head,
-        {
-          target: targetOf(target, endpoint),
-          agent: false,
-          secure: o.tls.verify,
-          // The plain path's https agent has it too: wss backends signed by a private CA verify.
-          ca: o.tls.ca,
-        },
-        (err: NodeJS.ErrnoException) => {
-          done(isConnectError(err.code) ? 'connect-error' : 'server-error');
-          if (settled) return;
-          settled = true;
-          // Answer now: http-proxy-3 ends the socket as soon as this callback returns.
-          const error = upstreamError(err);
-          sendUpgradeError(socket, error);
-          reject(error);
-        },
-      );
-    });
-  }
+  const websockets = createUpgradeForwarder({
+    picker: o.picker,
+    tls: o.tls,
+    connectTimeoutMs: o.connectTimeoutMs,
+    responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
+    affinityKey: o.affinityKey,
+    prepare: (req, ctx) => prepare(req, ctx, true),
+  });
 
   return {
     web,
-    upgrade,
+    upgrade: websockets.upgrade,
     /** Open upgraded connections (for graceful shutdown). */
-    upgrades: upgrades as ReadonlySet<Duplex>,
+    upgrades: websockets.upgrades,
     close(): void {
       agents.http.destroy();
       agents.https.destroy();
-      proxy.removeAllListeners();
+      websockets.close();
     },
   };
 }
@@ -336,11 +247,4 @@ function redirectToRoot(res: ServerResponse, ctx: RequestContext): void {
   const { prefix, rawQuery } = ctx.proxyPath!;
   res.writeHead(301, { location: `${prefix}/${rawQuery ? `?${rawQuery}` : ''}` });
   res.end();
-}
-
-/** The apiserver's wording: every transport failure is "error trying to reach service". */
-function upstreamError(err: NodeJS.ErrnoException): GatewayError {
-  const message = `error trying to reach service: ${err.message}`;
-  if (err.code === 'ECONNECTTIMEOUT' || err.code === 'ERESPONSETIMEOUT') return gatewayTimeout(message);
-  return serviceUnavailable(message);
 }
