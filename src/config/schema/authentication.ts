@@ -1,0 +1,189 @@
+/** Who the caller is: bearer-token issuers, ServiceAccount tokens, browser sign-in and its session. */
+import { z } from 'zod';
+import { claimMappings, claimValidationRule } from './claim-mappings.js';
+import { anyURL, describe, duration, httpsURL, nonEmpty } from './primitives.js';
+
+// --- authentication ----------------------------------------------------------
+
+const jwtIssuer = z.strictObject({
+  issuer: describe(
+    z.strictObject({
+      url: describe(httpsURL, 'the `iss` the tokens carry; must be https'),
+      discoveryURL: describe(
+        anyURL.optional(),
+        'where to fetch the discovery document when it is not at url/.well-known/openid-configuration',
+      ),
+      audiences: describe(
+        z.array(nonEmpty).min(1, 'must list at least one audience'),
+        'accepted `aud` values',
+      ),
+      audienceMatchPolicy: describe(
+        z.literal('MatchAny').optional(),
+        'only `MatchAny` (as in Kubernetes): a token is accepted when any of its audiences is listed',
+      ),
+      certificateAuthority: describe(
+        z.string().optional(),
+        'CA bundle trusted for the issuer’s TLS: PEM text or a PEM file path',
+      ),
+    }),
+    'the issuer whose tokens are trusted',
+  ),
+  claimMappings: describe(
+    claimMappings.prefault({ username: { claim: 'sub' } }),
+    'how the verified claims become the user; default: username from `sub`, prefixed `<issuer url>#`',
+  ),
+  claimValidationRules: describe(
+    z.array(claimValidationRule).default([]),
+    'checks on the claims before mapping: every rule must pass, else 401',
+  ),
+  userValidationRules: describe(
+    z
+      .array(
+        z.strictObject({
+          expression: describe(
+            nonEmpty,
+            'CEL over `user` (username, uid, groups, extra) that must return true',
+          ),
+          message: describe(
+            z.string().optional(),
+            'why the token is refused when the rule fails (shown to the client)',
+          ),
+        }),
+      )
+      .default([]),
+    'checks on the mapped user: every rule must pass, else 401',
+  ),
+});
+
+const oidc = z
+  .strictObject({
+    issuer: describe(anyURL, 'OIDC issuer URL (https except for loopback development issuers)'),
+    clientID: describe(nonEmpty, 'client ID registered for the gateway at the IdP'),
+    clientSecret: describe(
+      z.string().optional(),
+      'client secret; prefer clientSecretFile or `${ENV_VAR}`; omit both for a public client (PKCE only)',
+    ),
+    clientSecretFile: describe(
+      z.string().optional(),
+      'file holding the client secret (e.g. a mounted Secret), read when the config loads',
+    ),
+    scopes: describe(
+      z.array(nonEmpty).default(['openid', 'profile', 'email', 'offline_access']),
+      'scopes asked for at sign-in; `offline_access` gets a refresh token so sessions can outlive the ID token',
+    ),
+    claimMappings: describe(
+      claimMappings.prefault({ username: { claim: 'email' }, groups: { claim: 'groups' } }),
+      'how the IdP’s claims become the user (same shape as `jwt[].claimMappings`)',
+    ),
+    endSessionRedirect: describe(
+      z.boolean().default(true),
+      'sign out at the IdP too when it offers end_session_endpoint',
+    ),
+  })
+  .refine((o) => !(o.clientSecret && o.clientSecretFile), {
+    message: 'set clientSecret or clientSecretFile, not both',
+  });
+
+const session = z
+  .strictObject({
+    cookieName: describe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default('kube_bastion'),
+      'base name of the session cookie',
+    ),
+    secret: describe(z.string().optional(), 'at least 32 characters; prefer secretFile'),
+    secretFile: describe(
+      z.string().optional(),
+      'file holding the session secret (at least 32 characters), read when the config loads',
+    ),
+    previousSecrets: describe(
+      z.array(z.string()).default([]),
+      'older secrets still accepted for reading (rotation)',
+    ),
+    ttl: describe(duration('12h'), 'absolute session lifetime'),
+    idleTimeout: describe(duration('0'), 'sign out after this long without a request (0: off)'),
+    refreshBefore: describe(duration('5m'), 'refresh the IdP tokens this long before they expire'),
+    store: describe(
+      z.enum(['cookie', 'redis']).default('cookie'),
+      '`cookie`: the sealed session lives in the browser; `redis`: server-side, so logout is immediate and replicas share refreshes',
+    ),
+    redis: describe(
+      z.strictObject({ url: describe(nonEmpty, 'redis:// or rediss:// URL') }).optional(),
+      'the Redis server of `store: redis`',
+    ),
+    cookieDomain: describe(
+      z.string().optional(),
+      'Domain attribute, needed only for host routing across subdomains; publicURL, routing.hostSuffix and every routing.routes host must be this domain or under it',
+    ),
+  })
+  .refine((s) => s.store !== 'redis' || s.redis !== undefined, {
+    message: 'store: redis needs redis.url',
+    path: ['redis'],
+  });
+
+export const authentication = z.strictObject({
+  oidc: describe(oidc.optional(), 'browser sign-in (authorization code flow with PKCE); needs `session`', [
+    {
+      issuer: 'https://dex.example.com',
+      clientID: 'kube-bastion',
+      clientSecretFile: '/var/run/secrets/kube-bastion/oidc-client-secret',
+      scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+      claimMappings: { username: { claim: 'email' }, groups: { claim: 'groups', prefix: 'oidc:' } },
+    },
+  ]),
+  jwt: describe(
+    z.array(jwtIssuer).default([]),
+    'trusted bearer-token issuers, in the shape of the Kubernetes AuthenticationConfiguration `jwt` list',
+    [
+      [
+        {
+          issuer: { url: 'https://token.actions.githubusercontent.com', audiences: ['kube-bastion'] },
+          claimMappings: { username: { claim: 'sub', prefix: 'github:' } },
+          claimValidationRules: [{ claim: 'repository_owner', requiredValue: 'example-org' }],
+        },
+        {
+          issuer: { url: 'https://sso.example.com', audiences: ['kube-bastion', 'ci'] },
+          claimMappings: {
+            username: { expression: "'sso:' + claims.preferred_username" },
+            groups: { expression: "claims.groups.map(g, 'sso:' + g)" },
+            extra: [{ key: 'example.com/tenant', valueExpression: 'claims.tenant' }],
+          },
+          claimValidationRules: [
+            { expression: "claims.tenant == 'example'", message: 'only the example tenant may sign in' },
+          ],
+          userValidationRules: [
+            { expression: "!user.username.startsWith('sso:system')", message: 'system accounts are refused' },
+          ],
+        },
+      ],
+    ],
+  ),
+  serviceAccountTokens: describe(
+    z
+      .strictObject({
+        enabled: describe(
+          z.boolean().default(false),
+          'accept bearer tokens the cluster accepts (ServiceAccount tokens), checked with a TokenReview; needs a cluster',
+        ),
+        audiences: describe(
+          z.array(nonEmpty).optional(),
+          'audiences the token must be valid for; default: the apiserver’s own',
+        ),
+        cacheTTL: describe(duration('10s'), 'how long a TokenReview answer (accepted or rejected) is reused'),
+      })
+      .prefault({}),
+    'Kubernetes ServiceAccount tokens as bearer tokens',
+    [{ enabled: true, audiences: ['kube-bastion'], cacheTTL: '30s' }],
+  ),
+  session: describe(session.optional(), 'browser sessions after OIDC sign-in; required with `oidc`', [
+    {
+      secretFile: '/var/run/secrets/kube-bastion/cookie-secret',
+      ttl: '8h',
+      idleTimeout: '1h',
+      store: 'redis',
+      redis: { url: 'rediss://redis.kube-bastion.svc:6379' },
+    },
+  ]),
+});

@@ -1,0 +1,64 @@
+/** Where cluster state comes from: a cluster (in-cluster or kubeconfig), or Services listed in the file. */
+import { z } from 'zod';
+import { describe, duration, nonEmpty, port } from './primitives.js';
+
+// --- kubernetes / static ----------------------------------------------------
+
+const kubernetesCluster = z.strictObject({
+  kubeconfig: describe(
+    z.string().optional(),
+    'kubeconfig file; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config',
+  ),
+  context: describe(z.string().optional(), 'kubeconfig context to use'),
+  podCacheTTL: describe(duration('5s'), 'how long a looked-up Pod is reused'),
+  nodeCacheTTL: describe(duration('30s'), 'how long a looked-up Node is reused'),
+});
+
+export const kubernetes = describe(
+  z.union([z.literal('none'), kubernetesCluster]).prefault({}),
+  'where cluster state comes from: an object (in-cluster or kubeconfig) or "none" to serve only `static.services`',
+  ['none', { kubeconfig: '/etc/kube-bastion/kubeconfig', context: 'staging' }],
+);
+
+const staticService = z.strictObject({
+  namespace: describe(nonEmpty, 'namespace of the Service'),
+  name: describe(nonEmpty, 'name of the Service'),
+  ports: describe(
+    z
+      .array(
+        z.strictObject({
+          name: describe(z.string().default(''), 'port name, as in `service:name` paths'),
+          port: describe(port, 'the Service port (as in `service:80` paths)'),
+          targetPort: describe(
+            port.optional(),
+            'backend port for endpoints given without one; default: port',
+          ),
+          appProtocol: describe(z.string().optional(), 'appProtocol of the Service port (informational)'),
+        }),
+      )
+      .min(1),
+    'ports of the Service; at least one',
+  ),
+  endpoints: describe(z.array(nonEmpty), 'addresses ("127.0.0.1" or "127.0.0.1:8081") of the ready backends'),
+  labels: describe(
+    z.record(z.string(), z.string()).optional(),
+    'labels of the Service (informational, as on a cluster Service)',
+  ),
+});
+
+export const staticState = z.strictObject({
+  services: describe(
+    z.array(staticService).default([]),
+    'Services served without a cluster (with `kubernetes: none`), e.g. for the demo',
+    [
+      [
+        {
+          namespace: 'demo',
+          name: 'whoami',
+          ports: [{ name: 'http', port: 80, targetPort: 8081 }],
+          endpoints: ['127.0.0.1'],
+        },
+      ],
+    ],
+  ),
+});

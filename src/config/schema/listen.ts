@@ -1,0 +1,45 @@
+/** The public and admin listeners: addresses, ports, TLS, request timeouts, graceful shutdown. */
+import { z } from 'zod';
+import { describe, duration, nonEmpty, port } from './primitives.js';
+
+// --- listen / admin -------------------------------------------------------
+
+const tlsFiles = z.strictObject({
+  certFile: describe(nonEmpty, 'PEM certificate chain file'),
+  keyFile: describe(nonEmpty, 'PEM private key file'),
+});
+
+export const listen = z.strictObject({
+  address: describe(z.string().default('0.0.0.0'), 'address the public listener binds to'),
+  port: describe(port.default(8080), 'public port'),
+  tls: describe(tlsFiles.optional(), 'serve HTTPS on the public port; plain HTTP when absent', [
+    { certFile: '/etc/kube-bastion/tls/tls.crt', keyFile: '/etc/kube-bastion/tls/tls.key' },
+  ]),
+  maxHeaderBytes: describe(
+    z.number().int().min(1024).max(1_048_576).default(16_384),
+    'largest request header block accepted; larger requests get 431',
+  ),
+  requestTimeout: describe(
+    duration('5m'),
+    'longest time a client may take to send a whole request (slowloris guard)',
+  ),
+  headersTimeout: describe(duration('20s'), 'longest time a client may take to send the request headers'),
+  keepAliveTimeout: describe(duration('65s'), 'idle keep-alive time of client connections'),
+  shutdown: describe(
+    z
+      .strictObject({
+        delay: describe(
+          duration('5s'),
+          'after SIGTERM, keep serving this long (unready) so load balancers stop sending traffic',
+        ),
+        timeout: describe(duration('30s'), 'then wait at most this long for in-flight requests to finish'),
+      })
+      .prefault({}),
+    'graceful shutdown on SIGTERM',
+  ),
+});
+
+export const admin = z.strictObject({
+  address: describe(z.string().default('0.0.0.0'), 'address the admin listener binds to'),
+  port: describe(port.default(9090), 'port of /healthz, /readyz and /metrics'),
+});

@@ -1,0 +1,25 @@
+/**
+ * The building blocks every config section shares: the common string and
+ * number checks, and `describe`, which documents a key for the generated
+ * reference. Durations come from ../duration.ts and are re-exported here so a
+ * section imports its primitives from one place.
+ */
+import { z } from 'zod';
+
+export { duration } from '../duration.js';
+
+export const nonEmpty = z.string().min(1, 'must not be empty');
+export const port = z.number().int().min(0).max(65535);
+export const httpsURL = z
+  .url({ message: 'must be a URL' })
+  .refine((u) => u.startsWith('https://'), { message: 'must be https' });
+export const anyURL = z.url({ message: 'must be a URL' });
+export const glob = nonEmpty.meta({ description: 'glob: `*` matches any run of characters' });
+
+/**
+ * Documents a key in docs/configuration.md. `examples` (typed as what a config
+ * file may hold, so tsc catches drift) are for keys whose default does not show
+ * the shape: lists, objects, globs, CEL. The docs test parses every one.
+ */
+export const describe = <T extends z.ZodType>(schema: T, description: string, examples?: z.input<T>[]): T =>
+  schema.meta(examples ? { description, examples } : { description });
