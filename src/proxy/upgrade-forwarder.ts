@@ -42,12 +42,17 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
   // Each upgrade's upstream request until the backend answers, by client socket: a client that
   // leaves before then cancels it (http-proxy-3 would carry on connecting).
   const unanswered = new WeakMap<Duplex, ClientRequest>();
+  // A backend that answers the upgrade with a plain response: http-proxy-3 relays it and closes,
+  // so the client got that status, not 101.
+  const refusedWith = new WeakMap<Duplex, number>();
   proxy.on('proxyReqWs', (upstream, _req, socket) => {
     applyUpgradeDeadlines(upstream, deadlines);
     unanswered.set(socket, upstream);
-    const answered = () => unanswered.delete(socket);
-    upstream.once('upgrade', answered);
-    upstream.once('response', answered);
+    upstream.once('upgrade', () => unanswered.delete(socket));
+    upstream.once('response', (res: IncomingMessage) => {
+      unanswered.delete(socket);
+      refusedWith.set(socket, res.statusCode ?? 502);
+    });
   });
 
   function targetOf(target: Target, e: Endpoint) {
@@ -64,7 +69,7 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     socket: Duplex,
     head: Buffer,
     ctx: RequestContext,
-  ): Promise<void> {
+  ): Promise<number> {
     const target = ctx.target!;
     if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
       throw badRequest('only WebSocket upgrades (GET with Upgrade: websocket) are proxied');
@@ -78,7 +83,7 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     req.url = prepared.path;
     const done = o.picker.start(target, endpoint);
     upgrades.add(socket);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       let settled = false;
       // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the
       // upgrade never happened, so the upstream request is dropped and the pipeline logs 499, not 101.
@@ -96,8 +101,9 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
       socket.once('close', () => {
         upgrades.delete(socket);
         ctx.signal.removeEventListener('abort', leftEarly);
-        done('success');
-        if (!settled) resolve();
+        const status = refusedWith.get(socket) ?? 101;
+        done(status >= 500 ? 'server-error' : 'success');
+        if (!settled) resolve(status);
         settled = true;
       });
       proxy.ws(

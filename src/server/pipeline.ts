@@ -29,7 +29,8 @@ export interface Stages {
   admit(req: IncomingMessage, ctx: RequestContext): void;
   resolve(path: ProxyPath, ctx: RequestContext): Promise<Target>;
   forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void>;
-  forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RequestContext): Promise<void>;
+  /** Resolves, once the connection is over, with what the client got: 101, or the backend's refusal. */
+  forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RequestContext): Promise<number>;
 }
 
 export interface PipelineHooks {
@@ -37,7 +38,7 @@ export interface PipelineHooks {
   pages(req: IncomingMessage, res: ServerResponse): void;
   /** Turns a denial into the error the client sees. */
   denied(attrs: RequestAttributes, decision: Decision): GatewayError;
-  /** Called once per proxied request when it is over (access log, audit, metrics); upgrades report 101. */
+  /** Called once per request when it is over (access log, audit, metrics); upgrades report 101 or the refusal. */
   finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void;
   /** Where browsers are sent to sign in, when browser sign-in is configured. */
   loginPath?: string;
@@ -168,12 +169,13 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     // end its side. Once upgraded, either event is the WebSocket's normal end.
     socket.once('end', () => ctx.cancel());
     socket.once('close', () => ctx.cancel());
+    let status: number;
     try {
       const path = stages.route(req, ctx);
       if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
       ctx.proxyPath = path;
       await admitAndResolve(stages, hooks, req, ctx);
-      await stages.forwardUpgrade(req, socket, head, ctx);
+      status = await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {
       if (ctx.signal.aborted) {
         socket.destroy(); // only half-closed by the client, it would stay open for ever
@@ -183,7 +185,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       sendUpgradeError(socket, e);
       return hooks.finished(ctx, e.status, 0, e);
     }
-    hooks.finished(ctx, 101, ctx.bytes);
+    hooks.finished(ctx, status, ctx.bytes);
   }
 
   return { handleRequest, handleUpgrade, inFlight: () => inFlight };

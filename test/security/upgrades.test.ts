@@ -125,6 +125,12 @@ describe('backends that misbehave on upgrade', () => {
       assert.equal(w.a.openConnections(), 0, 'the backend connection is closed too');
       if (code === 302)
         assert.equal(reply.headers.location, undefined, 'a redirect is not passed on or followed');
+      // The access log says what the client got: the backend's refusal, not a 101 that never happened.
+      const logged = w.log
+        .since(mark)
+        .map((l) => JSON.parse(l) as { msg?: string; path?: string; status?: number })
+        .find((l) => l.msg === 'request' && l.path?.endsWith(`/status/${code}`));
+      assert.equal(logged?.status, code);
       await assertAftermath(w, { status: reply.status, headers: reply.headers, body: reply.body }, mark);
     });
   }
