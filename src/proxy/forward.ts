@@ -10,7 +10,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { GatewayError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
-import { isConnectError } from './balancer/retry.js';
+import { isConnectError, isIdempotent } from './balancer/retry.js';
+import { BodyCopy } from './body-copy.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { relay, type ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
@@ -41,7 +42,7 @@ export interface RetryPolicy {
   mayRetry(
     target: Target,
     req: IncomingMessage,
-    failure: AttemptProgress & { errorCode: string | undefined },
+    failure: AttemptProgress & { errorCode: string | undefined; bodyReplayable?: boolean },
     attempt: number,
   ): boolean;
   /** Records a request, so a budget can cap retries as a share of the target's traffic. */
@@ -120,6 +121,10 @@ export function createForwarder(o: ForwarderOptions) {
     ctx.signal.throwIfAborted();
     const headers = headerList(prepared.headers);
     const body = hasBody(req) ? req : undefined;
+    // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
+    const copy =
+      body && BodyCopy.worthKeeping(req, isIdempotent(req.method ?? '')) ? new BodyCopy(body) : undefined;
+    let sendBody: IncomingMessage | Buffer | undefined = body;
     o.retry.recordRequest(target);
     const tried = new Set<string>();
     const client = { key: o.affinityKey(req, ctx) };
@@ -156,7 +161,7 @@ export function createForwarder(o: ForwarderOptions) {
             path: prepared.path,
             headers,
             agent: target.scheme === 'https' ? agents.https : agents.http,
-            body,
+            body: sendBody,
             connectTimeoutMs: o.connectTimeoutMs,
             responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
           },
@@ -187,9 +192,11 @@ export function createForwarder(o: ForwarderOptions) {
         if (body) body.unpipe();
         // Pick first: a retry is only counted (and taken from the budget) when there is somewhere to go.
         const next = o.picker.pick(target, client, tried);
-        const failure = { ...progress, errorCode: err.code };
+        const replay = progress.bodyStarted ? copy?.whole() : undefined;
+        const failure = { ...progress, errorCode: err.code, bodyReplayable: replay !== undefined };
         if (next && o.retry.mayRetry(target, req, failure, ctx.retries + 1)) {
           ctx.retries += 1;
+          if (replay) sendBody = replay;
           return attempt(next);
         }
         settle(error);

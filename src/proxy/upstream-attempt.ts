@@ -25,8 +25,11 @@ export interface AttemptRequest {
   /** Flat [name, value, name, value, …] list, already sanitized. */
   headers: string[];
   agent: http.Agent;
-  /** The client's body, streamed up once connected (undefined: the request has none; it ends at once). */
-  body: IncomingMessage | undefined;
+  /**
+   * The client's body, streamed up once connected, or a kept copy of it for a retry (undefined: the
+   * request has none; it ends at once).
+   */
+  body: IncomingMessage | Buffer | undefined;
   /** For a new connection: the TCP connect and, for https, the TLS handshake. */
   connectTimeoutMs: number;
   responseHeaderTimeoutMs: number;
@@ -141,7 +144,7 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
   const upstream = openRequest(r);
   // The body stays unread until a connection takes it: a connect that is refused or times out
   // leaves it whole for the next endpoint. (A 'data' listener elsewhere must not start the flow.)
-  r.body?.pause();
+  if (r.body && !Buffer.isBuffer(r.body)) r.body.pause();
   let settled = false;
   let headerTimer: NodeJS.Timeout | undefined;
   let requestWritten = () => false;
@@ -174,9 +177,13 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
       r.responseHeaderTimeoutMs,
     );
   };
-  const streamBody = (body: IncomingMessage) => {
-    body.once('data', () => (bodyStarted = true));
+  const streamBody = (body: IncomingMessage | Buffer) => {
     upstream.once('finish', awaitResponse);
+    if (Buffer.isBuffer(body)) {
+      bodyStarted = true;
+      return void upstream.end(body);
+    }
+    body.once('data', () => (bodyStarted = true));
     body.pipe(upstream);
   };
   upstream.on('error', fail);

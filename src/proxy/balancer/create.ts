@@ -24,6 +24,8 @@ export interface FailedAttempt {
   requestWritten: boolean;
   /** Part of the client's body was read and sent upstream. */
   bodyStarted: boolean;
+  /** The forwarder holds a whole copy of the body and can send it again. */
+  bodyReplayable?: boolean;
 }
 
 export interface BalancerRetryPolicy {
@@ -62,8 +64,8 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
         requestWritten: failure.requestWritten,
         // The attempt reads the body only once connected: a refused connect leaves it whole.
         bodyStarted: failure.bodyStarted,
-        // Bodies are streamed through, not kept: once read they cannot be sent again.
-        bodyReplayable: false,
+        // Once read, a streamed body can only be sent again from the forwarder's copy (small bodies).
+        bodyReplayable: failure.bodyReplayable ?? false,
         errorCode: failure.errorCode,
         attempt,
         retries: config.retries,
