@@ -10,6 +10,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** What the gauges read at scrape time (the gateway provides them once its parts exist). */
 export interface GaugeSources {
   inFlight(): number;
+  /** Upgraded (WebSocket) connections open through the gateway. */
+  upgradesOpen(): number;
   cacheSynced(): boolean;
   /** Usable (ready) endpoints of every known Service. */
   serviceEndpoints(): Iterable<{ namespace: string; service: string; endpoints: number }>;
@@ -42,6 +44,14 @@ export function createMetrics() {
       registers: [registry],
       collect() {
         if (sources) this.set(sources.inFlight());
+      },
+    }),
+    upgradesOpen: new Gauge({
+      name: 'kube_bastion_upgrades_open',
+      help: 'Upgraded (WebSocket) connections open now.',
+      registers: [registry],
+      collect() {
+        if (sources) this.set(sources.upgradesOpen());
       },
     }),
     upstreamDuration: new Histogram({

@@ -66,7 +66,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     loginPath: parts.loginPath,
     publicURL: config.publicURL,
   });
-  metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight));
+  metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.listen.maxHeaderBytes,

@@ -32,9 +32,14 @@ function cacheObjects(state: ClusterState): ReturnType<GaugeSources['cacheObject
   return { services: s.services, endpointslices: s.endpointSlices, endpoints: s.endpoints };
 }
 
-export function gaugeSources(state: ClusterState, inFlight: () => number): GaugeSources {
+export function gaugeSources(
+  state: ClusterState,
+  inFlight: () => number,
+  upgradesOpen: () => number,
+): GaugeSources {
   return {
     inFlight,
+    upgradesOpen,
     cacheSynced: () => state.isSynced(),
     serviceEndpoints: () => serviceEndpoints(state),
     cacheObjects: () => cacheObjects(state),

@@ -107,6 +107,16 @@ test('in-flight requests are visible while they run', async () => {
   assert.equal(value(await scrape(), 'kube_bastion_requests_in_flight'), 0);
 });
 
+test('open WebSocket connections are a gauge of their own', async () => {
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(`${h.url.replace('http', 'ws')}${WEB}/ws`);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  await eventually(async () => value(await scrape(), 'kube_bastion_upgrades_open') === 1, 2000, 20);
+  assert.equal(value(await scrape(), 'kube_bastion_requests_in_flight'), 0, 'not counted as a request');
+  ws.close();
+  await eventually(async () => value(await scrape(), 'kube_bastion_upgrades_open') === 0, 2000, 20);
+});
+
 test('connect errors, retries and ejections of a Service whose endpoints are all down', async () => {
   const before = await scrape();
   const res = await send(h.url, 'GET', `${DEAD}/x`);
