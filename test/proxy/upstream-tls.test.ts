@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { WebSocket } from 'ws';
+import { echoRoundTrip } from '../support/websocket.js';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
@@ -68,20 +68,9 @@ test('verification on, with another CA: 503 and nothing reaches the backend', ()
 
 test('a WebSocket upgrade with the CA that issued the backend certificate: wss upstream, echoed both ways', () =>
   verifyingGateway(caFile, async (h) => {
-    const ws = new WebSocket(`${h.url.replace('http', 'ws')}${WS_PATH}`);
-    const first = await new Promise<string>((resolve, reject) => {
-      ws.once('message', (m: Buffer) => resolve(m.toString()));
-      ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    });
+    const { first, reply } = await echoRoundTrip(`${h.url.replace('http', 'ws')}${WS_PATH}`);
     assert.equal(first, 'hello from 127.0.0.6 /ws');
-    const echoed = new Promise<string>((r) => ws.once('message', (m: Buffer) => r(m.toString())));
-    ws.send('ping');
-    assert.equal(await echoed, 'echo:ping');
-    await new Promise<void>((r) => {
-      ws.once('close', () => r());
-      ws.close();
-    });
+    assert.equal(reply, 'echo:ping');
   }));
 
 test('a WebSocket upgrade with another CA: a 503 Status, a closed connection, nothing reaches the backend', () =>

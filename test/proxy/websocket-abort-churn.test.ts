@@ -18,6 +18,7 @@ import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { startStalledListener } from '../support/stalled-listener.js';
 import { send } from '../support/http.js';
+import { openSocket as openWebSocket } from '../support/websocket.js';
 import { rawRequest } from '../security/support/raw.js';
 
 let h: Harness;
@@ -59,17 +60,8 @@ after(async () => {
   await Promise.all([a?.close(), b?.close()]);
 });
 
-function openSocket(
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ ws: WebSocket; first: string }> {
-  const ws = new WebSocket(h.url.replace('http', 'ws') + path, { headers });
-  return new Promise((resolve, reject) => {
-    ws.once('message', (m: Buffer) => resolve({ ws, first: m.toString() }));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-}
+const openSocket = (path: string, headers: Record<string, string> = {}) =>
+  openWebSocket(h.url.replace('http', 'ws') + path, headers);
 
 test('a WebSocket upgrade is relayed both ways and keeps its query string (kubernetes#77142)', async () => {
   const { ws, first } = await openSocket(`${WEB}/ws?follow=true&container=app`);

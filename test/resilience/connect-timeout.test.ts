@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { WebSocket } from 'ws';
+import { echoRoundTrip } from '../support/websocket.js';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
@@ -140,21 +140,9 @@ test('a WebSocket upgrade to the stalled endpoint gets a 504 Status promptly; bo
   );
 
   // The gateway is still healthy: a WebSocket and a plain request to a live endpoint go through.
-  const ws = new WebSocket(
+  const echo = await echoRoundTrip(
     `${h.url.replace('http', 'ws')}/api/v1/namespaces/team-a/services/lit:http/proxy/ws`,
   );
-  const first = await new Promise<string>((resolve, reject) => {
-    ws.once('message', (m: Buffer) => resolve(m.toString()));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-  assert.equal(first, 'hello from echo /ws');
-  const echoed = new Promise<string>((r) => ws.once('message', (m: Buffer) => r(m.toString())));
-  ws.send('ping');
-  assert.equal(await echoed, 'echo:ping');
-  await new Promise<void>((r) => {
-    ws.once('close', () => r());
-    ws.close();
-  });
+  assert.deepEqual(echo, { first: 'hello from echo /ws', reply: 'echo:ping' });
   assert.equal((await get(`${h.url}/api/v1/namespaces/team-a/services/lit:http/proxy/x`)).status, 200);
 });

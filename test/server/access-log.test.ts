@@ -4,27 +4,22 @@
  * as for proxied traffic.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { pino } from 'pino';
+import { captureLogs } from '../security/support/log-capture.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
-const lines: Record<string, unknown>[] = [];
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(line: Buffer, _enc, done) {
-      const entry = JSON.parse(line.toString()) as Record<string, unknown>;
-      if (entry.msg === 'request') lines.push(entry);
-      done();
-    },
-  }),
-);
+const log = captureLogs('info');
+/** The access-log lines so far, as an operator reads them. */
+const accessLines = () =>
+  log
+    .lines()
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === 'request');
 let h: Harness;
 
 before(async () => {
-  h = await startHarness({ logger });
+  h = await startHarness({ logger: log.logger });
 });
 after(() => h.close());
 
@@ -35,13 +30,13 @@ test('gateway pages get an access-log line with their path, status, size and kin
   const missing = await fetch(`${h.url}/no-such-page`, { headers: { 'x-request-id': 'missing-1' } });
   await missing.arrayBuffer();
 
-  await eventually(() => lines.some((l) => l.reqId === 'missing-1'));
-  const jwks = lines.find((l) => l.reqId === 'jwks-1')!;
+  await eventually(() => accessLines().some((l) => l.reqId === 'missing-1'));
+  const jwks = accessLines().find((l) => l.reqId === 'jwks-1')!;
   assert.deepEqual(
     [jwks.method, jwks.path, jwks.kind, jwks.status, jwks.bytes],
     ['GET', '/.well-known/jwks.json', 'page', 200, body.byteLength],
   );
   assert.equal(typeof jwks.ms, 'number');
-  const notFound = lines.find((l) => l.reqId === 'missing-1')!;
+  const notFound = accessLines().find((l) => l.reqId === 'missing-1')!;
   assert.deepEqual([notFound.path, notFound.status], ['/no-such-page', 404]);
 });
