@@ -21,6 +21,8 @@ export interface RequestContext {
   host?: string;
   /** How the client reached us: the path form, or host routing. */
   via: 'path' | 'host';
+  /** Host routing: the host label names two targets (refused at resolve, after authorization). */
+  hostAmbiguity?: GatewayError;
   /** A request for the gateway's own pages (portal, sign-in, JWKS), not a proxied one. */
   page?: boolean;
   proxyPath?: ProxyPath;

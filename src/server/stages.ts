@@ -21,8 +21,6 @@ function hostHeaderCount(raw: readonly string[]): number {
 
 export function createStages(config: Config, state: ClusterState, parts: Parts): Stages {
   const hosts = createHostRouter(config.routing, (namespace, name) => state.service(namespace, name));
-  /** Host-routed paths whose host names two targets: refused once the caller is authorized (resolve). */
-  const ambiguous = new WeakMap<ProxyPath, GatewayError>();
 
   function route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined {
     // RFC 9112 §3.2: node keeps the first of several Hosts, a proxy in front may have read another.
@@ -31,7 +29,7 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       const routed = hosts.route(req.headers.host, req.url ?? '/');
       if (routed) {
         ctx.via = 'host';
-        if (routed.ambiguity) ambiguous.set(routed.path, routed.ambiguity);
+        ctx.hostAmbiguity = routed.ambiguity;
         return routed.path;
       }
     }
@@ -76,9 +74,9 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       parts.attributes(req.method ?? 'GET', path, identity, upgrade),
     authorize: (attrs) => parts.authorizer.authorize(attrs),
     admit,
-    resolve: (path) => {
-      const ambiguity = ambiguous.get(path);
-      if (ambiguity) throw ambiguity;
+    // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
+    resolve: (path, ctx) => {
+      if (ctx.hostAmbiguity) throw ctx.hostAmbiguity;
       return parts.resolveTarget(path);
     },
     forward: (req, res, ctx) => parts.forwarder.web(req, res, ctx),
