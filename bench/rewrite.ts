@@ -9,6 +9,7 @@
  *   REWRITE_SIZES=1,4 BENCH_DOCS=0 node --import tsx bench/rewrite.ts
  */
 import { once } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
@@ -45,7 +46,7 @@ export const SHAPES: Shape[] = [
     body: (n) => zlib.gzipSync(`${HEAD}<a title="${fill('x', n)}`),
   },
   { name: 'one unclosed comment', body: (n) => Buffer.from(`${HEAD}<!--${fill('x', n)}`) },
-  { name: 'nested <svg>', body: (n) => Buffer.from(HEAD + fill('<svg>', n)) },
+  { name: 'nested `<svg>`', body: (n) => Buffer.from(HEAD + fill('<svg>', n)) },
   { name: 'one srcset, 6-byte candidates', body: (n) => Buffer.from(`<img srcset="${fill('/a 1x,', n)}">`) },
 ];
 
@@ -92,7 +93,8 @@ export function renderRewriteMarkdown(rows: RewriteRow[], when = new Date().toIS
   const cell = (c: RewriteRow['cells'][number]) =>
     `${c.cpuMsPerMB.toFixed(1)}${c.limit ? ` (${c.limit})` : ''}`;
   return [
-    `Measured ${when} — Node ${process.version}; CPU ms per MB of decoded body (in parentheses: the limit that ` +
+    `Measured ${when} — Node ${process.version}, ${os.cpus().length} CPUs, 1-min load average ` +
+      `${os.loadavg()[0].toFixed(1)}; CPU ms per MB of decoded body (in parentheses: the limit that ` +
       'stopped rewriting, after which the rest passed through; `inflate`: the body was cut there).',
     '',
     `| markup | ${sizes.map((s) => `${s} MB`).join(' | ')} |`,
