@@ -22,7 +22,7 @@ import type { RewriteContext } from './url.js';
 
 /** Every SAX token; parse5's own type lives in a package we do not depend on directly. */
 interface Located {
-  sourceCodeLocation?: { endOffset: number } | null;
+  sourceCodeLocation?: { startOffset: number; endOffset: number } | null;
 }
 
 /** parse5 internals read here: the source window, and the foreign-content stack of the feedback simulator. */
@@ -68,7 +68,12 @@ class LinkRewritingStream extends RewritingStream {
   }
 
   protected override emitIfListenerExists(eventName: string, token: Located): boolean {
-    this.#emittedUpTo = token.sourceCodeLocation?.endOffset ?? this.#emittedUpTo;
+    const location = token.sourceCodeLocation;
+    if (location) {
+      // Source no token covers (the delimiters of an empty `<![CDATA[]]>` in SVG): copied as it came.
+      if (location.startOffset > this.#emittedUpTo) this.#emitSource(location.startOffset);
+      this.#emittedUpTo = location.endOffset;
+    }
     return super.emitIfListenerExists(eventName, token as Parameters<RewritingStream['_emitToken']>[1]);
   }
 
@@ -145,12 +150,17 @@ class LinkRewritingStream extends RewritingStream {
   /** Everything parse5 read that no token has emitted yet, as it came. */
   #emitRest(): void {
     const preprocessor = this.#internals().tokenizer.preprocessor;
-    const { html, droppedBufferSize } = preprocessor;
+    this.#emitSource(preprocessor.droppedBufferSize + preprocessor.html.length);
+    if (this.#stopped) preprocessor.html = ''; // the held token is out: let it go
+  }
+
+  /** The source from where output stands up to `offset`, copied raw. */
+  #emitSource(offset: number): void {
+    const { html, droppedBufferSize } = this.#internals().tokenizer.preprocessor;
     if (this.#emittedUpTo < droppedBufferSize)
       throw new Error('html rewriter lost track of its source (parse5 dropped unemitted input)');
-    this.emitRaw(html.slice(this.#emittedUpTo - droppedBufferSize));
-    this.#emittedUpTo = droppedBufferSize + html.length;
-    if (this.#stopped) preprocessor.html = ''; // the held token is out: let it go
+    this.emitRaw(html.slice(this.#emittedUpTo - droppedBufferSize, offset - droppedBufferSize));
+    this.#emittedUpTo = offset;
   }
 
   #pushOutput(callback: (error?: Error | null) => void, error?: Error | null): void {
