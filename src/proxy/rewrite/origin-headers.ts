@@ -27,12 +27,15 @@ export interface OriginScope {
 }
 
 const ORIGIN_WIDE = ['strict-transport-security', 'nel', 'report-to', 'clear-site-data'];
+const GUARDED = [...ORIGIN_WIDE, 'alt-svc', 'service-worker-allowed'];
 
 /** The headers an upstream may set in this form, and the names of those that were changed or dropped. */
 export function guardOriginHeaders(
   headers: OutgoingHttpHeaders,
   scope: OriginScope,
 ): { headers: OutgoingHttpHeaders; changed: string[] } {
+  // Most responses carry none of these: no copy then.
+  if (!GUARDED.some((name) => headers[name] !== undefined)) return { headers, changed: [] };
   const out: OutgoingHttpHeaders = { ...headers };
   const changed: string[] = [];
   const drop = (name: string) => {
