@@ -15,7 +15,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { ExpressionError } from './claims/cel.js';
 import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
-import type { Identity } from './identity.js';
+import { withAuthenticatedGroup, type Identity } from './identity.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
 import { createAuthRouter } from './oidc/router.js';
@@ -89,8 +89,9 @@ export async function createAuthentication(
       } else {
         identity = await browser?.sessions.authenticate(req, res);
       }
-      if (identity) count(identity.method, 'success');
-      return identity;
+      if (!identity) return undefined;
+      count(identity.method, 'success');
+      return withAuthenticatedGroup(identity);
     } catch (err) {
       count(
         req.headers.authorization ? 'bearer' : 'session',
@@ -157,6 +158,7 @@ export function checkAuthenticationConfig(config: Config): { path: string; messa
         mappings: oidc.claimMappings,
         issuerURL: oidc.issuer,
         path: 'authentication.oidc',
+        allowSystemNames: oidc.allowSystemNames,
       }),
     );
   return problems;

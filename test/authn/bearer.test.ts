@@ -87,7 +87,7 @@ describe('accepted tokens', () => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.body, {
       username: 'gha:acme/app:refs/heads/main',
-      groups: ['gha:acme'],
+      groups: ['gha:acme', 'system:authenticated'],
       extra: {},
       method: 'jwt',
     });
@@ -97,7 +97,17 @@ describe('accepted tokens', () => {
     const r = await whoami(app.url, `Bearer ${await corp.mint(corpClaims)}`);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.username, 'carol@example.com');
-    assert.deepEqual(r.body.groups, ['corp:ops', 'corp:dev']);
+    assert.deepEqual(r.body.groups, ['corp:ops', 'corp:dev', 'system:authenticated']);
+    assert.equal(r.body.email, 'carol@example.com');
+  });
+
+  test('an email user name without email_verified is accepted, as the apiserver does', async () => {
+    const r = await whoami(
+      app.url,
+      `Bearer ${await corp.mint({ ...corpClaims, email_verified: undefined })}`,
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.username, 'carol@example.com');
     assert.equal(r.body.email, 'carol@example.com');
   });
 
@@ -258,8 +268,8 @@ describe('rejected tokens', () => {
       /not verified/,
     ],
     [
-      'email_verified absent',
-      async () => `Bearer ${await corp.mint({ ...corpClaims, email_verified: undefined })}`,
+      'email_verified a string',
+      async () => `Bearer ${await corp.mint({ ...corpClaims, email_verified: 'true' })}`,
       /not verified/,
     ],
     [

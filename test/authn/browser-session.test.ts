@@ -112,7 +112,7 @@ describe('sign in, use, sign out', () => {
       const text = await res.text();
       const me = JSON.parse(text) as Record<string, unknown>;
       assert.equal(me.username, 'alice@example.com');
-      assert.deepEqual(me.groups, ['team-a', 'devs']);
+      assert.deepEqual(me.groups, ['team-a', 'devs', 'system:authenticated']);
       assert.equal(me.method, 'session');
       assert.doesNotMatch(text, /eyJ/, 'no token in the response');
     }
@@ -153,7 +153,7 @@ describe('refresh', () => {
     await sleep((TOKEN_TTL / 2) * 1000 + 300);
     const res = await whoami(browser);
     assert.equal(res.status, 200);
-    assert.deepEqual((await json(res)).groups, ['team-b', 'oncall']);
+    assert.deepEqual((await json(res)).groups, ['team-b', 'oncall', 'system:authenticated']);
     assert.equal(idp.grants.refresh_token, before + 1);
     assert.notEqual(browser.cookies().get('kube_bastion'), cookieBefore, 'the renewed session was sent back');
   });
@@ -398,7 +398,7 @@ describe('large sessions', () => {
     for (const [name, value] of browser.cookies())
       if (name.startsWith('kube_bastion')) assert.ok(value.length <= 3800);
     const me = await json(await whoami(browser));
-    assert.equal((me.groups as string[]).length, 301);
+    assert.equal((me.groups as string[]).length, 302, '301 from the IdP, and system:authenticated');
     await browser.request(`${a.url}/auth/logout`);
     assert.deepEqual(ours(browser), []);
   });

@@ -63,7 +63,11 @@ test('the cookie holds only a small handle, even for a user with hundreds of gro
   const me = (await (await browser.request(`${b.url}/auth/whoami`, { headers: api })).json()) as {
     groups: string[];
   };
-  assert.equal(me.groups.length, 301, 'replica B reads the same session');
+  assert.equal(
+    me.groups.length,
+    302,
+    'replica B reads the same session (301 groups and system:authenticated)',
+  );
 });
 
 test('sign-out is immediate: a copy of the cookie is refused right away, with the id_token as logout hint', async () => {

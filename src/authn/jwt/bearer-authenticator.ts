@@ -9,7 +9,7 @@ import type { Config } from '../../config/schema.js';
 import { serviceUnavailable, unauthorized } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { ClaimError, compileClaimMapper, type Claims, type MappedUser } from '../claims/mapping.js';
-import type { Identity } from '../identity.js';
+import { withAuthenticatedGroup, type Identity } from '../identity.js';
 import type { TokenReviewAuthenticator } from '../serviceaccount/token-review.js';
 import { TokenCache } from '../token-cache.js';
 import { JwtIssuer } from './issuer.js';
@@ -45,6 +45,7 @@ export class BearerAuthenticator {
         userValidationRules: entry.userValidationRules,
         issuerURL: entry.issuer.url,
         path: `authentication.jwt[${i}]`,
+        allowSystemNames: entry.allowSystemNames,
       });
       this.issuers.set(entry.issuer.url, { issuer: new JwtIssuer(entry), map });
     });
@@ -110,7 +111,7 @@ export class BearerAuthenticator {
       throw unauthorized(message);
     }
     try {
-      const identity: Identity = { ...map(claims), method: 'jwt' };
+      const identity = withAuthenticatedGroup({ ...map(claims), method: 'jwt' });
       this.logger.debug({ issuer: issuer.url, user: identity.username }, 'bearer token verified');
       return identity;
     } catch (err) {
