@@ -52,6 +52,10 @@ export interface AuthenticationDeps {
   kubeConfig?: KubeConfig;
   publicURL: URL;
   metrics?: Metrics;
+  /** Wall clock in ms for token caches, issuer cooldowns and backoff (tests advance it instead of sleeping). */
+  now?: () => number;
+  /** Longest wait for a JWT issuer's discovery document or keys (ms); default 5 s. */
+  issuerTimeoutMs?: number;
 }
 
 export async function createAuthentication(
@@ -65,9 +69,14 @@ export async function createAuthentication(
   if (authn.serviceAccountTokens.enabled) {
     if (!deps.kubeConfig)
       throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
-    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens);
+    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens, {
+      now: deps.now,
+    });
   }
-  const bearer = new BearerAuthenticator(authn, logger, tokenReview);
+  const bearer = new BearerAuthenticator(authn, logger, tokenReview, {
+    now: deps.now,
+    fetchTimeoutMs: deps.issuerTimeoutMs,
+  });
   bearer.warmUp();
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;

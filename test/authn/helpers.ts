@@ -23,7 +23,15 @@ export interface AuthApp {
 
 export async function startAuthApp(
   input: ConfigInput,
-  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number; logger?: Logger } = {},
+  opts: {
+    kubeConfig?: KubeConfig;
+    upstream?: string;
+    port?: number;
+    logger?: Logger;
+    /** A test clock for caches, cooldowns and backoff. */
+    now?: () => number;
+    issuerTimeoutMs?: number;
+  } = {},
 ): Promise<AuthApp> {
   const config = parseConfig(input, { env: {} });
   const publicURL = new URL(config.publicURL);
@@ -31,6 +39,8 @@ export async function startAuthApp(
     logger: opts.logger ?? silentLogger(),
     kubeConfig: opts.kubeConfig,
     publicURL,
+    now: opts.now,
+    issuerTimeoutMs: opts.issuerTimeoutMs,
   });
   const app = express();
   app.use(auth.router);
