@@ -58,6 +58,14 @@ describe('matches() is RE2', () => {
     );
   });
 
+  test('a long pattern written in the config is fine anywhere (the runtime cap is for computed ones)', () => {
+    const long = `^(${Array.from({ length: 60 }, (_, i) => `team-${i}`).join('|')})$`;
+    assert.ok(long.length > 256);
+    assert.equal(run(`claims.g.matches('${long}')`, { g: 'team-42' }), true);
+    assert.equal(run(`matches(claims.g, '${long}')`, { g: 'team-60' }), false);
+    assert.equal(run(`claims.g.find('${long}')`, { g: 'team-7' }), 'team-7');
+  });
+
   test('find and findAll, as in the Kubernetes regex library', () => {
     assert.equal(run("claims.s.find('[0-9]+')", { s: 'ab12cd345' }), '12');
     assert.equal(run("claims.s.find('[0-9]+')", { s: 'abc' }), '');

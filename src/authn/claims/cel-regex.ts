@@ -34,6 +34,8 @@ export class RegexError extends Error {
  */
 export const MAX_RUNTIME_PATTERN = 256;
 const runtimePatterns = new LRUCache<string, RE2JS>({ max: 256 });
+/** The config's literal patterns, compiled at load: as many as the config has, never evicted. */
+const configPatterns = new Map<string, RE2JS>();
 
 /** Compiles a pattern with RE2 syntax; throws RegexError with RE2's reason. */
 export function compilePattern(pattern: string): RE2JS {
@@ -46,7 +48,7 @@ export function compilePattern(pattern: string): RE2JS {
 
 function runtimePattern(pattern: unknown): RE2JS {
   if (typeof pattern !== 'string') throw new RegexError('a regular expression must be a string');
-  let re = runtimePatterns.get(pattern);
+  let re = configPatterns.get(pattern) ?? runtimePatterns.get(pattern);
   if (!re) {
     if (pattern.length > MAX_RUNTIME_PATTERN)
       throw new RegexError(
@@ -55,6 +57,12 @@ function runtimePattern(pattern: unknown): RE2JS {
     re = compilePattern(pattern);
     runtimePatterns.set(pattern, re);
   }
+  return re;
+}
+
+function configPattern(pattern: string): RE2JS {
+  let re = configPatterns.get(pattern);
+  if (!re) configPatterns.set(pattern, (re = compilePattern(pattern)));
   return re;
 }
 
@@ -144,7 +152,7 @@ export function useRE2(root: unknown): void {
     const [name] = node.args as [string];
     if (!REGEX_CALLS.has(name)) continue;
     const literal = literalPattern(node);
-    const compiled = literal === undefined ? undefined : compilePattern(literal);
+    const compiled = literal === undefined ? undefined : configPattern(literal);
     if (node.op !== 'rcall' || name !== 'matches') continue;
     const [, receiver, [patternNode]] = node.args as [string, AstNode, AstNode[]];
     node.evaluate = (ev, _ast, ctx) =>
