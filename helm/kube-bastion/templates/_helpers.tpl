@@ -38,6 +38,10 @@ app.kubernetes.io/part-of: kube-bastion
 {{- end }}
 {{- end }}
 
+{{- define "kube-bastion.adminServiceName" -}}
+{{- printf "%s-admin" (include "kube-bastion.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "kube-bastion.secretName" -}}
 {{- default (include "kube-bastion.fullname" .) .Values.secrets.existingSecret }}
 {{- end }}
@@ -128,4 +132,18 @@ the format of the config's duration keys. Usage: include "kube-bastion.seconds" 
 {{- define "kube-bastion.assertionEnabled" -}}
 {{- $assertion := ((.Values.config).upstream).assertion | default dict }}
 {{- if or (not (hasKey $assertion "enabled")) $assertion.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The config reads the cookie secret from the chart's Secret: sign-in or sessions are on and
+the admin named no secret of their own. */}}
+{{- define "kube-bastion.usesCookieSecret" -}}
+{{- $authn := (.Values.config).authentication | default dict }}
+{{- $session := $authn.session | default dict }}
+{{- if and (or $authn.oidc $authn.session) (not (or $session.secret $session.secretFile)) }}true{{ end }}
+{{- end }}
+
+{{/* The config reads the assertion signing key from the chart's Secret. */}}
+{{- define "kube-bastion.usesSigningKey" -}}
+{{- $assertion := ((.Values.config).upstream).assertion | default dict }}
+{{- if and (include "kube-bastion.assertionEnabled" .) (not $assertion.signingKeyFile) }}true{{ end }}
 {{- end }}
