@@ -33,6 +33,21 @@ trap 'kill "$hog" 2>/dev/null || true; wait "$hog" 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
 echo "stress: $runs run(s) of npm test${*:+ -- $*} beside $hog_name${pin:+ on core $(($(nproc) - 1))}; logs in $logs"
 
+# Each `not ok` line of node's TAP, with its file (the `location:` of the YAML block after it).
+failing() {
+  awk -v root="$PWD/" '
+    function flush(file) { if (test != "") print "  " test (file != "" ? "  (" file ")" : ""); test = "" }
+    /^ *not ok / { flush(""); test = $0; sub(/^ */, "", test); next }
+    test != "" && /^ *location: / {
+      file = $0; sub(/^ *location: .?/, "", file); sub(/:[0-9]+:[0-9]+.?$/, "", file)
+      if (index(file, root) == 1) file = substr(file, length(root) + 1)
+      flush(file); next
+    }
+    test != "" && /^ *\.\.\.$/ { flush("") }
+    END { flush("") }
+  ' "$1"
+}
+
 for ((i = 1; i <= runs; i++)); do
   log="$logs/run-$i.log"
   started=$SECONDS
@@ -41,8 +56,7 @@ for ((i = 1; i <= runs; i++)); do
     continue
   fi
   echo "stress: run $i/$runs FAILED after $((SECONDS - started)) s; the failing tests:"
-  # Node's TAP nests a file's tests under it: indentation shows which file a test is in.
-  grep -E '^ *not ok ' "$log" | sed 's/^/  /' || tail -n 20 "$log" | sed 's/^/  /'
+  failing "$log" | grep . || tail -n 20 "$log" | sed 's/^/  /'
   echo "stress: full output in $log"
   exit 1
 done

@@ -41,14 +41,14 @@ Ingress host, and the files of the mounted Secret). Keys the admin set win.
 {{- range $i, $old := $session.previousSecrets | default list }}
 {{- include "kube-bastion.refuseInlineSecret" (list $old (printf "config.authentication.session.previousSecrets[%d]" $i)) }}
 {{- end }}
-{{- if include "kube-bastion.usesCookieSecret" $ }}
+{{- if include "kube-bastion.uses.cookieSecret" $ }}
 {{- $_ := set $session "secretFile" (printf "%s/%s" $dir $keys.cookieSecret) }}
 {{- end }}
 {{- $_ := set $authn "session" $session }}
 {{- end }}
 {{- if $authn }}{{ $_ := set $cfg "authentication" $authn }}{{ end }}
 
-{{- if include "kube-bastion.usesSigningKey" . }}
+{{- if include "kube-bastion.uses.assertionSigningKey" . }}
 {{- $upstream := $cfg.upstream | default dict }}
 {{- $assertion := $upstream.assertion | default dict }}
 {{- $_ := set $assertion "signingKeyFile" (printf "%s/%s" $dir $keys.assertionSigningKey) }}

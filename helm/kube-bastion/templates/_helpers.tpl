@@ -133,17 +133,3 @@ the format of the config's duration keys. Usage: include "kube-bastion.seconds" 
 {{- $assertion := ((.Values.config).upstream).assertion | default dict }}
 {{- if or (not (hasKey $assertion "enabled")) $assertion.enabled }}true{{ end }}
 {{- end }}
-
-{{/* The config reads the cookie secret from the chart's Secret: sign-in or sessions are on and
-the admin named no secret of their own. */}}
-{{- define "kube-bastion.usesCookieSecret" -}}
-{{- $authn := (.Values.config).authentication | default dict }}
-{{- $session := $authn.session | default dict }}
-{{- if and (or $authn.oidc $authn.session) (not (or $session.secret $session.secretFile)) }}true{{ end }}
-{{- end }}
-
-{{/* The config reads the assertion signing key from the chart's Secret. */}}
-{{- define "kube-bastion.usesSigningKey" -}}
-{{- $assertion := ((.Values.config).upstream).assertion | default dict }}
-{{- if and (include "kube-bastion.assertionEnabled" .) (not $assertion.signingKeyFile) }}true{{ end }}
-{{- end }}

@@ -6,8 +6,19 @@ cookieSecret: { what: session cookie secret, harm: signing everyone out }
 assertionSigningKey: { what: assertion signing key, harm: changing the JWKS upstreams trust }
 {{- end }}
 
-{{- define "kube-bastion.uses.cookieSecret" -}}{{ include "kube-bastion.usesCookieSecret" . }}{{- end }}
-{{- define "kube-bastion.uses.assertionSigningKey" -}}{{ include "kube-bastion.usesSigningKey" . }}{{- end }}
+{{/* The config reads the cookie secret from the chart's Secret: sign-in or sessions are on and
+the admin named no secret of their own. */}}
+{{- define "kube-bastion.uses.cookieSecret" -}}
+{{- $authn := (.Values.config).authentication | default dict }}
+{{- $session := $authn.session | default dict }}
+{{- if and (or $authn.oidc $authn.session) (not (or $session.secret $session.secretFile)) }}true{{ end }}
+{{- end }}
+
+{{/* The config reads the assertion signing key from the chart's Secret. */}}
+{{- define "kube-bastion.uses.assertionSigningKey" -}}
+{{- $assertion := ((.Values.config).upstream).assertion | default dict }}
+{{- if and (include "kube-bastion.assertionEnabled" .) (not $assertion.signingKeyFile) }}true{{ end }}
+{{- end }}
 
 {{/*
 The chart-created Secret's generated values, as a JSON object of base64 strings keyed by value
