@@ -31,7 +31,8 @@ after(async () => {
 });
 
 /** Our cookies in the jar (the IdP's, on the same host, are not). */
-const ours = (browser: FetchBrowser) => [...browser.cookies().keys()].filter((k) => k.startsWith('kube_bastion'));
+const ours = (browser: FetchBrowser) =>
+  [...browser.cookies().keys()].filter((k) => k.startsWith('kube_bastion'));
 
 async function signedIn(): Promise<FetchBrowser> {
   const browser = new FetchBrowser();
@@ -118,7 +119,11 @@ describe('POST /auth/logout', () => {
   }
 
   test('without Origin, Sec-Fetch-Site: same-origin or a same-origin Referer are enough', async () => {
-    for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { referer: `${app.url}/auth/logout` }]) {
+    const proofs: Record<string, string>[] = [
+      { 'sec-fetch-site': 'same-origin' },
+      { referer: `${app.url}/auth/logout` },
+    ];
+    for (const headers of proofs) {
       const browser = await signedIn();
       assert.equal((await post(browser, headers)).status, 303, JSON.stringify(headers));
       assert.deepEqual(ours(browser), []);
