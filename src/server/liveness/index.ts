@@ -41,7 +41,8 @@ export function createUpgradeWatch(deps: UpgradeWatchDeps): UpgradeWatch {
         closer.close(POLICY_VIOLATION, reason);
       },
       unanswered(err) {
-        deps.logger.warn(
+        // The store logs its own outage once; one line per connection per check would flood the log.
+        deps.logger.debug(
           { requestId: ctx.id, err: (err as Error).message },
           'cannot re-check the session of an open WebSocket; keeping it until the next check',
         );
