@@ -50,6 +50,8 @@ export interface BrowserSessionOptions {
 
 type Present = Record<string, string | undefined>;
 
+const MAX_HANDLE_BYTES = 512;
+
 export class BrowserSessions {
   readonly now: () => number;
 
@@ -194,7 +196,10 @@ export class BrowserSessions {
    * handle (Redis), since it rides in the sign-in cookie.
    */
   previousHandle(present: Present): string | undefined {
-    return this.o.cookieCarriesSession ? undefined : readChunked(this.o.cookies, present);
+    if (this.o.cookieCarriesSession) return undefined;
+    const handle = readChunked(this.o.cookies, present);
+    // A real handle is ~150 bytes; a planted large value must not swell the sign-in cookie past what browsers keep.
+    return handle !== undefined && handle.length <= MAX_HANDLE_BYTES ? handle : undefined;
   }
 
   /** Ends the session a previous handle stands for (after a new sign-in); never throws. */

@@ -51,6 +51,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly recent: LRUCache<string, Session>;
   private readonly flights = new Map<string, Promise<Session | undefined>>();
   private reconnected?: Promise<void>;
+  private readonly health: StoreHealth;
 
   constructor(o: RedisStoreOptions) {
     this.box = o.box;
@@ -65,7 +66,9 @@ export class RedisSessionStore implements SessionStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
     });
-    watchConnection(this.redis, o.logger);
+    this.health = new StoreHealth(o.logger);
+    // ioredis reconnects by itself; every failed command is reported to its caller as a 503.
+    this.redis.on('error', (err: Error) => this.health.failed(err));
   }
 
   private key(sid: string): string {
@@ -76,8 +79,11 @@ export class RedisSessionStore implements SessionStore {
   private async call<T>(op: () => Promise<T>): Promise<T> {
     try {
       await this.connected();
-      return await op();
-    } catch {
+      const result = await op();
+      this.health.ok();
+      return result;
+    } catch (err) {
+      this.health.failed(err as Error);
       throw serviceUnavailable(
         'your sign-in session cannot be checked: the session store (Redis) is not answering; try again in a moment',
       );
@@ -225,19 +231,25 @@ function settled(current: Session | undefined, seen: Session): boolean {
   return !current || generation(current) !== generation(seen);
 }
 
-/** One log line per change of state, not one per failed command (ioredis reconnects by itself). */
-function watchConnection(redis: Redis, logger?: Logger): void {
-  let down = false;
-  redis.on('error', (err: Error) => {
-    if (down) return;
-    down = true;
-    logger?.warn({ err: err.message }, 'session store (Redis) unavailable; requests with a session get 503');
-  });
-  redis.on('ready', () => {
-    if (!down) return;
-    down = false;
-    logger?.info('session store (Redis) reachable again');
-  });
+/** One log line when Redis stops answering (refused, timed out, stalled) and one when it is back, not one per request. */
+class StoreHealth {
+  private down = false;
+  constructor(private readonly logger?: Logger) {}
+
+  failed(err: Error): void {
+    if (this.down) return;
+    this.down = true;
+    this.logger?.warn(
+      { err: err.message },
+      'session store (Redis) unavailable; requests with a session get 503',
+    );
+  }
+
+  ok(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.logger?.info('session store (Redis) answers again');
+  }
 }
 
 export { newSessionId } from './session-id.js';
