@@ -304,6 +304,13 @@ describe("the callback checks that the answer belongs to this browser's sign-in"
     return page;
   }
 
+  test('a sign-in cookie past its sealed deadline (10 minutes) is refused, whatever the browser kept', async () => {
+    const browser = new FetchBrowser();
+    const url = await callbackURL(browser, 'alice');
+    clock.advance(601_000); // a copied login cookie, or a browser that ignores Max-Age
+    assert.match(await refused(browser, url), /this sign-in has expired/);
+  });
+
   test('a tampered state is refused', async () => {
     const browser = new FetchBrowser();
     const url = await callbackURL(browser, 'alice');
