@@ -66,6 +66,11 @@ const whoami = (browser: FetchBrowser, base = a.url) =>
 const signOut = (browser: FetchBrowser, base = a.url) =>
   browser.request(`${base}/auth/logout`, { method: 'POST', headers: { origin: base } });
 
+/** A user at the IdP whose password is their name. */
+function addUser(user: string, groups = ['team-a']): void {
+  idp.users.set(user, { password: user, email: `${user}@example.com`, email_verified: true, groups });
+}
+
 async function signedIn(user = 'alice'): Promise<FetchBrowser> {
   const browser = new FetchBrowser();
   const res = await browser.signIn(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`, user);
@@ -191,12 +196,7 @@ describe('refresh', () => {
   });
 
   test('when the IdP omits a new id_token, groups are read again from userinfo (one call per refresh)', async () => {
-    idp.users.set('erin', {
-      password: 'erin',
-      email: 'erin@example.com',
-      email_verified: true,
-      groups: ['team-a'],
-    });
+    addUser('erin');
     const browser = await signedIn('erin');
     idp.omitIdTokenOnRefresh = true;
     idp.users.get('erin')!.groups = ['team-a', 'auditors'];
@@ -240,12 +240,7 @@ describe('refresh', () => {
   });
 
   test('a user removed at the IdP is signed out at the next refresh', async () => {
-    idp.users.set('carol', {
-      password: 'carol',
-      email: 'carol@example.com',
-      email_verified: true,
-      groups: ['team-a'],
-    });
+    addUser('carol');
     const browser = await signedIn('carol');
     idp.users.delete('carol');
     clock.advance(DUE_MS);
@@ -427,12 +422,10 @@ describe('cookies that are not what we issued', () => {
 
 describe('large sessions', () => {
   const withGroups = (user: string, count: number) =>
-    idp.users.set(user, {
-      password: user,
-      email: `${user}@example.com`,
-      email_verified: true,
-      groups: ['team-a', ...Array.from({ length: count }, (_, i) => `a-rather-long-group-name-number-${i}`)],
-    });
+    addUser(user, [
+      'team-a',
+      ...Array.from({ length: count }, (_, i) => `a-rather-long-group-name-number-${i}`),
+    ]);
 
   test('a user with many groups gets a session split over numbered cookies; sign-out expires every chunk', async () => {
     withGroups('dave', 150);

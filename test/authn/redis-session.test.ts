@@ -200,26 +200,30 @@ async function redisKeys(pattern: string): Promise<string[]> {
   }
 }
 
-test('in the store: a refresh or an idle-deadline write that finishes after destroy() stores nothing', async () => {
-  const now = () => clock.now();
+/** The store on its own, on the test's Redis and clock, with one fresh session in it. */
+async function storeWithSession(name: string) {
   const store = new RedisSessionStore({
     url: redis.url,
     box: await SealedBox.create([SECRET], 'handle'),
     commandTimeoutMs: 1000,
-    now,
+    now: () => clock.now(),
   });
+  const t = Math.floor(clock.now() / 1000);
+  const session: Session = {
+    sid: `${name}-${t}`,
+    user: { username: 'alice', groups: ['team-a'], extra: {} },
+    sub: 'alice',
+    iat: t,
+    exp: t + 3600,
+    seen: t,
+    rt: 'rt-1',
+  };
+  return { store, session, t, handle: await store.create(session) };
+}
+
+test('in the store: a refresh or an idle-deadline write that finishes after destroy() stores nothing', async () => {
+  const { store, session, t, handle } = await storeWithSession('race');
   try {
-    const t = Math.floor(now() / 1000);
-    const session: Session = {
-      sid: `race-${t}`,
-      user: { username: 'alice', groups: ['team-a'], extra: {} },
-      sub: 'alice',
-      iat: t,
-      exp: t + 3600,
-      seen: t,
-      rt: 'rt-1',
-    };
-    const handle = await store.create(session);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const refreshing = store.singleFlight(session, async () => {
@@ -240,24 +244,8 @@ test('in the store: a refresh or an idle-deadline write that finishes after dest
 });
 
 test('in the store: an idle-deadline write computed before a refresh cannot undo it', async () => {
-  const store = new RedisSessionStore({
-    url: redis.url,
-    box: await SealedBox.create([SECRET], 'handle'),
-    commandTimeoutMs: 1000,
-    now: () => clock.now(),
-  });
+  const { store, session, t, handle } = await storeWithSession('undo');
   try {
-    const t = Math.floor(clock.now() / 1000);
-    const session: Session = {
-      sid: `undo-${t}`,
-      user: { username: 'alice', groups: ['team-a'], extra: {} },
-      sub: 'alice',
-      iat: t,
-      exp: t + 3600,
-      seen: t,
-      rt: 'rt-1',
-    };
-    const handle = await store.create(session);
     await store.singleFlight(session, () => Promise.resolve({ ...session, rt: 'rt-2', gen: 1 }));
     assert.deepEqual(await store.update({ ...session, seen: t + 60 }, 0), { refused: 'superseded' });
     clock.advance(PAST_CACHE_MS);
