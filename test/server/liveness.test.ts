@@ -55,6 +55,14 @@ describe('FrameBoundary', () => {
     assert.equal(b.atBoundary, false);
   });
 
+  test('a backend that refuses the upgrade sends a plain response: its body is never taken for frames', () => {
+    const b = new FrameBoundary();
+    b.consume(Buffer.from('HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n'));
+    assert.equal(b.consume(Buffer.from([0x82, 0x00]), true), 2);
+    assert.equal(b.upgraded, false);
+    assert.equal(b.atBoundary, false);
+  });
+
   test('the close frame: FIN + close, code, reason cut to fit a control frame', () => {
     const f = closeFrame(1008, 'signed out');
     assert.deepEqual([...f.subarray(0, 4)], [0x88, 12, 0x03, 0xf0]);

@@ -7,15 +7,18 @@
  */
 
 const HEAD_END = [0x0d, 0x0a, 0x0d, 0x0a]; // \r\n\r\n
+const SWITCHING = /^HTTP\/1\.[01] 101 /;
 
 export class FrameBoundary {
-  private phase: 'head' | 'frames' = 'head';
+  /** `refused`: the backend answered with a plain HTTP response; its body is no frames. */
+  private phase: 'head' | 'frames' | 'refused' = 'head';
+  private headStart = '';
   private headMatched = 0;
   private readonly header: number[] = [];
   private headerLength = 2;
   private payloadLeft = 0;
 
-  /** The upgrade response head has gone by: what follows are frames. */
+  /** A 101 response head has gone by: what follows are frames. */
   get upgraded(): boolean {
     return this.phase === 'frames';
   }
@@ -34,6 +37,7 @@ export class FrameBoundary {
     let i = 0;
     while (i < chunk.length) {
       if (untilBoundary && this.atBoundary) return i;
+      if (this.phase === 'refused') return chunk.length;
       if (this.phase === 'head') i = this.readHead(chunk, i);
       else if (this.payloadLeft > 0) {
         const n = Math.min(this.payloadLeft, chunk.length - i);
@@ -46,8 +50,10 @@ export class FrameBoundary {
 
   private readHead(chunk: Uint8Array, i: number): number {
     const byte = chunk[i];
+    if (this.headStart.length < 13) this.headStart += String.fromCharCode(byte);
     this.headMatched = byte === HEAD_END[this.headMatched] ? this.headMatched + 1 : byte === 0x0d ? 1 : 0;
-    if (this.headMatched === HEAD_END.length) this.phase = 'frames';
+    if (this.headMatched === HEAD_END.length)
+      this.phase = SWITCHING.test(this.headStart) ? 'frames' : 'refused';
     return i + 1;
   }
 
