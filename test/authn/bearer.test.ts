@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
+import { ManualClock } from '../support/manual-clock.js';
 import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { makeKey, startJwtIssuer, type JwtIssuer } from '../support/jwt-issuer.js';
 import { createTestCA, type TestCA } from '../support/tls.js';
@@ -401,7 +402,7 @@ describe('issuer.discoveryURL', () => {
 
 describe('ServiceAccount tokens (TokenReview)', () => {
   const CACHE_TTL_MS = 1000;
-  let clock = Date.now();
+  const clock = new ManualClock();
   let apiserver: FakeApiServer;
   let saApp: AuthApp;
   before(async () => {
@@ -430,7 +431,7 @@ describe('ServiceAccount tokens (TokenReview)', () => {
           serviceAccountTokens: { enabled: true, audiences: ['kube-bastion'], cacheTTL: `${CACHE_TTL_MS}ms` },
         },
       },
-      { kubeConfig: apiserver.kubeConfig(), now: () => clock },
+      { kubeConfig: apiserver.kubeConfig(), clock },
     );
   });
   after(async () => {
@@ -458,7 +459,7 @@ describe('ServiceAccount tokens (TokenReview)', () => {
     assert.deepEqual(new Set(burst.map((r) => r.status)), new Set([200]));
     for (let i = 0; i < 5; i++) await whoami(saApp.url, 'Bearer sa-token-burst');
     assert.equal(apiserver.count({ resource: 'tokenreviews' }), 1, '15 requests, one TokenReview');
-    clock += CACHE_TTL_MS;
+    clock.advance(CACHE_TTL_MS);
     assert.equal((await whoami(saApp.url, 'Bearer sa-token-burst')).status, 200);
     assert.equal(apiserver.count({ resource: 'tokenreviews' }), 2, 'asked again once the answer expired');
   });

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { createAuthentication, type Authentication } from '../../src/authn/index.js';
+import type { Clock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { unauthorized } from '../../src/errors.js';
@@ -28,8 +29,7 @@ export async function startAuthApp(
     upstream?: string;
     port?: number;
     logger?: Logger;
-    /** A test clock for caches, cooldowns and backoff. */
-    now?: () => number;
+    clock?: Clock;
     issuerTimeoutMs?: number;
   } = {},
 ): Promise<AuthApp> {
@@ -39,7 +39,7 @@ export async function startAuthApp(
     logger: opts.logger ?? silentLogger(),
     kubeConfig: opts.kubeConfig,
     publicURL,
-    now: opts.now,
+    clock: opts.clock,
     issuerTimeoutMs: opts.issuerTimeoutMs,
   });
   const app = express();

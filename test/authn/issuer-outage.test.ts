@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FETCH_BACKOFF_MS, JWKS_COOLDOWN_MS } from '../../src/authn/jwt/issuer.js';
 import { eventually } from '../support/eventually.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { makeKey, startJwtIssuer, type JwtIssuer, type SigningKey } from '../support/jwt-issuer.js';
 import { createTestCA } from '../support/tls.js';
 import { capturedLogs, startAuthApp, whoami, type AuthApp } from './helpers.js';
@@ -19,7 +20,7 @@ import { capturedLogs, startAuthApp, whoami, type AuthApp } from './helpers.js';
 let issuer: JwtIssuer;
 let stranger: SigningKey;
 let app: AuthApp;
-let clock = Date.now();
+const clock = new ManualClock();
 const logs = capturedLogs();
 const claims = { aud: 'kube-bastion', sub: 'job' };
 
@@ -38,7 +39,7 @@ before(async () => {
         ],
       },
     },
-    { now: () => clock, issuerTimeoutMs: 1_000, logger: logs.logger },
+    { clock, issuerTimeoutMs: 1_000, logger: logs.logger },
   );
 });
 after(async () => {
@@ -62,7 +63,7 @@ const fetchesDuring = async (action: () => Promise<unknown>) => {
 describe('while the issuer is up', () => {
   test('known keys verify; an unknown kid refetches once, then waits out the cooldown (401)', async () => {
     assert.equal(await status(await known()), 200);
-    clock += JWKS_COOLDOWN_MS;
+    clock.advance(JWKS_COOLDOWN_MS);
     const fetched = await fetchesDuring(async () => {
       for (let i = 0; i < 5; i++) assert.equal(await status(await unknownKid()), 401);
     });
@@ -75,7 +76,7 @@ describe('while the issuer is up', () => {
     const before = judged();
     for (let i = 0; i < 3; i++) assert.equal(await status(token), 401);
     assert.equal(judged() - before, 1);
-    clock += 10_000;
+    clock.advance(10_000);
     assert.equal(await status(token), 401);
     assert.equal(judged() - before, 2);
   });
@@ -84,7 +85,7 @@ describe('while the issuer is up', () => {
 describe('while the issuer is down (connections reset)', () => {
   before(() => {
     issuer.mode = 'down';
-    clock += JWKS_COOLDOWN_MS;
+    clock.advance(JWKS_COOLDOWN_MS);
   });
 
   test('unknown kids: one fetch, then fast 503s, sequential or concurrent', async () => {
@@ -108,7 +109,7 @@ describe('while the issuer is down (connections reset)', () => {
 
   test('the pause doubles with each failure', async () => {
     const attempt = async (advance: number) => {
-      clock += advance;
+      clock.advance(advance);
       return fetchesDuring(async () => assert.equal(await status(await unknownKid()), 503));
     };
     assert.equal(await attempt(FETCH_BACKOFF_MS), 1, 'after 1 s: the second failure');
@@ -122,7 +123,7 @@ describe('while the issuer is down (connections reset)', () => {
 describe('while the issuer is stalled (accepts, never answers)', () => {
   before(() => {
     issuer.mode = 'stalled';
-    clock += 60_000;
+    clock.advance(60_000);
   });
 
   test('concurrent unknown kids share one fetch; known keys are served while it hangs', async () => {
@@ -147,7 +148,7 @@ describe('when the issuer is back', () => {
   test('a rotated key is picked up at the next allowed fetch', async () => {
     issuer.mode = 'up';
     const rotated = await issuer.rotate();
-    clock += 60_000;
+    clock.advance(60_000);
     const token = `Bearer ${await issuer.mint({ ...claims, run: run++ }, { key: rotated, expiresIn: 3600 })}`;
     assert.equal(await status(token), 200);
     assert.equal(await status(await known()), 200);

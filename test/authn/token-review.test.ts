@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { eventually } from '../support/eventually.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { startAuthApp, whoami, type AuthApp } from './helpers.js';
 
@@ -17,7 +18,7 @@ const MAX_IN_FLIGHT = 4;
 const TTL_MS = 10_000;
 let api: FakeApiServer;
 let app: AuthApp;
-let clock = Date.now();
+const clock = new ManualClock();
 
 before(async () => {
   api = await startFakeApiServer({
@@ -43,7 +44,7 @@ before(async () => {
         },
       },
     },
-    { kubeConfig: api.kubeConfig(), now: () => clock },
+    { kubeConfig: api.kubeConfig(), clock },
   );
 });
 after(async () => {
@@ -52,7 +53,7 @@ after(async () => {
 });
 beforeEach(() => {
   api.clearRequests();
-  clock += TTL_MS; // nothing cached carries over from the test before
+  clock.advance(TTL_MS); // nothing cached carries over from the test before
 });
 
 const reviews = () => api.count({ resource: 'tokenreviews' });
@@ -64,7 +65,7 @@ describe('answers are remembered', () => {
     const token = junkToken();
     for (let i = 0; i < 5; i++) assert.equal((await whoami(app.url, token)).status, 401);
     assert.equal(reviews(), 1);
-    clock += TTL_MS;
+    clock.advance(TTL_MS);
     assert.equal((await whoami(app.url, token)).status, 401);
     assert.equal(reviews(), 2);
   });
