@@ -21,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import type { JWTPayload } from 'jose';
 import type { Recorded } from '../support/echo-server.js';
 import { send } from '../support/http.js';
-import { runCase } from './support/cases.js';
+import { runCase, type HostileCase } from './support/cases.js';
 import { WEB, startWorld, type World } from './support/world.js';
 
 /** A claim rule with the pattern from issue 15: exponential for a backtracking engine. */
@@ -47,31 +47,27 @@ const header = (r: Recorded, name: string) => {
   return i < 0 ? undefined : Buffer.from(r.rawHeaders[i + 1], 'latin1').toString('utf8');
 };
 
-async function refused(world: World, claims: JWTPayload, message: RegExp): Promise<void> {
-  const t = await token(world, claims);
-  await runCase(world, {
-    name: '',
-    path: `${WEB}/x`,
-    headers: { authorization: `Bearer ${t}` },
+/** One request with a signed token carrying `claims`, and what must come of it. */
+async function withClaims(
+  world: World,
+  claims: JWTPayload,
+  outcome: Pick<HostileCase, 'status' | 'shape' | 'reason' | 'message' | 'upstream'>,
+): Promise<void> {
+  const authorization = `Bearer ${await token(world, claims)}`;
+  await runCase(world, { name: '', path: `${WEB}/x`, headers: { authorization }, ...outcome });
+}
+
+const refused = (world: World, claims: JWTPayload, message: RegExp) =>
+  withClaims(world, claims, {
     status: 401,
     shape: 'status',
     reason: 'Unauthorized',
     message,
     upstream: null,
   });
-}
 
-async function passes(world: World, claims: JWTPayload, check: (got: Recorded) => void): Promise<void> {
-  const t = await token(world, claims);
-  await runCase(world, {
-    name: '',
-    path: `${WEB}/x`,
-    headers: { authorization: `Bearer ${t}` },
-    status: 200,
-    shape: 'echo',
-    upstream: { url: '/x', check },
-  });
-}
+const passes = (world: World, claims: JWTPayload, check: (got: Recorded) => void) =>
+  withClaims(world, claims, { status: 200, shape: 'echo', upstream: { url: '/x', check } });
 
 describe('names a header parser would change are refused, not cleaned', () => {
   const names: [string, RegExp][] = [
