@@ -128,6 +128,19 @@ describe('cost limit', () => {
     assert.throws(() => run(doubling, { s: 'a'.repeat(1000) }), CostLimitError);
   });
 
+  test('claims over 64 KiB, or nested deeper than the stack, are refused before any expression runs', () => {
+    const map = compileClaimMapper({
+      issuerURL: 'https://idp.example.com',
+      path: 'p',
+      mappings: { username: { claim: 'sub', prefix: '' } },
+    });
+    assert.equal(map({ sub: 'alice', note: 'x'.repeat(60_000) }).username, 'alice');
+    assert.throws(() => map({ sub: 'alice', note: 'x'.repeat(70_000) }), /larger than 64 KiB/);
+    let deep: unknown = [];
+    for (let i = 0; i < 30_000; i++) deep = [deep];
+    assert.throws(() => map({ sub: 'alice', deep }), /nested too deeply/);
+  });
+
   test("one token's expressions share one budget, and the token is refused", () => {
     const map = compileClaimMapper({
       issuerURL: 'https://ci.example.com',

@@ -211,7 +211,14 @@ function checkIdentity(user: MappedUser, allowSystemNames: boolean): void {
 }
 
 function checkClaimsSize(claims: Claims): void {
-  if (JSON.stringify(claims).length > MAX_CLAIMS_BYTES)
+  let size: number;
+  try {
+    size = JSON.stringify(claims).length;
+  } catch {
+    // Nested deeper than the stack allows: no mapping needs that.
+    throw new ClaimError("the token's claims are nested too deeply");
+  }
+  if (size > MAX_CLAIMS_BYTES)
     throw new ClaimError(`the token's claims are larger than ${MAX_CLAIMS_BYTES / 1024} KiB`);
 }
 
