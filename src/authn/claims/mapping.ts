@@ -139,39 +139,49 @@ function userRule(rule: UserRule, path: string): (user: MappedUser) => void {
   };
 }
 
-/**
- * Compiles an issuer's mappings and rules into one function. Throws
- * ExpressionError (with the config path) when an expression does not parse.
- */
-export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => MappedUser {
+/** Every field and rule of an issuer, compiled (expressions parsed, patterns checked). */
+function compileParts(opts: MapperOptions) {
   const { mappings, path } = opts;
   const usernameClaim = mappings.username.expression === undefined ? mappings.username.claim! : undefined;
   // The apiserver prefixes non-email username claims with the issuer unless told otherwise,
   // so `sub` from two issuers can never name the same user.
   const defaultUserPrefix =
     usernameClaim === undefined || usernameClaim === 'email' ? '' : `${opts.issuerURL}#`;
-  const username = stringField(mappings.username, `${path}.claimMappings.username`, defaultUserPrefix);
-  const groups = mappings.groups ? listField(mappings.groups, `${path}.claimMappings.groups`) : () => [];
-  const uid = mappings.uid ? stringField(mappings.uid, `${path}.claimMappings.uid`, '') : () => undefined;
-  const email = mappings.email
-    ? stringField(mappings.email, `${path}.claimMappings.email`, '')
-    : verifiedEmail;
-  const extra = (mappings.extra ?? []).map((e, i) => ({
-    key: e.key,
-    expr: compileExpression(e.valueExpression, 'claims', `${path}.claimMappings.extra[${i}].valueExpression`),
-  }));
-  const claimRules = (opts.claimValidationRules ?? []).map((r, i) =>
-    claimRule(r, `${path}.claimValidationRules[${i}]`),
-  );
-  const userRules = (opts.userValidationRules ?? []).map((r, i) =>
-    userRule(r, `${path}.userValidationRules[${i}]`),
-  );
-  if (mappings.username.expression !== undefined)
-    requireEmailVerifiedUse(opts, username.expr!, [
-      ...extra.map((e) => e.expr),
-      ...claimRules.map((r) => r.expr),
+  const parts = {
+    usernameClaim,
+    username: stringField(mappings.username, `${path}.claimMappings.username`, defaultUserPrefix),
+    groups: mappings.groups ? listField(mappings.groups, `${path}.claimMappings.groups`) : () => [],
+    uid: mappings.uid ? stringField(mappings.uid, `${path}.claimMappings.uid`, '') : () => undefined,
+    email: mappings.email ? stringField(mappings.email, `${path}.claimMappings.email`, '') : verifiedEmail,
+    extra: (mappings.extra ?? []).map((e, i) => ({
+      key: e.key,
+      expr: compileExpression(
+        e.valueExpression,
+        'claims',
+        `${path}.claimMappings.extra[${i}].valueExpression`,
+      ),
+    })),
+    claimRules: (opts.claimValidationRules ?? []).map((r, i) =>
+      claimRule(r, `${path}.claimValidationRules[${i}]`),
+    ),
+    userRules: (opts.userValidationRules ?? []).map((r, i) =>
+      userRule(r, `${path}.userValidationRules[${i}]`),
+    ),
+  };
+  if (parts.username.expr)
+    requireEmailVerifiedUse(opts, parts.username.expr, [
+      ...parts.extra.map((e) => e.expr),
+      ...parts.claimRules.map((r) => r.expr),
     ]);
+  return parts;
+}
 
+/**
+ * Compiles an issuer's mappings and rules into one function. Throws
+ * ExpressionError (with the config path) when an expression does not parse.
+ */
+export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => MappedUser {
+  const { usernameClaim, username, groups, uid, email, extra, claimRules, userRules } = compileParts(opts);
   const mapUser = (claims: Claims): MappedUser => {
     for (const rule of claimRules) rule.check(claims);
     if (usernameClaim === 'email' && !emailVerified(claims)) {
