@@ -27,7 +27,8 @@ const rewrite = z
       z.array(nonEmpty).default([]),
       'request paths (picomatch globs, as rewriteHTMLExclude) whose path-form responses get ' +
         '`Content-Security-Policy: sandbox` (scripts run, but on an opaque origin: no cookies, no same-origin ' +
-        'requests to the gateway or other apps); for apps you do not trust that still work so',
+        'requests to the gateway or other apps). The page’s own requests carry no session either: only for ' +
+        'self-contained pages (single-file reports); host routing is the general answer',
       [['/api/v1/namespaces/reports/services/*/proxy/**']],
     ),
   })
