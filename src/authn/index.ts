@@ -23,7 +23,13 @@ import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
 import { createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
-import { cookieSettings, isOurCookie, readChunked, requestCookies } from './session/cookie-jar.js';
+import {
+  cookieSettings,
+  gatewayCookieMatcher,
+  isOurCookie,
+  readChunked,
+  requestCookies,
+} from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
@@ -52,6 +58,8 @@ export interface Authentication {
   liveness(req: IncomingMessage): CredentialLiveness | undefined;
   /** Our cookies (every session chunk and the sign-in cookie), which the proxy strips. */
   isSessionCookie(name: string): boolean;
+  /** Every cookie name the gateway owns, in any case or prefix spelling: no upstream may set one. */
+  isGatewayCookie(name: string): boolean;
   /** True once IdP discovery is done (always true without browser sign-in). */
   ready(): boolean;
   close(): Promise<void>;
@@ -150,6 +158,7 @@ export async function createAuthentication(
     liveness,
     router,
     isSessionCookie: (name) => isOurCookie(cookies, name),
+    isGatewayCookie: gatewayCookieMatcher(cookies),
     ready: () => browser?.idp.ready() ?? true,
     async close() {
       bearer.close();

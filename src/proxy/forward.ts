@@ -6,7 +6,7 @@
  * relay.ts; WebSocket upgrades go to upgrade-forwarder.ts. Where to send was
  * decided before (resolve.ts).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { GatewayError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
@@ -231,6 +231,8 @@ export function createForwarder(o: ForwarderOptions) {
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
     affinityKey: o.affinityKey,
     prepare: (req, ctx) => prepare(req, ctx, true),
+    responseHeaders:
+      o.rewriter && ((h, ctx, status) => o.rewriter!.headers(h, ctx, status) as IncomingHttpHeaders),
   });
 
   return {

@@ -9,7 +9,7 @@ import type { RequestContext } from '../server/request-context.js';
 import type { Outcome } from './forward.js';
 import { downstreamResponseHeaders } from './headers.js';
 
-/** Rewrites responses of the path form (Location, Set-Cookie, HTML); identity when off. */
+/** Guards and rewrites responses (Set-Cookie, origin-wide headers; Location and HTML in the path form). */
 export interface ResponseRewriter {
   headers(headers: OutgoingHttpHeaders, ctx: RequestContext, statusCode: number): OutgoingHttpHeaders;
   body(upstream: IncomingMessage, ctx: RequestContext): NodeJS.ReadableStream;
@@ -28,7 +28,8 @@ export function relay(
   const pathForm = ctx.via === 'path';
   let headers = downstreamResponseHeaders(upstream.headers, pathForm);
   let body: NodeJS.ReadableStream = upstream;
-  if (rewriter && pathForm) {
+  // Every form: upstream cookies and origin-wide headers are guarded; the path form is also rewritten.
+  if (rewriter) {
     headers = rewriter.headers(headers, ctx, status);
     body = rewriter.body(upstream, ctx);
   }

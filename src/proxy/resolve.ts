@@ -112,6 +112,7 @@ export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions):
     affinity,
     trafficDistribution: service.spec?.trafficDistribution,
     key: `services/${path.namespace}/${path.name}:${portName}`,
+    servicePort: service.spec?.ports?.find((p) => (p.name ?? '') === portName)?.port,
   };
 }
 

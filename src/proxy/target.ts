@@ -34,4 +34,6 @@ export interface Target {
   trafficDistribution?: string;
   /** A stable key for per-target state (balancer, metrics): `services/ns/name:port`. */
   key: string;
+  /** Services: the Service port the request selected (links to the Service's DNS name at it are this target). */
+  servicePort?: number;
 }

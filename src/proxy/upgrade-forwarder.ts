@@ -26,6 +26,12 @@ export interface UpgradeForwarderOptions {
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
   /** The sanitized upstream headers (with identity) and path, as for plain requests. */
   prepare(req: IncomingMessage, ctx: RequestContext): Promise<{ headers: IncomingHttpHeaders; path: string }>;
+  /** The upstream's answer headers (101 or a refusal) as the client may see them: its Set-Cookie guarded. */
+  responseHeaders?: (
+    headers: IncomingHttpHeaders,
+    ctx: RequestContext,
+    status: number,
+  ) => IncomingHttpHeaders;
 }
 
 export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
@@ -45,13 +51,23 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
   // A backend that answers the upgrade with a plain response: http-proxy-3 relays it and closes,
   // so the client got that status, not 101.
   const refusedWith = new WeakMap<Duplex, number>();
+  const contexts = new WeakMap<Duplex, RequestContext>();
+  // These listeners run before http-proxy-3's own, which write `res.headers` to the client.
+  const guard = (res: IncomingMessage, socket: Duplex, status: number) => {
+    const ctx = contexts.get(socket);
+    if (ctx && o.responseHeaders) res.headers = o.responseHeaders(res.headers, ctx, status);
+  };
   proxy.on('proxyReqWs', (upstream, _req, socket) => {
     applyUpgradeDeadlines(upstream, deadlines);
     unanswered.set(socket, upstream);
-    upstream.once('upgrade', () => unanswered.delete(socket));
+    upstream.once('upgrade', (res: IncomingMessage) => {
+      unanswered.delete(socket);
+      guard(res, socket, 101);
+    });
     upstream.once('response', (res: IncomingMessage) => {
       unanswered.delete(socket);
       refusedWith.set(socket, res.statusCode ?? 502);
+      guard(res, socket, res.statusCode ?? 502);
     });
   });
 
@@ -83,6 +99,7 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     req.url = prepared.path;
     const done = o.picker.start(target, endpoint);
     upgrades.add(socket);
+    contexts.set(socket, ctx);
     return new Promise<number>((resolve, reject) => {
       let settled = false;
       // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the

@@ -116,8 +116,14 @@ export async function buildParts(config: Config, o: PartsOptions) {
   const identity = await createUpstreamIdentity(config, { logger });
   const audit = createAuditLog(config.logging.audit, logger);
   const balancer = createBalancer(config.upstream.loadBalancing, { metrics });
+  const clientScheme = config.listen.tls || publicURL.protocol === 'https:' ? 'https' : 'http';
   // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
-  const rewriter = createResponseRewriter(config.upstream);
+  // Upstream Set-Cookie lines naming a gateway cookie are dropped in every form.
+  const rewriter = createResponseRewriter(config.upstream, {
+    isGatewayCookie: (name) => authentication.isGatewayCookie(name),
+    clientScheme,
+    logger,
+  });
 
   const resolveTarget = createTargetResolver({
     state,
@@ -142,7 +148,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       verify: config.upstream.tls.verify,
       ca: config.upstream.tls.caFile ? readFileSync(config.upstream.tls.caFile, 'utf8') : undefined,
     },
-    proto: config.listen.tls ? 'https' : publicURL.protocol.replace(':', ''),
+    proto: clientScheme,
     isReservedHeader: (name) => identity.isReservedHeader(name),
     isSessionCookie: (name) => authentication.isSessionCookie(name),
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),

@@ -125,14 +125,16 @@ test('uid and extra mappings fill the identity', () => {
   });
 });
 
-test('https publicURL: __Host- cookie, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain', () => {
+test('https publicURL: __Host-Http- cookie, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain', () => {
   const s = cookieSettings(new URL('https://bastion.example.com'), 'kube_bastion');
-  assert.equal(s.name, '__Host-kube_bastion');
+  assert.equal(s.name, '__Host-Http-kube_bastion', 'no Domain, and no document.cookie can set it');
   const [line] = writeChunked(s, 'v', 3600, {});
-  assert.match(line, /^__Host-kube_bastion=v; Max-Age=3600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+  assert.match(line, /^__Host-Http-kube_bastion=v; Max-Age=3600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
   const withDomain = cookieSettings(new URL('https://bastion.example.com'), 'kube_bastion', 'example.com');
-  assert.equal(withDomain.name, 'kube_bastion', '__Host- forbids Domain');
+  assert.equal(withDomain.name, '__Http-kube_bastion', '__Host- forbids Domain; __Http- does not');
   assert.match(writeChunked(withDomain, 'v', 60, {})[0], /Domain=example.com/);
+  const plain = cookieSettings(new URL('http://127.0.0.1:8080'), 'kube_bastion');
+  assert.equal(plain.name, 'kube_bastion', 'prefixes need Secure');
 });
 
 test('chunks: numbered, leftovers from a longer session expire, and there is a ceiling', () => {

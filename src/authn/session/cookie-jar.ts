@@ -18,7 +18,7 @@ export const CHUNK_SIZE = 3800;
 export const MAX_CHUNKS = 8;
 
 export interface CookieSettings {
-  /** Name of the first chunk, with the `__Host-` prefix when it applies. */
+  /** Name of the first chunk, with the `__Host-Http-` / `__Http-` prefix when it applies. */
   name: string;
   /** Short-lived cookie holding an in-flight sign-in (PKCE verifier, state, nonce, rd). */
   loginName: string;
@@ -59,13 +59,45 @@ export function cookieSettings(
 ): CookieSettings {
   const secure = publicURL.protocol === 'https:';
   // `__Host-` makes the browser enforce Secure, Path=/ and no Domain: no subdomain can plant or overwrite it.
-  const name = secure && !domain ? `__Host-${base}` : base;
+  // `Http-` (RFC 6265bis) makes it refuse the name from `document.cookie`: a proxied page's script,
+  // which runs on this origin, cannot plant a session of its choosing (Chromium enforces both; a
+  // browser that does not know `__Http-` still enforces `__Host-`).
+  const prefix = !secure ? '' : domain ? '__Http-' : '__Host-Http-';
+  const name = `${prefix}${base}`;
   return { name, loginName: `${name}_login`, secure, domain, maxBytes: sessionCookieBudget(maxHeaderBytes) };
 }
 
 /** Every name a gateway cookie can have: each possible chunk, then the sign-in cookie. */
 export function allCookieNames(settings: CookieSettings): string[] {
   return [...Array.from({ length: MAX_CHUNKS }, (_, i) => chunkName(settings, i)), settings.loginName];
+}
+
+const COOKIE_PREFIXES = /^(__host-http-|__host-|__http-|__secure-)/i;
+
+/**
+ * A test for every cookie name the gateway owns, whatever an upstream's
+ * spelling: the session chunks, the sign-in cookie and any other cookie whose
+ * name is the configured base followed by `_` (give every new gateway cookie
+ * such a name, or pass it in `also`). Compared without case and without the
+ * browser's `__Host-`/`__Secure-`/`__Http-` prefixes, so no variant an
+ * upstream sends can shadow or stand in for ours. The proxy drops upstream
+ * Set-Cookie lines that match it.
+ */
+export function gatewayCookieMatcher(
+  settings: Pick<CookieSettings, 'name'>,
+  also: readonly string[] = [],
+): (name: string) => boolean {
+  const bare = (name: string) => {
+    let n = name.trim().toLowerCase();
+    while (COOKIE_PREFIXES.test(n)) n = n.replace(COOKIE_PREFIXES, '');
+    return n;
+  };
+  const base = bare(settings.name);
+  const extra = new Set(also.map(bare));
+  return (name) => {
+    const n = bare(name);
+    return n === base || n.startsWith(`${base}_`) || extra.has(n);
+  };
 }
 
 /** Is this one of our cookies (any chunk, or the sign-in cookie)? The proxy strips them. */

@@ -9,6 +9,31 @@ import { describe, duration, nonEmpty } from './primitives.js';
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name');
 
+/** The rewriter's cost limits when nothing is configured (src/proxy/rewrite/limits.ts). */
+export const REWRITE_DEFAULTS = { maxBodyBytes: 16 * 1024 * 1024, maxTokenBytes: 1024 * 1024 } as const;
+
+const rewrite = z
+  .strictObject({
+    maxBodyBytes: describe(
+      z.number().int().min(1024).default(REWRITE_DEFAULTS.maxBodyBytes),
+      'decoded HTML bytes per response that go through the link rewriter; the rest passes through unrewritten. ' +
+        'A compressed body that inflates past this and more than 100:1 is cut (decompression bomb)',
+    ),
+    maxTokenBytes: describe(
+      z.number().int().min(1024).default(REWRITE_DEFAULTS.maxTokenBytes),
+      'largest unfinished tag, attribute or comment the rewriter holds; past it the rest of the body passes through unrewritten',
+    ),
+    sandbox: describe(
+      z.array(nonEmpty).default([]),
+      'request paths (picomatch globs, as rewriteHTMLExclude) whose path-form responses get ' +
+        '`Content-Security-Policy: sandbox` (scripts run, but on an opaque origin: no cookies, no same-origin ' +
+        'requests to the gateway or other apps). The page’s own requests carry no session either: only for ' +
+        'self-contained pages (single-file reports); host routing is the general answer',
+      [['/api/v1/namespaces/reports/services/*/proxy/**']],
+    ),
+  })
+  .prefault({});
+
 export const upstream = z
   .strictObject({
     connectTimeout: describe(
@@ -142,6 +167,10 @@ export const upstream = z
       'request paths (picomatch globs over the whole path, `**` crosses `/`) whose HTML is passed through unrewritten, ' +
         'e.g. `/api/v1/namespaces/monitoring/services/grafana*/proxy/**` for an app configured with its prefix; ' +
         'Location and Set-Cookie are still rewritten',
+    ),
+    rewrite: describe(
+      rewrite,
+      'limits and protections of response rewriting (the path form); upstream Set-Cookie lines naming a gateway cookie are always dropped',
     ),
   })
   .prefault({});

@@ -14,7 +14,8 @@ import {
   sniffLength,
   type BodyEncoding,
 } from './encoding.js';
-import { createHTMLLinkRewriter, createLatin1Encoder } from './html-stream.js';
+import { createHTMLLinkRewriter, createLatin1Encoder, type LimitListener } from './html-stream.js';
+import { DEFAULT_LIMITS, InflateLimitError, inflatesTooMuch, type RewriteLimits } from './limits.js';
 import type { RewriteContext } from './url.js';
 
 export class UnsupportedContentEncodingError extends Error {
@@ -25,20 +26,32 @@ export class UnsupportedContentEncodingError extends Error {
   }
 }
 
+export interface BodyRewriterOptions {
+  limits?: RewriteLimits;
+  /** Called once when rewriting stops at a limit (`inflate`: the body is then cut with InflateLimitError). */
+  onLimit?: LimitListener;
+}
+
 /**
  * A Transform (Buffer in, Buffer out) that rewrites an HTML body sent with
  * Content-Encoding `contentEncoding` and re-encodes it the same way.
  * Throws UnsupportedContentEncodingError for a coding `shouldRewriteBody` refuses.
  */
-export function createBodyRewriter(contentEncoding: string | undefined, ctx: RewriteContext): Transform {
+export function createBodyRewriter(
+  contentEncoding: string | undefined,
+  ctx: RewriteContext,
+  options: BodyRewriterOptions = {},
+): Transform {
   const encoding = parseContentEncoding(contentEncoding);
   if (encoding === undefined) throw new UnsupportedContentEncodingError(contentEncoding ?? '');
-  return new BodyRewriter(encoding, ctx);
+  return new BodyRewriter(encoding, ctx, options);
 }
 
 class BodyRewriter extends Transform {
   readonly #encoding: BodyEncoding;
   readonly #ctx: RewriteContext;
+  readonly #limits: RewriteLimits;
+  readonly #onLimit: LimitListener;
   #stages: (Readable & Writable)[] = [];
   // Bytes held back until the decoder can be chosen (deflate: zlib or raw).
   #pending: Buffer[] = [];
@@ -46,10 +59,12 @@ class BodyRewriter extends Transform {
   #flushQueued = false;
   #abandoned = false;
 
-  constructor(encoding: BodyEncoding, ctx: RewriteContext) {
+  constructor(encoding: BodyEncoding, ctx: RewriteContext, options: BodyRewriterOptions) {
     super();
     this.#encoding = encoding;
     this.#ctx = ctx;
+    this.#limits = options.limits ?? DEFAULT_LIMITS;
+    this.#onLimit = options.onLimit ?? (() => {});
     if (sniffLength(encoding) === 0) this.#build(Buffer.alloc(0));
   }
 
@@ -94,7 +109,8 @@ class BodyRewriter extends Transform {
     const decoder = createDecoder(this.#encoding, firstBytes);
     const encoder = createEncoder(this.#encoding);
     const toBytes = createLatin1Encoder();
-    const stages = [decoder, createHTMLLinkRewriter(this.#ctx), toBytes, encoder].filter(
+    const html = createHTMLLinkRewriter(this.#ctx, this.#limits, this.#onLimit);
+    const stages = [decoder, decoder && this.#inflateGuard(), html, toBytes, encoder].filter(
       (s) => s !== undefined,
     );
     this.#stages = stages;
@@ -106,6 +122,19 @@ class BodyRewriter extends Transform {
       if (!this.push(chunk)) tail.pause();
     });
     if (encoder) toBytes.on('data', () => this.#queueFlush(encoder));
+  }
+
+  /** Counts what the decoder produces and cuts a body that inflates like a bomb (limits.ts). */
+  #inflateGuard(): Transform {
+    let decoded = 0;
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        decoded += chunk.length;
+        if (!inflatesTooMuch(decoded, this.#received, this.#limits)) return callback(null, chunk);
+        this.#onLimit('inflate');
+        callback(new InflateLimitError(decoded, this.#received));
+      },
+    });
   }
 
   #forward(chunk: Buffer, callback: TransformCallback): void {

@@ -5,11 +5,36 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { rewriteSetCookiePath } from './set-cookie.js';
-import { rewriteURL, type RewriteContext } from './url.js';
+import { applyEdit, planURLRewrite, type RewriteContext } from './url.js';
 
-/** The apiserver rewrites Location on any status; Content-Location names the same kind of URL. */
+/**
+ * The apiserver rewrites Location on any status; Content-Location names the
+ * same kind of URL. A relative one gets the prefix; an absolute one that names
+ * the upstream (its ip:port, its Service's DNS name) or the gateway stays
+ * absolute — the apiserver keeps that form too — on the origin the client
+ * used (`clientOrigin`), since the client cannot reach the upstream's.
+ */
 export function rewriteLocation(value: string, ctx: RewriteContext): string {
-  return rewriteURL(value, ctx);
+  const edit = planURLRewrite(value, ctx);
+  if (edit === undefined) return value;
+  const absolute = edit.end > edit.start && ctx.clientOrigin !== undefined;
+  return applyEdit(
+    value,
+    absolute ? { ...edit, replacement: `${ctx.clientOrigin}${edit.replacement}` } : edit,
+  );
+}
+
+/** Location and Content-Location of `headers` rewritten (the only URL headers host routing needs). */
+export function rewriteLocationHeaders(
+  headers: OutgoingHttpHeaders,
+  ctx: RewriteContext,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ...headers };
+  for (const name of ['location', 'content-location']) {
+    const value = out[name];
+    if (typeof value === 'string') out[name] = rewriteLocation(value, ctx);
+  }
+  return out;
 }
 
 /** Headers whose value is invalid once the body bytes change. */
@@ -35,11 +60,7 @@ export function rewriteResponseHeaders(
   ctx: RewriteContext,
   bodyRewritten: boolean,
 ): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ...headers };
-  for (const name of ['location', 'content-location']) {
-    const value = out[name];
-    if (typeof value === 'string') out[name] = rewriteLocation(value, ctx);
-  }
+  const out = rewriteLocationHeaders(headers, ctx);
   const cookies = out['set-cookie'];
   if (cookies !== undefined) {
     out['set-cookie'] = (Array.isArray(cookies) ? cookies : [String(cookies)]).map((c: string) =>

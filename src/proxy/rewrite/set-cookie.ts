@@ -9,7 +9,8 @@ import { normalizePrefix, prefixPath, type RewriteContext } from './url.js';
 /** Rewrites the Path attribute of one Set-Cookie value (adding one when absent or invalid). */
 export function rewriteSetCookiePath(value: string, ctx: RewriteContext): string {
   const prefix = normalizePrefix(ctx.prefix);
-  // __Host- cookies must have Path=/ or the browser drops them, so they cannot be scoped.
+  // __Host- cookies must have Path=/ or the browser drops them, so they cannot be scoped
+  // (the forwarder drops them in the path form before this: cookie-guard.ts).
   if (prefix === '' || /^\s*__Host-/.test(value)) return value;
   const parts = value.split(';');
   let sawPath = false;

@@ -18,6 +18,13 @@ export interface RewriteContext {
   upstreamHost: string;
   /** The Host header the client used (`bastion.example.com`). */
   requestHost: string;
+  /** The Service reached: links to its cluster DNS names (`web`, `web.ns`, `web.ns.svc[.<domain>]`) at its port are the upstream too. */
+  service?: { name: string; namespace: string; port: number };
+  /**
+   * `https://bastion.example.com`: the origin the client used, when it is known
+   * and well-formed. An absolute Location to the upstream becomes absolute on it.
+   */
+  clientOrigin?: string;
 }
 
 export interface URLEdit {
@@ -89,6 +96,18 @@ export function applyEdit(value: string, { start, end, replacement }: URLEdit): 
   return value.slice(0, start) + replacement + value.slice(end);
 }
 
+/** Applies ascending, non-overlapping edits in one pass (`map` transforms each replacement). */
+export function applyEdits(value: string, edits: readonly URLEdit[], map = (r: string) => r): string {
+  const parts: string[] = [];
+  let at = 0;
+  for (const e of edits) {
+    parts.push(value.slice(at, e.start), map(e.replacement));
+    at = e.end;
+  }
+  parts.push(value.slice(at));
+  return parts.join('');
+}
+
 /** Browsers strip leading C0 controls and spaces from URLs. */
 function leadingSpace(value: string): number {
   let i = 0;
@@ -105,7 +124,32 @@ function authorityEnd(url: string, from: number): number {
 function isSameOrigin(authority: string, scheme: string | undefined, ctx: RewriteContext): boolean {
   const host = canonicalHost(authority.slice(authority.lastIndexOf('@') + 1), scheme);
   if (host === '') return false;
-  return host === canonicalHost(ctx.upstreamHost, scheme) || host === canonicalHost(ctx.requestHost, scheme);
+  return (
+    host === canonicalHost(ctx.upstreamHost, scheme) ||
+    host === canonicalHost(ctx.requestHost, scheme) ||
+    isServiceHost(host, scheme, ctx.service)
+  );
+}
+
+/** `web.team-a.svc.cluster.local[:port]` and the shorter forms a pod's resolver completes. */
+function isServiceHost(
+  host: string,
+  scheme: string | undefined,
+  service: RewriteContext['service'],
+): boolean {
+  if (service === undefined) return false;
+  const colon = host.lastIndexOf(':');
+  const hasPort = colon !== -1 && /^\d+$/.test(host.slice(colon + 1));
+  const name = (hasPort ? host.slice(0, colon) : host).replace(/\.$/, '');
+  const port = hasPort ? host.slice(colon + 1) : scheme === undefined ? undefined : DEFAULT_PORT[scheme];
+  if (port !== undefined && port !== String(service.port)) return false;
+  const svc = `${service.name}.${service.namespace}.svc`.toLowerCase();
+  return (
+    name === service.name.toLowerCase() ||
+    name === `${service.name}.${service.namespace}`.toLowerCase() ||
+    name === svc ||
+    name.startsWith(`${svc}.`)
+  );
 }
 
 /** Lower-cased host, without the default port of `scheme` (`a:80` is `a` for http). */

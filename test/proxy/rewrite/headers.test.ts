@@ -5,7 +5,7 @@ import {
   rewriteResponseHeaders,
   shouldRewriteBody,
 } from '../../../src/proxy/rewrite/index.js';
-import { PREFIX as P, ctx } from './support.js';
+import { PREFIX as P, ctx, options } from './support.js';
 
 test('only full text/html bodies in a coding we can undo are rewritten', () => {
   const html = { 'content-type': 'text/html; charset=utf-8' };
@@ -85,7 +85,7 @@ test('a body passed through keeps its length and ETag; URLs in headers are rewri
 });
 
 test('the forwarder seam decides headers and body alike, and leaves host routing alone', () => {
-  const rewriter = createResponseRewriter({ rewriteHTML: true });
+  const rewriter = createResponseRewriter({ rewriteHTML: true }, options);
   const req = {
     method: 'GET',
     url: `${P}/`,

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
 import { createResponseRewriter } from '../../../src/proxy/rewrite/index.js';
+import { options } from './support.js';
 
 const P = '/api/v1/namespaces/team-a/services/web:http/proxy';
 
@@ -92,7 +93,7 @@ let slowRelease = () => {};
 
 /** The forwarder in miniature: path form only, one upstream, the rewriter's two calls. */
 function startGateway(): http.Server {
-  const rewriter = createResponseRewriter({ rewriteHTML: true, rewriteHTMLExclude: [`${P}/plain`] });
+  const rewriter = createResponseRewriter({ rewriteHTML: true, rewriteHTMLExclude: [`${P}/plain`] }, options);
   const [ip = '', port = '0'] = upstreamHost.split(':');
   return http.createServer((req, res) => {
     const url = req.url ?? '/';

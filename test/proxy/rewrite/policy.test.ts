@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createResponseRewriter, createRewritePolicy } from '../../../src/proxy/rewrite/index.js';
 import { configSchema } from '../../../src/config/schema.js';
-import { PREFIX as P } from './support.js';
+import { PREFIX as P, options } from './support.js';
 
 test('rewriteHTML: false turns body rewriting off everywhere', () => {
   const allowed = createRewritePolicy({ rewriteHTML: false, rewriteHTMLExclude: [] });
@@ -30,7 +30,7 @@ test('the config schema carries both switches with their defaults', () => {
 });
 
 test('with HTML rewriting off, Location and Set-Cookie are still rewritten but the body is not', () => {
-  const rewriter = createResponseRewriter({ rewriteHTML: false });
+  const rewriter = createResponseRewriter({ rewriteHTML: false }, options);
   const req = {
     method: 'GET',
     url: `${P}/`,

@@ -1,6 +1,7 @@
 /** Shared arrangements for the rewrite tests: one prefix, and feeding a body through in small chunks. */
 import { once } from 'node:events';
 import type { Transform } from 'node:stream';
+import { gatewayCookieMatcher } from '../../../src/authn/session/cookie-jar.js';
 import { createBodyRewriter, type RewriteContext } from '../../../src/proxy/rewrite/index.js';
 
 export const PREFIX = '/api/v1/namespaces/ns/services/web:http/proxy';
@@ -9,6 +10,9 @@ export const ctx: RewriteContext = {
   upstreamHost: '10.0.0.7:8080',
   requestHost: 'bastion.example.com',
 };
+
+/** What the gateway passes the response rewriter about its cookies (the default name). */
+export const options = { isGatewayCookie: gatewayCookieMatcher({ name: 'kube_bastion' }) };
 
 /** Writes `input` in `chunkSize`-byte pieces (yielding between them) and collects everything that comes out. */
 export async function throughInChunks(stream: Transform, input: Buffer, chunkSize = 7): Promise<Buffer> {

@@ -72,3 +72,61 @@ test('isUnderPrefix checks whole segments', () => {
   assert.equal(isUnderPrefix(`${P}x`, P), false);
   assert.equal(isUnderPrefix('/api', P), false);
 });
+
+test('an absolute Location to the backend stays absolute, on the origin the client used', () => {
+  const at: RewriteContext = {
+    ...ctx,
+    service: { name: 'web', namespace: 'ns', port: 80 },
+    clientOrigin: 'https://bastion.example.com:8443',
+  };
+  const O = 'https://bastion.example.com:8443';
+  const cases: [string, string, string][] = [
+    ['the endpoint ip:port', 'http://10.0.0.7:8080/moved?x=1#f', `${O}${P}/moved?x=1#f`],
+    ['the endpoint, no path', 'http://10.0.0.7:8080', `${O}${P}/`],
+    ['the Service by its full cluster name', 'http://web.ns.svc.cluster.local/login', `${O}${P}/login`],
+    ['any cluster domain, with a trailing dot', 'http://web.ns.svc.corp.example./a', `${O}${P}/a`],
+    ['web.ns.svc with the Service port', 'http://web.ns.svc:80/a', `${O}${P}/a`],
+    ['web.ns', 'http://WEB.NS/a', `${O}${P}/a`],
+    ['the bare Service name', 'http://web/a', `${O}${P}/a`],
+    ['protocol-relative', '//web.ns.svc/a', `${O}${P}/a`],
+    [
+      'the gateway host the client used: absolute, and never downgraded',
+      'http://bastion.example.com/x',
+      `${O}${P}/x`,
+    ],
+    ['already prefixed on the backend', `http://10.0.0.7:8080${P}/x`, `${O}${P}/x`],
+    ['relative stays relative', '/login', `${P}/login`],
+    [
+      'another port of the Service is not this backend',
+      'http://web.ns.svc:9090/a',
+      'http://web.ns.svc:9090/a',
+    ],
+    ['https on the default port is not port 80', 'https://web.ns.svc/a', 'https://web.ns.svc/a'],
+    ['another Service', 'http://api.ns.svc/a', 'http://api.ns.svc/a'],
+    ['another namespace', 'http://web.other.svc/a', 'http://web.other.svc/a'],
+    ['a look-alike outside the cluster', 'http://web.ns.example.com/a', 'http://web.ns.example.com/a'],
+    ['foreign', 'https://idp.example.com/authorize', 'https://idp.example.com/authorize'],
+  ];
+  for (const [why, input, expected] of cases) assert.equal(rewriteLocation(input, at), expected, why);
+});
+
+test('without a client origin (a Host that is no host) an absolute Location becomes path-only, as before', () => {
+  assert.equal(rewriteLocation('http://10.0.0.7:8080/moved', ctx), `${P}/moved`);
+});
+
+test('host routing: only the backend moves, to the routed host', () => {
+  const routed: RewriteContext = {
+    prefix: '',
+    upstreamHost: '10.0.0.7:8080',
+    requestHost: 'web--ns.apps.example.com',
+    service: { name: 'web', namespace: 'ns', port: 80 },
+    clientOrigin: 'https://web--ns.apps.example.com',
+  };
+  assert.equal(rewriteLocation('http://10.0.0.7:8080/x', routed), 'https://web--ns.apps.example.com/x');
+  assert.equal(
+    rewriteLocation('http://web.ns.svc.cluster.local', routed),
+    'https://web--ns.apps.example.com/',
+  );
+  assert.equal(rewriteLocation('/x', routed), '/x');
+  assert.equal(rewriteLocation('https://idp.example.com/', routed), 'https://idp.example.com/');
+});
