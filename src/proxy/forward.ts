@@ -8,10 +8,11 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { GatewayError, serviceUnavailable } from '../errors.js';
+import { GatewayError, internalError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
 import { isConnectError, isIdempotent } from './balancer/retry.js';
 import { BodyCopy } from './body-copy.js';
+import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { relay, type ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
@@ -59,6 +60,8 @@ export interface ForwarderOptions {
   tls: { verify: boolean; ca?: string };
   /** X-Forwarded-Proto the gateway vouches for. */
   proto: string;
+  /** publicURL's host: the Host and X-Forwarded-Host upstreams see in the path form, whatever the client sent. */
+  publicHost: string;
   isReservedHeader: (normalizedName: string) => boolean;
   isSessionCookie: (name: string) => boolean;
   /** Identity headers and signed assertion for this caller and target. */
@@ -70,13 +73,6 @@ export interface ForwarderOptions {
   metrics?: ForwarderMetrics;
 }
 
-const clientIP = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
-
-/** A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3). */
-const hasBody = (req: IncomingMessage) =>
-  req.headers['transfer-encoding'] !== undefined ||
-  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-
 export function createForwarder(o: ForwarderOptions) {
   const agentOptions: http.AgentOptions = {
     keepAlive: true,
@@ -85,9 +81,16 @@ export function createForwarder(o: ForwarderOptions) {
     // The most recently used connection first: the others age out, and the pool stays small.
     scheduling: 'lifo',
   };
+  const tls = { rejectUnauthorized: o.tls.verify, ca: o.tls.ca };
   const agents = {
     http: new http.Agent(agentOptions),
-    https: new https.Agent({ ...agentOptions, rejectUnauthorized: o.tls.verify, ca: o.tls.ca }),
+    https: new https.Agent({ ...agentOptions, ...tls }),
+  };
+  // For a request whose connection must carry nothing after it (framing.ts): node sends
+  // `Connection: close` and destroys the socket after the response, whatever the upstream says.
+  const oneShot = {
+    http: new http.Agent({ keepAlive: false }),
+    https: new https.Agent({ keepAlive: false, ...tls }),
   };
   /** The sanitized upstream headers (with identity) and the upstream path + query. */
   async function prepare(
@@ -97,13 +100,16 @@ export function createForwarder(o: ForwarderOptions) {
   ): Promise<{ headers: http.IncomingHttpHeaders; path: string }> {
     const target = ctx.target!;
     const path = ctx.proxyPath!;
+    const pathForm = ctx.via === 'path';
     const upstreamPath = target.path === '' ? '/' : target.path;
     const headers = upstreamRequestHeaders(req.headers, {
-      clientIP: clientIP(req),
+      forwardedFor: ctx.client.forwardedFor,
       proto: o.proto,
-      host: req.headers.host ?? '',
-      prefix: ctx.via === 'path' ? path.prefix : '',
-      forwardedUri: ctx.via === 'path' ? path.prefix + target.path : target.path,
+      // The path form is served on the gateway's own host; a routed host is the app's.
+      host: pathForm ? o.publicHost : (req.headers.host ?? ''),
+      prefix: pathForm ? path.prefix : '',
+      // As the apiserver: the prefix joined with the path the upstream gets (`…/proxy/` for a bare `…/proxy`).
+      forwardedUri: pathForm ? path.prefix + upstreamPath : upstreamPath,
       isReservedHeader: o.isReservedHeader,
       isSessionCookie: o.isSessionCookie,
       upgrade,
@@ -114,13 +120,15 @@ export function createForwarder(o: ForwarderOptions) {
 
   async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const target = ctx.target!;
-    if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD'))
-      return redirectToRoot(res, ctx);
+    const method = req.method ?? 'GET';
+    if (target.path === '' && (method === 'GET' || method === 'HEAD')) return redirectToRoot(res, ctx);
+    const framing = requestFraming(method, req.headers);
     const prepared = await prepare(req, ctx, false);
     // The client may have left while identity headers were made: send nothing upstream then.
     ctx.signal.throwIfAborted();
-    const headers = headerList(prepared.headers);
-    const body = hasBody(req) ? req : undefined;
+    const headers = [...headerList(prepared.headers), ...framingHeader(framing, method)];
+    const body = carriesBody(framing) ? req : undefined;
+    const pool = framing.reuse ? agents : oneShot;
     // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
     const copy =
       body && BodyCopy.worthKeeping(req, isIdempotent(req.method ?? '')) ? new BodyCopy(body) : undefined;
@@ -152,31 +160,52 @@ export function createForwarder(o: ForwarderOptions) {
         tried.add(`${endpoint.ip}:${endpoint.port}`);
         done = o.picker.start(target, endpoint);
         const startedAt = performance.now();
-        running = startAttempt(
-          {
-            scheme: target.scheme,
-            ip: endpoint.ip,
-            port: endpoint.port,
-            method: req.method ?? 'GET',
-            path: prepared.path,
-            headers,
-            agent: target.scheme === 'https' ? agents.https : agents.http,
-            body: sendBody,
-            connectTimeoutMs: o.connectTimeoutMs,
-            responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
-          },
-          {
+        const request = {
+          scheme: target.scheme,
+          ip: endpoint.ip,
+          port: endpoint.port,
+          method,
+          path: prepared.path,
+          headers,
+          agent: pool[target.scheme],
+          body: sendBody,
+          connectTimeoutMs: o.connectTimeoutMs,
+          responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
+        };
+        try {
+          running = startAttempt(request, {
             response(upstream) {
               o.metrics?.upstreamDuration.observe((performance.now() - startedAt) / 1000);
-              const finish = done;
-              relay(upstream, res, ctx, o.rewriter, (outcome) => {
-                finish(outcome);
-                settle();
-              });
+              onResponse(upstream);
             },
             error: onError,
-          },
-        );
+          });
+        } catch {
+          // node refused the request as built (it checks every header): nothing went out.
+          done('server-error');
+          settle(internalError('the request could not be sent upstream'));
+        }
+      };
+
+      // Runs inside the upstream's 'response' event: nothing here may throw past it.
+      const onResponse = (upstream: IncomingMessage): void => {
+        const finish = done;
+        let refused: GatewayError | undefined;
+        try {
+          refused = relay(upstream, res, ctx, o.rewriter, (outcome) => {
+            finish(outcome);
+            settle();
+          });
+        } catch {
+          refused = internalError('the response could not be relayed');
+        }
+        if (!refused) return;
+        // Nothing reached the client; the connection is closed, never reused after such an answer.
+        running?.cancel();
+        if (body) body.unpipe();
+        finish('server-error');
+        if (res.headersSent) res.destroy();
+        settle(refused);
       };
 
       const onError = (err: NodeJS.ErrnoException, progress: AttemptProgress): void => {
@@ -239,8 +268,7 @@ export function createForwarder(o: ForwarderOptions) {
     /** Open upgraded connections (for graceful shutdown). */
     upgrades: websockets.upgrades,
     close(): void {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const agent of [agents.http, agents.https, oneShot.http, oneShot.https]) agent.destroy();
       websockets.close();
     },
   };

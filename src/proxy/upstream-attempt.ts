@@ -14,6 +14,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { BAD_RESPONSE } from './upstream-error.js';
 
 export interface AttemptRequest {
   scheme: 'http' | 'https';
@@ -22,8 +23,9 @@ export interface AttemptRequest {
   method: string;
   /** Path and query as sent upstream. */
   path: string;
-  /** Flat [name, value, name, value, …] list, already sanitized. */
+  /** Flat [name, value, name, value, …] list, already sanitized, the body's framing header included. */
   headers: string[];
+  /** A keep-alive pool, or (for a request whose framing an upstream might read otherwise) a one-shot agent. */
   agent: http.Agent;
   /**
    * The client's body, streamed up once connected, or a kept copy of it for a retry (undefined: the
@@ -43,7 +45,10 @@ export interface AttemptEvents {
 }
 
 export interface RunningAttempt {
-  /** Cancels the upstream request (the client went away). */
+  /**
+   * Cancels the upstream request (the client went away, or its response cannot be relayed): the
+   * connection is closed, never reused.
+   */
   cancel(): void;
 }
 
@@ -187,6 +192,11 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     body.pipe(upstream);
   };
   upstream.on('error', fail);
+  // A 101 to a request that asked for no upgrade: the connection now speaks something else.
+  upstream.once('upgrade', (_res: IncomingMessage, socket: Socket) => {
+    socket.destroy();
+    fail(codeError(BAD_RESPONSE, '101 Switching Protocols to a request that did not ask to upgrade'));
+  });
   upstream.once('response', (res: IncomingMessage) => {
     if (settled) return void res.destroy();
     settled = true;

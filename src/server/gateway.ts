@@ -10,6 +10,8 @@ import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { cidrMatcher } from '../proxy/cidr-set.js';
+import { clientAddress } from '../proxy/forwarded-for.js';
 import { createAdminServer } from './admin.js';
 import { createAccessLog } from './access-log.js';
 import { gaugeSources } from './gauges.js';
@@ -59,12 +61,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const pages = createPages(config, parts, logger);
   const accessLog = createAccessLog(logger, metrics, parts.audit);
+  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
   const pipeline = createPipeline(createStages(config, parts.state, parts), {
     pages,
     denied: parts.denied,
     finished: accessLog,
     loginPath: parts.loginPath,
     publicURL: config.publicURL,
+    clientAddress: (req) =>
+      clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
 

@@ -126,7 +126,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
   const affinityKey =
     config.upstream.loadBalancing.affinityKey === 'user'
       ? (_req: IncomingMessage, ctx: RequestContext) => ctx.identity?.username ?? ''
-      : (req: IncomingMessage) => req.socket.remoteAddress ?? '';
+      : (_req: IncomingMessage, ctx: RequestContext) => ctx.client.ip;
 
   const forwarder = createForwarder({
     picker: balancer.picker,
@@ -140,6 +140,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       ca: config.upstream.tls.caFile ? readFileSync(config.upstream.tls.caFile, 'utf8') : undefined,
     },
     proto: config.listen.tls ? 'https' : publicURL.protocol.replace(':', ''),
+    publicHost: publicURL.host,
     isReservedHeader: (name) => identity.isReservedHeader(name),
     isSessionCookie: (name) => authentication.isSessionCookie(name),
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),

@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Identity } from '../authn/identity.js';
 import type { Decision, RequestAttributes } from '../authz/types.js';
 import { GatewayError } from '../errors.js';
+import type { ClientAddress } from '../proxy/forwarded-for.js';
 import type { ProxyPath } from '../proxy/grammar.js';
 import type { Target } from '../proxy/target.js';
 import { asGatewayError, sendError, sendUpgradeError } from '../web/error-response.js';
@@ -44,6 +45,8 @@ export interface PipelineHooks {
   loginPath?: string;
   /** The gateway's base URL: error pages served on a routed host link back to it. */
   publicURL?: string;
+  /** The client's address and the X-Forwarded-For to send (listen.trustedProxies); the peer's when absent. */
+  clientAddress?(req: IncomingMessage): ClientAddress;
 }
 
 /**
@@ -112,7 +115,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   let inFlight = 0;
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx = newRequestContext(req);
+    const ctx = newRequestContext(req, false, hooks.clientAddress?.(req));
     // Listen before the first await: the client may leave while authentication or authorization waits.
     res.once('close', () => {
       if (!res.writableFinished) ctx.cancel();
@@ -163,7 +166,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const ctx = newRequestContext(req, true);
+    const ctx = newRequestContext(req, true, hooks.clientAddress?.(req));
     socket.on('error', () => socket.destroy());
     // As for requests. The upgrade socket is half-open capable: a client that leaves may only
     // end its side. Once upgraded, either event is the WebSocket's normal end.
