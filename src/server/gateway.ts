@@ -70,6 +70,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     publicURL: config.publicURL,
     clientAddress: (req) =>
       clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
+    unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
 
@@ -97,10 +98,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         key: readFileSync(config.listen.tls.keyFile),
       })
     : http.createServer(serverOptions);
-  server.on('request', (req, res) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
     if (draining) res.setHeader('connection', 'close');
-    void pipeline.handleRequest(req, res);
-  });
+    void pipeline.handleRequest(req, res, expectsContinue);
+  };
+  server.on('request', (req, res) => serve(req, res, false));
+  // With a listener, node no longer answers `Expect: 100-continue` at once: the pipeline does, once
+  // the request is admitted (RFC 9110 §10.1.1 lets a server refuse before the body instead).
+  server.on('checkContinue', (req, res) => serve(req, res, true));
   server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();

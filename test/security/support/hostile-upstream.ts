@@ -100,7 +100,7 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
   const server = net.createServer((socket) => {
     const n = ++connections;
     open.set(n, socket);
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       for (;;) {

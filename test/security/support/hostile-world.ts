@@ -3,7 +3,7 @@
  * scripted raw-socket upstream (hostile-upstream.ts) that alice may reach
  * with every verb: for attacks that come from the upstream's side.
  */
-import { endpointSlice, pod, service } from '../../support/fake-apiserver.js';
+import { endpointSlice, pod, service, type KubeObject } from '../../support/fake-apiserver.js';
 import { eventually } from '../../support/eventually.js';
 import { send, type Reply } from '../../support/http.js';
 import type { ConfigInput } from '../../../src/config/schema.js';
@@ -35,7 +35,7 @@ export async function startHostileWorld(config: ConfigInput = {}): Promise<Hosti
   const w = await startWorld({
     config: { ...config, authorization: { rules: [...RULES, hostileRule], ...config.authorization } },
   });
-  w.h.api.upsert(
+  w.h.api.upsert<KubeObject>(
     service('team-a', 'hostile', [{ name: 'http', port: 80, targetPort: up.port }]),
     endpointSlice(
       'team-a',
