@@ -28,18 +28,17 @@ const path = {
 } as unknown as ProxyPath;
 const stages: Stages = {
   route: (req) => (req.url?.startsWith('/p/') ? path : undefined),
-  authenticate: async () => ({ username: 'u', groups: [], extra: {}, method: 'bearer' }) as never,
+  authenticate: () => Promise.resolve({ username: 'u', groups: [], extra: {}, method: 'bearer' } as never),
   attributes: () => ({}) as never,
-  authorize: async () => ({ allowed: true, by: 'test' }),
+  authorize: () => Promise.resolve({ allowed: true, by: 'test' }),
   admit: () => undefined,
-  resolve: async () => ({}) as never,
-  forward: async (_req, res) => {
-    if (faults.forwardRejects) throw new GatewayError(503, 'ServiceUnavailable', 'down');
+  resolve: () => Promise.resolve({} as never),
+  forward: (_req, res) => {
+    if (faults.forwardRejects) return Promise.reject(new GatewayError(503, 'ServiceUnavailable', 'down'));
     res.end('forwarded');
+    return Promise.resolve();
   },
-  forwardUpgrade: async () => {
-    throw new GatewayError(502, 'BadGateway', 'no');
-  },
+  forwardUpgrade: () => Promise.reject(new GatewayError(502, 'BadGateway', 'no')),
 };
 const hooks: PipelineHooks = {
   pages: (_req, res) => {
