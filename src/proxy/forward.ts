@@ -260,6 +260,7 @@ export function createForwarder(o: ForwarderOptions) {
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
     affinityKey: o.affinityKey,
     prepare: (req, ctx) => prepare(req, ctx, true),
+    rewriter: o.rewriter,
   });
 
   return {

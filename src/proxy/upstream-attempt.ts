@@ -6,7 +6,7 @@
  * forwarder knows whether it can be sent again elsewhere.
  *
  * This is the hot path, so it talks to node:http directly rather than through
- * http-proxy-3 (which the forwarder keeps for WebSocket upgrades): per request
+ * a proxy library (WebSocket upgrades have their own, upgrade-forwarder.ts): per request
  * that saves a second copy of the headers, half a dozen listeners and an
  * options object, and the headers go out as one flat list that node writes
  * without re-validating them one setHeader() at a time.

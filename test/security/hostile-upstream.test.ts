@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import type { Reply } from '../support/http.js';
 import { OK } from './support/hostile-upstream.js';
-import { startHostileWorld, type HostileWorld } from './support/hostile-world.js';
+import { HOSTILE, startHostileWorld, type HostileWorld } from './support/hostile-world.js';
+import { rawRequest } from './support/raw.js';
 import { STACK } from './support/cases.js';
 
 let hw: HostileWorld;
@@ -147,5 +148,80 @@ describe('a response that goes wrong after its head', () => {
       const r = await hw.call(`/after-head-${i}`);
       assert.equal(r.body, 'ok', 'no later request is answered with the bytes after the HEAD response');
     }
+  });
+});
+
+describe('the answer to a WebSocket upgrade is checked too', () => {
+  const upgrade = (path: string) =>
+    [
+      `GET ${HOSTILE}${path} HTTP/1.1`,
+      `Host: ${new URL(hw.w.h.url).host}`,
+      `Authorization: Bearer ${hw.w.alice}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ].join('\r\n') + '\r\n\r\n';
+  /** The upstream connection that carried `path`'s upgrade request. */
+  const connectionOf = (path: string) => hw.up.last(path)!.connection;
+  const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
+
+  const bad: [string, string][] = [
+    ['status 000', head('HTTP/1.1 000 X')],
+    ['a 200', OK()],
+    ['a redirect', 'HTTP/1.1 302 Found\r\nLocation: http://evil.example/\r\nContent-Length: 0\r\n\r\n'],
+    ['a DEL in a refusal’s reason phrase', head('HTTP/1.1 403 No\x7fpe')],
+    ['a 101 with a DEL in a header', `${SWITCH}X-A: a\x7fb\r\n\r\n`],
+    [
+      'a 101 to another protocol',
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n',
+    ],
+    [
+      'a refusal with a body too large to be an error message',
+      head('HTTP/1.1 403 No').replace('2\r\n\r\nok', `${70_000}\r\n\r\n${'x'.repeat(70_000)}`),
+    ],
+  ];
+  for (const [name, bytes] of bad) {
+    test(`${name}: a 502 Status, both connections closed`, async () => {
+      const path = `/ws-${name.replace(/\W+/g, '-')}`;
+      hw.up.on(path, bytes);
+      const reply = await rawRequest(hw.w.h.url, upgrade(path));
+      assertBadGateway({ status: reply.status, headers: reply.headers, body: reply.body });
+      assert.equal(reply.headers.location, undefined);
+      assert.ok(reply.closed, 'the client connection is closed');
+      await eventually(() => hw.up.closed(connectionOf(path)), 5000, 10);
+      await assertStillServing();
+    });
+  }
+
+  test('a refusal (403) is relayed with its body, then both connections close', async () => {
+    hw.up.on(
+      '/ws-refused',
+      'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nX-Why: policy\r\nKeep-Alive: timeout=5\r\nContent-Length: 4\r\n\r\nnope',
+    );
+    const reply = await rawRequest(
+      hw.w.h.url,
+      upgrade('/ws-refused') + 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    assert.equal(reply.status, 403);
+    assert.equal(reply.body, 'nope');
+    assert.equal(reply.headers['x-why'], 'policy');
+    assert.equal(reply.headers['keep-alive'], undefined, 'hop-by-hop headers stay behind');
+    assert.equal(reply.headers.connection, 'close');
+    assert.ok(reply.closed);
+    await eventually(() => hw.up.closed(connectionOf('/ws-refused')), 5000, 10);
+    assert.equal(hw.up.last('/smuggled'), undefined, 'nothing after the refused upgrade reached the backend');
+  });
+
+  test('a valid 101 switches, with checked headers, and bytes flow', async () => {
+    hw.up.on(
+      '/ws-ok',
+      `${SWITCH}Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nKeep-Alive: x\r\n\r\nfirst bytes`,
+    );
+    const reply = await rawRequest(hw.w.h.url, upgrade('/ws-ok'));
+    assert.equal(reply.status, 101);
+    assert.equal(reply.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    assert.equal(reply.headers['keep-alive'], undefined);
+    assert.match(reply.text, /\r\n\r\nfirst bytes$/);
   });
 });
