@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { cidrMatcher } from '../proxy/cidr-set.js';
 import { clientAddress } from '../proxy/forwarded-for.js';
 import { createAdminServer } from './admin.js';
+import { answerClientError } from './client-error.js';
 import { createAccessLog } from './access-log.js';
 import { gaugeSources } from './gauges.js';
 import { createPages } from './pages.js';
@@ -107,19 +108,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // the request is admitted (RFC 9110 §10.1.1 lets a server refuse before the body instead).
   server.on('checkContinue', (req, res) => serve(req, res, true));
   server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
-    // end() alone keeps the socket open for as long as the client keeps sending (slowloris).
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
-      socket.destroy(),
-    );
-  });
+  server.on('clientError', answerClientError);
 
   const readiness = [
     { name: 'cluster-state', ok: () => parts.state.isSynced() },

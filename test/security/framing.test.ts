@@ -13,6 +13,7 @@ import type { Recorded } from '../support/echo-server.js';
 import { send } from '../support/http.js';
 import { assertStillServing, runCase, type HostileCase } from './support/cases.js';
 import { rawRequest } from './support/raw.js';
+import { openRawSession } from './support/raw-session.js';
 import { RULES, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
@@ -219,6 +220,29 @@ describe('two users on one pooled upstream connection', () => {
       [],
       'no smuggled request ever reached the upstream',
     );
+    await assertStillServing(w);
+  });
+});
+
+describe('the response stream is never spliced', () => {
+  test('a broken pipelined request while a response streams cuts the connection, no 400 inside the body', async () => {
+    const s = await openRawSession(w.h.url);
+    try {
+      s.write(
+        `GET ${WEB}/stream?chunks=4 HTTP/1.1\r\nHost: ${new URL(w.h.url).host}\r\n` +
+          `Authorization: Bearer ${w.alice}\r\n\r\n`,
+      );
+      await s.until(/data: 4/);
+      s.write('BAD\x01 LINE\r\n\r\n');
+      const text = await s.closed();
+      assert.equal(
+        (text.match(/HTTP\/1\.1 /g) ?? []).length,
+        1,
+        `one response only: ${JSON.stringify(text)}`,
+      );
+    } finally {
+      s.close();
+    }
     await assertStillServing(w);
   });
 });
