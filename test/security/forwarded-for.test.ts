@@ -94,10 +94,17 @@ async function endpointsOf(from: string, clients: string[]): Promise<Map<string,
 const clients = Array.from({ length: 16 }, (_, i) => `203.0.113.${i + 1}`);
 
 describe('from a trusted proxy', () => {
-  test('its chain is kept and the proxy appended', async () => {
+  test('its chain is kept and the proxy appended; the access log names the client', async () => {
+    const mark = w.log.mark();
     assert.equal((await get('127.0.0.1', '/a', '203.0.113.7')).xff, '203.0.113.7, 127.0.0.1');
     assert.equal((await get('127.0.0.1', '/b', 'junk, 203.0.113.7')).xff, 'junk, 203.0.113.7, 127.0.0.1');
     assert.equal((await get('127.0.0.1', '/c')).xff, '127.0.0.1');
+    const clientsLogged = w.log
+      .since(mark)
+      .map((l) => JSON.parse(l) as { msg?: string; client?: string })
+      .filter((l) => l.msg === 'request')
+      .map((l) => l.client);
+    assert.deepEqual(clientsLogged, ['203.0.113.7', '203.0.113.7', '127.0.0.1']);
   });
   test('sessionAffinity ClientIP follows the client it names', async () => {
     const seen = await endpointsOf('127.0.0.1', clients);
@@ -108,8 +115,11 @@ describe('from a trusted proxy', () => {
 });
 
 describe('from any other peer', () => {
-  test('its X-Forwarded-For is replaced by its address', async () => {
+  test('its X-Forwarded-For is replaced by its address, in the access log too', async () => {
+    const mark = w.log.mark();
     assert.equal((await get('127.0.0.9', '/d', '203.0.113.7')).xff, '127.0.0.9');
+    const logged = w.log.since(mark).map((l) => JSON.parse(l) as { msg?: string; client?: string });
+    assert.equal(logged.find((l) => l.msg === 'request')?.client, '127.0.0.9');
     assert.equal((await get('127.0.0.9', '/e', '127.0.0.1')).xff, '127.0.0.9');
   });
   test('sessionAffinity ClientIP sticks to the peer, whatever it claims', async () => {

@@ -28,8 +28,8 @@ export const listen = z.strictObject({
   trustedProxies: describe(
     z.array(cidr).default([]),
     'peers (CIDRs) whose X-Forwarded-For is kept and appended to, e.g. the ingress controller’s Pods; ' +
-      'from any other peer it is replaced by the peer’s address. The client address (sessionAffinity, logs) ' +
-      'is the nearest untrusted hop',
+      'from any other peer it is replaced by the peer’s address. The client address (sessionAffinity ClientIP, ' +
+      'the access log’s `client`) is then the nearest untrusted hop',
     [['10.0.0.0/8']],
   ),
   shutdown: describe(
