@@ -13,6 +13,7 @@ import type { Reply } from '../support/http.js';
 import { OK } from './support/hostile-upstream.js';
 import { HOSTILE, startHostileWorld, type HostileWorld } from './support/hostile-world.js';
 import { rawRequest } from './support/raw.js';
+import { openRawSession } from './support/raw-session.js';
 import { STACK } from './support/cases.js';
 
 let hw: HostileWorld;
@@ -148,6 +149,34 @@ describe('a response that goes wrong after its head', () => {
       const r = await hw.call(`/after-head-${i}`);
       assert.equal(r.body, 'ok', 'no later request is answered with the bytes after the HEAD response');
     }
+  });
+});
+
+describe('a request that ends early', () => {
+  test('a client that leaves mid-body: the upstream connection is closed, not reused', async () => {
+    const s = await openRawSession(hw.w.h.url);
+    s.write(
+      [
+        `PUT ${HOSTILE}/half-body HTTP/1.1`,
+        `Host: ${new URL(hw.w.h.url).host}`,
+        `Authorization: Bearer ${hw.w.alice}`,
+        'Content-Length: 100',
+        '',
+        'only ten b',
+      ].join('\r\n'),
+    );
+    let connection = 0;
+    await eventually(
+      () => {
+        connection = hw.up.partial().find((p) => p.bytes.includes('/half-body'))?.connection ?? 0;
+        return connection > 0 && hw.up.partial().some((p) => p.bytes.endsWith('only ten b'));
+      },
+      5000,
+      10,
+    );
+    s.close();
+    await eventually(() => hw.up.closed(connection), 5000, 10);
+    await assertStillServing();
   });
 });
 

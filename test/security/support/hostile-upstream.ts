@@ -30,6 +30,8 @@ export interface HostileUpstream {
   on(path: string, answer: Answer, opts?: { end?: boolean }): void;
   /** True once the gateway (or the server) closed connection `n`. */
   closed(n: number): boolean;
+  /** Connections holding part of a request (its head or body still arriving), with what came so far. */
+  partial(): { connection: number; bytes: string }[];
   /** The request for `path` most recently received. */
   last(path: string): ReceivedRequest | undefined;
   close(): Promise<void>;
@@ -89,6 +91,7 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
   const requests: ReceivedRequest[] = [];
   const open = new Map<number, Socket>();
   const closedConnections = new Set<number>();
+  const buffered = new Map<number, Buffer>();
   let connections = 0;
 
   const answerFor = (r: ReceivedRequest) => {
@@ -110,8 +113,10 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
         } catch {
           return void socket.destroy();
         }
+        buffered.set(n, buf);
         if (!parsed) return;
         buf = parsed.rest;
+        buffered.set(n, buf);
         const request = { ...parsed.request, connection: n };
         requests.push(request);
         const { bytes, end } = answerFor(request);
@@ -133,6 +138,10 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
     requests,
     on: (path, answer, opts = {}) => void scripts.set(path, { answer, end: opts.end ?? false }),
     closed: (n) => closedConnections.has(n),
+    partial: () =>
+      [...buffered]
+        .filter(([n, b]) => b.length > 0 && !closedConnections.has(n))
+        .map(([connection, b]) => ({ connection, bytes: b.toString('latin1') })),
     last: (path) => requests.findLast((r) => r.path === path),
     async close() {
       for (const s of open.values()) s.destroy();
