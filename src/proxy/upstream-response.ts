@@ -29,7 +29,8 @@ export function responseHeadDefect(head: ResponseHead): string | undefined {
   }
   if (!FIELD_TEXT.test(head.statusMessage ?? '')) return 'invalid reason phrase';
   const te = head.headers['transfer-encoding'];
-  if (te !== undefined && String(te).trim().toLowerCase() !== 'chunked') return 'unsupported transfer encoding';
+  if (te !== undefined && String(te).trim().toLowerCase() !== 'chunked')
+    return 'unsupported transfer encoding';
   if (te !== undefined && head.headers['content-length'] !== undefined) {
     return 'both Content-Length and Transfer-Encoding';
   }
