@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type express from 'express';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,16 +17,18 @@ import { ExpressionError } from './claims/cel.js';
 import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
 import type { Identity } from './identity.js';
+import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
 import { createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
-import { cookieSettings, isOurCookie } from './session/cookie-jar.js';
+import { cookieSettings, isOurCookie, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
 export type { Identity } from './identity.js';
+export type { CredentialLiveness, Liveness } from './liveness.js';
 export { ExpressionError };
 export { LOGIN_PATH } from './oidc/router.js';
 
@@ -40,6 +43,13 @@ export interface Authentication {
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
   /** /auth/login, /auth/callback, /auth/logout, /auth/whoami (mount at the app root). */
   router: express.Router;
+  /**
+   * How to ask again, later, whether the credential of this (already
+   * authenticated) request is still good: for connections that outlive their
+   * request (WebSockets). Undefined when there is nothing to re-check: bearer
+   * tokens are judged at the upgrade only, as the apiserver does.
+   */
+  liveness(req: IncomingMessage): CredentialLiveness | undefined;
   /** Our cookies (every session chunk and the sign-in cookie), which the proxy strips. */
   isSessionCookie(name: string): boolean;
   /** True once IdP discovery is done (always true without browser sign-in). */
@@ -52,6 +62,8 @@ export interface AuthenticationDeps {
   kubeConfig?: KubeConfig;
   publicURL: URL;
   metrics?: Metrics;
+  /** Session lifetimes and liveness read this clock; the system clock by default. */
+  clock?: Clock;
 }
 
 export async function createAuthentication(
@@ -72,7 +84,12 @@ export async function createAuthentication(
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;
   const session = authn.session;
-  const cookies = cookieSettings(publicURL, session?.cookieName ?? 'kube_bastion', session?.cookieDomain);
+  const cookies = cookieSettings(
+    publicURL,
+    session?.cookieName ?? 'kube_bastion',
+    session?.cookieDomain,
+    config.listen.maxHeaderBytes,
+  );
 
   const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
 
@@ -111,8 +128,15 @@ export async function createAuthentication(
     logger,
   });
 
+  function liveness(req: IncomingMessage): CredentialLiveness | undefined {
+    if (!browser || req.headers.authorization !== undefined) return undefined;
+    const value = readChunked(browser.sessions.cookies, requestCookies(req));
+    return value === undefined ? undefined : browser.sessions.liveness(value);
+  }
+
   return {
     authenticate,
+    liveness,
     router,
     isSessionCookie: (name) => isOurCookie(cookies, name),
     ready: () => browser?.idp.ready() ?? true,
@@ -174,15 +198,25 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
     );
   }
   const secrets = [settings.secret, ...settings.previousSecrets];
-  const cookies = cookieSettings(publicURL, settings.cookieName, settings.cookieDomain);
+  const cookies = cookieSettings(
+    publicURL,
+    settings.cookieName,
+    settings.cookieDomain,
+    config.listen.maxHeaderBytes,
+  );
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
   const redis = settings.store === 'redis';
   const store: SessionStore = redis
     ? // Loaded only when configured: ioredis costs memory and start-up time nobody else needs.
-      new (await import('./session/redis-store.js')).RedisSessionStore(
-        settings.redis!.url,
-        await SealedBox.create(secrets, 'handle'),
-      )
-    : new CookieSessionStore(await SealedBox.create(secrets, 'session'));
+      new (await import('./session/redis-store.js')).RedisSessionStore({
+        url: settings.redis!.url,
+        commandTimeoutMs: settings.redis!.commandTimeout,
+        box: await SealedBox.create(secrets, 'handle'),
+        logger,
+        now,
+      })
+    : new CookieSessionStore(await SealedBox.create(secrets, 'session'), now);
   const idp = new IdentityProvider(config.authentication.oidc!, logger);
   idp.start();
   const sessions = new BrowserSessions({
@@ -192,6 +226,8 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
     idp,
     logger,
     cookieCarriesSession: !redis,
+    recheckMs: settings.recheckInterval,
+    now,
   });
   return { idp, sessions, store, loginBox: await SealedBox.create(secrets, 'login') };
 }

@@ -6,6 +6,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import { headerOverflowAnswer } from '../authn/session/oversized-request.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -15,6 +17,7 @@ import { clientAddress } from '../proxy/forwarded-for.js';
 import { createAdminServer } from './admin.js';
 import { answerClientError } from './client-error.js';
 import { createAccessLog } from './access-log.js';
+import { createUpgradeWatch } from './liveness/index.js';
 import { gaugeSources } from './gauges.js';
 import { createPages } from './pages.js';
 import { buildParts, type Parts } from './parts.js';
@@ -31,6 +34,8 @@ export interface GatewayOptions {
   state?: ClusterState;
   /** Serve without authentication (anonymous caller); loopback only. */
   insecureNoAuth?: boolean;
+  /** Session lifetimes and WebSocket liveness read this clock (tests move it). */
+  clock?: Clock;
 }
 
 export interface Gateway {
@@ -51,12 +56,14 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logging);
+  const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const parts = await buildParts(config, {
     logger,
     metrics,
     state: options.state,
     insecureNoAuth: options.insecureNoAuth,
+    clock,
   });
   let draining = false;
 
@@ -72,6 +79,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     clientAddress: (req) =>
       clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
     unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
+    upgrading: createUpgradeWatch({ liveness: (req) => parts.authentication.liveness(req), clock, logger }),
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
 
@@ -108,7 +116,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // the request is admitted (RFC 9110 §10.1.1 lets a server refuse before the body instead).
   server.on('checkContinue', (req, res) => serve(req, res, true));
   server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
-  server.on('clientError', answerClientError);
+  // A 431 may be caused by the gateway's own cookies: its answer expires them, or the browser would be stuck.
+  const tooLarge = headerOverflowAnswer(config);
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) =>
+    answerClientError(err, socket, tooLarge),
+  );
 
   const readiness = [
     { name: 'cluster-state', ok: () => parts.state.isSynced() },

@@ -17,6 +17,7 @@ import {
   targetOrigin,
   type GatewayAuthorizer,
 } from '../authz/index.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
@@ -38,6 +39,7 @@ export interface PartsOptions {
   metrics: Metrics;
   state?: ClusterState;
   insecureNoAuth?: boolean;
+  clock?: Clock;
 }
 
 export type Parts = Awaited<ReturnType<typeof buildParts>>;
@@ -108,6 +110,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     kubeConfig,
     publicURL,
     metrics,
+    clock: o.clock,
   });
   const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
   const identity = await createUpstreamIdentity(config, { logger });

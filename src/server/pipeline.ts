@@ -50,6 +50,8 @@ export interface PipelineHooks {
   clientAddress?(req: IncomingMessage): ClientAddress;
   /** An exception no stage turned into an answer (a bug): log it. The request ends; the process does not. */
   unexpected?(err: unknown): void;
+  /** An allowed upgrade, just before it is forwarded: watches its credential (server/liveness/). */
+  upgrading?(req: IncomingMessage, socket: Duplex, ctx: RequestContext): void;
 }
 
 /**
@@ -221,6 +223,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
       ctx.proxyPath = path;
       await admitAndResolve(stages, hooks, req, ctx);
+      hooks.upgrading?.(req, socket, ctx);
       status = await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {
       if (ctx.signal.aborted) {
