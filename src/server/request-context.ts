@@ -70,7 +70,7 @@ export function newRequestContext(
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     host: req.headers.host,
-    client: client ?? { ip: req.socket.remoteAddress ?? '', forwardedFor: req.socket.remoteAddress ?? '' },
+    client: client ?? peerAddress(req),
     via: 'path',
     retries: 0,
     upgrade,
@@ -78,6 +78,12 @@ export function newRequestContext(
     signal: cancellation.signal,
     cancel: () => cancellation.abort(clientClosedRequest()),
   };
+}
+
+/** The connection's peer, as the client address when no trusted proxy names another. */
+function peerAddress(req: IncomingMessage): { ip: string; forwardedFor: string } {
+  const ip = req.socket?.remoteAddress ?? '';
+  return { ip, forwardedFor: ip };
 }
 
 export function elapsedMs(ctx: RequestContext): number {
