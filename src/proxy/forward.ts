@@ -1,27 +1,25 @@
 /**
- * How a request is sent: this file prepares the upstream headers, chooses the
- * endpoint per attempt and retries connection failures on another endpoint.
- * Each attempt runs over node:http's keep-alive pools (upstream-attempt.ts:
- * timeouts, streaming, abort propagation), its response goes back through
- * relay.ts; WebSocket upgrades go to upgrade-forwarder.ts. Where to send was
- * decided before (resolve.ts).
+ * How a request is sent: this file prepares the upstream headers and the
+ * body's framing (framing.ts) and holds the connection pools; exchange.ts
+ * runs the attempts (an endpoint each, retries after connection failures),
+ * each over node:http (upstream-attempt.ts: timeouts, streaming, abort
+ * propagation), the response going back through relay.ts. WebSocket upgrades
+ * go to upgrade-forwarder.ts. Where to send was decided before (resolve.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { GatewayError, internalError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
-import { isConnectError, isIdempotent } from './balancer/retry.js';
+import { isIdempotent } from './balancer/retry.js';
 import { BodyCopy } from './body-copy.js';
+import { exchange } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { relay, type ResponseRewriter } from './relay.js';
+import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
-import { headerList, startAttempt, type AttemptProgress, type RunningAttempt } from './upstream-attempt.js';
-import { upstreamError } from './upstream-error.js';
+import { headerList, type AttemptProgress } from './upstream-attempt.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
-type Finish = (outcome: Outcome) => void;
 export type { ResponseRewriter };
 
 /** What the forwarder counts (structurally prom-client metrics). */
@@ -128,129 +126,24 @@ export function createForwarder(o: ForwarderOptions) {
     ctx.signal.throwIfAborted();
     const headers = [...headerList(prepared.headers), ...framingHeader(framing, method)];
     const body = carriesBody(framing) ? req : undefined;
-    const pool = framing.reuse ? agents : oneShot;
-    // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
-    const copy =
-      body && BodyCopy.worthKeeping(req, isIdempotent(req.method ?? '')) ? new BodyCopy(body) : undefined;
-    let sendBody: IncomingMessage | Buffer | undefined = body;
     o.retry.recordRequest(target);
-    const tried = new Set<string>();
-    const client = { key: o.affinityKey(req, ctx) };
-
-    return new Promise<void>((resolve, reject) => {
-      let running: RunningAttempt | undefined;
-      let done: Finish = () => {};
-      let finished = false;
-      const settle = (err?: GatewayError) => {
-        if (finished) return;
-        finished = true;
-        if (err) reject(err);
-        else resolve();
-      };
-      // The client went away before the response: cancel the upstream request.
-      res.once('close', () => {
-        if (res.headersSent || finished) return;
-        running?.cancel();
-        done('cancelled');
-        settle();
-      });
-
-      const attempt = (endpoint: Endpoint): void => {
-        ctx.endpoint = endpoint;
-        tried.add(`${endpoint.ip}:${endpoint.port}`);
-        done = o.picker.start(target, endpoint);
-        const startedAt = performance.now();
-        const request = {
-          scheme: target.scheme,
-          ip: endpoint.ip,
-          port: endpoint.port,
-          method,
-          path: prepared.path,
-          headers,
-          agent: pool[target.scheme],
-          body: sendBody,
-          connectTimeoutMs: o.connectTimeoutMs,
-          responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
-        };
-        try {
-          running = startAttempt(request, {
-            response(upstream) {
-              o.metrics?.upstreamDuration.observe((performance.now() - startedAt) / 1000);
-              onResponse(upstream);
-            },
-            error: onError,
-          });
-        } catch {
-          // node refused the request as built (it checks every header): nothing went out.
-          done('server-error');
-          settle(internalError('the request could not be sent upstream'));
-        }
-      };
-
-      // Runs inside the upstream's 'response' event: nothing here may throw past it.
-      const onResponse = (upstream: IncomingMessage): void => {
-        const finish = done;
-        let refused: GatewayError | undefined;
-        try {
-          refused = relay(upstream, res, ctx, o.rewriter, (outcome) => {
-            finish(outcome);
-            settle();
-          });
-        } catch {
-          refused = internalError('the response could not be relayed');
-        }
-        if (!refused) return;
-        // Nothing reached the client; the connection is closed, never reused after such an answer.
-        running?.cancel();
-        if (body) body.unpipe();
-        finish('server-error');
-        if (res.headersSent) res.destroy();
-        settle(refused);
-      };
-
-      const onError = (err: NodeJS.ErrnoException, progress: AttemptProgress): void => {
-        if (finished) return;
-        if (res.destroyed) {
-          done('cancelled');
-          return settle();
-        }
-        const connectFailed = isConnectError(err.code);
-        if (connectFailed) o.metrics?.upstreamConnectErrors.inc();
-        done(connectFailed ? 'connect-error' : 'server-error');
-        const error = upstreamError(err);
-        if (body) body.unpipe();
-        // Pick first: a retry is only counted (and taken from the budget) when there is somewhere to go.
-        const next = o.picker.pick(target, client, tried);
-        const replay = progress.bodyStarted ? copy?.whole() : undefined;
-        const failure = { ...progress, errorCode: err.code, bodyReplayable: replay !== undefined };
-        if (next && o.retry.mayRetry(target, req, failure, ctx.retries + 1)) {
-          ctx.retries += 1;
-          if (replay) sendBody = replay;
-          return attempt(next);
-        }
-        settle(error);
-      };
-
-      // A chunked body has no declared length: count it as it streams, and cut it at the limit.
-      const limit = o.maxRequestBodyBytes ?? 0;
-      if (body && limit > 0) {
-        let received = 0;
-        body.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received <= limit || finished) return;
-          body.unpipe();
-          running?.cancel();
-          done('cancelled');
-          if (res.headersSent) return void res.destroy();
-          res.setHeader('connection', 'close'); // do not read the rest of the body
-          settle(new GatewayError(413, 'RequestEntityTooLarge', 'request body too large'));
-        });
-      }
-
-      const first = o.picker.pick(target, client, tried);
-      if (first) attempt(first);
-      else settle(serviceUnavailable(`no endpoints available for service "${target.name}"`));
-    });
+    return exchange(
+      o,
+      {
+        target,
+        method,
+        path: prepared.path,
+        headers,
+        body,
+        // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
+        copy: body && BodyCopy.worthKeeping(req, isIdempotent(method)) ? new BodyCopy(body) : undefined,
+        agents: framing.reuse ? agents : oneShot,
+        clientKey: o.affinityKey(req, ctx),
+      },
+      req,
+      res,
+      ctx,
+    );
   }
 
   const websockets = createUpgradeForwarder({
