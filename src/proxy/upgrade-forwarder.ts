@@ -12,7 +12,7 @@
  * head) is a 502. http-proxy-3, which relayed the backend's status line and
  * headers unread, is not used here for that reason.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -80,52 +80,8 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     const upstream = open(target, endpoint, prepared);
     applyUpgradeDeadlines(upstream, deadlines);
     upgrades.add(socket);
-    return new Promise<number>((resolve, reject) => {
-      let status: number | undefined;
-      const fail = (outcome: Outcome, err: GatewayError) => {
-        if (status !== undefined) return;
-        status = err.status;
-        done(outcome);
-        upstream.destroy();
-        reject(err);
-      };
-      // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the
-      // upgrade never happened, so the upstream request is dropped and the pipeline logs 499, not 101.
-      const leftEarly = () => fail('cancelled', ctx.signal.reason as GatewayError);
-      ctx.signal.addEventListener('abort', leftEarly, { once: true });
-      const answered = (code: number) => {
-        ctx.signal.removeEventListener('abort', leftEarly);
-        status = code;
-      };
-      socket.once('close', () => {
-        upgrades.delete(socket);
-        ctx.signal.removeEventListener('abort', leftEarly);
-        if (status === undefined) return fail('cancelled', ctx.signal.reason as GatewayError);
-        done(status >= 500 ? 'server-error' : 'success');
-        resolve(status);
-      });
-      upstream.on('error', (err: NodeJS.ErrnoException) =>
-        fail(isConnectError(err.code) ? 'connect-error' : 'server-error', upstreamError(err)),
-      );
-      upstream.once('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-        if (status !== undefined) return void upSocket.destroy();
-        const switching = switchingHead(res, ctx, o.rewriter);
-        if ('defect' in switching) {
-          upSocket.destroy();
-          return fail('server-error', badUpstreamResponse(switching.defect));
-        }
-        answered(101);
-        splice(socket, upSocket, switching.head, head, upHead);
-      });
-      upstream.once('response', (res: IncomingMessage) => {
-        if (status !== undefined) return void res.destroy();
-        refuse(res, socket, ctx, o.rewriter).then(
-          (code) => (code === undefined ? undefined : answered(code)),
-          (err: GatewayError) => fail('server-error', err),
-        );
-      });
-      upstream.end();
-    });
+    socket.once('close', () => upgrades.delete(socket));
+    return answer({ upstream, socket, head, ctx, done, rewriter: o.rewriter });
   }
 
   return {
@@ -136,6 +92,70 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
       for (const socket of upgrades) socket.destroy();
     },
   };
+}
+
+interface Upgrading {
+  upstream: ClientRequest;
+  socket: Duplex;
+  /** Bytes the client sent after its request head (early frames): forwarded only after a 101. */
+  head: Buffer;
+  ctx: RequestContext;
+  /** The balancer's outcome, once. */
+  done: (outcome: Outcome) => void;
+  rewriter: ResponseRewriter | undefined;
+}
+
+/**
+ * Sends the upgrade request and answers the client from the backend's answer.
+ * Resolves, once the client connection closes, with the status the client got
+ * (101, or the relayed refusal); rejects with the error to send instead.
+ */
+function answer({ upstream, socket, head, ctx, done, rewriter }: Upgrading): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let status: number | undefined;
+    const fail = (outcome: Outcome, err: GatewayError) => {
+      if (status !== undefined) return;
+      status = err.status;
+      done(outcome);
+      upstream.destroy();
+      reject(err);
+    };
+    // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the
+    // upgrade never happened, so the upstream request is dropped and the pipeline logs 499, not 101.
+    const leftEarly = () => fail('cancelled', ctx.signal.reason as GatewayError);
+    ctx.signal.addEventListener('abort', leftEarly, { once: true });
+    const answered = (code: number) => {
+      ctx.signal.removeEventListener('abort', leftEarly);
+      status = code;
+    };
+    socket.once('close', () => {
+      ctx.signal.removeEventListener('abort', leftEarly);
+      if (status === undefined) return fail('cancelled', ctx.signal.reason as GatewayError);
+      done(status >= 500 ? 'server-error' : 'success');
+      resolve(status);
+    });
+    upstream.on('error', (err: NodeJS.ErrnoException) =>
+      fail(isConnectError(err.code) ? 'connect-error' : 'server-error', upstreamError(err)),
+    );
+    upstream.once('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+      if (status !== undefined) return void upSocket.destroy();
+      const switching = switchingHead(res, ctx, rewriter);
+      if ('defect' in switching) {
+        upSocket.destroy();
+        return fail('server-error', badUpstreamResponse(switching.defect));
+      }
+      answered(101);
+      splice(socket, upSocket, switching.head, head, upHead);
+    });
+    upstream.once('response', (res: IncomingMessage) => {
+      if (status !== undefined) return void res.destroy();
+      refuse(res, socket, ctx, rewriter).then(
+        (code) => (code === undefined ? undefined : answered(code)),
+        (err: GatewayError) => fail('server-error', err),
+      );
+    });
+    upstream.end();
+  });
 }
 
 /** Calls `f` the first time only: the balancer hears one outcome per upgrade. */
