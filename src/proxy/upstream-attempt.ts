@@ -15,6 +15,7 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { BAD_RESPONSE } from './upstream-error.js';
+import { leavesConnectionInDoubt } from './upstream-response.js';
 
 export interface AttemptRequest {
   scheme: 'http' | 'https';
@@ -201,6 +202,8 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     if (settled) return void res.destroy();
     settled = true;
     clearTimeout(headerTimer);
+    // node closes the connection after this response instead of pooling it.
+    if (leavesConnectionInDoubt(res)) upstream.shouldKeepAlive = false;
     on.response(res);
   });
   if (!r.body) {

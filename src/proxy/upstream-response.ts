@@ -49,3 +49,15 @@ export function headersDefect(headers: IncomingHttpHeaders | OutgoingHttpHeaders
   }
   return undefined;
 }
+
+/**
+ * A response whose status says it has no body (204, 304) but whose head
+ * announces one: node reads no body, so whatever the upstream sends anyway
+ * would be read as the answer to the next request on the connection. Such a
+ * connection is not reused.
+ */
+export function leavesConnectionInDoubt(head: ResponseHead): boolean {
+  if (head.statusCode !== 204 && head.statusCode !== 304) return false;
+  const length = head.headers['content-length'];
+  return head.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}

@@ -136,6 +136,22 @@ describe('a response that goes wrong after its head', () => {
     await assert.rejects(hw.call('/bad-trailer'), 'the client sees the response end early');
     await assertStillServing();
   });
+  for (const status of ['204 No Content', '304 Not Modified']) {
+    test(`a ${status} that announces a body: its late bytes never reach the next request`, async () => {
+      const path = `/no-body-${status.slice(0, 3)}`;
+      const forged = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged';
+      hw.up.on(path, `HTTP/1.1 ${status}\r\nContent-Length: ${forged.length}\r\n\r\n`, { then: forged });
+      const before = hw.up.requests.length;
+      const reply = await hw.call(path);
+      assert.equal(reply.status, Number(status.slice(0, 3)));
+      const used = hw.up.requests.slice(before).find((r) => r.path === path)!;
+      await eventually(() => hw.up.closed(used.connection), 5000, 10);
+      for (let i = 0; i < 5; i++) {
+        const r = await hw.call(`/after-${status.slice(0, 3)}-${i}`);
+        assert.equal(r.body, 'ok', 'no later request is answered with the bytes after the response');
+      }
+    });
+  }
   test('a response to HEAD with a body never reaches the next request', async () => {
     const poisoned =
       'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged';

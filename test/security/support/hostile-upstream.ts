@@ -26,8 +26,11 @@ export interface HostileUpstream {
   host: string;
   port: number;
   requests: ReceivedRequest[];
-  /** Scripts the answer to requests for `path` (the path without the query is matched first). */
-  on(path: string, answer: Answer, opts?: { end?: boolean }): void;
+  /**
+   * Scripts the answer to requests for `path` (the path without the query is matched first).
+   * `end` closes the connection after it; `then` is written a moment later, as a separate packet.
+   */
+  on(path: string, answer: Answer, opts?: { end?: boolean; then?: string }): void;
   /** True once the gateway (or the server) closed connection `n`. */
   closed(n: number): boolean;
   /** Connections holding part of a request (its head or body still arriving), with what came so far. */
@@ -87,7 +90,7 @@ function parseRequest(buf: Buffer): Parsed | undefined {
 }
 
 export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileUpstream> {
-  const scripts = new Map<string, { answer: Answer; end: boolean }>();
+  const scripts = new Map<string, { answer: Answer; end: boolean; then?: string }>();
   const requests: ReceivedRequest[] = [];
   const open = new Map<number, Socket>();
   const closedConnections = new Set<number>();
@@ -97,7 +100,7 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
   const answerFor = (r: ReceivedRequest) => {
     const s = scripts.get(r.path) ?? scripts.get(r.path.split('?')[0]);
     const answer = s?.answer ?? OK();
-    return { bytes: typeof answer === 'function' ? answer(r) : answer, end: s?.end ?? false };
+    return { bytes: typeof answer === 'function' ? answer(r) : answer, end: s?.end ?? false, then: s?.then };
   };
 
   const server = net.createServer((socket) => {
@@ -119,10 +122,13 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
         buffered.set(n, buf);
         const request = { ...parsed.request, connection: n };
         requests.push(request);
-        const { bytes, end } = answerFor(request);
+        const { bytes, end, then } = answerFor(request);
         const raw = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
         if (end) socket.end(raw);
         else socket.write(raw);
+        // The late part of an answer: after the gateway has read the first one on its own.
+        if (then !== undefined)
+          setTimeout(() => socket.writable && socket.write(Buffer.from(then, 'latin1')), 20).unref();
       }
     });
     socket.on('error', () => socket.destroy());
@@ -136,7 +142,8 @@ export async function startHostileUpstream(host = '127.0.0.6'): Promise<HostileU
     host,
     port: (server.address() as AddressInfo).port,
     requests,
-    on: (path, answer, opts = {}) => void scripts.set(path, { answer, end: opts.end ?? false }),
+    on: (path, answer, opts = {}) =>
+      void scripts.set(path, { answer, end: opts.end ?? false, then: opts.then }),
     closed: (n) => closedConnections.has(n),
     partial: () =>
       [...buffered]
