@@ -169,28 +169,42 @@ describe('a response that goes wrong after its head', () => {
 });
 
 describe('a request that ends early', () => {
-  test('a client that leaves mid-body: the upstream connection is closed, not reused', async () => {
+  /** Starts a chunked PUT and returns the session and the upstream connection carrying it. */
+  async function halfSent(path: string) {
     const s = await openRawSession(hw.w.h.url);
     s.write(
       [
-        `PUT ${HOSTILE}/half-body HTTP/1.1`,
+        `PUT ${HOSTILE}${path} HTTP/1.1`,
         `Host: ${new URL(hw.w.h.url).host}`,
         `Authorization: Bearer ${hw.w.alice}`,
-        'Content-Length: 100',
+        'Transfer-Encoding: chunked',
         '',
-        'only ten b',
+        'a\r\nonly ten b\r\n',
       ].join('\r\n'),
     );
     let connection = 0;
     await eventually(
       () => {
-        connection = hw.up.partial().find((p) => p.bytes.includes('/half-body'))?.connection ?? 0;
-        return connection > 0 && hw.up.partial().some((p) => p.bytes.endsWith('only ten b'));
+        const p = hw.up.partial().find((x) => x.bytes.includes(path) && x.bytes.includes('only ten b'));
+        connection = p?.connection ?? 0;
+        return connection > 0;
       },
       5000,
       10,
     );
+    return { s, connection };
+  }
+  test('a client that leaves mid-body: the upstream connection is closed, not reused', async () => {
+    const { s, connection } = await halfSent('/half-body');
     s.close();
+    await eventually(() => hw.up.closed(connection), 5000, 10);
+    await assertStillServing();
+  });
+  test('a broken chunk mid-body: the client gets a 400 or a closed connection, the upstream connection is closed', async () => {
+    const { s, connection } = await halfSent('/bad-chunk');
+    s.write('zz\r\nnot a chunk\r\n');
+    const text = await s.closed();
+    assert.match(text, /^(HTTP\/1\.1 400 |$)/);
     await eventually(() => hw.up.closed(connection), 5000, 10);
     await assertStillServing();
   });
