@@ -148,8 +148,13 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       if (!res.writableFinished) ctx.cancel();
     });
     // A refusal before the 100: the client never sends its body, so the connection cannot carry on.
+    let holdingBody = expectsContinue;
+    const proceed = () => {
+      if (holdingBody) res.writeContinue();
+      holdingBody = false;
+    };
     const refuse = (err: unknown) => {
-      if (expectsContinue && !res.headersSent) res.setHeader('connection', 'close');
+      if (holdingBody && !res.headersSent) res.setHeader('connection', 'close');
       fail(req, res, ctx, asGatewayError(err));
     };
     let path: ProxyPath | undefined;
@@ -160,14 +165,14 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     }
     if (!path) {
       // The gateway's own pages take small bodies of their own; nothing to hold back for.
-      if (expectsContinue) res.writeContinue();
+      proceed();
       return servePage(req, res, ctx);
     }
     ctx.proxyPath = path;
     inFlight++;
     try {
       await admitAndResolve(stages, hooks, req, ctx, res);
-      if (expectsContinue) res.writeContinue();
+      proceed();
       await stages.forward(req, res, ctx);
     } catch (err) {
       return refuse(err);
