@@ -7,6 +7,7 @@
  * specific ranges (e.g. 127.0.0.0/8 for local development).
  */
 import { BlockList, isIP } from 'node:net';
+import { blockListOf, unmapIPv4 } from './cidr-set.js';
 
 const NOT_GLOBAL_UNICAST: [string, number, 'ipv4' | 'ipv6'][] = [
   ['0.0.0.0', 8, 'ipv4'],
@@ -26,31 +27,13 @@ const NOT_GLOBAL_UNICAST: [string, number, 'ipv4' | 'ipv6'][] = [
 
 export type AddressPolicy = (ip: string) => boolean;
 
-/** Maps `::ffff:1.2.3.4` to `1.2.3.4` so IPv4 rules apply to v4-mapped v6 addresses. */
-function unmap(ip: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return m ? m[1] : ip;
-}
-
-function blockListOf(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [address, bits] = cidr.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(address)) throw new Error(`not a CIDR: ${cidr}`);
-    if (bits === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(bits), family);
-  }
-  return list;
-}
-
 /** Returns a predicate: may this IP be dialled? `allowed` CIDRs override the built-in refusals. */
 export function createAddressPolicy(allowed: readonly string[] = []): AddressPolicy {
   const refused = new BlockList();
   for (const [address, bits, family] of NOT_GLOBAL_UNICAST) refused.addSubnet(address, bits, family);
   const exempt = blockListOf(allowed);
   return (raw: string) => {
-    const ip = unmap(raw);
+    const ip = unmapIPv4(raw);
     const family = isIP(ip);
     if (family === 0) return false;
     const type = family === 6 ? 'ipv6' : 'ipv4';

@@ -1,26 +1,25 @@
 /**
- * How a request is sent: this file prepares the upstream headers, chooses the
- * endpoint per attempt and retries connection failures on another endpoint.
- * Each attempt runs over node:http's keep-alive pools (upstream-attempt.ts:
- * timeouts, streaming, abort propagation), its response goes back through
- * relay.ts; WebSocket upgrades go to upgrade-forwarder.ts. Where to send was
- * decided before (resolve.ts).
+ * How a request is sent: this file prepares the upstream headers and the
+ * body's framing (framing.ts) and holds the connection pools; exchange.ts
+ * runs the attempts (an endpoint each, retries after connection failures),
+ * each over node:http (upstream-attempt.ts: timeouts, streaming, abort
+ * propagation), the response going back through relay.ts. WebSocket upgrades
+ * go to upgrade-forwarder.ts. Where to send was decided before (resolve.ts).
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { GatewayError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
-import { isConnectError, isIdempotent } from './balancer/retry.js';
+import { isIdempotent } from './balancer/retry.js';
 import { BodyCopy } from './body-copy.js';
+import { exchange } from './exchange.js';
+import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { relay, type ResponseRewriter } from './relay.js';
+import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
-import { headerList, startAttempt, type AttemptProgress, type RunningAttempt } from './upstream-attempt.js';
-import { upstreamError } from './upstream-error.js';
+import { headerList, type AttemptProgress } from './upstream-attempt.js';
 
 export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
-type Finish = (outcome: Outcome) => void;
 export type { ResponseRewriter };
 
 /** What the forwarder counts (structurally prom-client metrics). */
@@ -59,6 +58,8 @@ export interface ForwarderOptions {
   tls: { verify: boolean; ca?: string };
   /** X-Forwarded-Proto the gateway vouches for. */
   proto: string;
+  /** publicURL's host: the Host and X-Forwarded-Host upstreams see in the path form, whatever the client sent. */
+  publicHost: string;
   isReservedHeader: (normalizedName: string) => boolean;
   isSessionCookie: (name: string) => boolean;
   /** Identity headers and signed assertion for this caller and target. */
@@ -70,13 +71,6 @@ export interface ForwarderOptions {
   metrics?: ForwarderMetrics;
 }
 
-const clientIP = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
-
-/** A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3). */
-const hasBody = (req: IncomingMessage) =>
-  req.headers['transfer-encoding'] !== undefined ||
-  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-
 export function createForwarder(o: ForwarderOptions) {
   const agentOptions: http.AgentOptions = {
     keepAlive: true,
@@ -85,9 +79,16 @@ export function createForwarder(o: ForwarderOptions) {
     // The most recently used connection first: the others age out, and the pool stays small.
     scheduling: 'lifo',
   };
+  const tls = { rejectUnauthorized: o.tls.verify, ca: o.tls.ca };
   const agents = {
     http: new http.Agent(agentOptions),
-    https: new https.Agent({ ...agentOptions, rejectUnauthorized: o.tls.verify, ca: o.tls.ca }),
+    https: new https.Agent({ ...agentOptions, ...tls }),
+  };
+  // For a request whose connection must carry nothing after it (framing.ts): node sends
+  // `Connection: close` and destroys the socket after the response, whatever the upstream says.
+  const oneShot = {
+    http: new http.Agent({ keepAlive: false }),
+    https: new https.Agent({ keepAlive: false, ...tls }),
   };
   /** The sanitized upstream headers (with identity) and the upstream path + query. */
   async function prepare(
@@ -97,13 +98,16 @@ export function createForwarder(o: ForwarderOptions) {
   ): Promise<{ headers: http.IncomingHttpHeaders; path: string }> {
     const target = ctx.target!;
     const path = ctx.proxyPath!;
+    const pathForm = ctx.via === 'path';
     const upstreamPath = target.path === '' ? '/' : target.path;
     const headers = upstreamRequestHeaders(req.headers, {
-      clientIP: clientIP(req),
+      forwardedFor: ctx.client.forwardedFor,
       proto: o.proto,
-      host: req.headers.host ?? '',
-      prefix: ctx.via === 'path' ? path.prefix : '',
-      forwardedUri: ctx.via === 'path' ? path.prefix + target.path : target.path,
+      // The path form is served on the gateway's own host; a routed host is the app's.
+      host: pathForm ? o.publicHost : (req.headers.host ?? ''),
+      prefix: pathForm ? path.prefix : '',
+      // As the apiserver: the prefix joined with the path the upstream gets (`…/proxy/` for a bare `…/proxy`).
+      forwardedUri: pathForm ? path.prefix + upstreamPath : upstreamPath,
       isReservedHeader: o.isReservedHeader,
       isSessionCookie: o.isSessionCookie,
       upgrade,
@@ -114,114 +118,32 @@ export function createForwarder(o: ForwarderOptions) {
 
   async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const target = ctx.target!;
-    if (target.path === '' && (req.method === 'GET' || req.method === 'HEAD'))
-      return redirectToRoot(res, ctx);
+    const method = req.method ?? 'GET';
+    if (target.path === '' && (method === 'GET' || method === 'HEAD')) return redirectToRoot(res, ctx);
+    const framing = requestFraming(method, req.headers);
     const prepared = await prepare(req, ctx, false);
     // The client may have left while identity headers were made: send nothing upstream then.
     ctx.signal.throwIfAborted();
-    const headers = headerList(prepared.headers);
-    const body = hasBody(req) ? req : undefined;
-    // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
-    const copy =
-      body && BodyCopy.worthKeeping(req, isIdempotent(req.method ?? '')) ? new BodyCopy(body) : undefined;
-    let sendBody: IncomingMessage | Buffer | undefined = body;
+    const headers = [...headerList(prepared.headers), ...framingHeader(framing, method)];
+    const body = carriesBody(framing) ? req : undefined;
     o.retry.recordRequest(target);
-    const tried = new Set<string>();
-    const client = { key: o.affinityKey(req, ctx) };
-
-    return new Promise<void>((resolve, reject) => {
-      let running: RunningAttempt | undefined;
-      let done: Finish = () => {};
-      let finished = false;
-      const settle = (err?: GatewayError) => {
-        if (finished) return;
-        finished = true;
-        if (err) reject(err);
-        else resolve();
-      };
-      // The client went away before the response: cancel the upstream request.
-      res.once('close', () => {
-        if (res.headersSent || finished) return;
-        running?.cancel();
-        done('cancelled');
-        settle();
-      });
-
-      const attempt = (endpoint: Endpoint): void => {
-        ctx.endpoint = endpoint;
-        tried.add(`${endpoint.ip}:${endpoint.port}`);
-        done = o.picker.start(target, endpoint);
-        const startedAt = performance.now();
-        running = startAttempt(
-          {
-            scheme: target.scheme,
-            ip: endpoint.ip,
-            port: endpoint.port,
-            method: req.method ?? 'GET',
-            path: prepared.path,
-            headers,
-            agent: target.scheme === 'https' ? agents.https : agents.http,
-            body: sendBody,
-            connectTimeoutMs: o.connectTimeoutMs,
-            responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
-          },
-          {
-            response(upstream) {
-              o.metrics?.upstreamDuration.observe((performance.now() - startedAt) / 1000);
-              const finish = done;
-              relay(upstream, res, ctx, o.rewriter, (outcome) => {
-                finish(outcome);
-                settle();
-              });
-            },
-            error: onError,
-          },
-        );
-      };
-
-      const onError = (err: NodeJS.ErrnoException, progress: AttemptProgress): void => {
-        if (finished) return;
-        if (res.destroyed) {
-          done('cancelled');
-          return settle();
-        }
-        const connectFailed = isConnectError(err.code);
-        if (connectFailed) o.metrics?.upstreamConnectErrors.inc();
-        done(connectFailed ? 'connect-error' : 'server-error');
-        const error = upstreamError(err);
-        if (body) body.unpipe();
-        // Pick first: a retry is only counted (and taken from the budget) when there is somewhere to go.
-        const next = o.picker.pick(target, client, tried);
-        const replay = progress.bodyStarted ? copy?.whole() : undefined;
-        const failure = { ...progress, errorCode: err.code, bodyReplayable: replay !== undefined };
-        if (next && o.retry.mayRetry(target, req, failure, ctx.retries + 1)) {
-          ctx.retries += 1;
-          if (replay) sendBody = replay;
-          return attempt(next);
-        }
-        settle(error);
-      };
-
-      // A chunked body has no declared length: count it as it streams, and cut it at the limit.
-      const limit = o.maxRequestBodyBytes ?? 0;
-      if (body && limit > 0) {
-        let received = 0;
-        body.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received <= limit || finished) return;
-          body.unpipe();
-          running?.cancel();
-          done('cancelled');
-          if (res.headersSent) return void res.destroy();
-          res.setHeader('connection', 'close'); // do not read the rest of the body
-          settle(new GatewayError(413, 'RequestEntityTooLarge', 'request body too large'));
-        });
-      }
-
-      const first = o.picker.pick(target, client, tried);
-      if (first) attempt(first);
-      else settle(serviceUnavailable(`no endpoints available for service "${target.name}"`));
-    });
+    return exchange(
+      o,
+      {
+        target,
+        method,
+        path: prepared.path,
+        headers,
+        body,
+        // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
+        copy: body && BodyCopy.worthKeeping(req, isIdempotent(method)) ? new BodyCopy(body) : undefined,
+        agents: framing.reuse ? agents : oneShot,
+        clientKey: o.affinityKey(req, ctx),
+      },
+      req,
+      res,
+      ctx,
+    );
   }
 
   const websockets = createUpgradeForwarder({
@@ -231,8 +153,7 @@ export function createForwarder(o: ForwarderOptions) {
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
     affinityKey: o.affinityKey,
     prepare: (req, ctx) => prepare(req, ctx, true),
-    responseHeaders:
-      o.rewriter && ((h, ctx, status) => o.rewriter!.headers(h, ctx, status) as IncomingHttpHeaders),
+    rewriter: o.rewriter,
   });
 
   return {
@@ -241,8 +162,7 @@ export function createForwarder(o: ForwarderOptions) {
     /** Open upgraded connections (for graceful shutdown). */
     upgrades: websockets.upgrades,
     close(): void {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const agent of [agents.http, agents.https, oneShot.http, oneShot.https]) agent.destroy();
       websockets.close();
     },
   };

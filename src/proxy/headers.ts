@@ -17,34 +17,60 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** Framing is the forwarder's alone (framing.ts): a client's copy never goes upstream as it came. */
+const FRAMING = new Set(['content-length', 'transfer-encoding']);
+
+/**
+ * Names no `Connection` token can remove: the framing (a response to HEAD keeps its declared length;
+ * a request body its delimiter) and the Host a request is routed by (RFC 9110 §7.6.1 lets a sender
+ * list any name; these are not its to drop).
+ */
+const NOT_CONNECTION_OPTIONS = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /**
  * Headers a client may send that must never reach an upstream, whatever their case or `_`/`-` spelling.
  * `Forwarded` (RFC 7239) goes too: the gateway vouches for the client address in X-Forwarded-For, and
  * a client-written `Forwarded: for=…` would let it spoof that address to backends that prefer it.
  * The single-address headers that proxies and CDNs set (`X-Real-IP`, `True-Client-IP`,
- * `X-Client-IP`) go for the same reason.
+ * `X-Client-IP`) go for the same reason. `Expect` was answered by the gateway itself (100 Continue
+ * once the request was admitted); the upstream gets the body at once.
  */
-const ALWAYS_STRIPPED = new Set(['authorization', 'forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip']);
-const STRIPPED_PREFIXES = ['impersonate-', 'x-remote-'];
+const ALWAYS_STRIPPED = new Set([
+  'authorization',
+  'forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'expect',
+]);
 
 /** The header names a `Connection` header lists: they are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionHeaderTokens(value: string | string[] | undefined): Set<string> {
   const tokens = new Set<string>();
   for (const t of String(value ?? '')
     .toLowerCase()
-    .split(','))
-    if (t.trim()) tokens.add(t.trim());
+    .split(',')) {
+    const name = t.trim();
+    if (name && !NOT_CONNECTION_OPTIONS.has(name)) tokens.add(name);
+  }
   return tokens;
 }
 
-/** Lower-cases and maps `_` to `-`, the way many upstream frameworks normalize names. */
+/**
+ * Lower-cases and maps `_` to `-`, the way many upstream frameworks normalize names
+ * (CVE-2025-64484): the one spelling header names are compared in, here and in upstream-identity/.
+ */
 export const normalizeHeaderName = (name: string): string => name.toLowerCase().replaceAll('_', '-');
 
 export interface UpstreamHeaderOptions {
-  /** Client address as seen by the gateway (appended to X-Forwarded-For). */
-  clientIP: string;
-  /** X-Forwarded-Proto / -Host we vouch for. */
+  /** The X-Forwarded-For chain the gateway vouches for (forwarded-for.ts). */
+  forwardedFor: string;
+  /** X-Forwarded-Proto we vouch for. */
   proto: string;
+  /**
+   * The Host the upstream sees, and X-Forwarded-Host: publicURL's host in the path form (never the
+   * client's Host), the routed host under host routing.
+   */
   host: string;
   /** The proxy prefix for the path form; '' for host routing. */
   prefix: string;
@@ -58,24 +84,29 @@ export interface UpstreamHeaderOptions {
   upgrade: boolean;
 }
 
+/** True for a client header that is dropped on the way upstream. */
+function dropped(name: string, connectionTokens: Set<string>, o: UpstreamHeaderOptions): boolean {
+  const norm = normalizeHeaderName(name);
+  if (HOP_BY_HOP.has(norm) || FRAMING.has(norm) || norm === 'host' || connectionTokens.has(name)) return true;
+  return ALWAYS_STRIPPED.has(norm) || norm.startsWith('x-forwarded-') || o.isReservedHeader(norm);
+}
+
 /**
- * The headers to send upstream: the client's, minus hop-by-hop and every
- * credential or identity claim of the client's own making, plus the
- * X-Forwarded-* set the gateway vouches for.
+ * The headers to send upstream: the client's, minus hop-by-hop, framing and
+ * every credential or identity claim of the client's own making, plus the
+ * Host and X-Forwarded-* set the gateway vouches for. The body's framing is
+ * added by the forwarder (framing.ts).
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   o: UpstreamHeaderOptions,
 ): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
+  if (o.host) out.host = o.host;
   const connectionTokens = connectionHeaderTokens(incoming.connection);
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined) continue;
-    const norm = normalizeHeaderName(name);
-    if (HOP_BY_HOP.has(norm) || connectionTokens.has(name)) continue;
-    if (ALWAYS_STRIPPED.has(norm) || norm.startsWith('x-forwarded-') || o.isReservedHeader(norm)) continue;
-    if (STRIPPED_PREFIXES.some((p) => norm.startsWith(p))) continue;
+    if (value === undefined || dropped(name, connectionTokens, o)) continue;
     if (name === 'cookie') {
       const kept = withoutSessionCookies(String(value), o.isSessionCookie);
       if (kept) out.cookie = kept;
@@ -88,11 +119,9 @@ export function upstreamRequestHeaders(
     out.connection = 'Upgrade';
     if (incoming.upgrade) out.upgrade = incoming.upgrade;
   }
-  const prior = incoming['x-forwarded-for'];
-  const priorText = Array.isArray(prior) ? prior.join(', ') : prior;
-  out['x-forwarded-for'] = priorText ? `${priorText}, ${o.clientIP}` : o.clientIP;
+  out['x-forwarded-for'] = o.forwardedFor;
   out['x-forwarded-proto'] = o.proto;
-  out['x-forwarded-host'] = o.host;
+  if (o.host) out['x-forwarded-host'] = o.host;
   if (o.prefix) out['x-forwarded-prefix'] = o.prefix;
   out['x-forwarded-uri'] = o.forwardedUri;
   return out;

@@ -1,13 +1,17 @@
 /**
  * The response half of a proxied request: the upstream's status and headers
- * shaped for the client (hop-by-hop and, for the path form, CORS headers
- * dropped; Location, Set-Cookie and HTML links rewritten), the body streamed
- * through, and the outcome for the balancer once the client response closes.
+ * checked (upstream-response.ts) and shaped for the client (hop-by-hop and,
+ * for the path form, CORS headers dropped; Location, Set-Cookie and HTML links
+ * rewritten), the body streamed through, and the outcome for the balancer
+ * once the client response closes.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
 import type { Outcome } from './forward.js';
 import { downstreamResponseHeaders } from './headers.js';
+import { badUpstreamResponse } from './upstream-error.js';
+import { headersDefect, responseHeadDefect } from './upstream-response.js';
 
 /** Guards and rewrites responses (Set-Cookie, origin-wide headers; Location and HTML in the path form). */
 export interface ResponseRewriter {
@@ -15,25 +19,27 @@ export interface ResponseRewriter {
   body(upstream: IncomingMessage, ctx: RequestContext): NodeJS.ReadableStream;
 }
 
-/** Relays an upstream response to the client; reports the outcome when the client response closes. */
+type Body = NodeJS.ReadableStream & { destroy(): void };
+
+/**
+ * Relays an upstream response to the client; reports the outcome when the client response closes.
+ * Returns the error to answer instead when the response cannot be relayed: nothing was sent to the
+ * client then, `done` is never called, and the caller closes the upstream connection.
+ */
 export function relay(
   upstream: IncomingMessage,
   res: ServerResponse,
   ctx: RequestContext,
   rewriter: ResponseRewriter | undefined,
   done: (outcome: Outcome) => void,
-): void {
-  const status = upstream.statusCode ?? 502;
+): GatewayError | undefined {
+  const defect = responseHeadDefect(upstream);
+  if (defect) return badUpstreamResponse(defect);
+  const status = upstream.statusCode!;
   const outcome: Outcome = status >= 500 ? 'server-error' : 'success';
-  const pathForm = ctx.via === 'path';
-  let headers = downstreamResponseHeaders(upstream.headers, pathForm);
-  let body: NodeJS.ReadableStream = upstream;
-  // Every form: upstream cookies and origin-wide headers are guarded; the path form is also rewritten.
-  if (rewriter) {
-    headers = rewriter.headers(headers, ctx, status);
-    body = rewriter.body(upstream, ctx);
-  }
-  res.writeHead(status, upstream.statusMessage, headers);
+  const started = startResponse(upstream, res, ctx, rewriter);
+  if (!('body' in started)) return started.error;
+  const body = started.body;
   body.on('data', (chunk: Buffer) => (ctx.bytes += chunk.length));
   // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
   body.on('error', () => res.destroy());
@@ -47,8 +53,41 @@ export function relay(
   res.once('close', () => {
     if (!res.writableFinished) {
       upstream.destroy();
-      if (body !== upstream) (body as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      if (body !== upstream) body.destroy();
     }
     done(res.writableFinished ? outcome : 'cancelled');
   });
+  return undefined;
+}
+
+/**
+ * Writes the response head: the rewriter's headers (it may throw on what an upstream sent) checked
+ * once more, since they are built from upstream values. Nothing is sent when this fails.
+ */
+function startResponse(
+  upstream: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+  rewriter: ResponseRewriter | undefined,
+): { body: Body } | { error: GatewayError } {
+  const status = upstream.statusCode!;
+  const pathForm = ctx.via === 'path';
+  let body: Body = upstream;
+  let headers: OutgoingHttpHeaders = {};
+  try {
+    headers = downstreamResponseHeaders(upstream.headers, pathForm);
+    // Every form: upstream cookies and origin-wide headers are guarded; the path form is also rewritten.
+    if (rewriter) headers = rewriter.headers(headers, ctx, status);
+    const defect = headersDefect(headers);
+    if (defect) return { error: badUpstreamResponse(defect) };
+    if (rewriter) body = rewriter.body(upstream, ctx) as Body;
+    res.writeHead(status, upstream.statusMessage, headers);
+    return { body };
+  } catch {
+    // What writeHead set of the upstream's on the way must not leak into the error response.
+    for (const name in headers) res.removeHeader(name);
+    res.statusMessage = '';
+    if (body !== upstream) body.destroy();
+    return { error: badUpstreamResponse('its headers could not be relayed') };
+  }
 }

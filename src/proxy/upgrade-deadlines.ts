@@ -1,9 +1,8 @@
 /**
- * Deadlines for the upstream request of a WebSocket upgrade. http-proxy-3 sets
- * none (it even clears the socket timeout), so a backend that accepts the TCP
- * connection and never answers would hold the client for ever. The limits and
- * error codes are those of plain requests (upstream-attempt.ts), so the client
- * gets the same 504 Status.
+ * Deadlines for the upstream request of a WebSocket upgrade: without them a
+ * backend that accepts the TCP connection and never answers would hold the
+ * client for ever. The limits and error codes are those of plain requests
+ * (upstream-attempt.ts), so the client gets the same 504 Status.
  */
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
@@ -18,7 +17,7 @@ export interface UpgradeDeadlines {
 
 /**
  * Destroys `upstream` with ECONNECTTIMEOUT or ERESPONSETIMEOUT when a deadline
- * passes; http-proxy-3 then reports the error to the upgrade's callback.
+ * passes; the request's 'error' event then reports it to the upgrade forwarder.
  */
 export function applyUpgradeDeadlines(upstream: ClientRequest, limits: UpgradeDeadlines): void {
   let stopConnectTimer = () => {};

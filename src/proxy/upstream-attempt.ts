@@ -6,7 +6,7 @@
  * forwarder knows whether it can be sent again elsewhere.
  *
  * This is the hot path, so it talks to node:http directly rather than through
- * http-proxy-3 (which the forwarder keeps for WebSocket upgrades): per request
+ * a proxy library (WebSocket upgrades have their own, upgrade-forwarder.ts): per request
  * that saves a second copy of the headers, half a dozen listeners and an
  * options object, and the headers go out as one flat list that node writes
  * without re-validating them one setHeader() at a time.
@@ -14,6 +14,8 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { BAD_RESPONSE } from './upstream-error.js';
+import { leavesConnectionInDoubt } from './upstream-response.js';
 
 export interface AttemptRequest {
   scheme: 'http' | 'https';
@@ -22,8 +24,9 @@ export interface AttemptRequest {
   method: string;
   /** Path and query as sent upstream. */
   path: string;
-  /** Flat [name, value, name, value, …] list, already sanitized. */
+  /** Flat [name, value, name, value, …] list, already sanitized, the body's framing header included. */
   headers: string[];
+  /** A keep-alive pool, or (for a request whose framing an upstream might read otherwise) a one-shot agent. */
   agent: http.Agent;
   /**
    * The client's body, streamed up once connected, or a kept copy of it for a retry (undefined: the
@@ -43,7 +46,10 @@ export interface AttemptEvents {
 }
 
 export interface RunningAttempt {
-  /** Cancels the upstream request (the client went away). */
+  /**
+   * Cancels the upstream request (the client went away, or its response cannot be relayed): the
+   * connection is closed, never reused.
+   */
   cancel(): void;
 }
 
@@ -187,10 +193,17 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     body.pipe(upstream);
   };
   upstream.on('error', fail);
+  // A 101 to a request that asked for no upgrade: the connection now speaks something else.
+  upstream.once('upgrade', (_res: IncomingMessage, socket: Socket) => {
+    socket.destroy();
+    fail(codeError(BAD_RESPONSE, '101 Switching Protocols to a request that did not ask to upgrade'));
+  });
   upstream.once('response', (res: IncomingMessage) => {
     if (settled) return void res.destroy();
     settled = true;
     clearTimeout(headerTimer);
+    // node closes the connection after this response instead of pooling it.
+    if (leavesConnectionInDoubt(res)) upstream.shouldKeepAlive = false;
     on.response(res);
   });
   if (!r.body) {

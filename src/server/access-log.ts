@@ -50,6 +50,8 @@ export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditS
           kind,
           name: p?.name,
           user: ctx.identity?.username,
+          // The peer, or the client a trusted proxy names (listen.trustedProxies).
+          client: ctx.client.ip,
           endpoint: ctx.endpoint ? `${ctx.endpoint.ip}:${ctx.endpoint.port}` : undefined,
           status,
           bytes,

@@ -5,14 +5,17 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { headerOverflowAnswer } from '../authn/session/oversized-request.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { cidrMatcher } from '../proxy/cidr-set.js';
+import { clientAddress } from '../proxy/forwarded-for.js';
 import { createAdminServer } from './admin.js';
+import { answerClientError } from './client-error.js';
 import { createAccessLog } from './access-log.js';
 import { createUpgradeWatch } from './liveness/index.js';
 import { gaugeSources } from './gauges.js';
@@ -66,12 +69,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const pages = createPages(config, parts, logger);
   const accessLog = createAccessLog(logger, metrics, parts.audit);
+  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
   const pipeline = createPipeline(createStages(config, parts.state, parts), {
     pages,
     denied: parts.denied,
     finished: accessLog,
     loginPath: parts.loginPath,
     publicURL: config.publicURL,
+    clientAddress: (req) =>
+      clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
+    unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
     upgrading: createUpgradeWatch({ liveness: (req) => parts.authentication.liveness(req), clock, logger }),
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
@@ -100,23 +107,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         key: readFileSync(config.listen.tls.keyFile),
       })
     : http.createServer(serverOptions);
-  server.on('request', (req, res) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
     if (draining) res.setHeader('connection', 'close');
-    void pipeline.handleRequest(req, res);
-  });
+    void pipeline.handleRequest(req, res, expectsContinue);
+  };
+  server.on('request', (req, res) => serve(req, res, false));
+  // With a listener, node no longer answers `Expect: 100-continue` at once: the pipeline does, once
+  // the request is admitted (RFC 9110 §10.1.1 lets a server refuse before the body instead).
+  server.on('checkContinue', (req, res) => serve(req, res, true));
   server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
   // A 431 may be caused by the gateway's own cookies: its answer expires them, or the browser would be stuck.
   const tooLarge = headerOverflowAnswer(config);
-  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    const answer =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? tooLarge(err.rawPacket)
-        : `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
-    // end() alone keeps the socket open for as long as the client keeps sending (slowloris).
-    socket.end(answer, () => socket.destroy());
-  });
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) =>
+    answerClientError(err, socket, tooLarge),
+  );
 
   const readiness = [
     { name: 'cluster-state', ok: () => parts.state.isSynced() },

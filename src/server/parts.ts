@@ -122,6 +122,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
   const rewriter = createResponseRewriter(config.upstream, {
     isGatewayCookie: (name) => authentication.isGatewayCookie(name),
     clientScheme,
+    publicHost: publicURL.host,
     logger,
   });
 
@@ -135,7 +136,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
   const affinityKey =
     config.upstream.loadBalancing.affinityKey === 'user'
       ? (_req: IncomingMessage, ctx: RequestContext) => ctx.identity?.username ?? ''
-      : (req: IncomingMessage) => req.socket.remoteAddress ?? '';
+      : (_req: IncomingMessage, ctx: RequestContext) => ctx.client.ip;
 
   const forwarder = createForwarder({
     picker: balancer.picker,
@@ -149,6 +150,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       ca: config.upstream.tls.caFile ? readFileSync(config.upstream.tls.caFile, 'utf8') : undefined,
     },
     proto: clientScheme,
+    publicHost: publicURL.host,
     isReservedHeader: (name) => identity.isReservedHeader(name),
     isSessionCookie: (name) => authentication.isSessionCookie(name),
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),

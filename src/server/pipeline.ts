@@ -12,9 +12,11 @@ import type { Duplex } from 'node:stream';
 import type { Identity } from '../authn/identity.js';
 import type { Decision, RequestAttributes } from '../authz/types.js';
 import { GatewayError } from '../errors.js';
+import type { ClientAddress } from '../proxy/forwarded-for.js';
 import type { ProxyPath } from '../proxy/grammar.js';
 import type { Target } from '../proxy/target.js';
 import { asGatewayError, sendError, sendUpgradeError } from '../web/error-response.js';
+import { endAfterBug } from './last-resort.js';
 import { CLIENT_CLOSED_REQUEST, newRequestContext, type RequestContext } from './request-context.js';
 
 export interface Stages {
@@ -44,6 +46,10 @@ export interface PipelineHooks {
   loginPath?: string;
   /** The gateway's base URL: error pages served on a routed host link back to it. */
   publicURL?: string;
+  /** The client's address and the X-Forwarded-For to send (listen.trustedProxies); the peer's when absent. */
+  clientAddress?(req: IncomingMessage): ClientAddress;
+  /** An exception no stage turned into an answer (a bug): log it. The request ends; the process does not. */
+  unexpected?(err: unknown): void;
   /** An allowed upgrade, just before it is forwarded: watches its credential (server/liveness/). */
   upgrading?(req: IncomingMessage, socket: Duplex, ctx: RequestContext): void;
 }
@@ -113,26 +119,63 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   /** Proxied HTTP requests between routing and their end (upgrades not counted). */
   let inFlight = 0;
 
-  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx = newRequestContext(req);
+  /**
+   * Every request, whatever happens in it. `expectsContinue`: the client sent `Expect: 100-continue`
+   * and holds its body back; the 100 goes out only once the request is admitted (authenticated,
+   * authorized, its target resolved), so a refused caller never gets to send a body.
+   * An exception no stage expected ends this request (a 500, or the connection closed), never the
+   * process: without the catch it would be an unhandled rejection.
+   */
+  function handleRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): Promise<void> {
+    return serveRequest(req, res, expectsContinue).catch((err: unknown) => {
+      report(err);
+      endAfterBug(res);
+    });
+  }
+
+  const report = (err: unknown) => {
+    try {
+      hooks.unexpected?.(err);
+    } catch {
+      // Logging failed as well: there is nothing left to tell.
+    }
+  };
+
+  async function serveRequest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) {
+    const ctx = newRequestContext(req, false, hooks.clientAddress?.(req));
     // Listen before the first await: the client may leave while authentication or authorization waits.
     res.once('close', () => {
       if (!res.writableFinished) ctx.cancel();
     });
+    // A refusal before the 100: the client never sends its body, so the connection cannot carry on.
+    let holdingBody = expectsContinue;
+    const proceed = () => {
+      if (holdingBody) res.writeContinue();
+      holdingBody = false;
+    };
+    const refuse = (err: unknown) => {
+      if (holdingBody && !res.headersSent) res.setHeader('connection', 'close');
+      fail(req, res, ctx, asGatewayError(err));
+    };
     let path: ProxyPath | undefined;
     try {
       path = stages.route(req, ctx);
     } catch (err) {
-      return fail(req, res, ctx, asGatewayError(err));
+      return refuse(err);
     }
-    if (!path) return servePage(req, res, ctx);
+    if (!path) {
+      // The gateway's own pages take small bodies of their own; nothing to hold back for.
+      proceed();
+      return servePage(req, res, ctx);
+    }
     ctx.proxyPath = path;
     inFlight++;
     try {
       await admitAndResolve(stages, hooks, req, ctx, res);
+      proceed();
       await stages.forward(req, res, ctx);
     } catch (err) {
-      return fail(req, res, ctx, asGatewayError(err));
+      return refuse(err);
     } finally {
       inFlight--;
     }
@@ -164,8 +207,16 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     hooks.finished(ctx, CLIENT_CLOSED_REQUEST, ctx.bytes, ctx.signal.reason as GatewayError);
   }
 
-  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const ctx = newRequestContext(req, true);
+  /** Every upgrade request; as for requests, an unexpected exception ends only this connection. */
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    return serveUpgrade(req, socket, head).catch((err: unknown) => {
+      report(err);
+      socket.destroy();
+    });
+  }
+
+  async function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const ctx = newRequestContext(req, true, hooks.clientAddress?.(req));
     socket.on('error', () => socket.destroy());
     // As for requests. The upgrade socket is half-open capable: a client that leaves may only
     // end its side. Once upgraded, either event is the WebSocket's normal end.

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../authn/identity.js';
 import type { Decision, RequestAttributes } from '../authz/types.js';
 import { GatewayError } from '../errors.js';
+import type { ClientAddress } from '../proxy/forwarded-for.js';
 import type { ProxyPath } from '../proxy/grammar.js';
 import type { Endpoint, Target } from '../proxy/target.js';
 
@@ -19,6 +20,8 @@ export interface RequestContext {
   url: string;
   /** The Host header the client used. */
   host?: string;
+  /** The client's address and the X-Forwarded-For the gateway vouches for (listen.trustedProxies). */
+  client: ClientAddress;
   /** How the client reached us: the path form, or host routing. */
   via: 'path' | 'host';
   /** Host routing: the host label names two targets (refused at resolve, after authorization). */
@@ -54,7 +57,11 @@ export const CLIENT_CLOSED_REQUEST = 499;
 export const clientClosedRequest = () =>
   new GatewayError(CLIENT_CLOSED_REQUEST, '', 'client closed the request before the answer');
 
-export function newRequestContext(req: IncomingMessage, upgrade = false): RequestContext {
+export function newRequestContext(
+  req: IncomingMessage,
+  upgrade = false,
+  client?: ClientAddress,
+): RequestContext {
   const given = req.headers['x-request-id'];
   const cancellation = new AbortController();
   return {
@@ -63,6 +70,7 @@ export function newRequestContext(req: IncomingMessage, upgrade = false): Reques
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     host: req.headers.host,
+    client: client ?? peerAddress(req),
     via: 'path',
     retries: 0,
     upgrade,
@@ -70,6 +78,12 @@ export function newRequestContext(req: IncomingMessage, upgrade = false): Reques
     signal: cancellation.signal,
     cancel: () => cancellation.abort(clientClosedRequest()),
   };
+}
+
+/** The connection's peer, as the client address when no trusted proxy names another. */
+function peerAddress(req: IncomingMessage): { ip: string; forwardedFor: string } {
+  const ip = req.socket?.remoteAddress ?? '';
+  return { ip, forwardedFor: ip };
 }
 
 export function elapsedMs(ctx: RequestContext): number {

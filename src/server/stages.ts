@@ -12,6 +12,7 @@ import { createHostRouter } from '../proxy/host-route.js';
 import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
+import { canonicalAuthority, originForm } from './request-target.js';
 
 function hostHeaderCount(raw: readonly string[]): number {
   let n = 0;
@@ -21,10 +22,16 @@ function hostHeaderCount(raw: readonly string[]): number {
 
 export function createStages(config: Config, state: ClusterState, parts: Parts): Stages {
   const hosts = createHostRouter(config.routing, (namespace, name) => state.service(namespace, name));
+  const publicURL = new URL(config.publicURL);
+  const publicHost = canonicalAuthority(publicURL.host, publicURL.protocol as 'http:' | 'https:');
+  const isOurs = (authority: string) =>
+    authority === publicHost || (hosts.enabled && hosts.route(authority, '/') !== undefined);
 
   function route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined {
     // RFC 9112 §3.2: node keeps the first of several Hosts, a proxy in front may have read another.
     if (hostHeaderCount(req.rawHeaders) > 1) throw badRequest('more than one Host header');
+    const target = originForm(req.url ?? '/', req.headers.host, isOurs);
+    if (target !== req.url) req.url = ctx.url = target;
     if (hosts.enabled) {
       const routed = hosts.route(req.headers.host, req.url ?? '/');
       if (routed) {

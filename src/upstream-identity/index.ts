@@ -17,7 +17,7 @@ export {
   type AssertionSigner,
 } from './assertion.js';
 export { encodeGroup, groupsHeaderValue, identityHeaders } from './identity-headers.js';
-export { isReservedHeader, normalizeHeaderName, reservedHeaderMatcher } from './reserved-headers.js';
+export { isReservedHeader, reservedHeaderMatcher } from './reserved-headers.js';
 export { SigningKeyError } from './signing-keys.js';
 
 export interface UpstreamIdentity {

@@ -20,6 +20,8 @@ before(
   async () => {
     w = await startWorld({
       config: {
+        // The admin's own identity headers, by name and by prefix.
+        upstream: { identityHeaders: { strip: ['X-MyCorp-User', 'x_corp_auth_*'] } },
         routing: {
           hostSuffix: 'apps.test',
           routes: [
@@ -98,6 +100,45 @@ describe('forged identity headers, every spelling', () => {
     'X-Auth-Request-User',
     'X-Auth-Request-Email',
     'X_Auth_Request_Groups',
+    'X-Auth-Request-Preferred-Username',
+    // Authelia, Authentik, Caddy; Grafana, Gitea; Kong and friends; Kubeflow.
+    'Remote-User',
+    'remote_user',
+    'REMOTE-GROUPS',
+    'Remote-Email',
+    'Remote-Name',
+    'X-WEBAUTH-USER',
+    'x_webauth_user',
+    'X-WEBAUTH-EMAIL',
+    'X-Authenticated-User',
+    'X-Authenticated-Userid',
+    'X_Authenticated_Groups',
+    'X-Consumer-Username',
+    'X-Credential-Identifier',
+    'X-Userinfo',
+    'kubeflow-userid',
+    'Kubeflow_Groups',
+    'X-authentik-username',
+    'X-Vouch-User',
+    'X-Pomerium-Claim-Email',
+    'X-Pomerium-Jwt-Assertion',
+    'Teleport-Jwt-Assertion',
+    'GAP-Auth',
+    // Cloud front doors: IAP, Cloudflare Access, AWS ALB, Azure App Service.
+    'X-Goog-Authenticated-User-Email',
+    'X-Goog-Iap-Jwt-Assertion',
+    'Cf-Access-Authenticated-User-Email',
+    'Cf-Access-Jwt-Assertion',
+    'X-Amzn-Oidc-Identity',
+    'X-Amzn-Oidc-Data',
+    'X-MS-CLIENT-PRINCIPAL-NAME',
+    'X-MS-CLIENT-PRINCIPAL',
+    'X-MS-TOKEN-AAD-ID-TOKEN',
+    // upstream.identityHeaders.strip: a name, and a prefix.
+    'X-MyCorp-User',
+    'x_mycorp_user',
+    'X-Corp-Auth-Name',
+    'X_CORP_AUTH_GROUPS',
   ];
   table(
     world,
@@ -142,7 +183,8 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
     shape: 'echo',
     upstream: { url: '/f', check },
   });
-  const gatewayHost = () => new URL(w.h.url).host;
+  /** The world's publicURL (the default): path-form upstreams see it, whatever Host the client sent. */
+  const gatewayHost = () => 'localhost:8080';
   table(world, [
     fwd('X-Forwarded-Host', 'evil.example', (r) =>
       assert.deepEqual(received(r, 'x-forwarded-host'), [gatewayHost()]),
@@ -160,8 +202,13 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
     fwd('X-Forwarded-Port', '443', (r) => assert.deepEqual(received(r, 'x-forwarded-port'), [])),
     fwd('X-Forwarded-Server', 'evil', (r) => noValue(r, 'evil')),
     fwd('X-Forwarded-For', '6.6.6.6', (r) => {
-      const chain = received(r, 'x-forwarded-for').join(',').split(/,\s*/);
-      assert.equal(chain.at(-1), '127.0.0.1', 'the last hop is the address the gateway saw');
+      // The peer is no trusted proxy: its claim is replaced, not appended to (docs/security.md).
+      assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
+      noValue(r, '6.6.6.6');
+    }),
+    fwd('x_forwarded_for', '6.6.6.6', (r) => {
+      assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
+      noValue(r, '6.6.6.6');
     }),
     ...['Forwarded', 'forwarded', 'FORWARDED', 'ForWarded'].map((header) =>
       fwd(header, 'for=6.6.6.6;host=evil.example;proto=https', (r) => {
@@ -202,6 +249,24 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
       upstream: null,
     },
   ]);
+});
+
+describe('X-Forwarded-Uri names the path the upstream got', () => {
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    test(`${method} to a bare …/proxy sends …/proxy/ (the apiserver's path.Join plus the trailing /)`, () =>
+      runCase(w, {
+        name: '',
+        method,
+        path: WEB,
+        body: method === 'DELETE' ? undefined : '{}',
+        status: 200,
+        shape: 'echo',
+        upstream: {
+          url: '/',
+          check: (r) => assert.deepEqual(received(r, 'x-forwarded-uri'), [`${WEB}/`]),
+        },
+      }));
+  }
 });
 
 describe('Host and :authority under host routing', () => {
@@ -277,18 +342,27 @@ describe('Host and :authority under host routing', () => {
       w.h.api.remove('services', 'team-a', 'web-http');
     }
   });
-  test('absolute-form request target under host routing follows the Host header', () =>
+  test('absolute-form naming another host than Host is refused, not routed by either', () =>
     runCase(w, {
       name: '',
       raw: () =>
         `GET http://web--team-b.apps.test/x HTTP/1.1\r\nHost: web--team-a.apps.test\r\n` +
+        `Authorization: Bearer ${w.alice}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`,
+      status: 400,
+      shape: 'status',
+      reason: 'BadRequest',
+      message: /another host than the Host header/,
+      upstream: null,
+    }));
+  test('absolute-form naming the routed Host is served as its path', () =>
+    runCase(w, {
+      name: '',
+      raw: () =>
+        `GET http://WEB--team-a.apps.test/x/../y?q=1 HTTP/1.1\r\nHost: web--team-a.apps.test\r\n` +
         `Authorization: Bearer ${w.alice}\r\nConnection: close\r\n\r\n`,
       status: 200,
       shape: 'echo',
-      upstream: {
-        url: '/http:/web--team-b.apps.test/x',
-        check: (r) => assert.equal(r.headers.host, 'web--team-a.apps.test', 'routed by Host, not the URL'),
-      },
+      upstream: { url: '/y?q=1' },
     }));
   test('two Host headers are refused', () =>
     runCase(w, {
@@ -446,6 +520,45 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
     });
     assert.equal(w.a.requests.length, before + 1);
   });
+});
+
+describe('absolute-form request targets (RFC 9112 §3.2.2) in the path form', () => {
+  const absolute = (target: string, host: string) => () =>
+    `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${w.alice}\r\n` +
+    'Accept: application/json\r\nConnection: close\r\n\r\n';
+  const refused = (name: string, target: string, host: string, message: RegExp): HostileCase => ({
+    name,
+    raw: absolute(target, host),
+    status: 400,
+    shape: 'status',
+    reason: 'BadRequest',
+    message,
+    upstream: null,
+  });
+  table(world, [
+    refused(
+      'a foreign authority with our Host',
+      `http://evil.example${WEB}/x`,
+      'localhost:8080',
+      /another host/,
+    ),
+    refused(
+      'a foreign authority as Host too',
+      `http://evil.example${WEB}/x`,
+      'evil.example',
+      /does not serve/,
+    ),
+    refused('a foreign authority for the portal', 'http://evil.example/', 'localhost:8080', /another host/),
+    refused('userinfo in the authority', `http://alice@localhost:8080${WEB}/x`, 'localhost:8080', /invalid/),
+    refused('a scheme that is not http', `ftp://localhost:8080${WEB}/x`, 'localhost:8080', /invalid/),
+    {
+      name: 'our own publicURL authority is served as its path',
+      raw: absolute(`http://LOCALHOST:8080${WEB}/abs?q=1`, 'localhost:8080'),
+      status: 200,
+      shape: 'echo',
+      upstream: { url: '/abs?q=1' },
+    },
+  ]);
 });
 
 test('nothing reached secret, team-b or the node; the gateway still serves', async () => {

@@ -1,6 +1,6 @@
 /** The public and admin listeners: addresses, ports, TLS, request timeouts, graceful shutdown. */
 import { z } from 'zod';
-import { describe, duration, nonEmpty, port } from './primitives.js';
+import { cidr, describe, duration, nonEmpty, port } from './primitives.js';
 
 // --- listen / admin -------------------------------------------------------
 
@@ -25,6 +25,13 @@ export const listen = z.strictObject({
   ),
   headersTimeout: describe(duration('20s'), 'longest time a client may take to send the request headers'),
   keepAliveTimeout: describe(duration('65s'), 'idle keep-alive time of client connections'),
+  trustedProxies: describe(
+    z.array(cidr).default([]),
+    'peers (CIDRs) whose X-Forwarded-For is kept and appended to, e.g. the ingress controller’s Pods; ' +
+      'from any other peer it is replaced by the peer’s address. The client address (sessionAffinity ClientIP, ' +
+      'the access log’s `client`) is then the nearest untrusted hop',
+    [['10.0.0.0/8']],
+  ),
   shutdown: describe(
     z
       .strictObject({

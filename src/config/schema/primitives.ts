@@ -4,6 +4,7 @@
  * reference. Durations come from ../duration.ts and are re-exported here so a
  * section imports its primitives from one place.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export { duration } from '../duration.js';
@@ -14,6 +15,13 @@ export const httpsURL = z
   .url({ message: 'must be a URL' })
   .refine((u) => u.startsWith('https://'), { message: 'must be https' });
 export const anyURL = z.url({ message: 'must be a URL' });
+/** An IP address, or an address with a prefix length valid for its family (`10.0.0.0/8`, `fd00::/8`). */
+export const cidr = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}, 'must be an IP address or CIDR');
 export const glob = nonEmpty.meta({ description: 'glob: `*` matches any run of characters' });
 
 /**

@@ -8,6 +8,10 @@ import { describe, duration, nonEmpty } from './primitives.js';
 // --- upstream ---------------------------------------------------------------------
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name');
+/** A header name, or a prefix of names ending in `*`; `_` is allowed (it is compared as `-`). */
+const headerNameOrPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+\*?$/, 'must be an HTTP header name, or a prefix ending in `*`');
 
 /** The rewriter's cost limits when nothing is configured (src/proxy/rewrite/limits.ts). */
 export const REWRITE_DEFAULTS = { maxBodyBytes: 16 * 1024 * 1024, maxTokenBytes: 1024 * 1024 } as const;
@@ -120,6 +124,11 @@ export const upstream = z
             headerName.default('X-Forwarded-Email'),
             'header carrying the email, when the user has one',
           ),
+          strip: describe(
+            z.array(headerNameOrPrefix).default([]),
+            'more client headers to drop as identity claims (any case, `_` or `-`; `X-MyCorp-*` for a prefix), ' +
+              'beyond the built-in list (Remote-User, X-Remote-*, X-WEBAUTH-*, X-Auth-Request-*, X-Authenticated-*, …; see docs/security.md)',
+          ),
         })
         .prefault({}),
       'plain identity headers for upstreams; copies sent by clients are always dropped',
@@ -128,6 +137,7 @@ export const upstream = z
           user: 'X-Auth-Request-User',
           groups: 'X-Auth-Request-Groups',
           email: 'X-Auth-Request-Email',
+          strip: ['X-MyCorp-User', 'X-MyCorp-Auth-*'],
         },
       ],
     ),

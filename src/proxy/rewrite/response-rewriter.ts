@@ -61,6 +61,8 @@ export interface ResponseRewriterOptions {
   isGatewayCookie: (name: string) => boolean;
   /** How clients reach the gateway (publicURL's scheme, or https when it serves TLS); absolute Locations use it. */
   clientScheme?: 'http' | 'https';
+  /** publicURL's host: in the path form the upstream was sent it as Host, so its absolute links name it. */
+  publicHost?: string;
   logger?: Logger;
 }
 
@@ -105,7 +107,7 @@ export function createResponseRewriter(
         { form, host: req.host, isGatewayCookie: options.isGatewayCookie },
         (cookie, reason) => log?.debug({ ...upstreamOf(req), cookie, reason }, 'upstream Set-Cookie dropped'),
       );
-      const ctx = rewriteContextOf(req, options.clientScheme);
+      const ctx = rewriteContextOf(req, options.clientScheme, options.publicHost);
       if (ctx !== undefined)
         out =
           form === 'path'
@@ -119,7 +121,7 @@ export function createResponseRewriter(
       return out;
     },
     body(upstream, req) {
-      const ctx = rewriteContextOf(req, options.clientScheme);
+      const ctx = rewriteContextOf(req, options.clientScheme, options.publicHost);
       if (ctx === undefined || !rewritesBody(upstream.statusCode ?? 200, req, upstream.headers))
         return upstream;
       const onLimit = (reason: RewriteLimitReason) =>
@@ -155,6 +157,7 @@ const WELL_FORMED_HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:\d{
 export function rewriteContextOf(
   req: RewriteRequest,
   clientScheme?: 'http' | 'https',
+  publicHost?: string,
 ): RewriteContext | undefined {
   if (req.proxyPath === undefined) return undefined;
   const { ip, port } = req.endpoint ?? { ip: '', port: 0 };
@@ -164,6 +167,8 @@ export function rewriteContextOf(
     prefix: req.proxyPath.prefix,
     upstreamHost: ip === '' ? '' : `${ip.includes(':') ? `[${ip}]` : ip}:${port}`,
     requestHost: host,
+    // The path form sends the upstream publicURL's host, so its absolute links name that host.
+    sentHost: req.via !== 'host' ? publicHost : undefined,
     service:
       target?.kind === 'services' && target.servicePort !== undefined
         ? { name: target.name, namespace: target.namespace, port: target.servicePort }

@@ -18,6 +18,8 @@ export interface RewriteContext {
   upstreamHost: string;
   /** The Host header the client used (`bastion.example.com`). */
   requestHost: string;
+  /** The Host the upstream was sent, when it is not the client's (the path form sends publicURL's). */
+  sentHost?: string;
   /** The Service reached: links to its cluster DNS names (`web`, `web.ns`, `web.ns.svc[.<domain>]`) at its port are the upstream too. */
   service?: { name: string; namespace: string; port: number };
   /**
@@ -127,6 +129,7 @@ function isSameOrigin(authority: string, scheme: string | undefined, ctx: Rewrit
   return (
     host === canonicalHost(ctx.upstreamHost, scheme) ||
     host === canonicalHost(ctx.requestHost, scheme) ||
+    (ctx.sentHost !== undefined && host === canonicalHost(ctx.sentHost, scheme)) ||
     isServiceHost(host, scheme, ctx.service)
   );
 }
