@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type express from 'express';
+import express from 'express';
 import type { Config } from '../config/schema.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,13 +15,15 @@ import type { Metrics } from '../observability/metrics.js';
 import { ExpressionError } from './claims/cel.js';
 import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
+import { isGatewayCookieName } from './gateway-cookies.js';
+import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
 import type { Identity } from './identity.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
-import { createAuthRouter } from './oidc/router.js';
+import { LOGIN_PATH, createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
-import { cookieSettings, isOurCookie } from './session/cookie-jar.js';
+import { cookieSettings } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
@@ -40,8 +42,13 @@ export interface Authentication {
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
   /** /auth/login, /auth/callback, /auth/logout, /auth/whoami (mount at the app root). */
   router: express.Router;
-  /** Our cookies (every session chunk and the sign-in cookie), which the proxy strips. */
+  /** Our cookies (every session chunk, the sign-in cookie, a routed host's own), which the proxy strips. */
   isSessionCookie(name: string): boolean;
+  /**
+   * Whether a cookie name is, or poses as, one the gateway sets anywhere (any case, with or
+   * without `__Host-`/`__Secure-`): upstream Set-Cookie lines naming one are dropped.
+   */
+  isGatewayCookie(name: string): boolean;
   /** True once IdP discovery is done (always true without browser sign-in). */
   ready(): boolean;
   close(): Promise<void>;
@@ -52,6 +59,10 @@ export interface AuthenticationDeps {
   kubeConfig?: KubeConfig;
   publicURL: URL;
   metrics?: Metrics;
+  /** Whether a Host is one host routing serves (by its form): sign-in is handed only to those. */
+  isRoutedHost?: (host: string) => boolean;
+  /** ms since the epoch; tests move it to expire handoffs. */
+  now?: () => number;
 }
 
 export async function createAuthentication(
@@ -72,7 +83,7 @@ export async function createAuthentication(
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;
   const session = authn.session;
-  const cookies = cookieSettings(publicURL, session?.cookieName ?? 'kube_bastion', session?.cookieDomain);
+  const cookieBase = session?.cookieName ?? 'kube_bastion';
 
   const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
 
@@ -86,6 +97,8 @@ export async function createAuthentication(
             'bearer tokens are not accepted here (no authentication.jwt issuer is configured)',
           );
         identity = await bearer.authenticate(token);
+      } else if (browser?.hosts?.isRoutedRequest(req)) {
+        identity = await browser.hosts.authenticate(req, res); // a routed host's own cookie
       } else {
         identity = await browser?.sessions.authenticate(req, res);
       }
@@ -100,26 +113,32 @@ export async function createAuthentication(
     }
   }
 
-  const router = createAuthRouter({
-    idp: browser?.idp,
-    sessions: browser?.sessions,
-    loginBox: browser?.loginBox,
-    publicURL,
-    ttl: session?.ttl ?? 0,
-    authenticate,
-    isOwnOrigin: (origin) => isReturnOrigin(origin, publicURL, config.routing),
-    logger,
-  });
+  const router = express.Router();
+  router.use(
+    createAuthRouter({
+      idp: browser?.idp,
+      sessions: browser?.sessions,
+      loginBox: browser?.loginBox,
+      publicURL,
+      ttl: session?.ttl ?? 0,
+      authenticate,
+      isOwnOrigin: (origin) => isReturnOrigin(origin, publicURL, config.routing),
+      onSignOut: (ended) => browser?.hosts?.signedOut(ended),
+      logger,
+    }),
+  );
+  if (browser?.hosts) router.use(browser.hosts.router);
 
   return {
     authenticate,
     router,
-    isSessionCookie: (name) => isOurCookie(cookies, name),
+    isSessionCookie: (name) => isGatewayCookieName(name, cookieBase),
+    isGatewayCookie: (name) => isGatewayCookieName(name, cookieBase),
     ready: () => browser?.idp.ready() ?? true,
     async close() {
       bearer.close();
       browser?.idp.close();
-      await browser?.store.close();
+      await Promise.allSettled([browser?.store.close(), browser?.hosts?.close()]);
     },
   };
 }
@@ -193,7 +212,22 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
     logger,
     cookieCarriesSession: !redis,
   });
-  return { idp, sessions, store, loginBox: await SealedBox.create(secrets, 'login') };
+  // Routed hosts without a shared cookieDomain get their own host-only cookie by handoff.
+  const hosts: HostSignIn | undefined = usesHandoff(config)
+    ? await createHostSignIn({
+        config,
+        publicURL,
+        loginPath: LOGIN_PATH,
+        sessions,
+        store,
+        idp,
+        secrets,
+        isRoutedHost: deps.isRoutedHost ?? (() => false),
+        now: deps.now ?? Date.now,
+        logger,
+      })
+    : undefined;
+  return { idp, sessions, store, hosts, loginBox: await SealedBox.create(secrets, 'login') };
 }
 
 /**

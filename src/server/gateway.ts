@@ -28,6 +28,8 @@ export interface GatewayOptions {
   state?: ClusterState;
   /** Serve without authentication (anonymous caller); loopback only. */
   insecureNoAuth?: boolean;
+  /** ms since the epoch, for what the gateway mints and checks itself (sign-in handoffs); tests move it. */
+  clock?: () => number;
 }
 
 export interface Gateway {
@@ -54,6 +56,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     state: options.state,
     insecureNoAuth: options.insecureNoAuth,
+    clock: options.clock,
   });
   let draining = false;
 
@@ -64,6 +67,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     denied: parts.denied,
     finished: accessLog,
     loginPath: parts.loginPath,
+    hostLoginPath: parts.hostLoginPath,
     publicURL: config.publicURL,
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));

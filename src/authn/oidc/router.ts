@@ -39,6 +39,8 @@ export interface AuthRouterOptions {
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
   /** Host-routed origins a sign-in may return to. */
   isOwnOrigin?: (origin: string) => boolean;
+  /** Told of every session signed out, so it ends on routed hosts too (handoff/). */
+  onSignOut?: (session: Session) => void;
   logger: Logger;
 }
 
@@ -189,6 +191,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
     let location = target;
     if (session) {
       await o.sessions.destroy(session).catch(() => undefined);
+      o.onSignOut?.(session);
       location = (await endAtIdP(o, session).catch(() => undefined)) ?? target;
       o.logger.info({ user: session.user.username }, 'signed out');
     }
