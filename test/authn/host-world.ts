@@ -11,7 +11,8 @@
  * Alice (group team-a) may reach team-a; the clock of every replica can be
  * moved forward to expire what the gateway minted.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import http from 'node:http';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
@@ -31,6 +32,8 @@ export interface HostWorldOptions {
   routing?: Partial<NonNullable<ConfigInput['routing']>>;
   /** A second replica (same publicURL, secret and store) on another port. */
   replicas?: 1 | 2;
+  /** Share a browser between worlds (the world then leaves it open). */
+  browser?: Browser;
 }
 
 export interface HostWorld {
@@ -108,7 +111,7 @@ export async function startHostWorld(o: HostWorldOptions = {}): Promise<HostWorl
     startEchoServer({ name: 'web-http' }),
     startEchoServer({ name: 'other' }),
     startEchoServer({ name: 'secret' }),
-    launchChromium([`--host-resolver-rules=MAP *.${SUFFIX} 127.0.0.1`]),
+    o.browser ?? launchHostBrowser(),
   ]);
   const echo = { metrics, http, other, secret };
   const ports = await Promise.all(Array.from({ length: o.replicas ?? 1 }, () => freePort()));
@@ -120,7 +123,7 @@ export async function startHostWorld(o: HostWorldOptions = {}): Promise<HostWorl
     : silentLogger();
   const gateways: Gateway[] = [];
   const close = async () => {
-    await browser.close();
+    if (!o.browser) await browser.close();
     await Promise.allSettled(gateways.map((g) => g.close()));
     await Promise.allSettled([idp.close(), ...Object.values(echo).map((e) => e.close())]);
   };
@@ -152,6 +155,10 @@ export async function startHostWorld(o: HostWorldOptions = {}): Promise<HostWorl
   };
 }
 
+/** Chromium that resolves every `*.apps.test` name to 127.0.0.1. */
+export const launchHostBrowser = (): Promise<Browser> =>
+  launchChromium([`--host-resolver-rules=MAP *.${SUFFIX} 127.0.0.1`]);
+
 /** Fills the test IdP's login form and waits until the browser has left it. */
 export async function fillLogin(page: Page, user: string): Promise<void> {
   await page.waitForSelector('#login');
@@ -172,10 +179,98 @@ export async function signedInContext(w: HostWorld, user = 'alice'): Promise<Bro
 }
 
 /** The JSON an echo upstream answered with, as the page shows it. */
-export async function echoed(page: Page): Promise<{ server: string; url: string; headers: Record<string, string> }> {
+export async function echoed(
+  page: Page,
+): Promise<{ server: string; url: string; headers: Record<string, string> }> {
   return JSON.parse((await page.textContent('body')) ?? '{}') as {
     server: string;
     url: string;
     headers: Record<string, string>;
   };
+}
+
+/** The cookies a browser profile would send to `url`, as one Cookie header. */
+export async function cookieHeader(ctx: BrowserContext, url: string): Promise<string> {
+  return (await ctx.cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+/**
+ * One GET to a replica's port as a browser on `origin` would send it (its Host
+ * and a copy of its cookies): how a second replica sees the same browser.
+ */
+export function rawGet(
+  port: number,
+  origin: string,
+  path: string,
+  cookie: string,
+  accept = 'application/json',
+): Promise<{ status: number; location?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, headers: { host: new URL(origin).host, cookie, accept } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            location: res.headers.location,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Signs out on the gateway's own origin, through its sign-out page when it shows one. */
+export async function signOut(page: Page, w: HostWorld): Promise<void> {
+  await page.goto(`${w.publicURL}/auth/logout`);
+  const button = page.getByRole('button', { name: /sign out/i });
+  if (new URL(page.url()).pathname === '/auth/logout' && (await button.count()) > 0) {
+    await Promise.all([page.waitForURL((u) => u.pathname !== '/auth/logout'), button.first().click()]);
+  }
+}
+
+/** What a script on the page's own origin gets for `path` (no redirects followed, so no sign-in). */
+export function fetchStatus(page: Page, path: string): Promise<number> {
+  return page.evaluate(
+    (p) => fetch(p, { headers: { accept: 'application/json' }, redirect: 'manual' }).then((r) => r.status),
+    path,
+  );
+}
+
+/** The handoff URLs the browser was sent to on its way (the test reads them as a thief would). */
+export function recordHandoffs(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('request', (r: Request) => {
+    if (r.url().includes('/.kube-bastion/callback')) seen.push(r.url());
+  });
+  return seen;
+}
+
+/**
+ * Stops the browser at the handoff, as if it had been copied before it was used.
+ * (Chromium's own request interception: it sees requests reached by redirect, Playwright's route() does not.)
+ */
+export async function stopAtHandoff(
+  w: HostWorld,
+  ctx: BrowserContext,
+  page: Page,
+  label = 'web--team-a',
+): Promise<string> {
+  const cdp = await ctx.newCDPSession(page);
+  let handoff = '';
+  cdp.on('Fetch.requestPaused', (e: { requestId: string; request: { url: string } }) => {
+    handoff = e.request.url;
+    void cdp.send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'Aborted' });
+  });
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern: '*/.kube-bastion/callback*' }] });
+  await page.goto(w.app(label) + '/stopped').catch(() => undefined);
+  await cdp.send('Fetch.disable');
+  await cdp.detach();
+  if (!handoff) throw new Error('the browser was never sent to a handoff');
+  return handoff;
 }
