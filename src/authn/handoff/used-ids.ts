@@ -28,8 +28,8 @@ export class MemoryUsedIds implements UsedIds {
     private readonly now: () => number,
     max = 50_000,
   ) {
-    // ttlAutopurge off: expiry is read lazily against the injected clock.
-    this.used = new LRUCache<string, true>({ max, ttl: 1, perf: { now } });
+    // Expiry is read against the injected clock, uncached (ttlResolution 0), when an id is looked up.
+    this.used = new LRUCache<string, true>({ max, ttl: 1, ttlResolution: 0, perf: { now } });
   }
 
   claim(id: string, expiresAt: number): Promise<boolean> {
