@@ -8,7 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { isGatewayCookieName } from '../../src/authn/gateway-cookies.js';
-import { addNonce, readNonces, spendNonce } from '../../src/authn/handoff/browser-binding.js';
+import {
+  MAX_PENDING,
+  bindNonce,
+  heldNonces,
+  nonceCookieName,
+  spendNonce,
+} from '../../src/authn/handoff/browser-binding.js';
 import { hostCookieSettings } from '../../src/authn/handoff/index.js';
 import { handoffOrigin, isGatewayHost, originOf } from '../../src/authn/handoff/origins.js';
 import { isReservedHostPath } from '../../src/authn/handoff/paths.js';
@@ -105,26 +111,36 @@ test('a host ticket is good on its own origin until it ends', () => {
   assert.equal(checkTicket({ ...ticket(), user: { username: 'x' } }, WEB, NOW), undefined);
 });
 
-test('the browser binding keeps a few nonces and spends the one used', () => {
+test('each sign-in has its own nonce cookie, host-only, spent when redeemed; unfinished ones are capped', () => {
   const cookies = hostCookieSettings(new URL('https://bastion.example.com'), 'kube_bastion');
   assert.equal(cookies.name, '__Host-kube_bastion_host');
-  assert.equal(cookies.loginName, '__Host-kube_bastion_handoff');
+  assert.equal(cookies.nonceName, '__Host-kube_bastion_handoff');
   assert.equal(cookies.domain, undefined);
-  const nonces = Array.from({ length: 6 }, () => newNonce());
-  let held: string[] = [];
+  const present: Record<string, string> = {};
+  const nonces = Array.from({ length: MAX_PENDING }, () => newNonce());
   for (const n of nonces) {
-    const line = addNonce(cookies, held, n);
+    const lines = bindNonce(cookies, present, n);
+    assert.equal(lines.length, 1);
     assert.match(
-      line,
-      /^__Host-kube_bastion_handoff=.*; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      lines[0],
+      /^__Host-kube_bastion_handoff_[\w-]{16}=[\w-]{22}; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
-    held = readNonces(line.split(';')[0].split('=')[1]);
+    const [name, value] = lines[0].split(';')[0].split('=');
+    present[name] = value;
   }
-  assert.deepEqual(held, nonces.slice(2).reverse(), 'the four newest, newest first');
-  assert.deepEqual(readNonces('junk.' + nonces[5] + '.<script>'), [nonces[5]]);
-  const spent = spendNonce(cookies, held, nonceDigest(nonces[4]));
-  assert.ok(!spent.includes(nonces[4]) && spent.includes(nonces[5]));
-  assert.match(spendNonce(cookies, [nonces[5]], nonceDigest(nonces[5])), /Max-Age=0/);
+  for (const n of nonces)
+    assert.deepEqual(heldNonces(cookies, present, nonceDigest(n)), [n], 'every tab finds its own');
+  assert.deepEqual(heldNonces(cookies, present, nonceDigest(newNonce())), []);
+  assert.match(
+    spendNonce(cookies, nonceDigest(nonces[0])),
+    /^__Host-kube_bastion_handoff_[\w-]{16}=; Max-Age=0/,
+  );
+  // A ninth unfinished sign-in: the browser forgets the eight before binding it.
+  const ninth = bindNonce(cookies, present, newNonce());
+  assert.equal(ninth.filter((l) => /Max-Age=0/.test(l)).length, MAX_PENDING);
+  assert.equal(ninth.length, MAX_PENDING + 1);
+  const forged = { ...present, [nonceCookieName(cookies, nonceDigest(nonces[1]))]: '<script>' };
+  assert.deepEqual(heldNonces(cookies, forged, nonceDigest(nonces[1])), [], 'only nonce-shaped values');
 });
 
 test('single use in process: an id is claimed once, forgotten when it would have expired', async () => {

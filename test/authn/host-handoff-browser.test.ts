@@ -39,7 +39,7 @@ after(async () => {
 const stopAtHandoff = (ctx: BrowserContext, page: Page, label = 'web--team-a') => stopAt(w, ctx, page, label);
 
 const nonceCookie = async (ctx: BrowserContext, label: string) =>
-  (await ctx.cookies(w.app(label))).find((c) => c.name === 'kube_bastion_handoff');
+  (await ctx.cookies(w.app(label))).find((c) => c.name.startsWith('kube_bastion_handoff_'));
 
 const neverUpstream = () =>
   Object.values(w.echo).every((e) => e.requests.every((r) => !/kube-bastion/i.test(r.url)));
@@ -213,6 +213,20 @@ test('a handoff minted for one person and opened in another’s browser is refus
     assert.equal((await echoed(page)).headers['x-forwarded-user'], 'alice@example.com', 'still herself');
   } finally {
     await Promise.all([attacker.close(), victim.close()]);
+  }
+});
+
+test('several tabs signing in to the same host at once all land on the app (a restored session)', async () => {
+  const ctx = await signedInContext(w);
+  try {
+    const pages = await Promise.all([1, 2, 3].map(() => ctx.newPage()));
+    await Promise.all(pages.map((p, i) => p.goto(`${w.app('web--team-a')}/tab-${i}`)));
+    for (const [i, p] of pages.entries()) {
+      const landed = p.url() === `${w.app('web--team-a')}/tab-${i}`;
+      assert.ok(landed, `tab ${i} at ${p.url()}: ${landed ? '' : await p.innerText('body')}`);
+    }
+  } finally {
+    await ctx.close();
   }
 });
 

@@ -70,13 +70,15 @@ test('redis: a handoff redeemed on one replica is refused on the other', async (
   const page = await ctx.newPage();
   try {
     const handoff = new URL(await stopAtHandoff(r, ctx, page));
-    const nonce = (await ctx.cookies(r.app('web--team-a'))).find((c) => c.name === 'kube_bastion_handoff')!;
+    const nonce = (await ctx.cookies(r.app('web--team-a'))).find((c) =>
+      c.name.startsWith('kube_bastion_handoff_'),
+    )!;
     // The thief holds the URL and the browser's nonce, and is faster — on replica 2.
     const first = await rawGet(
       r.ports[1],
       r.app('web--team-a'),
       handoff.pathname + handoff.search,
-      `kube_bastion_handoff=${nonce.value}`,
+      `${nonce.name}=${nonce.value}`,
       'text/html',
     );
     assert.equal(first.status, 302);

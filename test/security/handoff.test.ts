@@ -267,7 +267,7 @@ describe('sign-in redirects stay on the routed host and handoffs go to routed ho
           assert.equal(reply.headers['referrer-policy'], 'no-referrer');
           assert.match(
             String(reply.headers['set-cookie']),
-            /^kube_bastion_handoff=[\w.-]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/,
+            /^kube_bastion_handoff_[\w-]{16}=[\w-]{22}; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/,
           );
         },
       }));

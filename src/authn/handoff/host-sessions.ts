@@ -18,15 +18,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../identity.js';
 import { BrowserSessions, type BrowserSessionOptions } from '../session/browser-sessions.js';
-import { writeChunked, type CookieSettings } from '../session/cookie-jar.js';
+import { writeChunked } from '../session/cookie-jar.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { nowSeconds, type Session } from '../session/session.js';
 import type { SessionStore } from '../session/store.js';
+import type { HostCookieSettings } from './host-cookies.js';
 import { checkTicket, type HostTicket } from './ticket.js';
 
 export interface HostSessionOptions extends Omit<BrowserSessionOptions, 'cookies' | 'cookieCarriesSession'> {
   /** The host cookie's settings: its name, the browser-binding nonce cookie, Secure; never a Domain. */
-  hostCookies: CookieSettings;
+  hostCookies: HostCookieSettings;
   /** Seals host tickets (purpose `host`). */
   box: SealedBox;
   /** Whether the store is server-side (tickets carry a handle) or the cookie (tickets carry the user). */
@@ -60,7 +61,12 @@ class TicketStore implements SessionStore {
 
   async save(session: Session): Promise<string> {
     if (!this.o.serverSide) {
-      return this.o.box.seal({ aud: this.origin, sid: session.sid, exp: session.exp * 1000, user: session.user });
+      return this.o.box.seal({
+        aud: this.origin,
+        sid: session.sid,
+        exp: session.exp * 1000,
+        user: session.user,
+      });
     }
     const h = await this.o.store.save(session);
     return this.o.box.seal({ aud: this.origin, sid: session.sid, exp: session.exp * 1000, h });
@@ -100,7 +106,7 @@ export class HostSessions {
     this.revoked = new LRUCache<string, true>({ max: 50_000, ttl: Math.max(1, o.hostSessionTTL) });
   }
 
-  get cookies(): CookieSettings {
+  get cookies(): HostCookieSettings {
     return this.o.hostCookies;
   }
 

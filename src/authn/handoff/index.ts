@@ -10,16 +10,17 @@ import type { Logger } from '../../observability/logger.js';
 import type { Identity } from '../identity.js';
 import type { IdentityProvider } from '../oidc/identity-provider.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
-import { cookieSettings, type CookieSettings } from '../session/cookie-jar.js';
 import { SealedBox } from '../session/sealed-box.js';
 import type { Session } from '../session/session.js';
 import type { SessionStore } from '../session/store.js';
+import { hostCookieSettings } from './host-cookies.js';
 import { HostSessions } from './host-sessions.js';
 import { isGatewayHost, originOf } from './origins.js';
 import { HOST_SIGNIN_PATH } from './paths.js';
 import { createHandoffRouter } from './router.js';
 import { MemoryUsedIds, RedisUsedIds, type UsedIds } from './used-ids.js';
 
+export { hostCookieSettings, type HostCookieSettings } from './host-cookies.js';
 export { HANDOFF_PATH, HOST_SIGNIN_PATH, isReservedHostPath } from './paths.js';
 
 /**
@@ -34,12 +35,6 @@ export function usesHandoff(config: Config): boolean {
 
 /** Where a browser on a routed host goes to sign in (on that host; the handoff takes it on from there). */
 export const HOST_LOGIN_PATH = HOST_SIGNIN_PATH;
-
-/** The routed host's cookies: `<name>_host` (+ chunks) and the nonce cookie `<name>_handoff`; never a Domain. */
-export function hostCookieSettings(publicURL: URL, base: string): CookieSettings {
-  const host = cookieSettings(publicURL, `${base}_host`);
-  return { ...host, loginName: cookieSettings(publicURL, `${base}_handoff`).name };
-}
 
 export interface HostSignInOptions {
   config: Config;

@@ -22,7 +22,7 @@ import { safeRedirectTarget } from '../oidc/redirect-target.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
 import { requestCookies } from '../session/cookie-jar.js';
 import type { SealedBox } from '../session/sealed-box.js';
-import { addNonce, readNonces, spendNonce } from './browser-binding.js';
+import { bindNonce, heldNonces, spendNonce } from './browser-binding.js';
 import type { HostSessions } from './host-sessions.js';
 import { handoffOrigin, isGatewayHost, originOf } from './origins.js';
 import { HANDOFF_PATH, HOST_CALLBACK_PATH, HOST_SIGNIN_PATH } from './paths.js';
@@ -78,8 +78,7 @@ export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
       noTrace(res);
       const origin = hostOrigin(req);
       const nonce = newNonce();
-      const held = readNonces(requestCookies(req)[o.hosts.cookies.loginName]);
-      res.setHeader('set-cookie', addNonce(o.hosts.cookies, held, nonce));
+      res.setHeader('set-cookie', bindNonce(o.hosts.cookies, requestCookies(req), nonce));
       const url = new URL(HANDOFF_PATH, o.publicURL);
       url.search = new URLSearchParams({
         host: req.headers.host!,
@@ -135,12 +134,17 @@ export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
       noTrace(res);
       const origin = hostOrigin(req);
       const present = requestCookies(req);
-      const held = readNonces(present[o.hosts.cookies.loginName]);
-      const handoff = checkHandoff(await open(req.query.handoff), { origin, now: o.now(), nonces: held });
+      const opened = await open(req.query.handoff);
+      const digest = (opened as Partial<Handoff> | undefined)?.st;
+      const nonces = typeof digest === 'string' ? heldNonces(o.hosts.cookies, present, digest) : [];
+      const handoff = checkHandoff(opened, { origin, now: o.now(), nonces });
       if (!(await o.used.claim(handoff.jti, handoff.exp)))
-        throw new HandoffError('replayed', 'this sign-in link was already used; open the page you wanted again');
+        throw new HandoffError(
+          'replayed',
+          'this sign-in link was already used; open the page you wanted again',
+        );
       const lines = await o.hosts.cookieLines(handoff.ticket, present);
-      res.setHeader('set-cookie', [...lines, spendNonce(o.hosts.cookies, held, handoff.st)]);
+      res.setHeader('set-cookie', [...lines, spendNonce(o.hosts.cookies, handoff.st)]);
       res.redirect(302, handoff.rd);
     } catch (err) {
       if (!(err instanceof HandoffError)) return fail(req, res, err);

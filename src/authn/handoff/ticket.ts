@@ -111,8 +111,7 @@ export function checkHandoff(opened: unknown, expect: HandoffExpectation): Hando
   if (!isHandoff(opened)) throw new HandoffError('malformed', `this sign-in link is not valid; ${AGAIN}`);
   if (opened.ticket.aud !== expect.origin)
     throw new HandoffError('audience', `this sign-in link was made for another host; ${AGAIN}`);
-  if (opened.exp <= expect.now)
-    throw new HandoffError('expired', `this sign-in link has expired; ${AGAIN}`);
+  if (opened.exp <= expect.now) throw new HandoffError('expired', `this sign-in link has expired; ${AGAIN}`);
   if (!expect.nonces.some((n) => sameDigest(nonceDigest(n), opened.st)))
     throw new HandoffError(
       'browser',
