@@ -3,7 +3,13 @@
  * here (the apiserver's `ResourceLocation`), so it is tested without any.
  * Messages and status codes follow kube-apiserver (apiserver-proxy.md §2–§4).
  */
-import type { V1EndpointSlice, V1Node, V1ObjectReference, V1Pod, V1Service } from '@kubernetes/client-node';
+import type {
+  V1EndpointSlice,
+  V1Node,
+  V1ObjectReference,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
 import { isIP } from 'node:net';
 import { GatewayError, badRequest, notFound, serviceUnavailable } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
