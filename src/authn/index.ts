@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -18,16 +19,18 @@ import { bearerToken } from './credentials.js';
 import { isGatewayCookieName } from './gateway-cookies.js';
 import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
 import type { Identity } from './identity.js';
+import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
 import { LOGIN_PATH, createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
-import { cookieSettings } from './session/cookie-jar.js';
+import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
 export type { Identity } from './identity.js';
+export type { CredentialLiveness, Liveness } from './liveness.js';
 export { ExpressionError };
 export { LOGIN_PATH } from './oidc/router.js';
 
@@ -42,6 +45,13 @@ export interface Authentication {
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
   /** /auth/login, /auth/callback, /auth/logout, /auth/whoami (mount at the app root). */
   router: express.Router;
+  /**
+   * How to ask again, later, whether the credential of this (already
+   * authenticated) request is still good: for connections that outlive their
+   * request (WebSockets). Undefined when there is nothing to re-check: bearer
+   * tokens are judged at the upgrade only, as the apiserver does.
+   */
+  liveness(req: IncomingMessage): CredentialLiveness | undefined;
   /** Our cookies (every session chunk, the sign-in cookie, a routed host's own), which the proxy strips. */
   isSessionCookie(name: string): boolean;
   /**
@@ -59,10 +69,10 @@ export interface AuthenticationDeps {
   kubeConfig?: KubeConfig;
   publicURL: URL;
   metrics?: Metrics;
+  /** Session lifetimes, handoffs and liveness read this clock; the system clock by default. */
+  clock?: Clock;
   /** Whether a Host is one host routing serves (by its form): sign-in is handed only to those. */
   isRoutedHost?: (host: string) => boolean;
-  /** ms since the epoch; tests move it to expire handoffs. */
-  now?: () => number;
 }
 
 export async function createAuthentication(
@@ -129,8 +139,16 @@ export async function createAuthentication(
   );
   if (browser?.hosts) router.use(browser.hosts.router);
 
+  function liveness(req: IncomingMessage): CredentialLiveness | undefined {
+    if (!browser || req.headers.authorization !== undefined) return undefined;
+    if (browser.hosts?.isRoutedRequest(req)) return browser.hosts.liveness(req);
+    const value = readChunked(browser.sessions.cookies, requestCookies(req));
+    return value === undefined ? undefined : browser.sessions.liveness(value);
+  }
+
   return {
     authenticate,
+    liveness,
     router,
     isSessionCookie: (name) => isGatewayCookieName(name, cookieBase),
     isGatewayCookie: (name) => isGatewayCookieName(name, cookieBase),
@@ -193,15 +211,25 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
     );
   }
   const secrets = [settings.secret, ...settings.previousSecrets];
-  const cookies = cookieSettings(publicURL, settings.cookieName, settings.cookieDomain);
+  const cookies = cookieSettings(
+    publicURL,
+    settings.cookieName,
+    settings.cookieDomain,
+    config.listen.maxHeaderBytes,
+  );
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
   const redis = settings.store === 'redis';
   const store: SessionStore = redis
     ? // Loaded only when configured: ioredis costs memory and start-up time nobody else needs.
-      new (await import('./session/redis-store.js')).RedisSessionStore(
-        settings.redis!.url,
-        await SealedBox.create(secrets, 'handle'),
-      )
-    : new CookieSessionStore(await SealedBox.create(secrets, 'session'));
+      new (await import('./session/redis-store.js')).RedisSessionStore({
+        url: settings.redis!.url,
+        commandTimeoutMs: settings.redis!.commandTimeout,
+        box: await SealedBox.create(secrets, 'handle'),
+        logger,
+        now,
+      })
+    : new CookieSessionStore(await SealedBox.create(secrets, 'session'), now);
   const idp = new IdentityProvider(config.authentication.oidc!, logger);
   idp.start();
   const sessions = new BrowserSessions({
@@ -211,6 +239,8 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
     idp,
     logger,
     cookieCarriesSession: !redis,
+    recheckMs: settings.recheckInterval,
+    now,
   });
   // Routed hosts without a shared cookieDomain get their own host-only cookie by handoff.
   const hosts: HostSignIn | undefined = usesHandoff(config)
@@ -223,7 +253,9 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
         idp,
         secrets,
         isRoutedHost: deps.isRoutedHost ?? (() => false),
-        now: deps.now ?? Date.now,
+        now,
+        recheckMs: settings.recheckInterval,
+        maxHeaderBytes: config.listen.maxHeaderBytes,
         logger,
       })
     : undefined;

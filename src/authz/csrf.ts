@@ -80,3 +80,27 @@ export function checkOrigin(
     );
   }
 }
+
+/**
+ * For the gateway's own state-changing forms (sign-out): the browser must say
+ * the form came from `own` — by `Origin`, or when it sends none, by
+ * `Sec-Fetch-Site: same-origin`, or failing both by `Referer`. Unlike
+ * checkOrigin, a request that proves nothing is refused: these forms act on
+ * the cookie alone, whoever sends it. Throws a 403 GatewayError.
+ */
+export function checkSameOriginForm(req: IncomingMessage, own: string): void {
+  const origin = single(req.headers.origin);
+  const site = single(req.headers['sec-fetch-site']);
+  const referer = single(req.headers.referer);
+  const sameOrigin =
+    origin !== undefined
+      ? isOwn(origin, own)
+      : site !== undefined
+        ? site === 'same-origin'
+        : isOwn(referer, own);
+  if (!sameOrigin) {
+    throw forbidden(
+      'this sign-out did not come from a page of this gateway (Origin, Sec-Fetch-Site or Referer); open /auth/logout and press Sign out',
+    );
+  }
+}

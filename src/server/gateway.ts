@@ -6,12 +6,15 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import { headerOverflowAnswer } from '../authn/session/oversized-request.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createAdminServer } from './admin.js';
 import { createAccessLog } from './access-log.js';
+import { createUpgradeWatch } from './liveness/index.js';
 import { gaugeSources } from './gauges.js';
 import { createPages } from './pages.js';
 import { buildParts, type Parts } from './parts.js';
@@ -28,8 +31,8 @@ export interface GatewayOptions {
   state?: ClusterState;
   /** Serve without authentication (anonymous caller); loopback only. */
   insecureNoAuth?: boolean;
-  /** ms since the epoch, for what the gateway mints and checks itself (sign-in handoffs); tests move it. */
-  clock?: () => number;
+  /** Session lifetimes, sign-in handoffs and WebSocket liveness read this clock (tests move it). */
+  clock?: Clock;
 }
 
 export interface Gateway {
@@ -50,13 +53,14 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logging);
+  const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const parts = await buildParts(config, {
     logger,
     metrics,
     state: options.state,
     insecureNoAuth: options.insecureNoAuth,
-    clock: options.clock,
+    clock,
   });
   let draining = false;
 
@@ -69,6 +73,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     loginPath: parts.loginPath,
     hostLoginPath: parts.hostLoginPath,
     publicURL: config.publicURL,
+    upgrading: createUpgradeWatch({ liveness: (req) => parts.authentication.liveness(req), clock, logger }),
   });
   metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
 
@@ -101,18 +106,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     void pipeline.handleRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  // A 431 may be caused by the gateway's own cookies: its answer expires them, or the browser would be stuck.
+  const tooLarge = headerOverflowAnswer(config);
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
-    const status =
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const answer =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
+        ? tooLarge(err.rawPacket)
+        : `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
     // end() alone keeps the socket open for as long as the client keeps sending (slowloris).
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
-      socket.destroy(),
-    );
+    socket.end(answer, () => socket.destroy());
   });
 
   const readiness = [

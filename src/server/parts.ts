@@ -18,6 +18,7 @@ import {
   targetOrigin,
   type GatewayAuthorizer,
 } from '../authz/index.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
@@ -40,7 +41,7 @@ export interface PartsOptions {
   metrics: Metrics;
   state?: ClusterState;
   insecureNoAuth?: boolean;
-  clock?: () => number;
+  clock?: Clock;
 }
 
 export type Parts = Awaited<ReturnType<typeof buildParts>>;
@@ -111,8 +112,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     kubeConfig,
     publicURL,
     metrics,
+    clock: o.clock,
     isRoutedHost: routedHostMatcher(config.routing),
-    now: o.clock,
   });
   const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
   const identity = await createUpstreamIdentity(config, { logger });

@@ -46,6 +46,8 @@ export interface PipelineHooks {
   hostLoginPath?: string;
   /** The gateway's base URL: error pages served on a routed host link back to it. */
   publicURL?: string;
+  /** An allowed upgrade, just before it is forwarded: watches its credential (server/liveness/). */
+  upgrading?(req: IncomingMessage, socket: Duplex, ctx: RequestContext): void;
 }
 
 /**
@@ -178,6 +180,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
       ctx.proxyPath = path;
       await admitAndResolve(stages, hooks, req, ctx);
+      hooks.upgrading?.(req, socket, ctx);
       status = await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {
       if (ctx.signal.aborted) {

@@ -4,17 +4,24 @@
  * concurrency), sign out; a sign-in begun on one replica finishing on
  * another; and what tampered, truncated, replayed and old-secret cookies get.
  * (The same flow through the whole gateway in Chromium: chromium-e2e.test.ts.)
+ *
+ * Time is the gateway's injected clock, moved forward by the tests: a session
+ * falls due for refresh, idles out or ends without anyone waiting for it. The
+ * IdP keeps real time; only what the gateway decides about lifetimes moves.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { ECHO_PATH, freePort, SECRET, startSignInApp } from './gateway-fixture.js';
 import type { AuthApp } from './helpers.js';
 
 const TOKEN_TTL = 4; // seconds: sessions become due for refresh after 2 s
+/** Past the moment a fresh session falls due for refresh. */
+const DUE_MS = (TOKEN_TTL / 2) * 1000 + 300;
+const clock = new ManualClock();
 
 let idp: TestIdP;
 let echo: EchoServer;
@@ -28,7 +35,7 @@ async function app(port: number, session: Record<string, unknown> = {}): Promise
   const url = `http://127.0.0.1:${port}`;
   publicURLs.add(url);
   idp.setClients([gatewayClient([...publicURLs])]);
-  const started = await startSignInApp({ idp, echo, publicURL: `http://127.0.0.1:${port}`, session });
+  const started = await startSignInApp({ idp, echo, publicURL: url, session, clock });
   apps.push(started);
   return started;
 }
@@ -41,7 +48,7 @@ before(async () => {
   idp.setClients([gatewayClient(publicURL)]);
   a = await app(portA);
   // Replica B: same publicURL and secret, its own port (think: behind the same load balancer).
-  b = await startSignInApp({ idp, echo, publicURL, port: await freePort() });
+  b = await startSignInApp({ idp, echo, publicURL, port: await freePort(), clock });
   apps.push(b);
 });
 
@@ -55,6 +62,14 @@ const ours = (browser: FetchBrowser) =>
 const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
 const whoami = (browser: FetchBrowser, base = a.url) =>
   browser.request(`${base}/auth/whoami`, { headers: { accept: 'application/json' } });
+/** What the sign-out page's button does: a POST from a page of the gateway. */
+const signOut = (browser: FetchBrowser, base = a.url) =>
+  browser.request(`${base}/auth/logout`, { method: 'POST', headers: { origin: base } });
+
+/** A user at the IdP whose password is their name. */
+function addUser(user: string, groups = ['team-a']): void {
+  idp.users.set(user, { password: user, email: `${user}@example.com`, email_verified: true, groups });
+}
 
 async function signedIn(user = 'alice'): Promise<FetchBrowser> {
   const browser = new FetchBrowser();
@@ -118,9 +133,16 @@ describe('sign in, use, sign out', () => {
     }
   });
 
-  test('signing out clears every cookie and signs out at the IdP (RP-initiated logout)', async () => {
-    const res = await browser.request(`${a.url}/auth/logout`);
-    assert.equal(res.status, 302);
+  test('signing out expires every gateway cookie and signs out at the IdP (RP-initiated logout)', async () => {
+    browser.cookies().set('kube_bastion_login', 'a-sign-in-left-half-way');
+    const res = await signOut(browser);
+    assert.equal(res.status, 303);
+    const lines = browser.hops.at(-1)!.setCookies;
+    for (const name of ['kube_bastion', 'kube_bastion_1', 'kube_bastion_7', 'kube_bastion_login'])
+      assert.ok(
+        lines.some((c) => c.startsWith(`${name}=;`) && /Max-Age=0/i.test(c)),
+        `${name} expired: ${lines.join(' | ')}`,
+      );
     const location = new URL(res.headers.get('location')!);
     assert.equal(location.origin + location.pathname, `${idp.issuer}/session/end`);
     assert.equal(location.searchParams.get('client_id'), 'kube-bastion');
@@ -150,7 +172,7 @@ describe('refresh', () => {
     const before = idp.grants.refresh_token;
     const cookieBefore = browser.cookies().get('kube_bastion');
     idp.users.get('bob')!.groups = ['team-b', 'oncall'];
-    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    clock.advance(DUE_MS);
     const res = await whoami(browser);
     assert.equal(res.status, 200);
     assert.deepEqual((await json(res)).groups, ['team-b', 'oncall']);
@@ -160,7 +182,7 @@ describe('refresh', () => {
 
   test('concurrent requests with an expiring session refresh once (rotating refresh tokens survive)', async () => {
     const browser = await signedIn();
-    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    clock.advance(DUE_MS);
     const before = idp.grants.refresh_token;
     const results = await Promise.all(
       Array.from({ length: 6 }, () => browser.request(`${a.url}${ECHO_PATH}burst`)),
@@ -173,15 +195,23 @@ describe('refresh', () => {
     assert.equal((await whoami(browser)).status, 200, 'still signed in with the rotated refresh token');
   });
 
-  test('when the IdP omits a new id_token the identity is kept, verified with one userinfo call', async () => {
-    const browser = await signedIn();
+  test('when the IdP omits a new id_token, groups are read again from userinfo (one call per refresh)', async () => {
+    addUser('erin');
+    const browser = await signedIn('erin');
     idp.omitIdTokenOnRefresh = true;
+    idp.users.get('erin')!.groups = ['team-a', 'auditors'];
     try {
-      await sleep((TOKEN_TTL / 2) * 1000 + 300);
+      clock.advance(DUE_MS);
       const before = { refresh: idp.grants.refresh_token, userinfo: idp.userinfoCalls };
       const res = await whoami(browser);
       assert.equal(res.status, 200);
-      assert.equal((await json(res)).username, 'alice@example.com');
+      const me = await json(res);
+      assert.equal(me.username, 'erin@example.com');
+      assert.deepEqual(
+        me.groups,
+        ['team-a', 'auditors'],
+        'the groups the IdP has now, not the ones at sign-in',
+      );
       assert.equal(idp.grants.refresh_token, before.refresh + 1);
       assert.equal(idp.userinfoCalls, before.userinfo + 1, 'the new access token was checked at userinfo');
       assert.equal((await whoami(browser)).status, 200);
@@ -196,7 +226,7 @@ describe('refresh', () => {
     idp.omitIdTokenOnRefresh = true;
     idp.rejectUserinfo = true;
     try {
-      await sleep((TOKEN_TTL / 2) * 1000 + 300);
+      clock.advance(DUE_MS);
       const before = idp.userinfoCalls;
       const res = await whoami(browser);
       assert.equal(res.status, 401);
@@ -210,15 +240,10 @@ describe('refresh', () => {
   });
 
   test('a user removed at the IdP is signed out at the next refresh', async () => {
-    idp.users.set('carol', {
-      password: 'carol',
-      email: 'carol@example.com',
-      email_verified: true,
-      groups: ['team-a'],
-    });
+    addUser('carol');
     const browser = await signedIn('carol');
     idp.users.delete('carol');
-    await sleep((TOKEN_TTL / 2) * 1000 + 300);
+    clock.advance(DUE_MS);
     const res = await whoami(browser);
     assert.equal(res.status, 401);
     assert.deepEqual(ours(browser), [], 'cookies cleared');
@@ -273,6 +298,13 @@ describe("the callback checks that the answer belongs to this browser's sign-in"
     assert.equal((await whoami(browser)).status, 401, 'not signed in');
     return page;
   }
+
+  test('a sign-in cookie past its sealed deadline (10 minutes) is refused, whatever the browser kept', async () => {
+    const browser = new FetchBrowser();
+    const url = await callbackURL(browser, 'alice');
+    clock.advance(601_000); // a copied login cookie, or a browser that ignores Max-Age
+    assert.match(await refused(browser, url), /this sign-in has expired/);
+  });
 
   test('a tampered state is refused', async () => {
     const browser = new FetchBrowser();
@@ -373,34 +405,52 @@ describe('cookies that are not what we issued', () => {
   test('a cookie copied before sign-out stops working when it next needs a refresh (the refresh token was revoked)', async () => {
     const browser = await signedIn();
     const copy = browser.cookies().get('kube_bastion')!;
-    await browser.request(`${a.url}/auth/logout`);
-    const thief = new FetchBrowser();
-    thief.cookies().set('kube_bastion', copy);
-    await sleep((TOKEN_TTL / 2) * 1000 + 300);
-    const res = await thief.request(`${a.url}${ECHO_PATH}`, { headers: api });
+    assert.equal((await signOut(browser)).status, 303);
+    const thief = () => {
+      const browser = new FetchBrowser();
+      browser.cookies().set('kube_bastion', copy);
+      return browser;
+    };
+    // On the replica that signed it out the copy is refused at once; elsewhere, at its next refresh.
+    assert.equal((await thief().request(`${a.url}${ECHO_PATH}`, { headers: api })).status, 401);
+    assert.equal((await thief().request(`${b.url}${ECHO_PATH}`, { headers: api })).status, 200);
+    clock.advance(DUE_MS);
+    const res = await thief().request(`${b.url}${ECHO_PATH}`, { headers: api });
     assert.equal(res.status, 401);
   });
 });
 
 describe('large sessions', () => {
-  test('a user with hundreds of groups gets a session split over numbered cookies; logout clears every chunk', async () => {
-    const groups = Array.from({ length: 300 }, (_, i) => `a-rather-long-group-name-number-${i}`);
-    idp.users.set('dave', {
-      password: 'dave',
-      email: 'dave@example.com',
-      email_verified: true,
-      groups: ['team-a', ...groups],
-    });
+  const withGroups = (user: string, count: number) =>
+    addUser(user, [
+      'team-a',
+      ...Array.from({ length: count }, (_, i) => `a-rather-long-group-name-number-${i}`),
+    ]);
+
+  test('a user with many groups gets a session split over numbered cookies; sign-out expires every chunk', async () => {
+    withGroups('dave', 150);
     const browser = await signedIn('dave');
     const names = ours(browser);
-    assert.ok(names.length >= 3, `chunks: ${names.join(', ')}`);
-    assert.deepEqual(names.slice(0, 3), ['kube_bastion', 'kube_bastion_1', 'kube_bastion_2']);
+    assert.deepEqual(names.slice(0, 2), ['kube_bastion', 'kube_bastion_1'], `chunks: ${names.join(', ')}`);
     for (const [name, value] of browser.cookies())
       if (name.startsWith('kube_bastion')) assert.ok(value.length <= 3800);
     const me = await json(await whoami(browser));
-    assert.equal((me.groups as string[]).length, 301);
-    await browser.request(`${a.url}/auth/logout`);
+    assert.equal((me.groups as string[]).length, 151);
+    await signOut(browser);
     assert.deepEqual(ours(browser), []);
+  });
+
+  test('a session that would not fit in what the listener accepts is refused at sign-in, with a page that says to use Redis', async () => {
+    withGroups('frank', 300); // ~14 KB sealed: every later request would be over listen.maxHeaderBytes (16 KB)
+    const browser = new FetchBrowser();
+    const res = await browser.signIn(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`, 'frank');
+    const page = await res.text();
+    assert.equal(res.status, 403, page);
+    assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page, /301 groups/);
+    assert.match(page, /store: redis/);
+    assert.deepEqual(ours(browser), [], 'no session cookie, and the sign-in cookie is gone');
+    assert.equal((await browser.request(`${a.url}/auth/login`)).status, 302, 'signing in is still possible');
   });
 });
 
@@ -415,12 +465,12 @@ describe('absolute lifetime', () => {
     assert.equal(signIn.status, 200);
     const before = idp.grants.refresh_token;
     for (let i = 0; i < 4; i++) {
-      await sleep(1000);
+      clock.advance(1000);
       assert.equal((await whoami(browser, limited.url)).status, 200, `active after ${i + 1} s`);
     }
     const refreshed = idp.grants.refresh_token;
     assert.ok(refreshed > before, 'the tokens were renewed along the way');
-    await sleep(3000); // past the 6 s lifetime, though the refresh token is still good
+    clock.advance(3000); // past the 6 s lifetime, though the refresh token is still good
     const res = await whoami(browser, limited.url);
     assert.equal(res.status, 401);
     assert.match(String((await json(res)).message), /your session has expired; sign in again/);
@@ -439,10 +489,10 @@ describe('idle timeout', () => {
     );
     assert.equal(signIn.status, 200);
     for (let i = 0; i < 4; i++) {
-      await sleep(1000);
+      clock.advance(1000);
       assert.equal((await whoami(browser, idle.url)).status, 200, `active after ${i + 1} s`);
     }
-    await sleep(3300);
+    clock.advance(3300);
     const res = await whoami(browser, idle.url);
     assert.equal(res.status, 401);
     assert.match(String((await json(res)).message), /inactivity/);

@@ -1,20 +1,23 @@
 /**
  * The whole browser story in real Chromium through the real gateway:
  * sign in at the real oidc-provider, reach a proxied echo service, have the
- * session refreshed, sign out (at the IdP too), sign in again — and a
- * sign-in started on one gateway replica that finishes on another.
+ * session refreshed, sign out with the sign-out page's button (at the IdP
+ * too), sign in again — and a sign-in started on one gateway replica that
+ * finishes on another. The gateways' clock is injected: the test moves it to
+ * make the session due for refresh.
  */
 import { launchChromium } from '../support/chromium.js';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Gateway } from '../../src/server/gateway.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { ECHO_PATH, freePort, startGateway } from './gateway-fixture.js';
 
 const TOKEN_TTL = 4;
+const clock = new ManualClock();
 let idp: TestIdP;
 let echo: EchoServer;
 let a: { gateway: Gateway; url: string };
@@ -27,8 +30,8 @@ before(async () => {
   const port = await freePort();
   publicURL = `http://127.0.0.1:${port}`;
   idp.setClients([gatewayClient(publicURL)]);
-  a = await startGateway({ idp, echo, publicURL });
-  b = await startGateway({ idp, echo, publicURL, port: await freePort() });
+  a = await startGateway({ idp, echo, publicURL, clock });
+  b = await startGateway({ idp, echo, publicURL, port: await freePort(), clock });
   browser = await launchChromium();
 });
 
@@ -77,7 +80,7 @@ test('sign in, reach a proxied service, refresh, sign out, sign in again', async
   assert.equal(cookie.sameSite, 'Lax');
 
   // Refresh: the tokens are due after TOKEN_TTL/2; the next request renews the session.
-  await sleep((TOKEN_TTL / 2) * 1000 + 300);
+  clock.advance((TOKEN_TTL / 2) * 1000 + 300);
   const refreshesBefore = idp.grants.refresh_token;
   await page.goto(`${publicURL}/auth/whoami`);
   assert.equal(((await echoed(page)) as unknown as { username: string }).username, 'alice@example.com');
@@ -86,10 +89,17 @@ test('sign in, reach a proxied service, refresh, sign out, sign in again', async
   await page.goto(`${publicURL}${ECHO_PATH}after-refresh`);
   assert.equal((await echoed(page)).url, '/after-refresh');
 
-  // Sign out: our cookie goes, and the IdP asks to end its session too.
+  // Sign out: opening /auth/logout only shows the page; its button signs out (a POST from our page).
   await page.goto(`${publicURL}/auth/logout`);
-  assert.ok(page.url().startsWith(`${idp.issuer}/session/end`), page.url());
-  assert.equal(await sessionCookie(ctx), undefined);
+  assert.equal(page.url(), `${publicURL}/auth/logout`);
+  assert.match((await page.textContent('main')) ?? '', /signed in as alice@example\.com/);
+  assert.ok(await sessionCookie(ctx), 'opening the page signed nobody out');
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(`${idp.issuer}/session/end`)),
+    page.getByRole('button', { name: 'Sign out' }).click(),
+  ]);
+  assert.equal(await sessionCookie(ctx), undefined, 'our cookie is gone');
+  // The IdP asks to end its session too.
   // After the IdP's confirmation the browser comes back to the portal, which (signed out) may send it on to sign in.
   const leftLogoutPage = (u: URL) =>
     u.origin === publicURL ||

@@ -5,8 +5,9 @@
  * a load balancer.
  */
 import { parseConfig } from '../../src/config/load.js';
+import type { Clock } from '../../src/clock.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import type { EchoServer } from '../support/echo-server.js';
 import type { TestIdP } from '../support/oidc-provider.js';
@@ -24,6 +25,10 @@ export interface FixtureOptions {
   publicURL: string;
   port?: number;
   session?: NonNullable<ConfigInput['authentication']>['session'];
+  /** The clock sessions are judged by: tests move it instead of sleeping. */
+  clock?: Clock;
+  /** Logs of the instance (silent unless AUTHN_TEST_LOG is set). */
+  logger?: Logger;
 }
 
 /** The authentication part of the config: the test IdP's client and a cookie (or Redis) session. */
@@ -43,9 +48,17 @@ export function signInConfig(o: FixtureOptions): ConfigInput['authentication'] {
 export async function startSignInApp(o: FixtureOptions): Promise<AuthApp> {
   return startAuthApp(
     { publicURL: o.publicURL, authentication: signInConfig(o) },
-    { upstream: o.echo.url, port: o.port ?? Number(new URL(o.publicURL).port) },
+    {
+      upstream: o.echo.url,
+      port: o.port ?? Number(new URL(o.publicURL).port),
+      clock: o.clock,
+      logger: o.logger ?? testLogger(),
+    },
   );
 }
+
+const testLogger = () =>
+  process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger();
 
 export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gateway; url: string }> {
   const port = o.port ?? Number(new URL(o.publicURL).port);
@@ -74,10 +87,7 @@ export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gatewa
     },
     { env: {} },
   );
-  const gateway = await createGateway({
-    config,
-    logger: process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger(),
-  });
+  const gateway = await createGateway({ config, logger: o.logger ?? testLogger(), clock: o.clock });
   const { url } = await gateway.listen();
   return { gateway, url };
 }

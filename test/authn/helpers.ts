@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { createAuthentication, type Authentication } from '../../src/authn/index.js';
+import type { Clock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { unauthorized } from '../../src/errors.js';
@@ -23,7 +24,7 @@ export interface AuthApp {
 
 export async function startAuthApp(
   input: ConfigInput,
-  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number; logger?: Logger } = {},
+  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number; logger?: Logger; clock?: Clock } = {},
 ): Promise<AuthApp> {
   const config = parseConfig(input, { env: {} });
   const publicURL = new URL(config.publicURL);
@@ -31,6 +32,7 @@ export async function startAuthApp(
     logger: opts.logger ?? silentLogger(),
     kubeConfig: opts.kubeConfig,
     publicURL,
+    clock: opts.clock,
   });
   const app = express();
   app.use(auth.router);

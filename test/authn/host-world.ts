@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { systemClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
@@ -132,7 +133,8 @@ export async function startHostWorld(o: HostWorldOptions = {}): Promise<HostWorl
       const gateway = await createGateway({
         config: config(o, port, publicURL, idp, echo),
         logger,
-        clock: () => Date.now() + skew,
+        // Real time plus what the test moved it by: the real IdP and Redis keep working.
+        clock: { now: () => Date.now() + skew, after: (ms, fn) => systemClock.after(ms, fn) },
       });
       gateways.push(gateway);
       await gateway.listen();

@@ -2,32 +2,20 @@
  * The command line as an admin meets it: a real child process of src/cli.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FROM_SOURCE, startCLI } from './cli-process.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+const ENV = { ...process.env, KUBECONFIG: '/nonexistent' };
 
-function run(
-  args: string[],
-  timeoutMs = 20_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, KUBECONFIG: '/nonexistent' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = startCLI([...FROM_SOURCE, ...args], ENV);
+  const hung = setTimeout(() => void cli.stop('SIGKILL'), 60_000); // a safety net, not a budget
+  const code = await new Promise<number | null>((done) => cli.child.on('close', done));
+  clearTimeout(hung);
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
 }
 
 function configFile(text: string): string {
@@ -136,28 +124,10 @@ static:
   services:
     - { namespace: team-a, name: web, ports: [{ name: http, port: 80 }], endpoints: ["127.0.0.1:${backend.port}"] }
 `);
-  const child = spawn(process.execPath, [
-    '--import',
-    'tsx',
-    CLI,
-    'serve',
-    '--config',
-    file,
-    '--insecure-no-auth',
-  ]);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const cli = startCLI([...FROM_SOURCE, 'serve', '--config', file, '--insecure-no-auth'], ENV);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 15_000);
-      child.stdout.on('data', () => {
-        const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]);
-        }
-      });
-    });
+    const [, url] = await cli.waitFor(/"url":"(http:\/\/[^"]+)"/);
+    const out = cli.stdout();
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds to loopback whatever listen.address says');
     const adminURL = /"adminURL":"(http:\/\/[^"]+)"/.exec(out)?.[1];
     assert.match(
@@ -170,9 +140,7 @@ static:
     assert.equal(r.status, 200);
     const sent = (await r.arrayBuffer()).byteLength;
     assert.ok(sent > 0);
-    await new Promise((r) => setTimeout(r, 200));
-    const line = out.split('\n').find((l) => l.includes('"msg":"request"'));
-    assert.ok(line, out);
+    const [line] = await cli.waitFor(/^.*"msg":"request".*$/m);
     const entry = JSON.parse(line);
     assert.equal(entry.method, 'GET');
     assert.equal(
@@ -187,11 +155,9 @@ static:
     assert.equal(entry.status, 200);
     assert.equal(entry.bytes, sent, 'the body bytes the client received');
     assert.equal(typeof entry.ms, 'number');
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await cli.stop('SIGTERM'), 0);
   } finally {
-    child.kill('SIGKILL');
+    await cli.stop('SIGKILL');
     await backend.close();
   }
 });

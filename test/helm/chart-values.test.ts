@@ -65,17 +65,13 @@ describe('helm chart: secrets', { skip: skipWithoutHelm }, () => {
     assert.equal(mount?.readOnly, true);
   });
 
-  test('a generated cookie secret is long enough and a generated signing key is a P-256 key the gateway accepts', async () => {
+  test('OIDC without a client secret is refused, naming the two places it can come from', async () => {
     const noClientSecret = await renderRaw({ set: OIDC });
+    assert.notEqual(noClientSecret.code, 0);
     assert.match(
       noClientSecret.stderr,
       /put the client secret in secrets\.oidcClientSecret or secrets\.existingSecret/,
     );
-    const rendered = await render({ set: { ...OIDC, 'secrets.oidcClientSecret': 'x' } });
-    const { config } = await loadPodConfig(rendered); // parses the generated key with the gateway's reader
-    assert.ok(config.authentication.session!.secret!.length >= 32);
-    const template = readFileSync(join(CHART, 'templates/secret.yaml'), 'utf8');
-    assert.match(template, /lookup "v1" "Secret"/, 'generated values are read back so upgrades keep them');
   });
 
   test('existingSecret: no Secret is rendered and the pod mounts the named one with the configured keys', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 import type { IClusterRole, IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import type { IIngress, INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IService } from 'kubernetes-models/v1';
 import {
   CHART,
@@ -15,12 +16,18 @@ import {
   helm,
   kinds,
   render,
+  renderRaw,
+  RELEASE,
   skipWithoutHelm,
   valuesArgs,
   type KubeObject,
+  type RenderOptions,
 } from './helm-tool.js';
 import { validateAll } from './kube-schema.js';
 import { container, loadPodConfig, podSpec } from './pod-config.js';
+
+const PUBLIC_SERVICE = `${RELEASE}-kube-bastion`;
+const ADMIN_SERVICE = `${RELEASE}-kube-bastion-admin`;
 
 const CI_FILES = readdirSync(join(CHART, 'ci'))
   .filter((f) => f.endsWith('-values.yaml'))
@@ -123,14 +130,99 @@ describe('helm chart: the pod', { skip: skipWithoutHelm }, () => {
   test('config.listen.port moves the container port; the Service keeps targeting it by name', async () => {
     const objects = await render({ set: { 'config.listen.port': 8443 } });
     assert.equal(container(objects).ports?.[0]?.containerPort, 8443);
-    const service = find<IService>(objects, 'Service');
+    const service = find<IService>(objects, 'Service', PUBLIC_SERVICE);
     assert.deepEqual(
       service.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]),
+      [['http', 80, 'http']],
+    );
+  });
+});
+
+describe('helm chart: the admin port (/metrics, /healthz, /readyz) stays inside the cluster', { skip: skipWithoutHelm }, () => {
+  const ports = (service: IService) => (service.spec?.ports ?? []).map((p) => [p.name, p.port, p.targetPort]);
+  const exposures: Array<{ name: string; options: RenderOptions }> = [
+    ...CI_FILES.map((file) => ({ name: file, options: { valuesFiles: [file] } })),
+    { name: 'service.type LoadBalancer', options: { set: { 'service.type': 'LoadBalancer' } } },
+    { name: 'service.type NodePort', options: { set: { 'service.type': 'NodePort' } } },
+    {
+      name: 'admin and listen on other ports',
+      options: { set: { 'config.admin.port': 9443, 'config.listen.port': 8443, 'service.type': 'LoadBalancer' } },
+    },
+  ];
+
+  for (const { name, options } of exposures) {
+    test(`${name}: the public Service carries only the public listener`, async () => {
+      const objects = await render(options);
+      const c = container(objects);
+      const adminPort = c.ports?.find((p) => p.name === 'admin')?.containerPort;
+      const publicService = find<IService>(objects, 'Service', PUBLIC_SERVICE);
+      for (const port of publicService.spec?.ports ?? []) {
+        assert.notEqual(port.targetPort, 'admin', `${port.name} targets the admin port`);
+        assert.notEqual(port.targetPort, adminPort, `${port.name} targets the admin port by number`);
+      }
+      assert.deepEqual(ports(publicService).map(([n, , target]) => [n, target]), [['http', 'http']]);
+      // Whatever the public Service's type, the admin one is ClusterIP and carries only the admin port.
+      const admin = find<IService>(objects, 'Service', ADMIN_SERVICE);
+      assert.equal(admin.spec?.type, 'ClusterIP');
+      assert.deepEqual(ports(admin), [['admin', 9090, 'admin']]);
+      // The probes reach the container port itself, by name.
+      assert.equal(c.livenessProbe?.httpGet?.port, 'admin');
+      assert.equal(c.readinessProbe?.httpGet?.port, 'admin');
+    });
+  }
+
+  test('Ingress and HTTPRoute send traffic only to the public Service\'s http port', async () => {
+    const objects = await render({ valuesFiles: ['ci/host-routing-values.yaml'] });
+    const ingress = find<IIngress>(objects, 'Ingress');
+    const backends = ingress.spec?.rules?.flatMap((r) => r.http?.paths.map((p) => p.backend.service)) ?? [];
+    assert.ok(backends.length > 0);
+    for (const backend of backends) assert.deepEqual(backend, { name: PUBLIC_SERVICE, port: { name: 'http' } });
+    const route = find<{ spec: { rules: { backendRefs: unknown[] }[] } }>(objects, 'HTTPRoute');
+    assert.deepEqual(
+      route.spec.rules.flatMap((r) => r.backendRefs),
+      [{ name: PUBLIC_SERVICE, port: 80 }],
+    );
+  });
+
+  test('the NetworkPolicy admits the admin port only from the metrics selector', async () => {
+    const policy = find<INetworkPolicy>(
+      await render({ valuesFiles: ['ci/network-policy-values.yaml'] }),
+      'NetworkPolicy',
+    ).spec!;
+    const toAdmin = (policy.ingress ?? []).filter((rule) => rule.ports?.some((p) => p.port === 'admin'));
+    assert.deepEqual(
+      toAdmin.map((rule) => [rule.from, rule.ports]),
       [
-        ['http', 80, 'http'],
-        ['admin', 9090, 'admin'],
+        [
+          [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: {} }],
+          [{ port: 'admin', protocol: 'TCP' }],
+        ],
       ],
     );
+    for (const rule of policy.ingress ?? []) {
+      assert.ok(rule.ports?.length, 'no ingress rule admits every port');
+    }
+  });
+
+  test('the ServiceMonitor selects the admin Service and not the public one', async () => {
+    const objects = await render({ valuesFiles: ['ci/network-policy-values.yaml'] });
+    type Monitor = { spec: { selector: { matchLabels: Record<string, string> } } };
+    const selector = find<Monitor>(objects, 'ServiceMonitor').spec.selector.matchLabels;
+    const selects = (service: KubeObject) =>
+      Object.entries(selector).every(([k, v]) => service.metadata.labels?.[k] === v);
+    assert.equal(selects(find(objects, 'Service', ADMIN_SERVICE)), true);
+    assert.equal(selects(find(objects, 'Service', PUBLIC_SERVICE)), false);
+  });
+
+  test('adminService.enabled false: no admin Service; a ServiceMonitor then asks for it', async () => {
+    const objects = await render({ set: { 'adminService.enabled': false } });
+    assert.deepEqual(
+      objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name),
+      [PUBLIC_SERVICE],
+    );
+    const refused = await renderRaw({ set: { 'adminService.enabled': false, 'serviceMonitor.enabled': true } });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /serviceMonitor\.enabled scrapes the admin Service: set adminService\.enabled/);
   });
 });
 

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 
 const run = promisify(execFile);
 
@@ -28,15 +29,19 @@ export const skipWithoutHelm: string | false =
     ? `helm not found at .tools/helm: run \`bash scripts/get-helm.sh\` to test the chart`
     : false;
 
-/** Helm keeps its caches in a throwaway directory, never in the user's home. */
+/** Helm keeps its caches (and the tests their values files) in a throwaway directory, never in the user's home. */
 let helmHome: string | undefined;
-function helmEnv(): NodeJS.ProcessEnv {
+function scratch(): string {
   helmHome ??= mkdtempSync(join(tmpdir(), 'kube-bastion-helm-'));
+  return helmHome;
+}
+function helmEnv(): NodeJS.ProcessEnv {
+  const home = scratch();
   return {
     ...process.env,
-    HELM_CACHE_HOME: join(helmHome, 'cache'),
-    HELM_CONFIG_HOME: join(helmHome, 'config'),
-    HELM_DATA_HOME: join(helmHome, 'data'),
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
   };
 }
 process.on('exit', () => {
@@ -70,10 +75,37 @@ function setArgs(set: Record<string, string | number | boolean> = {}): string[] 
 export interface RenderOptions {
   valuesFiles?: string[];
   set?: Record<string, string | number | boolean>;
+  /**
+   * Default true: also pass SECRET_VALUES (before the other values, so they win). Without a
+   * cluster the chart refuses to generate the cookie secret and signing key, so a render that
+   * is about something else gives them, as a GitOps user would. False: render as given.
+   */
+  secretValues?: boolean;
+}
+
+/** A cookie secret and a P-256 signing key, as an admin rendering without a cluster sets them. */
+export const SECRET_VALUES = {
+  cookieSecret: 'cookie-secret-set-in-the-values-0123456789abcdef',
+  assertionSigningKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    format: 'pem',
+    type: 'pkcs8',
+  }) as string,
+};
+let secretValuesFile: string | undefined;
+function secretValuesArgs(): string[] {
+  if (!secretValuesFile) {
+    secretValuesFile = join(scratch(), 'secret-values.yaml');
+    writeFileSync(secretValuesFile, stringify({ secrets: SECRET_VALUES }));
+  }
+  return ['-f', secretValuesFile];
 }
 
 export function valuesArgs(options: RenderOptions): string[] {
-  return [...(options.valuesFiles ?? []).flatMap((f) => ['-f', join(CHART, f)]), ...setArgs(options.set)];
+  return [
+    ...(options.secretValues === false ? [] : secretValuesArgs()),
+    ...(options.valuesFiles ?? []).flatMap((f) => ['-f', join(CHART, f)]),
+    ...setArgs(options.set),
+  ];
 }
 
 /** A rendered object; `find` narrows it to the kubernetes-models interface of its kind. */

@@ -2,7 +2,8 @@
  * A generated cookie secret and signing key survive `helm upgrade`: the chart reads
  * them back from the live Secret with `lookup`. Helm only looks up with a cluster,
  * so this renders with `--dry-run=server` against the fake API server, which
- * already holds the Secret an earlier install created.
+ * already holds the Secret an earlier install created (or not, for a first install).
+ * Without a cluster the chart generates nothing: secret-without-cluster.test.ts.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -38,7 +39,7 @@ describe('helm chart: generated secrets are kept across upgrades', { skip: skipW
   after(() => api.stop());
 
   /** What `helm upgrade` would apply: rendered with lookups against the fake cluster. */
-  async function renderAgainstCluster(): Promise<KubeObject[]> {
+  async function renderAgainstCluster(set: Record<string, string | boolean> = SIGN_IN): Promise<KubeObject[]> {
     const result = await helm([
       'template',
       RELEASE,
@@ -50,7 +51,8 @@ describe('helm chart: generated secrets are kept across upgrades', { skip: skipW
       kubeconfig,
       // The fake server publishes no OpenAPI document; kube-schema.ts validates objects instead.
       '--disable-openapi-validation',
-      ...valuesArgs({ set: SIGN_IN }),
+      // No secret values: what the chart generates and reads back is the point here.
+      ...valuesArgs({ set, secretValues: false }),
     ]);
     assert.equal(result.code, 0, `helm template --dry-run=server failed:\n${result.stderr}`);
     return parseAllDocuments(result.stdout)
@@ -58,20 +60,21 @@ describe('helm chart: generated secrets are kept across upgrades', { skip: skipW
       .filter((o): o is KubeObject => o !== null);
   }
   const secretData = (objects: KubeObject[]) => find<ISecret>(objects, 'Secret', SECRET_NAME).data ?? {};
+  /** What the first `helm install` left: owned by this release, so helm may take it over. */
+  const liveSecret = (data: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: SECRET_NAME,
+      namespace: NAMESPACE,
+      labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      annotations: { 'meta.helm.sh/release-name': RELEASE, 'meta.helm.sh/release-namespace': NAMESPACE },
+    },
+    data,
+  });
 
   test('with the Secret in the cluster, the cookie secret and signing key are reused byte for byte', async () => {
-    api.upsert({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      // What the first `helm install` left: owned by this release, so helm may take it over.
-      metadata: {
-        name: SECRET_NAME,
-        namespace: NAMESPACE,
-        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
-        annotations: { 'meta.helm.sh/release-name': RELEASE, 'meta.helm.sh/release-namespace': NAMESPACE },
-      },
-      data: { 'cookie-secret': b64(liveCookie), 'assertion-signing-key': b64(liveKey) },
-    });
+    api.upsert(liveSecret({ 'cookie-secret': b64(liveCookie), 'assertion-signing-key': b64(liveKey) }));
     try {
       const objects = await renderAgainstCluster();
       assert.equal(
@@ -89,12 +92,41 @@ describe('helm chart: generated secrets are kept across upgrades', { skip: skipW
     }
   });
 
-  test('without it (a first install), fresh values are generated', async () => {
-    const data = secretData(await renderAgainstCluster());
+  test('without it (a first install), fresh values are generated: a long cookie secret and a P-256 key the gateway reads', async () => {
+    const objects = await renderAgainstCluster();
+    assert.ok(
+      api.count({ verb: 'list', resource: 'secrets', status: 200 }) > 0,
+      'the chart asked the cluster whether it can look up at all',
+    );
+    const data = secretData(objects);
     const cookie = Buffer.from(data['cookie-secret'] ?? '', 'base64').toString();
     assert.equal(cookie.length, 48);
     assert.notEqual(cookie, liveCookie);
     assert.notEqual(data['assertion-signing-key'], b64(liveKey));
+    const { config } = await loadPodConfig(objects); // reads the generated key with the gateway's parser
+    assert.equal(config.authentication.session?.secret, cookie);
+  });
+
+  test('a key the config starts using is generated beside the kept ones', async () => {
+    // Installed with neither sign-in nor sessions: the live Secret holds only the signing key.
+    api.upsert(liveSecret({ 'assertion-signing-key': b64(liveKey) }));
+    try {
+      const data = secretData(await renderAgainstCluster());
+      assert.equal(data['assertion-signing-key'], b64(liveKey), 'the signing key is kept');
+      assert.equal(Buffer.from(data['cookie-secret'] ?? '', 'base64').toString().length, 48);
+    } finally {
+      api.remove('secrets', NAMESPACE, SECRET_NAME);
+    }
+  });
+
+  test('a kept value stays in the Secret while its feature is off, so turning it back on changes nothing', async () => {
+    api.upsert(liveSecret({ 'cookie-secret': b64(liveCookie), 'assertion-signing-key': b64(liveKey) }));
+    try {
+      const data = secretData(await renderAgainstCluster({ ...SIGN_IN, 'config.upstream.assertion.enabled': false }));
+      assert.equal(data['cookie-secret'], b64(liveCookie));
+      assert.equal(data['assertion-signing-key'], b64(liveKey));
+    } finally {
+      api.remove('secrets', NAMESPACE, SECRET_NAME);
+    }
   });
 });
-

@@ -211,7 +211,8 @@ describe('length and repetition', () => {
       name: 'a 20 KB request line answers 431',
       path: `${WEB}/${'b'.repeat(20_000)}`,
       status: 431,
-      shape: 'empty',
+      shape: 'status',
+      message: /larger than the 16384 bytes this gateway accepts/,
       upstream: null,
     },
   ]);

@@ -1,6 +1,7 @@
 /**
  * Open redirects (oauth2-proxy CVE-2020-5233, CVE-2020-11053, CVE-2020-4037,
- * Pomerium CVE-2021-29651): every payload goes through `/auth/logout?rd=` and
+ * Pomerium CVE-2021-29651): every payload goes through `/auth/logout?rd=` (the
+ * sign-out page's form, and its POST) and
  * through a whole sign-in (`/auth/login?rd=` → IdP → `/auth/callback`); where
  * the browser is sent must be a path on the gateway's own origin, and no
  * header may be injected into the response.
@@ -114,14 +115,32 @@ async function signInReturnsTo(rd: string): Promise<{ location?: string; res: Re
   throw new Error('sign-in did not reach the callback');
 }
 
+/** The sign-out page's form action, as the browser would read it. */
+function formAction(html: string): string {
+  const raw = /<form method="post" action="([^"]*)"/.exec(html)?.[1];
+  assert.ok(raw !== undefined, 'a sign-out form');
+  return raw.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+}
+
 describe('/auth/logout?rd=', () => {
   for (const payload of PAYLOADS) {
     test(JSON.stringify(payload), async () => {
       const mark = w.log.mark();
-      const res = await fetch(`${w.base}/auth/logout?rd=${encodeURIComponent(payload)}`, {
+      const page = await fetch(`${w.base}/auth/logout?rd=${encodeURIComponent(payload)}`, {
         redirect: 'manual',
+        headers: { accept: 'text/html' },
       });
-      assert.equal(res.status, 302);
+      assert.equal(page.status, 200);
+      const action = new URL(formAction(await page.text()), w.base);
+      assert.equal(action.origin + action.pathname, `${w.base}/auth/logout`);
+      const rd = action.searchParams.get('rd');
+      if (rd !== null) assertOwnPath(rd, payload);
+      const res = await fetch(`${w.base}/auth/logout?rd=${encodeURIComponent(payload)}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: w.base },
+      });
+      assert.equal(res.status, 303);
       assertOwnPath(res.headers.get('location') ?? undefined, payload);
       assertNoInjectedHeader(res);
       await assertAftermath(w, { status: res.status, headers: {}, body: await res.text() }, mark);

@@ -5,7 +5,7 @@
  * fetch script can fill. Consent is granted automatically.
  *
  * Test levers: `rotateKeys()`, `stop()` / `start()` (the IdP goes down and
- * comes back on the same port), `omitIdTokenOnRefresh`, `rejectUserinfo`,
+ * comes back on the same port), `omitIdTokenOnRefresh`, `rejectUserinfo`, `holdToken`,
  * refresh tokens that rotate or not, short token TTLs, mutable users (change
  * groups, delete a user) and counters of grants and userinfo calls.
  */
@@ -51,6 +51,8 @@ export interface TestIdP {
   userinfoCalls: number;
   /** When true, userinfo answers 401 invalid_token, as for a revoked access token. */
   rejectUserinfo: boolean;
+  /** While set, the token endpoint has done its work (grants counted) but waits for this promise to answer. */
+  holdToken?: Promise<void>;
   setClients(clients: ClientMetadata[]): void;
   /** A new signing key takes over; the old one is dropped unless keepOld. */
   rotateKeys(keepOld?: boolean): void;
@@ -227,6 +229,7 @@ export async function startTestIdP(opts: TestIdPOptions = {}): Promise<TestIdP> 
       if (ctx.path !== '/token' || ctx.status !== 200) return;
       const grantType = (ctx.oidc?.params?.grant_type as string | undefined) ?? '';
       if (grantType === 'authorization_code' || grantType === 'refresh_token') idp.grants[grantType]++;
+      if (idp.holdToken) await idp.holdToken;
       const body = ctx.body as Record<string, unknown> | undefined;
       if (grantType === 'refresh_token' && idp.omitIdTokenOnRefresh && body) delete body.id_token;
     });

@@ -1,6 +1,9 @@
 /**
  * A real redis-server (Debian package) for tests: its own temp dir, a free
  * loopback port, no persistence. `stop()` kills it and removes the dir.
+ * `pause()` stops the process with SIGSTOP: connections stay open and
+ * commands are accepted by the kernel but never answered (a stalled Redis);
+ * `resume()` sends SIGCONT. `stop()` resumes it first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +14,10 @@ import { freePort } from './free-port.js';
 export interface RedisServer {
   url: string;
   port: number;
+  /** SIGSTOP: the server hangs with its sockets open. */
+  pause(): void;
+  /** SIGCONT: it answers again, queued commands first. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -61,8 +68,15 @@ export async function startRedis(binary = 'redis-server'): Promise<RedisServer> 
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      if (child.exitCode === null) child.kill('SIGCONT');
+    },
     async stop() {
       if (child.exitCode === null) {
+        child.kill('SIGCONT');
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGKILL');
         await exited;

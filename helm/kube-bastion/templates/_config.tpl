@@ -41,19 +41,17 @@ Ingress host, and the files of the mounted Secret). Keys the admin set win.
 {{- range $i, $old := $session.previousSecrets | default list }}
 {{- include "kube-bastion.refuseInlineSecret" (list $old (printf "config.authentication.session.previousSecrets[%d]" $i)) }}
 {{- end }}
-{{- if not (or $session.secret $session.secretFile) }}
+{{- if include "kube-bastion.uses.cookieSecret" $ }}
 {{- $_ := set $session "secretFile" (printf "%s/%s" $dir $keys.cookieSecret) }}
 {{- end }}
 {{- $_ := set $authn "session" $session }}
 {{- end }}
 {{- if $authn }}{{ $_ := set $cfg "authentication" $authn }}{{ end }}
 
-{{- if include "kube-bastion.assertionEnabled" . }}
+{{- if include "kube-bastion.uses.assertionSigningKey" . }}
 {{- $upstream := $cfg.upstream | default dict }}
 {{- $assertion := $upstream.assertion | default dict }}
-{{- if not $assertion.signingKeyFile }}
 {{- $_ := set $assertion "signingKeyFile" (printf "%s/%s" $dir $keys.assertionSigningKey) }}
-{{- end }}
 {{- $_ := set $upstream "assertion" $assertion }}
 {{- $_ := set $cfg "upstream" $upstream }}
 {{- end }}

@@ -38,6 +38,10 @@ app.kubernetes.io/part-of: kube-bastion
 {{- end }}
 {{- end }}
 
+{{- define "kube-bastion.adminServiceName" -}}
+{{- printf "%s-admin" (include "kube-bastion.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "kube-bastion.secretName" -}}
 {{- default (include "kube-bastion.fullname" .) .Values.secrets.existingSecret }}
 {{- end }}

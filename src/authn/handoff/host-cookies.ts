@@ -15,9 +15,13 @@ export interface HostCookieSettings extends CookieSettings {
   nonceName: string;
 }
 
-export function hostCookieSettings(publicURL: URL, base: string): HostCookieSettings {
+export function hostCookieSettings(
+  publicURL: URL,
+  base: string,
+  maxHeaderBytes?: number,
+): HostCookieSettings {
   return {
-    ...cookieSettings(publicURL, `${base}_host`),
+    ...cookieSettings(publicURL, `${base}_host`, undefined, maxHeaderBytes),
     nonceName: cookieSettings(publicURL, `${base}_handoff`).name,
   };
 }

@@ -1,10 +1,10 @@
 /**
  * Browser sessions on a routed host: the host's own cookie holds a HostTicket
  * bound to that origin, and the ordinary session rules (expiry, idle time,
- * refresh, cookie renewal — BrowserSessions) run over a store view that only
- * opens tickets for the request's origin. So an app host's cookie is no
- * credential on any other host, and the gateway's session cookie never leaves
- * the gateway's own host.
+ * refresh, compare-and-set writes, cookie renewal — BrowserSessions) run over
+ * a store view that only opens tickets for the request's origin. So an app
+ * host's cookie is no credential on any other host, and the gateway's session
+ * cookie never leaves the gateway's own host.
  *
  *   Cookie store: the ticket carries the user and lives `hostSessionTTL` at
  *   most, then the host silently hands off again while the main session lives.
@@ -17,24 +17,43 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../identity.js';
+import type { CredentialLiveness } from '../liveness.js';
 import { BrowserSessions, type BrowserSessionOptions } from '../session/browser-sessions.js';
-import { writeChunked } from '../session/cookie-jar.js';
+import { readChunked, requestCookies, writeChunked } from '../session/cookie-jar.js';
 import type { SealedBox } from '../session/sealed-box.js';
-import { nowSeconds, type Session } from '../session/session.js';
-import type { SessionStore } from '../session/store.js';
+import { toSeconds, type Session } from '../session/session.js';
+import { clockedTTL, type SessionStore, type UpdateResult } from '../session/store.js';
 import type { HostCookieSettings } from './host-cookies.js';
 import { checkTicket, type HostTicket } from './ticket.js';
 
-export interface HostSessionOptions extends Omit<BrowserSessionOptions, 'cookies' | 'cookieCarriesSession'> {
+export interface HostSessionOptions extends Omit<
+  BrowserSessionOptions,
+  'cookies' | 'cookieCarriesSession' | 'now'
+> {
   /** The host cookie's settings: its name, the browser-binding nonce cookie, Secure; never a Domain. */
   hostCookies: HostCookieSettings;
   /** Seals host tickets (purpose `host`). */
   box: SealedBox;
+  /** The gateway's own sessions: a Redis ticket's handle is one of theirs. */
+  sessions: BrowserSessions;
   /** Whether the store is server-side (tickets carry a handle) or the cookie (tickets carry the user). */
   serverSide: boolean;
   /** Cookie store: how long a ticket lives at most (ms). */
   hostSessionTTL: number;
   now: () => number;
+}
+
+/** Opens a host cookie's ticket for `origin`; undefined when it is no good there now. */
+async function openTicket(
+  o: HostSessionOptions,
+  value: string,
+  origin: string,
+): Promise<HostTicket | undefined> {
+  try {
+    return checkTicket(await o.box.open(value), origin, o.now());
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sessions of a ticket-bearing request, read through one origin's tickets. */
@@ -46,30 +65,35 @@ class TicketStore implements SessionStore {
   ) {}
 
   async load(cookieValue: string): Promise<Session | undefined> {
-    let opened: unknown;
-    try {
-      opened = await this.o.box.open(cookieValue);
-    } catch {
-      return undefined;
-    }
-    const ticket = checkTicket(opened, this.origin, this.o.now());
+    const ticket = await openTicket(this.o, cookieValue, this.origin);
     if (!ticket || this.revoked.has(ticket.sid)) return undefined;
-    if (ticket.h === undefined) return ticketSession(ticket);
+    if (ticket.h === undefined) return this.ticketSession(ticket);
     const session = await this.o.store.load(ticket.h);
     return session?.sid === ticket.sid ? session : undefined;
   }
 
-  async save(session: Session): Promise<string> {
-    if (!this.o.serverSide) {
-      return this.o.box.seal({
-        aud: this.origin,
-        sid: session.sid,
-        exp: session.exp * 1000,
-        user: session.user,
-      });
-    }
-    const h = await this.o.store.save(session);
-    return this.o.box.seal({ aud: this.origin, sid: session.sid, exp: session.exp * 1000, h });
+  /**
+   * A cookie-store ticket as a session: no refresh token (refreshing happens on
+   * the gateway's own host, at the next handoff), ending when the ticket does.
+   */
+  private ticketSession(t: HostTicket): Session {
+    const now = toSeconds(this.o.now());
+    return { sid: t.sid, user: t.user!, sub: '', iat: now, exp: toSeconds(t.exp), seen: now };
+  }
+
+  private seal(session: Session, h?: string): Promise<string> {
+    const base = { aud: this.origin, sid: session.sid, exp: session.exp * 1000 };
+    return this.o.box.seal(h === undefined ? { ...base, user: session.user } : { ...base, h });
+  }
+
+  async create(session: Session): Promise<string> {
+    return this.seal(session, this.o.serverSide ? await this.o.store.create(session) : undefined);
+  }
+
+  async update(next: Session, expectedGen: number): Promise<UpdateResult> {
+    if (!this.o.serverSide) return { stored: await this.seal(next) };
+    const result = await this.o.store.update(next, expectedGen);
+    return 'refused' in result ? result : { stored: await this.seal(next, result.stored) };
   }
 
   destroy(session: Session): Promise<void> {
@@ -89,21 +113,12 @@ class TicketStore implements SessionStore {
   }
 }
 
-/**
- * A cookie-store ticket as a session: no refresh token (refreshing happens on
- * the gateway's own host, at the next handoff), ending when the ticket does.
- */
-function ticketSession(t: HostTicket): Session {
-  const now = nowSeconds();
-  return { sid: t.sid, user: t.user!, sub: '', iat: now, exp: Math.floor(t.exp / 1000), seen: now };
-}
-
 export class HostSessions {
   /** Cookie store: sessions signed out on this replica, until their tickets would have ended. */
   private readonly revoked: LRUCache<string, true>;
 
   constructor(private readonly o: HostSessionOptions) {
-    this.revoked = new LRUCache<string, true>({ max: 50_000, ttl: Math.max(1, o.hostSessionTTL) });
+    this.revoked = new LRUCache<string, true>({ max: 50_000, ttl: 1, ...clockedTTL(o.now) });
   }
 
   get cookies(): HostCookieSettings {
@@ -124,12 +139,31 @@ export class HostSessions {
     return this.sessionsOn(origin).authenticate(req, res);
   }
 
+  /**
+   * For a WebSocket on a routed host: Redis asks the gateway session itself
+   * (signed out, expired, refused at refresh); the cookie store can only know
+   * of sign-outs on this replica and the session's end, as on the gateway's host.
+   */
+  liveness(req: IncomingMessage, origin: string): CredentialLiveness | undefined {
+    const value = readChunked(this.o.hostCookies, requestCookies(req));
+    if (value === undefined) return undefined;
+    const check = async () => {
+      const ticket = await openTicket(this.o, value, origin);
+      if (!ticket || this.revoked.has(ticket.sid)) return { alive: false as const, reason: 'signed out' };
+      if (ticket.h !== undefined) return this.o.sessions.liveness(ticket.h).check();
+      const end = ticket.end ?? ticket.exp;
+      if (end <= this.o.now()) return { alive: false as const, reason: 'session expired' };
+      return { alive: true as const, expiresAt: end };
+    };
+    return { recheckMs: this.o.recheckMs, check };
+  }
+
   /** The ticket a handoff carries for `origin`, from the main session as it stands. */
   ticketFor(session: Session, handle: string, origin: string, user: HostTicket['user']): HostTicket {
-    const sessionEnd = session.exp * 1000;
-    if (this.o.serverSide) return { aud: origin, sid: session.sid, exp: sessionEnd, h: handle };
-    const exp = Math.min(sessionEnd, this.o.now() + this.o.hostSessionTTL);
-    return { aud: origin, sid: session.sid, exp, user };
+    const end = session.exp * 1000;
+    if (this.o.serverSide) return { aud: origin, sid: session.sid, exp: end, h: handle };
+    const exp = Math.min(end, this.o.now() + this.o.hostSessionTTL);
+    return { aud: origin, sid: session.sid, exp, end, user };
   }
 
   /** Set-Cookie lines for a redeemed ticket on its host. */
@@ -140,6 +174,8 @@ export class HostSessions {
 
   /** A sign-out: this replica stops honouring the session's tickets at once (the cookie store's only lever). */
   signedOut(session: Session): void {
-    if (!this.o.serverSide) this.revoked.set(session.sid, true);
+    // Remembered as long as anything minted for it may live (a WebSocket lasts to the session's end).
+    const ttl = Math.max(1, session.exp * 1000 - this.o.now());
+    if (!this.o.serverSide) this.revoked.set(session.sid, true, { ttl });
   }
 }

@@ -8,6 +8,7 @@ import type express from 'express';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Identity } from '../identity.js';
+import type { CredentialLiveness } from '../liveness.js';
 import type { IdentityProvider } from '../oidc/identity-provider.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
 import { SealedBox } from '../session/sealed-box.js';
@@ -37,6 +38,9 @@ export function usesHandoff(config: Config): boolean {
 export const HOST_LOGIN_PATH = HOST_SIGNIN_PATH;
 
 export interface HostSignInOptions {
+  /** How often a WebSocket opened with a routed host's cookie asks whether its session still holds (ms). */
+  recheckMs: number;
+  maxHeaderBytes: number;
   config: Config;
   publicURL: URL;
   loginPath: string;
@@ -55,6 +59,8 @@ export interface HostSignIn {
   /** Whether a request came in on another host than the gateway's own (then its session is the host's cookie). */
   isRoutedRequest(req: IncomingMessage): boolean;
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
+  /** For connections opened on a routed host (WebSockets): whether its session still holds. */
+  liveness(req: IncomingMessage): CredentialLiveness | undefined;
   /** Call on sign-out: ends the session's host cookies as far as the store allows (see host-sessions.ts). */
   signedOut(session: Session): void;
   close(): Promise<void>;
@@ -69,7 +75,9 @@ export async function createHostSignIn(o: HostSignInOptions): Promise<HostSignIn
     : new MemoryUsedIds(o.now);
   const hosts = new HostSessions({
     store: o.store,
-    hostCookies: hostCookieSettings(o.publicURL, settings.cookieName),
+    hostCookies: hostCookieSettings(o.publicURL, settings.cookieName, o.maxHeaderBytes),
+    sessions: o.sessions,
+    recheckMs: o.recheckMs,
     box: await SealedBox.create(o.secrets, 'host'),
     serverSide,
     hostSessionTTL: handoff.hostSessionTTL,
@@ -96,6 +104,10 @@ export async function createHostSignIn(o: HostSignInOptions): Promise<HostSignIn
     authenticate(req, res) {
       const origin = originOf(o.publicURL, req.headers.host);
       return origin === undefined ? Promise.resolve(undefined) : hosts.authenticate(req, origin, res);
+    },
+    liveness(req) {
+      const origin = originOf(o.publicURL, req.headers.host);
+      return origin === undefined ? undefined : hosts.liveness(req, origin);
     },
     signedOut: (session) => hosts.signedOut(session),
     close: () => used.close(),

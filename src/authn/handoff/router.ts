@@ -20,7 +20,7 @@ import type { Logger } from '../../observability/logger.js';
 import { sendError } from '../../web/error-response.js';
 import { safeRedirectTarget } from '../oidc/redirect-target.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
-import { requestCookies } from '../session/cookie-jar.js';
+import { SessionTooLargeError, requestCookies } from '../session/cookie-jar.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { bindNonce, heldNonces, spendNonce } from './browser-binding.js';
 import type { HostSessions } from './host-sessions.js';
@@ -51,6 +51,12 @@ const STATE = /^[A-Za-z0-9_-]{43}$/;
 /** A return path on a routed host may be anything of the app's but the gateway's reserved prefix. */
 const HOST_RESERVED = /^\/\.kube-bastion(\/|$)/i;
 
+function asError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof SessionTooLargeError) return badRequest(`${err.message}, or ask your admin`);
+  return badRequest('sign-in failed');
+}
+
 function noTrace(res: ServerResponse): void {
   res.setHeader('cache-control', 'no-store');
   res.setHeader('referrer-policy', 'no-referrer');
@@ -59,9 +65,7 @@ function noTrace(res: ServerResponse): void {
 export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
   const router = express.Router();
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) =>
-    sendError(req, res, err instanceof GatewayError ? err : badRequest('sign-in failed'), {
-      publicURL: o.publicURL.href,
-    });
+    sendError(req, res, asError(err), { publicURL: o.publicURL.href });
   /** The routed host's origin, or a 404: these paths mean nothing on the gateway's own host. */
   const hostOrigin = (req: IncomingMessage): string => {
     const origin = isGatewayHost(o.publicURL, req.headers.host)

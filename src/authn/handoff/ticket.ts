@@ -18,6 +18,8 @@ export interface HostTicket {
   sid: string;
   /** End of the ticket, ms since the epoch. */
   exp: number;
+  /** Cookie store: the gateway session's own end (ms), which a WebSocket opened with the ticket may last to. */
+  end?: number;
   /** Cookie store: the user as of the handoff (the main session cannot be read from this host). */
   user?: MappedUser;
   /** Redis store: the server-side session's handle, looked up on every request. */
@@ -70,6 +72,7 @@ export function isHostTicket(v: unknown): v is HostTicket {
   const t = v as HostTicket;
   if (!t || typeof t !== 'object' || !isString(t.aud) || !isString(t.sid) || typeof t.exp !== 'number')
     return false;
+  if (t.end !== undefined && typeof t.end !== 'number') return false;
   return t.h === undefined ? isUser(t.user) : isString(t.h) && t.user === undefined;
 }
 

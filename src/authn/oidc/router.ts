@@ -2,7 +2,7 @@
  * The gateway's own sign-in endpoints:
  *   /auth/login?rd=   start the authorization code flow (PKCE + state + nonce)
  *   /auth/callback    finish it, create the session, return to rd
- *   /auth/logout      end the session (every cookie chunk), and at the IdP when it supports that
+ *   /auth/logout      the sign-out page; its POST ends the session (logout.ts)
  *   /auth/whoami      the caller's identity as JSON, however they authenticated
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,13 +16,26 @@ import { sendError } from '../../web/error-response.js';
 import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
 import type { Identity } from '../identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
-import { addSetCookies, clearAll, clearCookie, clearSession, requestCookies } from '../session/cookie-jar.js';
+import {
+  addSetCookies,
+  clearCookie,
+  clearSession,
+  requestCookies,
+  SessionTooLargeError,
+} from '../session/cookie-jar.js';
 import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
-import { nowSeconds, type Session } from '../session/session.js';
+import type { Session } from '../session/session.js';
 import { describeCallbackFailure } from './callback-failure.js';
 import { isUnreachable, type IdentityProvider } from './identity-provider.js';
-import { loginSession, persistOnEnd, type LoginState } from './login-state.js';
+import {
+  LoginExpiredError,
+  loginSession,
+  openLoginState,
+  persistOnEnd,
+  type LoginState,
+} from './login-state.js';
+import { LOGOUT_PATH, logoutHandlers } from './logout.js';
 import { safeRedirectTarget } from './redirect-target.js';
 import { tokenTimes } from './refresh.js';
 
@@ -112,12 +125,16 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
     try {
       const { idp, sessions, loginBox } = browserSignIn();
       const s = strategyFor(await idp.config());
-      const session = loginSession({ rd: safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin) });
+      const present = requestCookies(req);
+      const session = loginSession({
+        rd: safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin),
+        prev: sessions.previousHandle(present),
+      });
       (req as unknown as { session: unknown }).session = session;
       res.setHeader('cache-control', 'no-store');
       // A sign-in starts from no session: a cookie planted before it must not outlive it (session fixation).
-      addSetCookies(res, clearSession(sessions.cookies, requestCookies(req)));
-      persistOnEnd(res, session, loginBox, sessions.cookies);
+      addSetCookies(res, clearSession(sessions.cookies, present));
+      persistOnEnd(res, session, loginBox, sessions.cookies, sessions.nowSeconds());
       authenticator.authenticate(s, { session: false })(req, res, (err: unknown) => {
         o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
         fail(
@@ -141,8 +158,9 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       if (!blob) throw badRequest(`this sign-in has expired or was started in another browser; ${restart}`);
       let state: LoginState;
       try {
-        state = (await loginBox.open(blob)) as LoginState;
-      } catch {
+        state = await openLoginState(blob, loginBox, sessions.nowSeconds());
+      } catch (err) {
+        if (err instanceof LoginExpiredError) throw badRequest(`this sign-in has expired; ${restart}`);
         throw badRequest(`this sign-in cannot be verified; ${restart}`);
       }
       (req as unknown as { session: unknown }).session = loginSession(state);
@@ -165,8 +183,10 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
               throw forbidden(
                 `sign-in was not completed: ${info?.message ?? 'the identity provider refused it'}`,
               );
-            const session = newSession(signedIn, o.ttl);
-            addSetCookies(res, await sessions.cookieLines(session, present));
+            const session = newSession(signedIn, o.ttl, sessions.nowSeconds());
+            addSetCookies(res, await startSession(sessions, session, present));
+            // One browser, one session: the one this browser had before ends now (Redis store).
+            await sessions.endPrevious(state.prev);
             o.logger.info({ user: session.user.username }, 'signed in');
             res.setHeader('cache-control', 'no-store');
             res.redirect(302, safeRedirectTarget(state.rd, o.publicURL, '/', o.isOwnOrigin));
@@ -180,22 +200,16 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
     }
   });
 
-  router.all('/auth/logout', async (req, res) => {
-    const target = safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin);
-    if (!o.sessions) return res.redirect(302, target);
-    const { session, present } = await o.sessions
-      .current(req)
-      .catch(() => ({ session: undefined, present: requestCookies(req) }));
-    res.setHeader('cache-control', 'no-store');
-    res.setHeader('set-cookie', clearAll(o.sessions.cookies, present));
-    let location = target;
-    if (session) {
-      await o.sessions.destroy(session).catch(() => undefined);
-      o.onSignOut?.(session);
-      location = (await endAtIdP(o, session).catch(() => undefined)) ?? target;
-      o.logger.info({ user: session.user.username }, 'signed out');
-    }
-    res.redirect(302, location);
+  const logout = logoutHandlers(o);
+  router.get(LOGOUT_PATH, logout.show);
+  router.post(LOGOUT_PATH, logout.signOut);
+  router.all(LOGOUT_PATH, (req, res) => {
+    res.setHeader('allow', 'GET, HEAD, POST');
+    fail(
+      req,
+      res,
+      new GatewayError(405, 'MethodNotAllowed', 'sign out with GET (the page) or POST (its button)'),
+    );
   });
 
   router.get('/auth/whoami', async (req, res) => {
@@ -212,8 +226,8 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   return router;
 }
 
-function newSession(s: SignedIn, ttlMs: number): Session {
-  const now = nowSeconds();
+/** @param now seconds on the session clock */
+function newSession(s: SignedIn, ttlMs: number, now: number): Session {
   return {
     sid: newSessionId(),
     user: s.user,
@@ -227,22 +241,20 @@ function newSession(s: SignedIn, ttlMs: number): Session {
   };
 }
 
-/**
- * Revokes the refresh token (so a copied cookie stops renewing) and returns
- * the IdP's end-session URL when it has one: RP-initiated logout with
- * id_token_hint when the store kept the id_token, client_id otherwise.
- */
-async function endAtIdP(o: AuthRouterOptions, session: Session): Promise<string | undefined> {
-  const config = await o.idp!.config();
-  const meta = config.serverMetadata();
-  if (session.rt && meta.revocation_endpoint) {
-    await client
-      .tokenRevocation(config, session.rt, { token_type_hint: 'refresh_token' })
-      .catch(() => undefined);
+/** The new session's cookies; a session too large for them is refused with what to do about it. */
+async function startSession(
+  sessions: BrowserSessions,
+  session: Session,
+  present: Record<string, string | undefined>,
+): Promise<string[]> {
+  try {
+    return await sessions.start(session, present);
+  } catch (err) {
+    if (!(err instanceof SessionTooLargeError)) throw err;
+    throw forbidden(
+      `sign-in refused: your account (${session.user.groups.length} groups) needs ${err.bytes} bytes of session cookies, ` +
+        `more than the ${err.maxBytes} this gateway can accept with each request. ` +
+        'Ask your admin to keep sessions in Redis (authentication.session.store: redis), which has no such limit',
+    );
   }
-  if (!o.idp!.settings.endSessionRedirect || !meta.end_session_endpoint) return undefined;
-  const params: Record<string, string> = { post_logout_redirect_uri: new URL('/', o.publicURL).href };
-  if (session.idt) params.id_token_hint = session.idt;
-  else params.client_id = o.idp!.settings.clientID;
-  return client.buildEndSessionUrl(config, params).href;
 }

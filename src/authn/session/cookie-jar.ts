@@ -2,6 +2,12 @@
  * The session cookie on the wire: its name and flags (from publicURL), and
  * splitting a value over numbered cookies when it would not fit in one
  * (browsers drop cookies over 4096 bytes): `name`, `name_1`, `name_2`, …
+ *
+ * The chunks together must also fit in what the listener accepts
+ * (`listen.maxHeaderBytes`), next to everything else a browser sends: a
+ * session written larger would get every later request refused with 431,
+ * sign-in and sign-out included. So a session has a byte budget, and one over
+ * it is refused when it is written (SessionTooLargeError).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, serialize } from 'cookie';
@@ -18,21 +24,48 @@ export interface CookieSettings {
   loginName: string;
   secure: boolean;
   domain?: string;
+  /** Most bytes the session's chunks may add to a request's Cookie header. */
+  maxBytes: number;
 }
 
 export class SessionTooLargeError extends Error {
   readonly code = 'ERR_SESSION_TOO_LARGE';
-  constructor(bytes: number) {
-    super(`session is ${bytes} bytes, more than ${MAX_CHUNKS} cookies hold; use session.store: redis`);
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `the session needs ${bytes} bytes of cookies, more than the ${maxBytes} this gateway can accept with its requests; use session.store: redis`,
+    );
     this.name = 'SessionTooLargeError';
   }
 }
 
-export function cookieSettings(publicURL: URL, base: string, domain?: string): CookieSettings {
+/**
+ * What the session may take of `maxHeaderBytes`: the rest is left for the
+ * request line, the browser's own headers and other cookies of the host
+ * (with path routing, every upstream app's cookies share it).
+ */
+export function sessionCookieBudget(maxHeaderBytes: number): number {
+  const reserve = Math.max(2048, Math.floor(maxHeaderBytes / 4));
+  return Math.max(0, Math.min(MAX_CHUNKS * CHUNK_SIZE, maxHeaderBytes - reserve));
+}
+
+export function cookieSettings(
+  publicURL: URL,
+  base: string,
+  domain?: string,
+  maxHeaderBytes = 16_384,
+): CookieSettings {
   const secure = publicURL.protocol === 'https:';
   // `__Host-` makes the browser enforce Secure, Path=/ and no Domain: no subdomain can plant or overwrite it.
   const name = secure && !domain ? `__Host-${base}` : base;
-  return { name, loginName: `${name}_login`, secure, domain };
+  return { name, loginName: `${name}_login`, secure, domain, maxBytes: sessionCookieBudget(maxHeaderBytes) };
+}
+
+/** Every name a gateway cookie can have: each possible chunk, then the sign-in cookie. */
+export function allCookieNames(settings: CookieSettings): string[] {
+  return [...Array.from({ length: MAX_CHUNKS }, (_, i) => chunkName(settings, i)), settings.loginName];
 }
 
 /** Is this one of our cookies (any chunk, or the sign-in cookie)? The proxy strips them. */
@@ -98,7 +131,11 @@ export function writeChunked(
   present: Record<string, string | undefined>,
 ): string[] {
   const count = Math.ceil(value.length / CHUNK_SIZE);
-  if (count > MAX_CHUNKS) throw new SessionTooLargeError(value.length);
+  // What the browser will send back: `name=value` per chunk, joined by "; ".
+  let bytes = value.length;
+  for (let i = 0; i < count; i++) bytes += chunkName(settings, i).length + 3;
+  if (count > MAX_CHUNKS || bytes > settings.maxBytes)
+    throw new SessionTooLargeError(bytes, settings.maxBytes);
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
     lines.push(
@@ -115,6 +152,11 @@ export function writeChunked(
     if (present[name] !== undefined) lines.push(clearCookie(settings, name));
   }
   return lines;
+}
+
+/** Set-Cookie lines that expire every cookie the gateway may have set, sent or not (sign-out). */
+export function expireAll(settings: CookieSettings): string[] {
+  return allCookieNames(settings).map((name) => clearCookie(settings, name));
 }
 
 /** Set-Cookie lines that remove every session chunk and the sign-in cookie the browser sent. */

@@ -41,7 +41,8 @@ export interface SessionTimes {
 export type SessionVerdict =
   { kind: 'expired'; message: string } | { kind: 'refresh' } | { kind: 'touch' } | { kind: 'ok' };
 
-export const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** Session times are whole seconds since the epoch; clocks give milliseconds. */
+export const toSeconds = (ms: number): number => Math.floor(ms / 1000);
 
 /** Which refresh of the session this is (0 before the first). */
 export const generation = (s: Session): number => s.gen ?? 0;
@@ -51,7 +52,8 @@ function touchInterval(idleTimeoutMs: number): number {
   return Math.min(60, Math.floor(idleTimeoutMs / 1000 / 10));
 }
 
-export function judgeSession(s: Session, times: SessionTimes, now = nowSeconds()): SessionVerdict {
+/** @param now seconds since the epoch (toSeconds of the injected clock) */
+export function judgeSession(s: Session, times: SessionTimes, now: number): SessionVerdict {
   if (s.exp <= now) return { kind: 'expired', message: 'your session has expired; sign in again' };
   const idle = times.idleTimeout / 1000;
   if (idle > 0 && s.seen + idle <= now)

@@ -9,21 +9,39 @@ import type { Session } from './session.js';
 import { generation, isSession } from './session.js';
 import type { SealedBox } from './sealed-box.js';
 
+/**
+ * What became of an update: the cookie value to send, or why nothing was
+ * stored — `gone` (signed out or expired meanwhile: the session must not come
+ * back) or `superseded` (another request refreshed it first: keep theirs).
+ */
+export type UpdateResult = { stored: string } | { refused: 'gone' | 'superseded' };
+
 export interface SessionStore {
   /** The session a cookie value stands for; undefined when it is invalid, unknown or destroyed. */
   load(cookieValue: string): Promise<Session | undefined>;
-  /** Stores the session; returns the cookie value to send. */
-  save(session: Session): Promise<string>;
+  /** Stores a session that did not exist before (a sign-in); returns the cookie value to send. */
+  create(session: Session): Promise<string>;
+  /**
+   * Stores `next` in place of the session as it was at generation
+   * `expectedGen` — never over a destroyed session (a request still in flight
+   * during a sign-out cannot bring it back) nor over a newer refresh.
+   */
+  update(next: Session, expectedGen: number): Promise<UpdateResult>;
+  /** Ends the session; throws (503) when that cannot be confirmed. */
   destroy(session: Session): Promise<void>;
   /**
    * Runs `refresh` for this session unless another request (or replica) is
-   * already doing it; then returns the session as that one left it.
+   * already doing it; then returns the session as that one left it
+   * (undefined: it ended meanwhile).
    */
   singleFlight(session: Session, refresh: () => Promise<Session>): Promise<Session | undefined>;
   /** True when the cookie value should be rewritten even if the session did not change (secret rotated). */
   isStale(cookieValue: string): boolean;
   close(): Promise<void>;
 }
+
+/** LRU options that read the injected clock, so a test's clock moves cache lifetimes too. */
+export const clockedTTL = (now: () => number) => ({ perf: { now }, ttlResolution: 0 });
 
 /** Sessions sealed into the cookie itself. */
 export class CookieSessionStore implements SessionStore {
@@ -32,11 +50,25 @@ export class CookieSessionStore implements SessionStore {
   private readonly flights = new Map<string, Promise<Session>>();
   // Requests that still carry the pre-refresh cookie get the refreshed session
   // instead of redeeming the (already rotated) refresh token a second time.
-  private readonly refreshed = new LRUCache<string, Session>({ max: 5_000, ttl: 60_000 });
+  private readonly refreshed: LRUCache<string, Session>;
+  // Sessions signed out here. A sealed cookie cannot be revoked everywhere, but
+  // this replica refuses a copy at once (and closes its WebSockets) until the session's end.
+  private readonly signedOut: LRUCache<string, true>;
 
-  constructor(private readonly box: SealedBox) {}
+  constructor(
+    private readonly box: SealedBox,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.refreshed = new LRUCache({ max: 5_000, ttl: 60_000, ...clockedTTL(now) });
+    this.signedOut = new LRUCache({ max: 50_000, ...clockedTTL(now) });
+  }
 
   async load(cookieValue: string): Promise<Session | undefined> {
+    const session = await this.open(cookieValue);
+    return session && !this.signedOut.has(session.sid) ? session : undefined;
+  }
+
+  private async open(cookieValue: string): Promise<Session | undefined> {
     const hit = this.opened.get(cookieValue);
     if (hit) return hit;
     let value: unknown;
@@ -50,16 +82,24 @@ export class CookieSessionStore implements SessionStore {
     return value;
   }
 
-  async save(session: Session): Promise<string> {
+  create(session: Session): Promise<string> {
     const { idt: _dropped, ...small } = session;
     return this.box.seal(small);
   }
 
-  async destroy(): Promise<void> {
-    // Nothing server-side to remove: the refresh token is revoked at the IdP instead.
+  async update(next: Session): Promise<UpdateResult> {
+    if (this.signedOut.has(next.sid)) return { refused: 'gone' };
+    return { stored: await this.create(next) };
   }
 
-  async singleFlight(session: Session, refresh: () => Promise<Session>): Promise<Session> {
+  destroy(session: Session): Promise<void> {
+    // Nothing server-side to remove: the refresh token is revoked at the IdP instead.
+    const left = session.exp * 1000 - this.now();
+    if (left > 0) this.signedOut.set(session.sid, true, { ttl: left });
+    return Promise.resolve();
+  }
+
+  async singleFlight(session: Session, refresh: () => Promise<Session>): Promise<Session | undefined> {
     const key = `${session.sid}:${generation(session)}`;
     const done = this.refreshed.get(key);
     if (done) return done;
@@ -73,7 +113,8 @@ export class CookieSessionStore implements SessionStore {
         .finally(() => this.flights.delete(key));
       this.flights.set(key, flight);
     }
-    return flight;
+    const s = await flight;
+    return this.signedOut.has(s.sid) ? undefined : s;
   }
 
   isStale(cookieValue: string): boolean {

@@ -110,8 +110,20 @@ const session = z
       '`cookie`: the sealed session lives in the browser; `redis`: server-side, so logout is immediate and replicas share refreshes',
     ),
     redis: describe(
-      z.strictObject({ url: describe(nonEmpty, 'redis:// or rediss:// URL') }).optional(),
+      z
+        .strictObject({
+          url: describe(nonEmpty, 'redis:// or rediss:// URL'),
+          commandTimeout: describe(
+            duration('2s').refine((ms) => ms >= 10, { message: 'must be at least 10ms' }),
+            'longest wait for one Redis command (or for a lost connection to come back); past it the request gets 503 instead of hanging',
+          ),
+        })
+        .optional(),
       'the Redis server of `store: redis`',
+    ),
+    recheckInterval: describe(
+      duration('30s').refine((ms) => ms >= 1000, { message: 'must be at least 1s' }),
+      'how often an open WebSocket re-checks the session it was opened with: it is closed (code 1008) this long after a sign-out at most, and at the session’s end',
     ),
     cookieDomain: describe(
       z.string().optional(),

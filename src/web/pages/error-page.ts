@@ -40,6 +40,11 @@ const EXPLAIN: Record<number, Explanation> = {
     advice: 'The upload is larger than this gateway accepts. Ask your admin if you need a larger limit.',
   },
   429: { title: 'Too many requests', advice: 'Slow down a little and try again in a moment.' },
+  431: {
+    title: 'Your browser sent too much',
+    advice:
+      'The request carried more headers and cookies than the gateway accepts. If the gateway removed its cookies, sign in again. If this keeps happening, tell your admin: a user with very many groups needs the Redis session store.',
+  },
   500: {
     title: 'Something went wrong in the gateway',
     advice: 'Try again. If it keeps happening, give your admin the request ID below.',
@@ -102,7 +107,7 @@ export function renderErrorPage(err: GatewayError, opts: ErrorPageOptions): stri
     ? `<p>You are signed in as <strong>${escapeHTML(opts.username)}</strong>.</p>`
     : '';
   const signIn =
-    err.status === 401 && opts.loginPath
+    (err.status === 401 || err.status === 431) && opts.loginPath
       ? `<p><a class="button" href="${escapeHTML(opts.loginPath)}">Sign in</a></p>`
       : '';
   const rid = opts.requestId

@@ -1,0 +1,75 @@
+/**
+ * The package as npm ships it: src/ compiled with the build config (what `npm run build` and the
+ * image do) into a throwaway copy of the package — its package.json, its dist/ — whose
+ * `kube-bastion` bin is what `npx kube-bastion` and `npm run demo` run. Built here, once, so no
+ * test depends on an earlier `npm run build` or on a stale dist/.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { DEMO_URL, ROOT, startCLI } from './cli-process.js';
+
+const run = promisify(execFile);
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+  files: string[];
+};
+const BIN = pkg.bin['kube-bastion'];
+
+let dir: string;
+let bin: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kube-bastion-package-'));
+  copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  // What `npm install` would put beside it; the compiled code resolves its imports there.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  // Type errors are the typecheck's business (tsc emits anyway); whether the bin appears is ours.
+  const built = await run(
+    process.execPath,
+    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')],
+    {
+      cwd: ROOT,
+    },
+  ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  bin = join(dir, BIN);
+  assert.ok(existsSync(bin), `the build has no ${BIN} (package.json "bin"):\n${built.stdout}`);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the bin is published ("files") and is a node script', () => {
+  assert.ok(
+    pkg.files.some((f) => BIN === f || BIN.startsWith(`${f.replace(/\/$/, '')}/`)),
+    `"files" ${JSON.stringify(pkg.files)} does not ship ${BIN}`,
+  );
+  assert.equal(readFileSync(bin, 'utf8').split('\n')[0], '#!/usr/bin/env node');
+});
+
+test('run through its shebang, as npx does: --version is the package version, --help the usage', async () => {
+  chmodSync(bin, 0o755); // npm sets the bit when it links a bin
+  const version = await run(bin, ['--version']);
+  assert.equal(version.stdout, `${pkg.version}\n`);
+  const help = await run(process.execPath, [bin, '--help']);
+  assert.match(help.stdout, /kube-bastion \[serve\] --config FILE/);
+});
+
+test('demo from the build (`npm run demo`): prints a URL that sends a browser to sign in, stops on SIGINT', async (t) => {
+  const started = performance.now();
+  const demo = startCLI([process.execPath, bin, 'demo', '--port', '0']);
+  try {
+    const [, url] = await demo.waitFor(DEMO_URL);
+    t.diagnostic(`the built demo printed its URL ${Math.round(performance.now() - started)} ms after spawn`);
+    const res = await fetch(url, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.match(res.headers.get('location') ?? '', /^\/auth\/login\?rd=%2F$/);
+    await res.body?.cancel();
+  } finally {
+    assert.equal(await demo.stop('SIGINT'), 0, `demo did not stop cleanly on SIGINT\n${demo.stderr()}`);
+  }
+});
