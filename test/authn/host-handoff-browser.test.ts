@@ -15,6 +15,7 @@ import {
   echoed,
   fetchStatus,
   fillLogin,
+  pageWebSocket,
   rawGet,
   recordHandoffs,
   signedInContext,
@@ -29,7 +30,7 @@ const HOST_SESSION_TTL = 5 * 60_000;
 let w: HostWorld;
 
 before(async () => {
-  w = await startHostWorld({ replicas: 2 });
+  w = await startHostWorld({ replicas: 2, session: { recheckInterval: '1s' } });
 });
 
 after(async () => {
@@ -255,8 +256,10 @@ test('sign-out ends access on the routed host: at once here, within hostSessionT
     const copied = await cookieHeader(ctx, w.app('web--team-a'));
     assert.equal((await rawGet(w.ports[1], w.app('web--team-a'), '/b', copied)).status, 200, 'replica 2 too');
 
+    const wsEnd = await pageWebSocket(app);
     await signOut(await ctx.newPage(), w);
     assert.equal(await fetchStatus(app, '/after'), 401, 'the replica that signed out refuses at once');
+    assert.deepEqual(await wsEnd(), { code: 1008, reason: 'signed out' }, 'and closes its WebSockets');
     // Cookie store: the other replica honours the ticket until it ends, then hands off — and finds no session.
     w.advance(HOST_SESSION_TTL + 1000);
     assert.equal((await rawGet(w.ports[1], w.app('web--team-a'), '/later', copied)).status, 401);

@@ -16,6 +16,7 @@ import {
   echoed,
   fetchStatus,
   launchHostBrowser,
+  pageWebSocket,
   rawGet,
   recordHandoffs,
   signedInContext,
@@ -34,7 +35,11 @@ let d: HostWorld; // cookieDomain
 before(async () => {
   [browser, redis] = await Promise.all([launchHostBrowser(), startRedis()]);
   [r, d] = await Promise.all([
-    startHostWorld({ browser, replicas: 2, session: { store: 'redis', redis: { url: redis.url } } }),
+    startHostWorld({
+      browser,
+      replicas: 2,
+      session: { store: 'redis', redis: { url: redis.url }, recheckInterval: '1s' },
+    }),
     startHostWorld({ browser, session: { cookieDomain: SUFFIX } }),
   ]);
 });
@@ -90,15 +95,17 @@ test('redis: a handoff redeemed on one replica is refused on the other', async (
   }
 });
 
-test('redis: sign-out ends access on the routed host at once, on every replica', async () => {
+test('redis: sign-out ends access on the routed host at once, on every replica, WebSockets too', async () => {
   const ctx = await signedInContext(r);
   const app = await ctx.newPage();
   try {
     await app.goto(r.app('web--team-a') + '/before');
     const copied = await cookieHeader(ctx, r.app('web--team-a'));
     assert.equal((await rawGet(r.ports[1], r.app('web--team-a'), '/b', copied)).status, 200);
+    const wsEnd = await pageWebSocket(app);
     await signOut(await ctx.newPage(), r);
     assert.equal(await fetchStatus(app, '/after'), 401);
+    assert.deepEqual(await wsEnd(), { code: 1008, reason: 'signed out' }, 'its WebSocket is closed too');
     // Replica 2 keeps a session it read for at most a second (the store's local cache).
     await eventually(
       async () => {

@@ -276,3 +276,47 @@ export async function stopAtHandoff(
   if (!handoff) throw new Error('the browser was never sent to a handoff');
   return handoff;
 }
+
+/**
+ * Opens a WebSocket from the page to its own host's `/ws` (the echo backend
+ * greets), and returns how it ends: the close code and reason.
+ */
+export async function pageWebSocket(
+  page: Page,
+): Promise<(withinMs?: number) => Promise<{ code: number; reason: string }>> {
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const g = globalThis as unknown as {
+          WebSocket: new (url: string) => {
+            onmessage: () => void;
+            onerror: () => void;
+            onclose: (e: { code: number; reason: string }) => void;
+          };
+          location: { host: string };
+          __wsEnd: Promise<{ code: number; reason: string }>;
+        };
+        const ws = new g.WebSocket(`ws://${g.location.host}/ws`);
+        g.__wsEnd = new Promise((done) => (ws.onclose = (e) => done({ code: e.code, reason: e.reason })));
+        ws.onmessage = () => resolve();
+        ws.onerror = () => reject(new Error('the WebSocket did not open'));
+      }),
+  );
+  return async (withinMs = 10_000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the WebSocket was still open after ${withinMs} ms`)),
+        withinMs,
+      );
+    });
+    const end = page.evaluate(
+      () => (globalThis as unknown as { __wsEnd: Promise<{ code: number; reason: string }> }).__wsEnd,
+    );
+    try {
+      return await Promise.race([end, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
