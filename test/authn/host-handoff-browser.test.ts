@@ -18,6 +18,7 @@ import {
   pageWebSocket,
   rawGet,
   recordHandoffs,
+  asSignedIn,
   signedInContext,
   signOut,
   startHostWorld,
@@ -46,10 +47,8 @@ const neverUpstream = () =>
   Object.values(w.echo).every((e) => e.requests.every((r) => !/kube-bastion/i.test(r.url)));
 
 test('a signed-in user opens a routed host and lands on the app: no loop, default port `http`', async () => {
-  const ctx = await signedInContext(w);
-  const page = await ctx.newPage();
-  const handoffs = recordHandoffs(page);
-  try {
+  await asSignedIn(w, async (ctx, page) => {
+    const handoffs = recordHandoffs(page);
     const res = await page.goto(w.app('web--team-a') + '/dashboard?tab=1');
     assert.equal(res?.status(), 200);
     assert.equal(page.url(), w.app('web--team-a') + '/dashboard?tab=1', 'back on the page asked for');
@@ -66,9 +65,7 @@ test('a signed-in user opens a routed host and lands on the app: no loop, defaul
     assert.equal(seen.headers.referer, undefined);
     assert.doesNotMatch(seen.headers.cookie ?? '', /kube_bastion/i);
     assert.ok(neverUpstream());
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('a visitor who is not signed in goes through the IdP once and lands on the app', async () => {
@@ -91,9 +88,7 @@ test('a visitor who is not signed in goes through the IdP once and lands on the 
 });
 
 test('the routed host cookie is host-only and worth nothing on another host', async () => {
-  const ctx = await signedInContext(w);
-  const page = await ctx.newPage();
-  try {
+  await asSignedIn(w, async (ctx, page) => {
     await page.goto(w.app('web--team-a') + '/');
     const onWeb = await ctx.cookies(w.app('web--team-a'));
     const host = onWeb.find((c) => c.name === 'kube_bastion_host')!;
@@ -120,15 +115,11 @@ test('the routed host cookie is host-only and worth nothing on another host', as
     );
     assert.equal(other.status, 401);
     assert.equal(w.echo.other.requests.filter((r) => r.url === '/x').length, 0);
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('a handoff works once: a replay is refused, with or without the browser’s nonce', async () => {
-  const ctx = await signedInContext(w);
-  const page = await ctx.newPage();
-  try {
+  await asSignedIn(w, async (ctx, page) => {
     const handoff = await stopAtHandoff(ctx, page);
     const nonce = (await nonceCookie(ctx, 'web--team-a'))!;
     assert.ok(nonce, 'the routed host bound the sign-in to this browser');
@@ -152,30 +143,22 @@ test('a handoff works once: a replay is refused, with or without the browser’s
     assert.equal(replay?.status(), 400);
     assert.match((await page.textContent('main'))!, /already used/);
     assert.ok(neverUpstream());
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('an expired handoff is refused', async () => {
-  const ctx = await signedInContext(w);
-  const page = await ctx.newPage();
-  try {
+  await asSignedIn(w, async (ctx, page) => {
     const handoff = await stopAtHandoff(ctx, page);
     w.advance(31_000); // the handoff lives 30 s
     const res = await page.goto(handoff);
     assert.equal(res?.status(), 400);
     assert.match((await page.textContent('main'))!, /expired/);
     assert.ok(!(await ctx.cookies(w.app('web--team-a'))).some((c) => c.name === 'kube_bastion_host'));
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('a handoff minted for host A is refused on host B, and none is minted for a host not routed', async () => {
-  const ctx = await signedInContext(w);
-  const page = await ctx.newPage();
-  try {
+  await asSignedIn(w, async (ctx, page) => {
     const handoff = new URL(await stopAtHandoff(ctx, page, 'web--team-a'));
     handoff.host = new URL(w.app('other--team-a')).host;
     const res = await page.goto(handoff.href);
@@ -196,9 +179,7 @@ test('a handoff minted for host A is refused on host B, and none is minted for a
       assert.equal(r?.status(), 400, host);
       assert.equal(new URL(page.url()).host, new URL(w.publicURL).host, `no redirect for ${host}`);
     }
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('a handoff minted for one person and opened in another’s browser is refused (login CSRF)', async () => {
@@ -232,25 +213,19 @@ test('several tabs signing in to the same host at once all land on the app (a re
 });
 
 test('a host cookie past its life hands off again silently while the main session lives', async () => {
-  const ctx = await signedInContext(w);
-  const page = await ctx.newPage();
-  const handoffs = recordHandoffs(page);
-  try {
+  await asSignedIn(w, async (ctx, page) => {
+    const handoffs = recordHandoffs(page);
     await page.goto(w.app('web--team-a') + '/one');
     w.advance(HOST_SESSION_TTL + 1000);
     await page.goto(w.app('web--team-a') + '/two');
     assert.equal(page.url(), w.app('web--team-a') + '/two');
     assert.equal((await echoed(page)).url, '/two');
     assert.equal(handoffs.length, 2, 'a second handoff, no IdP visit');
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('sign-out ends access on the routed host: at once here, within hostSessionTTL on other replicas', async () => {
-  const ctx = await signedInContext(w);
-  const app = await ctx.newPage();
-  try {
+  await asSignedIn(w, async (ctx, app) => {
     await app.goto(w.app('web--team-a') + '/before');
     assert.equal(await fetchStatus(app, '/still-in'), 200);
     const copied = await cookieHeader(ctx, w.app('web--team-a'));
@@ -266,7 +241,5 @@ test('sign-out ends access on the routed host: at once here, within hostSessionT
     const nav = await rawGet(w.ports[1], w.app('web--team-a'), '/later', copied, 'text/html');
     assert.equal(nav.status, 302);
     assert.equal(nav.location, '/.kube-bastion/signin?rd=%2Flater');
-  } finally {
-    await ctx.close();
-  }
+  });
 });

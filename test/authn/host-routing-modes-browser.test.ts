@@ -19,7 +19,7 @@ import {
   pageWebSocket,
   rawGet,
   recordHandoffs,
-  signedInContext,
+  asSignedIn,
   signOut,
   startHostWorld,
   stopAtHandoff,
@@ -51,9 +51,7 @@ after(async () => {
 });
 
 test('redis: the routed host lands on the app and its cookie is only a handle', async () => {
-  const ctx = await signedInContext(r);
-  const page = await ctx.newPage();
-  try {
+  await asSignedIn(r, async (ctx, page) => {
     await page.goto(r.app('web--team-a') + '/');
     assert.equal((await echoed(page)).server, 'web-http');
     const host = (await ctx.cookies(r.app('web--team-a'))).filter((c) =>
@@ -65,15 +63,11 @@ test('redis: the routed host lands on the app and its cookie is only a handle', 
       'one small cookie',
     );
     assert.ok(host[0].value.length < 1000, `${host[0].value.length} bytes`);
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('redis: a handoff redeemed on one replica is refused on the other', async () => {
-  const ctx = await signedInContext(r);
-  const page = await ctx.newPage();
-  try {
+  await asSignedIn(r, async (ctx, page) => {
     const handoff = new URL(await stopAtHandoff(r, ctx, page));
     const nonce = (await ctx.cookies(r.app('web--team-a'))).find((c) =>
       c.name.startsWith('kube_bastion_handoff_'),
@@ -90,15 +84,11 @@ test('redis: a handoff redeemed on one replica is refused on the other', async (
     const res = await page.goto(handoff.href);
     assert.equal(res?.status(), 400);
     assert.match((await page.textContent('main'))!, /already used/);
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('redis: sign-out ends access on the routed host at once, on every replica, WebSockets too', async () => {
-  const ctx = await signedInContext(r);
-  const app = await ctx.newPage();
-  try {
+  await asSignedIn(r, async (ctx, app) => {
     await app.goto(r.app('web--team-a') + '/before');
     const copied = await cookieHeader(ctx, r.app('web--team-a'));
     assert.equal((await rawGet(r.ports[1], r.app('web--team-a'), '/b', copied)).status, 200);
@@ -114,16 +104,12 @@ test('redis: sign-out ends access on the routed host at once, on every replica, 
       3000,
       50,
     );
-  } finally {
-    await ctx.close();
-  }
+  });
 });
 
 test('cookieDomain: one shared cookie, no handoff, the default port and a named one', async () => {
-  const ctx = await signedInContext(d);
-  const page = await ctx.newPage();
-  const handoffs = recordHandoffs(page);
-  try {
+  await asSignedIn(d, async (ctx, page) => {
+    const handoffs = recordHandoffs(page);
     const res = await page.goto(d.app('web--team-a') + '/home');
     assert.equal(res?.status(), 200);
     assert.equal(page.url(), d.app('web--team-a') + '/home', 'no loop');
@@ -133,7 +119,5 @@ test('cookieDomain: one shared cookie, no handoff, the default port and a named 
     assert.equal(handoffs.length, 0);
     const session = (await ctx.cookies(d.app('web--team-a'))).find((c) => c.name === 'kube_bastion')!;
     assert.equal(session.domain, `.${SUFFIX}`, 'the Domain cookie the admin asked for');
-  } finally {
-    await ctx.close();
-  }
+  });
 });

@@ -16,15 +16,14 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { systemClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import { launchChromium } from '../support/chromium.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { freePort } from '../support/free-port.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
+import { signInConfig, testLogger } from './gateway-fixture.js';
 
 export const SUFFIX = 'apps.test';
-export const SECRET = 'a-host-routing-session-secret-long-enough';
 
 type Session = NonNullable<NonNullable<ConfigInput['authentication']>['session']>;
 
@@ -89,15 +88,7 @@ function config(o: HostWorldOptions, port: number, publicURL: string, idp: TestI
       authorization: {
         rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
       },
-      authentication: {
-        oidc: {
-          issuer: idp.issuer,
-          clientID: 'kube-bastion',
-          clientSecret: 'kube-bastion-secret',
-          scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
-        },
-        session: { secret: SECRET, ...o.session },
-      },
+      authentication: signInConfig({ idp, session: o.session }),
       routing: { hostSuffix: SUFFIX, ...o.routing },
       logging: { level: 'silent', audit: { enabled: false } },
     },
@@ -119,9 +110,7 @@ export async function startHostWorld(o: HostWorldOptions = {}): Promise<HostWorl
   const publicURL = `http://bastion.${SUFFIX}:${ports[0]}`;
   idp.setClients([gatewayClient(publicURL)]);
   let skew = 0;
-  const logger = process.env.AUTHN_TEST_LOG
-    ? createLogger({ level: 'debug', format: 'json' })
-    : silentLogger();
+  const logger = testLogger();
   const gateways: Gateway[] = [];
   const close = async () => {
     if (!o.browser) await browser.close();
@@ -319,4 +308,18 @@ export async function pageWebSocket(
       clearTimeout(timer);
     }
   };
+}
+
+/** Runs `body` in a fresh profile signed in as `user` (one page open), and closes the profile after. */
+export async function asSignedIn(
+  w: HostWorld,
+  body: (ctx: BrowserContext, page: Page) => Promise<void>,
+  user = 'alice',
+): Promise<void> {
+  const ctx = await signedInContext(w, user);
+  try {
+    await body(ctx, await ctx.newPage());
+  } finally {
+    await ctx.close();
+  }
 }

@@ -16,8 +16,15 @@ import { send as sendTo } from '../support/http.js';
 import { hostSessionCookie } from '../support/handoff.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { rawRequest } from '../security/support/raw.js';
-import { SECRET_NEW, freePort, sessionChunks, signedIn, startIdP } from '../security/support/signin-world.js';
-import { WEB, startWorld, type World } from '../security/support/world.js';
+import {
+  SECRET_NEW,
+  freePort,
+  sessionChunks,
+  signedIn,
+  startIdP,
+  startSignInWorld,
+} from '../security/support/signin-world.js';
+import { WEB, type World } from '../security/support/world.js';
 
 const PUBLIC = new URL('https://bastion.example.com');
 const viaSession: Identity = { username: 'alice', groups: [], extra: {}, method: 'session' };
@@ -152,22 +159,7 @@ describe('a signed-in browser under host routing', () => {
       gatewayPort = await freePort();
       base = `http://127.0.0.1:${gatewayPort}`;
       idp = await startIdP([base]);
-      w = await startWorld({
-        config: {
-          listen: { port: gatewayPort },
-          publicURL: base,
-          routing: { hostSuffix: 'apps.test' },
-          authentication: {
-            oidc: {
-              issuer: idp.issuer,
-              clientID: 'kube-bastion',
-              clientSecret: 'kube-bastion-secret',
-              scopes: ['openid', 'email', 'profile', 'groups'],
-            },
-            session: { secret: SECRET_NEW },
-          },
-        },
-      });
+      w = await startSignInWorld(idp, gatewayPort, SECRET_NEW, [], { routing: { hostSuffix: 'apps.test' } });
       cookie = sessionChunks(await signedIn(base, 'alice'))
         .map(([k, v]) => `${k}=${v}`)
         .join('; ');

@@ -14,8 +14,15 @@ import { send } from '../support/http.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { rawRequest } from './support/raw.js';
 import { runCase, type HostileCase } from './support/cases.js';
-import { SECRET_NEW, freePort, sessionChunks, signedIn, startIdP } from './support/signin-world.js';
-import { WEB, startWorld, type World } from './support/world.js';
+import {
+  SECRET_NEW,
+  freePort,
+  sessionChunks,
+  signedIn,
+  startIdP,
+  startSignInWorld,
+} from './support/signin-world.js';
+import { WEB, type World } from './support/world.js';
 
 let idp: TestIdP;
 let w: World;
@@ -36,22 +43,7 @@ before(
     port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     idp = await startIdP([base]);
-    w = await startWorld({
-      config: {
-        listen: { port },
-        publicURL: base,
-        routing: { hostSuffix: 'apps.test' },
-        authentication: {
-          oidc: {
-            issuer: idp.issuer,
-            clientID: 'kube-bastion',
-            clientSecret: 'kube-bastion-secret',
-            scopes: ['openid', 'email', 'profile', 'groups'],
-          },
-          session: { secret: SECRET_NEW },
-        },
-      },
-    });
+    w = await startSignInWorld(idp, port, SECRET_NEW, [], { routing: { hostSuffix: 'apps.test' } });
     main = header(sessionChunks(await signedIn(base, 'alice')));
     const carolMain = header(sessionChunks(await signedIn(base, 'carol')));
     web = split(await hostSessionCookie(w.h.url, publicHost(), host('web--team-a'), main));
