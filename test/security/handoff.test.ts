@@ -216,6 +216,18 @@ describe('handoffs forged, damaged or misused', () => {
         check: (reply) => assert.equal(reply.headers['set-cookie'], undefined, 'no cookie set'),
       }));
 
+  test('a HEAD (a link checker, a preview) does not spend a handoff', async () => {
+    const fresh = await mintHandoff(w.h.url, publicHost(), host('web--team-a'), main);
+    const head = await send(w.h.url, 'HEAD', fresh.callback, {
+      host: host('web--team-a'),
+      cookie: fresh.nonce,
+    });
+    assert.equal(head.status, 405);
+    assert.equal(head.headers['set-cookie'], undefined);
+    const get = await runCaseReply(fresh.callback, fresh.nonce);
+    assert.equal(get.status, 302, 'still good for the browser');
+  });
+
   test('the genuine handoff is redeemed once, then never again', async () => {
     const ok = await runCaseReply(minted.callback, minted.nonce);
     assert.equal(ok.status, 302);

@@ -130,13 +130,22 @@ export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
       st,
       ticket: o.hosts.ticketFor(session, value, origin, user),
     };
-    return { token: await o.box.seal(handoff), user: user.username };
+    const token = await o.box.seal(handoff);
+    // A URL this long would be refused (431) on the routed host: say why instead.
+    if (token.length > MAX_HANDOFF_CHARS)
+      throw badRequest(
+        'your sign-in carries too many groups to hand to this host with session.store: cookie; ask your admin to use session.store: redis',
+      );
+    return { token, user: user.username };
   }
 
   router.get(HOST_CALLBACK_PATH, async (req, res) => {
     try {
       noTrace(res);
       const origin = hostOrigin(req);
+      // A HEAD (a link checker, a preview) must not spend a handoff meant for the browser.
+      if (req.method !== 'GET')
+        throw new GatewayError(405, 'MethodNotAllowed', 'open this link in a browser');
       const present = requestCookies(req);
       const opened = await open(req.query.handoff);
       const digest = (opened as Partial<Handoff> | undefined)?.st;
