@@ -4,13 +4,13 @@ import { describe, duration, nonEmpty } from './primitives.js';
 
 // --- routing ----------------------------------------------------------------------
 
-const DNS_NAME =
-  /^(?=.{1,254}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
+// No look-ahead: the pattern also lands in the chart's values.schema.json, which Helm checks with RE2.
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
 /** Routed hosts are reached on publicURL's scheme and port, so a host is a bare name: no scheme, port or path. */
 const BARE_HOST =
   'must be a bare host name such as `apps.example.com` (no scheme, port, path or `*.`): routed hosts use publicURL’s scheme and port';
 
-const hostName = nonEmpty.regex(DNS_NAME, BARE_HOST);
+const hostName = nonEmpty.max(254, 'must be at most 253 characters').regex(DNS_NAME, BARE_HOST);
 /** How hosts compare: without case or a final dot. */
 export const normalHost = (host: string): string => host.toLowerCase().replace(/\.$/, '');
 
