@@ -18,7 +18,7 @@ import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
 import { isGatewayCookieName } from './gateway-cookies.js';
 import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
-import type { Identity } from './identity.js';
+import { withAuthenticatedGroup, type Identity } from './identity.js';
 import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
@@ -69,8 +69,13 @@ export interface AuthenticationDeps {
   kubeConfig?: KubeConfig;
   publicURL: URL;
   metrics?: Metrics;
-  /** Session lifetimes, handoffs and liveness read this clock; the system clock by default. */
+  /**
+   * Session lifetimes and liveness, sign-in handoffs, token caches, issuer
+   * cooldowns and backoff read this clock; the system clock by default.
+   */
   clock?: Clock;
+  /** Longest wait for a JWT issuer's discovery document or keys (ms); default 5 s. */
+  issuerTimeoutMs?: number;
   /** Whether a Host is one host routing serves (by its form): sign-in is handed only to those. */
   isRoutedHost?: (host: string) => boolean;
 }
@@ -81,14 +86,19 @@ export async function createAuthentication(
 ): Promise<Authentication> {
   const { logger, publicURL } = deps;
   const authn = config.authentication;
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
 
   let tokenReview: TokenReviewAuthenticator | undefined;
   if (authn.serviceAccountTokens.enabled) {
     if (!deps.kubeConfig)
       throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
-    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens);
+    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens, { now });
   }
-  const bearer = new BearerAuthenticator(authn, logger, tokenReview);
+  const bearer = new BearerAuthenticator(authn, logger, tokenReview, {
+    now,
+    fetchTimeoutMs: deps.issuerTimeoutMs,
+  });
   bearer.warmUp();
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;
@@ -112,8 +122,9 @@ export async function createAuthentication(
       } else {
         identity = await browser?.sessions.authenticate(req, res);
       }
-      if (identity) count(identity.method, 'success');
-      return identity;
+      if (!identity) return undefined;
+      count(identity.method, 'success');
+      return withAuthenticatedGroup(identity);
     } catch (err) {
       count(
         req.headers.authorization ? 'bearer' : 'session',
@@ -194,6 +205,7 @@ export function checkAuthenticationConfig(config: Config): { path: string; messa
         mappings: oidc.claimMappings,
         issuerURL: oidc.issuer,
         path: 'authentication.oidc',
+        allowSystemNames: oidc.allowSystemNames,
       }),
     );
   return problems;

@@ -16,7 +16,7 @@ export {
   createAssertionSigner,
   type AssertionSigner,
 } from './assertion.js';
-export { identityHeaders } from './identity-headers.js';
+export { encodeGroup, groupsHeaderValue, identityHeaders } from './identity-headers.js';
 export { isReservedHeader, normalizeHeaderName, reservedHeaderMatcher } from './reserved-headers.js';
 export { SigningKeyError } from './signing-keys.js';
 

@@ -127,7 +127,7 @@ describe('sign in, use, sign out', () => {
       const text = await res.text();
       const me = JSON.parse(text) as Record<string, unknown>;
       assert.equal(me.username, 'alice@example.com');
-      assert.deepEqual(me.groups, ['team-a', 'devs']);
+      assert.deepEqual(me.groups, ['team-a', 'devs', 'system:authenticated']);
       assert.equal(me.method, 'session');
       assert.doesNotMatch(text, /eyJ/, 'no token in the response');
     }
@@ -175,7 +175,7 @@ describe('refresh', () => {
     clock.advance(DUE_MS);
     const res = await whoami(browser);
     assert.equal(res.status, 200);
-    assert.deepEqual((await json(res)).groups, ['team-b', 'oncall']);
+    assert.deepEqual((await json(res)).groups, ['team-b', 'oncall', 'system:authenticated']);
     assert.equal(idp.grants.refresh_token, before + 1);
     assert.notEqual(browser.cookies().get('kube_bastion'), cookieBefore, 'the renewed session was sent back');
   });
@@ -209,7 +209,7 @@ describe('refresh', () => {
       assert.equal(me.username, 'erin@example.com');
       assert.deepEqual(
         me.groups,
-        ['team-a', 'auditors'],
+        ['team-a', 'auditors', 'system:authenticated'],
         'the groups the IdP has now, not the ones at sign-in',
       );
       assert.equal(idp.grants.refresh_token, before.refresh + 1);
@@ -435,7 +435,7 @@ describe('large sessions', () => {
     for (const [name, value] of browser.cookies())
       if (name.startsWith('kube_bastion')) assert.ok(value.length <= 3800);
     const me = await json(await whoami(browser));
-    assert.equal((me.groups as string[]).length, 151);
+    assert.equal((me.groups as string[]).length, 152, '151 from the IdP, and system:authenticated');
     await signOut(browser);
     assert.deepEqual(ours(browser), []);
   });

@@ -51,7 +51,57 @@ test('Kubernetes defaults: a non-email username claim gets the issuer prefix; an
   );
   const byEmail = compileClaimMapper({ ...base, mappings: { username: { claim: 'email' } } });
   assert.equal(byEmail({ email: 'a@b.c', email_verified: true }).username, 'a@b.c');
-  assert.throws(() => byEmail({ email: 'a@b.c' }), /not verified/);
+});
+
+test('email_verified as the apiserver reads it: absent is fine, present must be the boolean true', () => {
+  const byEmail = compileClaimMapper({
+    issuerURL: 'https://issuer.example.com',
+    path: 'p',
+    mappings: { username: { claim: 'email' } },
+  });
+  const user = byEmail({ email: 'a@b.c' });
+  assert.equal(user.username, 'a@b.c');
+  assert.equal(user.email, 'a@b.c', 'the email header follows the same rule');
+  for (const email_verified of [false, 'true', 'false', null, 1])
+    assert.throws(() => byEmail({ email: 'a@b.c', email_verified }), /not verified/, String(email_verified));
+  const bySub = compileClaimMapper({
+    issuerURL: 'https://issuer.example.com',
+    path: 'p',
+    mappings: { username: { claim: 'sub', prefix: '' } },
+  });
+  assert.equal(bySub({ sub: 's', email: 'a@b.c', email_verified: false }).email, undefined);
+});
+
+test('a username expression that reads claims.email must read claims.email_verified too', () => {
+  const config = (jwt: Record<string, unknown>) =>
+    parseConfig(
+      { authentication: { jwt: [{ issuer: { url: 'https://a.example.com', audiences: ['x'] }, ...jwt }] } },
+      { env: {} },
+    );
+  for (const expression of ['claims.email', 'claims["email"]', '"u:" + claims.?email.orValue("x")']) {
+    const problems = checkAuthenticationConfig(config({ claimMappings: { username: { expression } } }));
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['authentication.jwt[0].claimMappings.username.expression'],
+      expression,
+    );
+    assert.match(problems[0].message, /claims\.email_verified must be used/);
+  }
+  for (const ok of [
+    { claimMappings: { username: { expression: "claims.email_verified ? claims.email : ''" } } },
+    {
+      claimMappings: { username: { expression: 'claims["email"]' } },
+      claimValidationRules: [{ expression: 'claims.?email_verified.orValue(true)' }],
+    },
+    {
+      claimMappings: {
+        username: { expression: 'claims.email' },
+        extra: [{ key: 'example.com/v', valueExpression: 'string(claims.email_verified)' }],
+      },
+    },
+    { claimMappings: { username: { expression: 'claims.email_address' } } },
+  ])
+    assert.deepEqual(checkAuthenticationConfig(config(ok)), [], JSON.stringify(ok));
 });
 
 test('uid and extra mappings fill the identity', () => {

@@ -51,7 +51,7 @@ test('its mappings give the user and groups the page shows, and refuse other org
   assert.deepEqual(user.groups, ['github:acme', 'github:acme/deploy-tools']);
   assert.match(
     page,
-    /"username":"github:acme\/deploy-tools:refs\/heads\/main","groups":\["github:acme","github:acme\/deploy-tools"\]/,
+    /"username":"github:acme\/deploy-tools:refs\/heads\/main","groups":\["github:acme","github:acme\/deploy-tools","system:authenticated"\]/,
   );
   assert.throws(() => map({ ...githubClaims, repository_owner: 'evil' }), ClaimError);
   assert.throws(() => map({ ...githubClaims, repository_owner_id: '666' }), /not from the acme organization/);

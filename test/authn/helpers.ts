@@ -24,7 +24,14 @@ export interface AuthApp {
 
 export async function startAuthApp(
   input: ConfigInput,
-  opts: { kubeConfig?: KubeConfig; upstream?: string; port?: number; logger?: Logger; clock?: Clock } = {},
+  opts: {
+    kubeConfig?: KubeConfig;
+    upstream?: string;
+    port?: number;
+    logger?: Logger;
+    clock?: Clock;
+    issuerTimeoutMs?: number;
+  } = {},
 ): Promise<AuthApp> {
   const config = parseConfig(input, { env: {} });
   const publicURL = new URL(config.publicURL);
@@ -33,6 +40,7 @@ export async function startAuthApp(
     kubeConfig: opts.kubeConfig,
     publicURL,
     clock: opts.clock,
+    issuerTimeoutMs: opts.issuerTimeoutMs,
   });
   const app = express();
   app.use(auth.router);

@@ -93,7 +93,11 @@ test('the cookie holds only a small handle, even for a user with hundreds of gro
   assert.deepEqual(names, ['kube_bastion']);
   assert.ok(browser.cookies().get('kube_bastion')!.length < 200);
   const me = (await (await whoami(browser, b)).json()) as { groups: string[] };
-  assert.equal(me.groups.length, 301, 'replica B reads the same session');
+  assert.equal(
+    me.groups.length,
+    302,
+    'replica B reads the same session (301 groups and system:authenticated)',
+  );
 });
 
 test('sign-out is immediate: a copy of the cookie is refused right away, with the id_token as logout hint', async () => {

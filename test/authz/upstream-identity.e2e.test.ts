@@ -154,13 +154,13 @@ test('a bearer caller: the upstream sees who it is, a verifying assertion, and n
   assert.deepEqual(received(r, 'authorization'), [], 'the bearer token stays at the gateway');
   assert.deepEqual(received(r, 'cookie'), ['app=1'], 'the application’s own cookies pass');
   assert.deepEqual(received(r, 'x-forwarded-user'), ['alice']);
-  assert.deepEqual(received(r, 'x-forwarded-groups'), ['devs']);
+  assert.deepEqual(received(r, 'x-forwarded-groups'), ['devs,system:authenticated']);
   assert.deepEqual(received(r, 'x-forwarded-email'), ['alice@example.com']);
   assertNoSpoofing(r);
   const [assertion] = received(r, 'x-bastion-assertion');
   const { payload } = await verifyAssertion(assertion);
   assert.equal(payload.sub, 'alice');
-  assert.deepEqual(payload.groups, ['devs']);
+  assert.deepEqual(payload.groups, ['devs', 'system:authenticated']);
   assert.equal(payload.email, 'alice@example.com');
   assert.ok(payload.exp! - payload.iat! <= 120);
   assert.ok(!readFileSync(auditFile, 'utf8').includes(token), 'no token in the audit log');

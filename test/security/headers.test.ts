@@ -112,7 +112,7 @@ describe('forged identity headers, every spelling', () => {
         check: (r: Recorded) => {
           noValue(r, 'mallory');
           assert.deepEqual(received(r, 'x-forwarded-user'), ['alice']);
-          assert.deepEqual(received(r, 'x-forwarded-groups'), ['devs']);
+          assert.deepEqual(received(r, 'x-forwarded-groups'), ['devs,system:authenticated']);
           assert.equal(received(r, 'x-bastion-assertion').length, 1);
         },
       },

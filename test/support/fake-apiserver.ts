@@ -134,6 +134,7 @@ export class FakeApiServer {
   private readonly watches = new Set<{ res: ServerResponse; close: () => void }>();
   private readonly snapshots: ContinueSnapshots = new Map();
   private failures: InjectedFailure[] = [];
+  private holds: { filter: RequestFilter; waiting: Set<() => void> }[] = [];
   private server: Server;
   private running = false;
   port = 0;
@@ -191,6 +192,8 @@ export class FakeApiServer {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    for (const hold of this.holds) for (const resume of hold.waiting) resume();
+    this.holds = [];
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.watches.clear();
     for (const socket of this.sockets) socket.destroy();
@@ -251,6 +254,23 @@ export class FakeApiServer {
   }
 
   /** The next `times` requests matching `filter` are answered with `status`. */
+  /**
+   * Requests matching `filter` get no answer until `release()` — a stalled API
+   * server. `waiting()` counts those still held (a client that gives up leaves).
+   */
+  hold(filter: Omit<RequestFilter, 'status'>): { release(): void; waiting(): number } {
+    const hold = { filter, waiting: new Set<() => void>() };
+    this.holds.push(hold);
+    return {
+      release: () => {
+        this.holds = this.holds.filter((h) => h !== hold);
+        for (const resume of hold.waiting) resume();
+        hold.waiting.clear();
+      },
+      waiting: () => hold.waiting.size,
+    };
+  }
+
   failRequests(filter: Omit<RequestFilter, 'status'>, status: number, times = 1): void {
     this.failures.push({ filter, status, remaining: times });
   }
@@ -333,6 +353,19 @@ export class FakeApiServer {
       res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const hold = this.holds.find((h) => matchesFilter(record, h.filter));
+    if (hold) {
+      await new Promise<void>((resume) => {
+        const leave = () => {
+          hold.waiting.delete(leave);
+          req.socket.off('close', leave);
+          resume();
+        };
+        hold.waiting.add(leave);
+        req.socket.once('close', leave);
+      });
+      if (req.socket.destroyed) return;
+    }
 
     if (UNPROTECTED.has(url.pathname)) {
       return reply(

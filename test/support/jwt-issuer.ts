@@ -5,6 +5,8 @@
  * header or key. Counts JWKS fetches so tests can see caching and cooldowns.
  * The discovery document can be served elsewhere than under the issuer URL
  * (`discoveryPath`) and can be made to name another issuer (`announcedIssuer`).
+ * `mode` takes the issuer down: `down` drops every request (the connection is
+ * reset), `stalled` accepts and never answers; requests are counted either way.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -26,6 +28,10 @@ export interface JwtIssuer {
   discoveryFetches: number;
   /** The `issuer` the discovery document names; the real URL unless set (an impostor's document). */
   announcedIssuer?: string;
+  /** `up` answers; `down` resets every connection; `stalled` never answers. */
+  mode: 'up' | 'down' | 'stalled';
+  /** Requests being held by `stalled` right now. */
+  stalledRequests(): number;
   /** Signs a token: iss/iat/exp default to sensible values; `header` and `key` override. */
   mint(
     claims: JWTPayload,
@@ -56,6 +62,8 @@ export async function startJwtIssuer(
     keys: [await makeKey(opts.alg)],
     jwksFetches: 0,
     discoveryFetches: 0,
+    mode: 'up',
+    stalledRequests: () => stalled.size,
     async mint(claims, o = {}) {
       const key = o.key ?? issuer.keys[0];
       const now = Math.floor(Date.now() / 1000);
@@ -71,12 +79,20 @@ export async function startJwtIssuer(
     },
     close: () =>
       new Promise<void>((r) => {
+        for (const socket of stalled) socket.destroy();
         server.closeAllConnections();
         server.close(() => r());
       }),
   };
+  const stalled = new Set<import('node:net').Socket>();
   const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const json = (body: unknown) => {
+      if (issuer.mode === 'down') return req.socket.destroy();
+      if (issuer.mode === 'stalled') {
+        stalled.add(req.socket);
+        req.socket.once('close', () => stalled.delete(req.socket));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import type { Identity } from '../../src/authn/identity.js';
 import { parseConfig } from '../../src/config/load.js';
 import {
+  encodeGroup,
+  groupsHeaderValue,
   identityHeaders,
   isReservedHeader,
   reservedHeaderMatcher,
@@ -39,6 +41,14 @@ test('names that no HTTP header can hold are sent as UTF-8 bytes without control
   const value = h['X-Forwarded-User'];
   assert.equal(Buffer.from(value, 'latin1').toString('utf8'), 'José 李X-Injected: 1');
   assert.doesNotMatch(value, /[\r\n]/);
+});
+
+test('X-Forwarded-Groups: split on commas and percent-decode, and you have exactly the groups', () => {
+  const groups = ['devs', 'x,system:masters', '100%', '%2C', 'cn=ops,ou=g,dc=example', 'équipe'];
+  const value = groupsHeaderValue(groups);
+  assert.equal(value.split(',').length, groups.length, 'one element per group');
+  assert.deepEqual(Buffer.from(value, 'latin1').toString('utf8').split(',').map(decodeURIComponent), groups);
+  assert.equal(encodeGroup('oidc:platform'), 'oidc:platform', 'ordinary names are untouched');
 });
 
 test('client copies of identity headers are reserved in every case and _/- spelling', () => {

@@ -8,19 +8,27 @@
  */
 import type { ClaimMappingsConfig, JwtIssuerConfig } from '../../config/schema.js';
 import type { Identity } from '../identity.js';
-import { compileExpression, toPlain, type CompiledExpression } from './cel.js';
+import {
+  compileExpression,
+  ExpressionError,
+  TOKEN_COST_LIMIT,
+  toPlain,
+  withCostBudget,
+  type CompiledExpression,
+} from './cel.js';
+import { ClaimError } from './claim-error.js';
+import { checkEmail, checkName, checkNotReserved } from './identity-names.js';
 
+export { ClaimError };
 export type Claims = Record<string, unknown>;
 export type MappedUser = Omit<Identity, 'method'>;
 
-/** The claims do not yield an acceptable user; the message is safe to show the client. */
-export class ClaimError extends Error {
-  readonly code = 'ERR_CLAIMS';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ClaimError';
-  }
-}
+/**
+ * Claims larger than this are refused before any expression sees them. A
+ * bearer token is capped at 12 KiB already; this bounds ID tokens and
+ * userinfo from browser sign-in the same way, and with it the CEL cost.
+ */
+export const MAX_CLAIMS_BYTES = 64 * 1024;
 
 type FieldMapping = NonNullable<ClaimMappingsConfig['groups']>;
 type ClaimRule = JwtIssuerConfig['claimValidationRules'][number];
@@ -34,9 +42,16 @@ export interface MapperOptions {
   issuerURL: string;
   /** Config path of this issuer, for expression errors (`authentication.jwt[0]`). */
   path: string;
+  /** Let user names and groups start with `system:` (off: Kubernetes' own identities are refused). */
+  allowSystemNames?: boolean;
 }
 
-const isVerified = (v: unknown) => v === true || v === 'true';
+/**
+ * The apiserver's rule (OIDC core §5.1): an email is unverified only when the
+ * token says so. `email_verified` absent is fine; present, it must be `true`
+ * (a JSON boolean — the apiserver cannot read a string there either).
+ */
+const emailVerified = (claims: Claims) => !('email_verified' in claims) || claims.email_verified === true;
 
 function evaluate(expr: CompiledExpression, vars: Record<string, unknown>, what: string): unknown {
   try {
@@ -53,21 +68,21 @@ function stringList(value: unknown, what: string): string[] {
   throw new ClaimError(`${what} must be a string or a list of strings`);
 }
 
+type StringField = ((claims: Claims) => string | undefined) & { expr?: CompiledExpression };
+
 /** One field: a string from `claim` (with prefix) or from `expression`. */
-function stringField(
-  m: FieldMapping,
-  path: string,
-  defaultPrefix: string,
-): (claims: Claims) => string | undefined {
+function stringField(m: FieldMapping, path: string, defaultPrefix: string): StringField {
   if (m.expression !== undefined) {
     const expr = compileExpression(m.expression, 'claims', `${path}.expression`);
-    return (claims) => {
+    const field: StringField = (claims) => {
       const v = evaluate(expr, { claims }, `${path.split('.').pop()} expression`);
       if (v === undefined || v === null || v === '') return undefined;
       if (typeof v !== 'string')
         throw new ClaimError(`${path.split('.').pop()} expression must return a string`);
       return v;
     };
+    field.expr = expr;
+    return field;
   }
   const claim = m.claim!;
   const prefix = m.prefix ?? defaultPrefix;
@@ -90,18 +105,26 @@ function listField(m: FieldMapping, path: string): (claims: Claims) => string[] 
   return (claims) => stringList(claims[claim], `claim "${claim}"`).map((g) => prefix + g);
 }
 
-function claimRule(rule: ClaimRule, path: string): (claims: Claims) => void {
+function claimRule(
+  rule: ClaimRule,
+  path: string,
+): { check: (claims: Claims) => void; expr?: CompiledExpression } {
   if ('claim' in rule) {
-    return (claims) => {
-      if (claims[rule.claim] !== rule.requiredValue) {
-        throw new ClaimError(`claim "${rule.claim}" must be "${rule.requiredValue}"`);
-      }
+    return {
+      check(claims) {
+        if (claims[rule.claim] !== rule.requiredValue) {
+          throw new ClaimError(`claim "${rule.claim}" must be "${rule.requiredValue}"`);
+        }
+      },
     };
   }
   const expr = compileExpression(rule.expression, 'claims', `${path}.expression`);
   const message = rule.message ?? `claim validation rule failed: ${rule.expression}`;
-  return (claims) => {
-    if (evaluate(expr, { claims }, 'claim validation rule') !== true) throw new ClaimError(message);
+  return {
+    expr,
+    check(claims) {
+      if (evaluate(expr, { claims }, 'claim validation rule') !== true) throw new ClaimError(message);
+    },
   };
 }
 
@@ -116,37 +139,52 @@ function userRule(rule: UserRule, path: string): (user: MappedUser) => void {
   };
 }
 
-/**
- * Compiles an issuer's mappings and rules into one function. Throws
- * ExpressionError (with the config path) when an expression does not parse.
- */
-export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => MappedUser {
+/** Every field and rule of an issuer, compiled (expressions parsed, patterns checked). */
+function compileParts(opts: MapperOptions) {
   const { mappings, path } = opts;
   const usernameClaim = mappings.username.expression === undefined ? mappings.username.claim! : undefined;
   // The apiserver prefixes non-email username claims with the issuer unless told otherwise,
   // so `sub` from two issuers can never name the same user.
   const defaultUserPrefix =
     usernameClaim === undefined || usernameClaim === 'email' ? '' : `${opts.issuerURL}#`;
-  const username = stringField(mappings.username, `${path}.claimMappings.username`, defaultUserPrefix);
-  const groups = mappings.groups ? listField(mappings.groups, `${path}.claimMappings.groups`) : () => [];
-  const uid = mappings.uid ? stringField(mappings.uid, `${path}.claimMappings.uid`, '') : () => undefined;
-  const email = mappings.email
-    ? stringField(mappings.email, `${path}.claimMappings.email`, '')
-    : verifiedEmail;
-  const extra = (mappings.extra ?? []).map((e, i) => ({
-    key: e.key,
-    expr: compileExpression(e.valueExpression, 'claims', `${path}.claimMappings.extra[${i}].valueExpression`),
-  }));
-  const claimRules = (opts.claimValidationRules ?? []).map((r, i) =>
-    claimRule(r, `${path}.claimValidationRules[${i}]`),
-  );
-  const userRules = (opts.userValidationRules ?? []).map((r, i) =>
-    userRule(r, `${path}.userValidationRules[${i}]`),
-  );
+  const parts = {
+    usernameClaim,
+    username: stringField(mappings.username, `${path}.claimMappings.username`, defaultUserPrefix),
+    groups: mappings.groups ? listField(mappings.groups, `${path}.claimMappings.groups`) : () => [],
+    uid: mappings.uid ? stringField(mappings.uid, `${path}.claimMappings.uid`, '') : () => undefined,
+    email: mappings.email ? stringField(mappings.email, `${path}.claimMappings.email`, '') : verifiedEmail,
+    extra: (mappings.extra ?? []).map((e, i) => ({
+      key: e.key,
+      expr: compileExpression(
+        e.valueExpression,
+        'claims',
+        `${path}.claimMappings.extra[${i}].valueExpression`,
+      ),
+    })),
+    claimRules: (opts.claimValidationRules ?? []).map((r, i) =>
+      claimRule(r, `${path}.claimValidationRules[${i}]`),
+    ),
+    userRules: (opts.userValidationRules ?? []).map((r, i) =>
+      userRule(r, `${path}.userValidationRules[${i}]`),
+    ),
+  };
+  if (parts.username.expr)
+    requireEmailVerifiedUse(opts, parts.username.expr, [
+      ...parts.extra.map((e) => e.expr),
+      ...parts.claimRules.map((r) => r.expr),
+    ]);
+  return parts;
+}
 
-  return (claims) => {
-    for (const check of claimRules) check(claims);
-    if (usernameClaim === 'email' && !isVerified(claims.email_verified)) {
+/**
+ * Compiles an issuer's mappings and rules into one function. Throws
+ * ExpressionError (with the config path) when an expression does not parse.
+ */
+export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => MappedUser {
+  const { usernameClaim, username, groups, uid, email, extra, claimRules, userRules } = compileParts(opts);
+  const mapUser = (claims: Claims): MappedUser => {
+    for (const rule of claimRules) rule.check(claims);
+    if (usernameClaim === 'email' && !emailVerified(claims)) {
       throw new ClaimError('email is not verified (the token’s email_verified claim is not true)');
     }
     const name = username(claims);
@@ -165,11 +203,58 @@ export function compileClaimMapper(opts: MapperOptions): (claims: Claims) => Map
       if (values.length > 0) user.extra[key] = values;
     }
     for (const check of userRules) check(user);
+    checkIdentity(user, opts.allowSystemNames === true);
     return user;
+  };
+  return (claims) => {
+    checkClaimsSize(claims);
+    return withCostBudget(TOKEN_COST_LIMIT, () => mapUser(claims));
   };
 }
 
-/** Without an explicit email mapping, only a verified email is passed on (X-Forwarded-Email is trusted upstream). */
+/** What authorization sees is what the upstream reads, and Kubernetes' own names stay Kubernetes'. */
+function checkIdentity(user: MappedUser, allowSystemNames: boolean): void {
+  checkName(user.username, 'user name');
+  for (const g of user.groups) checkName(g, 'group');
+  if (user.email !== undefined) checkEmail(user.email);
+  if (!allowSystemNames) checkNotReserved(user);
+}
+
+function checkClaimsSize(claims: Claims): void {
+  let size: number;
+  try {
+    size = JSON.stringify(claims).length;
+  } catch {
+    // Nested deeper than the stack allows: no mapping needs that.
+    throw new ClaimError("the token's claims are nested too deeply");
+  }
+  if (size > MAX_CLAIMS_BYTES)
+    throw new ClaimError(`the token's claims are larger than ${MAX_CLAIMS_BYTES / 1024} KiB`);
+}
+
+/**
+ * The apiserver refuses a username expression that reads `claims.email`
+ * unless `claims.email_verified` is read somewhere too (the username
+ * expression, an extra mapping or a claim validation rule): an expression
+ * bypasses the automatic check a `claim: email` mapping gets.
+ */
+function requireEmailVerifiedUse(
+  opts: MapperOptions,
+  usernameExpr: CompiledExpression,
+  others: (CompiledExpression | undefined)[],
+): void {
+  if (!usernameExpr.readsClaim('email')) return;
+  if ([usernameExpr, ...others].some((e) => e?.readsClaim('email_verified'))) return;
+  throw new ExpressionError(
+    `${opts.path}.claimMappings.username.expression`,
+    'claims.email_verified must be used in claimMappings.username.expression or claimMappings.extra[*].valueExpression or claimValidationRules[*].expression when claims.email is used in claimMappings.username.expression',
+  );
+}
+
+/**
+ * Without an explicit email mapping, the `email` claim is passed on under the
+ * same rule as an email user name: unless the token says it is unverified.
+ */
 function verifiedEmail(claims: Claims): string | undefined {
-  return typeof claims.email === 'string' && isVerified(claims.email_verified) ? claims.email : undefined;
+  return typeof claims.email === 'string' && emailVerified(claims) ? claims.email : undefined;
 }

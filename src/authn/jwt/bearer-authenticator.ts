@@ -9,10 +9,10 @@ import type { Config } from '../../config/schema.js';
 import { serviceUnavailable, unauthorized } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { ClaimError, compileClaimMapper, type Claims, type MappedUser } from '../claims/mapping.js';
-import type { Identity } from '../identity.js';
+import { withAuthenticatedGroup, type Identity } from '../identity.js';
 import type { TokenReviewAuthenticator } from '../serviceaccount/token-review.js';
 import { TokenCache } from '../token-cache.js';
-import { JwtIssuer } from './issuer.js';
+import { JwtIssuer, type IssuerTiming } from './issuer.js';
 import { describeTokenError, IssuerUnavailableError } from './token-errors.js';
 
 interface TrustedIssuer {
@@ -31,13 +31,18 @@ const short = (s: unknown) => {
 
 export class BearerAuthenticator {
   private readonly issuers = new Map<string, TrustedIssuer>();
-  private readonly cache = new TokenCache<Identity>();
+  private readonly cache: TokenCache<Identity>;
+  private readonly now: () => number;
 
   constructor(
     config: Config['authentication'],
     private readonly logger: Logger,
     private readonly tokenReview?: TokenReviewAuthenticator,
+    timing: IssuerTiming = {},
   ) {
+    this.now = timing.now ?? Date.now;
+    // Refusals are remembered (10 s) so a bad token costs its signature check and CEL once.
+    this.cache = new TokenCache({ now: this.now });
     config.jwt.forEach((entry, i) => {
       const map = compileClaimMapper({
         mappings: entry.claimMappings,
@@ -45,8 +50,9 @@ export class BearerAuthenticator {
         userValidationRules: entry.userValidationRules,
         issuerURL: entry.issuer.url,
         path: `authentication.jwt[${i}]`,
+        allowSystemNames: entry.allowSystemNames,
       });
-      this.issuers.set(entry.issuer.url, { issuer: new JwtIssuer(entry), map });
+      this.issuers.set(entry.issuer.url, { issuer: new JwtIssuer(entry, timing), map });
     });
   }
 
@@ -85,7 +91,7 @@ export class BearerAuthenticator {
     }
     return this.cache.remember(key, async () => ({
       value: await this.verify(trusted, token),
-      until: Math.min(Number(exp) * 1000, Date.now() + MAX_CACHE_MS),
+      until: Math.min(Number(exp) * 1000, this.now() + MAX_CACHE_MS),
     }));
   }
 
@@ -99,7 +105,9 @@ export class BearerAuthenticator {
         !(err instanceof joseErrors.JOSEError) ||
         err instanceof joseErrors.JWKSTimeout
       ) {
-        this.logger.warn(
+        // One warning per failed fetch; the fast refusals in the pause after it are debug lines.
+        const level = err instanceof IssuerUnavailableError && err.paused ? 'debug' : 'warn';
+        this.logger[level](
           { issuer: issuer.url, err: (err as Error).message },
           'bearer token issuer unavailable',
         );
@@ -110,7 +118,7 @@ export class BearerAuthenticator {
       throw unauthorized(message);
     }
     try {
-      const identity: Identity = { ...map(claims), method: 'jwt' };
+      const identity = withAuthenticatedGroup({ ...map(claims), method: 'jwt' });
       this.logger.debug({ issuer: issuer.url, user: identity.username }, 'bearer token verified');
       return identity;
     } catch (err) {

@@ -51,7 +51,7 @@ export function fetchTrusting(ca: string | undefined): Fetch {
     });
 }
 
-/** GETs a JSON document, with a timeout and a clear error. */
+/** GETs a JSON document, with a timeout (the body included), a size cap and a clear error. */
 export async function fetchJSON(
   fetcher: Fetch,
   url: string,
@@ -61,9 +61,37 @@ export async function fetchJSON(
     headers: { accept: 'application/json' },
     signal: AbortSignal.timeout(timeoutMs),
   });
-  if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  const body = await res.json();
+  if (res.status !== 200) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`GET ${url}: HTTP ${res.status}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(await readCapped(res, url));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new Error(`GET ${url}: not JSON`, { cause: err });
+    throw err;
+  }
   if (!body || typeof body !== 'object' || Array.isArray(body))
     throw new Error(`GET ${url}: not a JSON object`);
   return body as Record<string, unknown>;
+}
+
+/** The body as text, refusing more than MAX_BODY bytes (an issuer's documents are a few KB). */
+async function readCapped(res: Response, url: string): Promise<string> {
+  if (!res.body) return '';
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+    if (done || !value) break;
+    size += value.byteLength;
+    if (size > MAX_BODY) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`response from ${url} is larger than 1 MiB`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -40,7 +40,15 @@ export function isIssuerUnavailable(err: unknown): boolean {
 
 export class IssuerUnavailableError extends Error {
   readonly code = 'ERR_ISSUER_UNAVAILABLE';
-  constructor(issuer: string, cause: unknown) {
+  /**
+   * @param paused true when no fetch was tried (the issuer failed a moment ago
+   *   and is not asked again yet): worth a debug line, not another warning.
+   */
+  constructor(
+    issuer: string,
+    cause: unknown,
+    readonly paused = false,
+  ) {
     super(`issuer ${issuer} is unavailable: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'IssuerUnavailableError';
   }

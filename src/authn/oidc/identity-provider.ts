@@ -35,6 +35,7 @@ export class IdentityProvider {
       mappings: settings.claimMappings,
       issuerURL: settings.issuer,
       path: 'authentication.oidc',
+      allowSystemNames: settings.allowSystemNames,
     });
   }
 

@@ -1,54 +1,120 @@
 /**
  * Kubernetes ServiceAccount tokens (and anything else the cluster's own
  * authenticators accept), checked by asking the apiserver with a TokenReview.
- * Answers, positive and negative, are reused for `cacheTTL`; failures to ask
- * are never cached.
+ *
+ * The gateway must not become a way to flood the apiserver with junk tokens:
+ *   - answers are reused for `cacheTTL`, refusals in their own bounded cache
+ *     (junk cannot evict good tokens);
+ *   - at most `maxInFlight` reviews wait for the apiserver at once; a token
+ *     that would need one more gets a fast 429, without a review;
+ *   - a review that takes longer than `timeout` is cancelled (the request is
+ *     aborted, so a stalled apiserver holds no sockets) and answered 503.
+ * Failures to ask are never cached.
  */
-import { AuthenticationV1Api, type KubeConfig, type V1TokenReview } from '@kubernetes/client-node';
+import {
+  AuthenticationV1Api,
+  Observable,
+  type KubeConfig,
+  type V1TokenReview,
+} from '@kubernetes/client-node';
 import type { Config } from '../../config/schema.js';
-import { serviceUnavailable, unauthorized } from '../../errors.js';
-import type { Identity } from '../identity.js';
+import { GatewayError, serviceUnavailable, unauthorized } from '../../errors.js';
+import { ClaimError } from '../claims/claim-error.js';
+import { checkName } from '../claims/identity-names.js';
+import { withAuthenticatedGroup, type Identity } from '../identity.js';
 import { TokenCache } from '../token-cache.js';
 
 type Settings = Config['authentication']['serviceAccountTokens'];
 type Answer = { identity: Identity } | { rejected: string };
+/** Sends one review; `signal` aborts it. */
+export type TokenReviewSender = (body: V1TokenReview, signal: AbortSignal) => Promise<V1TokenReview>;
+
+export interface TokenReviewOptions {
+  now?: () => number;
+  /** Replaces the real API client (tests of the pure parts). */
+  send?: TokenReviewSender;
+}
+
+export const tooManyReviews = () =>
+  new GatewayError(
+    429,
+    'TooManyRequests',
+    'too many tokens are being checked with the Kubernetes API right now; try again shortly',
+  );
 
 export class TokenReviewAuthenticator {
-  private readonly api: AuthenticationV1Api;
-  private readonly cache = new TokenCache<Answer>(5_000);
+  private readonly send: TokenReviewSender;
+  private readonly cache: TokenCache<Identity>;
+  private readonly now: () => number;
+  private inFlight = 0;
 
   constructor(
     kubeConfig: KubeConfig,
     private readonly settings: Settings,
+    options: TokenReviewOptions = {},
   ) {
-    this.api = kubeConfig.makeApiClient(AuthenticationV1Api);
+    this.now = options.now ?? Date.now;
+    this.send = options.send ?? kubernetesTokenReviewSender(kubeConfig);
+    this.cache = new TokenCache({
+      max: 5_000,
+      maxRejected: 5_000,
+      rejectedTTL: settings.cacheTTL,
+      now: this.now,
+    });
   }
 
-  async authenticate(token: string, key = TokenCache.key(token)): Promise<Identity> {
-    const answer = await this.cache.remember(key, async () => ({
-      value: await this.review(token),
-      until: Date.now() + this.settings.cacheTTL,
-    }));
-    if ('rejected' in answer) throw unauthorized(answer.rejected);
-    return answer.identity;
+  authenticate(token: string, key = TokenCache.key(token)): Promise<Identity> {
+    return this.cache.remember(key, async () => {
+      const answer = await this.review(token);
+      if ('rejected' in answer) throw unauthorized(answer.rejected);
+      return { value: answer.identity, until: this.now() + this.settings.cacheTTL };
+    });
   }
 
   private async review(token: string): Promise<Answer> {
+    if (this.inFlight >= this.settings.maxInFlight) throw tooManyReviews();
+    this.inFlight++;
     const body: V1TokenReview = {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenReview',
       spec: { token, audiences: this.settings.audiences },
     };
+    const signal = AbortSignal.timeout(this.settings.timeout);
     let result: V1TokenReview;
     try {
-      result = await this.api.createTokenReview({ body });
+      result = await this.send(body, signal);
     } catch {
       throw serviceUnavailable(
-        'cannot check the token with the Kubernetes API (TokenReview failed); try again',
+        signal.aborted
+          ? `the Kubernetes API did not answer the TokenReview within ${this.settings.timeout} ms; try again`
+          : 'cannot check the token with the Kubernetes API (TokenReview failed); try again',
       );
+    } finally {
+      this.inFlight--;
     }
     return interpretTokenReview(result, this.settings.audiences);
   }
+}
+
+/** The real client, with the abort signal set on the request it builds. */
+export function kubernetesTokenReviewSender(kubeConfig: KubeConfig): TokenReviewSender {
+  const api = kubeConfig.makeApiClient(AuthenticationV1Api);
+  return (body, signal) =>
+    api.createTokenReview(
+      { body },
+      {
+        middleware: [
+          {
+            pre: (context) => {
+              context.setSignal(signal);
+              return new Observable(Promise.resolve(context));
+            },
+            post: (response) => new Observable(Promise.resolve(response)),
+          },
+        ],
+        middlewareMergeStrategy: 'append',
+      },
+    );
 }
 
 /** The apiserver's answer as an Identity or a reason to refuse. Pure. */
@@ -68,5 +134,13 @@ export function interpretTokenReview(review: V1TokenReview, audiences: string[] 
     method: 'serviceaccount',
   };
   if (user.uid) identity.uid = user.uid;
-  return { identity };
+  // The cluster vouches for these names, but they reach upstreams in headers all the same.
+  try {
+    checkName(identity.username, 'user name');
+    for (const g of identity.groups) checkName(g, 'group');
+  } catch (err) {
+    if (err instanceof ClaimError) return { rejected: err.message };
+    throw err;
+  }
+  return { identity: withAuthenticatedGroup(identity) };
 }

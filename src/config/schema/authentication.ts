@@ -5,6 +5,13 @@ import { anyURL, describe, duration, httpsURL, nonEmpty } from './primitives.js'
 
 // --- authentication ----------------------------------------------------------
 
+/** The per-issuer opt-out from the `system:` rule (claims/identity-names.ts). */
+const allowSystemNames = (who: string) =>
+  describe(
+    z.boolean().default(false),
+    `let ${who} assign user names and groups that start with \`system:\` (e.g. map an IdP group to \`system:masters\`); off by default: such identities are refused with 401, because \`system:\` names are Kubernetes' own (nodes, ServiceAccounts, cluster admins)`,
+  );
+
 const jwtIssuer = z.strictObject({
   issuer: describe(
     z.strictObject({
@@ -53,6 +60,7 @@ const jwtIssuer = z.strictObject({
       .default([]),
     'checks on the mapped user: every rule must pass, else 401',
   ),
+  allowSystemNames: allowSystemNames('this issuer'),
 });
 
 const oidc = z
@@ -79,6 +87,7 @@ const oidc = z
       z.boolean().default(true),
       'sign out at the IdP too when it offers end_session_endpoint',
     ),
+    allowSystemNames: allowSystemNames('the sign-in IdP'),
   })
   .refine((o) => !(o.clientSecret && o.clientSecretFile), {
     message: 'set clientSecret or clientSecretFile, not both',
@@ -184,6 +193,14 @@ export const authentication = z.strictObject({
           'audiences the token must be valid for; default: the apiserver’s own',
         ),
         cacheTTL: describe(duration('10s'), 'how long a TokenReview answer (accepted or rejected) is reused'),
+        timeout: describe(
+          duration('5s'),
+          'longest wait for the API server to answer a TokenReview; then the request gets 503',
+        ),
+        maxInFlight: describe(
+          z.number().int().min(1).default(32),
+          'most TokenReviews waiting for the API server at once; a token that would need one more gets 429 (junk tokens cannot flood the API server)',
+        ),
       })
       .prefault({}),
     'Kubernetes ServiceAccount tokens as bearer tokens',

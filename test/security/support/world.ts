@@ -57,6 +57,8 @@ export interface World {
 export interface WorldOptions {
   /** Merged over the world's config (sections shallow-merged by the harness). */
   config?: ConfigInput;
+  /** Merged into the world's `authentication.jwt[0]` entry (rules, allowSystemNames, …). */
+  issuer?: Record<string, unknown>;
 }
 
 export const RULES = [
@@ -113,6 +115,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
               username: { claim: 'sub', prefix: '' },
               groups: { claim: 'groups', prefix: '' },
             },
+            ...o.issuer,
           },
         ],
         ...extra.authentication,

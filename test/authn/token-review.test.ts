@@ -1,0 +1,132 @@
+/**
+ * ServiceAccount tokens go to the apiserver as TokenReviews; the gateway must
+ * not become a way to flood it (issue 15). Against the in-process API server
+ * over HTTPS, through the real @kubernetes/client-node, counting the
+ * TokenReviews it received: refusals are remembered (bounded, for cacheTTL),
+ * at most `maxInFlight` reviews wait at once (the rest get a fast 429), and a
+ * review the apiserver does not answer within `timeout` is abandoned with a
+ * 503. The gateway's clock is the test's.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { eventually } from '../support/eventually.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
+import { startAuthApp, whoami, type AuthApp } from './helpers.js';
+
+const MAX_IN_FLIGHT = 4;
+const TTL_MS = 10_000;
+let api: FakeApiServer;
+let app: AuthApp;
+const clock = new ManualClock();
+
+before(async () => {
+  api = await startFakeApiServer({
+    tokens: {
+      'sa-token-ci': {
+        username: 'system:serviceaccount:ci:deployer',
+        groups: ['system:serviceaccounts'],
+        audiences: ['kube-bastion'],
+      },
+      'sa-token-odd': { username: 'ci\u0000admin', audiences: ['kube-bastion'] },
+    },
+  });
+  app = await startAuthApp(
+    {
+      kubernetes: {},
+      authentication: {
+        serviceAccountTokens: {
+          enabled: true,
+          audiences: ['kube-bastion'],
+          cacheTTL: `${TTL_MS}ms`,
+          timeout: '1s',
+          maxInFlight: MAX_IN_FLIGHT,
+        },
+      },
+    },
+    { kubeConfig: api.kubeConfig(), clock },
+  );
+});
+after(async () => {
+  await app?.close();
+  await api?.stop();
+});
+beforeEach(() => {
+  api.clearRequests();
+  clock.advance(TTL_MS); // nothing cached carries over from the test before
+});
+
+const reviews = () => api.count({ resource: 'tokenreviews' });
+let junk = 0;
+const junkToken = () => `Bearer junk-${junk++}`;
+
+describe('answers are remembered', () => {
+  test('a refused token costs one TokenReview until cacheTTL has passed', async () => {
+    const token = junkToken();
+    for (let i = 0; i < 5; i++) assert.equal((await whoami(app.url, token)).status, 401);
+    assert.equal(reviews(), 1);
+    clock.advance(TTL_MS);
+    assert.equal((await whoami(app.url, token)).status, 401);
+    assert.equal(reviews(), 2);
+  });
+
+  test('so is an accepted one, with system:authenticated as the apiserver sent it (once)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await whoami(app.url, 'Bearer sa-token-ci');
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.body.groups, ['system:serviceaccounts', 'system:authenticated']);
+    }
+    assert.equal(reviews(), 1);
+  });
+
+  test('a name the cluster vouches for still may not carry control characters', async () => {
+    const r = await whoami(app.url, 'Bearer sa-token-odd');
+    assert.equal(r.status, 401);
+    assert.match(String(r.body.message), /control character/);
+  });
+});
+
+describe('a flood of junk tokens', () => {
+  test(`reaches the apiserver ${MAX_IN_FLIGHT} at a time; the rest get a fast 429`, async () => {
+    const hold = api.hold({ resource: 'tokenreviews' });
+    const pending = Array.from({ length: 50 }, () => whoami(app.url, junkToken()));
+    const settled: number[] = [];
+    for (const p of pending) void p.then((r) => settled.push(r.status));
+    // 46 are answered while the apiserver still holds the first four.
+    await eventually(() => settled.length === 50 - MAX_IN_FLIGHT, 20_000);
+    assert.deepEqual(new Set(settled), new Set([429]));
+    await eventually(() => hold.waiting() === MAX_IN_FLIGHT, 10_000);
+    assert.equal(reviews(), MAX_IN_FLIGHT);
+    hold.release();
+    const all = await Promise.all(pending);
+    // Refused by the apiserver (or, on a very slow machine, timed out first).
+    assert.equal(all.filter((r) => r.status === 401 || r.status === 503).length, MAX_IN_FLIGHT);
+    const tooMany = all.find((r) => r.status === 429)!;
+    assert.equal(tooMany.body.reason, 'TooManyRequests');
+    assert.equal((await whoami(app.url, 'Bearer sa-token-ci')).status, 200, 'the slots are free again');
+  });
+});
+
+describe('a stalled apiserver', () => {
+  test('a review gets no more than the timeout: 503, the request abandoned, nothing cached', async () => {
+    const hold = api.hold({ resource: 'tokenreviews' });
+    const r = await whoami(app.url, 'Bearer sa-token-ci');
+    assert.equal(r.status, 503, r.text);
+    assert.match(String(r.body.message), /did not answer the TokenReview within 1000 ms/);
+    await eventually(() => hold.waiting() === 0, 10_000); // the client went away: no socket left waiting
+    hold.release();
+    assert.equal((await whoami(app.url, 'Bearer sa-token-ci')).status, 200, 'asked again, not a cached 503');
+    assert.equal(reviews(), 2);
+  });
+
+  test('junk meanwhile never holds more than maxInFlight requests open', async () => {
+    const hold = api.hold({ resource: 'tokenreviews' });
+    const statuses = (await Promise.all(Array.from({ length: 30 }, () => whoami(app.url, junkToken())))).map(
+      (r) => r.status,
+    );
+    hold.release();
+    assert.ok(reviews() <= MAX_IN_FLIGHT, `${reviews()} TokenReviews reached the apiserver`);
+    assert.ok(statuses.filter((s) => s === 503).length <= MAX_IN_FLIGHT, 'only those timed out');
+    assert.equal(statuses.filter((s) => s === 429 || s === 503).length, 30, 'the rest were refused at once');
+  });
+});
