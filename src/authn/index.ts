@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type express from 'express';
+import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError, unauthorized } from '../errors.js';
@@ -16,20 +16,16 @@ import type { Metrics } from '../observability/metrics.js';
 import { ExpressionError } from './claims/cel.js';
 import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
+import { isGatewayCookieName } from './gateway-cookies.js';
+import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
 import { withAuthenticatedGroup, type Identity } from './identity.js';
 import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
-import { createAuthRouter } from './oidc/router.js';
+import { LOGIN_PATH, createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
-import {
-  cookieSettings,
-  gatewayCookieMatcher,
-  isOurCookie,
-  readChunked,
-  requestCookies,
-} from './session/cookie-jar.js';
+import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 
@@ -56,9 +52,12 @@ export interface Authentication {
    * tokens are judged at the upgrade only, as the apiserver does.
    */
   liveness(req: IncomingMessage): CredentialLiveness | undefined;
-  /** Our cookies (every session chunk and the sign-in cookie), which the proxy strips. */
+  /** Our cookies (every session chunk, the sign-in cookie, a routed host's own), which the proxy strips. */
   isSessionCookie(name: string): boolean;
-  /** Every cookie name the gateway owns, in any case or prefix spelling: no upstream may set one. */
+  /**
+   * Whether a cookie name is, or poses as, one the gateway sets anywhere (any case, with or
+   * without `__Host-`/`__Secure-`): upstream Set-Cookie lines naming one are dropped.
+   */
   isGatewayCookie(name: string): boolean;
   /** True once IdP discovery is done (always true without browser sign-in). */
   ready(): boolean;
@@ -71,12 +70,14 @@ export interface AuthenticationDeps {
   publicURL: URL;
   metrics?: Metrics;
   /**
-   * Session lifetimes and liveness, token caches, issuer cooldowns and
-   * backoff read this clock; the system clock by default.
+   * Session lifetimes and liveness, sign-in handoffs, token caches, issuer
+   * cooldowns and backoff read this clock; the system clock by default.
    */
   clock?: Clock;
   /** Longest wait for a JWT issuer's discovery document or keys (ms); default 5 s. */
   issuerTimeoutMs?: number;
+  /** Whether a Host is one host routing serves (by its form): sign-in is handed only to those. */
+  isRoutedHost?: (host: string) => boolean;
 }
 
 export async function createAuthentication(
@@ -102,12 +103,7 @@ export async function createAuthentication(
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;
   const session = authn.session;
-  const cookies = cookieSettings(
-    publicURL,
-    session?.cookieName ?? 'kube_bastion',
-    session?.cookieDomain,
-    config.listen.maxHeaderBytes,
-  );
+  const cookieBase = session?.cookieName ?? 'kube_bastion';
 
   const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
 
@@ -121,6 +117,8 @@ export async function createAuthentication(
             'bearer tokens are not accepted here (no authentication.jwt issuer is configured)',
           );
         identity = await bearer.authenticate(token);
+      } else if (browser?.hosts?.isRoutedRequest(req)) {
+        identity = await browser.hosts.authenticate(req, res); // a routed host's own cookie
       } else {
         identity = await browser?.sessions.authenticate(req, res);
       }
@@ -136,19 +134,25 @@ export async function createAuthentication(
     }
   }
 
-  const router = createAuthRouter({
-    idp: browser?.idp,
-    sessions: browser?.sessions,
-    loginBox: browser?.loginBox,
-    publicURL,
-    ttl: session?.ttl ?? 0,
-    authenticate,
-    isOwnOrigin: (origin) => isReturnOrigin(origin, publicURL, config.routing),
-    logger,
-  });
+  const router = express.Router();
+  router.use(
+    createAuthRouter({
+      idp: browser?.idp,
+      sessions: browser?.sessions,
+      loginBox: browser?.loginBox,
+      publicURL,
+      ttl: session?.ttl ?? 0,
+      authenticate,
+      isOwnOrigin: (origin) => isReturnOrigin(origin, publicURL, config.routing),
+      onSignOut: (ended) => browser?.hosts?.signedOut(ended),
+      logger,
+    }),
+  );
+  if (browser?.hosts) router.use(browser.hosts.router);
 
   function liveness(req: IncomingMessage): CredentialLiveness | undefined {
     if (!browser || req.headers.authorization !== undefined) return undefined;
+    if (browser.hosts?.isRoutedRequest(req)) return browser.hosts.liveness(req);
     const value = readChunked(browser.sessions.cookies, requestCookies(req));
     return value === undefined ? undefined : browser.sessions.liveness(value);
   }
@@ -157,13 +161,13 @@ export async function createAuthentication(
     authenticate,
     liveness,
     router,
-    isSessionCookie: (name) => isOurCookie(cookies, name),
-    isGatewayCookie: gatewayCookieMatcher(cookies),
+    isSessionCookie: (name) => isGatewayCookieName(name, cookieBase),
+    isGatewayCookie: (name) => isGatewayCookieName(name, cookieBase),
     ready: () => browser?.idp.ready() ?? true,
     async close() {
       bearer.close();
       browser?.idp.close();
-      await browser?.store.close();
+      await Promise.allSettled([browser?.store.close(), browser?.hosts?.close()]);
     },
   };
 }
@@ -250,7 +254,24 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
     recheckMs: settings.recheckInterval,
     now,
   });
-  return { idp, sessions, store, loginBox: await SealedBox.create(secrets, 'login') };
+  // Routed hosts without a shared cookieDomain get their own host-only cookie by handoff.
+  const hosts: HostSignIn | undefined = usesHandoff(config)
+    ? await createHostSignIn({
+        config,
+        publicURL,
+        loginPath: LOGIN_PATH,
+        sessions,
+        store,
+        idp,
+        secrets,
+        isRoutedHost: deps.isRoutedHost ?? (() => false),
+        now,
+        recheckMs: settings.recheckInterval,
+        maxHeaderBytes: config.listen.maxHeaderBytes,
+        logger,
+      })
+    : undefined;
+  return { idp, sessions, store, hosts, loginBox: await SealedBox.create(secrets, 'login') };
 }
 
 /**

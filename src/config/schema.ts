@@ -8,10 +8,11 @@
  * The sections live in ./schema/, a file each (the claim mappings that jwt and
  * oidc share have their own, the common checks and `describe` are in
  * primitives.ts); this file composes them and holds the checks that span
- * sections, such as the cookie domain against the hosts it must cover.
+ * sections, such as routed hosts against publicURL and the cookie domain
+ * (routing-checks.ts).
  */
 import { z } from 'zod';
-import { hostsOutsideCookieDomain } from './cookie-domain.js';
+import { routingProblems } from './routing-checks.js';
 import { authentication } from './schema/authentication.js';
 import { authorization } from './schema/authorization.js';
 import { kubernetes, staticState } from './schema/kubernetes.js';
@@ -50,11 +51,12 @@ export const configSchema = z
     ]),
   })
   .superRefine((config, ctx) => {
-    const domain = config.authentication.session?.cookieDomain;
-    if (domain === undefined) return;
-    const outside = hostsOutsideCookieDomain(domain, { publicURL: config.publicURL, ...config.routing });
-    for (const message of outside)
-      ctx.addIssue({ code: 'custom', path: ['authentication', 'session', 'cookieDomain'], message });
+    const issues = routingProblems({
+      publicURL: config.publicURL,
+      routing: config.routing,
+      cookieDomain: config.authentication.session?.cookieDomain,
+    });
+    for (const { path, message } of issues) ctx.addIssue({ code: 'custom', path, message });
   });
 
 /** The validated configuration with every default filled in; durations in ms. */

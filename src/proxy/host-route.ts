@@ -1,13 +1,15 @@
 /**
  * Host-based access: a request whose Host is `{service}--{namespace}.{suffix}`
- * (or `{service}-{port}--{namespace}.{suffix}` for a named port) or a
- * configured route goes to that Service with its path untouched — no prefix,
- * so web apps need no rewriting at all. Pure: Host + config + the Services
+ * (or `{service}-{port}--{namespace}.{suffix}` for a named or numbered port) or
+ * a configured route goes to that Service with its path untouched — no prefix,
+ * so web apps need no rewriting at all. A host that names no port reaches the
+ * Service's default port (default-port.ts). Pure: Host + config + the Services
  * that exist → ProxyPath.
  */
 import { GatewayError, badRequest } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
-import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath } from './grammar.js';
+import { defaultServicePort, findServicePort, isTLSPort } from './default-port.js';
+import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath, type Scheme } from './grammar.js';
 
 export interface HostRouting {
   hostSuffix?: string;
@@ -16,7 +18,11 @@ export interface HostRouting {
 
 interface HostTarget {
   namespace: string;
-  /** The name segment as the path form would carry it: `web` or `web:http`. */
+  /**
+   * The name segment as the path form would carry it: `web` or `web:http`.
+   * Authorization sees this, so a host is authorized as the name it carries,
+   * whichever port the default-port rule then picks.
+   */
   segment: string;
   name: string;
   port: string;
@@ -51,28 +57,50 @@ export interface HostRouted {
 type ServiceLookup = ClusterState['service'];
 type Match = { target: HostTarget; ambiguity?: GatewayError };
 
-export function createHostRouter(config: HostRouting, services: ServiceLookup) {
-  const routes = new Map(
-    config.routes.map((r) => [r.host.toLowerCase().replace(/\.$/, ''), parseRouteTarget(r.target)]),
-  );
+const normalHost = (host: string) => host.toLowerCase().replace(/\.$/, '');
+
+/** What a host name says before any Service is looked up: a `routes` entry, or a label under the suffix. */
+type HostForm = { route: HostTarget } | { namespace: string; label: string };
+
+function hostForms(config: HostRouting) {
+  const routes = new Map(config.routes.map((r) => [normalHost(r.host), parseRouteTarget(r.target)]));
   const suffix = config.hostSuffix
     ? '.' + config.hostSuffix.toLowerCase().replace(/^\.|\.$/g, '')
     : undefined;
-
-  /** The Service a Host header names, or undefined when it names none (gateway pages). */
-  function match(hostHeader: string | undefined): Match | undefined {
+  return (hostHeader: string | undefined): HostForm | undefined => {
     if (!hostHeader) return undefined;
     const host = hostname(hostHeader);
     const route = routes.get(host);
-    if (route) return { target: route }; // a configured route means exactly what it says
+    if (route) return { route }; // a configured route means exactly what it says
     if (!suffix || !host.endsWith(suffix)) return undefined;
     const label = host.slice(0, -suffix.length);
     const sep = label.lastIndexOf('--');
     if (sep <= 0) return undefined;
     const namespace = label.slice(sep + 2);
-    const left = label.slice(0, sep);
     if (!DNS_LABEL.test(namespace)) return undefined;
-    return readLabel(namespace, left, services);
+    return { namespace, label: label.slice(0, sep) };
+  };
+}
+
+/**
+ * Whether a Host header is one that host routing serves (a `routes` host or a
+ * `{label}--{namespace}` name under the suffix), by its form alone: the
+ * sign-in handoff is only ever sent to such a host.
+ */
+export function routedHostMatcher(config: HostRouting): (hostHeader: string | undefined) => boolean {
+  const form = hostForms(config);
+  return (hostHeader) => form(hostHeader) !== undefined;
+}
+
+export function createHostRouter(config: HostRouting, services: ServiceLookup) {
+  const form = hostForms(config);
+
+  /** The Service a Host header names, or undefined when it names none (gateway pages). */
+  function match(hostHeader: string | undefined): Match | undefined {
+    const f = form(hostHeader);
+    if (!f) return undefined;
+    if ('route' in f) return { target: f.route };
+    return readLabel(f.namespace, f.label, services);
   }
 
   /** Builds the ProxyPath for a host-routed request; the whole URL path goes upstream, cleaned. */
@@ -86,13 +114,14 @@ export function createHostRouter(config: HostRouting, services: ServiceLookup) {
     if (decoded === undefined) throw badRequest(`invalid URL escape in "${rawPath}"`);
     let clean = cleanPath(decoded);
     if (decoded.endsWith('/') && !clean.endsWith('/')) clean += '/';
+    const { port, scheme } = hostPort(t, services);
     const path: ProxyPath = {
       kind: 'services',
       namespace: t.namespace,
       segment: t.segment,
-      scheme: '',
+      scheme,
       name: t.name,
-      port: t.port,
+      port,
       path: escapePath(clean),
       prefix: '',
       rawQuery: q === -1 ? '' : url.slice(q + 1),
@@ -100,11 +129,25 @@ export function createHostRouter(config: HostRouting, services: ServiceLookup) {
     return { path, ambiguity: matched.ambiguity };
   }
 
-  return { match, route, enabled: routes.size > 0 || suffix !== undefined };
+  return { match, route, enabled: config.routes.length > 0 || config.hostSuffix !== undefined };
+}
+
+/**
+ * The port a host reaches and whether it speaks TLS: the one the host names,
+ * else the Service's default port (default-port.ts). An unknown Service keeps
+ * what the host said, so resolution answers its usual 404.
+ */
+function hostPort(t: HostTarget, services: ServiceLookup): { port: string; scheme: Scheme } {
+  const ports = services(t.namespace, t.name)?.spec?.ports ?? [];
+  const chosen = t.port === '' ? defaultServicePort(ports) : findServicePort(ports, t.port);
+  const scheme: Scheme = chosen && isTLSPort(chosen) ? 'https' : '';
+  // One port: leave it unnamed, as the path form's `web` reaches it too.
+  if (t.port !== '' || !chosen || ports.length === 1) return { port: t.port, scheme };
+  return { port: chosen.name || String(chosen.port), scheme };
 }
 
 const hasPort = (service: ReturnType<ServiceLookup>, port: string) =>
-  (service?.spec?.ports ?? []).some((p) => p.name === port || String(p.port) === port);
+  findServicePort(service?.spec?.ports ?? [], port) !== undefined;
 
 /**
  * `web-metrics--team-a` may mean Service `web-metrics`, or Service `web` port

@@ -34,7 +34,7 @@ export interface GatewayOptions {
   state?: ClusterState;
   /** Serve without authentication (anonymous caller); loopback only. */
   insecureNoAuth?: boolean;
-  /** Session lifetimes and WebSocket liveness read this clock (tests move it). */
+  /** Session lifetimes, sign-in handoffs and WebSocket liveness read this clock (tests move it). */
   clock?: Clock;
 }
 
@@ -75,6 +75,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     denied: parts.denied,
     finished: accessLog,
     loginPath: parts.loginPath,
+    hostLoginPath: parts.hostLoginPath,
     publicURL: config.publicURL,
     clientAddress: (req) =>
       clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),

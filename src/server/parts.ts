@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import { ANONYMOUS, type Identity } from '../authn/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
+import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
 import {
   checkOrigin,
   createAuthorizer,
@@ -27,6 +28,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { createAddressPolicy } from '../proxy/address-policy.js';
 import { createBalancer } from '../proxy/balancer/index.js';
 import { createForwarder } from '../proxy/forward.js';
+import { routedHostMatcher } from '../proxy/host-route.js';
 import { createTargetResolver } from '../proxy/resolve.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
 import { createUpstreamIdentity } from '../upstream-identity/index.js';
@@ -111,6 +113,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     publicURL,
     metrics,
     clock: o.clock,
+    isRoutedHost: routedHostMatcher(config.routing),
   });
   const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
   const identity = await createUpstreamIdentity(config, { logger });
@@ -180,6 +183,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
       : config.routing.hostSuffix || config.routing.routes.length > 0
         ? new URL('/auth/login', publicURL).href
         : '/auth/login',
+    /** Where a browser without a session on a routed host signs in: on that host, when it signs in by handoff. */
+    hostLoginPath: usesHandoff(config) ? HOST_LOGIN_PATH : undefined,
     /** CSRF and WebSocket-Origin checks against the origin of the request's own target. */
     checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean, hostRouted: boolean) =>
       checkOrigin(req, who, targetOrigin(publicURL, req.headers.host, hostRouted), upgrade),

@@ -44,6 +44,8 @@ export interface PipelineHooks {
   finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void;
   /** Where browsers are sent to sign in, when browser sign-in is configured. */
   loginPath?: string;
+  /** Where a browser on a routed host is sent to sign in, when that differs (the handoff starts on the host). */
+  hostLoginPath?: string;
   /** The gateway's base URL: error pages served on a routed host link back to it. */
   publicURL?: string;
   /** The client's address and the X-Forwarded-For to send (listen.trustedProxies); the peer's when absent. */
@@ -193,8 +195,9 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
     if (ctx.signal.aborted && !res.headersSent) return cancelled(ctx);
+    const onHost = ctx.via === 'host' && err.status === 401 && hooks.hostLoginPath;
     sendError(req, res, err, {
-      loginPath: hooks.loginPath,
+      loginPath: onHost ? hooks.hostLoginPath : hooks.loginPath,
       publicURL: hooks.publicURL,
       username: ctx.identity?.username,
       requestId: ctx.id,

@@ -4,10 +4,17 @@
  * pipeline.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isReservedHostPath } from '../authn/handoff/index.js';
 import type { Config } from '../config/schema.js';
 import { GatewayError, badRequest, unauthorized } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
-import { PROXY_METHODS, hasDryRun, parseProxyPath, type ProxyPath } from '../proxy/grammar.js';
+import {
+  PROXY_METHODS,
+  hasDryRun,
+  parseProxyPath,
+  percentDecodeBytes,
+  type ProxyPath,
+} from '../proxy/grammar.js';
 import { createHostRouter } from '../proxy/host-route.js';
 import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
@@ -34,6 +41,8 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
     if (target !== req.url) req.url = ctx.url = target;
     if (hosts.enabled) {
       const routed = hosts.route(req.headers.host, req.url ?? '/');
+      // `/.kube-bastion/` on a routed host is the gateway's (sign-in handoff), as it would go upstream: never proxied.
+      if (routed && isReservedHostPath(percentDecodeBytes(routed.path.path) ?? '')) return undefined;
       if (routed) {
         ctx.via = 'host';
         ctx.hostAmbiguity = routed.ambiguity;

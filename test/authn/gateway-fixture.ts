@@ -32,7 +32,7 @@ export interface FixtureOptions {
 }
 
 /** The authentication part of the config: the test IdP's client and a cookie (or Redis) session. */
-export function signInConfig(o: FixtureOptions): ConfigInput['authentication'] {
+export function signInConfig(o: Pick<FixtureOptions, 'idp' | 'session'>): ConfigInput['authentication'] {
   return {
     oidc: {
       issuer: o.idp.issuer,
@@ -57,7 +57,7 @@ export async function startSignInApp(o: FixtureOptions): Promise<AuthApp> {
   );
 }
 
-const testLogger = () =>
+export const testLogger = (): Logger =>
   process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger();
 
 export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gateway; url: string }> {

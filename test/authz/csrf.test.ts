@@ -13,10 +13,18 @@ import type { Identity } from '../../src/authn/identity.js';
 import { checkOrigin, targetOrigin } from '../../src/authz/csrf.js';
 import { GatewayError } from '../../src/errors.js';
 import { send as sendTo } from '../support/http.js';
+import { hostSessionCookie } from '../support/handoff.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { rawRequest } from '../security/support/raw.js';
-import { SECRET_NEW, freePort, sessionChunks, signedIn, startIdP } from '../security/support/signin-world.js';
-import { WEB, startWorld, type World } from '../security/support/world.js';
+import {
+  SECRET_NEW,
+  freePort,
+  sessionChunks,
+  signedIn,
+  startIdP,
+  startSignInWorld,
+} from '../security/support/signin-world.js';
+import { WEB, type World } from '../security/support/world.js';
 
 const PUBLIC = new URL('https://bastion.example.com');
 const viaSession: Identity = { username: 'alice', groups: [], extra: {}, method: 'session' };
@@ -140,6 +148,8 @@ describe('a signed-in browser under host routing', () => {
   let w: World;
   let base = '';
   let cookie = '';
+  /** The routed host's own session cookie (handed off from publicURL's: no cookie is shared). */
+  let hostCookie = '';
   let gatewayPort = 0;
   const routed = (label: string) => `${label}.apps.test:${gatewayPort}`;
   const origin = (label: string) => `http://${routed(label)}`;
@@ -149,25 +159,16 @@ describe('a signed-in browser under host routing', () => {
       gatewayPort = await freePort();
       base = `http://127.0.0.1:${gatewayPort}`;
       idp = await startIdP([base]);
-      w = await startWorld({
-        config: {
-          listen: { port: gatewayPort },
-          publicURL: base,
-          routing: { hostSuffix: 'apps.test' },
-          authentication: {
-            oidc: {
-              issuer: idp.issuer,
-              clientID: 'kube-bastion',
-              clientSecret: 'kube-bastion-secret',
-              scopes: ['openid', 'email', 'profile', 'groups'],
-            },
-            session: { secret: SECRET_NEW },
-          },
-        },
-      });
+      w = await startSignInWorld(idp, gatewayPort, SECRET_NEW, [], { routing: { hostSuffix: 'apps.test' } });
       cookie = sessionChunks(await signedIn(base, 'alice'))
         .map(([k, v]) => `${k}=${v}`)
         .join('; ');
+      hostCookie = await hostSessionCookie(
+        w.h.url,
+        `127.0.0.1:${gatewayPort}`,
+        routed('web--team-a'),
+        cookie,
+      );
     },
     { timeout: 60_000 },
   );
@@ -181,7 +182,13 @@ describe('a signed-in browser under host routing', () => {
       w.h.url,
       'POST',
       path,
-      { host, cookie, accept: 'application/json', 'content-type': 'text/plain', ...from },
+      {
+        host,
+        cookie: host === routed('web--team-a') ? hostCookie : cookie,
+        accept: 'application/json',
+        'content-type': 'text/plain',
+        ...from,
+      },
       'change',
     );
   const upgrade = (host: string, from: string) =>
@@ -190,7 +197,7 @@ describe('a signed-in browser under host routing', () => {
       [
         'GET /ws HTTP/1.1',
         `Host: ${host}`,
-        `Cookie: ${cookie}`,
+        `Cookie: ${hostCookie}`,
         `Origin: ${from}`,
         'Connection: Upgrade',
         'Upgrade: websocket',

@@ -64,6 +64,23 @@ authentication:
   assert.match(r.stderr, /authentication\.jwt\[0\]\.claimMappings\.username\.expression/);
 });
 
+test('check-config refuses host routing that cannot work, by the path of each key', async () => {
+  const file = configFile(`
+publicURL: https://bastion.example.com
+authentication:
+  oidc: { issuer: https://idp.example.com, clientID: kube-bastion }
+  session: { secret: a-session-secret-of-at-least-32-characters }
+routing:
+  hostSuffix: https://apps.example.com
+  routes:
+    - { host: bastion.example.com, target: team-a/web }
+`);
+  const r = await run(['check-config', '--config', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /routing\.hostSuffix: must be a bare host name/);
+  assert.match(r.stderr, /routing\.routes\[0\]\.host: "bastion\.example\.com" is publicURL's host/);
+});
+
 test('check-config accepts a valid file', async () => {
   const file = configFile(`
 publicURL: https://bastion.example.com

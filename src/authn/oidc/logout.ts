@@ -34,6 +34,8 @@ export interface LogoutOptions {
   sessions?: BrowserSessions;
   publicURL: URL;
   isOwnOrigin?: (origin: string) => boolean;
+  /** Told of every session signed out, so it ends on routed hosts too (handoff/). */
+  onSignOut?: (session: Session) => void;
   logger: Logger;
 }
 
@@ -87,7 +89,10 @@ export function logoutHandlers(o: LogoutOptions): { show: Handler; signOut: Hand
     let session: Session | undefined;
     try {
       ({ session } = await o.sessions.current(req));
-      if (session) await o.sessions.end(session);
+      if (session) {
+        await o.sessions.end(session);
+        o.onSignOut?.(session);
+      }
     } catch (err) {
       const e = asGatewayError(err);
       o.logger.warn(

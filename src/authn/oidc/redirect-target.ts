@@ -6,6 +6,8 @@
  */
 
 const MAX_LENGTH = 2048;
+/** The gateway's own sign-in paths, never a place to return to. */
+const SIGN_IN_PATHS = /^\/auth\/(login|callback|logout)\b/;
 // Control characters and whitespace: browsers strip tabs/newlines inside URLs, which turns `/\t/evil` into `//evil`.
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARS = /[\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff\\]/;
@@ -39,6 +41,7 @@ export function safeRedirectTarget(
   publicURL: URL,
   fallback = '/',
   isOwnOrigin?: (origin: string) => boolean,
+  reserved: RegExp = SIGN_IN_PATHS,
 ): string {
   if (typeof rd !== 'string' || rd.length === 0 || rd.length > MAX_LENGTH) return fallback;
   if (isOwnOrigin && /^https?:\/\/[^/\\]/.test(rd)) return ownAbsoluteTarget(rd, isOwnOrigin) ?? fallback;
@@ -58,7 +61,7 @@ export function safeRedirectTarget(
   // Dot segments collapse: `/.//evil` normalizes to `//evil`.
   if (target.startsWith('//')) return fallback;
   // Never bounce back into the sign-in machinery (loops).
-  if (/^\/auth\/(login|callback|logout)\b/.test(url.pathname)) return fallback;
+  if (reserved.test(url.pathname)) return fallback;
   return target;
 }
 

@@ -52,6 +52,8 @@ export interface AuthRouterOptions {
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
   /** Host-routed origins a sign-in may return to. */
   isOwnOrigin?: (origin: string) => boolean;
+  /** Told of every session signed out, so it ends on routed hosts too (handoff/). */
+  onSignOut?: (session: Session) => void;
   logger: Logger;
 }
 

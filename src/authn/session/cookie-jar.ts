@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, serialize } from 'cookie';
+import { bareCookieName, isGatewayCookieName } from '../gateway-cookies.js';
 
 /** Value bytes per cookie, leaving room for the name and attributes under the 4096-byte limit. */
 export const CHUNK_SIZE = 3800;
@@ -72,32 +73,16 @@ export function allCookieNames(settings: CookieSettings): string[] {
   return [...Array.from({ length: MAX_CHUNKS }, (_, i) => chunkName(settings, i)), settings.loginName];
 }
 
-const COOKIE_PREFIXES = /^(__host-http-|__host-|__http-|__secure-)/i;
-
 /**
- * A test for every cookie name the gateway owns, whatever an upstream's
- * spelling: the session chunks, the sign-in cookie and any other cookie whose
- * name is the configured base followed by `_` (give every new gateway cookie
- * such a name, or pass it in `also`). Compared without case and without the
- * browser's `__Host-`/`__Secure-`/`__Http-` prefixes, so no variant an
- * upstream sends can shadow or stand in for ours. The proxy drops upstream
- * Set-Cookie lines that match it.
+ * A test for every cookie name the gateway owns, whatever an upstream's spelling (gateway-cookies.ts
+ * holds the rule); `also` adds names outside the `<cookieName>_*` family.
  */
 export function gatewayCookieMatcher(
   settings: Pick<CookieSettings, 'name'>,
   also: readonly string[] = [],
 ): (name: string) => boolean {
-  const bare = (name: string) => {
-    let n = name.trim().toLowerCase();
-    while (COOKIE_PREFIXES.test(n)) n = n.replace(COOKIE_PREFIXES, '');
-    return n;
-  };
-  const base = bare(settings.name);
-  const extra = new Set(also.map(bare));
-  return (name) => {
-    const n = bare(name);
-    return n === base || n.startsWith(`${base}_`) || extra.has(n);
-  };
+  const extra = new Set(also.map(bareCookieName));
+  return (name) => isGatewayCookieName(name, settings.name) || extra.has(bareCookieName(name));
 }
 
 /** Is this one of our cookies (any chunk, or the sign-in cookie)? The proxy strips them. */

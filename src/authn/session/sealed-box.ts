@@ -9,8 +9,11 @@ import { createHash, hkdfSync, webcrypto } from 'node:crypto';
 type CryptoKey = webcrypto.CryptoKey;
 import { CompactEncrypt, compactDecrypt } from 'jose';
 
-/** Blobs of one purpose cannot be opened as another (a login-state cookie is no session). */
-export type SealPurpose = 'session' | 'login' | 'handle';
+/**
+ * Blobs of one purpose cannot be opened as another (a login-state cookie is no
+ * session; a sign-in handoff or a routed host's ticket is neither).
+ */
+export type SealPurpose = 'session' | 'login' | 'handle' | 'handoff' | 'host';
 
 /** The blob was tampered with, truncated, sealed under an unknown secret, or for another purpose. */
 export class UnsealError extends Error {

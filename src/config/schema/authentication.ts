@@ -136,7 +136,7 @@ const session = z
     ),
     cookieDomain: describe(
       z.string().optional(),
-      'Domain attribute, needed only for host routing across subdomains; publicURL, routing.hostSuffix and every routing.routes host must be this domain or under it',
+      'Domain attribute, to share one session cookie across the gateway’s host and every routed host instead of the sign-in handoff (`routing.handoff`, the default and the safer choice); publicURL, routing.hostSuffix and every routing.routes host must be this domain or under it',
     ),
   })
   .refine((s) => s.store !== 'redis' || s.redis !== undefined, {

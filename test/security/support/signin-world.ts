@@ -3,6 +3,7 @@
  * the real test IdP (oidc-provider) and a cookie session. Users carry many
  * groups, so a session spans several cookie chunks and chunk attacks are real.
  */
+import type { ConfigInput } from '../../../src/config/schema.js';
 import { FetchBrowser } from '../../support/fetch-browser.js';
 import { gatewayClient, startTestIdP, type TestIdP, type TestUser } from '../../support/oidc-provider.js';
 import { startWorld, type World } from './world.js';
@@ -33,16 +34,18 @@ export interface SignInWorld extends World {
   base: string;
 }
 
-/** A gateway on `port` with OIDC sign-in at `idp` and the given session secrets. */
+/** A gateway on `port` with OIDC sign-in at `idp`, the given session secrets and (optionally) host routing. */
 export async function startSignInWorld(
   idp: TestIdP,
   port: number,
   secret = SECRET_NEW,
   previousSecrets: string[] = [],
+  extra: Pick<ConfigInput, 'routing'> = {},
 ): Promise<SignInWorld> {
   const base = `http://127.0.0.1:${port}`;
   const w = await startWorld({
     config: {
+      ...extra,
       listen: { port },
       publicURL: base,
       authentication: {
