@@ -8,6 +8,7 @@
 import { GatewayError, badRequest } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath } from './grammar.js';
+import { checkNames } from './names.js';
 
 export interface HostRouting {
   hostSuffix?: string;
@@ -80,6 +81,7 @@ export function createHostRouter(config: HostRouting, services: ServiceLookup) {
     const matched = match(hostHeader);
     if (!matched) return undefined;
     const t = matched.target;
+    checkNames({ kind: 'services', ...t });
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const decoded = percentDecodeBytes(rawPath);
