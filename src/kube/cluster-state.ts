@@ -12,6 +12,8 @@ export interface ClusterState {
   endpointSlices(namespace: string, service: string): readonly V1EndpointSlice[];
   /** Every known Service (for the portal). */
   services(): readonly V1Service[];
+  /** True when the namespace holds a Service: a name the cluster knows (bounded metric labels). */
+  knowsNamespace(namespace: string): boolean;
   pod(namespace: string, name: string): Promise<V1Pod | undefined>;
   node(name: string): Promise<V1Node | undefined>;
   /** Invoked whenever the EndpointSlices of a Service change. */

@@ -25,6 +25,7 @@ import type { Logger } from '../observability/logger.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ClusterState } from './cluster-state.js';
 import { EndpointSliceIndex } from './endpoint-slice-index.js';
+import { NamespaceIndex } from './namespace-index.js';
 import { ObjectCache } from './object-cache.js';
 import { OnDemandLookup, type LookupStats } from './on-demand-lookup.js';
 import { Reflector, withTimeout, type ListPage, type ReflectorSink } from './reflector.js';
@@ -97,7 +98,8 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   const watch = new Watch(kc);
 
-  const services = new ObjectCache<V1Service>();
+  const namespaces = new NamespaceIndex();
+  const services = new ObjectCache<V1Service>(namespaces.changed);
   const slices = new EndpointSliceIndex((err) => logger.error({ err }, 'endpoints listener failed'));
 
   /**
@@ -200,6 +202,7 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
     service: (namespace, name) => services.get(namespace, name),
     endpointSlices: (namespace, service) => slices.slices(namespace, service),
     services: () => services.values(),
+    knowsNamespace: (namespace) => namespaces.has(namespace),
     pod: (namespace, name) => pods.get(`${namespace}/${name}`),
     node: (name) => nodes.get(name),
     onEndpointsChange: (listener) => slices.onChange(listener),

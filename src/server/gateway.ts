@@ -66,7 +66,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     loginPath: parts.loginPath,
     publicURL: config.publicURL,
   });
-  metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
+  metrics.readGaugesFrom(
+    gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size, parts.cacheEntries),
+  );
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.listen.maxHeaderBytes,

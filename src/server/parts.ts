@@ -60,10 +60,11 @@ function insecureConfig(config: Config): Config {
 /**
  * The dial policy is a pure function of the address, and resolution asks it
  * about every endpoint of a Service on every request: remember the answers.
+ * The addresses come from EndpointSlices and Node status, never from clients.
  */
-function memoized(policy: (ip: string) => boolean, max = 100_000): (ip: string) => boolean {
+function memoized(policy: (ip: string) => boolean, max = 100_000) {
   const answers = new Map<string, boolean>();
-  return (ip) => {
+  const mayDial = (ip: string): boolean => {
     let allowed = answers.get(ip);
     if (allowed === undefined) {
       allowed = policy(ip);
@@ -72,6 +73,7 @@ function memoized(policy: (ip: string) => boolean, max = 100_000): (ip: string) 
     }
     return allowed;
   };
+  return Object.assign(mayDial, { size: () => answers.size });
 }
 
 export async function buildParts(config: Config, o: PartsOptions) {
@@ -116,9 +118,10 @@ export async function buildParts(config: Config, o: PartsOptions) {
   // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
   const rewriter = createResponseRewriter(config.upstream);
 
+  const mayDial = memoized(createAddressPolicy(config.upstream.allowedAddresses));
   const resolveTarget = createTargetResolver({
     state,
-    mayDial: memoized(createAddressPolicy(config.upstream.allowedAddresses)),
+    mayDial,
     allowSelectorless: config.upstream.allowSelectorlessServices,
     lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
   });
@@ -173,6 +176,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean, hostRouted: boolean) =>
       checkOrigin(req, who, targetOrigin(publicURL, req.headers.host, hostRouted), upgrade),
     jwks: () => identity.jwks(),
+    /** Sizes of the per-key caches built here, for kube_bastion_cache_entries (each has a bound). */
+    cacheEntries: (): Record<string, number> => ({ 'dial-policy': mayDial.size() }),
     portal: createPortal({
       services: () => state.services(),
       authorizer,
