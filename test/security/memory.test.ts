@@ -155,6 +155,15 @@ test(
     // The per-key caches report their size, and stay within their bounds.
     const pods = Number(/^kube_bastion_cache_entries\{cache="pods"\} (\d+)/m.exec(metrics)?.[1]);
     assert.ok(pods > 0 && pods <= 10_000, `pod lookups cached: ${pods}`);
+    // Who got in and what decided, counted per request with labels from code, not from clients.
+    const counter = (name: string) =>
+      [...metrics.matchAll(new RegExp(`^kube_bastion_${name} (\\d+)$`, 'gm'))].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+    assert.ok(counter('authentications_total\\{method="[a-z]+",result="success"\\}') >= 6600);
+    assert.ok(counter('authorization_decisions_total\\{allowed="true",by="rule\\[0\\]"\\}') >= 4400);
+    assert.ok(counter('authorization_decisions_total\\{allowed="false",by="no-rule"\\}') >= 2200);
     assert.equal((await send(h.adminURL, 'GET', '/readyz')).status, 200);
   },
 );
