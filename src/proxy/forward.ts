@@ -220,7 +220,7 @@ export function createForwarder(o: ForwarderOptions) {
 
       const first = o.picker.pick(target, client, tried);
       if (first) attempt(first);
-      else settle(serviceUnavailable(`no endpoints available for service "${target.name}"`));
+      else settle(serviceUnavailable(`no endpoints available for service "${target.segment}"`));
     });
   }
 

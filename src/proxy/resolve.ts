@@ -3,13 +3,7 @@
  * here (the apiserver's `ResourceLocation`), so it is tested without any.
  * Messages and status codes follow kube-apiserver (apiserver-proxy.md §2–§4).
  */
-import type {
-  V1EndpointSlice,
-  V1Node,
-  V1ObjectReference,
-  V1Pod,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1ObjectReference, V1Pod, V1Service } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
 import { GatewayError, badRequest, notFound, serviceUnavailable } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
@@ -106,6 +100,7 @@ export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions):
     kind: 'services',
     namespace: path.namespace,
     name: path.name,
+    segment: path.segment,
     scheme: path.scheme === 'https' ? 'https' : 'http',
     endpoints,
     path: path.path,
@@ -193,6 +188,7 @@ export function resolvePodTarget(path: ProxyPath, pod: V1Pod | undefined, mayDia
     kind: 'pods',
     namespace: path.namespace,
     name: path.name,
+    segment: path.segment,
     scheme: path.scheme === 'https' ? 'https' : 'http',
     endpoints: [
       {
@@ -253,6 +249,7 @@ export async function resolveNodeTarget(
     kind: 'nodes',
     namespace: '',
     name: path.name,
+    segment: path.segment,
     scheme: toKubelet ? 'https' : path.scheme === 'https' ? 'https' : 'http',
     endpoints: [{ ip: ips[0], port, ready: true, serving: true, terminating: false, nodeName: path.name }],
     path: path.path,
