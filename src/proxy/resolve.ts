@@ -3,21 +3,20 @@
  * here (the apiserver's `ResourceLocation`), so it is tested without any.
  * Messages and status codes follow kube-apiserver (apiserver-proxy.md §2–§4).
  */
-import type { V1EndpointSlice, V1Node, V1ObjectReference, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1ObjectReference, V1Pod, V1Service } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
-import { GatewayError, badRequest, notFound, serviceUnavailable } from '../errors.js';
+import { badRequest, notFound, serviceUnavailable } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import type { AddressPolicy } from './address-policy.js';
 import type { ProxyPath } from './grammar.js';
+import { resolveNodeTarget, type NodeResolveOptions } from './node-target.js';
 import type { Endpoint, Target } from './target.js';
 
-export interface ResolveOptions {
+export interface ResolveOptions extends NodeResolveOptions {
   state: ClusterState;
   mayDial: AddressPolicy;
   /** Accept endpoints without a Pod targetRef (selector-less Services). */
   allowSelectorless: boolean;
-  /** Resolves a node's DNS name to the IPs that will be dialled (pinned: no second lookup). */
-  lookupHost: (host: string) => Promise<string[]>;
 }
 
 const ADDRESS_NOT_ALLOWED = () => badRequest('address not allowed');
@@ -203,56 +202,5 @@ export function resolvePodTarget(path: ProxyPath, pod: V1Pod | undefined, mayDia
     ],
     path: path.path,
     key: `pods/${path.namespace}/${path.name}:${port}`,
-  };
-}
-
-const NODE_ADDRESS_PREFERENCE = ['Hostname', 'InternalDNS', 'InternalIP', 'ExternalDNS', 'ExternalIP'];
-const DEFAULT_KUBELET_PORT = 10250;
-
-/** The apiserver's GetPreferredNodeAddress with the default --kubelet-preferred-address-types. */
-export function preferredNodeAddress(node: V1Node): string {
-  const addresses = node.status?.addresses ?? [];
-  for (const type of NODE_ADDRESS_PREFERENCE) {
-    const found = addresses.find((a) => a.type === type);
-    if (found) return found.address;
-    if (type === 'Hostname' && node.metadata?.labels?.['kubernetes.io/hostname']) {
-      return node.metadata.labels['kubernetes.io/hostname'];
-    }
-  }
-  const known = addresses.map((a) => `{${a.type} ${a.address}}`).join(' ');
-  throw new GatewayError(500, '', `no preferred addresses found; known addresses: [${known}]`);
-}
-
-export async function resolveNodeTarget(
-  path: ProxyPath,
-  node: V1Node | undefined,
-  o: Pick<ResolveOptions, 'mayDial' | 'lookupHost'>,
-): Promise<Target> {
-  if (!node) throw notFound('nodes', path.name);
-  const address = preferredNodeAddress(node);
-  const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || DEFAULT_KUBELET_PORT;
-  const toKubelet = path.port === '' || path.port === String(kubeletPort);
-  if (!toKubelet && !/^\d+$/.test(path.port)) throw badRequest(`invalid node request "${path.segment}"`);
-  const port = toKubelet ? kubeletPort : Number(path.port);
-
-  // Resolve once and dial exactly what was checked (the apiserver's check-then-dial
-  // TOCTOU is CVE-2020-8562).
-  let ips: string[];
-  try {
-    ips = isIP(address) ? [address] : await o.lookupHost(address);
-  } catch (err) {
-    throw badRequest(`${(err as Error).message}`);
-  }
-  if (ips.length === 0) throw badRequest('no addresses for hostname');
-  if (!ips.every((ip) => o.mayDial(ip))) throw ADDRESS_NOT_ALLOWED();
-  return {
-    kind: 'nodes',
-    namespace: '',
-    name: path.name,
-    segment: path.segment,
-    scheme: toKubelet ? 'https' : path.scheme === 'https' ? 'https' : 'http',
-    endpoints: [{ ip: ips[0], port, ready: true, serving: true, terminating: false, nodeName: path.name }],
-    path: path.path,
-    key: `nodes/${path.name}:${port}`,
   };
 }

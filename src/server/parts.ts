@@ -124,6 +124,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     mayDial,
     allowSelectorless: config.upstream.allowSelectorlessServices,
     lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+    nodeAddressTypes:
+      config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
   });
 
   const affinityKey =
