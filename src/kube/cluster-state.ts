@@ -14,7 +14,8 @@ export interface ClusterState {
   services(): readonly V1Service[];
   /** True when the namespace holds a Service: a name the cluster knows (bounded metric labels). */
   knowsNamespace(namespace: string): boolean;
-  pod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** A Pod, from a short cache; `maxAgeMs` asks for an answer at most that old (0: ask the API server). */
+  pod(namespace: string, name: string, maxAgeMs?: number): Promise<V1Pod | undefined>;
   node(name: string): Promise<V1Node | undefined>;
   /** Invoked whenever the EndpointSlices of a Service change. */
   onEndpointsChange(listener: (namespace: string, service: string) => void): void;

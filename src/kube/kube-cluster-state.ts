@@ -203,7 +203,7 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
     endpointSlices: (namespace, service) => slices.slices(namespace, service),
     services: () => services.values(),
     knowsNamespace: (namespace) => namespaces.has(namespace),
-    pod: (namespace, name) => pods.get(`${namespace}/${name}`),
+    pod: (namespace, name, maxAgeMs) => pods.get(`${namespace}/${name}`, maxAgeMs),
     node: (name) => nodes.get(name),
     onEndpointsChange: (listener) => slices.onChange(listener),
     isSynced,

@@ -46,10 +46,12 @@ export class OnDemandLookup<T> {
     this.now = opts.now ?? Date.now;
   }
 
-  get(key: string): Promise<T | undefined> {
+  /** The object, from cache when younger than its TTL (and than `maxAgeMs`, when given). */
+  get(key: string, maxAgeMs = Infinity): Promise<T | undefined> {
     const entry = this.entries.get(key);
     const age = entry ? this.now() - entry.at : Infinity;
-    if (entry && age < (entry.value === undefined ? this.opts.notFoundTtlMs : this.opts.ttlMs)) {
+    const ttl = entry?.value === undefined ? this.opts.notFoundTtlMs : this.opts.ttlMs;
+    if (entry && age < Math.min(ttl, maxAgeMs)) {
       this.counts.hits++;
       return Promise.resolve(entry.value);
     }

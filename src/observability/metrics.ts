@@ -124,6 +124,12 @@ export function createMetrics() {
       labelNames: ['resource'] as const,
       registers: [registry],
     }),
+    podChecks: new Counter({
+      name: 'kube_bastion_endpoint_pod_checks_total',
+      help: 'Checks that an endpoint IP belongs to its Pod, by result (confirmed, refuted, error): one Pod read or two each.',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     authentications: new Counter({
       name: 'kube_bastion_authentications_total',
       help: 'Authentication outcomes by method.',

@@ -126,6 +126,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
     nodeAddressTypes:
       config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
+    endpointRecheckMs: config.kubernetes === 'none' ? undefined : config.kubernetes.endpointRecheck,
+    onPodCheck: (result) => metrics.podChecks.inc({ result }),
   });
 
   const affinityKey =
@@ -179,7 +181,10 @@ export async function buildParts(config: Config, o: PartsOptions) {
       checkOrigin(req, who, targetOrigin(publicURL, req.headers.host, hostRouted), upgrade),
     jwks: () => identity.jwks(),
     /** Sizes of the per-key caches built here, for kube_bastion_cache_entries (each has a bound). */
-    cacheEntries: (): Record<string, number> => ({ 'dial-policy': mayDial.size() }),
+    cacheEntries: (): Record<string, number> => ({
+      'dial-policy': mayDial.size(),
+      'endpoint-pods': resolveTarget.podConfirmations(),
+    }),
     portal: createPortal({
       services: () => state.services(),
       authorizer,

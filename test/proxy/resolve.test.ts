@@ -80,6 +80,16 @@ const state = memoryClusterState({
     pod('team-a', 'bare', '10.0.0.5'),
     pod('team-a', 'pending', ''),
     pod('team-a', 'loop', '127.0.0.1', [80]),
+    // The Pods behind the slices' endpoints (`<service>-<last octet>`), each holding its IP.
+    ...[
+      ['web-1', '10.0.0.1'],
+      ['web-2', '10.0.0.2'],
+      ['single-3', '10.0.0.3'],
+      ['single-1', '127.0.0.1'],
+      ['single-254', '169.254.169.254'],
+      ['mixed-6', '10.0.0.6'],
+      ['sticky-4', '10.0.0.4'],
+    ].map(([name, ip]) => pod('team-a', name, ip)),
   ],
   nodes: [
     node('node-1', '10.0.1.1'),
@@ -295,9 +305,17 @@ test('unchanged slices give the same endpoint list (computed once), a change giv
   let slices = Object.freeze([
     endpointSlice('team-a', 'web', [{ ip: '10.0.0.1' }], [{ name: 'http', port: 8080 }]),
   ]);
-  const base = memoryClusterState({ services: [service('team-a', 'web', [{ name: 'http', port: 80 }])] });
+  const base = memoryClusterState({
+    services: [service('team-a', 'web', [{ name: 'http', port: 80 }])],
+    pods: [pod('team-a', 'web-1', '10.0.0.1'), pod('team-a', 'web-2', '10.0.0.2')],
+  });
+  let podReads = 0;
   const cached = createTargetResolver({
-    state: { ...base, endpointSlices: () => slices },
+    state: {
+      ...base,
+      endpointSlices: () => slices,
+      pod: (ns, name) => (podReads++, base.pod(ns, name)),
+    },
     mayDial: createAddressPolicy(),
     allowSelectorless: false,
     lookupHost,
@@ -305,6 +323,7 @@ test('unchanged slices give the same endpoint list (computed once), a change giv
   const path = parseProxyPath('/api/v1/namespaces/team-a/services/web/proxy/')!;
   const first = await cached(path);
   assert.equal((await cached(path)).endpoints, first.endpoints);
+  assert.equal(podReads, 1, 'the Pod is read when the list is built, not per request');
   slices = Object.freeze([
     endpointSlice('team-a', 'web', [{ ip: '10.0.0.2' }], [{ name: 'http', port: 8080 }]),
   ]);

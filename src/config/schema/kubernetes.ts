@@ -15,6 +15,11 @@ const kubernetesCluster = z.strictObject({
   context: describe(z.string().optional(), 'kubeconfig context to use'),
   podCacheTTL: describe(duration('5s'), 'how long a looked-up Pod is reused'),
   nodeCacheTTL: describe(duration('30s'), 'how long a looked-up Node is reused'),
+  endpointRecheck: describe(
+    duration('5m'),
+    'how long an endpoint confirmed to belong to its Pod (the Pod lists the IP, as the apiserver checks) ' +
+      'is trusted before the Pod is read again; a Pod that no longer holds the IP is dropped then',
+  ),
   kubeletPreferredAddressTypes: describe(
     z
       .array(z.enum(NODE_ADDRESS_TYPES))
