@@ -9,6 +9,7 @@ import { AuthorizationV1Api, type KubeConfig, type V1SubjectAccessReview } from 
 import { LRUCache } from 'lru-cache';
 import { serviceUnavailable } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
 import type { Decision, RequestAttributes } from './types.js';
 
 /** Sends one review and returns the API server's answer (its `status`). */
@@ -28,9 +29,12 @@ export interface ReviewerOptions {
 }
 
 export interface SubjectAccessReviewer {
-  review(attrs: RequestAttributes): Promise<Decision>;
+  /** The answer, from cache or shared with an identical review in flight when possible. */
+  review(attrs: RequestAttributes, budget?: ReviewBudget): Promise<Decision>;
   /** Reviews actually sent to the API server (tests, metrics). */
   readonly sent: number;
+  /** Answers held now (at most `maxEntries`). */
+  readonly cached: number;
 }
 
 export const BY_RBAC = 'kubernetes-rbac';
@@ -133,12 +137,16 @@ export function createSubjectAccessReviewer(
     get sent() {
       return sent;
     },
-    review(attrs) {
+    get cached() {
+      return cache.size;
+    },
+    review(attrs, budget) {
       const key = cacheKey(attrs);
       const cached = cache.get(key);
       if (cached) return Promise.resolve(cached);
       let pending = inFlight.get(key);
       if (!pending) {
+        if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
         pending = ask(attrs, key).finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }

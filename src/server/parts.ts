@@ -160,6 +160,18 @@ export async function buildParts(config: Config, o: PartsOptions) {
 
   const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };
 
+  const portal = createPortal({
+    services: () => state.services(),
+    authorizer,
+    attributes: requestAttributes,
+    authenticate: (req, res) => authentication.authenticate(req, res),
+    anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
+    publicURL,
+    hostSuffix: config.routing.hostSuffix,
+    logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
+    formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+  });
+
   return {
     state,
     authentication,
@@ -184,18 +196,10 @@ export async function buildParts(config: Config, o: PartsOptions) {
     cacheEntries: (): Record<string, number> => ({
       'dial-policy': mayDial.size(),
       'endpoint-pods': resolveTarget.podConfirmations(),
+      'rbac-answers': authorizer.answersCached,
+      'portal-answers': portal.answersCached(),
     }),
-    portal: createPortal({
-      services: () => state.services(),
-      authorizer,
-      attributes: requestAttributes,
-      authenticate: (req, res) => authentication.authenticate(req, res),
-      anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
-      publicURL,
-      hostSuffix: config.routing.hostSuffix,
-      logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
-      formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
-    }),
+    portal,
     async close() {
       authorizer.close();
       await Promise.allSettled([state.stop(), authentication.close(), audit.close()]);
