@@ -8,6 +8,7 @@
 import { AuthorizationV1Api, type KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { serviceUnavailable } from '../errors.js';
+import { makeKeepAliveClient } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
 import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
 import type { Decision, RequestAttributes } from './types.js';
@@ -89,7 +90,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
-  const api = kubeConfig.makeApiClient(AuthorizationV1Api);
+  const api = makeKeepAliveClient(kubeConfig, AuthorizationV1Api);
   return (body) => api.createSubjectAccessReview({ body });
 }
 

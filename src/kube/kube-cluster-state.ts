@@ -22,6 +22,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { makeKeepAliveClient } from './api-client.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ClusterState } from './cluster-state.js';
 import { EndpointSliceIndex } from './endpoint-slice-index.js';
@@ -94,8 +95,8 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   const logger = opts.logger.child({ component: 'cluster-state' });
   const staleAfter = opts.staleAfter ?? 300_000;
   const requestTimeout = opts.requestTimeout ?? 30_000;
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const core = makeKeepAliveClient(kc, CoreV1Api);
+  const discovery = makeKeepAliveClient(kc, DiscoveryV1Api);
   const watch = new Watch(kc);
 
   const namespaces = new NamespaceIndex();

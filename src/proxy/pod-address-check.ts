@@ -65,18 +65,23 @@ export class PodAddressCheck {
     return this.confirmations.has(keyOf(namespace, p));
   }
 
-  /** Reads the Pods of every pair not confirmed within `recheckAfterMs`; true when all are confirmed. */
-  async refresh(namespace: string, pairs: readonly PodAddress[]): Promise<boolean> {
+  /**
+   * Reads the Pods of every pair not confirmed within `recheckAfterMs`; true when all are confirmed.
+   * `onConfirmed` hears of each confirmation as it comes (a caller may go ahead with the first).
+   */
+  async refresh(namespace: string, pairs: readonly PodAddress[], onConfirmed?: () => void): Promise<boolean> {
     const now = this.now();
     const due = pairs.filter((p) => {
       const at = this.confirmations.peek(keyOf(namespace, p));
       return at === undefined || now - at >= this.opts.recheckAfterMs;
     });
-    await Promise.all(due.map((p) => this.check(namespace, p)));
+    await Promise.all(
+      due.map(async (p) => (await this.check(namespace, p)) === 'confirmed' && onConfirmed?.()),
+    );
     return pairs.every((p) => this.isConfirmed(namespace, p));
   }
 
-  private async check(namespace: string, p: PodAddress): Promise<void> {
+  private async check(namespace: string, p: PodAddress): Promise<PodCheckResult> {
     const key = keyOf(namespace, p);
     let result: PodCheckResult;
     try {
@@ -90,6 +95,7 @@ export class PodAddressCheck {
     if (result === 'confirmed') this.confirmations.set(key, this.now());
     else if (result === 'refuted') this.confirmations.delete(key);
     this.opts.onResult?.(result);
+    return result;
   }
 
   /** Runs `read` once fewer than `concurrency` reads are in flight; a finished read hands its slot on. */

@@ -40,6 +40,8 @@ interface Listing {
   retryMs: number;
   /** The confirmed pairs the lists were built from: a refresh that changes nothing keeps them. */
   confirmed: string;
+  /** First requests waiting for the next confirmation. */
+  waiters: Array<() => void>;
   byPort: Map<string, readonly Endpoint[]>;
 }
 
@@ -80,12 +82,31 @@ export class ServiceEndpoints {
     namespace: string,
   ): Promise<readonly Endpoint[]> {
     const listing = this.listingOf(slices, namespace);
-    if (!listing.checked) await this.refresh(listing);
-    else if (this.now() >= listing.nextCheck) {
+    if (!listing.checked) return this.firstUsable(listing, slices, portName);
+    if (this.now() >= listing.nextCheck) {
       const refreshed = this.refresh(listing);
       if (this.build(listing, slices, portName).length === 0) await refreshed;
     }
     return this.build(listing, slices, portName);
+  }
+
+  /**
+   * Before a listing's first check has finished: the endpoints confirmed so far, as soon as a Pod
+   * is confirmed for this port (a Service of many Pods does not make its first request wait for
+   * all of them); otherwise the finished list once the check ends.
+   */
+  private async firstUsable(
+    l: Listing,
+    slices: readonly V1EndpointSlice[],
+    portName: string,
+  ): Promise<readonly Endpoint[]> {
+    const done = this.refresh(l);
+    for (;;) {
+      if (l.checked) return this.build(l, slices, portName);
+      const partial = this.collect(l, slices, portName, false);
+      if (partial.some((e) => e.pod !== undefined)) return partial;
+      await Promise.race([done, new Promise<void>((resolve) => l.waiters.push(resolve))]);
+    }
   }
 
   private listingOf(slices: readonly V1EndpointSlice[], namespace: string): Listing {
@@ -103,6 +124,7 @@ export class ServiceEndpoints {
         nextCheck: 0,
         retryMs: this.retry.initial,
         confirmed: '',
+        waiters: [],
         byPort: new Map(),
       };
       this.listings.set(slices, listing);
@@ -112,8 +134,9 @@ export class ServiceEndpoints {
 
   /** One refresh at a time per listing; concurrent requests share it. */
   private refresh(l: Listing): Promise<void> {
+    const wake = () => l.waiters.splice(0).forEach((resolve) => resolve());
     l.refreshing ??= this.o.check
-      .refresh(l.namespace, l.pairs)
+      .refresh(l.namespace, l.pairs, wake)
       .then((all) => {
         l.checked = true;
         l.nextCheck = this.now() + (all ? this.o.recheckAfterMs : l.retryMs);
@@ -125,13 +148,27 @@ export class ServiceEndpoints {
         if (confirmed !== l.confirmed) l.byPort.clear();
         l.confirmed = confirmed;
       })
-      .finally(() => (l.refreshing = undefined));
+      .finally(() => {
+        l.refreshing = undefined;
+        wake();
+      });
     return l.refreshing;
   }
 
+  /** The finished list of a port, memoized until a refresh changes what is confirmed. */
   private build(l: Listing, slices: readonly V1EndpointSlice[], portName: string): readonly Endpoint[] {
-    const cached = l.byPort.get(portName);
-    if (cached) return cached;
+    let list = l.byPort.get(portName);
+    if (!list) l.byPort.set(portName, (list = this.collect(l, slices, portName)));
+    return list;
+  }
+
+  /** `settled` false: a Pod reference not confirmed yet is left out, not demoted to selector-less. */
+  private collect(
+    l: Listing,
+    slices: readonly V1EndpointSlice[],
+    portName: string,
+    settled = true,
+  ): readonly Endpoint[] {
     const out: Endpoint[] = [];
     for (const slice of slices) {
       const port = slice.ports?.find((p) => (p.name ?? '') === portName && p.port != null);
@@ -139,7 +176,7 @@ export class ServiceEndpoints {
       for (const { ep, ip, pod } of candidates(slice, l.namespace, this.o.mayDial)) {
         const owned = pod !== undefined && this.o.check.isConfirmed(l.namespace, { pod, ip });
         // An unconfirmed Pod reference is no better than none: usable only where selector-less ones are.
-        if (!owned && !this.o.allowSelectorless) continue;
+        if (!owned && (!this.o.allowSelectorless || (pod !== undefined && !settled))) continue;
         const ready = ep.conditions?.ready ?? true;
         out.push({
           ip,
@@ -154,8 +191,6 @@ export class ServiceEndpoints {
         });
       }
     }
-    const frozen = Object.freeze(out);
-    l.byPort.set(portName, frozen);
-    return frozen;
+    return Object.freeze(out);
   }
 }
