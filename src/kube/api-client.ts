@@ -27,7 +27,7 @@ export function keepAliveAgents(): (ctx: RequestContext) => Promise<RequestConte
   return (ctx) => {
     const fresh = ctx.getAgent();
     if (fresh?.constructor === https.Agent) {
-      const options = (fresh as https.Agent).options;
+      const options = (fresh).options;
       const key = tlsKey(options);
       if (shared?.key !== key) shared = { key, agent: new https.Agent({ ...options, keepAlive: true }) };
       ctx.setAgent(shared.agent);
