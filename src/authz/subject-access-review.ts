@@ -5,10 +5,10 @@
  * one call, and when the API server cannot answer (and nothing fresh is
  * cached) the request fails closed with 503 — never open.
  */
-import { AuthorizationV1Api, type KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node';
+import type { KubeConfig, V1SubjectAccessReview } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { serviceUnavailable } from '../errors.js';
-import { makeKeepAliveClient } from '../kube/api-client.js';
+import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
 import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
 import type { Decision, RequestAttributes } from './types.js';
@@ -90,8 +90,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
-  const api = makeKeepAliveClient(kubeConfig, AuthorizationV1Api);
-  return (body) => api.createSubjectAccessReview({ body });
+  // The portal sends many reviews per page: a plain keep-alive POST, not the generated client.
+  const post = jsonPoster(kubeConfig);
+  return (body) => post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', body);
 }
 
 export function createSubjectAccessReviewer(

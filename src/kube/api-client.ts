@@ -18,8 +18,10 @@ import {
 } from '@kubernetes/client-node';
 
 /** What makes two per-call agents interchangeable. */
-function tlsKey(o: https.AgentOptions): string {
-  return [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, o.rejectUnauthorized].map(String).join('\n');
+function tlsKey(o: https.AgentOptions | https.RequestOptions): string {
+  return [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, o.rejectUnauthorized]
+    .map(String)
+    .join('\n');
 }
 
 export function keepAliveAgents(): (ctx: RequestContext) => Promise<RequestContext> {
@@ -27,7 +29,7 @@ export function keepAliveAgents(): (ctx: RequestContext) => Promise<RequestConte
   return (ctx) => {
     const fresh = ctx.getAgent();
     if (fresh?.constructor === https.Agent) {
-      const options = (fresh).options;
+      const options = fresh.options;
       const key = tlsKey(options);
       if (shared?.key !== key) shared = { key, agent: new https.Agent({ ...options, keepAlive: true }) };
       ctx.setAgent(shared.agent);
@@ -48,4 +50,79 @@ export function makeKeepAliveClient<T>(kc: KubeConfig, Api: new (config: Configu
       promiseMiddleware: [{ pre, post: (rsp) => Promise.resolve(rsp) }],
     }),
   );
+}
+
+/** A non-2xx answer of the API server to a postJSON call. */
+export class ApiStatusError extends Error {
+  override name = 'ApiStatusError';
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
+    super(`API server answered ${status}: ${body.slice(0, 200)}`);
+  }
+}
+
+/**
+ * POSTs JSON to the API server and parses its JSON answer, over one keep-alive
+ * agent. For the reviews the gateway sends per request, where the generated
+ * client's per-call work (object serializer, observables) costs several times
+ * the call itself; credentials come from the same KubeConfig code path
+ * (`applyToHTTPSOptions`: tokens, exec plugins, client certificates) as every
+ * other call.
+ */
+export function jsonPoster(
+  kc: KubeConfig,
+  timeoutMs = 30_000,
+): <T>(path: string, body: unknown) => Promise<T> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('No active cluster!');
+  let shared: { key: string; agent: https.Agent } | undefined;
+  return async <T>(path: string, body: unknown): Promise<T> => {
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const key = tlsKey(opts);
+    if (shared?.key !== key) {
+      const { ca, cert, key: privateKey, pfx, passphrase, servername, rejectUnauthorized } = opts;
+      const tls = { ca, cert, key: privateKey, pfx, passphrase, servername, rejectUnauthorized };
+      shared = { key, agent: new https.Agent({ ...tls, keepAlive: true }) };
+    }
+    // Through a proxy (`proxy-url`), the client's own proxy agent.
+    const agent = cluster.proxyUrl ? opts.agent : shared.agent;
+    const data = JSON.stringify(body);
+    const url = new URL(path, cluster.server);
+    return new Promise<T>((resolve, reject) => {
+      const req = https.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          timeout: timeoutMs,
+          headers: {
+            ...opts.headers,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(data),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status > 299) return reject(new ApiStatusError(status, text));
+            try {
+              resolve(JSON.parse(text) as T);
+            } catch {
+              reject(new ApiStatusError(status, `not JSON: ${text}`));
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`POST ${path} took longer than ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(data);
+    });
+  };
 }
