@@ -16,6 +16,7 @@ import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
 import { startJwtIssuer, type JwtIssuer } from '../support/jwt-issuer.js';
 import { createTestCA } from '../support/tls.js';
+import { trustedIssuer } from './support/world.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -38,17 +39,7 @@ before(
         pod('team-a', 'web-0', web.host, [web.port]),
       ],
       config: {
-        authentication: {
-          jwt: [
-            {
-              issuer: { url: issuer.url, audiences: ['kube-bastion'], certificateAuthority: ca.caPem },
-              claimMappings: {
-                username: { claim: 'sub', prefix: '' },
-                groups: { claim: 'groups', prefix: '' },
-              },
-            },
-          ],
-        },
+        authentication: { jwt: [trustedIssuer(issuer, ca)] },
         authorization: {
           rules: [{ groups: ['ops'], namespaces: ['*'], resources: ['services', 'pods'], verbs: ['get'] }],
         },
