@@ -65,19 +65,14 @@ export class PodAddressCheck {
     return this.confirmations.has(keyOf(namespace, p));
   }
 
-  /**
-   * Reads the Pods of every pair not confirmed within `recheckAfterMs`; true when all are confirmed.
-   * `onConfirmed` hears of each confirmation as it comes (a caller may go ahead with the first).
-   */
-  async refresh(namespace: string, pairs: readonly PodAddress[], onConfirmed?: () => void): Promise<boolean> {
+  /** Reads the Pods of every pair not confirmed within `recheckAfterMs`; true when all are confirmed. */
+  async refresh(namespace: string, pairs: readonly PodAddress[]): Promise<boolean> {
     const now = this.now();
     const due = pairs.filter((p) => {
       const at = this.confirmations.peek(keyOf(namespace, p));
       return at === undefined || now - at >= this.opts.recheckAfterMs;
     });
-    await Promise.all(
-      due.map(async (p) => (await this.check(namespace, p)) === 'confirmed' && onConfirmed?.()),
-    );
+    await Promise.all(due.map((p) => this.check(namespace, p)));
     return pairs.every((p) => this.isConfirmed(namespace, p));
   }
 

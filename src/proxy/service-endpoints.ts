@@ -40,8 +40,6 @@ interface Listing {
   retryMs: number;
   /** The confirmed pairs the lists were built from: a refresh that changes nothing keeps them. */
   confirmed: string;
-  /** First requests waiting for the next confirmation. */
-  waiters: Array<() => void>;
   byPort: Map<string, readonly Endpoint[]>;
 }
 
@@ -82,31 +80,12 @@ export class ServiceEndpoints {
     namespace: string,
   ): Promise<readonly Endpoint[]> {
     const listing = this.listingOf(slices, namespace);
-    if (!listing.checked) return this.firstUsable(listing, slices, portName);
-    if (this.now() >= listing.nextCheck) {
+    if (!listing.checked) await this.refresh(listing);
+    else if (this.now() >= listing.nextCheck) {
       const refreshed = this.refresh(listing);
       if (this.build(listing, slices, portName).length === 0) await refreshed;
     }
     return this.build(listing, slices, portName);
-  }
-
-  /**
-   * Before a listing's first check has finished: the endpoints confirmed so far, as soon as a Pod
-   * is confirmed for this port (a Service of many Pods does not make its first request wait for
-   * all of them); otherwise the finished list once the check ends.
-   */
-  private async firstUsable(
-    l: Listing,
-    slices: readonly V1EndpointSlice[],
-    portName: string,
-  ): Promise<readonly Endpoint[]> {
-    const done = this.refresh(l);
-    for (;;) {
-      if (l.checked) return this.build(l, slices, portName);
-      const partial = this.collect(l, slices, portName, false);
-      if (partial.some((e) => e.pod !== undefined)) return partial;
-      await Promise.race([done, new Promise<void>((resolve) => l.waiters.push(resolve))]);
-    }
   }
 
   private listingOf(slices: readonly V1EndpointSlice[], namespace: string): Listing {
@@ -124,7 +103,6 @@ export class ServiceEndpoints {
         nextCheck: 0,
         retryMs: this.retry.initial,
         confirmed: '',
-        waiters: [],
         byPort: new Map(),
       };
       this.listings.set(slices, listing);
@@ -134,9 +112,8 @@ export class ServiceEndpoints {
 
   /** One refresh at a time per listing; concurrent requests share it. */
   private refresh(l: Listing): Promise<void> {
-    const wake = () => l.waiters.splice(0).forEach((resolve) => resolve());
     l.refreshing ??= this.o.check
-      .refresh(l.namespace, l.pairs, wake)
+      .refresh(l.namespace, l.pairs)
       .then((all) => {
         l.checked = true;
         l.nextCheck = this.now() + (all ? this.o.recheckAfterMs : l.retryMs);
@@ -148,10 +125,7 @@ export class ServiceEndpoints {
         if (confirmed !== l.confirmed) l.byPort.clear();
         l.confirmed = confirmed;
       })
-      .finally(() => {
-        l.refreshing = undefined;
-        wake();
-      });
+      .finally(() => (l.refreshing = undefined));
     return l.refreshing;
   }
 
@@ -162,13 +136,7 @@ export class ServiceEndpoints {
     return list;
   }
 
-  /** `settled` false: a Pod reference not confirmed yet is left out, not demoted to selector-less. */
-  private collect(
-    l: Listing,
-    slices: readonly V1EndpointSlice[],
-    portName: string,
-    settled = true,
-  ): readonly Endpoint[] {
+  private collect(l: Listing, slices: readonly V1EndpointSlice[], portName: string): readonly Endpoint[] {
     const out: Endpoint[] = [];
     for (const slice of slices) {
       const port = slice.ports?.find((p) => (p.name ?? '') === portName && p.port != null);
@@ -176,7 +144,7 @@ export class ServiceEndpoints {
       for (const { ep, ip, pod } of candidates(slice, l.namespace, this.o.mayDial)) {
         const owned = pod !== undefined && this.o.check.isConfirmed(l.namespace, { pod, ip });
         // An unconfirmed Pod reference is no better than none: usable only where selector-less ones are.
-        if (!owned && (!this.o.allowSelectorless || (pod !== undefined && !settled))) continue;
+        if (!owned && !this.o.allowSelectorless) continue;
         const ready = ep.conditions?.ready ?? true;
         out.push({
           ip,
