@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchContext, Contestant, Running } from './contestants.js';
+import type { PodCheckRow } from './pod-check.js';
+import type { PortalResult } from './portal.js';
 import type { ScaleResult } from './scale.js';
 import { startNginx, type Nginx } from './lib/nginx.js';
 import { canPin, cpuSeconds, hasCommand, processTree } from './lib/proc.js';
@@ -75,6 +77,10 @@ export interface BenchResult {
   failed: { name: string; error: string }[];
   /** The large-cluster run (bench/scale.ts), when it ran. */
   scale?: ScaleResult;
+  /** What the endpoint-belongs-to-its-Pod check costs (bench/pod-check.ts), when it ran. */
+  podCheck?: PodCheckRow[];
+  /** One portal page on a large cluster (bench/portal.ts), when it ran. */
+  portal?: PortalResult;
 }
 
 export class MissingToolError extends Error {

@@ -2,6 +2,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchResult } from './harness.js';
+import type { PodCheckRow } from './pod-check.js';
+import type { PortalResult } from './portal.js';
 import type { ScaleResult } from './scale.js';
 
 export const REPRODUCE = 'npm run bench';
@@ -58,6 +60,34 @@ export function renderScaleMarkdown(s: ScaleResult, jsonFile?: string): string {
     '',
     `Reproduce: \`${REPRODUCE}\` (\`BENCH_SCALE=0\` skips this part; \`BENCH_SCALE_SERVICES\`, \`BENCH_SCALE_ENDPOINTS\` set the size)` +
       `${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
+  ].join('\n');
+}
+
+export function renderPodCheckMarkdown(rows: readonly PodCheckRow[], jsonFile?: string): string {
+  return [
+    '| endpoints per Service | first request | Pod reads | first request, Pods already confirmed | later requests |',
+    '|--:|--:|--:|--:|--:|',
+    ...rows.map(
+      (r) =>
+        `| ${int(r.endpoints)} | ${ms(r.firstMs)} ms | ${r.podReadsFirst.toFixed(0)} | ` +
+        `${ms(r.twinMs)} ms | ${ms(r.laterMs)} ms |`,
+    ),
+    '',
+    `Medians over Services of each size; every request opens a new upstream connection (the backend closes it), so ` +
+      `the columns differ only by the gateway's own work. Reproduce: \`${REPRODUCE}\` (\`BENCH_PODCHECK=0\` skips this part)` +
+      `${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
+  ].join('\n');
+}
+
+export function renderPortalMarkdown(p: PortalResult, jsonFile?: string): string {
+  return [
+    '| Services | ports | namespaces | reviews per page (at most) | first page, fresh process (gateway CPU) | page, every review sent anew (gateway CPU) | same page again (cached) |',
+    '|--:|--:|--:|--:|--:|--:|--:|',
+    `| ${int(p.services)} | ${int(p.ports)} | ${int(p.namespaces)} | ${p.reviews} | ${p.firstMs.toFixed(0)} ms (${p.firstCpuMs.toFixed(0)} ms) | ` +
+      `${p.warmMs.toFixed(0)} ms (${p.warmCpuMs.toFixed(0)} ms) | ${ms(p.cachedMs)} ms (${p.cachedReviews} reviews) |`,
+    '',
+    `A caller with no grants (the worst case); ${int(p.unchecked)} Services were left unchecked by the budget and the ` +
+      `page says so. Reproduce: \`${REPRODUCE}\` (\`BENCH_PORTAL=0\` skips this part)${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
   ].join('\n');
 }
 

@@ -5,22 +5,19 @@
  * resident memory once ready (and its peak), and how long after an
  * EndpointSlice change the traffic moves to the new endpoint.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import {
   endpointSlice,
+  pod,
   service,
   syntheticCluster,
   startFakeApiServer,
 } from '../test/support/fake-apiserver.js';
 import { gatewayCLI } from './lib/build.js';
-import { freePort, startProcess } from './lib/proc.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { startClusterGateway, status } from './lib/cluster-gateway.js';
 
 export interface ScaleOptions {
   services: number;
@@ -55,16 +52,6 @@ function memoryMB(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-async function status(url: string): Promise<number | undefined> {
-  try {
-    const res = await fetch(url);
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A backend that names itself in the body. */
@@ -121,34 +108,16 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const api = await startFakeApiServer({
     objects: syntheticCluster({ services: o.services, endpointsPerService: o.endpointsPerService }),
   });
-  const [port, adminPort] = [await freePort(), await freePort()];
-  const dir = path.dirname(api.writeKubeconfig());
-  const config = path.join(dir, 'bastion.yaml');
-  writeFileSync(
-    config,
-    `listen: { address: 127.0.0.1, port: ${port}, shutdown: { delay: 0s, timeout: 2s } }
-admin: { address: 127.0.0.1, port: ${adminPort} }
-kubernetes: { kubeconfig: ${path.join(dir, 'config')} }
-upstream: { allowedAddresses: ["127.0.0.0/8"] }
-logging: { level: warn, audit: { enabled: false } }
-`,
-  );
   const backends: http.Server[] = [];
-  const started = performance.now();
-  const proc = startProcess(
-    process.execPath,
-    [...(o.nodeArgs ?? []), cli, 'serve', '--config', config, '--insecure-no-auth'],
-    { cwd: ROOT },
-  );
+  const gw = await startClusterGateway({ api, cli, nodeArgs: o.nodeArgs }).catch(async (err: unknown) => {
+    await api.stop();
+    throw err;
+  });
+  const { proc, readyMs } = gw;
+  const port = new URL(gw.url).port;
   try {
-    while ((await status(`http://127.0.0.1:${adminPort}/readyz`)) !== 200) {
-      if (proc.child.exitCode !== null) throw new Error(`gateway exited:\n${proc.output()}`);
-      if (performance.now() - started > 120_000) throw new Error(`not ready after 120 s:\n${proc.output()}`);
-      await sleep(10);
-    }
-    const readyMs = performance.now() - started;
     const atReady = memoryMB(proc.pid);
-    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.adminURL}/metrics`)).text();
     const heapUsedMB =
       Number(/^kube_bastion_nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1]) / 2 ** 20;
     log(
@@ -161,6 +130,8 @@ logging: { level: warn, audit: { enabled: false } }
     backends.push(a, await namedBackend('127.0.0.3', backendPort, 'b'));
     const slice = (ip: string) =>
       endpointSlice('bench', 'shift', [{ ip }], [{ name: 'http', port: backendPort }], { name: 'shift-1' });
+    // The Pods behind the two addresses (`shift-<last octet>`): the gateway dials an endpoint only once its Pod owns the IP.
+    api.upsert(pod('bench', 'shift-2', '127.0.0.2'), pod('bench', 'shift-3', '127.0.0.3'));
     api.upsert(service('bench', 'shift', [{ name: 'http', port: 80 }]), slice('127.0.0.2'));
     const url = `http://127.0.0.1:${port}/api/v1/namespaces/bench/services/shift:http/proxy/`;
     while ((await status(url)) !== 200) await sleep(10);
@@ -201,9 +172,8 @@ logging: { level: warn, audit: { enabled: false } }
       shiftAllMs,
     };
   } finally {
-    await proc.stop();
+    await gw.stop();
     await Promise.all(backends.map((s) => new Promise((r) => s.close(r))));
     await api.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,8 @@ import type { Authorizer } from './types.js';
 export { requestAttributes, verbForMethod } from './attributes.js';
 export { forbiddenError, forbiddenMessage } from './forbidden.js';
 export { checkOrigin, targetOrigin } from './csrf.js';
-export type { Authorizer, Decision, RequestAttributes, Verb } from './types.js';
+export type { Authorizer, AuthorizeOptions, Decision, RequestAttributes, Verb } from './types.js';
+export { ReviewBudget, ReviewBudgetExhausted } from './review-budget.js';
 
 export interface AuthorizerDeps {
   kubeConfig?: KubeConfig;
@@ -34,6 +35,8 @@ export interface AuthorizerDeps {
 export interface GatewayAuthorizer extends Authorizer {
   /** Reviews sent to the API server so far (0 without RBAC). */
   readonly reviewsSent: number;
+  /** SubjectAccessReview answers cached now (a bounded cache). */
+  readonly answersCached: number;
   close(): void;
 }
 
@@ -56,13 +59,16 @@ export function createAuthorizer(config: Config, deps: AuthorizerDeps): GatewayA
     });
   }
   return {
-    authorize(attrs) {
+    authorize(attrs, options) {
       const local = decideLocally(attrs, policy);
       if (!reviewer || !rbacMayAnswer(local)) return Promise.resolve(local);
-      return reviewer.review(attrs);
+      return reviewer.review(attrs, options?.budget);
     },
     get reviewsSent() {
       return reviewer?.sent ?? 0;
+    },
+    get answersCached() {
+      return reviewer?.cached ?? 0;
     },
     close() {
       // Nothing holds a timer or socket today; kept so callers need not change when one does.

@@ -5,10 +5,12 @@
  * one call, and when the API server cannot answer (and nothing fresh is
  * cached) the request fails closed with 503 — never open.
  */
-import { AuthorizationV1Api, type KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node';
+import type { KubeConfig, V1SubjectAccessReview } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { serviceUnavailable } from '../errors.js';
+import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
+import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
 import type { Decision, RequestAttributes } from './types.js';
 
 /** Sends one review and returns the API server's answer (its `status`). */
@@ -28,9 +30,12 @@ export interface ReviewerOptions {
 }
 
 export interface SubjectAccessReviewer {
-  review(attrs: RequestAttributes): Promise<Decision>;
+  /** The answer, from cache or shared with an identical review in flight when possible. */
+  review(attrs: RequestAttributes, budget?: ReviewBudget): Promise<Decision>;
   /** Reviews actually sent to the API server (tests, metrics). */
   readonly sent: number;
+  /** Answers held now (at most `maxEntries`). */
+  readonly cached: number;
 }
 
 export const BY_RBAC = 'kubernetes-rbac';
@@ -85,8 +90,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
-  const api = kubeConfig.makeApiClient(AuthorizationV1Api);
-  return (body) => api.createSubjectAccessReview({ body });
+  // The portal sends many reviews per page: a plain keep-alive POST, not the generated client.
+  const post = jsonPoster(kubeConfig);
+  return (body) => post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', body);
 }
 
 export function createSubjectAccessReviewer(
@@ -133,12 +139,16 @@ export function createSubjectAccessReviewer(
     get sent() {
       return sent;
     },
-    review(attrs) {
+    get cached() {
+      return cache.size;
+    },
+    review(attrs, budget) {
       const key = cacheKey(attrs);
       const cached = cache.get(key);
       if (cached) return Promise.resolve(cached);
       let pending = inFlight.get(key);
       if (!pending) {
+        if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
         pending = ask(attrs, key).finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }

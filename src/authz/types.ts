@@ -1,5 +1,6 @@
 import type { Identity } from '../authn/identity.js';
 import type { TargetKind } from '../proxy/target.js';
+import type { ReviewBudget } from './review-budget.js';
 
 /** Kubernetes verbs for the proxy subresource; '' is an unknown method that only `*` allows. */
 export type Verb = 'get' | 'create' | 'update' | 'patch' | 'delete' | '';
@@ -24,6 +25,14 @@ export interface Decision {
   reason?: string;
 }
 
+export interface AuthorizeOptions {
+  /**
+   * Reviews this decision may send to the API server; when none is left, a decision that needs
+   * one rejects with ReviewBudgetExhausted (the portal's per-page cap).
+   */
+  budget?: ReviewBudget;
+}
+
 export interface Authorizer {
-  authorize(attrs: RequestAttributes): Promise<Decision>;
+  authorize(attrs: RequestAttributes, options?: AuthorizeOptions): Promise<Decision>;
 }

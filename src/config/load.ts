@@ -82,8 +82,11 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
       }));
     }
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      // Report the branch that got furthest rather than "invalid input".
-      const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b));
+      // Report the branch that got furthest rather than "invalid input": fewest problems, then deepest.
+      const depth = (errs: (typeof issue.errors)[number]) => Math.max(0, ...errs.map((e) => e.path.length));
+      const best = issue.errors.reduce((a, b) =>
+        a.length < b.length || (a.length === b.length && depth(a) >= depth(b)) ? a : b,
+      );
       return best.map((sub) => ({ path: formatPath([...issue.path, ...sub.path]), message: sub.message }));
     }
     return [{ path: formatPath(issue.path), message: issue.message }];

@@ -12,7 +12,10 @@ export interface ClusterState {
   endpointSlices(namespace: string, service: string): readonly V1EndpointSlice[];
   /** Every known Service (for the portal). */
   services(): readonly V1Service[];
-  pod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** True when the namespace holds a Service: a name the cluster knows (bounded metric labels). */
+  knowsNamespace(namespace: string): boolean;
+  /** A Pod, from a short cache; `maxAgeMs` asks for an answer at most that old (0: ask the API server). */
+  pod(namespace: string, name: string, maxAgeMs?: number): Promise<V1Pod | undefined>;
   node(name: string): Promise<V1Node | undefined>;
   /** Invoked whenever the EndpointSlices of a Service change. */
   onEndpointsChange(listener: (namespace: string, service: string) => void): void;

@@ -20,3 +20,4 @@ export {
 } from './static-cluster-state.js';
 export { SERVICE_NAME_LABEL } from './endpoint-slice-index.js';
 export type { LookupStats } from './on-demand-lookup.js';
+export { makeKeepAliveClient } from './api-client.js';

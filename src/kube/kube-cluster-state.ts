@@ -22,9 +22,11 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { makeKeepAliveClient } from './api-client.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ClusterState } from './cluster-state.js';
 import { EndpointSliceIndex } from './endpoint-slice-index.js';
+import { NamespaceIndex } from './namespace-index.js';
 import { ObjectCache } from './object-cache.js';
 import { OnDemandLookup, type LookupStats } from './on-demand-lookup.js';
 import { Reflector, withTimeout, type ListPage, type ReflectorSink } from './reflector.js';
@@ -93,11 +95,12 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   const logger = opts.logger.child({ component: 'cluster-state' });
   const staleAfter = opts.staleAfter ?? 300_000;
   const requestTimeout = opts.requestTimeout ?? 30_000;
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const core = makeKeepAliveClient(kc, CoreV1Api);
+  const discovery = makeKeepAliveClient(kc, DiscoveryV1Api);
   const watch = new Watch(kc);
 
-  const services = new ObjectCache<V1Service>();
+  const namespaces = new NamespaceIndex();
+  const services = new ObjectCache<V1Service>(namespaces.changed);
   const slices = new EndpointSliceIndex((err) => logger.error({ err }, 'endpoints listener failed'));
 
   /**
@@ -200,7 +203,8 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
     service: (namespace, name) => services.get(namespace, name),
     endpointSlices: (namespace, service) => slices.slices(namespace, service),
     services: () => services.values(),
-    pod: (namespace, name) => pods.get(`${namespace}/${name}`),
+    knowsNamespace: (namespace) => namespaces.has(namespace),
+    pod: (namespace, name, maxAgeMs) => pods.get(`${namespace}/${name}`, maxAgeMs),
     node: (name) => nodes.get(name),
     onEndpointsChange: (listener) => slices.onChange(listener),
     isSynced,

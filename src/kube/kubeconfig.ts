@@ -12,6 +12,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.js';
 
 export type KubernetesConfig = Exclude<Config['kubernetes'], 'none'>;
+/** What choosing the credentials reads of the `kubernetes` section. */
+type Location = Partial<KubernetesConfig>;
 
 export class KubeConfigError extends Error {
   override name = 'KubeConfigError';
@@ -39,7 +41,7 @@ function loadFiles(files: readonly string[]): KubeConfig {
   return kc;
 }
 
-function locate(cfg: KubernetesConfig, where: KubeConfigEnvironment): { kc: KubeConfig; source: string } {
+function locate(cfg: Location, where: KubeConfigEnvironment): { kc: KubeConfig; source: string } {
   const env = where.env ?? process.env;
   if (cfg.kubeconfig) return { kc: loadFiles([cfg.kubeconfig]), source: cfg.kubeconfig };
   const prefix = where.serviceAccountPrefix ?? '';
@@ -60,7 +62,7 @@ function locate(cfg: KubernetesConfig, where: KubeConfigEnvironment): { kc: Kube
 }
 
 /** Builds the client configuration; throws KubeConfigError naming what is missing. */
-export function loadKubeConfig(cfg: KubernetesConfig, where: KubeConfigEnvironment = {}): KubeConfig {
+export function loadKubeConfig(cfg: Location, where: KubeConfigEnvironment = {}): KubeConfig {
   let located: { kc: KubeConfig; source: string };
   try {
     located = locate(cfg, where);

@@ -31,10 +31,12 @@ export interface LookupStats {
   errors: number;
   /** Answers served past their TTL because the API server failed. */
   stale: number;
+  /** Entries held now (at most `max`). */
+  entries: number;
 }
 
 export class OnDemandLookup<T> {
-  readonly stats: LookupStats = { hits: 0, misses: 0, errors: 0, stale: 0 };
+  private readonly counts = { hits: 0, misses: 0, errors: 0, stale: 0 };
   private readonly entries: LRUCache<string, Entry<T>>;
   private readonly pending = new Map<string, Promise<T | undefined>>();
   private readonly now: () => number;
@@ -44,19 +46,21 @@ export class OnDemandLookup<T> {
     this.now = opts.now ?? Date.now;
   }
 
-  get(key: string): Promise<T | undefined> {
+  /** The object, from cache when younger than its TTL (and than `maxAgeMs`, when given). */
+  get(key: string, maxAgeMs = Infinity): Promise<T | undefined> {
     const entry = this.entries.get(key);
     const age = entry ? this.now() - entry.at : Infinity;
-    if (entry && age < (entry.value === undefined ? this.opts.notFoundTtlMs : this.opts.ttlMs)) {
-      this.stats.hits++;
+    const ttl = entry?.value === undefined ? this.opts.notFoundTtlMs : this.opts.ttlMs;
+    if (entry && age < Math.min(ttl, maxAgeMs)) {
+      this.counts.hits++;
       return Promise.resolve(entry.value);
     }
     const inFlight = this.pending.get(key);
     if (inFlight) {
-      this.stats.hits++;
+      this.counts.hits++;
       return inFlight;
     }
-    this.stats.misses++;
+    this.counts.misses++;
     const lookup = this.opts
       .fetch(key)
       .then(
@@ -65,9 +69,9 @@ export class OnDemandLookup<T> {
           return value;
         },
         (err: unknown) => {
-          this.stats.errors++;
+          this.counts.errors++;
           if (entry && age < this.opts.staleForMs) {
-            this.stats.stale++;
+            this.counts.stale++;
             return entry.value;
           }
           throw err;
@@ -76,6 +80,10 @@ export class OnDemandLookup<T> {
       .finally(() => this.pending.delete(key));
     this.pending.set(key, lookup);
     return lookup;
+  }
+
+  get stats(): LookupStats {
+    return { ...this.counts, entries: this.entries.size };
   }
 
   /** Forgets everything (tests, or after a credentials change). */

@@ -138,10 +138,12 @@ export function createStaticClusterState(config: readonly StaticServiceConfig[])
     for (const pod of objects.pods) pods.set(objectKey(svc.namespace, pod.metadata!.name), pod);
   });
   const all = Object.freeze([...services.values()]);
+  const namespaces = new Set(config.map((svc) => svc.namespace));
   return {
     service: (namespace, name) => services.get(objectKey(namespace, name)),
     endpointSlices: (namespace, service) => slices.get(objectKey(namespace, service)) ?? [],
     services: () => all,
+    knowsNamespace: (namespace) => namespaces.has(namespace),
     pod: (namespace, name) => Promise.resolve(pods.get(objectKey(namespace, name))),
     node: () => Promise.resolve(undefined),
     // Static services never change while running.

@@ -17,6 +17,10 @@ export interface GaugeSources {
   serviceEndpoints(): Iterable<{ namespace: string; service: string; endpoints: number }>;
   /** Objects in the watch caches, when the cluster state keeps any. */
   cacheObjects(): Partial<Record<'services' | 'endpointslices' | 'endpoints', number>>;
+  /** Entries held now by each per-key cache (pod lookups, RBAC answers, …), by cache name. */
+  cacheEntries(): Record<string, number>;
+  /** True when the cluster holds this namespace (a metric label may take it). */
+  knowsNamespace(namespace: string): boolean;
 }
 
 export function createMetrics() {
@@ -104,10 +108,26 @@ export function createMetrics() {
         for (const [resource, n] of Object.entries(sources.cacheObjects())) this.labels(resource).set(n);
       },
     }),
+    cacheEntries: new Gauge({
+      name: 'kube_bastion_cache_entries',
+      help: 'Entries held by each per-key cache; every one has a fixed bound (docs/operations.md).',
+      labelNames: ['cache'] as const,
+      registers: [registry],
+      collect() {
+        if (!sources) return;
+        for (const [cache, n] of Object.entries(sources.cacheEntries())) this.labels(cache).set(n);
+      },
+    }),
     watchRestarts: new Counter({
       name: 'kube_bastion_watch_restarts_total',
       help: 'Watches restarted after an error or a 410 Gone.',
       labelNames: ['resource'] as const,
+      registers: [registry],
+    }),
+    podChecks: new Counter({
+      name: 'kube_bastion_endpoint_pod_checks_total',
+      help: 'Checks that an endpoint IP belongs to its Pod, by result (confirmed, refuted, error): one Pod read or two each.',
+      labelNames: ['result'] as const,
       registers: [registry],
     }),
     authentications: new Counter({
@@ -126,6 +146,8 @@ export function createMetrics() {
     readGaugesFrom(s: GaugeSources): void {
       sources = s;
     },
+    /** Whether a namespace may be a label value (request-labels.ts); none before the gauges are wired. */
+    knowsNamespace: (namespace: string): boolean => sources?.knowsNamespace(namespace) ?? false,
   };
   return m;
 }

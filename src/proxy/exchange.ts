@@ -85,7 +85,7 @@ class Exchange {
     this.limitBody();
     const first = this.d.picker.pick(this.plan.target, { key: this.plan.clientKey }, this.tried);
     if (first) this.attempt(first);
-    else this.settle(serviceUnavailable(`no endpoints available for service "${this.plan.target.name}"`));
+    else this.settle(serviceUnavailable(`no endpoints available for service "${this.plan.target.segment}"`));
   }
 
   private settle(err?: GatewayError): void {

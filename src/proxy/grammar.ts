@@ -13,6 +13,7 @@
  * shared/reference/apiserver-proxy.md §1.
  */
 import { GatewayError, badRequest } from '../errors.js';
+import { checkNames, invalidRequest } from './names.js';
 import type { TargetKind } from './target.js';
 
 export type Scheme = '' | 'http' | 'https';
@@ -161,7 +162,9 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
 
   const segment = utf8(parts[at]);
   const split = splitSchemeNamePort(segment);
-  if (!split) throw badRequest(`invalid ${kind.slice(0, -1)} request "${segment}"`);
+  if (!split) throw invalidRequest(kind, segment);
+  // Before anything else sees the request: a name no object can have is never a label, key or lookup.
+  checkNames({ kind, namespace, segment, ...split });
 
   return {
     kind,

@@ -10,6 +10,7 @@ import { GatewayError, badRequest } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { defaultServicePort, findServicePort, isTLSPort } from './default-port.js';
 import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath, type Scheme } from './grammar.js';
+import { checkNames } from './names.js';
 
 export interface HostRouting {
   hostSuffix?: string;
@@ -108,6 +109,7 @@ export function createHostRouter(config: HostRouting, services: ServiceLookup) {
     const matched = match(hostHeader);
     if (!matched) return undefined;
     const t = matched.target;
+    checkNames({ kind: 'services', ...t });
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const decoded = percentDecodeBytes(rawPath);

@@ -3,43 +3,50 @@
  * here (the apiserver's `ResourceLocation`), so it is tested without any.
  * Messages and status codes follow kube-apiserver (apiserver-proxy.md §2–§4).
  */
-import type {
-  V1EndpointSlice,
-  V1Node,
-  V1ObjectReference,
-  V1Pod,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
-import { GatewayError, badRequest, notFound, serviceUnavailable } from '../errors.js';
+import { badRequest, notFound, serviceUnavailable } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import type { AddressPolicy } from './address-policy.js';
 import type { ProxyPath } from './grammar.js';
-import type { Endpoint, Target } from './target.js';
+import { resolveNodeTarget, type NodeResolveOptions } from './node-target.js';
+import { PodAddressCheck, type PodCheckResult } from './pod-address-check.js';
+import { ServiceEndpoints } from './service-endpoints.js';
+import type { Target } from './target.js';
 
-export interface ResolveOptions {
+export interface ResolveOptions extends NodeResolveOptions {
   state: ClusterState;
   mayDial: AddressPolicy;
   /** Accept endpoints without a Pod targetRef (selector-less Services). */
   allowSelectorless: boolean;
-  /** Resolves a node's DNS name to the IPs that will be dialled (pinned: no second lookup). */
-  lookupHost: (host: string) => Promise<string[]>;
+  /** How long an endpoint confirmed to belong to its Pod is trusted before the Pod is read again (ms). */
+  endpointRecheckMs?: number;
+  /** Told of every Pod-owns-IP answer (metrics). */
+  onPodCheck?: (result: PodCheckResult) => void;
 }
 
 const ADDRESS_NOT_ALLOWED = () => badRequest('address not allowed');
 
-export function createTargetResolver(options: ResolveOptions) {
-  const o = { ...options, endpointCache: new WeakMap() };
-  return async function resolveTarget(path: ProxyPath): Promise<Target> {
+export function createTargetResolver(o: ResolveOptions) {
+  const recheckAfterMs = o.endpointRecheckMs ?? 300_000;
+  const check = new PodAddressCheck({
+    pod: (namespace, name, maxAgeMs) => o.state.pod(namespace, name, maxAgeMs),
+    recheckAfterMs,
+    onResult: o.onPodCheck,
+  });
+  const endpoints = new ServiceEndpoints({ ...o, check, recheckAfterMs });
+  async function resolveTarget(path: ProxyPath): Promise<Target> {
     switch (path.kind) {
       case 'services':
-        return resolveServiceTarget(path, o);
+        return resolveServiceTarget(path, { state: o.state, endpoints });
       case 'pods':
         return resolvePodTarget(path, await o.state.pod(path.namespace, path.name), o.mayDial);
       case 'nodes':
         return resolveNodeTarget(path, await o.state.node(path.name), o);
     }
-  };
+  }
+  /** Endpoint-to-Pod confirmations held (a bounded cache, for kube_bastion_cache_entries). */
+  return Object.assign(resolveTarget, { podConfirmations: () => check.size });
 }
 
 /** The service port *name* the request selects, or a GatewayError. */
@@ -58,43 +65,17 @@ export function servicePortName(service: V1Service, path: ProxyPath): string {
   return path.port;
 }
 
-/**
- * Endpoints computed from one (frozen, replaced-on-change) slices array, by
- * port name: most requests find their Service's slices unchanged, so they
- * reuse the list — and the balancer sees the same array and keeps its state.
- */
-export type EndpointCache = WeakMap<readonly V1EndpointSlice[], Map<string, readonly Endpoint[]>>;
-
-type ServiceResolveOptions = Pick<ResolveOptions, 'state' | 'mayDial' | 'allowSelectorless'> & {
-  endpointCache?: EndpointCache;
-};
-
-function endpointsOf(
-  slices: readonly V1EndpointSlice[],
-  portName: string,
-  namespace: string,
-  o: ServiceResolveOptions,
-): readonly Endpoint[] {
-  let byPort = o.endpointCache?.get(slices);
-  const cached = byPort?.get(portName);
-  if (cached) return cached;
-  const endpoints: Endpoint[] = [];
-  for (const slice of slices) collectEndpoints(slice, portName, namespace, o, endpoints);
-  if (o.endpointCache) {
-    if (!byPort) o.endpointCache.set(slices, (byPort = new Map<string, readonly Endpoint[]>()));
-    byPort.set(portName, Object.freeze(endpoints));
-  }
-  return endpoints;
-}
-
-export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions): Target {
+export async function resolveServiceTarget(
+  path: ProxyPath,
+  o: { state: ClusterState; endpoints: ServiceEndpoints },
+): Promise<Target> {
   const service = o.state.service(path.namespace, path.name);
   if (!service) throw notFound('services', path.name);
   const portName = servicePortName(service, path);
   const slices = o.state.endpointSlices(path.namespace, path.name);
   if (slices.length === 0) throw serviceUnavailable(`no endpoints available for service "${path.name}"`);
 
-  const endpoints = endpointsOf(slices, portName, path.namespace, o);
+  const endpoints = await o.endpoints.endpoints(slices, portName, path.namespace);
   if (endpoints.length === 0)
     throw serviceUnavailable(`no endpoints available for service "${path.segment}"`);
 
@@ -106,6 +87,7 @@ export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions):
     kind: 'services',
     namespace: path.namespace,
     name: path.name,
+    segment: path.segment,
     scheme: path.scheme === 'https' ? 'https' : 'http',
     endpoints,
     path: path.path,
@@ -114,52 +96,6 @@ export function resolveServiceTarget(path: ProxyPath, o: ServiceResolveOptions):
     key: `services/${path.namespace}/${path.name}:${portName}`,
     servicePort: service.spec?.ports?.find((p) => (p.name ?? '') === portName)?.port,
   };
-}
-
-/**
- * The apiserver's `isValidAddress` minus its Pod lookup: the targetRef must
- * name a Pod, by name, in exactly the Service's namespace. A missing namespace
- * is not read as "same namespace" — the EndpointSlice controller always
- * writes it, so only a hand-made slice omits it. (The Pod is not fetched to
- * confirm it owns the IP; docs/security.md says why.)
- */
-export function isPodOfNamespace(ref: V1ObjectReference | undefined, namespace: string): boolean {
-  return ref?.kind === 'Pod' && !!ref.name && ref.namespace === namespace;
-}
-
-/**
- * Adds the slice's usable endpoints for the port: the CVE-2021-25740 guard
- * (an endpoint must be backed by a Pod in the Service's namespace) and the
- * dial policy are applied here, so nothing later can pick a forbidden IP.
- */
-function collectEndpoints(
-  slice: V1EndpointSlice,
-  portName: string,
-  namespace: string,
-  o: Pick<ResolveOptions, 'mayDial' | 'allowSelectorless'>,
-  out: Endpoint[],
-): void {
-  if (slice.addressType === 'FQDN') return;
-  const port = slice.ports?.find((p) => (p.name ?? '') === portName && p.port != null);
-  if (!port) return;
-  for (const ep of slice.endpoints) {
-    const ip = ep.addresses[0];
-    if (!ip || !isIP(ip) || !o.mayDial(ip)) continue;
-    const backedByPod = isPodOfNamespace(ep.targetRef, namespace);
-    if (!backedByPod && !o.allowSelectorless) continue;
-    const ready = ep.conditions?.ready ?? true;
-    out.push({
-      ip,
-      port: port.port!,
-      ready,
-      serving: ep.conditions?.serving ?? ready,
-      terminating: ep.conditions?.terminating ?? false,
-      zone: ep.zone,
-      hintZones: ep.hints?.forZones?.map((z) => z.name),
-      nodeName: ep.nodeName,
-      pod: backedByPod ? `${namespace}/${ep.targetRef!.name}` : undefined,
-    });
-  }
 }
 
 /** The first declared port of the first container that declares any (init containers do not count). */
@@ -194,6 +130,7 @@ export function resolvePodTarget(path: ProxyPath, pod: V1Pod | undefined, mayDia
     kind: 'pods',
     namespace: path.namespace,
     name: path.name,
+    segment: path.segment,
     scheme: path.scheme === 'https' ? 'https' : 'http',
     endpoints: [
       {
@@ -208,55 +145,5 @@ export function resolvePodTarget(path: ProxyPath, pod: V1Pod | undefined, mayDia
     ],
     path: path.path,
     key: `pods/${path.namespace}/${path.name}:${port}`,
-  };
-}
-
-const NODE_ADDRESS_PREFERENCE = ['Hostname', 'InternalDNS', 'InternalIP', 'ExternalDNS', 'ExternalIP'];
-const DEFAULT_KUBELET_PORT = 10250;
-
-/** The apiserver's GetPreferredNodeAddress with the default --kubelet-preferred-address-types. */
-export function preferredNodeAddress(node: V1Node): string {
-  const addresses = node.status?.addresses ?? [];
-  for (const type of NODE_ADDRESS_PREFERENCE) {
-    const found = addresses.find((a) => a.type === type);
-    if (found) return found.address;
-    if (type === 'Hostname' && node.metadata?.labels?.['kubernetes.io/hostname']) {
-      return node.metadata.labels['kubernetes.io/hostname'];
-    }
-  }
-  const known = addresses.map((a) => `{${a.type} ${a.address}}`).join(' ');
-  throw new GatewayError(500, '', `no preferred addresses found; known addresses: [${known}]`);
-}
-
-export async function resolveNodeTarget(
-  path: ProxyPath,
-  node: V1Node | undefined,
-  o: Pick<ResolveOptions, 'mayDial' | 'lookupHost'>,
-): Promise<Target> {
-  if (!node) throw notFound('nodes', path.name);
-  const address = preferredNodeAddress(node);
-  const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || DEFAULT_KUBELET_PORT;
-  const toKubelet = path.port === '' || path.port === String(kubeletPort);
-  if (!toKubelet && !/^\d+$/.test(path.port)) throw badRequest(`invalid node request "${path.segment}"`);
-  const port = toKubelet ? kubeletPort : Number(path.port);
-
-  // Resolve once and dial exactly what was checked (the apiserver's check-then-dial
-  // TOCTOU is CVE-2020-8562).
-  let ips: string[];
-  try {
-    ips = isIP(address) ? [address] : await o.lookupHost(address);
-  } catch (err) {
-    throw badRequest(`${(err as Error).message}`);
-  }
-  if (ips.length === 0) throw badRequest('no addresses for hostname');
-  if (!ips.every((ip) => o.mayDial(ip))) throw ADDRESS_NOT_ALLOWED();
-  return {
-    kind: 'nodes',
-    namespace: '',
-    name: path.name,
-    scheme: toKubelet ? 'https' : path.scheme === 'https' ? 'https' : 'http',
-    endpoints: [{ ip: ips[0], port, ready: true, serving: true, terminating: false, nodeName: path.name }],
-    path: path.path,
-    key: `nodes/${path.name}:${port}`,
   };
 }

@@ -23,6 +23,8 @@ export interface Target {
   namespace: string;
   /** Service, pod or node name. */
   name: string;
+  /** The name segment as the client wrote it (`notready:http`): what "no endpoints" messages quote. */
+  segment: string;
   scheme: 'http' | 'https';
   /** Candidates; one element for pods and nodes. */
   endpoints: readonly Endpoint[];

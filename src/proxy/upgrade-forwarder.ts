@@ -72,7 +72,7 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
       throw badRequest('only WebSocket upgrades (GET with Upgrade: websocket) are proxied');
     }
     const endpoint = o.picker.pick(target, { key: o.affinityKey(req, ctx) });
-    if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.name}"`);
+    if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.segment}"`);
     ctx.endpoint = endpoint;
     const prepared = await o.prepare(req, ctx);
     ctx.signal.throwIfAborted();

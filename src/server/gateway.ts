@@ -82,7 +82,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
     upgrading: createUpgradeWatch({ liveness: (req) => parts.authentication.liveness(req), clock, logger }),
   });
-  metrics.readGaugesFrom(gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size));
+  metrics.readGaugesFrom(
+    gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size, parts.cacheEntries),
+  );
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.listen.maxHeaderBytes,

@@ -3,6 +3,7 @@
  * state and the pipeline (see GaugeSources in observability/metrics.ts).
  */
 import type { ClusterState } from '../kube/cluster-state.js';
+import type { ClusterStateStats } from '../kube/kube-cluster-state.js';
 import type { GaugeSources } from '../observability/metrics.js';
 
 /** Ready endpoints of every known Service (an address counts once per slice it is in). */
@@ -22,20 +23,25 @@ export function* serviceEndpoints(state: ClusterState): Generator<{
   }
 }
 
-/** The watch caches' sizes, for a cluster state that reports them (the Kubernetes-backed one). */
+type StatsOf = Pick<ClusterStateStats, 'services' | 'endpointSlices' | 'endpoints' | 'pods' | 'nodes'>;
+
+/** The Kubernetes-backed state reports its caches' sizes; the others hold no per-key caches. */
+function statsOf(state: ClusterState): StatsOf | undefined {
+  const withStats = state as ClusterState & { stats?: () => StatsOf };
+  return typeof withStats.stats === 'function' ? withStats.stats() : undefined;
+}
+
 function cacheObjects(state: ClusterState): ReturnType<GaugeSources['cacheObjects']> {
-  const withStats = state as ClusterState & {
-    stats?: () => { services: number; endpointSlices: number; endpoints: number };
-  };
-  if (typeof withStats.stats !== 'function') return {};
-  const s = withStats.stats();
-  return { services: s.services, endpointslices: s.endpointSlices, endpoints: s.endpoints };
+  const s = statsOf(state);
+  return s ? { services: s.services, endpointslices: s.endpointSlices, endpoints: s.endpoints } : {};
 }
 
 export function gaugeSources(
   state: ClusterState,
   inFlight: () => number,
   upgradesOpen: () => number,
+  /** The per-key caches outside the cluster state, by name. */
+  caches: () => Record<string, number> = () => ({}),
 ): GaugeSources {
   return {
     inFlight,
@@ -43,5 +49,10 @@ export function gaugeSources(
     cacheSynced: () => state.isSynced(),
     serviceEndpoints: () => serviceEndpoints(state),
     cacheObjects: () => cacheObjects(state),
+    cacheEntries: () => {
+      const s = statsOf(state);
+      return { ...(s && { pods: s.pods.entries, nodes: s.nodes.entries }), ...caches() };
+    },
+    knowsNamespace: (namespace) => state.knowsNamespace(namespace),
   };
 }

@@ -64,10 +64,11 @@ function insecureConfig(config: Config): Config {
 /**
  * The dial policy is a pure function of the address, and resolution asks it
  * about every endpoint of a Service on every request: remember the answers.
+ * The addresses come from EndpointSlices and Node status, never from clients.
  */
-function memoized(policy: (ip: string) => boolean, max = 100_000): (ip: string) => boolean {
+function memoized(policy: (ip: string) => boolean, max = 100_000) {
   const answers = new Map<string, boolean>();
-  return (ip) => {
+  const mayDial = (ip: string): boolean => {
     let allowed = answers.get(ip);
     if (allowed === undefined) {
       allowed = policy(ip);
@@ -76,6 +77,7 @@ function memoized(policy: (ip: string) => boolean, max = 100_000): (ip: string) 
     }
     return allowed;
   };
+  return Object.assign(mayDial, { size: () => answers.size });
 }
 
 export async function buildParts(config: Config, o: PartsOptions) {
@@ -129,11 +131,16 @@ export async function buildParts(config: Config, o: PartsOptions) {
     logger,
   });
 
+  const mayDial = memoized(createAddressPolicy(config.upstream.allowedAddresses));
   const resolveTarget = createTargetResolver({
     state,
-    mayDial: memoized(createAddressPolicy(config.upstream.allowedAddresses)),
+    mayDial,
     allowSelectorless: config.upstream.allowSelectorlessServices,
     lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+    nodeAddressTypes:
+      config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
+    endpointRecheckMs: config.kubernetes === 'none' ? undefined : config.kubernetes.endpointRecheck,
+    onPodCheck: (result) => metrics.podChecks.inc({ result }),
   });
 
   const affinityKey =
@@ -167,6 +174,18 @@ export async function buildParts(config: Config, o: PartsOptions) {
 
   const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };
 
+  const portal = createPortal({
+    services: () => state.services(),
+    authorizer,
+    attributes: requestAttributes,
+    authenticate: (req, res) => authentication.authenticate(req, res),
+    anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
+    publicURL,
+    hostSuffix: config.routing.hostSuffix,
+    logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
+    formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+  });
+
   return {
     state,
     authentication,
@@ -189,17 +208,14 @@ export async function buildParts(config: Config, o: PartsOptions) {
     checkOrigin: (req: IncomingMessage, who: Identity, upgrade: boolean, hostRouted: boolean) =>
       checkOrigin(req, who, targetOrigin(publicURL, req.headers.host, hostRouted), upgrade),
     jwks: () => identity.jwks(),
-    portal: createPortal({
-      services: () => state.services(),
-      authorizer,
-      attributes: requestAttributes,
-      authenticate: (req, res) => authentication.authenticate(req, res),
-      anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
-      publicURL,
-      hostSuffix: config.routing.hostSuffix,
-      logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
-      formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+    /** Sizes of the per-key caches built here, for kube_bastion_cache_entries (each has a bound). */
+    cacheEntries: (): Record<string, number> => ({
+      'dial-policy': mayDial.size(),
+      'endpoint-pods': resolveTarget.podConfirmations(),
+      'rbac-answers': authorizer.answersCached,
+      'portal-answers': portal.answersCached(),
     }),
+    portal,
     async close() {
       authorizer.close();
       await Promise.allSettled([state.stop(), authentication.close(), audit.close()]);

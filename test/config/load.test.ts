@@ -74,3 +74,24 @@ test('kubernetes may be "none" for static services', () => {
   assert.equal(config.kubernetes, 'none');
   assert.equal(config.static.services[0].ports[0].name, '');
 });
+
+test('node address preference: the apiserver default, or a list of known types without repeats', () => {
+  const config = parseConfig({});
+  assert.notEqual(config.kubernetes, 'none');
+  if (config.kubernetes !== 'none')
+    assert.deepEqual(config.kubernetes.kubeletPreferredAddressTypes, [
+      'Hostname',
+      'InternalDNS',
+      'InternalIP',
+      'ExternalDNS',
+      'ExternalIP',
+    ]);
+  const bad = (types: unknown) =>
+    problems({ kubernetes: { kubeletPreferredAddressTypes: types } }).join('\n');
+  assert.match(bad(['InternalIP', 'Internal']), /^kubernetes\.kubeletPreferredAddressTypes\[1\]: /);
+  assert.match(bad([]), /kubernetes\.kubeletPreferredAddressTypes: must name at least one address type/);
+  assert.match(
+    bad(['InternalIP', 'InternalIP']),
+    /kubernetes\.kubeletPreferredAddressTypes: must not repeat a type/,
+  );
+});

@@ -60,6 +60,7 @@ test('one line per decision with who, what, which rule, outcome and upstream; no
     kind: 'services',
     namespace: 'team-a',
     name: 'web',
+    segment: 'web:http',
     scheme: 'http',
     endpoints: [],
     path: '/api/items',

@@ -218,7 +218,28 @@ const cases: Case[] = [
     message: 'no endpoints available for service "empty"',
     upstreamURL: null,
   },
-  { name: 'only unready endpoints', path: `${NS}/services/notready/proxy/`, status: 503, upstreamURL: null },
+  {
+    // The apiserver quotes the bare name when there are no endpoints at all, the segment when none is usable.
+    name: 'service without any endpoints, named by its port: the bare name',
+    path: `${NS}/services/empty:http/proxy/`,
+    status: 503,
+    message: 'no endpoints available for service "empty"',
+    upstreamURL: null,
+  },
+  {
+    name: 'only unready endpoints',
+    path: `${NS}/services/notready/proxy/`,
+    status: 503,
+    message: 'no endpoints available for service "notready"',
+    upstreamURL: null,
+  },
+  {
+    name: 'only unready endpoints, named by port: the segment as written',
+    path: `${NS}/services/notready:http/proxy/`,
+    status: 503,
+    message: 'no endpoints available for service "notready:http"',
+    upstreamURL: null,
+  },
   {
     name: 'dead endpoint',
     path: `${NS}/services/dead/proxy/`,
@@ -559,4 +580,16 @@ describe('headers in and out', () => {
     const r = await send(h.url, 'GET', `${NS}/services/web:http/proxy/status/200`);
     assert.equal(r.headers['access-control-allow-origin'], undefined);
   });
+});
+
+test('a WebSocket to a Service with no usable endpoint quotes the segment as written', async () => {
+  const r = await send(h.url, 'GET', `${NS}/services/notready:http/proxy/ws`, {
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    accept: 'application/json',
+  });
+  assert.equal(r.status, 503);
+  assert.equal(status(r.body).message, 'no endpoints available for service "notready:http"');
 });

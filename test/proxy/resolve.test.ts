@@ -22,7 +22,11 @@ const DNS: Record<string, string[]> = {
   'node6.dns': ['10.0.6.6'],
   'node-7': ['10.0.7.7'],
 };
-const lookupHost = (host: string) => Promise.resolve(DNS[host] ?? []);
+/** Like getaddrinfo: a name DNS does not know is an ENOTFOUND error. */
+const lookupHost = (host: string) =>
+  DNS[host]
+    ? Promise.resolve(DNS[host])
+    : Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
 
 /** Endpoints the CVE-2021-25740 guard refuses: none is a named Pod of the Service's own namespace. */
 const FOREIGN: EndpointSpec[] = [
@@ -76,6 +80,16 @@ const state = memoryClusterState({
     pod('team-a', 'bare', '10.0.0.5'),
     pod('team-a', 'pending', ''),
     pod('team-a', 'loop', '127.0.0.1', [80]),
+    // The Pods behind the slices' endpoints (`<service>-<last octet>`), each holding its IP.
+    ...[
+      ['web-1', '10.0.0.1'],
+      ['web-2', '10.0.0.2'],
+      ['single-3', '10.0.0.3'],
+      ['single-1', '127.0.0.1'],
+      ['single-254', '169.254.169.254'],
+      ['mixed-6', '10.0.0.6'],
+      ['sticky-4', '10.0.0.4'],
+    ].map(([name, ip]) => pod('team-a', name, ip)),
   ],
   nodes: [
     node('node-1', '10.0.1.1'),
@@ -102,6 +116,11 @@ const state = memoryClusterState({
       ]),
     ),
     node('node-7', [{ type: 'InternalIP', address: '10.0.7.1' }]),
+    node('node-8', [
+      { type: 'Hostname', address: 'gone.example' },
+      { type: 'InternalIP', address: '10.0.8.1' },
+    ]),
+    node('node-9', [{ type: 'Hostname', address: 'gone.example' }]),
   ],
 });
 
@@ -286,9 +305,17 @@ test('unchanged slices give the same endpoint list (computed once), a change giv
   let slices = Object.freeze([
     endpointSlice('team-a', 'web', [{ ip: '10.0.0.1' }], [{ name: 'http', port: 8080 }]),
   ]);
-  const base = memoryClusterState({ services: [service('team-a', 'web', [{ name: 'http', port: 80 }])] });
+  const base = memoryClusterState({
+    services: [service('team-a', 'web', [{ name: 'http', port: 80 }])],
+    pods: [pod('team-a', 'web-1', '10.0.0.1'), pod('team-a', 'web-2', '10.0.0.2')],
+  });
+  let podReads = 0;
   const cached = createTargetResolver({
-    state: { ...base, endpointSlices: () => slices },
+    state: {
+      ...base,
+      endpointSlices: () => slices,
+      pod: (ns, name) => (podReads++, base.pod(ns, name)),
+    },
     mayDial: createAddressPolicy(),
     allowSelectorless: false,
     lookupHost,
@@ -296,6 +323,7 @@ test('unchanged slices give the same endpoint list (computed once), a change giv
   const path = parseProxyPath('/api/v1/namespaces/team-a/services/web/proxy/')!;
   const first = await cached(path);
   assert.equal((await cached(path)).endpoints, first.endpoints);
+  assert.equal(podReads, 1, 'the Pod is read when the list is built, not per request');
   slices = Object.freeze([
     endpointSlice('team-a', 'web', [{ ip: '10.0.0.2' }], [{ name: 'http', port: 8080 }]),
   ]);
@@ -304,5 +332,32 @@ test('unchanged slices give the same endpoint list (computed once), a change giv
   assert.deepEqual(
     after.endpoints.map((e) => e.ip),
     ['10.0.0.2'],
+  );
+});
+
+test('a node hostname that does not resolve gives way to the next address type', async () => {
+  assert.equal((await at('/api/v1/nodes/node-8/proxy/')).endpoints[0].ip, '10.0.8.1');
+  // With nothing else to try, the DNS error is the answer, as from the apiserver.
+  await rejects('/api/v1/nodes/node-9/proxy/', 400, 'getaddrinfo ENOTFOUND gone.example');
+});
+
+test('the address preference is configurable like --kubelet-preferred-address-types', async () => {
+  const resolveWith = (types: string[]) => {
+    const r = createTargetResolver({
+      state,
+      mayDial: createAddressPolicy(),
+      allowSelectorless: false,
+      lookupHost,
+      nodeAddressTypes: types,
+    });
+    return async (name: string) => (await r(parseProxyPath(`/api/v1/nodes/${name}/proxy/`)!)).endpoints[0].ip;
+  };
+  assert.equal(await resolveWith(['InternalIP', 'Hostname'])('node-5'), '10.0.5.1');
+  assert.equal(await resolveWith(['ExternalIP', 'InternalIP'])('node-6'), '10.0.6.9');
+  await assert.rejects(
+    resolveWith(['ExternalDNS'])('node-6'),
+    (e: GatewayError) =>
+      e.status === 500 &&
+      e.message.startsWith('no preferred addresses found; known addresses: [{ExternalIP 10.0.6.9}'),
   );
 });

@@ -301,7 +301,10 @@ describe('Host and :authority under host routing', () => {
     ),
     host('.. in a host-routed path', 'web--team-a.apps.test', '/a/../../%2e%2e/x', ok('/x')),
     host('a second -- picks the last namespace', 'web--team-a--team-b.apps.test', '/x', {}),
-    host('a subdomain of a routed host', 'x.web--team-b.apps.test', '/x', {}),
+    host('a subdomain of a routed host', 'x.web--team-b.apps.test', '/x', {
+      status: 404,
+      reason: 'NotFound',
+    }),
     host('userinfo in Host', 'web--team-a.apps.test@evil.example', '/x', { status: 404, shape: 'any' }),
     host('a suffix look-alike', 'web--team-b.apps.test.evil.example', '/x', { status: 404, shape: 'any' }),
     host('a namespace that is not a DNS label', 'web--team_b.apps.test', '/x', { status: 404, shape: 'any' }),

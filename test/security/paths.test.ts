@@ -42,6 +42,12 @@ const notFound = (name: string, path: string): HostileCase => ({
   reason: 'NotFound',
   upstream: null,
 });
+/**
+ * A namespace or name no Kubernetes object can have (not a DNS label or subdomain, too long) is
+ * answered 404 before authentication, as the apiserver answers it after: it never reaches
+ * authorization, a cache or a metric label — and neither do its look-alikes of a granted name.
+ */
+const noSuchName = (name: string, path: string): HostileCase => notFound(name, path);
 const badRequest = (name: string, path: string): HostileCase => ({
   name,
   path,
@@ -104,7 +110,7 @@ describe('dot segments, plain and encoded, never leave the target', () => {
       '/api/v1/nodes%2F..%2Fnamespaces/team-a/services/web/proxy/',
     ),
     notFound('/api/v1/.. prefix games', '/api/v1/../v1/namespaces/team-b/services/web:http/proxy/'),
-    denied(
+    noSuchName(
       'double-encoded slash in the namespace is data, not a separator',
       '/api/v1/namespaces/team-a%252F..%252Fteam-b/services/web:http/proxy/',
     ),
@@ -129,18 +135,21 @@ describe('separators: %2F, %5C, //, ; and #', () => {
       `${NS_A}/services%2Fweb:http%2Fproxy/z`,
       '/z',
     ),
-    denied(
+    noSuchName(
       '%5C in the namespace is not a separator',
       '/api/v1/namespaces/team-a%5C..%5Cteam-b/services/web:http/proxy/',
     ),
-    denied('; parameters on the namespace', '/api/v1/namespaces/team-a;ns=team-b/services/web:http/proxy/'),
-    denied('; parameters on the name', `${NS_A}/services/secret;x=web:http/proxy/`),
-    denied('a name that only starts like the grant', `${NS_A}/services/web;:http/proxy/`),
+    noSuchName(
+      '; parameters on the namespace',
+      '/api/v1/namespaces/team-a;ns=team-b/services/web:http/proxy/',
+    ),
+    noSuchName('; parameters on the name', `${NS_A}/services/secret;x=web:http/proxy/`),
+    noSuchName('a name that only starts like the grant', `${NS_A}/services/web;:http/proxy/`),
     notFound('// before the namespace', '/api/v1/namespaces//team-b/services/web:http/proxy/'),
     notFound('// inside the API prefix', '/api//v1/namespaces/team-b/services/web:http/proxy/'),
     notFound('a leading // is not the proxy', `//api/v1/namespaces/team-b/services/web:http/proxy/`),
     badRequest('a literal # in the path', `${NS_B}/services/web:http/proxy/#/x`),
-    denied('%23 in the namespace', '/api/v1/namespaces/team-b%23/services/web:http/proxy/'),
+    noSuchName('%23 in the namespace', '/api/v1/namespaces/team-b%23/services/web:http/proxy/'),
     badRequest('a malformed escape', `${WEB}/%zz`),
     badRequest('a truncated escape', `${WEB}/%2`),
   ]);
@@ -157,23 +166,23 @@ describe('NUL, control bytes and look-alike characters', () => {
       '/x%0D%0AX-Injected:%201',
     ),
     reaches('%7F after proxy', `${WEB}/x%7F`, '/x%7F'),
-    denied('%00 in the namespace', '/api/v1/namespaces/team-a%00/services/web:http/proxy/'),
-    denied('%00 in the name', `${NS_A}/services/web%00:http/proxy/`),
-    denied('%0A in the namespace', '/api/v1/namespaces/team-a%0A/services/web:http/proxy/'),
-    denied('%09 in the namespace', '/api/v1/namespaces/team-a%09/services/web:http/proxy/'),
-    denied(
+    noSuchName('%00 in the namespace', '/api/v1/namespaces/team-a%00/services/web:http/proxy/'),
+    noSuchName('%00 in the name', `${NS_A}/services/web%00:http/proxy/`),
+    noSuchName('%0A in the namespace', '/api/v1/namespaces/team-a%0A/services/web:http/proxy/'),
+    noSuchName('%09 in the namespace', '/api/v1/namespaces/team-a%09/services/web:http/proxy/'),
+    noSuchName(
       'a look-alike hyphen (U+2010) in the namespace',
       '/api/v1/namespaces/team%E2%80%90a/services/web:http/proxy/',
     ),
-    denied('a Cyrillic е in the namespace', '/api/v1/namespaces/t%D0%B5am-a/services/web:http/proxy/'),
-    denied(
+    noSuchName('a Cyrillic е in the namespace', '/api/v1/namespaces/t%D0%B5am-a/services/web:http/proxy/'),
+    noSuchName(
       'fullwidth letters in the namespace',
       '/api/v1/namespaces/%EF%BD%94eam-a/services/web:http/proxy/',
     ),
-    denied('upper case namespace', '/api/v1/namespaces/TEAM-A/services/web:http/proxy/'),
-    denied('a zero-width space in the name', `${NS_A}/services/web%E2%80%8B:http/proxy/`),
-    denied('a Cyrillic е in the name', `${NS_A}/services/w%D0%B5b:http/proxy/`),
-    denied('invalid UTF-8 in the namespace', '/api/v1/namespaces/team-%FF/services/web:http/proxy/'),
+    noSuchName('upper case namespace', '/api/v1/namespaces/TEAM-A/services/web:http/proxy/'),
+    noSuchName('a zero-width space in the name', `${NS_A}/services/web%E2%80%8B:http/proxy/`),
+    noSuchName('a Cyrillic е in the name', `${NS_A}/services/w%D0%B5b:http/proxy/`),
+    noSuchName('invalid UTF-8 in the namespace', '/api/v1/namespaces/team-%FF/services/web:http/proxy/'),
     {
       name: 'a raw NUL byte in the request line',
       raw: raw(`${WEB}/x\u0000y`),
@@ -203,8 +212,15 @@ describe('length and repetition', () => {
   table(world, [
     reaches('a 4 KB segment after proxy', `${WEB}/${long}`, `/${long}`),
     reaches('a thousand dot segments', `${WEB}/${'../'.repeat(1000)}x`, '/x'),
-    denied('a 4 KB namespace', `/api/v1/namespaces/team-a${long}/services/web:http/proxy/`),
-    denied('a 4 KB name', `${NS_A}/services/web${long}:http/proxy/`),
+    noSuchName('a 4 KB namespace', `/api/v1/namespaces/team-a${long}/services/web:http/proxy/`),
+    noSuchName('a 4 KB name', `${NS_A}/services/web${long}:http/proxy/`),
+    {
+      ...noSuchName(
+        'without credentials too: an 8 KB namespace is 404, not 401',
+        `/api/v1/namespaces/${long}${long}/services/web/proxy/`,
+      ),
+      as: 'none',
+    },
     badRequest('four colons in the name segment', `${NS_A}/services/http:web:http:x/proxy/`),
     badRequest('an unknown scheme in the name segment', `${NS_A}/services/gopher:web:http/proxy/`),
     {

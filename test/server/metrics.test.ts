@@ -172,3 +172,17 @@ test('a watch cut by the API server shows as a watch restart', async () => {
   );
   assert.equal(value(await scrape(), 'kube_bastion_cache_synced'), 1, 'still synced after the restart');
 });
+
+test('authorization decisions are counted by outcome and what decided', async () => {
+  const before = await scrape();
+  assert.equal((await send(h.url, 'GET', `${WEB}/x`)).status, 200);
+  // kube-system is outside the default namespace fence.
+  const fenced = '/api/v1/namespaces/kube-system/services/dns:http/proxy/';
+  assert.equal((await send(h.url, 'GET', fenced)).status, 403);
+  const m = await scrape();
+  const delta = (k: string) => value(m, k) - value(before, k);
+  assert.equal(delta('kube_bastion_authorization_decisions_total{allowed="true",by="rule[0]"}'), 1);
+  assert.equal(delta('kube_bastion_authorization_decisions_total{allowed="false",by="namespace-fence"}'), 1);
+  // A namespace without Services is not a label value of its own.
+  assert.equal(delta('kube_bastion_requests_total{namespace="other",kind="services",code="403"}'), 1);
+});

@@ -15,9 +15,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type V1EndpointSlice, type V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { discovery } from './fake-apiserver/discovery.js';
+import { pod } from './fake-apiserver/objects.js';
 import { listPage, type ContinueSnapshots } from './fake-apiserver/list.js';
 import {
   reviewAccess,
@@ -62,6 +63,13 @@ export interface FakeApiServerOptions {
   latencyMs?: number;
   /** Objects present from the start. */
   objects?: KubeObject[];
+  /**
+   * Plays the kubelet for EndpointSlices: each endpoint whose targetRef names a Pod of the slice's
+   * namespace that nobody created gets a running Pod holding its IP (and keeps following it), as in
+   * a cluster where the slice controller wrote the slice from its Pods. Pods a test creates are never
+   * touched. Default false (the gateway harness turns it on).
+   */
+  createPodsForSlices?: boolean;
 }
 
 export type RequestVerb = 'list' | 'watch' | 'get' | 'create' | 'other';
@@ -148,7 +156,7 @@ export class FakeApiServer {
     this.grants = [...(opts.grants ?? [])];
     this.latencyMs = opts.latencyMs ?? 0;
     this.store = new ObjectStore(opts.historySize ?? 1000);
-    for (const obj of opts.objects ?? []) this.store.upsert(obj);
+    this.upsert(...(opts.objects ?? []));
     this.server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => void this.handle(req, res));
     // Raw TCP sockets, including those still in the TLS handshake, which closeAllConnections() misses.
     this.server.on('connection', (socket: Socket) => {
@@ -209,7 +217,31 @@ export class FakeApiServer {
 
   /** Creates or replaces objects (bumping the resourceVersion, notifying watchers); returns the stored copies. */
   upsert<T extends KubeObject>(...objects: T[]): T[] {
-    return objects.map((o) => this.store.upsert(o) as T);
+    return objects.map((o) => {
+      if (o.kind === 'Pod') this.podsForSlices.delete(keyOfObject(o));
+      const stored = this.store.upsert(o) as T;
+      if (o.kind === 'EndpointSlice' && this.opts.createPodsForSlices)
+        this.createPodsFor(stored as unknown as V1EndpointSlice);
+      return stored;
+    });
+  }
+
+  /** Pods created by createPodsForSlices, `namespace/name`. */
+  private readonly podsForSlices = new Set<string>();
+
+  private createPodsFor(slice: V1EndpointSlice): void {
+    const namespace = slice.metadata?.namespace ?? 'default';
+    for (const ep of slice.endpoints ?? []) {
+      const ref = ep.targetRef;
+      const ip = ep.addresses?.[0];
+      if (ref?.kind !== 'Pod' || !ref.name || ref.namespace !== namespace || !ip) continue;
+      const key = `${namespace}/${ref.name}`;
+      const existing = this.store.get('pods', namespace, ref.name) as V1Pod | undefined;
+      if (existing && !this.podsForSlices.has(key)) continue;
+      if (existing?.status?.podIPs?.some((p) => p.ip === ip)) continue;
+      this.store.upsert(pod(namespace, ref.name, ip));
+      this.podsForSlices.add(key);
+    }
   }
 
   /** Deletes an object (given as the object or by resource, namespace and name); false if absent. */
@@ -479,6 +511,8 @@ export class FakeApiServer {
     res.on('close', () => this.watches.delete(entry));
   }
 }
+
+const keyOfObject = (o: KubeObject) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
 
 function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
   return (Object.keys(filter) as Array<keyof RequestFilter>).every((k) => record[k] === filter[k]);

@@ -43,7 +43,12 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
-  const api = await startFakeApiServer({ ...o.api, objects: o.objects ?? o.api?.objects });
+  // A cluster where every EndpointSlice was written from running Pods, unless a test says otherwise.
+  const api = await startFakeApiServer({
+    createPodsForSlices: true,
+    ...o.api,
+    objects: o.objects ?? o.api?.objects,
+  });
   const defaults = {
     listen: { address: '127.0.0.1', port: 0, shutdown: { delay: '0s', timeout: '5s' } },
     admin: { address: '127.0.0.1', port: 0 },

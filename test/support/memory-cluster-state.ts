@@ -26,6 +26,7 @@ export function memoryClusterState(objects: {
         (s) => s.metadata?.namespace === ns && s.metadata?.labels?.['kubernetes.io/service-name'] === svc,
       ),
     services: () => [...services.values()],
+    knowsNamespace: (ns) => [...services.values()].some((s) => s.metadata?.namespace === ns),
     pod: (ns, name) => Promise.resolve(pods.get(key(ns, name))),
     node: (name) => Promise.resolve(nodes.get(name)),
     onEndpointsChange: () => {},

@@ -207,7 +207,7 @@ test('search narrows by name, namespace or port; host links follow the public UR
 test('the search text is shown back escaped', () => {
   const listing = buildListing(
     person('alice', []),
-    { services: [], incomplete: false },
+    { services: [], incomplete: false, unchecked: 0 },
     '"><script>alert(1)</script>',
     {
       publicURL: new URL('https://bastion.example.com'),

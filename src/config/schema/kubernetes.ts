@@ -4,6 +4,9 @@ import { describe, duration, nonEmpty, port } from './primitives.js';
 
 // --- kubernetes / static ----------------------------------------------------
 
+/** kube-apiserver's default `--kubelet-preferred-address-types`, in its order. */
+const NODE_ADDRESS_TYPES = ['Hostname', 'InternalDNS', 'InternalIP', 'ExternalDNS', 'ExternalIP'] as const;
+
 const kubernetesCluster = z.strictObject({
   kubeconfig: describe(
     z.string().optional(),
@@ -12,6 +15,21 @@ const kubernetesCluster = z.strictObject({
   context: describe(z.string().optional(), 'kubeconfig context to use'),
   podCacheTTL: describe(duration('5s'), 'how long a looked-up Pod is reused'),
   nodeCacheTTL: describe(duration('30s'), 'how long a looked-up Node is reused'),
+  endpointRecheck: describe(
+    duration('5m'),
+    'how long an endpoint confirmed to belong to its Pod (the Pod lists the IP, as the apiserver checks) ' +
+      'is trusted before the Pod is read again; a Pod that no longer holds the IP is dropped then',
+  ),
+  kubeletPreferredAddressTypes: describe(
+    z
+      .array(z.enum(NODE_ADDRESS_TYPES))
+      .min(1, 'must name at least one address type')
+      .refine((types) => new Set(types).size === types.length, { message: 'must not repeat a type' })
+      .default([...NODE_ADDRESS_TYPES]),
+    "node proxy: which node address to dial, in order of preference, as kube-apiserver's " +
+      '`--kubelet-preferred-address-types`; a name that does not resolve gives way to the next type',
+    [['InternalIP', 'Hostname']],
+  ),
 });
 
 export const kubernetes = describe(

@@ -35,7 +35,9 @@ export function renderPortalPage(listing: PortalListing, user: SignedIn): string
     : `<p class="muted" role="status">${total} ${total === 1 ? 'service' : 'services'} in ${listing.namespaces.length} ${listing.namespaces.length === 1 ? 'namespace' : 'namespaces'}.</p>`;
   const partial = listing.incomplete
     ? '<p class="alert" role="alert">Some access checks could not be completed just now, so this list may be missing services. Reload in a moment.</p>'
-    : '';
+    : listing.truncated
+      ? `<p class="alert" role="status">Not all services could be checked for one page: ${listing.truncated.unchecked} were left out. Search by name or namespace to find them.</p>`
+      : '';
   const empty =
     total === 0
       ? q

@@ -37,7 +37,7 @@ export interface PortalDeps extends LinkSettings {
 
 const MAX_QUERY = 200;
 
-export function createPortal(deps: PortalDeps): express.Router {
+export function createPortal(deps: PortalDeps): express.Router & { answersCached(): number } {
   const reachable = createReachableServices({
     authorizer: deps.authorizer,
     attributes: deps.attributes,
@@ -51,7 +51,7 @@ export function createPortal(deps: PortalDeps): express.Router {
     const identity = (await deps.authenticate(req, res)) ?? deps.anonymous;
     if (!identity) throw unauthorized();
     const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, MAX_QUERY) : '';
-    const listing = buildListing(identity, await reachable.forUser(identity), q, deps);
+    const listing = buildListing(identity, await reachable.forUser(identity, q), q, deps);
     res.vary('Accept');
     if (req.accepts(['html', 'json']) === 'json') {
       res.set('cache-control', 'no-store').json(listing);
@@ -65,5 +65,6 @@ export function createPortal(deps: PortalDeps): express.Router {
     sendPage(req, res, 200, renderPortalPage(listing, user), { formTargets: deps.formTargets });
   });
 
-  return router;
+  /** Per-person answers held now (a bounded cache, for kube_bastion_cache_entries). */
+  return Object.assign(router, { answersCached: () => reachable.size });
 }

@@ -12,6 +12,8 @@ export interface PortalListing {
   query: string;
   /** Some authorization checks failed; services may be missing. */
   incomplete: boolean;
+  /** Present when the page's review budget ran out before every Service was checked (search to narrow). */
+  truncated?: { unchecked: number };
   namespaces: {
     namespace: string;
     services: {
@@ -60,6 +62,7 @@ export function buildListing(
     user: { username: identity.username, groups: [...identity.groups], email: identity.email },
     query,
     incomplete: reachable.incomplete,
+    ...(reachable.unchecked > 0 && { truncated: { unchecked: reachable.unchecked } }),
     namespaces: [...namespaces.values()],
   };
 }

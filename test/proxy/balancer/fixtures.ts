@@ -16,6 +16,7 @@ export function service(endpoints: Endpoint[], extra: Partial<Target> = {}): Tar
     kind: 'services',
     namespace: 'team-a',
     name: 'web',
+    segment: 'web:http',
     scheme: 'http',
     endpoints,
     path: '/',

@@ -78,6 +78,14 @@ export const RULES = [
   },
 ];
 
+/** The test issuer as a trusted `authentication.jwt` entry: `sub` is the user, `groups` the groups, no prefixes. */
+export function trustedIssuer(issuer: JwtIssuer, ca: TestCA) {
+  return {
+    issuer: { url: issuer.url, audiences: ['kube-bastion'], certificateAuthority: ca.caPem },
+    claimMappings: { username: { claim: 'sub', prefix: '' }, groups: { claim: 'groups', prefix: '' } },
+  };
+}
+
 export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const ca = await createTestCA();
   const [issuer, a, secret, b, nodeEcho] = await Promise.all([
@@ -107,19 +115,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     ],
     config: {
       ...extra,
-      authentication: {
-        jwt: [
-          {
-            issuer: { url: issuer.url, audiences: ['kube-bastion'], certificateAuthority: ca.caPem },
-            claimMappings: {
-              username: { claim: 'sub', prefix: '' },
-              groups: { claim: 'groups', prefix: '' },
-            },
-            ...o.issuer,
-          },
-        ],
-        ...extra.authentication,
-      },
+      authentication: { jwt: [{ ...trustedIssuer(issuer, ca), ...o.issuer }], ...extra.authentication },
       authorization: { rules: RULES, ...extra.authorization },
       logging: { level: 'debug', audit: { file: auditFile }, ...extra.logging },
     },

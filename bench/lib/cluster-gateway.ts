@@ -1,0 +1,87 @@
+/**
+ * The compiled gateway as a process, watching a fake API server: what the
+ * large-cluster, Pod-check and portal measurements start. The config is the
+ * bench's base (loopback, loopback backends allowed, logs at warn, audit off)
+ * plus whatever YAML lines the caller adds; `--insecure-no-auth` makes every
+ * caller `system:anonymous`.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FakeApiServer } from '../../test/support/fake-apiserver.js';
+import { gatewayCLI } from './build.js';
+import { freePort, startProcess, type Proc } from './proc.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ClusterGateway {
+  proc: Proc;
+  /** `http://127.0.0.1:<port>` of the public listener. */
+  url: string;
+  adminURL: string;
+  /** ms from process start to the first /readyz 200. */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+export interface ClusterGatewayOptions {
+  api: FakeApiServer;
+  /** Extra top-level YAML (e.g. `authorization: { kubernetesRBAC: { enabled: true } }`). */
+  config?: string;
+  cli?: string;
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+/** The status a GET answers, or undefined when nothing answers. */
+export async function status(url: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startClusterGateway(o: ClusterGatewayOptions): Promise<ClusterGateway> {
+  const cli = o.cli ?? gatewayCLI();
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const kubeconfig = o.api.writeKubeconfig();
+  const dir = path.dirname(kubeconfig);
+  const config = path.join(dir, 'bastion.yaml');
+  writeFileSync(
+    config,
+    `listen: { address: 127.0.0.1, port: ${port}, shutdown: { delay: 0s, timeout: 2s } }
+admin: { address: 127.0.0.1, port: ${adminPort} }
+kubernetes: { kubeconfig: ${kubeconfig} }
+upstream: { allowedAddresses: ["127.0.0.0/8"] }
+logging: { level: warn, audit: { enabled: false } }
+${o.config ?? ''}
+`,
+  );
+  const started = performance.now();
+  const proc = startProcess(
+    process.execPath,
+    [...(o.nodeArgs ?? []), cli, 'serve', '--config', config, '--insecure-no-auth'],
+    { cwd: ROOT },
+  );
+  const adminURL = `http://127.0.0.1:${adminPort}`;
+  const stop = async () => {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const timeout = o.readyTimeoutMs ?? 120_000;
+    while ((await status(`${adminURL}/readyz`)) !== 200) {
+      if (proc.child.exitCode !== null) throw new Error(`gateway exited:\n${proc.output()}`);
+      if (performance.now() - started > timeout)
+        throw new Error(`not ready after ${timeout} ms:\n${proc.output()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, url: `http://127.0.0.1:${port}`, adminURL, readyMs: performance.now() - started, stop };
+}
