@@ -1,0 +1,85 @@
+/**
+ * Where `kube-bastion login` keeps a terminal user's credentials: one file per
+ * exact gateway origin under `$XDG_CONFIG_HOME/kube-bastion/` (else
+ * `~/.config/kube-bastion/`), the folder 0700 and every file 0600, written
+ * atomically. A file is found by its origin only, so a token can never be
+ * handed to another host; `default` names the origin used last, for commands
+ * run without `--server`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** What the gateway issued to this terminal, as stored. Times are ms since the epoch. */
+export interface StoredCredentials {
+  /** The exact origin the user typed at login (gateway-origin.ts); the only place these are sent. */
+  origin: string;
+  accessToken: string;
+  accessTokenExpiresAt: number;
+  refreshToken?: string;
+  /** The identity the gateway reported at login (for `whoami` without a round trip). */
+  identity?: { username: string; groups: string[]; email?: string };
+}
+
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base =
+    env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/')
+      ? env.XDG_CONFIG_HOME
+      : join(homedir(), '.config');
+  return join(base, 'kube-bastion');
+}
+
+/** The file for one origin: a digest, so no character of a host name can reach the file system. */
+function fileFor(dir: string, origin: string): string {
+  return join(dir, 'credentials', `${createHash('sha256').update(origin).digest('hex').slice(0, 32)}.json`);
+}
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, path);
+  await chmod(path, 0o600);
+}
+
+export class TokenStore {
+  constructor(readonly dir: string = configDir()) {}
+
+  private async ensureDirs(): Promise<void> {
+    await mkdir(join(this.dir, 'credentials'), { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
+    await chmod(join(this.dir, 'credentials'), 0o700);
+  }
+
+  async load(origin: string): Promise<StoredCredentials | undefined> {
+    let text: string;
+    try {
+      text = await readFile(fileFor(this.dir, origin), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const value = JSON.parse(text) as StoredCredentials;
+    // A file copied from another origin's name is not this origin's.
+    return value.origin === origin ? value : undefined;
+  }
+
+  async save(credentials: StoredCredentials): Promise<void> {
+    await this.ensureDirs();
+    await writePrivate(fileFor(this.dir, credentials.origin), JSON.stringify(credentials, null, 2));
+    await writePrivate(join(this.dir, 'default'), `${credentials.origin}\n`);
+  }
+
+  async delete(origin: string): Promise<void> {
+    await rm(fileFor(this.dir, origin), { force: true });
+    if ((await this.defaultOrigin()) === origin) await rm(join(this.dir, 'default'), { force: true });
+  }
+
+  /** The origin of the last login, for commands run without `--server`. */
+  async defaultOrigin(): Promise<string | undefined> {
+    try {
+      return (await readFile(join(this.dir, 'default'), 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
