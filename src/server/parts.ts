@@ -214,6 +214,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       'endpoint-pods': resolveTarget.podConfirmations(),
       'rbac-answers': authorizer.answersCached,
       'portal-answers': portal.answersCached(),
+      'balancer-targets': balancer.picker.targets,
     }),
     portal,
     async close() {

@@ -67,6 +67,11 @@ export const upstream = z
             z.number().min(0).max(100).default(20),
             'retries as a share of requests',
           ),
+          maxTargets: describe(
+            z.number().int().min(1).default(10_000),
+            'Services, pods and nodes (each port apart) the balancer keeps state for (ejections, affinity, retry budget); ' +
+              'past it the least recently used is forgotten. A client names the port, so without a bound one user could make ~65k per pod',
+          ),
           outlierDetection: describe(
             z
               .strictObject({
