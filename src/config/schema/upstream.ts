@@ -29,7 +29,7 @@ const rewrite = z
     ),
     sandbox: describe(
       z.array(nonEmpty).default([]),
-      'request paths (picomatch globs, as rewriteHTMLExclude) whose path-form responses get ' +
+      'request paths (globs, as rewriteHTMLExclude) whose path-form responses get ' +
         '`Content-Security-Policy: sandbox` (scripts run, but on an opaque origin: no cookies, no same-origin ' +
         'requests to the gateway or other apps). The page’s own requests carry no session either: only for ' +
         'self-contained pages (single-file reports); host routing is the general answer',
@@ -179,7 +179,8 @@ export const upstream = z
     ),
     rewriteHTMLExclude: describe(
       z.array(nonEmpty).default([]),
-      'request paths (picomatch globs over the whole path, `**` crosses `/`) whose HTML is passed through unrewritten, ' +
+      'request paths (globs over the whole canonical path — the one the request was routed by, escapes decoded and dot segments resolved; ' +
+        '`**` crosses `/`, `*`, `?`, `[…]`, `{a,b}`; matched in linear time) whose HTML is passed through unrewritten, ' +
         'e.g. `/api/v1/namespaces/monitoring/services/grafana*/proxy/**` for an app configured with its prefix; ' +
         'Location and Set-Cookie are still rewritten',
     ),
