@@ -14,6 +14,7 @@ import { BodyCopy } from './body-copy.js';
 import { exchange } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
@@ -104,7 +105,7 @@ export function createForwarder(o: ForwarderOptions) {
       forwardedFor: ctx.client.forwardedFor,
       proto: o.proto,
       // The path form is served on the gateway's own host; a routed host is the app's.
-      host: pathForm ? o.publicHost : (req.headers.host ?? ''),
+      host: pathForm ? o.publicHost : routedAuthority(req.headers.host ?? ''),
       prefix: pathForm ? path.prefix : '',
       // As the apiserver: the prefix joined with the path the upstream gets (`…/proxy/` for a bare `…/proxy`).
       forwardedUri: pathForm ? path.prefix + upstreamPath : upstreamPath,

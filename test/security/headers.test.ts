@@ -305,7 +305,14 @@ describe('Host and :authority under host routing', () => {
       status: 404,
       reason: 'NotFound',
     }),
-    host('userinfo in Host', 'web--team-a.apps.test@evil.example', '/x', { status: 404, shape: 'any' }),
+    host('userinfo in Host', 'web--team-a.apps.test@evil.example', '/x', {
+      status: 400,
+      reason: 'BadRequest',
+    }),
+    host('userinfo after a port in Host', 'web--team-a.apps.test:1@evil.example', '/x', {
+      status: 400,
+      reason: 'BadRequest',
+    }),
     host('a suffix look-alike', 'web--team-b.apps.test.evil.example', '/x', { status: 404, shape: 'any' }),
     host('a namespace that is not a DNS label', 'web--team_b.apps.test', '/x', { status: 404, shape: 'any' }),
     host('kube-system by host is fenced', 'web--kube-system.apps.test', '/x', {}),
