@@ -69,6 +69,10 @@ export interface ForwarderOptions {
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
   /** Largest request body streamed upstream (0: unlimited); a declared larger one is refused earlier. */
   maxRequestBodyBytes?: number;
+  /** WebSocket connections one user may have open at once. */
+  maxUpgradesPerUser?: number;
+  /** `listen.sendTimeout`: an upgraded client that leaves its bytes unread this long is cut. */
+  clientSendTimeoutMs?: number;
   metrics?: ForwarderMetrics;
 }
 
@@ -155,6 +159,8 @@ export function createForwarder(o: ForwarderOptions) {
     affinityKey: o.affinityKey,
     prepare: (req, ctx) => prepare(req, ctx, true),
     rewriter: o.rewriter,
+    maxPerUser: o.maxUpgradesPerUser,
+    sendTimeoutMs: o.clientSendTimeoutMs,
   });
 
   return {

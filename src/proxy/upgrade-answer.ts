@@ -27,6 +27,7 @@ import { sendUpgradeError } from '../web/error-response.js';
 import { isConnectError } from './balancer/retry.js';
 import type { Outcome } from './forward.js';
 import type { ResponseRewriter } from './relay.js';
+import { cutSlowSocketReader } from './slow-reader.js';
 import { applyUpgradeDeadlines, type UpgradeDeadlines } from './upgrade-deadlines.js';
 import { REFUSAL_BODY_LIMIT, refusalHead, switchingHeaders } from './upgrade-response.js';
 import { badUpstreamResponse, upstreamError } from './upstream-error.js';
@@ -38,7 +39,7 @@ export interface Upgrading {
   /** The balancer's outcome, once. */
   done: (outcome: Outcome) => void;
   rewriter: ResponseRewriter | undefined;
-  deadlines: UpgradeDeadlines & { refusalBodyTimeoutMs: number };
+  deadlines: UpgradeDeadlines & { refusalBodyTimeoutMs: number; sendTimeoutMs: number };
   /** Settles the forwarder's promise: the status the client got, once the connection is over. */
   resolve(status: number): void;
   /** Settles it with the error the client got (already answered here) or, when it left, its reason. */
@@ -93,6 +94,8 @@ export function watchUpgrade(upstream: ClientRequest, u: Upgrading): void {
     // http-proxy-3 only ends the backend's socket when the client's errs or closes: a backend that
     // never closes its side would hold it for ever.
     socket.once('close', () => upSocket.destroy());
+    // http-proxy-3 switched the client socket's timer off; a client that stops reading is still cut.
+    cutSlowSocketReader(socket, u.deadlines.sendTimeoutMs);
   });
   upstream.once('response', (res: IncomingMessage) => {
     if (status !== undefined) return void res.destroy();

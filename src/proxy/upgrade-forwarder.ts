@@ -14,7 +14,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
-import { badRequest, internalError, serviceUnavailable } from '../errors.js';
+import { GatewayError, badRequest, internalError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
 import type { Picker } from './forward.js';
 import type { ResponseRewriter } from './relay.js';
@@ -32,6 +32,10 @@ export interface UpgradeForwarderOptions {
   prepare(req: IncomingMessage, ctx: RequestContext): Promise<{ headers: IncomingHttpHeaders; path: string }>;
   /** Path-form Location / Set-Cookie rewriting, as for plain responses. */
   rewriter?: ResponseRewriter;
+  /** Upgraded connections one user may have open at once (default: unlimited). */
+  maxPerUser?: number;
+  /** An upgraded client that leaves the bytes waiting for it unread this long is cut (0: never). */
+  sendTimeoutMs?: number;
 }
 
 /**
@@ -66,6 +70,39 @@ function targetOf(target: Target, e: Endpoint) {
   };
 }
 
+/**
+ * Upgraded connections per user: each holds two of the gateway's sockets for
+ * as long as it lasts, so one user opening thousands would leave none for
+ * anyone else. A user (or, without identity, a client address) past the limit
+ * gets a 429 until one closes.
+ */
+class OpenPerUser {
+  private readonly open = new Map<string, number>();
+  constructor(private readonly max: number) {}
+
+  /** Counts one more for the caller, or throws the 429; returns the release (idempotent). */
+  take(ctx: RequestContext): () => void {
+    const who = ctx.identity?.username !== undefined ? `user:${ctx.identity.username}` : `ip:${ctx.client.ip}`;
+    const count = this.open.get(who) ?? 0;
+    if (count >= this.max) {
+      throw new GatewayError(
+        429,
+        'TooManyRequests',
+        `too many open WebSocket connections for this user (${this.max}); close some and try again`,
+      );
+    }
+    this.open.set(who, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(who) ?? 1) - 1;
+      if (left > 0) this.open.set(who, left);
+      else this.open.delete(who);
+    };
+  }
+}
+
 /** Calls `f` the first time only: the balancer hears one outcome per upgrade. */
 function once<T>(f: (value: T) => void): (value: T) => void {
   let called = false;
@@ -79,6 +116,7 @@ function once<T>(f: (value: T) => void): (value: T) => void {
 export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
   const proxy = new ProxyServer({ xfwd: false, toProxy: true, prependPath: false });
   const upgrades = new Set<Duplex>();
+  const perUser = new OpenPerUser(o.maxPerUser ?? Infinity);
   // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
   // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors reach upgrade-answer.ts.
   proxy.on('error', () => undefined);
@@ -87,6 +125,7 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
     // An error message gets no longer than the backend had for its head.
     refusalBodyTimeoutMs: Math.min(REFUSAL_BODY_TIMEOUT_MS, o.responseHeaderTimeoutMs),
+    sendTimeoutMs: o.sendTimeoutMs ?? 0,
   };
   // The upgrade about to be handed to http-proxy-3, by client socket, until its upstream request exists.
   const starting = new Map<Duplex, Upgrading>();
@@ -104,6 +143,10 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     ctx: RequestContext,
   ): Promise<number> {
     const target = ctx.target!;
+    // Counted from here to the connection's end, whatever happens in between.
+    const release = perUser.take(ctx);
+    if (socket.closed) release();
+    else socket.once('close', release);
     // RFC 6455 §4.1: a GET, HTTP/1.1 or later, asking for WebSocket. h2c and other protocols are not proxied.
     if (
       String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||

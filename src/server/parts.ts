@@ -166,6 +166,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey,
     maxRequestBodyBytes: config.upstream.maxRequestBodyBytes,
+    maxUpgradesPerUser: config.upstream.maxUpgradesPerUser,
+    clientSendTimeoutMs: config.listen.sendTimeout,
     metrics: {
       upstreamConnectErrors: metrics.upstreamConnectErrors,
       upstreamDuration: metrics.upstreamDuration,

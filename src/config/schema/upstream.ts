@@ -47,6 +47,11 @@ export const upstream = z
     responseHeaderTimeout: describe(duration('60s'), 'time to the first response byte; 504 after'),
     idleTimeout: describe(duration('90s'), 'keep-alive idle time of upstream connections'),
     maxRequestBodyBytes: describe(z.number().int().min(0).default(0), 'largest request body (0: unlimited)'),
+    maxUpgradesPerUser: describe(
+      z.number().int().min(1).default(256),
+      'WebSocket connections one user may have open through this replica at once; one more is a 429. ' +
+        'Each holds two sockets of the gateway for as long as it lasts',
+    ),
     loadBalancing: describe(
       z
         .strictObject({
