@@ -172,6 +172,9 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
           secure: o.tls.verify,
           // The plain path's https agent has it too: wss backends signed by a private CA verify.
           ca: o.tls.ca,
+          // node would take the TLS server name from the Host header (publicURL's host in the path
+          // form); the endpoint is dialled by IP and verified as such, as plain requests are.
+          ssl: { servername: '' },
         });
       } finally {
         // http-proxy-3 did not get as far as the upstream request: nothing was sent or answered.
