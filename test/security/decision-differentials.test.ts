@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Recorded } from '../support/echo-server.js';
 import { send } from '../support/http.js';
 import { rawRequest } from './support/raw.js';
+import { received } from './support/requests.js';
 import { NS_A, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
@@ -37,15 +37,6 @@ const asAlice = (extra: Record<string, string> = {}) => ({
   accept: 'application/json',
   ...extra,
 });
-
-/** Every value the upstream received for a header, any case or `_`/`-` spelling. */
-function received(r: Recorded, name: string): string[] {
-  const want = name.toLowerCase().replaceAll('_', '-');
-  const out: string[] = [];
-  for (let i = 0; i < r.rawHeaders.length; i += 2)
-    if (r.rawHeaders[i].toLowerCase().replaceAll('_', '-') === want) out.push(r.rawHeaders[i + 1]);
-  return out;
-}
 
 describe('response policies follow the target, not the spelling of the URL', () => {
   const SANDBOX = /sandbox allow-scripts/;

@@ -11,6 +11,7 @@ import { eventually } from '../support/eventually.js';
 import { HOSTILE, startHostileWorld, type HostileWorld } from './support/hostile-world.js';
 import { rawRequest } from './support/raw.js';
 import { openRawSession } from './support/raw-session.js';
+import { upgradeRequest } from './support/requests.js';
 
 let hw: HostileWorld;
 before(
@@ -25,16 +26,12 @@ after(async () => {
 });
 
 const upgrade = (path: string, extra: string[] = [], version = '1.1') =>
-  [
-    `GET ${HOSTILE}${path} HTTP/${version}`,
-    `Host: ${new URL(hw.w.h.url).host}`,
-    `Authorization: Bearer ${hw.w.alice}`,
-    'Connection: Upgrade',
-    'Upgrade: websocket',
-    'Sec-WebSocket-Version: 13',
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-    ...extra,
-  ].join('\r\n') + '\r\n\r\n';
+  upgradeRequest(`${HOSTILE}${path}`, {
+    host: new URL(hw.w.h.url).host,
+    token: hw.w.alice,
+    extra,
+    version,
+  });
 
 const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n`;
 const closedUpstream = (path: string) =>
