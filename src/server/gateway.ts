@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { cidrMatcher } from '../proxy/cidr-set.js';
 import { clientAddress } from '../proxy/forwarded-for.js';
+import { cutSlowResponseReader } from '../proxy/slow-reader.js';
 import { createAdminServer } from './admin.js';
 import { answerClientError } from './client-error.js';
 import { createAccessLog } from './access-log.js';
@@ -112,6 +113,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : http.createServer(serverOptions);
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
     if (draining) res.setHeader('connection', 'close');
+    cutSlowResponseReader(res, config.listen.sendTimeout);
     void pipeline.handleRequest(req, res, expectsContinue);
   };
   server.on('request', (req, res) => serve(req, res, false));

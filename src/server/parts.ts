@@ -166,6 +166,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey,
     maxRequestBodyBytes: config.upstream.maxRequestBodyBytes,
+    maxUpgradesPerUser: config.upstream.maxUpgradesPerUser,
+    clientSendTimeoutMs: config.listen.sendTimeout,
     metrics: {
       upstreamConnectErrors: metrics.upstreamConnectErrors,
       upstreamDuration: metrics.upstreamDuration,
@@ -214,6 +216,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       'endpoint-pods': resolveTarget.podConfirmations(),
       'rbac-answers': authorizer.answersCached,
       'portal-answers': portal.answersCached(),
+      'balancer-targets': balancer.picker.targets,
     }),
     portal,
     async close() {

@@ -25,6 +25,12 @@ export const listen = z.strictObject({
   ),
   headersTimeout: describe(duration('20s'), 'longest time a client may take to send the request headers'),
   keepAliveTimeout: describe(duration('65s'), 'idle keep-alive time of client connections'),
+  sendTimeout: describe(
+    duration('60s'),
+    'longest time a client may leave the bytes the gateway has for it unread (slow-read guard, as nginx’s ' +
+      '`send_timeout`): the connection is closed, and the upstream connection with it. A response or WebSocket that ' +
+      'is merely quiet is never cut. 0 turns it off',
+  ),
   trustedProxies: describe(
     z.array(cidr).default([]),
     'peers (CIDRs) whose X-Forwarded-For is kept and appended to, e.g. the ingress controller’s Pods; ' +

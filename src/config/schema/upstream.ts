@@ -29,7 +29,7 @@ const rewrite = z
     ),
     sandbox: describe(
       z.array(nonEmpty).default([]),
-      'request paths (picomatch globs, as rewriteHTMLExclude) whose path-form responses get ' +
+      'request paths (globs, as rewriteHTMLExclude) whose path-form responses get ' +
         '`Content-Security-Policy: sandbox` (scripts run, but on an opaque origin: no cookies, no same-origin ' +
         'requests to the gateway or other apps). The page’s own requests carry no session either: only for ' +
         'self-contained pages (single-file reports); host routing is the general answer',
@@ -47,6 +47,11 @@ export const upstream = z
     responseHeaderTimeout: describe(duration('60s'), 'time to the first response byte; 504 after'),
     idleTimeout: describe(duration('90s'), 'keep-alive idle time of upstream connections'),
     maxRequestBodyBytes: describe(z.number().int().min(0).default(0), 'largest request body (0: unlimited)'),
+    maxUpgradesPerUser: describe(
+      z.number().int().min(1).default(256),
+      'WebSocket connections one user may have open through this replica at once; one more is a 429. ' +
+        'Each holds two sockets of the gateway for as long as it lasts',
+    ),
     loadBalancing: describe(
       z
         .strictObject({
@@ -66,6 +71,11 @@ export const upstream = z
           retryBudgetPercent: describe(
             z.number().min(0).max(100).default(20),
             'retries as a share of requests',
+          ),
+          maxTargets: describe(
+            z.number().int().min(1).default(10_000),
+            'Services, pods and nodes (each port apart) the balancer keeps state for (ejections, affinity, retry budget); ' +
+              'past it the least recently used is forgotten. A client names the port, so without a bound one user could make ~65k per pod',
           ),
           outlierDetection: describe(
             z
@@ -174,7 +184,8 @@ export const upstream = z
     ),
     rewriteHTMLExclude: describe(
       z.array(nonEmpty).default([]),
-      'request paths (picomatch globs over the whole path, `**` crosses `/`) whose HTML is passed through unrewritten, ' +
+      'request paths (globs over the whole canonical path — the one the request was routed by, escapes decoded and dot segments resolved; ' +
+        '`**` crosses `/`, `*`, `?`, `[…]`, `{a,b}`; matched in linear time) whose HTML is passed through unrewritten, ' +
         'e.g. `/api/v1/namespaces/monitoring/services/grafana*/proxy/**` for an app configured with its prefix; ' +
         'Location and Set-Cookie are still rewritten',
     ),
