@@ -3,6 +3,7 @@
  * @kubernetes/client-node talks to it), echo backends on 127.0.0.x, and
  * kube-bastion itself on 127.0.0.1 with a config built from the real schema.
  */
+import type { Clock } from '../../src/clock.js';
 import type { KubeObject } from './fake-apiserver.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -27,6 +28,11 @@ export interface HarnessOptions {
   insecureNoAuth?: boolean;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The gateway's clock (test/support/manual-clock.ts): sessions, caches, outlier ejection, retry
+   * budgets and the shutdown delay read it, so a test advances time instead of sleeping.
+   */
+  clock?: Clock;
 }
 
 /** Shallow-merges each top-level section so a test overrides only what it names. */
@@ -61,6 +67,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     config,
     logger: o.logger ?? silentLogger(),
     insecureNoAuth: o.insecureNoAuth ?? true,
+    clock: o.clock,
   });
   const { url, adminURL } = await gateway.listen();
   return {
