@@ -140,7 +140,8 @@ test('shutdown(): unready at once, serves through the delay, drains in-flight re
     assert.equal(await wsClosed, 1001, 'the WebSocket client is told the server is going away');
     await listenerClosed(h.url);
     backend.release(); // the requests in flight when the listener closed answer now
-    for (const r of await Promise.all(inFlight)) assert.equal(r.status, 200, 'every in-flight request finished');
+    for (const r of await Promise.all(inFlight))
+      assert.equal(r.status, 200, 'every in-flight request finished');
     await done; // without the 5 s timeout (the clock stays put): the drain ended with the last request
     await load.stop();
 
@@ -257,7 +258,8 @@ logging: { level: info, audit: { enabled: false } }
     await load.stop();
 
     assert.equal(code, 0, `exit code 0\n${output}`);
-    for (const r of await Promise.all(inFlight)) assert.equal(r.status, 200, 'every in-flight request finished');
+    for (const r of await Promise.all(inFlight))
+      assert.equal(r.status, 200, 'every in-flight request finished');
     // A request the gateway received has an access-log line; the failed ones (refused or reset
     // in the accept queue as the listener closed) must have none.
     const logged = new Set(
