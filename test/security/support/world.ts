@@ -15,6 +15,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Clock } from '../../../src/clock.js';
 import type { ConfigInput } from '../../../src/config/schema.js';
 import { endpointSlice, node, pod, service } from '../../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer, type Recorded } from '../../support/echo-server.js';
@@ -59,6 +60,8 @@ export interface WorldOptions {
   config?: ConfigInput;
   /** Merged into the world's `authentication.jwt[0]` entry (rules, allowSystemNames, …). */
   issuer?: Record<string, unknown>;
+  /** The gateway's clock (test/support/manual-clock.ts); the system clock by default. */
+  clock?: Clock;
 }
 
 export const RULES = [
@@ -106,6 +109,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const extra = o.config ?? {};
   const h = await startHarness({
     insecureNoAuth: false,
+    clock: o.clock,
     logger: log.logger,
     objects: [
       ...svc('team-a', 'web', a),
