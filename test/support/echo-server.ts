@@ -37,7 +37,7 @@ export interface EchoServer {
   port: number;
   requests: Recorded[];
   last(): Recorded | undefined;
-  /** Resolves when `n` requests have been recorded. */
+  /** Resolves when `n` requests have been recorded (`timeoutMs`, default 30 s, is a hang guard). */
   waitFor(n: number, timeoutMs?: number): Promise<void>;
   openConnections(): number;
   /** Requests to /held still waiting for `release()`. */
@@ -175,7 +175,7 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
     port,
     requests,
     last: () => requests.at(-1),
-    waitFor(n, timeoutMs = 5000) {
+    waitFor(n, timeoutMs = 30_000) {
       if (requests.length >= n) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const t = setTimeout(

@@ -4,7 +4,8 @@
  * `npm run bench`). The last failure is rethrown after `timeoutMs`.
  *
  * `timeoutMs` is a hang guard, not a deadline the behaviour must meet: it is
- * generous (10 s) because a loaded machine may take seconds to get there.
+ * generous (10 s) because a loaded machine may take seconds to get there, and
+ * a shorter one is raised to that floor.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -15,6 +16,7 @@ export async function eventually(
   timeoutMs = EVENTUALLY_TIMEOUT_MS,
   intervalMs = 5,
 ): Promise<number> {
+  timeoutMs = Math.max(timeoutMs, EVENTUALLY_TIMEOUT_MS);
   const start = performance.now();
   for (;;) {
     try {
