@@ -107,6 +107,10 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     pod(ns, `${name}-0`, e.host, [{ name: 'http', containerPort: e.port }]),
   ];
   const extra = o.config ?? {};
+  const released = async () => {
+    await Promise.all([issuer.close(), a.close(), secret.close(), b.close(), nodeEcho.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
   const h = await startHarness({
     insecureNoAuth: false,
     clock: o.clock,
@@ -123,6 +127,9 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       authorization: { rules: RULES, ...extra.authorization },
       logging: { level: 'debug', audit: { file: auditFile }, ...extra.logging },
     },
+  }).catch(async (err: unknown) => {
+    await released(); // e.g. its port was taken meanwhile (startSignInWorld tries another)
+    throw err;
   });
   const secrets = new Set<string>();
   const mint = async (sub: string, groups: string[]) => {
@@ -156,8 +163,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     forbiddenSeen: () => [...secret.requests, ...b.requests, ...nodeEcho.requests],
     async close() {
       await h.close();
-      await Promise.all([issuer.close(), ...echoes.map((e) => e.close())]);
-      rmSync(dir, { recursive: true, force: true });
+      await released();
     },
   };
 }
