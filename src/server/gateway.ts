@@ -35,7 +35,11 @@ export interface GatewayOptions {
   state?: ClusterState;
   /** Serve without authentication (anonymous caller); loopback only. */
   insecureNoAuth?: boolean;
-  /** Session lifetimes, sign-in handoffs and WebSocket liveness read this clock (tests move it). */
+  /**
+   * Every lifetime and interval reads this clock (tests move it): sessions, sign-in handoffs,
+   * WebSocket liveness, caches, outlier ejection, retry budgets, the watch restart backoff and the
+   * shutdown delay and timeout. IO deadlines (connect, response headers, idle) run on real timers.
+   */
   clock?: Clock;
 }
 
@@ -172,7 +176,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async shutdown() {
       draining = true;
       logger.info({ delayMs: config.listen.shutdown.delay }, 'shutting down: unready, still serving');
-      await new Promise((r) => setTimeout(r, config.listen.shutdown.delay));
+      await new Promise<void>((r) => clock.after(config.listen.shutdown.delay, r));
       // Stop accepting, but not http.Server#close(): it also drops "idle" connections at once, and
       // a connection accepted a moment ago whose request is not parsed yet counts as idle (the
       // client would see a reset). Give those a moment to become requests, then sweep: every
@@ -185,12 +189,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         sweep = setInterval(() => server.closeIdleConnections(), 100);
       }, FRESH_CONNECTION_GRACE_MS);
       for (const socket of parts.forwarder.upgrades) closeWebSocket(socket);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise((r) => (timer = setTimeout(r, config.listen.shutdown.timeout)));
+      let cancelDeadline = () => {};
+      const deadline = new Promise<void>(
+        (r) => (cancelDeadline = clock.after(config.listen.shutdown.timeout, r)),
+      );
       await Promise.race([closed, deadline]);
       clearTimeout(firstSweep);
       clearInterval(sweep);
-      clearTimeout(timer);
+      cancelDeadline();
       server.closeAllConnections();
       await new Promise((r) => admin.close(r));
       await stopParts();

@@ -81,7 +81,9 @@ function memoized(policy: (ip: string) => boolean, max = 100_000) {
 }
 
 export async function buildParts(config: Config, o: PartsOptions) {
-  const { logger, metrics } = o;
+  const { logger, metrics, clock } = o;
+  // A test's clock drives every lifetime and interval; without one, durations are monotonic.
+  const elapsed = clock ? () => clock.now() : undefined;
   if (!hasAuthentication(config) && !o.insecureNoAuth) {
     throw new Error(
       'no authentication method is configured (authentication.oidc, authentication.jwt or serviceAccountTokens); ' +
@@ -106,6 +108,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
           podCacheTTL: config.kubernetes.podCacheTTL,
           nodeCacheTTL: config.kubernetes.nodeCacheTTL,
           onWatchRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
+          clock,
         }));
 
   const publicURL = new URL(config.publicURL);
@@ -114,13 +117,13 @@ export async function buildParts(config: Config, o: PartsOptions) {
     kubeConfig,
     publicURL,
     metrics,
-    clock: o.clock,
+    clock,
     isRoutedHost: routedHostMatcher(config.routing),
   });
-  const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
+  const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger, now: elapsed });
   const identity = await createUpstreamIdentity(config, { logger });
   const audit = createAuditLog(config.logging.audit, logger);
-  const balancer = createBalancer(config.upstream.loadBalancing, { metrics });
+  const balancer = createBalancer(config.upstream.loadBalancing, { metrics, now: elapsed });
   const clientScheme = config.listen.tls || publicURL.protocol === 'https:' ? 'https' : 'http';
   // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
   // Upstream Set-Cookie lines naming a gateway cookie are dropped in every form.
@@ -141,6 +144,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
     endpointRecheckMs: config.kubernetes === 'none' ? undefined : config.kubernetes.endpointRecheck,
     onPodCheck: (result) => metrics.podChecks.inc({ result }),
+    now: elapsed,
   });
 
   const affinityKey =

@@ -13,6 +13,7 @@
 import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 
 export interface SigningKey {
@@ -40,6 +41,8 @@ export interface KeyRingOptions {
   reloadInterval?: number;
   logger: Logger;
   now?: () => number;
+  /** Runs the reloads and rotations (tests advance it); `now` defaults to its time. */
+  clock?: Clock;
 }
 
 export class SigningKeyError extends Error {
@@ -85,12 +88,30 @@ export async function parseKeyFile(pem: string, file: string): Promise<SigningKe
 export const generateSigningKey = (): Promise<SigningKey> =>
   signingKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
 
+/**
+ * Runs `work` (which handles its own errors) every `ms` on `clock`, the next run counted from the
+ * end of the last; returns a stop function.
+ */
+function every(clock: Clock, ms: number, work: () => Promise<void>): () => void {
+  let stopped = false;
+  let cancel = () => {};
+  const arm = () => {
+    cancel = clock.after(ms, () => void work().finally(() => !stopped && arm()));
+  };
+  arm();
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}
+
 export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   /** Keys that no longer sign, published until `until`. */
   let retired: { key: SigningKey; until: number }[] = [];
   let active: SigningKey[]; // [signing, ...published-only]
-  let timer: NodeJS.Timeout | undefined;
+  let stop: () => void;
 
   function retire(previous: readonly SigningKey[], next: readonly SigningKey[]): void {
     const kept = new Set(next.map((k) => k.kid));
@@ -103,8 +124,8 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     const file = options.file;
     let text = await readFile(file, 'utf8');
     active = await parseKeyFile(text, file);
-    timer = setInterval(() => {
-      void (async () => {
+    stop = every(clock, options.reloadInterval ?? 30_000, async () => {
+      try {
         const fresh = await readFile(file, 'utf8');
         if (fresh === text) return;
         const keys = await parseKeyFile(fresh, file);
@@ -112,22 +133,24 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
         retire(active, keys);
         active = keys;
         options.logger.info({ kid: keys[0].kid }, 'assertion signing key reloaded');
-      })().catch((err: unknown) =>
-        options.logger.error({ err }, 'assertion signing key file unreadable; keeping the previous keys'),
-      );
-    }, options.reloadInterval ?? 30_000);
+      } catch (err) {
+        options.logger.error({ err }, 'assertion signing key file unreadable; keeping the previous keys');
+      }
+    });
   } else {
     active = [await generateSigningKey(), await generateSigningKey()]; // [current, next]
-    timer = setInterval(() => {
-      void generateSigningKey().then((next) => {
+    stop = every(clock, options.rotation, async () => {
+      try {
+        const next = await generateSigningKey();
         const previous = active;
         active = [previous[1], next];
         retire(previous, active);
         options.logger.info({ kid: active[0].kid }, 'assertion signing key rotated');
-      });
-    }, options.rotation);
+      } catch (err) {
+        options.logger.error({ err }, 'assertion signing key rotation failed; keeping the current keys');
+      }
+    });
   }
-  timer.unref();
 
   return {
     current: () => active[0],
@@ -136,6 +159,6 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       retired = retired.filter((r) => r.until > t);
       return [...active, ...retired.map((r) => r.key)].map((k) => k.jwk);
     },
-    close: () => clearInterval(timer),
+    close: () => stop(),
   };
 }
