@@ -50,11 +50,8 @@ export class SigningKeyError extends Error {
   }
 }
 
+/** A key readSigningKeys accepted (or one generated on the same curve) with its kid and public JWK. */
 async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
-  const details = privateKey.asymmetricKeyDetails;
-  if (privateKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-    throw new SigningKeyError('the assertion signing key must be an EC P-256 private key (ES256)');
-  }
   const { kty, crv, x, y } = createPublicKey(privateKey).export({ format: 'jwk' });
   const pub: JWK = { kty, crv, x, y };
   const kid = await calculateJwkThumbprint(pub);
@@ -63,24 +60,31 @@ async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
 
 const PEM_BLOCK = /-----BEGIN ((?:EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/g;
 
-/** Every private key in a PEM file, in order (PKCS#8 or SEC1). */
-export async function parseKeyFile(pem: string, file: string): Promise<SigningKey[]> {
+/**
+ * Every private key in a PEM file, in order (PKCS#8 or SEC1), each an EC P-256
+ * key (ES256); else a SigningKeyError saying which key is wrong. The one rule for
+ * the file: the config loader applies it when the config loads (so check-config
+ * reports it with its path), the key ring when it re-reads the file.
+ */
+export function readSigningKeys(pem: string, file: string): KeyObject[] {
   const blocks = pem.match(PEM_BLOCK) ?? [];
   if (blocks.length === 0) throw new SigningKeyError(`${file}: no PEM private key found`);
-  return Promise.all(
-    blocks.map((block, i) => {
-      let key: KeyObject;
-      try {
-        key = createPrivateKey(block);
-      } catch (err) {
-        throw new SigningKeyError(`${file}: key ${i + 1} cannot be read: ${(err as Error).message}`);
-      }
-      return signingKey(key).catch((err: Error) => {
-        throw new SigningKeyError(`${file}: key ${i + 1}: ${err.message}`);
-      });
-    }),
-  );
+  return blocks.map((block, i) => {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(block);
+    } catch (err) {
+      throw new SigningKeyError(`${file}: key ${i + 1} cannot be read: ${(err as Error).message}`);
+    }
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+      throw new SigningKeyError(`${file}: key ${i + 1}: must be an EC P-256 private key (ES256)`);
+    return key;
+  });
 }
+
+/** The keys of a PEM file with their kids; throws SigningKeyError as readSigningKeys does. */
+export const parseKeyFile = (pem: string, file: string): Promise<SigningKey[]> =>
+  Promise.all(readSigningKeys(pem, file).map(signingKey));
 
 export const generateSigningKey = (): Promise<SigningKey> =>
   signingKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);

@@ -2,7 +2,10 @@
  * Loads the config file exactly as a rendered pod would see it: the ConfigMap
  * mounted where `--config` points, the Secret's keys as files under its mount,
  * the container's env for `${VAR}` references, and then the gateway's own loader
- * (parseConfig) and signing-key reader. This is what ties the chart to the schema.
+ * (loadConfig, as `serve` loads it: the files read and checked) and signing-key reader. This is
+ * what ties the chart to the schema. One difference: a config without an authentication method
+ * passes here. The chart's defaults have none (the admin adds one), and serve refuses to start
+ * until then; test/config/agreement.test.ts holds serve and check-config to that.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -10,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { parseKeyFile } from '../../src/upstream-identity/signing-keys.js';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
@@ -49,6 +52,9 @@ function inventSecret(configKey: string): string {
   }
   return randomBytes(32).toString('base64url');
 }
+
+/** A value for an env var the pod gets from a Secret the test does not have; URLs must look like one. */
+const invented = (name: string) => (name.endsWith('REDIS_URL') ? 'rediss://redis.invalid:6379' : `value-of-${name}`);
 
 /** Every `...File` key whose path is inside dir, as [configKey, path]. */
 function secretFiles(
@@ -93,8 +99,11 @@ export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
         : inventSecret(configKey);
       writeFileSync(join(dir, key), content);
     }
-    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? `value-of-${e.name}`]));
-    const config = parseConfig(parse(text.replaceAll(secretMount.mountPath, dir)), { env });
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? invented(e.name)]));
+    const config = loadConfig(parse(text.replaceAll(secretMount.mountPath, dir)), {
+      env,
+      insecureNoAuth: true,
+    });
     const keyFile = config.upstream.assertion.signingKeyFile;
     if (config.upstream.assertion.enabled && keyFile) {
       const keys = await parseKeyFile(readFileSync(keyFile, 'utf8'), keyFile);
