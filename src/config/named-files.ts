@@ -11,9 +11,9 @@
  * `secret`), and an issuer's `certificateAuthority` becomes the PEM text it
  * names. The kubeconfig is read in kubeconfig-check.ts.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { readSigningKeys, SigningKeyError } from '../upstream-identity/signing-keys.js';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { readSigningKeys, SigningKeyError } from '../upstream-identity/signing-key-file.js';
 import type { ConfigIssue, ConfigPath } from './issue.js';
 import { formatPath } from './issue.js';
 import { keyMatchesCertificate, PemError, pemCertificates, pemPrivateKey } from './pem.js';
@@ -24,6 +24,12 @@ const REASONS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
   EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EROFS: 'the file system is read-only',
+};
+const reason = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return REASONS[code] ?? (code || String(err));
 };
 
 class FileReader {
@@ -42,14 +48,34 @@ class FileReader {
     try {
       return readFileSync(abs, 'utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? '';
       this.report({
         path,
         message:
-          `cannot read ${abs}: ${REASONS[code] ?? code ?? String(err)}; fix the path or put the file there ` +
+          `cannot read ${abs}: ${reason(err)}; fix the path or put the file there ` +
           '(relative paths are resolved against the config file’s directory)',
       });
       return undefined;
+    }
+  }
+
+  /**
+   * Whether the gateway will be able to append to the file: it, or else the nearest directory
+   * above it that exists (the rest is created), must be writable. Nothing is created here.
+   */
+  writable(path: ConfigPath, file: string): void {
+    const abs = this.absolute(file);
+    let at = abs;
+    while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+    try {
+      const isDirectory = statSync(at).isDirectory();
+      if (at === abs && isDirectory) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+      if (at !== abs && !isDirectory) throw Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
+      accessSync(at, constants.W_OK);
+    } catch (err) {
+      this.report({
+        path,
+        message: `cannot write ${abs}: ${reason(err)}; name a file in a writable directory (e.g. a volume mount)`,
+      });
     }
   }
 
@@ -158,6 +184,7 @@ export function readNamedFiles(
   caBundles(config, files);
   signingKey(config, files);
   const audit = config.logging.audit;
+  if (audit.enabled && audit.file) files.writable(['logging', 'audit', 'file'], audit.file);
   if (audit.file) audit.file = files.absolute(audit.file);
   // Read in kubeconfig-check.ts (it needs the Kubernetes client, loaded only then); resolved here.
   if (config.kubernetes !== 'none' && config.kubernetes.kubeconfig)

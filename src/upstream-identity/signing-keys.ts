@@ -10,10 +10,13 @@
  *   one rotation ahead of use and the old one kept for the overlap. With
  *   several replicas, each publishes only its own keys, so use a file there.
  */
-import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Logger } from '../observability/logger.js';
+import { readSigningKeys } from './signing-key-file.js';
+
+export { readSigningKeys, SigningKeyError } from './signing-key-file.js';
 
 export interface SigningKey {
   kid: string;
@@ -42,44 +45,12 @@ export interface KeyRingOptions {
   now?: () => number;
 }
 
-export class SigningKeyError extends Error {
-  readonly code = 'ERR_SIGNING_KEY';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SigningKeyError';
-  }
-}
-
 /** A key readSigningKeys accepted (or one generated on the same curve) with its kid and public JWK. */
 async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
   const { kty, crv, x, y } = createPublicKey(privateKey).export({ format: 'jwk' });
   const pub: JWK = { kty, crv, x, y };
   const kid = await calculateJwkThumbprint(pub);
   return { kid, privateKey, jwk: { ...pub, kid, alg: 'ES256', use: 'sig' } };
-}
-
-const PEM_BLOCK = /-----BEGIN ((?:EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/g;
-
-/**
- * Every private key in a PEM file, in order (PKCS#8 or SEC1), each an EC P-256
- * key (ES256); else a SigningKeyError saying which key is wrong. The one rule for
- * the file: the config loader applies it when the config loads (so check-config
- * reports it with its path), the key ring when it re-reads the file.
- */
-export function readSigningKeys(pem: string, file: string): KeyObject[] {
-  const blocks = pem.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0) throw new SigningKeyError(`${file}: no PEM private key found`);
-  return blocks.map((block, i) => {
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(block);
-    } catch (err) {
-      throw new SigningKeyError(`${file}: key ${i + 1} cannot be read: ${(err as Error).message}`);
-    }
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
-      throw new SigningKeyError(`${file}: key ${i + 1}: must be an EC P-256 private key (ES256)`);
-    return key;
-  });
 }
 
 /** The keys of a PEM file with their kids; throws SigningKeyError as readSigningKeys does. */

@@ -71,7 +71,19 @@ function secretFiles(
   return out;
 }
 
-export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
+export interface PodFiles {
+  /** The config file as the pod reads it, with the Secret's mount path replaced by `dir`. */
+  file: string;
+  /** The container's env; values from Secrets the test does not have are invented. */
+  env: Record<string, string>;
+  text: string;
+  secretMountPath: string;
+  secretName: string;
+  secret?: ISecret;
+}
+
+/** Writes into `dir` what the rendered pod would see: its config file and the Secret's keys as files. */
+export function writePodFiles(objects: KubeObject[], dir: string): PodFiles {
   const c = container(objects);
   const args = c.args ?? [];
   const configPath = args[args.indexOf('--config') + 1];
@@ -87,29 +99,33 @@ export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
   const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === secretName) as
     ISecret | undefined;
 
+  for (const [configKey, path] of secretFiles(parse(text), secretMount.mountPath)) {
+    const key = basename(path);
+    const content = secret
+      ? Buffer.from(
+          secret.data?.[key] ?? assert.fail(`Secret ${secretName} has no key ${key} (config ${configKey})`),
+          'base64',
+        )
+      : inventSecret(configKey);
+    writeFileSync(join(dir, key), content);
+  }
+  const file = join(dir, basename(configPath));
+  writeFileSync(file, text.replaceAll(secretMount.mountPath, dir));
+  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? invented(e.name)]));
+  return { file, env, text, secretMountPath: secretMount.mountPath, secretName, secret };
+}
+
+export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
   const dir = mkdtempSync(join(tmpdir(), 'kube-bastion-secrets-'));
   try {
-    for (const [configKey, path] of secretFiles(parse(text), secretMount.mountPath)) {
-      const key = basename(path);
-      const content = secret
-        ? Buffer.from(
-            secret.data?.[key] ?? assert.fail(`Secret ${secretName} has no key ${key} (config ${configKey})`),
-            'base64',
-          )
-        : inventSecret(configKey);
-      writeFileSync(join(dir, key), content);
-    }
-    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? invented(e.name)]));
-    const config = loadConfig(parse(text.replaceAll(secretMount.mountPath, dir)), {
-      env,
-      insecureNoAuth: true,
-    });
+    const { file, env, text, secretMountPath, secretName, secret } = writePodFiles(objects, dir);
+    const config = loadConfig(parse(readFileSync(file, 'utf8')), { env, insecureNoAuth: true });
     const keyFile = config.upstream.assertion.signingKeyFile;
     if (config.upstream.assertion.enabled && keyFile) {
       const keys = await parseKeyFile(readFileSync(keyFile, 'utf8'), keyFile);
       assert.ok(keys.length >= 1 && keys[0].jwk.alg === 'ES256', 'the assertion signing key must be ES256');
     }
-    return { config, text, secretMountPath: secretMount.mountPath, secretName, secret };
+    return { config, text, secretMountPath, secretName, secret };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
