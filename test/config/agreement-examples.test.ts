@@ -90,4 +90,4 @@ else
     chart('docs/install.md: bearer tokens from GitHub Actions', valuesBlock('docs/install.md', 1)),
   );
 
-agreementTests(cases);
+agreementTests('check-config and serve on the examples people copy', cases);

@@ -5,4 +5,7 @@
  */
 import { agreementTests, fixtureCases, namesAFile, readFixtures } from './corpus.js';
 
-agreementTests(fixtureCases(readFixtures('bad').filter(namesAFile)));
+agreementTests(
+  'check-config and serve on refused files: the files a config names',
+  fixtureCases(readFixtures('bad').filter(namesAFile)),
+);

@@ -5,4 +5,4 @@
  */
 import { agreementTests, fixtureCases, readFixtures } from './corpus.js';
 
-agreementTests(fixtureCases(readFixtures('good')));
+agreementTests('check-config and serve on accepted files', fixtureCases(readFixtures('good')));

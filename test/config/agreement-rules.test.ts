@@ -15,4 +15,7 @@ test('the corpus has a refused file for every rule, each naming its key', () => 
   for (const f of bad) assert.ok(f.expect?.length, `${f.name} has no "# expect: <path>" comment`);
 });
 
-agreementTests(fixtureCases(bad.filter((f) => !namesAFile(f))));
+agreementTests(
+  'check-config and serve on refused files: the config itself',
+  fixtureCases(bad.filter((f) => !namesAFile(f))),
+);

@@ -14,7 +14,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { FROM_SOURCE, startCLI } from '../cli/cli-process.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeApiServer } from '../support/fake-apiserver.js';
@@ -186,31 +186,6 @@ export async function serve(fixture: Fixture, env: NodeJS.ProcessEnv): Promise<O
   }
 }
 
-/** Runs the tasks, at most `size` at a time (each is a child process: the machine has few cores). */
-export async function pool<T>(tasks: (() => Promise<T>)[], size: number): Promise<T[]> {
-  const results: T[] = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(size, tasks.length) }, worker));
-  return results;
-}
-
-/** Both commands on every fixture, in parallel; resolves with each fixture's two outcomes. */
-export async function runBoth(
-  fixtures: Fixture[],
-  env: NodeJS.ProcessEnv,
-  size = 3,
-): Promise<Map<Fixture, { check: Outcome; serve: Outcome }>> {
-  const tasks = fixtures.flatMap((f) => [() => checkConfig(f, env), () => serve(f, env)]);
-  const outcomes = await pool(tasks, size);
-  return new Map(fixtures.map((f, i) => [f, { check: outcomes[2 * i], serve: outcomes[2 * i + 1] }]));
-}
-
 /** check-config exit 0 ⇔ serve becomes ready; when refused, the same problems, naming `expect` if given. */
 export function assertAgree(fixture: Fixture, check: Outcome, served: Outcome): void {
   const about = `${fixture.name}\n--- check-config:\n${check.output}\n--- serve:\n${served.output}`;
@@ -269,30 +244,35 @@ export interface Case {
 export const fixtureCases = (fixtures: Fixture[]): Case[] =>
   fixtures.map((f) => ({ name: f.name, refuse: f.expect, fixture: () => f }));
 
-/** One test per case: check-config and serve ran on it (all cases at once, a few processes at a time) and agree. */
-export function agreementTests(cases: Case[]): void {
-  let world: World | undefined;
-  let dir: string | undefined;
-  const outcomes = new Map<string, { fixture: Fixture; check: Outcome; serve: Outcome }>();
-  before(async () => {
-    world = await startWorld();
-    dir = mkdtempSync(join(tmpdir(), 'bastion-examples-'));
-    const fixtures = await Promise.all(cases.map(async (c) => c.fixture(world!, dir!)));
-    const results = await runBoth(fixtures, world.env);
-    cases.forEach((c, i) => outcomes.set(c.name, { fixture: fixtures[i], ...results.get(fixtures[i])! }));
-  });
-  after(async () => {
-    await world?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  for (const c of cases) {
-    const what = c.refuse
-      ? `check-config exits 1 and serve refuses, both naming ${c.refuse.join(', ')}`
-      : 'check-config exits 0 and serve becomes ready';
-    test(`${c.name}: ${what}`, () => {
-      const { fixture, check, serve: served } = outcomes.get(c.name)!;
-      assert.equal(check.accepted, !c.refuse, `check-config on ${c.name}:\n${check.output}`);
-      assertAgree({ ...fixture, expect: c.refuse }, check, served);
+/** Both commands on one case at once, then that they agree (and accept, or refuse naming c.refuse). */
+async function agree(c: Case, world: World, dir: string): Promise<void> {
+  const fixture = await c.fixture(world, dir);
+  const [check, served] = await Promise.all([checkConfig(fixture, world.env), serve(fixture, world.env)]);
+  assert.equal(check.accepted, !c.refuse, `check-config on ${c.name}:\n${check.output}`);
+  assertAgree({ ...fixture, expect: c.refuse }, check, served);
+}
+
+/**
+ * One test per case, two cases at a time (four processes: the machine has two cores,
+ * and each process is mostly start-up work).
+ */
+export function agreementTests(title: string, cases: Case[]): void {
+  describe(title, { concurrency: 2 }, () => {
+    let world: World;
+    let dir: string;
+    before(async () => {
+      world = await startWorld();
+      dir = mkdtempSync(join(tmpdir(), 'bastion-examples-'));
     });
-  }
+    after(async () => {
+      await world?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    for (const c of cases) {
+      const what = c.refuse
+        ? `check-config exits 1 and serve refuses, both naming ${c.refuse.join(', ')}`
+        : 'check-config exits 0 and serve becomes ready';
+      test(`${c.name}: ${what}`, () => agree(c, world, dir));
+    }
+  });
 }
