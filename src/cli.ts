@@ -63,10 +63,10 @@ function usageError(message: string, help: string): never {
 
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
-  if (first === '-h' || first === '--help' || first === 'help')
-    return void process.stdout.write(
-      await helpText(rest.length > 0 ? rest.filter((n) => n in COMMANDS) : Object.keys(COMMANDS)),
-    );
+  if (first === '-h' || first === '--help' || first === 'help') {
+    const asked = rest.filter((n) => n in COMMANDS); // `help check-config`: that command's help
+    return void process.stdout.write(await helpText(asked.length > 0 ? asked : Object.keys(COMMANDS)));
+  }
   if (first === '-v' || first === '--version') return void process.stdout.write(`${VERSION}\n`);
   const named = first !== undefined && !first.startsWith('-');
   const name = named ? first : DEFAULT_COMMAND;
@@ -74,8 +74,8 @@ async function main(argv: string[]): Promise<void> {
   const { command } = await COMMANDS[name]();
   const help = await helpText([name]);
 
-  const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
-  for (const [flag, o] of Object.entries(command.options))
+  const options: ParseArgsConfig['options'] = {};
+  for (const [flag, o] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS }))
     options[flag] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   let parsed;
   try {
@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const { values, positionals } = parsed;
   if (values.help) return void process.stdout.write(help);
+  if (values.version) return void process.stdout.write(`${VERSION}\n`);
   if (positionals.length > (command.maxPositionals ?? 0))
     usageError(`unexpected argument "${positionals[command.maxPositionals ?? 0]}"`, help);
   try {

@@ -10,6 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { isLoopbackURL } from '../config/schema/primitives.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -19,7 +20,6 @@ import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.
 import { withAuthenticatedGroup, type Identity } from './identity.js';
 import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
-import { isLoopbackURL } from '../config/schema/primitives.js';
 import { IdentityProvider } from './oidc/identity-provider.js';
 import { LOGIN_PATH, createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
