@@ -95,9 +95,24 @@ const staticService = z.strictObject({
   ),
 });
 
+/** One entry per Service: a second `namespace/name` would silently replace the first. */
+const staticServices = z.array(staticService).superRefine((services, ctx) => {
+  const seen = new Set<string>();
+  services.forEach((s, i) => {
+    const key = `${s.namespace}/${s.name}`;
+    if (seen.has(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `"${key}" is listed twice: list each Service once, with all its ports and endpoints`,
+      });
+    seen.add(key);
+  });
+});
+
 export const staticState = z.strictObject({
   services: describe(
-    z.array(staticService).default([]),
+    staticServices.default([]),
     'Services served without a cluster (with `kubernetes: none`), e.g. for the demo',
     [
       [

@@ -5,7 +5,10 @@ import { bindAddress, cidr, describe, duration, nonEmpty, port } from './primiti
 // --- listen / admin -------------------------------------------------------
 
 const tlsFiles = z.strictObject({
-  certFile: describe(nonEmpty, 'PEM certificate chain file, the server’s certificate first; read when the config loads'),
+  certFile: describe(
+    nonEmpty,
+    'PEM certificate chain file, the server’s certificate first; read when the config loads',
+  ),
   keyFile: describe(
     nonEmpty,
     'PEM private key file (unencrypted) of that certificate; read when the config loads, and must match it',

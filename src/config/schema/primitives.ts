@@ -24,12 +24,14 @@ export const cidr = z.string().refine((value) => {
 }, 'must be an IP address or CIDR');
 /** A DNS name, any case, optionally with a final dot. No look-ahead: Helm checks the chart's copy with RE2. */
 export const DNS_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
-/** Where a listener binds: an address or a host name, never `host:port` (the port has its own key). */
-export const bindAddress = z
-  .string()
-  .refine((value) => isIP(value) !== 0 || DNS_NAME.test(value), {
-    message: 'must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (or a host name), without a port: the port has its own key',
-  });
+/**
+ * Where a listener binds: an IP address, or `localhost`. Never `host:port` (the port has its
+ * own key), and no other name: whether a name resolves depends on where the gateway runs.
+ */
+export const bindAddress = z.string().refine((value) => isIP(value) !== 0 || value === 'localhost', {
+  message:
+    'must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (or localhost), without a port: the port has its own key',
+});
 /** Plain-http URLs are accepted for loopback development servers only (an IdP, the demo). */
 export function isLoopbackURL(url: URL): boolean {
   return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.endsWith('.localhost');
