@@ -29,6 +29,10 @@ import { createStages } from './stages.js';
 const FRESH_CONNECTION_GRACE_MS = 250;
 
 export interface GatewayOptions {
+  /**
+   * A config that passed the loader (config/load.ts: loadConfigFile, loadConfig, or parseConfig
+   * when it names no files): nothing built from it checks it again.
+   */
   config: Config;
   logger?: Logger;
   /** Cluster state to use instead of the one the config describes (tests, benchmarks). */

@@ -46,11 +46,6 @@ export interface PartsOptions {
 
 export type Parts = Awaited<ReturnType<typeof buildParts>>;
 
-function hasAuthentication(config: Config): boolean {
-  const a = config.authentication;
-  return a.oidc !== undefined || a.jwt.length > 0 || a.serviceAccountTokens.enabled;
-}
-
 /** With --insecure-no-auth and no rules, the anonymous caller may use any verb inside the namespace fence. */
 function insecureConfig(config: Config): Config {
   if (config.authorization.rules.length > 0 || config.authorization.kubernetesRBAC.enabled) return config;
@@ -80,16 +75,11 @@ function memoized(policy: (ip: string) => boolean, max = 100_000) {
   return Object.assign(mayDial, { size: () => answers.size });
 }
 
+/** `config` passed the loader (config/load.ts), which holds every rule: nothing here checks it again. */
 export async function buildParts(config: Config, o: PartsOptions) {
   const { logger, metrics, clock } = o;
   // A test's clock drives every lifetime and interval; without one, durations are monotonic.
   const elapsed = clock ? () => clock.now() : undefined;
-  if (!hasAuthentication(config) && !o.insecureNoAuth) {
-    throw new Error(
-      'no authentication method is configured (authentication.oidc, authentication.jwt or serviceAccountTokens); ' +
-        'refusing to start. Use --insecure-no-auth only for local testing.',
-    );
-  }
   if (o.insecureNoAuth) {
     logger.warn(
       'INSECURE: --insecure-no-auth is set: every caller is anonymous; listening on 127.0.0.1 only',

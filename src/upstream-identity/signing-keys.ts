@@ -10,11 +10,14 @@
  *   one rotation ahead of use and the old one kept for the overlap. With
  *   several replicas, each publishes only its own keys, so use a file there.
  */
-import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
+import { readSigningKeys } from './signing-key-file.js';
+
+export { readSigningKeys, SigningKeyError } from './signing-key-file.js';
 
 export interface SigningKey {
   kid: string;
@@ -45,45 +48,17 @@ export interface KeyRingOptions {
   clock?: Clock;
 }
 
-export class SigningKeyError extends Error {
-  readonly code = 'ERR_SIGNING_KEY';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SigningKeyError';
-  }
-}
-
+/** A key readSigningKeys accepted (or one generated on the same curve) with its kid and public JWK. */
 async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
-  const details = privateKey.asymmetricKeyDetails;
-  if (privateKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-    throw new SigningKeyError('the assertion signing key must be an EC P-256 private key (ES256)');
-  }
   const { kty, crv, x, y } = createPublicKey(privateKey).export({ format: 'jwk' });
   const pub: JWK = { kty, crv, x, y };
   const kid = await calculateJwkThumbprint(pub);
   return { kid, privateKey, jwk: { ...pub, kid, alg: 'ES256', use: 'sig' } };
 }
 
-const PEM_BLOCK = /-----BEGIN ((?:EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/g;
-
-/** Every private key in a PEM file, in order (PKCS#8 or SEC1). */
-export async function parseKeyFile(pem: string, file: string): Promise<SigningKey[]> {
-  const blocks = pem.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0) throw new SigningKeyError(`${file}: no PEM private key found`);
-  return Promise.all(
-    blocks.map((block, i) => {
-      let key: KeyObject;
-      try {
-        key = createPrivateKey(block);
-      } catch (err) {
-        throw new SigningKeyError(`${file}: key ${i + 1} cannot be read: ${(err as Error).message}`);
-      }
-      return signingKey(key).catch((err: Error) => {
-        throw new SigningKeyError(`${file}: key ${i + 1}: ${err.message}`);
-      });
-    }),
-  );
-}
+/** The keys of a PEM file with their kids; throws SigningKeyError as readSigningKeys does. */
+export const parseKeyFile = (pem: string, file: string): Promise<SigningKey[]> =>
+  Promise.all(readSigningKeys(pem, file).map(signingKey));
 
 export const generateSigningKey = (): Promise<SigningKey> =>
   signingKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);

@@ -17,6 +17,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { GatewayError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { parseProxyPath } from '../../src/proxy/grammar.js';
+import { configProblems } from '../support/config-problems.js';
 import { startFakeApiServer, type AccessGrant, type FakeApiServer } from '../support/fake-apiserver.js';
 
 const alice: Identity = {
@@ -246,8 +247,12 @@ test('an API server that does not answer in time fails closed with 503', async (
   }
 });
 
-test('RBAC enabled without a cluster is a startup error, not an open gateway', () => {
-  // The config schema refuses RBAC with `kubernetes: none`; the authorizer refuses a missing client too.
-  const config = parseConfig({ authorization: { kubernetesRBAC: { enabled: true } } });
-  assert.throws(() => createAuthorizer(config, { logger: silentLogger() }), /needs a Kubernetes cluster/);
+test('RBAC enabled without a cluster is a config error, not an open gateway', () => {
+  // The one rule is the config's: the authorizer is only ever built with a cluster behind RBAC.
+  assert.deepEqual(
+    configProblems({ kubernetes: 'none', authorization: { kubernetesRBAC: { enabled: true } } }).map(
+      (p) => p.split(':')[0],
+    ),
+    ['authorization.kubernetesRBAC.enabled'],
+  );
 });

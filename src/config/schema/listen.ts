@@ -1,16 +1,22 @@
 /** The public and admin listeners: addresses, ports, TLS, request timeouts, graceful shutdown. */
 import { z } from 'zod';
-import { cidr, describe, duration, nonEmpty, port } from './primitives.js';
+import { bindAddress, cidr, describe, duration, nonEmpty, port } from './primitives.js';
 
 // --- listen / admin -------------------------------------------------------
 
 const tlsFiles = z.strictObject({
-  certFile: describe(nonEmpty, 'PEM certificate chain file'),
-  keyFile: describe(nonEmpty, 'PEM private key file'),
+  certFile: describe(
+    nonEmpty,
+    'PEM certificate chain file, the server’s certificate first; read when the config loads',
+  ),
+  keyFile: describe(
+    nonEmpty,
+    'PEM private key file (unencrypted) of that certificate; read when the config loads, and must match it',
+  ),
 });
 
 export const listen = z.strictObject({
-  address: describe(z.string().default('0.0.0.0'), 'address the public listener binds to'),
+  address: describe(bindAddress.default('0.0.0.0'), 'address the public listener binds to'),
   port: describe(port.default(8080), 'public port'),
   tls: describe(tlsFiles.optional(), 'serve HTTPS on the public port; plain HTTP when absent', [
     { certFile: '/etc/kube-bastion/tls/tls.crt', keyFile: '/etc/kube-bastion/tls/tls.key' },
@@ -53,6 +59,6 @@ export const listen = z.strictObject({
 });
 
 export const admin = z.strictObject({
-  address: describe(z.string().default('0.0.0.0'), 'address the admin listener binds to'),
+  address: describe(bindAddress.default('0.0.0.0'), 'address the admin listener binds to'),
   port: describe(port.default(9090), 'port of /healthz, /readyz and /metrics'),
 });

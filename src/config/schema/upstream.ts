@@ -3,7 +3,7 @@
  * identity sent upstream, HTML rewriting.
  */
 import { z } from 'zod';
-import { describe, duration, nonEmpty } from './primitives.js';
+import { cidr, describe, duration, nonEmpty } from './primitives.js';
 
 // --- upstream ---------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ export const upstream = z
           verify: describe(z.boolean().default(false), 'verify `https:` backends (the apiserver does not)'),
           caFile: describe(
             z.string().optional(),
-            'PEM CA bundle `https:` backends are verified against (instead of the system CAs)',
+            'PEM CA bundle `https:` backends are verified against (instead of the system CAs); read when the config loads',
           ),
         })
         .prefault({}),
@@ -159,7 +159,7 @@ export const upstream = z
           ttl: describe(duration('2m'), 'lifetime of an assertion (`exp` − `iat`)'),
           signingKeyFile: describe(
             z.string().optional(),
-            'PEM EC P-256 private key(s): the first signs, the others are only published (rotation); generated at start when absent',
+            'PEM EC P-256 private key(s): the first signs, the others are only published (rotation); checked when the config loads, re-read while running; generated at start when absent',
           ),
           keyRotation: describe(
             duration('24h'),
@@ -175,7 +175,7 @@ export const upstream = z
       'proxy to EndpointSlices without a Pod targetRef (CVE-2021-25740: anyone who can write them picks the IP)',
     ),
     allowedAddresses: describe(
-      z.array(nonEmpty).default([]),
+      z.array(cidr).default([]),
       'CIDRs allowed even though they are loopback/link-local (e.g. 127.0.0.0/8 for local testing)',
     ),
     rewriteHTML: describe(
