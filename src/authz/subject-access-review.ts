@@ -11,7 +11,7 @@ import { serviceUnavailable } from '../errors.js';
 import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
 import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
-import type { Decision, RequestAttributes } from './types.js';
+import type { Decision, RequestAttributes } from '../request/attributes.js';
 
 /** Sends one review and returns the API server's answer (its `status`). */
 export type ReviewSender = (body: V1SubjectAccessReview) => Promise<V1SubjectAccessReview>;

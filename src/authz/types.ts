@@ -1,29 +1,5 @@
-import type { Identity } from '../authn/identity.js';
-import type { TargetKind } from '../proxy/target.js';
+import type { Decision, RequestAttributes } from '../request/attributes.js';
 import type { ReviewBudget } from './review-budget.js';
-
-/** Kubernetes verbs for the proxy subresource; '' is an unknown method that only `*` allows. */
-export type Verb = 'get' | 'create' | 'update' | 'patch' | 'delete' | '';
-
-/** The attributes the apiserver would authorize for this proxy request. */
-export interface RequestAttributes {
-  user: Identity;
-  verb: Verb;
-  resource: TargetKind;
-  subresource: 'proxy';
-  /** '' for nodes. */
-  namespace: string;
-  /** The raw decoded name segment (`web:http`), as RBAC resourceNames see it. */
-  name: string;
-}
-
-export interface Decision {
-  allowed: boolean;
-  /** What answered: `namespace-fence`, `rule[2]`, `kubernetes-rbac`, `node-proxy-disabled`, `no-rule`. */
-  by: string;
-  /** Human-readable reason, appended to the 403 message when present. */
-  reason?: string;
-}
 
 export interface AuthorizeOptions {
   /**

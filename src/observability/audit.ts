@@ -5,9 +5,9 @@
  * never from headers, so no token or cookie value can reach them.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { AuthMethod } from '../authn/identity.js';
+import type { AuthMethod } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 
 export interface AuditEvent {
   requestId: string;

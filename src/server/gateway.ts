@@ -13,7 +13,7 @@ import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { cidrMatcher } from '../proxy/cidr-set.js';
-import { clientAddress } from '../proxy/forwarded-for.js';
+import { clientAddress } from '../request/forwarded-for.js';
 import { cutSlowResponseReader } from '../proxy/slow-reader.js';
 import { createAdminServer } from './admin.js';
 import { answerClientError } from './client-error.js';

@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
-import { ANONYMOUS, type Identity } from '../authn/identity.js';
+import { ANONYMOUS, type Identity } from '../request/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
 import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
 import {
@@ -34,7 +34,7 @@ import { createResponseRewriter } from '../proxy/rewrite/index.js';
 import { createUpstreamIdentity } from '../upstream-identity/index.js';
 import { createPortal } from '../web/portal/index.js';
 import type { AuditSink } from './access-log.js';
-import type { RequestContext } from './request-context.js';
+import type { RequestContext } from '../request/context.js';
 
 export interface PartsOptions {
   logger: Logger;

@@ -14,12 +14,12 @@ import {
   parseProxyPath,
   percentDecodeBytes,
   type ProxyPath,
-} from '../proxy/grammar.js';
+} from '../request/proxy-path.js';
 import { createHostRouter } from '../proxy/host-route.js';
 import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
-import type { RequestContext } from './request-context.js';
-import { canonicalAuthority, isValidHostHeader, originForm } from './request-target.js';
+import type { RequestContext } from '../request/context.js';
+import { canonicalAuthority, isValidHostHeader, originForm } from '../request/request-target.js';
 
 function hostHeaderCount(raw: readonly string[]): number {
   let n = 0;

@@ -14,7 +14,7 @@ import { GatewayError, badRequest, forbidden, notFound, serviceUnavailable } fro
 import type { Logger } from '../../observability/logger.js';
 import { sendError } from '../../web/error-response.js';
 import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
 import {
   addSetCookies,
