@@ -117,6 +117,8 @@ function statusSent(res: ServerResponse, ctx: RequestContext): number {
   return ctx.signal.aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
 }
 
+export type Pipeline = ReturnType<typeof createPipeline>;
+
 export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   /** Proxied HTTP requests between routing and their end (upgrades not counted). */
   let inFlight = 0;

@@ -1,0 +1,270 @@
+/**
+ * The gateway's collaborators, built from a valid config in the order a
+ * request meets them, and handed by name to the pipeline (pipeline.ts: the
+ * order, and how a failure becomes a response):
+ *
+ *   route → authenticate → authorize → admit → resolve → (balance +) forward → record
+ *
+ * The only file that knows how the modules are constructed. `config` passed
+ * the loader (config/load.ts), which holds every rule: nothing here checks it again.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import type { IncomingMessage } from 'node:http';
+import { createAuthentication, LOGIN_PATH, type Authentication } from '../authn/index.js';
+import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
+import { createAdmission } from '../authz/admission.js';
+import { createAuthorizer, forbiddenError, requestAttributes } from '../authz/index.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { unauthorized } from '../errors.js';
+import type { ClusterState } from '../kube/cluster-state.js';
+import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
+import { createAuditLog } from '../observability/audit.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createAddressPolicy, rememberAnswers } from '../proxy/address-policy.js';
+import { createBalancer } from '../proxy/balancer/index.js';
+import { cidrMatcher } from '../proxy/cidr-set.js';
+import { createForwarder } from '../proxy/forward.js';
+import { routedHostMatcher } from '../proxy/host-route.js';
+import { createTargetResolver } from '../proxy/resolve.js';
+import { createResponseRewriter } from '../proxy/rewrite/index.js';
+import type { RequestContext } from '../request/context.js';
+import { clientAddress } from '../request/forwarded-for.js';
+import { ANONYMOUS } from '../request/identity.js';
+import { createUpstreamIdentity, type UpstreamIdentity } from '../upstream-identity/index.js';
+import { createPortal } from '../web/portal/index.js';
+import { createAccessLog } from './access-log.js';
+import { gaugeSources } from './gauges.js';
+import { insecureConfig } from './insecure.js';
+import { createUpgradeWatch } from './liveness/index.js';
+import { createPages } from './pages.js';
+import { createPipeline, type Pipeline } from './pipeline.js';
+import { createRoute } from './route.js';
+
+export interface AssemblyOptions {
+  logger: Logger;
+  metrics: Metrics;
+  /** Every lifetime and interval reads it (see GatewayOptions.clock). */
+  clock: Clock;
+  /** Cluster state to use instead of the one the config describes (tests, benchmarks). */
+  state?: ClusterState;
+  insecureNoAuth?: boolean;
+}
+
+export interface Assembly {
+  /** Serves every request and upgrade of the public listener. */
+  readonly pipeline: Pipeline;
+  /** Started before the public listener; ready once its caches are filled. */
+  readonly state: ClusterState;
+  readonly authentication: Authentication;
+  /** Open upgraded connections, told to go away on shutdown. */
+  readonly upgrades: ReturnType<typeof createForwarder>['upgrades'];
+  /** Stops everything built here (listeners are the caller's). */
+  close(): Promise<void>;
+}
+
+export async function assembleGateway(config: Config, o: AssemblyOptions): Promise<Assembly> {
+  const { logger, metrics, clock } = o;
+  // A test's clock drives every lifetime and interval; IO deadlines run on real timers.
+  const now = () => clock.now();
+  if (o.insecureNoAuth) config = insecureConfig(config, logger);
+  const publicURL = new URL(config.publicURL);
+  const kubeConfig = config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
+  const state = o.state ?? clusterState(config, kubeConfig, o);
+
+  // route: a proxy URL or a routed host names a target; anything else is a page of ours.
+  const route = createRoute(config.routing, publicURL, state);
+
+  // authenticate: who is calling.
+  const authentication = await createAuthentication(config, {
+    logger,
+    kubeConfig,
+    publicURL,
+    metrics,
+    clock,
+    isRoutedHost: routedHostMatcher(config.routing),
+  });
+  const anonymous = o.insecureNoAuth ? ANONYMOUS : undefined;
+
+  // authorize, then admit: may they, and is this request one the proxy takes.
+  const authorizer = createAuthorizer(config, { kubeConfig, logger, now });
+  const admit = createAdmission({ publicURL, maxRequestBodyBytes: config.upstream.maxRequestBodyBytes });
+
+  // resolve: where the target's endpoints are, and which of them may be dialled.
+  const mayDial = rememberAnswers(createAddressPolicy(config.upstream.allowedAddresses));
+  const resolveTarget = createTargetResolver({
+    state,
+    mayDial,
+    allowSelectorless: config.upstream.allowSelectorlessServices,
+    lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+    nodeAddressTypes:
+      config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
+    endpointRecheckMs: config.kubernetes === 'none' ? undefined : config.kubernetes.endpointRecheck,
+    onPodCheck: (result) => metrics.podChecks.inc({ result }),
+    now,
+  });
+
+  // balance + forward: which endpoint, and the exchange with it.
+  const identity = await createUpstreamIdentity(config, { logger });
+  const balancer = createBalancer(config.upstream.loadBalancing, { metrics, now });
+  const forwarder = createForwarderFor(config, {
+    publicURL,
+    authentication,
+    identity,
+    balancer,
+    logger,
+    metrics,
+  });
+
+  // record: access log, audit and metrics, once the request is over.
+  const audit = createAuditLog(config.logging.audit, logger);
+  const finished = createAccessLog(logger, metrics, audit);
+
+  // The gateway's own pages: sign-in, the portal, the assertion's keys.
+  const portal = createPortal({
+    services: () => state.services(),
+    authorizer,
+    attributes: requestAttributes,
+    authenticate: (req, res) => authentication.authenticate(req, res),
+    anonymous,
+    publicURL,
+    hostSuffix: config.routing.hostSuffix,
+    logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
+    formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+  });
+  const signIn = signInPaths(config, publicURL);
+  const pages = createPages({
+    jwks: () => identity.jwks(),
+    routers: [authentication.router, portal],
+    loginPath: signIn.loginPath,
+    logger,
+  });
+
+  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
+  const pipeline = createPipeline(
+    {
+      route,
+      authenticate: async (req, _ctx, res) => {
+        const who = (await authentication.authenticate(req, res)) ?? anonymous;
+        if (!who) throw unauthorized();
+        return who;
+      },
+      attributes: (req, path, who, upgrade) => requestAttributes(req.method ?? 'GET', path, who, upgrade),
+      authorize: (attrs) => authorizer.authorize(attrs),
+      admit,
+      // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
+      resolve: (path, ctx) => (ctx.hostAmbiguity ? Promise.reject(ctx.hostAmbiguity) : resolveTarget(path)),
+      forward: (req, res, ctx) => forwarder.web(req, res, ctx),
+      forwardUpgrade: (req, socket, head, ctx) => forwarder.upgrade(req, socket, head, ctx),
+    },
+    {
+      pages,
+      denied: forbiddenError,
+      finished,
+      ...signIn,
+      publicURL: config.publicURL,
+      clientAddress: (req) =>
+        clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
+      unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
+      upgrading: createUpgradeWatch({ liveness: (req) => authentication.liveness(req), clock, logger }),
+    },
+  );
+
+  // Sizes of the per-key caches built here, for kube_bastion_cache_entries (each has a bound).
+  const cacheEntries = (): Record<string, number> => ({
+    'dial-policy': mayDial.size(),
+    'endpoint-pods': resolveTarget.podConfirmations(),
+    'rbac-answers': authorizer.answersCached,
+    'portal-answers': portal.answersCached(),
+    'balancer-targets': balancer.picker.targets,
+  });
+  metrics.readGaugesFrom(gaugeSources(state, pipeline.inFlight, () => forwarder.upgrades.size, cacheEntries));
+
+  return {
+    pipeline,
+    state,
+    authentication,
+    upgrades: forwarder.upgrades,
+    async close() {
+      forwarder.close();
+      authorizer.close();
+      await Promise.allSettled([state.stop(), authentication.close(), audit.close()]);
+    },
+  };
+}
+
+function clusterState(config: Config, kubeConfig: KubeConfig | undefined, o: AssemblyOptions): ClusterState {
+  if (config.kubernetes === 'none') return createStaticClusterState(config.static.services);
+  return createKubeClusterState(kubeConfig!, {
+    logger: o.logger,
+    podCacheTTL: config.kubernetes.podCacheTTL,
+    nodeCacheTTL: config.kubernetes.nodeCacheTTL,
+    onWatchRestart: (resource: string) => o.metrics.watchRestarts.inc({ resource }),
+    clock: o.clock,
+  });
+}
+
+/** Where browsers sign in: on publicURL's host, or on a routed host itself when it signs in by handoff. */
+function signInPaths(config: Config, publicURL: URL): { loginPath?: string; hostLoginPath?: string } {
+  if (!config.authentication.oidc) return {};
+  // With host routing, sign-in lives on publicURL's host, not on the service's: an absolute URL.
+  const routed = config.routing.hostSuffix || config.routing.routes.length > 0;
+  return {
+    loginPath: routed ? new URL(LOGIN_PATH, publicURL).href : LOGIN_PATH,
+    hostLoginPath: usesHandoff(config) ? HOST_LOGIN_PATH : undefined,
+  };
+}
+
+interface ForwarderDeps {
+  publicURL: URL;
+  authentication: Authentication;
+  identity: UpstreamIdentity;
+  balancer: ReturnType<typeof createBalancer>;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+function createForwarderFor(config: Config, d: ForwarderDeps) {
+  const { upstream } = config;
+  const clientScheme = config.listen.tls || d.publicURL.protocol === 'https:' ? 'https' : 'http';
+  // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
+  // Upstream Set-Cookie lines naming a gateway cookie are dropped in every form.
+  const rewriter = createResponseRewriter(upstream, {
+    isGatewayCookie: (name) => d.authentication.isGatewayCookie(name),
+    clientScheme,
+    publicHost: d.publicURL.host,
+    logger: d.logger,
+  });
+  const affinityKey =
+    upstream.loadBalancing.affinityKey === 'user'
+      ? (_req: IncomingMessage, ctx: RequestContext) => ctx.identity?.username ?? ''
+      : (_req: IncomingMessage, ctx: RequestContext) => ctx.client.ip;
+  return createForwarder({
+    picker: d.balancer.picker,
+    retry: d.balancer.retry,
+    rewriter,
+    connectTimeoutMs: upstream.connectTimeout,
+    responseHeaderTimeoutMs: upstream.responseHeaderTimeout,
+    idleTimeoutMs: upstream.idleTimeout,
+    tls: {
+      verify: upstream.tls.verify,
+      ca: upstream.tls.caFile ? readFileSync(upstream.tls.caFile, 'utf8') : undefined,
+    },
+    proto: clientScheme,
+    publicHost: d.publicURL.host,
+    isReservedHeader: (name) => d.identity.isReservedHeader(name),
+    isSessionCookie: (name) => d.authentication.isSessionCookie(name),
+    identityHeaders: (ctx) => d.identity.headersFor(ctx.identity!, ctx.target!),
+    affinityKey,
+    maxRequestBodyBytes: upstream.maxRequestBodyBytes,
+    maxUpgradesPerUser: upstream.maxUpgradesPerUser,
+    clientSendTimeoutMs: config.listen.sendTimeout,
+    metrics: {
+      upstreamConnectErrors: d.metrics.upstreamConnectErrors,
+      upstreamDuration: d.metrics.upstreamDuration,
+    },
+  });
+}
