@@ -12,6 +12,7 @@ import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
 import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
 import type { Decision, RequestAttributes } from '../request/attributes.js';
+import { SingleFlight } from '../single-flight.js';
 
 /** Sends one review and returns the API server's answer (its `status`). */
 export type ReviewSender = (body: V1SubjectAccessReview) => Promise<V1SubjectAccessReview>;
@@ -107,7 +108,7 @@ export function createSubjectAccessReviewer(
     ttlResolution: 0,
     perf: { now },
   });
-  const inFlight = new Map<string, Promise<Decision>>();
+  const inFlight = new SingleFlight<string, Decision>();
   let sent = 0;
 
   async function ask(attrs: RequestAttributes, key: string): Promise<Decision> {
@@ -146,13 +147,10 @@ export function createSubjectAccessReviewer(
       const key = cacheKey(attrs);
       const cached = cache.get(key);
       if (cached) return Promise.resolve(cached);
-      let pending = inFlight.get(key);
-      if (!pending) {
-        if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
-        pending = ask(attrs, key).finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
-      }
-      return pending;
+      const shared = inFlight.joining(key);
+      if (shared) return shared;
+      if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
+      return inFlight.run(key, () => ask(attrs, key));
     },
   };
 }
