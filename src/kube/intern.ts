@@ -35,7 +35,7 @@ export function intern<S extends string | undefined>(s: S): S {
   return (s === undefined ? s : strings.get(s, () => s)) as S;
 }
 
-/** A frozen object shared by every caller that asks with equal contents; the key is its JSON. */
-export function shared<T extends object>(table: InternTable<T>, value: T): T {
-  return table.get(JSON.stringify(value), () => Object.freeze(value));
+/** A frozen object shared by every caller that asks with equal contents (`key` says what they are). */
+export function shared<T extends object>(table: InternTable<T>, key: string, value: () => T): T {
+  return table.get(key, () => Object.freeze(value()));
 }

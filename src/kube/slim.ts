@@ -34,13 +34,17 @@ function meta(m: V1ObjectMeta | undefined, labels?: Record<string, string>): V1O
 
 const servicePorts = new InternTable<V1ServicePort>();
 const servicePort = (p: V1ServicePort): V1ServicePort =>
-  shared(servicePorts, {
-    name: p.name,
-    port: p.port,
-    targetPort: p.targetPort,
-    protocol: p.protocol,
-    appProtocol: p.appProtocol,
-  });
+  shared(
+    servicePorts,
+    `${p.name}|${p.port}|${typeof p.targetPort}:${p.targetPort}|${p.protocol}|${p.appProtocol}`,
+    () => ({
+      name: p.name,
+      port: p.port,
+      targetPort: p.targetPort,
+      protocol: p.protocol,
+      appProtocol: p.appProtocol,
+    }),
+  );
 
 export function slimService(svc: V1Service): V1Service {
   const s = svc.spec;
@@ -57,21 +61,33 @@ export function slimService(svc: V1Service): V1Service {
 
 const endpointPorts = new InternTable<DiscoveryV1EndpointPort>();
 const endpointPort = (p: DiscoveryV1EndpointPort): DiscoveryV1EndpointPort =>
-  shared(endpointPorts, { name: p.name, port: p.port, protocol: p.protocol, appProtocol: p.appProtocol });
+  shared(endpointPorts, `${p.name}|${p.port}|${p.protocol}|${p.appProtocol}`, () => ({
+    name: p.name,
+    port: p.port,
+    protocol: p.protocol,
+    appProtocol: p.appProtocol,
+  }));
 
 const conditions = new InternTable<V1EndpointConditions>();
 const hints = new InternTable<V1EndpointHints>();
 
+const endpointConditions = (c: V1EndpointConditions): V1EndpointConditions =>
+  shared(conditions, `${c.ready}|${c.serving}|${c.terminating}`, () => ({
+    ready: c.ready,
+    serving: c.serving,
+    terminating: c.terminating,
+  }));
+
 const endpoint = (e: V1Endpoint): V1Endpoint => ({
   addresses: e.addresses,
-  conditions: e.conditions && shared(conditions, { ...e.conditions }),
+  conditions: e.conditions && endpointConditions(e.conditions),
   targetRef: e.targetRef && {
     kind: intern(e.targetRef.kind),
     name: e.targetRef.name,
     namespace: intern(e.targetRef.namespace),
   },
   zone: intern(e.zone),
-  hints: e.hints && shared(hints, e.hints),
+  hints: e.hints && shared(hints, JSON.stringify(e.hints), () => e.hints!),
   nodeName: intern(e.nodeName),
 });
 
