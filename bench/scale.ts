@@ -6,6 +6,7 @@
  * EndpointSlice change the traffic moves to the new endpoint.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,6 +47,8 @@ export interface ScaleResult {
   /** Per change: ms from the API write to the first request served by the new endpoint, and to the last one served by the old. */
   shiftFirstMs: number[];
   shiftAllMs: number[];
+  /** 1-minute load average when the run started and when it ended: what else the machine was doing. */
+  loadAverage: number[];
 }
 
 function memoryMB(pid: number): { rss: number; peak: number } {
@@ -102,6 +105,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const log = o.log ?? (() => {});
+  const loadAverage = [loadavg()[0]];
   log('building the gateway');
   const cli = o.cli ?? gatewayCLI();
   log(`fake API server with ${o.services} Services × ${o.endpointsPerService} endpoints`);
@@ -170,6 +174,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       heapUsedMB,
       shiftFirstMs,
       shiftAllMs,
+      loadAverage: [...loadAverage, loadavg()[0]],
     };
   } finally {
     await gw.stop();
