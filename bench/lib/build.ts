@@ -64,8 +64,8 @@ export interface Baseline {
   dir: string;
 }
 
-/** Builds `ref` of this repository (see above) and returns its compiled CLI. */
-export function baselineCLI(ref: string): Baseline {
+/** Builds `ref` of this repository (see above) and returns its compiled CLI; tests pass a directory of their own. */
+export function baselineCLI(ref: string, into?: string): Baseline {
   let commit: string;
   try {
     commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], {
@@ -76,7 +76,7 @@ export function baselineCLI(ref: string): Baseline {
   } catch {
     throw new BuildError(`--baseline ${ref}: not a commit of this repository`);
   }
-  const dir = path.join(tmpdir(), `kube-bastion-baseline-${commit.slice(0, 12)}`);
+  const dir = into ?? path.join(tmpdir(), `kube-bastion-baseline-${commit.slice(0, 12)}`);
   const cli = path.join(dir, 'dist/cli.js');
   if (existsSync(cli)) return { ref, commit, cli, dir };
   rmSync(dir, { recursive: true, force: true });

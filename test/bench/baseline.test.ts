@@ -24,9 +24,10 @@ test(
   'a baseline commit runs beside the RBAC and audit rows, and each row gets its ratio',
   { skip, timeout: 180_000 },
   async () => {
-    const baseline = baselineCLI('HEAD');
-    const backend = await startNginx({});
     const dir = mkdtempSync(path.join(tmpdir(), 'kb-baseline-test-'));
+    // Its own build directory: a benchmark may be using the shared one of this commit.
+    const baseline = baselineCLI('HEAD', path.join(dir, 'build'));
+    const backend = await startNginx({});
     try {
       const ctx = { backendPort: backend.port, dir, core: undefined };
       const rbac = await gatewayContestant('rbac', '', { jwt: true, rbac: true }, () => baseline.cli).start(
@@ -79,9 +80,8 @@ test(
       );
       assert.match(markdown, /npm run bench -- --baseline HEAD/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(baseline.dir, { recursive: true, force: true });
       await backend.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );
