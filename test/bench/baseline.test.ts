@@ -14,7 +14,7 @@ import { baselineContestant } from '../../bench/contestants.js';
 import { missingTools, runBench } from '../../bench/harness.js';
 import { baselineCLI } from '../../bench/lib/build.js';
 import { gatewayContestant } from '../../bench/lib/gateway.js';
-import { startNginx } from '../../bench/lib/nginx.js';
+import { startNginx, type Nginx } from '../../bench/lib/nginx.js';
 import { renderMarkdown } from '../../bench/report.js';
 
 const missing = missingTools();
@@ -25,10 +25,11 @@ test(
   { skip, timeout: 180_000 },
   async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kb-baseline-test-'));
-    // Its own build directory: a benchmark may be using the shared one of this commit.
-    const baseline = baselineCLI('HEAD', path.join(dir, 'build'));
-    const backend = await startNginx({});
+    let backend: Nginx | undefined;
     try {
+      // Its own build directory: a benchmark may be using the shared one of this commit.
+      const baseline = baselineCLI('HEAD', path.join(dir, 'build'));
+      backend = await startNginx({});
       const ctx = { backendPort: backend.port, dir, core: undefined };
       const rbac = await gatewayContestant('rbac', '', { jwt: true, rbac: true }, () => baseline.cli).start(
         ctx,
@@ -80,7 +81,7 @@ test(
       );
       assert.match(markdown, /npm run bench -- --baseline HEAD/);
     } finally {
-      await backend.stop();
+      await backend?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   },
