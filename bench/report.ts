@@ -1,5 +1,6 @@
 /** The benchmark's outputs: a JSON file per run and the table in docs/performance.md. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { BenchResult } from './harness.js';
 import type { PodCheckRow } from './pod-check.js';
@@ -16,8 +17,9 @@ export function writeJSON(result: BenchResult, dir: string): string {
   return file;
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms = (n: number) => (n < 1 ? n.toFixed(3) : n.toFixed(2));
+// A contestant without samples (no rounds) has NaN medians: shown as a dash.
+const int = (n: number) => (Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US'));
+const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n.toFixed(2));
 const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
 
 /** "This build against the baseline": the mirrored row's ratios, in one sentence. */
@@ -72,7 +74,7 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 export const SCALE_TARGETS = { rssReadyMB: 150, readyMs: 2000 };
 
 const scaleRow = (label: string, s: ScaleResult) =>
-  `| ${label} | ${int(s.services)} | ${int(s.endpoints)} | ${(s.readyMs / 1000).toFixed(2)} s | ${s.rssReadyMB.toFixed(0)} MB | ` +
+  `| ${label} | ${int(s.services)} | ${int(s.endpoints)} | ${(s.readyMs / 1000).toFixed(2)} s | ${(s.readyCpuMs / 1000).toFixed(2)} s | ${s.rssReadyMB.toFixed(0)} MB | ` +
   `${s.rssAfterMB.toFixed(0)} MB | ${s.rssPeakMB.toFixed(0)} MB | ${s.heapUsedMB.toFixed(0)} MB |`;
 
 function scaleVerdict(s: ScaleResult): string {
@@ -83,7 +85,8 @@ function scaleVerdict(s: ScaleResult): string {
   return (
     `Targets (#14 P3): RSS at ready ≤ ${SCALE_TARGETS.rssReadyMB} MB — ${met(s.rssReadyMB <= SCALE_TARGETS.rssReadyMB)} ` +
     `(${s.rssReadyMB.toFixed(0)} MB); ready ≤ ${SCALE_TARGETS.readyMs / 1000} s — ${met(s.readyMs <= SCALE_TARGETS.readyMs)} ` +
-    `(${(s.readyMs / 1000).toFixed(2)} s).`
+    `(${(s.readyMs / 1000).toFixed(2)} s of wall time, ${(s.readyCpuMs / 1000).toFixed(2)} s of the gateway's CPU, ` +
+    `at a load average of ${s.loadAverage[0].toFixed(1)} on ${availableParallelism()} CPUs: wall time stretches with the load, CPU time much less).`
   );
 }
 
@@ -94,8 +97,8 @@ export function renderScaleMarkdown(
 ): string {
   const n = s.shiftFirstMs.length;
   return [
-    `| build | Services | endpoints | process start → ready | RSS at ready | RSS after | peak RSS | V8 heap used at ready |`,
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    `| build | Services | endpoints | process start → ready | CPU time to ready | RSS at ready | RSS after | peak RSS | V8 heap used at ready |`,
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
     scaleRow('this build', s),
     ...(baseline ? [scaleRow(baseline.label, baseline.scale)] : []),
     '',

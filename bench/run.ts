@@ -15,6 +15,7 @@
  *   BENCH_SCALE=0      skip the large-cluster run  BENCH_SCALE_SERVICES (10000)  BENCH_SCALE_ENDPOINTS (5 per Service)
  *   BENCH_PODCHECK=0   skip the Pod-check cost     BENCH_PORTAL=0  skip the portal page (1,000 Services × 2 ports)
  *   BENCH_BASELINE     same as --baseline          BENCH_BUILD=0  reuse the last build of this tree
+ *   BENCH_CONTESTANTS= (empty) no wrk rows: only the large cluster, Pod-check and portal parts
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +64,9 @@ const selected = wanted ? ALL.filter((c) => wanted.includes(c.name)) : [...ALL];
 if (wanted && selected.length !== wanted.length) {
   throw new Error(`unknown contestant in BENCH_CONTESTANTS; known: ${ALL.map((c) => c.name).join(', ')}`);
 }
-const contestants = baseline ? [...selected, baselineContestant(baseline, baselineAs)] : selected;
+// With no rows asked for, the baseline is measured only in the large cluster.
+const contestants =
+  baseline && selected.length > 0 ? [...selected, baselineContestant(baseline, baselineAs)] : selected;
 
 const result = await runBench({
   contestants,
@@ -100,7 +103,8 @@ function publish(markdown: string, block: string): void {
   if (process.env.BENCH_DOCS !== '0') updateDoc(doc, markdown, block);
   process.stdout.write(`\n${markdown}\n`);
 }
-publish(renderMarkdown(result, relative), 'results');
+// BENCH_CONTESTANTS= (empty) runs only the other parts: the results table is left as it was.
+if (result.summary.length > 0) publish(renderMarkdown(result, relative), 'results');
 if (result.podCheck) publish(renderPodCheckMarkdown(result.podCheck, relative), 'pod-check');
 if (result.portal) publish(renderPortalMarkdown(result.portal, relative), 'portal');
 if (result.scale) {

@@ -37,6 +37,8 @@ export interface ScaleResult {
   endpoints: number;
   /** Process start → /readyz answers 200 (caches synced). */
   readyMs: number;
+  /** CPU time the gateway used up to then (ms): less dependent on the machine's load than `readyMs`. */
+  readyCpuMs: number;
   /** VmRSS once ready, and after the shift measurements (MB). */
   rssReadyMB: number;
   rssAfterMB: number;
@@ -117,7 +119,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     await api.stop();
     throw err;
   });
-  const { proc, readyMs } = gw;
+  const { proc, readyMs, readyCpuMs } = gw;
   const port = new URL(gw.url).port;
   try {
     const atReady = memoryMB(proc.pid);
@@ -168,6 +170,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       services: o.services,
       endpoints: o.services * o.endpointsPerService,
       readyMs,
+      readyCpuMs,
       rssReadyMB: atReady.rss,
       rssAfterMB: later.rss,
       rssPeakMB: later.peak,
