@@ -9,7 +9,7 @@
  *   node --import tsx bench/imports.ts     (BENCH_DOCS=0 leaves docs/performance.md alone)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,29 +19,14 @@ import { updateDoc } from './report.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.IMPORT_RUNS ?? 3);
 
-/** The runtime dependencies of package.json, and what the gateway is compared with. */
-const PACKAGES = [
-  '@kubernetes/client-node',
-  'express',
-  'openid-client',
-  'passport',
-  'oidc-provider',
-  'prom-client',
-  'parse5-html-rewriting-stream',
-  'pino',
-  'pino-http',
-  'ioredis',
-  'zod',
-  '@marcbachmann/cel-js',
-  're2js',
-  'jose',
-  'http-proxy-3',
-  'ws',
-  'yaml',
-  'lru-cache',
-  'picomatch',
-  'cookie',
-];
+/** The runtime dependencies of package.json (read, so a new one is measured too). */
+const PACKAGES = Object.keys(
+  (
+    JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    }
+  ).dependencies,
+);
 
 interface Cost {
   rssMB: number;

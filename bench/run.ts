@@ -20,6 +20,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkBudgets, renderBudgets } from './budgets.js';
 import { ALL, baselineContestant } from './contestants.js';
 import { runBench } from './harness.js';
 import { baselineCLI, type Baseline } from './lib/build.js';
@@ -111,3 +112,4 @@ if (result.scale) {
   const base = result.scaleBaseline && { label: `baseline ${baseline!.ref}`, scale: result.scaleBaseline };
   publish(renderScaleMarkdown(result.scale, relative, base), 'scale');
 }
+process.stdout.write(`\n${renderBudgets(checkBudgets(result))}\n`);

@@ -12,6 +12,7 @@
  * first successful list or watch ends the window.
  */
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { ApiServerAccess } from './api-access.js';
 import { ApiClient, ApiStatusError } from './api-client.js';
@@ -52,6 +53,11 @@ export interface KubeClusterStateOptions {
   /** `start()` resolves after the first sync, or after this long at most (ms). Default 10 000. */
   syncTimeout?: number;
   now?: () => number;
+  /**
+   * Cache lifetimes, the staleness bound and the restart backoff read this clock (tests advance
+   * it); `now` overrides only the time. IO deadlines (request and watch timeouts) stay real.
+   */
+  clock?: Clock;
 }
 
 export interface ReflectorStats {
@@ -88,7 +94,8 @@ export function createKubeClusterState(
   access: ApiServerAccess,
   opts: KubeClusterStateOptions,
 ): KubeClusterState {
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock;
+  const now = opts.now ?? (clock ? () => clock.now() : Date.now);
   const logger = opts.logger.child({ component: 'cluster-state' });
   const staleAfter = opts.staleAfter ?? 300_000;
   const requestTimeout = opts.requestTimeout ?? 30_000;
@@ -127,6 +134,7 @@ export function createKubeClusterState(
       requestTimeoutMs: requestTimeout,
       onRestart: (err) => opts.onWatchRestart?.(resource, err),
       now,
+      clock: opts.clock,
     });
   }
 

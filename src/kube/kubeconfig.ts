@@ -26,6 +26,13 @@ type Location = Partial<KubernetesConfig>;
 export class KubeConfigError extends Error {
   override name = 'KubeConfigError';
   readonly code = 'KUBECONFIG_INVALID';
+  constructor(
+    message: string,
+    /** The `kubernetes` key to change, when the config named the file or context. */
+    readonly key?: 'kubeconfig' | 'context',
+  ) {
+    super(message);
+  }
 }
 
 export interface KubeConfigEnvironment {
@@ -82,12 +89,18 @@ function locate(cfg: Location, where: KubeConfigEnvironment): Located {
 function select(data: KubeconfigData, cfg: Location, source: string) {
   const name = cfg.context ?? data.currentContext;
   const context = data.contexts.find((c) => c.name === name);
-  if (cfg.context && !context)
-    throw new KubeConfigError(`kubeconfig ${source} has no context "${cfg.context}"`);
+  if (cfg.context && !context) {
+    const known = data.contexts.map((c) => c.name);
+    throw new KubeConfigError(
+      `kubeconfig ${source} has no context "${cfg.context}" (it has: ${known.join(', ') || 'none'})`,
+      'context',
+    );
+  }
   const cluster = data.clusters.find((c) => c.name === context?.cluster);
   if (!context || !cluster) {
     throw new KubeConfigError(
       `kubeconfig ${source} has no current context with a cluster (set kubernetes.context)`,
+      cfg.context ? 'context' : cfg.kubeconfig ? 'kubeconfig' : undefined,
     );
   }
   return { context: context.name, cluster, user: data.users.find((u) => u.name === context.user) };
@@ -112,6 +125,9 @@ export function loadKubeConfig(cfg: Location, where: KubeConfigEnvironment = {})
     return access(locate(cfg, where), cfg, where);
   } catch (err) {
     if (err instanceof KubeConfigError) throw err;
-    throw new KubeConfigError(`cannot read the kubeconfig: ${(err as Error).message}`);
+    throw new KubeConfigError(
+      `cannot read the kubeconfig: ${(err as Error).message}`,
+      cfg.kubeconfig ? 'kubeconfig' : undefined,
+    );
   }
 }
