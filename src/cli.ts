@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * kube-bastion command line: argv → command (serve | check-config | demo).
+ * kube-bastion command line: argv → command (serve | check-config | demo | the terminal's login, token, whoami, logout).
  */
 import { parseArgs } from 'node:util';
 import { checkAuthenticationConfig } from './authn/index.js';
@@ -15,11 +15,20 @@ Usage:
   kube-bastion [serve] --config FILE [--insecure-no-auth]
   kube-bastion check-config --config FILE
   kube-bastion demo [--port PORT]
+  kube-bastion login <gateway-url> [--device]
+  kube-bastion token [--server URL] [--output exec-credential]
+  kube-bastion whoami | logout [--server URL]
 
 Commands:
   serve          run the gateway (default)
   check-config   validate a config file; prints every error with its path; exit 1 on error
   demo           try it out: embedded sign-in (users alice and bob) and sample services, no cluster needed
+
+Terminal (see docs/terminal.md; each takes --help):
+  login          sign this terminal in to a gateway through its browser sign-in (--device: no browser here)
+  token          print a valid access token (curl -H "Authorization: Bearer $(kube-bastion token)" …)
+  whoami         who the gateway says you are
+  logout         end this terminal's sign-in at the gateway and forget it here
 
 Options:
   -c, --config FILE       configuration file (YAML); see docs/configuration.md
@@ -81,6 +90,11 @@ async function serve(config: Config, insecureNoAuth: boolean): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // Terminal commands parse their own arguments (src/client/commands/).
+  if (argv[0] === 'login') return (await import('./client/commands/login.js')).login(argv.slice(1));
+  if (argv[0] === 'logout') return (await import('./client/commands/logout.js')).logout(argv.slice(1));
+  if (argv[0] === 'whoami') return (await import('./client/commands/whoami.js')).whoami(argv.slice(1));
+  if (argv[0] === 'token') return (await import('./client/commands/token.js')).token(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

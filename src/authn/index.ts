@@ -1,7 +1,8 @@
 /**
- * Who is calling. Three ways in, one Identity out:
+ * Who is calling. Four ways in, one Identity out:
  *   - a bearer JWT from a configured issuer (CI: GitHub Actions, …),
  *   - a bearer token the cluster accepts (ServiceAccount tokens, via TokenReview),
+ *   - the gateway's own CLI access token, from `kube-bastion login` (terminal/),
  *   - a browser session from OIDC sign-in (sealed cookie, or Redis behind a handle).
  * A request that carries a bearer token is judged by it alone.
  */
@@ -28,6 +29,8 @@ import { BrowserSessions } from './session/browser-sessions.js';
 import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
+import { createTerminalSignIn, terminalSignInEnabled, type TerminalSignIn } from './terminal/index.js';
+import { createRecordStore } from './terminal/store/index.js';
 
 export type { Identity } from './identity.js';
 export type { CredentialLiveness, Liveness } from './liveness.js';
@@ -78,6 +81,8 @@ export interface AuthenticationDeps {
   issuerTimeoutMs?: number;
   /** Whether a Host is one host routing serves (by its form): sign-in is handed only to those. */
   isRoutedHost?: (host: string) => boolean;
+  /** The client's address as the gateway vouches for it (listen.trustedProxies); the peer's by default. */
+  clientIP?: (req: IncomingMessage) => string;
 }
 
 export async function createAuthentication(
@@ -106,12 +111,15 @@ export async function createAuthentication(
   const cookieBase = session?.cookieName ?? 'kube_bastion';
 
   const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
+  const terminal = browser ? await createTerminal(config, deps, browser) : undefined;
 
   async function authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined> {
     try {
       const token = bearerToken(req);
       let identity: Identity | undefined;
-      if (token !== undefined) {
+      if (token !== undefined && terminal?.recognizes(token)) {
+        identity = await terminal.authenticate(token); // ours: no other authenticator judges it
+      } else if (token !== undefined) {
         if (!bearer.enabled)
           throw unauthorized(
             'bearer tokens are not accepted here (no authentication.jwt issuer is configured)',
@@ -135,6 +143,7 @@ export async function createAuthentication(
   }
 
   const router = express.Router();
+  if (terminal) router.use(terminal.router);
   router.use(
     createAuthRouter({
       idp: browser?.idp,
@@ -151,7 +160,8 @@ export async function createAuthentication(
   if (browser?.hosts) router.use(browser.hosts.router);
 
   function liveness(req: IncomingMessage): CredentialLiveness | undefined {
-    if (!browser || req.headers.authorization !== undefined) return undefined;
+    if (req.headers.authorization !== undefined) return terminalLiveness(req, terminal);
+    if (!browser) return undefined;
     if (browser.hosts?.isRoutedRequest(req)) return browser.hosts.liveness(req);
     const value = readChunked(browser.sessions.cookies, requestCookies(req));
     return value === undefined ? undefined : browser.sessions.liveness(value);
@@ -163,11 +173,11 @@ export async function createAuthentication(
     router,
     isSessionCookie: (name) => isGatewayCookieName(name, cookieBase),
     isGatewayCookie: (name) => isGatewayCookieName(name, cookieBase),
-    ready: () => browser?.idp.ready() ?? true,
+    ready: () => (browser?.idp.ready() ?? true) && (terminal?.ready() ?? true),
     async close() {
       bearer.close();
       browser?.idp.close();
-      await Promise.allSettled([browser?.store.close(), browser?.hosts?.close()]);
+      await Promise.allSettled([browser?.store.close(), browser?.hosts?.close(), terminal?.close()]);
     },
   };
 }
@@ -271,7 +281,51 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
         logger,
       })
     : undefined;
-  return { idp, sessions, store, hosts, loginBox: await SealedBox.create(secrets, 'login') };
+  return { idp, sessions, store, hosts, secrets, loginBox: await SealedBox.create(secrets, 'login') };
+}
+
+type BrowserSignIn = Awaited<ReturnType<typeof createBrowserSignIn>>;
+
+/** Sign-in from a terminal, which rides on the browser sign-in (confirmed with a browser session). */
+async function createTerminal(
+  config: Config,
+  deps: AuthenticationDeps,
+  browser: BrowserSignIn,
+): Promise<TerminalSignIn | undefined> {
+  if (!terminalSignInEnabled(config)) return undefined;
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
+  const store = await createRecordStore(config, { kubeConfig: deps.kubeConfig, logger: deps.logger, now });
+  store.start().catch((err: unknown) => deps.logger.error({ err }, 'terminal sign-in store failed to start'));
+  return createTerminalSignIn({
+    config,
+    publicURL: deps.publicURL,
+    secrets: browser.secrets,
+    store,
+    loginPath: LOGIN_PATH,
+    clientIP: deps.clientIP ?? ((req) => req.socket.remoteAddress ?? ''),
+    logger: deps.logger,
+    now,
+    metrics: deps.metrics,
+    async browserSession(req, res) {
+      const identity = await browser.sessions.authenticate(req, res);
+      if (!identity) return undefined;
+      const { session } = await browser.sessions.current(req);
+      return session && { identity, sid: session.sid, endsAt: session.exp * 1000 };
+    },
+  });
+}
+
+/** A connection opened with a CLI access token is watched; other bearer tokens are judged at the upgrade only. */
+function terminalLiveness(req: IncomingMessage, terminal: TerminalSignIn | undefined) {
+  if (!terminal) return undefined;
+  let token: string | undefined;
+  try {
+    token = bearerToken(req);
+  } catch {
+    return undefined;
+  }
+  return token !== undefined && terminal.recognizes(token) ? terminal.liveness(token) : undefined;
 }
 
 /**

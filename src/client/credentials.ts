@@ -14,14 +14,18 @@ import { withLock } from './refresh-lock.js';
 import { TokenStore, type StoredCredentials } from './token-store.js';
 import type { TokenResponse } from '../authn/terminal/protocol.js';
 
-/** No usable credentials for this gateway: the user has to run `kube-bastion login`. */
+/** No usable credentials for this gateway (`origin` empty: no gateway known): the user has to run `kube-bastion login`. */
 export class NotSignedInError extends Error {
   readonly code = 'ERR_NOT_SIGNED_IN';
   constructor(
     readonly origin: string,
     why = 'not signed in',
   ) {
-    super(`${why} to ${origin}; run: kube-bastion login ${origin}`);
+    super(
+      origin
+        ? `${why} to ${origin}; run: kube-bastion login ${origin}`
+        : `${why}; run: kube-bastion login <gateway-url> (or pass --server <gateway-url>)`,
+    );
     this.name = 'NotSignedInError';
   }
 }

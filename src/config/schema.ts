@@ -20,6 +20,7 @@ import { admin, listen } from './schema/listen.js';
 import { logging } from './schema/logging.js';
 import { anyURL, describe } from './schema/primitives.js';
 import { routing } from './schema/routing.js';
+import { terminalProblems } from './schema/terminal.js';
 import { upstream } from './schema/upstream.js';
 
 export const configSchema = z
@@ -56,7 +57,8 @@ export const configSchema = z
       routing: config.routing,
       cookieDomain: config.authentication.session?.cookieDomain,
     });
-    for (const { path, message } of issues) ctx.addIssue({ code: 'custom', path, message });
+    for (const { path, message } of [...issues, ...terminalProblems(config)])
+      ctx.addIssue({ code: 'custom', path, message });
   });
 
 /** The validated configuration with every default filled in; durations in ms. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { claimMappings, claimValidationRule } from './claim-mappings.js';
 import { anyURL, describe, duration, httpsURL, nonEmpty } from './primitives.js';
+import { terminal } from './terminal.js';
 
 // --- authentication ----------------------------------------------------------
 
@@ -213,6 +214,14 @@ export const authentication = z.strictObject({
       idleTimeout: '1h',
       store: 'redis',
       redis: { url: 'rediss://redis.kube-bastion.svc:6379' },
+    },
+  ]),
+  cli: describe(terminal.prefault({}), 'sign-in from a terminal (`kube-bastion login`) and the CLI tokens', [
+    {
+      accessTokenTTL: '30m',
+      maxLifetime: '8h',
+      store: 'kubernetes',
+      kubernetes: { namespace: 'kube-bastion' },
     },
   ]),
 });
