@@ -3,10 +3,7 @@
  * kube-bastion command line: argv → command (serve | check-config | demo | the terminal's login, token, whoami, logout).
  */
 import { parseArgs } from 'node:util';
-import { checkAuthenticationConfig } from './authn/index.js';
-import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { createLogger } from './observability/logger.js';
 import { VERSION } from './version.js';
 
 const HELP = `kube-bastion ${VERSION} — an identity-aware gateway to the services, pods and nodes of a Kubernetes cluster
@@ -43,7 +40,13 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function readConfig(file: string | undefined): Config {
+/**
+ * The gateway's modules load only for the gateway's commands: `kube-bastion token` runs in
+ * `$(…)` and as a kubeconfig exec plugin, where two seconds of imports per call would show.
+ */
+async function readConfig(file: string | undefined): Promise<Config> {
+  const { ConfigError, loadConfigFile, parseConfig } = await import('./config/load.js');
+  const { checkAuthenticationConfig } = await import('./authn/index.js');
   try {
     const config = file ? loadConfigFile(file) : parseConfig({});
     // CEL expressions compile only here; report them with their paths like schema errors.
@@ -62,6 +65,7 @@ function readConfig(file: string | undefined): Config {
 
 async function serve(config: Config, insecureNoAuth: boolean): Promise<void> {
   const { createGateway } = await import('./server/gateway.js');
+  const { createLogger } = await import('./observability/logger.js');
   const logger = createLogger(config.logging);
   let gateway;
   try {
@@ -119,10 +123,10 @@ async function main(argv: string[]): Promise<void> {
 
   switch (command) {
     case 'serve':
-      return serve(readConfig(values.config), values['insecure-no-auth'] ?? false);
+      return serve(await readConfig(values.config), values['insecure-no-auth'] ?? false);
     case 'check-config': {
       if (!values.config) fail('check-config needs --config FILE');
-      readConfig(values.config);
+      await readConfig(values.config);
       process.stdout.write(`${values.config}: configuration is valid\n`);
       return;
     }

@@ -74,7 +74,7 @@ async function refreshed(origin: string, store: TokenStore): Promise<StoredCrede
       throw err;
     }
     const next = storedFrom(origin, answer);
-    await store.save(next);
+    await store.save(next, { asDefault: false });
     return next;
   });
 }

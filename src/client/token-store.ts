@@ -67,10 +67,14 @@ export class TokenStore {
     return value.origin === origin ? value : undefined;
   }
 
-  async save(credentials: StoredCredentials): Promise<void> {
+  /**
+   * Stores an origin's credentials; `asDefault` (a login) also makes it the
+   * origin of commands run without `--server` — a refresh does not.
+   */
+  async save(credentials: StoredCredentials, o: { asDefault?: boolean } = {}): Promise<void> {
     await this.ensureDirs();
     await writePrivate(fileFor(this.dir, credentials.origin), JSON.stringify(credentials, null, 2));
-    await writePrivate(join(this.dir, 'default'), `${credentials.origin}\n`);
+    if (o.asDefault ?? true) await writePrivate(join(this.dir, 'default'), `${credentials.origin}\n`);
   }
 
   /**

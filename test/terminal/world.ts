@@ -8,6 +8,7 @@
  * `cli()` runs `node --import tsx src/cli.ts …` with its own XDG_CONFIG_HOME
  * and BROWSER; `signIn()` drives Chromium through the IdP's form.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ import {
   type FakeApiServer,
 } from '../support/fake-apiserver.js';
 import { startFrontDoor, type FrontDoor } from '../support/front-door.js';
+import { s256, type TokenResponse } from '../../src/authn/terminal/protocol.js';
+import { FetchBrowser } from '../support/fetch-browser.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -211,3 +214,93 @@ export function browserScript(dir: string, file: string): string {
 export const LOGIN_URL = /(http:\/\/127\.0\.0\.1:\d+\/auth\/cli\/authorize\?\S+)/;
 /** The code `kube-bastion login --device` printed. */
 export const USER_CODE = /\n\s+([B-Z]{4}-[B-Z]{4})\n/;
+
+/** A form POST as the CLI sends it; the JSON answer. */
+export async function postForm(
+  url: string,
+  fields: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams(fields).toString(),
+    redirect: 'manual',
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The hidden inputs of the first form on a page. */
+export function hiddenFields(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields[m[1]] = m[2].replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c)));
+  return fields;
+}
+
+export interface LoopbackAttempt {
+  verifier: string;
+  state: string;
+  port: number;
+  url: string;
+}
+
+/** What `kube-bastion login` would open: fresh verifier, challenge and state. */
+export function loopbackAttempt(base: string, port = 50_000): LoopbackAttempt {
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(16).toString('base64url');
+  const q = new URLSearchParams({
+    port: String(port),
+    code_challenge: s256(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  return { verifier, state, port, url: `${base}/auth/cli/authorize?${q.toString()}` };
+}
+
+/** Presses a button of a confirmation page as the browser would (a same-origin form POST). */
+export function submit(person: FetchBrowser, url: string, fields: Record<string, string>, origin: string) {
+  return person.request(url, {
+    method: 'POST',
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+  });
+}
+
+/**
+ * The loopback flow over plain HTTP (no CLI, no Chromium): `user` signs in and
+ * presses Continue; the code from the redirect is redeemed with the verifier.
+ * `at` picks the replica for each step (default: the front door) and may
+ * bring a person who is signed in already (their browser session confirms).
+ */
+export async function protocolLogin(
+  world: World,
+  user: string,
+  at: { page?: string; confirm?: string; redeem?: string; person?: FetchBrowser } = {},
+): Promise<{ tokens: TokenResponse; person: FetchBrowser }> {
+  const attempt = loopbackAttempt(at.page ?? world.publicURL);
+  const person = at.person ?? new FetchBrowser();
+  const page = await person.signIn(attempt.url, user);
+  const html = await page.text();
+  const post = await submit(
+    person,
+    `${at.confirm ?? world.publicURL}/auth/cli/authorize`,
+    { ...hiddenFields(html), decision: 'allow' },
+    world.publicURL,
+  );
+  const location = new URL(post.headers.get('location') ?? 'missing:');
+  const code = location.searchParams.get('code') ?? '';
+  const redeemed = await postForm(`${at.redeem ?? world.publicURL}/auth/cli/token`, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: attempt.verifier,
+  });
+  if (redeemed.status !== 200) throw new Error(`login failed: ${JSON.stringify(redeemed.body)}`);
+  return { tokens: redeemed.body as unknown as TokenResponse, person };
+}
+
+/** A curl-like request with a bearer token. */
+export const bearerGET = (url: string, token: string) =>
+  fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+
+export const refresh = (base: string, refreshToken: string) =>
+  postForm(`${base}/auth/cli/token`, { grant_type: 'refresh_token', refresh_token: refreshToken });

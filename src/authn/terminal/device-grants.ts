@@ -136,13 +136,14 @@ export class DeviceGrants {
   /** One poll of the terminal: the approved grant (once), or why not yet / not ever. */
   async poll(deviceCode: string): Promise<DeviceRecord & { identity: TerminalIdentity; endsAt: number }> {
     const id = digest(deviceCode);
-    this.checkPace(id);
     const found = await this.store.get<DeviceRecord>('device', id);
     if (!found) throw invalidGrant('unknown device code');
     const record = found.value;
     if (record.status === 'pending') {
       if (this.o.now() >= record.expiresAt)
         throw new OAuthError('expired_token', 'the code expired before anyone confirmed it; start again');
+      // Only waiting is paced: a decided grant is answered at once.
+      this.checkPace(id);
       throw new OAuthError('authorization_pending', 'waiting for someone to confirm the code');
     }
     const taken = await this.store.take<DeviceRecord>('device', id);
