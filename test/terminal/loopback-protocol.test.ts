@@ -200,3 +200,9 @@ test('every login attempt makes its own listener, challenge and state, and write
   assert.equal(existsSync(join(home, 'kube-bastion')), false, 'no secret of an attempt is written anywhere');
   await Promise.all([one.stop(), two.stop()]);
 });
+
+test('the portal tells a signed-in person the one command to sign in from a terminal', async () => {
+  const html = await (await alice.get(`${world.publicURL}/`)).text();
+  assert.match(html, /Sign in from a terminal/);
+  assert.match(html, new RegExp(`<code>kube-bastion login ${world.publicURL}</code>`));
+});
