@@ -46,13 +46,15 @@ export interface Authentication {
    * (merged into the response at writeHead, whatever the proxy sets).
    */
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
-  /** /auth/login, /auth/callback, /auth/logout, /auth/whoami (mount at the app root). */
+  /** /auth/login, /auth/callback, /auth/logout, /auth/whoami, the terminal's /auth/cli/… and /auth/device (mount at the app root). */
   router: express.Router;
   /**
    * How to ask again, later, whether the credential of this (already
    * authenticated) request is still good: for connections that outlive their
-   * request (WebSockets). Undefined when there is nothing to re-check: bearer
-   * tokens are judged at the upgrade only, as the apiserver does.
+   * request (WebSockets, tunnels). Undefined when there is nothing to re-check:
+   * bearer tokens are judged at the upgrade only, as the apiserver does — except
+   * the gateway's own CLI tokens, which are watched until their sign-in (token
+   * family) is revoked or ends (terminal/bearer.ts).
    */
   liveness(req: IncomingMessage): CredentialLiveness | undefined;
   /** Our cookies (every session chunk, the sign-in cookie, a routed host's own), which the proxy strips. */

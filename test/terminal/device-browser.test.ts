@@ -162,3 +162,24 @@ test('the confirmation form is refused without its token, from another origin, o
   assert.equal(crossSite.status, 403);
   assert.equal((await poll(grant.device_code)).body.error, 'authorization_pending', 'still undecided');
 });
+
+test('guessing codes is capped per person; starting device sign-ins is capped per address', async () => {
+  const grant = await start();
+  const guesser = new FetchBrowser();
+  await guesser.signIn(`${world.publicURL}/auth/device`, 'bob');
+  for (let i = 0; i < 10; i++) {
+    const miss = await guesser.get(`${world.publicURL}/auth/device?user_code=BBBB-BBB${'CDFGHJKLMN'[i]}`);
+    assert.equal(miss.status, 404);
+  }
+  const capped = await guesser.get(`${world.publicURL}/auth/device?user_code=${grant.user_code}`);
+  assert.equal(capped.status, 429, 'even the right code, after ten wrong ones');
+  assert.match(await capped.text(), /Too many codes were tried/);
+
+  let refused: Awaited<ReturnType<typeof postForm>> | undefined;
+  for (let i = 0; i < 11 && !refused; i++) {
+    const r = await postForm(`${world.publicURL}/auth/cli/device`, { client_name: 'flood' });
+    if (r.status !== 200) refused = r;
+  }
+  assert.equal(refused?.status, 429);
+  assert.equal(refused?.body.error, 'slow_down');
+});
