@@ -15,11 +15,12 @@ export { StoreUnavailableError } from './record-store.js';
 
 export type StoreKind = RecordStore['name'];
 
-export function chooseStore(config: Config): StoreKind {
+/** `hasCluster`: whether the gateway has a Kubernetes client (none with `kubernetes: none`). */
+export function chooseStore(config: Config, hasCluster = config.kubernetes !== 'none'): StoreKind {
   const wanted = config.authentication.cli.store;
   if (wanted !== 'auto') return wanted;
   if (config.authentication.session?.store === 'redis') return 'redis';
-  return config.kubernetes === 'none' ? 'memory' : 'kubernetes';
+  return hasCluster ? 'kubernetes' : 'memory';
 }
 
 export interface StoreDeps {
@@ -29,8 +30,12 @@ export interface StoreDeps {
 }
 
 export async function createRecordStore(config: Config, deps: StoreDeps): Promise<RecordStore> {
-  const kind = chooseStore(config);
-  deps.logger.info({ store: kind }, 'terminal sign-in state store');
+  const kind = chooseStore(config, deps.kubeConfig !== undefined);
+  if (kind === 'memory')
+    deps.logger.info(
+      'terminal sign-in state is kept in this process: run one replica only (or use Redis or a cluster)',
+    );
+  else deps.logger.info({ store: kind }, 'terminal sign-in state store');
   switch (kind) {
     case 'memory':
       return new MemoryRecordStore(deps.now);
