@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import WebSocket from 'ws';
 import { eventually } from '../support/eventually.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
 import {
   ECHO_A,
   ECHO_B,
   bearerGET,
+  cliWebSocket,
   hiddenFields,
   postForm,
   protocolLogin,
@@ -83,11 +83,7 @@ describe('two replicas, state in Kubernetes Secrets', () => {
 
   test('a replay on one replica revokes the family on the other; a WebSocket there closes', async () => {
     const { tokens } = await protocolLogin(world, 'alice');
-    const ws = new WebSocket(`${b.replace('http', 'ws')}${ECHO_A}ws`, {
-      headers: { authorization: `Bearer ${tokens.access_token}` },
-    });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const socket = await cliWebSocket(world, b, `${ECHO_A}ws`, tokens.access_token);
 
     const rotated = await refresh(a, tokens.refresh_token);
     assert.equal(rotated.status, 200);
@@ -98,15 +94,7 @@ describe('two replicas, state in Kubernetes Secrets', () => {
       async () => (await bearerGET(`${a}${ECHO_A}`, String(rotated.body.access_token))).status === 401,
       10_000,
     );
-    await eventually(
-      () => {
-        world.clock.advance(10_000);
-        return ws.readyState !== WebSocket.OPEN;
-      },
-      10_000,
-      50,
-    );
-    assert.equal(await closed, 1008);
+    assert.equal(await socket.closeCode(), 1008);
   });
 
   test('the Secrets hold digests and identities, never a code or token that works', async () => {
@@ -114,17 +102,15 @@ describe('two replicas, state in Kubernetes Secrets', () => {
     const start = await postForm(`${a}/auth/cli/device`, { client_name: 'box' });
     const grant = start.body as { device_code: string; user_code: string };
     const stored = JSON.stringify(
-      world
-        .api!.list('secrets')
-        .map((s) => ({
-          ...s,
-          data: Object.fromEntries(
-            Object.entries((s as { data?: Record<string, string> }).data ?? {}).map(([k, v]) => [
-              k,
-              Buffer.from(v, 'base64').toString(),
-            ]),
-          ),
-        })),
+      world.api!.list('secrets').map((s) => ({
+        ...s,
+        data: Object.fromEntries(
+          Object.entries((s as { data?: Record<string, string> }).data ?? {}).map(([k, v]) => [
+            k,
+            Buffer.from(v, 'base64').toString(),
+          ]),
+        ),
+      })),
     );
     assert.match(stored, /kb-cli-family-/);
     for (const secret of [

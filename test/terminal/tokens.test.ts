@@ -9,9 +9,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
-import WebSocket from 'ws';
-import { eventually } from '../support/eventually.js';
-import { ECHO_A, bearerGET, postForm, protocolLogin, refresh, startWorld, type World } from './world.js';
+import {
+  ECHO_A,
+  bearerGET,
+  cliWebSocket,
+  postForm,
+  protocolLogin,
+  refresh,
+  startWorld,
+  type World,
+} from './world.js';
 
 let world: World;
 
@@ -106,22 +113,10 @@ test('a terminal sign-in never outlives the browser session that confirmed it', 
 
 test('a WebSocket opened with a CLI token closes (1008) when its sign-in is revoked', async () => {
   const { tokens } = await protocolLogin(world, 'alice');
-  const ws = new WebSocket(`${world.publicURL.replace('http', 'ws')}${ECHO_A}ws`, {
-    headers: { authorization: `Bearer ${tokens.access_token}` },
-  });
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  const socket = await cliWebSocket(world, world.publicURL, `${ECHO_A}ws`, tokens.access_token);
   await postForm(`${world.publicURL}/auth/cli/revoke`, { token: tokens.refresh_token });
   // The connection re-checks its sign-in every recheckInterval (10 s) on the gateway's clock.
-  await eventually(
-    () => {
-      world.clock.advance(10_000);
-      return ws.readyState !== WebSocket.OPEN;
-    },
-    10_000,
-    50,
-  );
-  assert.equal(await closed, 1008);
+  assert.equal(await socket.closeCode(), 1008);
 });
 
 test('tokens that are not this gateway’s CLI tokens are refused: an upstream’s assertion, another key, tampering', async () => {

@@ -14,6 +14,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { eventually } from '../support/eventually.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { AuditEvent } from '../../src/observability/audit.js';
@@ -304,3 +306,30 @@ export const bearerGET = (url: string, token: string) =>
 
 export const refresh = (base: string, refreshToken: string) =>
   postForm(`${base}/auth/cli/token`, { grant_type: 'refresh_token', refresh_token: refreshToken });
+
+/**
+ * A WebSocket to the echo upstream through `base`, opened with a CLI token;
+ * `closeCode()` moves the gateways' clock a recheck interval (10 s) at a time
+ * until the gateway closes it, and resolves with the close code.
+ */
+export async function cliWebSocket(world: World, base: string, path: string, token: string) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  return {
+    ws,
+    async closeCode(): Promise<number> {
+      await eventually(
+        () => {
+          world.clock.advance(10_000);
+          return ws.readyState !== WebSocket.OPEN;
+        },
+        10_000,
+        50,
+      );
+      return closed;
+    },
+  };
+}
