@@ -29,8 +29,7 @@ import { BrowserSessions } from './session/browser-sessions.js';
 import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
-import { createTerminalSignIn, terminalSignInEnabled, type TerminalSignIn } from './terminal/index.js';
-import { createRecordStore } from './terminal/store/index.js';
+import { attachTerminalSignIn, terminalLiveness } from './terminal/attach.js';
 
 export type { Identity } from './identity.js';
 export type { CredentialLiveness, Liveness } from './liveness.js';
@@ -113,7 +112,9 @@ export async function createAuthentication(
   const cookieBase = session?.cookieName ?? 'kube_bastion';
 
   const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
-  const terminal = browser ? await createTerminal(config, deps, browser) : undefined;
+  const terminal = browser
+    ? await attachTerminalSignIn(config, { ...deps, clock, loginPath: LOGIN_PATH }, browser)
+    : undefined;
 
   async function authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined> {
     try {
@@ -284,50 +285,6 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
       })
     : undefined;
   return { idp, sessions, store, hosts, secrets, loginBox: await SealedBox.create(secrets, 'login') };
-}
-
-type BrowserSignIn = Awaited<ReturnType<typeof createBrowserSignIn>>;
-
-/** Sign-in from a terminal, which rides on the browser sign-in (confirmed with a browser session). */
-async function createTerminal(
-  config: Config,
-  deps: AuthenticationDeps,
-  browser: BrowserSignIn,
-): Promise<TerminalSignIn | undefined> {
-  if (!terminalSignInEnabled(config)) return undefined;
-  const clock = deps.clock ?? systemClock;
-  const now = () => clock.now();
-  const store = await createRecordStore(config, { kubeConfig: deps.kubeConfig, logger: deps.logger, now });
-  store.start().catch((err: unknown) => deps.logger.error({ err }, 'terminal sign-in store failed to start'));
-  return createTerminalSignIn({
-    config,
-    publicURL: deps.publicURL,
-    secrets: browser.secrets,
-    store,
-    loginPath: LOGIN_PATH,
-    clientIP: deps.clientIP ?? ((req) => req.socket.remoteAddress ?? ''),
-    logger: deps.logger,
-    now,
-    metrics: deps.metrics,
-    async browserSession(req, res) {
-      const identity = await browser.sessions.authenticate(req, res);
-      if (!identity) return undefined;
-      const { session } = await browser.sessions.current(req);
-      return session && { identity, sid: session.sid, endsAt: session.exp * 1000 };
-    },
-  });
-}
-
-/** A connection opened with a CLI access token is watched; other bearer tokens are judged at the upgrade only. */
-function terminalLiveness(req: IncomingMessage, terminal: TerminalSignIn | undefined) {
-  if (!terminal) return undefined;
-  let token: string | undefined;
-  try {
-    token = bearerToken(req);
-  } catch {
-    return undefined;
-  }
-  return token !== undefined && terminal.recognizes(token) ? terminal.liveness(token) : undefined;
 }
 
 /**
