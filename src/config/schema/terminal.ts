@@ -1,5 +1,6 @@
 /** Sign-in from a terminal (`kube-bastion login`): the gateway's own CLI tokens and where their state lives. */
 import { z } from 'zod';
+import type { ConfigIssue } from '../issue.js';
 import { describe, duration, nonEmpty } from './primitives.js';
 
 export const terminal = z.strictObject({
@@ -56,9 +57,9 @@ export type TerminalConfig = z.output<typeof terminal>;
 export function terminalProblems(config: {
   kubernetes: unknown;
   authentication: { cli: TerminalConfig; session?: { store: string } };
-}): { path: (string | number)[]; message: string }[] {
+}): ConfigIssue[] {
   const { store } = config.authentication.cli;
-  const problems: { path: (string | number)[]; message: string }[] = [];
+  const problems: ConfigIssue[] = [];
   if (store === 'kubernetes' && config.kubernetes === 'none')
     problems.push({
       path: ['authentication', 'cli', 'store'],
