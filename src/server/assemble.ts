@@ -8,19 +8,24 @@
  * The only file that knows how the modules are constructed. `config` passed
  * the loader (config/load.ts), which holds every rule: nothing here checks it again.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import { createAuthentication, LOGIN_PATH, type Authentication } from '../authn/index.js';
 import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
+import { terminalSignInEnabled } from '../authn/terminal/index.js';
 import { createAdmission } from '../authz/admission.js';
 import { createAuthorizer, forbiddenError, requestAttributes } from '../authz/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { unauthorized } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
-import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
+import {
+  createKubeClusterState,
+  createStaticClusterState,
+  loadKubeConfig,
+  type ApiServerAccess,
+} from '../kube/index.js';
 import { createAuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -74,6 +79,9 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
   const publicURL = new URL(config.publicURL);
   const kubeConfig = config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
   const state = o.state ?? clusterState(config, kubeConfig, o);
+  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
+  const clientOf = (req: IncomingMessage) =>
+    clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy);
 
   // route: a proxy URL or a routed host names a target; anything else is a page of ours.
   const route = createRoute(config.routing, publicURL, state);
@@ -86,6 +94,7 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
     metrics,
     clock,
     isRoutedHost: routedHostMatcher(config.routing),
+    clientIP: (req) => clientOf(req).ip,
   });
   const anonymous = o.insecureNoAuth ? ANONYMOUS : undefined;
 
@@ -134,6 +143,7 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
     hostSuffix: config.routing.hostSuffix,
     logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
     formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+    terminalLogin: terminalSignInEnabled(config) ? `kube-bastion login ${publicURL.origin}` : undefined,
   });
   const signIn = signInPaths(config, publicURL);
   const pages = createPages({
@@ -143,7 +153,6 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
     logger,
   });
 
-  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
   const pipeline = createPipeline(
     {
       route,
@@ -166,8 +175,7 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
       finished,
       ...signIn,
       publicURL: config.publicURL,
-      clientAddress: (req) =>
-        clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
+      clientAddress: clientOf,
       unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
       upgrading: createUpgradeWatch({ liveness: (req) => authentication.liveness(req), clock, logger }),
     },
@@ -196,7 +204,11 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
   };
 }
 
-function clusterState(config: Config, kubeConfig: KubeConfig | undefined, o: AssemblyOptions): ClusterState {
+function clusterState(
+  config: Config,
+  kubeConfig: ApiServerAccess | undefined,
+  o: AssemblyOptions,
+): ClusterState {
   if (config.kubernetes === 'none') return createStaticClusterState(config.static.services);
   return createKubeClusterState(kubeConfig!, {
     logger: o.logger,
