@@ -81,6 +81,7 @@ async function serve(config: Config, insecureNoAuth: boolean): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'connect') return (await import('./client/commands/connect.js')).main(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -64,6 +64,10 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
   }
 
   function admit(req: IncomingMessage, ctx: RequestContext): void {
+    // As the apiserver answers a plain request for a connect subresource that needs a stream.
+    if (ctx.proxyPath!.subresource === 'portforward' && !ctx.upgrade) {
+      throw badRequest('Upgrade request required: a tunnel is a WebSocket (kube-bastion connect)');
+    }
     if (!PROXY_METHODS.has(ctx.method)) {
       throw new GatewayError(
         405,
@@ -91,11 +95,16 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
     authorize: (attrs) => parts.authorizer.authorize(attrs),
     admit,
     // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
-    resolve: (path, ctx) => {
+    resolve: async (path, ctx) => {
       if (ctx.hostAmbiguity) throw ctx.hostAmbiguity;
-      return parts.resolveTarget(path);
+      const target = await parts.resolveTarget(path);
+      // A tunnel may reach only the ports tunnels.ports allows: refused here, before the upgrade.
+      return path.subresource === 'portforward' ? parts.tunnels.admitTarget(target) : target;
     },
     forward: (req, res, ctx) => parts.forwarder.web(req, res, ctx),
-    forwardUpgrade: (req, socket, head, ctx) => parts.forwarder.upgrade(req, socket, head, ctx),
+    forwardUpgrade: (req, socket, head, ctx) =>
+      ctx.proxyPath!.subresource === 'portforward'
+        ? parts.tunnels.upgrade(req, socket, head, ctx)
+        : parts.forwarder.upgrade(req, socket, head, ctx),
   };
 }
