@@ -136,6 +136,8 @@ export class FakeApiServer {
   readonly requests: RequestRecord[] = [];
   readonly tokens: Map<string, TokenIdentity>;
   readonly grants: AccessGrant[];
+  /** Every SubjectAccessReview body received, in order: what the gateway asked. */
+  readonly accessReviews: { spec?: Record<string, unknown> }[] = [];
   latencyMs: number;
   private readonly store: ObjectStore;
   private readonly sockets = new Set<Socket>();
@@ -435,7 +437,8 @@ export class FakeApiServer {
               this.opts.apiAudiences ?? ['https://kubernetes.default.svc.cluster.local'],
             )
           : target.resource === 'subjectaccessreviews'
-            ? reviewAccess(body, this.grants)
+            ? (this.accessReviews.push(body as { spec?: Record<string, unknown> }),
+              reviewAccess(body, this.grants))
             : {
                 code: 405,
                 body: statusBody(

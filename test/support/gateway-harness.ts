@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from './fake-apiserver.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
+import type { Clock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   insecureNoAuth?: boolean;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The gateway's clock (sessions, credential liveness, tunnel timers): tests move it. */
+  clock?: Clock;
 }
 
 /** Shallow-merges each top-level section so a test overrides only what it names. */
@@ -61,6 +64,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     config,
     logger: o.logger ?? silentLogger(),
     insecureNoAuth: o.insecureNoAuth ?? true,
+    clock: o.clock,
   });
   const { url, adminURL } = await gateway.listen();
   return {

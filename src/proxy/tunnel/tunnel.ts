@@ -186,7 +186,10 @@ export class Tunnel {
     const { ws } = this;
     // 1006 is never sent: a vanished client (or a gateway stopping now) just drops the connection.
     if (code === 1006) ws.terminate();
-    else if (ws.readyState === ws.OPEN) ws.close(code, text);
+    else if (ws.readyState === ws.OPEN) {
+      ws.resume(); // paused while dialling or for backpressure: the client's close frame must be read
+      ws.close(code, text);
+    }
     const summary: TunnelSummary = {
       event: 'close',
       endedBy,
