@@ -137,7 +137,7 @@ export class FakeApiServer {
   readonly tokens: Map<string, TokenIdentity>;
   readonly grants: AccessGrant[];
   /** Every SubjectAccessReview body received, in order: what the gateway asked. */
-  readonly accessReviews: { spec?: Record<string, unknown> }[] = [];
+  readonly accessReviews: object[] = [];
   latencyMs: number;
   private readonly store: ObjectStore;
   private readonly sockets = new Set<Socket>();
@@ -437,8 +437,7 @@ export class FakeApiServer {
               this.opts.apiAudiences ?? ['https://kubernetes.default.svc.cluster.local'],
             )
           : target.resource === 'subjectaccessreviews'
-            ? (this.accessReviews.push(body as { spec?: Record<string, unknown> }),
-              reviewAccess(body, this.grants))
+            ? (this.accessReviews.push(body), reviewAccess(body, this.grants))
             : {
                 code: 405,
                 body: statusBody(
