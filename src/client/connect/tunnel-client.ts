@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from '../../proxy/tunnel/index.js';
+import { MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from '../../proxy/tunnel/protocol.js';
 import type { TokenStore } from '../token-store.js';
 import { accessTokenFor } from './access-token.js';
 
@@ -90,8 +90,11 @@ function connectOnce(url: string, token: string): Promise<WebSocket> {
     ws.once('error', reject);
     ws.once('unexpected-response', (req, res) => {
       ws.off('error', reject);
-      refusal(res).then(reject, reject);
-      req.destroy();
+      // The Status body first, then the connection is dropped (ws leaves that to us).
+      void refusal(res).then((err) => {
+        req.destroy();
+        reject(err);
+      });
     });
   });
 }

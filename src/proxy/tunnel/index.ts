@@ -15,15 +15,12 @@ import { badRequest, serviceUnavailable } from '../../errors.js';
 import type { RequestContext } from '../../server/request-context.js';
 import type { Target } from '../target.js';
 import { allowedTunnelTarget, portAllowList } from './ports.js';
-import { TUNNEL_SUBPROTOCOL } from './protocol.js';
+import { MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from './protocol.js';
 import { Tunnel, type TunnelDeps } from './tunnel.js';
 
-export { CLOSE, TUNNEL_SUBPROTOCOL } from './protocol.js';
+export { CLOSE, MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from './protocol.js';
 export type { TunnelAudit, TunnelEvents, TunnelSummary, TunnelEndReason } from './events.js';
 export { END_REASONS } from './events.js';
-
-/** Largest WebSocket message accepted from a client: the CLI sends at most a socket read (64 KiB). */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface TunnelsOptions extends Omit<TunnelDeps, 'idleTimeoutMs' | 'maxLifetimeMs' | 'keepaliveMs'> {
   config: TunnelsConfig;

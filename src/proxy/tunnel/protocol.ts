@@ -19,6 +19,9 @@
 
 export const TUNNEL_SUBPROTOCOL = 'v1.tunnel.kube-bastion.io';
 
+/** Largest message either end accepts: the CLI sends at most one socket read (64 KiB) per message. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
 /** Close codes: RFC 6455 / IANA ones where they fit, 4000–4099 the gateway's own, 4100–4199 the client's. */
 export const CLOSE = {
   /** Both directions ended and were relayed: the only close that is not an error. */

@@ -27,9 +27,10 @@ export interface Backend {
 
 type Behaviour = (socket: net.Socket) => void;
 
-export async function startBackend(host: string, behaviour: Behaviour): Promise<Backend> {
+/** `handOver`: the socket is not read here at all (its descriptor goes to a child process). */
+export async function startBackend(host: string, behaviour: Behaviour, handOver = false): Promise<Backend> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: handOver }, (socket) => {
     backend.accepted++;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));

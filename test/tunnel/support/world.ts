@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../../src/config/schema.js';
 import { endpointSlice, pod, service, type KubeObject } from '../../support/fake-apiserver.js';
-import { startHarness, type Harness } from '../../support/gateway-harness.js';
+import { startHarness, type Harness, type HarnessOptions } from '../../support/gateway-harness.js';
 import { startJwtIssuer, type JwtIssuer } from '../../support/jwt-issuer.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { createTestCA } from '../../support/tls.js';
@@ -54,7 +54,7 @@ export interface TunnelWorldOptions {
   config?: ConfigInput;
   /** More objects, e.g. ones pointing at a test's own backend. */
   objects?: (backends: { echo: Backend; sink: Backend }) => KubeObject[];
-  api?: Parameters<typeof startHarness>[0]['api'];
+  api?: HarnessOptions['api'];
 }
 
 /** A Service with one port, its EndpointSlice and its Pod, all pointing at `host:port`. */
