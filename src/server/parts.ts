@@ -212,6 +212,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
     publicURL,
     hostSuffix: config.routing.hostSuffix,
+    tunnels: config.tunnels.enabled,
     logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
     formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
   });

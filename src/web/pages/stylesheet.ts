@@ -43,5 +43,6 @@ input[type=search], input[type=text], input[type=password], input:not([type]) { 
 ul.services { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
 ul.services li { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem; }
 ul.services .ports a, ul.services .host a { display: inline-block; padding: 0.2rem 0; margin-right: 0.75rem; overflow-wrap: anywhere; }
+ul.services code.connect { display: block; user-select: all; overflow-wrap: anywhere; padding: 0.15rem 0; }
 @media (max-width: 30rem) { h1 { font-size: 1.35rem; } main { padding-top: 0.75rem; } }
 `;
