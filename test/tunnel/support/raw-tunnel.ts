@@ -71,8 +71,13 @@ export function openRaw(
 }
 
 /** Asks for a tunnel that must be refused before the upgrade: its status and Status body. */
-export function refusal(base: string, path: string, token: string | undefined): Promise<Refusal> {
-  const ws = new WebSocket(url(base, path), [TUNNEL_SUBPROTOCOL], { headers: headers(token) });
+export function refusal(
+  base: string,
+  path: string,
+  token: string | undefined,
+  extra: Record<string, string> = {},
+): Promise<Refusal> {
+  const ws = new WebSocket(url(base, path), [TUNNEL_SUBPROTOCOL], { headers: headers(token, extra) });
   ws.on('error', () => undefined);
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
