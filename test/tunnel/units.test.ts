@@ -81,9 +81,10 @@ const target = (...ports: number[]): Target => ({
 });
 
 test('tunnels.ports: numbers and ranges, checked against the port actually dialled', () => {
-  const allowed = portAllowList([5432, '8000-8099']);
+  const allowed = portAllowList([5432], ['8000-8099']);
   assert.deepEqual([5432, 8000, 8099, 8100, 22].map(allowed), [true, true, true, false, false]);
-  assert.equal(portAllowList(undefined)(1), true, 'no list: any port');
+  assert.equal(portAllowList()(1), true, 'no list: any port');
+  assert.equal(portAllowList([22])(23), false);
   const same = target(5432);
   assert.equal(
     allowedTunnelTarget(same, allowed),
@@ -111,7 +112,7 @@ test('tunnels config: defaults, and ranges must be ranges', () => {
     keepalive: 30_000,
     maxOpen: 1000,
   });
-  assert.throws(() => parseConfig({ tunnels: { ports: ['9000-8000'] } }), /tunnels\.ports\[0\]/);
+  assert.throws(() => parseConfig({ tunnels: { portRanges: ['9000-8000'] } }), /tunnels\.portRanges\[0\]/);
   assert.throws(() => parseConfig({ tunnels: { ports: [0] } }), /tunnels\.ports\[0\]/);
 });
 

@@ -33,7 +33,6 @@ const rule = z.strictObject({
   subresources: describe(
     z.array(subresource).min(1).default(['proxy']),
     'what the rule opens: `proxy` (HTTP and WebSockets, the default), `portforward` (TCP tunnels, with `tunnels.enabled`; verb create; `names` then match the Service or Pod name without a port), `*` both. A rule that does not name `portforward` never opens a tunnel',
-    [['proxy', 'portforward']],
   ),
 });
 

@@ -6,17 +6,14 @@ import { describe, duration } from './primitives.js';
 
 const portNumber = z.number().int().min(1).max(65535);
 
-/** `5432`, or a range `"8000-8099"` (both ends included). */
-const portOrRange = z.union([
-  portNumber,
-  z
-    .string()
-    .regex(/^\d{1,5}-\d{1,5}$/, 'must be a port number or a range such as "8000-8099"')
-    .refine((r) => {
-      const [from, to] = r.split('-').map(Number);
-      return from >= 1 && to <= 65535 && from <= to;
-    }, 'must be a range of ports 1–65535, low end first'),
-]);
+/** `"8000-8099"`, both ends included. */
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}-\d{1,5}$/, 'must be a range such as "8000-8099"')
+  .refine((r) => {
+    const [from, to] = r.split('-').map(Number);
+    return from >= 1 && to <= 65535 && from <= to;
+  }, 'must be a range of ports 1–65535, low end first');
 
 export const tunnels = z.strictObject({
   enabled: describe(
@@ -24,9 +21,14 @@ export const tunnels = z.strictObject({
     'accept TCP tunnels (`…/services/NAME[:PORT]/portforward`, `…/pods/NAME[:PORT]/portforward`, used by `kube-bastion connect`); each needs `create` on `services/portforward` or `pods/portforward` (RBAC, or a rule with `subresources: [portforward]`)',
   ),
   ports: describe(
-    z.array(portOrRange).min(1).optional(),
-    'backend ports a tunnel may reach (the endpoint’s port, after the Service’s targetPort); absent: any port. Other ports answer 403 before the upgrade',
-    [[5432, 6379, 22, '8000-8099']],
+    z.array(portNumber).min(1).optional(),
+    'backend ports a tunnel may reach (the endpoint’s port, after the Service’s targetPort); with neither this nor portRanges, any port. Other ports answer 403 before the upgrade',
+    [[5432, 6379, 22]],
+  ),
+  portRanges: describe(
+    z.array(portRange).min(1).optional(),
+    'more allowed backend ports, as ranges (`"8000-8099"`, both ends included), beside `ports`',
+    [['8000-8099']],
   ),
   idleTimeout: describe(
     duration('1h'),

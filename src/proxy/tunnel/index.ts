@@ -44,7 +44,7 @@ function checkHandshake(req: IncomingMessage): void {
 }
 
 export function createTunnels(o: TunnelsOptions) {
-  const allowed = portAllowList(o.config.ports);
+  const allowed = portAllowList(o.config.ports, o.config.portRanges);
   const deps: TunnelDeps = {
     ...o,
     idleTimeoutMs: o.config.idleTimeout,

@@ -1,5 +1,5 @@
 /**
- * `tunnels.ports`: which backend ports a tunnel may reach. The check is on
+ * `tunnels.ports` and `tunnels.portRanges`: which backend ports a tunnel may reach. The check is on
  * the port actually dialled (a Service port's targetPort, a Pod's container
  * port), so a Service cannot map an allowed number onto a forbidden one.
  * Pure: a resolved Target in, the Target a tunnel may use out (or a 403).
@@ -9,14 +9,13 @@ import type { Target } from '../target.js';
 
 export type PortAllowed = (port: number) => boolean;
 
-/** `[5432, "8000-8099"]` → a predicate; absent: every port. */
-export function portAllowList(entries: readonly (number | string)[] | undefined): PortAllowed {
-  if (!entries) return () => true;
-  const ranges = entries.map((e) => {
-    if (typeof e === 'number') return [e, e] as const;
-    const [from, to] = e.split('-').map(Number);
-    return [from, to] as const;
-  });
+/** `tunnels.ports` (numbers) and `tunnels.portRanges` (`"8000-8099"`) → a predicate; neither: every port. */
+export function portAllowList(ports?: readonly number[], portRanges?: readonly string[]): PortAllowed {
+  if (!ports && !portRanges) return () => true;
+  const ranges = [
+    ...(ports ?? []).map((p) => [p, p] as const),
+    ...(portRanges ?? []).map((r) => r.split('-').map(Number) as [number, number]),
+  ];
   return (port) => ranges.some(([from, to]) => port >= from && port <= to);
 }
 

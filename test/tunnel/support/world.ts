@@ -9,8 +9,8 @@
  *   services/refused port 5432 → 127.0.0.1:1      (nothing listens: refused)
  *   services/closed  port 13   → 127.0.0.2:1023, a port tunnels.ports does not allow
  *
- * tunnels.ports allows port 1 (the refusing one) and 30000–65535 (where every
- * server listening on port 0 lands).
+ * tunnels.ports allows port 1 (the refusing one), tunnels.portRanges 30000–65535
+ * (where every server listening on port 0 lands).
  *
  * Static rules: group `devs` may tunnel to team-a's services and pods and use
  * their proxy; group `viewers` may only GET services/proxy (a tunnel needs
@@ -105,7 +105,8 @@ export async function startTunnelWorld(o: TunnelWorldOptions = {}): Promise<Tunn
       ...extra,
       tunnels: {
         enabled: true,
-        ports: [REFUSING.port, '30000-65535'],
+        ports: [REFUSING.port],
+        portRanges: ['30000-65535'],
         ...extra.tunnels,
       },
       authentication: { jwt: [trustedIssuer(issuer, ca)], ...extra.authentication },
