@@ -6,6 +6,7 @@
  *   BENCH_CONTESTANTS  comma list (default all)    BENCH_DOCS=0  leave docs/performance.md alone
  *   BENCH_SCALE=0      skip the large-cluster run  BENCH_SCALE_SERVICES (10000)  BENCH_SCALE_ENDPOINTS (5 per Service)
  *   BENCH_PODCHECK=0   skip the Pod-check cost     BENCH_PORTAL=0  skip the portal page (1,000 Services × 2 ports)
+ *   BENCH_TUNNEL=0     skip the TCP tunnel stream  BENCH_TUNNEL_MB (256)  bytes per tunnel stream, in MB
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +19,12 @@ import {
   renderPodCheckMarkdown,
   renderPortalMarkdown,
   renderScaleMarkdown,
+  renderTunnelMarkdown,
   updateDoc,
   writeJSON,
 } from './report.js';
 import { runScale } from './scale.js';
+import { runTunnel } from './tunnel.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, fallback: number) => {
@@ -62,6 +65,8 @@ if (process.env.BENCH_PODCHECK !== '0') {
 }
 if (process.env.BENCH_PORTAL !== '0')
   result.portal = await runPortal({ services: 1000, namespaces: 50, log });
+if (process.env.BENCH_TUNNEL !== '0')
+  result.tunnel = await runTunnel({ bytes: num('BENCH_TUNNEL_MB', 256) * 1e6, rounds: 3, log });
 const json = writeJSON(result, path.join(ROOT, 'bench/results'));
 const markdown = renderMarkdown(result, path.relative(ROOT, json));
 const doc = path.join(ROOT, 'docs/performance.md');
@@ -75,4 +80,5 @@ function publish(markdown: string, block: string): void {
 const relative = path.relative(ROOT, json);
 if (result.podCheck) publish(renderPodCheckMarkdown(result.podCheck, relative), 'pod-check');
 if (result.portal) publish(renderPortalMarkdown(result.portal, relative), 'portal');
+if (result.tunnel) publish(renderTunnelMarkdown(result.tunnel, relative), 'tunnel');
 if (result.scale) publish(renderScaleMarkdown(result.scale, relative), 'scale');

@@ -12,9 +12,12 @@ import { deterministicBytes, sha256 } from './support/backends.js';
 import { openRaw, refusal } from './support/raw-tunnel.js';
 import { NS, startTunnelWorld, type TunnelWorld } from './support/world.js';
 
+/** Where the gateway says it lives: the origin its own pages (and path-form apps) are served from. */
+const PUBLIC_URL = 'https://bastion.example.com';
+
 let w: TunnelWorld;
 before(async () => {
-  w = await startTunnelWorld();
+  w = await startTunnelWorld({ config: { publicURL: PUBLIC_URL } });
 });
 after(() => w?.close());
 
@@ -168,6 +171,23 @@ describe('refused before the upgrade, with the same Status as HTTP, and nothing 
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { message: string }).message, /^Upgrade request required/);
   });
+
+  // A page served through the path form shares the gateway's origin (publicURL) and the person's
+  // cookie: the cross-site check lets that origin's WebSockets through, a tunnel refuses it too.
+  for (const [what, header] of [
+    ['the gateway’s own Origin', () => ({ origin: PUBLIC_URL })],
+    ['another site’s Origin', () => ({ origin: 'https://evil.example' })],
+    ['Origin: null (a sandboxed page)', () => ({ origin: 'null' })],
+    ['a hybi-08 Sec-WebSocket-Origin', () => ({ 'sec-websocket-origin': 'https://evil.example' })],
+  ] as const) {
+    test(`a web page cannot open a tunnel: ${what} is 403 before any dial`, async () => {
+      const dials = w.echo.accepted;
+      const r = await refusal(w.h.url, `${NS}/services/echo:7/portforward`, w.alice, header());
+      assert.equal(r.status, 403);
+      assert.match(r.body.message ?? '', /^a tunnel cannot be opened from a web page/);
+      assert.equal(w.echo.accepted, dials);
+    });
+  }
 
   test('refusals are counted by result', async () => {
     assert.ok((await w.metric('kube_bastion_tunnel_opens_total', { result: 'forbidden' })) >= 2);
