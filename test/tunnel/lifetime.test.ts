@@ -118,8 +118,13 @@ describe('keepalive (every 30s) and shutdown', () => {
     });
     let pings = 0;
     live.ws.on('ping', () => pings++);
+    // Bytes through both: each tunnel is set up at the gateway (its timers on the clock) first.
+    await Promise.all([roundTrip(live, 'up'), roundTrip(silent, 'up')]);
     w.clock.advance(30_000);
     await eventually(() => pings === 1);
+    // The live client's pong went out before these bytes, on the same connection: once they come
+    // back, the gateway has seen it (else a loaded machine may move the clock on before it has).
+    await roundTrip(live, 'after the pong');
     w.clock.advance(30_000); // the silent one did not answer the first ping
     await eventually(() => pings === 2);
     assert.equal((await silent.closed).code, 1006, 'dropped: a close frame would wait for an answer too');
