@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkBudgets, renderBudgets } from './budgets.js';
 import { ALL } from './contestants.js';
 import { runBench } from './harness.js';
 import { runPodCheck } from './pod-check.js';
@@ -82,3 +83,4 @@ if (result.podCheck) publish(renderPodCheckMarkdown(result.podCheck, relative), 
 if (result.portal) publish(renderPortalMarkdown(result.portal, relative), 'portal');
 if (result.tunnel) publish(renderTunnelMarkdown(result.tunnel, relative), 'tunnel');
 if (result.scale) publish(renderScaleMarkdown(result.scale, relative), 'scale');
+process.stdout.write(`\n${renderBudgets(checkBudgets(result))}\n`);

@@ -28,7 +28,10 @@ export interface HarnessOptions {
   insecureNoAuth?: boolean;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
-  /** The gateway's clock (sessions, credential liveness, tunnel timers): tests move it. */
+  /**
+   * The gateway's clock (test/support/manual-clock.ts): sessions, caches, outlier ejection, retry
+   * budgets and the shutdown delay read it, so a test advances time instead of sleeping.
+   */
   clock?: Clock;
 }
 
@@ -45,6 +48,22 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
+async function listeningGateway(defaults: Record<string, unknown>, o: HarnessOptions) {
+  const config = parseConfig(merge(defaults, o.config ?? {}), { env: o.env ?? {} });
+  const gateway = await createGateway({
+    config,
+    logger: o.logger ?? silentLogger(),
+    insecureNoAuth: o.insecureNoAuth ?? true,
+    clock: o.clock,
+  });
+  try {
+    return { gateway, ...(await gateway.listen()) };
+  } catch (err) {
+    await gateway.close().catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   // A cluster where every EndpointSlice was written from running Pods, unless a test says otherwise.
   const api = await startFakeApiServer({
@@ -59,14 +78,11 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     upstream: { allowedAddresses: ['127.0.0.0/8'] },
     logging: { level: 'silent', audit: { enabled: false } },
   };
-  const config = parseConfig(merge(defaults, o.config ?? {}), { env: o.env ?? {} });
-  const gateway = await createGateway({
-    config,
-    logger: o.logger ?? silentLogger(),
-    insecureNoAuth: o.insecureNoAuth ?? true,
-    clock: o.clock,
+  // When it cannot start (a port taken meanwhile, which onFreePort retries), nothing is left running.
+  const { gateway, url, adminURL } = await listeningGateway(defaults, o).catch(async (err: unknown) => {
+    await api.stop();
+    throw err;
   });
-  const { url, adminURL } = await gateway.listen();
   return {
     api,
     gateway,

@@ -95,6 +95,6 @@ test('not signed in (status 1), or a target no object can have (status 2): one l
   assert.equal(bad.status, 2);
   assert.match(
     bad.stderr,
-    /^kube-bastion connect: "team-a\/Postgres:5432": no service or namespace can have this name/,
+    /^kube-bastion: "team-a\/Postgres:5432": no service or namespace can have this name/,
   );
 });
