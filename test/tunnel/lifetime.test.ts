@@ -136,6 +136,7 @@ describe('keepalive (every 30s) and shutdown', () => {
     const t = await openRaw(w.h.url, ECHO, w.alice);
     await roundTrip(t, 'before');
     const stopping = w.h.gateway.shutdown();
+    w.clock.advance(0); // listen.shutdown.delay (0s) is on the gateway's clock: the drain starts
     assert.deepEqual(await t.closed, { code: 1001, reason: 'the gateway is shutting down' });
     await stopping;
   });
