@@ -77,6 +77,8 @@ function cacheKey(attrs: RequestAttributes): string {
     extra,
     attrs.verb,
     attrs.resource,
+    // `create` on services/proxy (a WebSocket) is not `create` on services/portforward (a tunnel).
+    attrs.subresource,
     attrs.namespace,
     attrs.name,
   ]);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
+import { bearerExpiry } from '../authn/bearer-expiry.js';
 import { ANONYMOUS, type Identity } from '../authn/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
 import { terminalSignInEnabled } from '../authn/terminal/index.js';
@@ -18,7 +19,7 @@ import {
   targetOrigin,
   type GatewayAuthorizer,
 } from '../authz/index.js';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import {
@@ -38,10 +39,13 @@ import { createForwarder } from '../proxy/forward.js';
 import { routedHostMatcher } from '../proxy/host-route.js';
 import { createTargetResolver } from '../proxy/resolve.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
+import { createTunnels } from '../proxy/tunnel/index.js';
 import { createUpstreamIdentity } from '../upstream-identity/index.js';
 import { createPortal } from '../web/portal/index.js';
 import type { AuditSink } from './access-log.js';
+import { createCredentialWatch } from './liveness/index.js';
 import type { RequestContext } from './request-context.js';
+import { createTunnelEvents } from './tunnel-events.js';
 
 export interface PartsOptions {
   logger: Logger;
@@ -53,13 +57,20 @@ export interface PartsOptions {
 
 export type Parts = Awaited<ReturnType<typeof buildParts>>;
 
-/** With --insecure-no-auth and no rules, the anonymous caller may use any verb inside the namespace fence. */
+/** With --insecure-no-auth and no rules, the anonymous caller may use any verb (and tunnel) inside the namespace fence. */
 function insecureConfig(config: Config): Config {
   if (config.authorization.rules.length > 0 || config.authorization.kubernetesRBAC.enabled) return config;
   const resources: ('services' | 'pods' | 'nodes')[] = config.authorization.nodeProxy
     ? ['services', 'pods', 'nodes']
     : ['services', 'pods'];
-  const rule = { users: [ANONYMOUS.username], namespaces: ['*'], resources, verbs: ['*' as const] };
+  const rule = {
+    users: [ANONYMOUS.username],
+    namespaces: ['*'],
+    resources,
+    verbs: ['*' as const],
+    // Tunnels too, when tunnels.enabled: this mode is for trying things on one's own machine.
+    subresources: ['*' as const],
+  };
   return { ...config, authorization: { ...config.authorization, rules: [rule] } };
 }
 
@@ -180,6 +191,26 @@ export async function buildParts(config: Config, o: PartsOptions) {
 
   const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };
 
+  // Tunnel timers (idle, lifetime, keepalive, credential expiry) need a clock even without a test's.
+  const tunnelClock = clock ?? systemClock;
+  const tunnelEvents = createTunnelEvents(metrics, audit, logger);
+  const tunnels = createTunnels({
+    config: config.tunnels,
+    picker: balancer.picker,
+    retry: balancer.retry,
+    connectTimeoutMs: config.upstream.connectTimeout,
+    onConnectError: () => metrics.upstreamConnectErrors.inc(),
+    clock: tunnelClock,
+    events: tunnelEvents.events,
+    affinityKey,
+    watchCredential: createCredentialWatch({
+      liveness: (req) => authentication.liveness(req),
+      bearerExpiry: (req) => bearerExpiry(req, () => tunnelClock.now()),
+      clock: tunnelClock,
+      logger,
+    }),
+  });
+
   const portal = createPortal({
     services: () => state.services(),
     authorizer,
@@ -188,6 +219,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
     publicURL,
     hostSuffix: config.routing.hostSuffix,
+    tunnels: config.tunnels.enabled,
     logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
     formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
     terminalLogin: terminalSignInEnabled(config) ? `kube-bastion login ${publicURL.origin}` : undefined,
@@ -199,6 +231,9 @@ export async function buildParts(config: Config, o: PartsOptions) {
     authorizer,
     forwarder,
     resolveTarget,
+    tunnels,
+    /** Counts tunnel requests refused before their upgrade (call at every request's end). */
+    tunnelFinished: tunnelEvents.finished,
     audit: auditSink,
     anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
     attributes: requestAttributes,
