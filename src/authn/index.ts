@@ -95,10 +95,13 @@ export async function createAuthentication(
       throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
     tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens, { now });
   }
-  const bearer = new BearerAuthenticator(authn, logger, tokenReview, {
-    now,
-    fetchTimeoutMs: deps.issuerTimeoutMs,
-  });
+  const bearer = new BearerAuthenticator(
+    authn,
+    logger,
+    tokenReview,
+    { now, fetchTimeoutMs: deps.issuerTimeoutMs },
+    publicURL.href,
+  );
   bearer.warmUp();
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;

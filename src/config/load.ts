@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { sameIssuer } from './issuer-url.js';
 import { configSchema, type Config } from './schema.js';
 
 /** One problem in a config file, named by the path of the offending key. */
@@ -102,6 +103,14 @@ function semanticProblems(config: Config): ConfigProblem[] {
       problems.push({ path: `authentication.jwt[${i}].issuer.url`, message: 'issuer url must be unique' });
     }
     issuers.add(entry.issuer.url);
+    // Its tokens would be the identity assertions every upstream receives (token-type confusion).
+    if (sameIssuer(entry.issuer.url, config.publicURL)) {
+      problems.push({
+        path: `authentication.jwt[${i}].issuer.url`,
+        message:
+          "is this gateway's own publicURL: its identity assertions are for upstreams and are never accepted as credentials",
+      });
+    }
   });
   const oidc = config.authentication.oidc;
   if (oidc && !config.authentication.session) {
