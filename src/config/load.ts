@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -141,13 +141,27 @@ function semanticProblems(config: Config): ConfigProblem[] {
 }
 
 function readSecret(file: string, baseDir: string, path: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(resolve(baseDir, file), 'utf8').trim();
+    bytes = readFileSync(resolve(baseDir, file));
   } catch (err) {
     throw new ConfigError([
       { path, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
     ]);
   }
+  // Random bytes read as UTF-8 turn into U+FFFD and lose most of their entropy: a secret is text.
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError([
+      {
+        path,
+        message: `${file} is not UTF-8 text; write the secret as text, e.g. the output of \`openssl rand -base64 48\``,
+      },
+    ]);
+  }
+  return text.trim();
 }
 
 /** Reads `...File` secrets once at load time so the rest of the code sees plain values. */
@@ -168,12 +182,18 @@ function resolveSecretFiles(config: Config, baseDir: string): Config {
   return config;
 }
 
+/** Larger than any config a ConfigMap (1 MiB) can hold: refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads, parses and validates a YAML config file. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
+    if (statSync(file).size > MAX_CONFIG_BYTES)
+      throw new ConfigError([{ path: '', message: `${file} is larger than ${MAX_CONFIG_BYTES} bytes` }]);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([
       { path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
     ]);
@@ -182,5 +202,12 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message}` })));
   }
-  return parseConfig(doc.toJS(), { baseDir: dirname(resolve(file)), ...options });
+  let raw: unknown;
+  try {
+    // Aliases that expand without bound (billion laughs) are refused by the parser here.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }]);
+  }
+  return parseConfig(raw, { baseDir: dirname(resolve(file)), ...options });
 }
