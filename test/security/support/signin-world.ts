@@ -8,6 +8,7 @@ import { FetchBrowser } from '../../support/fetch-browser.js';
 import { gatewayClient, startTestIdP, type TestIdP, type TestUser } from '../../support/oidc-provider.js';
 import { startWorld, type World } from './world.js';
 import { freePort } from '../../support/free-port.js';
+import type { FrontDoor } from '../../support/front-door.js';
 export { freePort };
 
 export const SECRET_OLD = 'the-old-session-secret-of-at-least-32-characters';
@@ -34,19 +35,23 @@ export interface SignInWorld extends World {
   base: string;
 }
 
-/** A gateway on `port` with OIDC sign-in at `idp`, the given session secrets and (optionally) host routing. */
+/**
+ * A gateway on `port` with OIDC sign-in at `idp`, the given session secrets and (optionally) host
+ * routing. Given a front door instead of a port, the gateway listens on port 0 behind it.
+ */
 export async function startSignInWorld(
   idp: TestIdP,
-  port: number,
+  port: number | FrontDoor,
   secret = SECRET_NEW,
   previousSecrets: string[] = [],
   extra: Pick<ConfigInput, 'routing'> = {},
 ): Promise<SignInWorld> {
-  const base = `http://127.0.0.1:${port}`;
+  const door = typeof port === 'number' ? undefined : port;
+  const base = door?.url ?? `http://127.0.0.1:${port as number}`;
   const w = await startWorld({
     config: {
       ...extra,
-      listen: { port },
+      listen: { port: door ? 0 : (port as number) },
       publicURL: base,
       authentication: {
         oidc: {
@@ -59,6 +64,7 @@ export async function startSignInWorld(
       },
     },
   });
+  door?.to(w.h.url);
   return Object.assign(w, { base });
 }
 
