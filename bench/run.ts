@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkBudgets, renderBudgets } from './budgets.js';
 import { ALL } from './contestants.js';
 import { runBench } from './harness.js';
 import { runPodCheck } from './pod-check.js';
@@ -76,3 +77,4 @@ const relative = path.relative(ROOT, json);
 if (result.podCheck) publish(renderPodCheckMarkdown(result.podCheck, relative), 'pod-check');
 if (result.portal) publish(renderPortalMarkdown(result.portal, relative), 'portal');
 if (result.scale) publish(renderScaleMarkdown(result.scale, relative), 'scale');
+process.stdout.write(`\n${renderBudgets(checkBudgets(result))}\n`);

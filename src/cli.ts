@@ -1,125 +1,98 @@
 #!/usr/bin/env node
 /**
- * kube-bastion command line: argv → command (serve | check-config | demo).
+ * kube-bastion command line: argv → one command module. This file only
+ * dispatches; each command (its flags, help line and work) is a module of
+ * its own, loaded when it is asked for. To add one, write the module and
+ * add its line to COMMANDS.
  */
-import { parseArgs } from 'node:util';
-import { checkAuthenticationConfig } from './authn/index.js';
-import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
-import type { Config } from './config/schema.js';
-import { createLogger } from './observability/logger.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError, type Command } from './commands/command.js';
 import { VERSION } from './version.js';
 
-const HELP = `kube-bastion ${VERSION} — an identity-aware gateway to the services, pods and nodes of a Kubernetes cluster
+type CommandModule = { command: Command };
 
-Usage:
-  kube-bastion [serve] --config FILE [--insecure-no-auth]
-  kube-bastion check-config --config FILE
-  kube-bastion demo [--port PORT]
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  serve: () => import('./commands/serve.js'),
+  'check-config': () => import('./commands/check-config.js'),
+  demo: () => import('./commands/demo.js'),
+};
+/** What runs when the first argument is a flag or there is none. */
+const DEFAULT_COMMAND = 'serve';
 
-Commands:
-  serve          run the gateway (default)
-  check-config   validate a config file; prints every error with its path; exit 1 on error
-  demo           try it out: embedded sign-in (users alice and bob) and sample services, no cluster needed
+const TITLE = `kube-bastion ${VERSION} — an identity-aware gateway to the services, pods and nodes of a Kubernetes cluster`;
 
-Options:
-  -c, --config FILE       configuration file (YAML); see docs/configuration.md
-      --insecure-no-auth  serve without authentication on 127.0.0.1 only (local testing)
-  -p, --port PORT         demo: public port (default 8080)
-  -h, --help              show this help
-  -v, --version           print the version
-`;
+const GLOBAL_OPTIONS: Command['options'] = {
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  version: { type: 'boolean', short: 'v', help: 'print the version' },
+};
 
-function fail(message: string): never {
-  process.stderr.write(`kube-bastion: ${message}\n`);
+/** Each flag once (commands share some, e.g. --config), then --help and --version. */
+function optionLines(commands: Command[]): string[] {
+  const seen = new Map<string, string>();
+  for (const options of [...commands.map((c) => c.options), GLOBAL_OPTIONS])
+    for (const [name, o] of Object.entries(options)) {
+      if (seen.has(name)) continue;
+      const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+      seen.set(name, `  ${flag.padEnd(22)}  ${o.help}`);
+    }
+  return [...seen.values()];
+}
+
+async function helpText(names: string[]): Promise<string> {
+  const commands = await Promise.all(names.map(async (n) => (await COMMANDS[n]()).command));
+  const width = Math.max(...names.map((n) => n.length)) + 3;
+  return [
+    TITLE,
+    '',
+    'Usage:',
+    ...commands.map((c) => `  kube-bastion ${c.usage}`),
+    '',
+    'Commands:',
+    ...commands.map((c, i) => `  ${names[i].padEnd(width)}${c.summary}`),
+    '',
+    'Options:',
+    ...optionLines(commands),
+    '',
+  ].join('\n');
+}
+
+function usageError(message: string, help: string): never {
+  process.stderr.write(`kube-bastion: ${message}\n\n${help}`);
   process.exit(2);
 }
 
-function readConfig(file: string | undefined): Config {
-  try {
-    const config = file ? loadConfigFile(file) : parseConfig({});
-    // CEL expressions compile only here; report them with their paths like schema errors.
-    const problems = checkAuthenticationConfig(config);
-    if (problems.length > 0) throw new ConfigError(problems);
-    return config;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${file ?? 'config'}: invalid configuration:\n`);
-      for (const p of err.problems) process.stderr.write(`  ${p.path ? `${p.path}: ` : ''}${p.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
-async function serve(config: Config, insecureNoAuth: boolean): Promise<void> {
-  const { createGateway } = await import('./server/gateway.js');
-  const logger = createLogger(config.logging);
-  let gateway;
-  try {
-    gateway = await createGateway({ config, logger, insecureNoAuth });
-  } catch (err) {
-    logger.fatal({ err: (err as Error).message }, 'cannot start');
-    process.exit(1);
-  }
-  const { url, adminURL } = await gateway.listen();
-  logger.info({ url, adminURL, version: VERSION }, 'kube-bastion listening');
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'signal received');
-    gateway.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
 async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === '-h' || first === '--help' || first === 'help') {
+    const asked = rest.filter((n) => n in COMMANDS); // `help check-config`: that command's help
+    return void process.stdout.write(await helpText(asked.length > 0 ? asked : Object.keys(COMMANDS)));
+  }
+  if (first === '-v' || first === '--version') return void process.stdout.write(`${VERSION}\n`);
+  const named = first !== undefined && !first.startsWith('-');
+  const name = named ? first : DEFAULT_COMMAND;
+  if (!(name in COMMANDS)) usageError(`unknown command "${name}"`, await helpText(Object.keys(COMMANDS)));
+  const { command } = await COMMANDS[name]();
+  const help = await helpText([name]);
+
+  const options: ParseArgsConfig['options'] = {};
+  for (const [flag, o] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS }))
+    options[flag] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        'insecure-no-auth': { type: 'boolean' },
-        port: { type: 'string', short: 'p' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
+    parsed = parseArgs({ args: named ? rest : argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    fail(`${(err as Error).message}\n\n${HELP}`);
+    usageError((err as Error).message, help);
   }
   const { values, positionals } = parsed;
-  if (values.help) return void process.stdout.write(HELP);
+  if (values.help) return void process.stdout.write(help);
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  const command = positionals[0] ?? 'serve';
-  if (positionals.length > 1) fail(`unexpected argument "${positionals[1]}"\n\n${HELP}`);
-
-  switch (command) {
-    case 'serve':
-      return serve(readConfig(values.config), values['insecure-no-auth'] ?? false);
-    case 'check-config': {
-      if (!values.config) fail('check-config needs --config FILE');
-      readConfig(values.config);
-      process.stdout.write(`${values.config}: configuration is valid\n`);
-      return;
-    }
-    case 'demo': {
-      const { runDemo } = await import('./demo/index.js');
-      const port = values.port === undefined ? 8080 : Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port "${values.port}"`);
-      return runDemo({ port });
-    }
-    default:
-      fail(`unknown command "${command}"\n\n${HELP}`);
+  if (positionals.length > (command.maxPositionals ?? 0))
+    usageError(`unexpected argument "${positionals[command.maxPositionals ?? 0]}"`, help);
+  try {
+    await command.run(values as never, positionals);
+  } catch (err) {
+    if (err instanceof UsageError) usageError(err.message, help);
+    throw err;
   }
 }
 

@@ -10,18 +10,17 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { isLoopbackURL } from '../config/schema/primitives.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ExpressionError } from './claims/cel.js';
-import { compileClaimMapper } from './claims/mapping.js';
 import { bearerToken } from './credentials.js';
 import { isGatewayCookieName } from './gateway-cookies.js';
 import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
 import { withAuthenticatedGroup, type Identity } from './identity.js';
 import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
-import { IdentityProvider, isLoopbackURL } from './oidc/identity-provider.js';
+import { IdentityProvider } from './oidc/identity-provider.js';
 import { LOGIN_PATH, createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { BrowserSessions } from './session/browser-sessions.js';
@@ -31,7 +30,7 @@ import { CookieSessionStore, type SessionStore } from './session/store.js';
 
 export type { Identity } from './identity.js';
 export type { CredentialLiveness, Liveness } from './liveness.js';
-export { ExpressionError };
+export { ExpressionError } from './claims/cel.js';
 export { LOGIN_PATH } from './oidc/router.js';
 
 export interface Authentication {
@@ -90,11 +89,9 @@ export async function createAuthentication(
   const now = () => clock.now();
 
   let tokenReview: TokenReviewAuthenticator | undefined;
-  if (authn.serviceAccountTokens.enabled) {
-    if (!deps.kubeConfig)
-      throw new Error('authentication.serviceAccountTokens needs a cluster (kubernetes is "none")');
-    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig, authn.serviceAccountTokens, { now });
-  }
+  // The config loader refused serviceAccountTokens with `kubernetes: none`: there is a cluster.
+  if (authn.serviceAccountTokens.enabled)
+    tokenReview = new TokenReviewAuthenticator(deps.kubeConfig!, authn.serviceAccountTokens, { now });
   const bearer = new BearerAuthenticator(
     authn,
     logger,
@@ -175,57 +172,17 @@ export async function createAuthentication(
   };
 }
 
-/**
- * Compiles every CEL expression and claim mapping in the config, so
- * `check-config` can report a bad expression with its path before the
- * gateway ever starts. Returns the problems; empty when all is well.
- */
-export function checkAuthenticationConfig(config: Config): { path: string; message: string }[] {
-  const problems: { path: string; message: string }[] = [];
-  const attempt = (compile: () => unknown) => {
-    try {
-      compile();
-    } catch (err) {
-      if (err instanceof ExpressionError)
-        problems.push({ path: err.path, message: err.message.slice(err.path.length + 2) });
-      else throw err;
-    }
-  };
-  config.authentication.jwt.forEach((entry, i) =>
-    attempt(() =>
-      compileClaimMapper({
-        ...entry,
-        mappings: entry.claimMappings,
-        issuerURL: entry.issuer.url,
-        path: `authentication.jwt[${i}]`,
-      }),
-    ),
-  );
-  const oidc = config.authentication.oidc;
-  if (oidc)
-    attempt(() =>
-      compileClaimMapper({
-        mappings: oidc.claimMappings,
-        issuerURL: oidc.issuer,
-        path: 'authentication.oidc',
-        allowSystemNames: oidc.allowSystemNames,
-      }),
-    );
-  return problems;
-}
-
 async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
   const { logger, publicURL } = deps;
+  // The config loader required the session with oidc, and its secret (inline or read from secretFile).
   const settings = config.authentication.session!;
-  if (!settings.secret)
-    throw new Error('authentication.session.secret (or secretFile) is required for browser sign-in');
   if (publicURL.protocol === 'http:' && !isLoopbackURL(publicURL)) {
     logger.warn(
       { publicURL: publicURL.href },
       'publicURL is plain http on a non-loopback host: session cookies are not Secure',
     );
   }
-  const secrets = [settings.secret, ...settings.previousSecrets];
+  const secrets = [settings.secret!, ...settings.previousSecrets];
   const cookies = cookieSettings(
     publicURL,
     settings.cookieName,

@@ -45,11 +45,8 @@ export function createAuthorizer(config: Config, deps: AuthorizerDeps): GatewayA
   const rbac = config.authorization.kubernetesRBAC;
   let reviewer: ReturnType<typeof createSubjectAccessReviewer> | undefined;
   if (rbac.enabled) {
-    const send = deps.sendReview ?? (deps.kubeConfig && kubernetesReviewSender(deps.kubeConfig));
-    if (!send)
-      throw new Error(
-        'authorization.kubernetesRBAC.enabled needs a Kubernetes cluster (kubernetes is "none")',
-      );
+    // The config loader refused kubernetesRBAC with `kubernetes: none`: there is a cluster.
+    const send = deps.sendReview ?? kubernetesReviewSender(deps.kubeConfig!);
     reviewer = createSubjectAccessReviewer(send, {
       allowedTTL: rbac.cacheTTL,
       deniedTTL: rbac.deniedCacheTTL,

@@ -1,9 +1,24 @@
+/**
+ * Loading a config, in layers that each run once the one before passed:
+ *   parseConfig     `${ENV_VAR}` references, then the schema with every rule about
+ *                   the config itself (schema.ts, cross-section.ts); pure;
+ *   loadConfig      + an authentication method unless --insecure-no-auth, and the
+ *                   files the config names, read and checked (named-files.ts);
+ *   loadConfigFile  YAML, loadConfig, + the kubeconfig it names (kubeconfig-check.ts).
+ * `serve` and `check-config` both load through loadConfigFile with the same
+ * options, so they accept and refuse the same files; whatever the gateway then
+ * builds from the config assumes it passed.
+ */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
-import { sameIssuer } from './issuer-url.js';
+import { z } from 'zod';
+import { formatPath, type ConfigIssue } from './issue.js';
+import { kubeconfigIssues } from './kubeconfig-check.js';
+import { readNamedFiles } from './named-files.js';
 import { configSchema, type Config } from './schema.js';
+
+export { formatPath } from './issue.js';
 
 /** One problem in a config file, named by the path of the offending key. */
 export interface ConfigProblem {
@@ -17,13 +32,6 @@ export class ConfigError extends Error {
     super(problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('\n'));
     this.name = 'ConfigError';
   }
-}
-
-/** `authentication.jwt[1].issuer.url` from zod's `['authentication','jwt',1,'issuer','url']`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
-    .join('');
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -55,23 +63,46 @@ function substituteEnv(
   return value;
 }
 
-export interface LoadOptions {
+export interface ParseOptions {
+  /** Where `${VAR}` references are looked up (default: process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Directory relative file paths in the config are resolved against. */
-  baseDir?: string;
 }
 
-/** Validates an already-parsed config object. Throws ConfigError listing every problem. */
-export function parseConfig(raw: unknown, options: LoadOptions = {}): Config {
-  const problems: ConfigProblem[] = [];
-  const substituted = substituteEnv(raw ?? {}, [], options.env ?? process.env, problems);
-  const result = configSchema.safeParse(substituted);
-  if (!result.success) problems.push(...zodProblems(result.error));
-  if (problems.length > 0) throw new ConfigError(problems);
-  const config = result.data!;
-  problems.push(...semanticProblems(config));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return resolveSecretFiles(config, options.baseDir ?? process.cwd());
+export interface LoadOptions extends ParseOptions {
+  /** Directory relative file paths in the config are resolved against (default: the working directory). */
+  baseDir?: string;
+  /**
+   * The gateway runs with `--insecure-no-auth` (anonymous callers, loopback only), so a config
+   * without any authentication method is accepted. Off by default: such a config is refused.
+   */
+  insecureNoAuth?: boolean;
+}
+
+/** serve refuses to start open to everyone by accident: some way to authenticate, or the explicit flag. */
+function authenticationIssues(config: Config, insecureNoAuth: boolean): ConfigIssue[] {
+  const a = config.authentication;
+  if (insecureNoAuth || a.oidc !== undefined || a.jwt.length > 0 || a.serviceAccountTokens.enabled) return [];
+  return [
+    {
+      path: ['authentication'],
+      message:
+        'no authentication method is configured: set authentication.oidc (browser sign-in), authentication.jwt ' +
+        '(bearer tokens) or authentication.serviceAccountTokens.enabled; --insecure-no-auth (serve and ' +
+        'check-config) accepts none, for local testing only',
+    },
+  ];
+}
+
+const addIssues = (ctx: z.RefinementCtx, issues: ConfigIssue[]) => {
+  for (const { path, message } of issues) ctx.addIssue({ code: 'custom', path, message });
+};
+
+/** The schema; once it passed, the need for authentication and the files, reported together. */
+function loadSchema(options: LoadOptions) {
+  return configSchema.transform((config, ctx) => {
+    addIssues(ctx, authenticationIssues(config, options.insecureNoAuth ?? false));
+    return readNamedFiles(config, options.baseDir ?? process.cwd(), (issue) => addIssues(ctx, [issue]));
+  });
 }
 
 function zodProblems(error: z.ZodError): ConfigProblem[] {
@@ -94,120 +125,75 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
   });
 }
 
-/** Rules that span several keys. */
-function semanticProblems(config: Config): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const issuers = new Set<string>();
-  config.authentication.jwt.forEach((entry, i) => {
-    if (issuers.has(entry.issuer.url)) {
-      problems.push({ path: `authentication.jwt[${i}].issuer.url`, message: 'issuer url must be unique' });
-    }
-    issuers.add(entry.issuer.url);
-    // Its tokens would be the identity assertions every upstream receives (token-type confusion).
-    if (sameIssuer(entry.issuer.url, config.publicURL)) {
-      problems.push({
-        path: `authentication.jwt[${i}].issuer.url`,
-        message:
-          "is this gateway's own publicURL: its identity assertions are for upstreams and are never accepted as credentials",
-      });
-    }
-  });
-  const oidc = config.authentication.oidc;
-  if (oidc && !config.authentication.session) {
-    problems.push({ path: 'authentication.session', message: 'required when authentication.oidc is set' });
-  }
-  const s = config.authentication.session;
-  if (s && !s.secret && !s.secretFile) {
-    problems.push({ path: 'authentication.session.secret', message: 'set secret or secretFile' });
-  }
-  if (s?.secret !== undefined && s.secret.length < 32) {
-    problems.push({ path: 'authentication.session.secret', message: 'must be at least 32 characters' });
-  }
-  if (config.kubernetes === 'none') {
-    if (config.authentication.serviceAccountTokens.enabled) {
-      problems.push({
-        path: 'authentication.serviceAccountTokens.enabled',
-        message: 'needs a cluster (kubernetes is "none")',
-      });
-    }
-    if (config.authorization.kubernetesRBAC.enabled) {
-      problems.push({
-        path: 'authorization.kubernetesRBAC.enabled',
-        message: 'needs a cluster (kubernetes is "none")',
-      });
-    }
-  }
-  return problems;
+/** An unset `${VAR}` is the one problem at its path: what the empty value then fails is noise. */
+function withEnvProblems(envProblems: ConfigProblem[], problems: ConfigProblem[]): ConfigProblem[] {
+  const unset = new Set(envProblems.map((p) => p.path));
+  return [...envProblems, ...problems.filter((p) => !unset.has(p.path))];
 }
 
-function readSecret(file: string, baseDir: string, path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(resolve(baseDir, file));
-  } catch (err) {
-    throw new ConfigError([
-      { path, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
-    ]);
-  }
-  // Random bytes read as UTF-8 turn into U+FFFD and lose most of their entropy: a secret is text.
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new ConfigError([
-      {
-        path,
-        message: `${file} is not UTF-8 text; write the secret as text, e.g. the output of \`openssl rand -base64 48\``,
-      },
-    ]);
-  }
-  return text.trim();
+function validated(schema: z.ZodType<Config>, raw: unknown, env?: NodeJS.ProcessEnv): Config {
+  const envProblems: ConfigProblem[] = [];
+  const substituted = substituteEnv(raw ?? {}, [], env ?? process.env, envProblems);
+  const result = schema.safeParse(substituted);
+  const problems = withEnvProblems(envProblems, result.success ? [] : zodProblems(result.error));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result.data!;
 }
 
-/** Reads `...File` secrets once at load time so the rest of the code sees plain values. */
-function resolveSecretFiles(config: Config, baseDir: string): Config {
-  const oidc = config.authentication.oidc;
-  if (oidc?.clientSecretFile) {
-    oidc.clientSecret = readSecret(oidc.clientSecretFile, baseDir, 'authentication.oidc.clientSecretFile');
-  }
-  const session = config.authentication.session;
-  if (session?.secretFile) {
-    session.secret = readSecret(session.secretFile, baseDir, 'authentication.session.secretFile');
-    if (session.secret.length < 32) {
-      throw new ConfigError([
-        { path: 'authentication.session.secretFile', message: 'secret must be at least 32 characters' },
-      ]);
-    }
-  }
-  return config;
+/**
+ * The config object's own rules: its shape and every rule within and across sections
+ * (CEL included). Pure: no file is read. Throws ConfigError listing every problem.
+ * For a config the gateway will run with, use loadConfig or loadConfigFile.
+ */
+export function parseConfig(raw: unknown, options: ParseOptions = {}): Config {
+  return validated(configSchema, raw, options.env);
+}
+
+/**
+ * What the gateway runs with: parseConfig's rules, an authentication method (unless
+ * insecureNoAuth), and the files the config names, read and checked, with their paths
+ * made absolute and secrets filled in. A kubeconfig it names is read by loadConfigFile.
+ */
+export function loadConfig(raw: unknown, options: LoadOptions = {}): Config {
+  return validated(loadSchema(options), raw, options.env);
 }
 
 /** Larger than any config a ConfigMap (1 MiB) can hold: refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-/** Reads, parses and validates a YAML config file. */
-export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
-  let text: string;
+/** The file's text, or a ConfigError: unreadable, or larger than MAX_CONFIG_BYTES. */
+function readConfigText(file: string): string {
   try {
     if (statSync(file).size > MAX_CONFIG_BYTES)
       throw new ConfigError([{ path: '', message: `${file} is larger than ${MAX_CONFIG_BYTES} bytes` }]);
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError([
       { path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
     ]);
   }
+}
+
+/** The YAML document as plain data; aliases that expand without bound (billion laughs) are refused. */
+function yamlData(text: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message}` })));
   }
-  let raw: unknown;
   try {
-    // Aliases that expand without bound (billion laughs) are refused by the parser here.
-    raw = doc.toJS({ maxAliasCount: 100 });
+    return doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }]);
   }
-  return parseConfig(raw, { baseDir: dirname(resolve(file)), ...options });
+}
+
+/** Reads, parses and validates a YAML config file, as serve and check-config do. */
+export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<Config> {
+  const raw = yamlData(readConfigText(file));
+  const config = loadConfig(raw, { baseDir: dirname(resolve(file)), ...options });
+  const issues = await kubeconfigIssues(config);
+  if (issues.length > 0)
+    throw new ConfigError(issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  return config;
 }

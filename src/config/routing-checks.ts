@@ -4,11 +4,9 @@
  * bare host name, no route listed twice — live in schema/routing.ts.)
  */
 import { hostsOutsideCookieDomain } from './cookie-domain.js';
+import type { ConfigIssue } from './issue.js';
 
-export interface RoutingIssue {
-  path: (string | number)[];
-  message: string;
-}
+export type RoutingIssue = ConfigIssue;
 
 export interface RoutingChecked {
   publicURL: string;

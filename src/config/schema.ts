@@ -7,12 +7,13 @@
  *
  * The sections live in ./schema/, a file each (the claim mappings that jwt and
  * oidc share have their own, the common checks and `describe` are in
- * primitives.ts); this file composes them and holds the checks that span
- * sections, such as routed hosts against publicURL and the cookie domain
- * (routing-checks.ts).
+ * primitives.ts); this file composes them and applies the rules that span
+ * sections (cross-section.ts). The files a config names are read and checked
+ * when it loads (load.ts, named-files.ts). Together these are every rule the
+ * gateway has about its config: the parts it builds assume a config that passed.
  */
 import { z } from 'zod';
-import { routingProblems } from './routing-checks.js';
+import { crossSectionIssues } from './cross-section.js';
 import { authentication } from './schema/authentication.js';
 import { authorization } from './schema/authorization.js';
 import { kubernetes, staticState } from './schema/kubernetes.js';
@@ -22,47 +23,44 @@ import { anyURL, describe } from './schema/primitives.js';
 import { routing } from './schema/routing.js';
 import { upstream } from './schema/upstream.js';
 
-export const configSchema = z
-  .strictObject({
-    listen: describe(listen.prefault({}), 'the public listener: proxied requests, sign-in and the portal'),
-    admin: describe(admin.prefault({}), 'the admin listener: health checks and metrics'),
-    publicURL: describe(
-      anyURL.default('http://localhost:8080'),
-      'external base URL: OIDC redirect URI and cookie flags',
-    ),
-    kubernetes,
-    static: describe(staticState.prefault({}), 'Services defined in the file instead of read from a cluster'),
-    authentication: describe(
-      authentication.prefault({}),
-      'who the caller is: browser sign-in, bearer tokens and sessions',
-    ),
-    authorization: describe(authorization.prefault({}), 'what a caller may reach'),
-    routing: describe(routing, 'host-based access: Services on their own hostnames, with no path prefix'),
-    upstream: describe(upstream, 'how requests reach the backends', [
-      {
-        connectTimeout: '2s',
-        responseHeaderTimeout: '5m',
-        idleTimeout: '60s',
-        maxRequestBodyBytes: 10_485_760,
-      },
-    ]),
-    logging: describe(logging, 'operational log and audit trail', [
-      { level: 'warn', format: 'json', audit: { file: '/var/log/kube-bastion/audit.log' } },
-    ]),
-  })
-  .superRefine((config, ctx) => {
-    const issues = routingProblems({
-      publicURL: config.publicURL,
-      routing: config.routing,
-      cookieDomain: config.authentication.session?.cookieDomain,
-    });
-    for (const { path, message } of issues) ctx.addIssue({ code: 'custom', path, message });
-  });
+const sections = z.strictObject({
+  listen: describe(listen.prefault({}), 'the public listener: proxied requests, sign-in and the portal'),
+  admin: describe(admin.prefault({}), 'the admin listener: health checks and metrics'),
+  publicURL: describe(
+    anyURL
+      .refine((u) => /^https?:\/\//.test(u), { message: 'must be an http:// or https:// URL' })
+      .default('http://localhost:8080'),
+    'external base URL: OIDC redirect URI and cookie flags',
+  ),
+  kubernetes,
+  static: describe(staticState.prefault({}), 'Services defined in the file instead of read from a cluster'),
+  authentication: describe(
+    authentication.prefault({}),
+    'who the caller is: browser sign-in, bearer tokens and sessions',
+  ),
+  authorization: describe(authorization.prefault({}), 'what a caller may reach'),
+  routing: describe(routing, 'host-based access: Services on their own hostnames, with no path prefix'),
+  upstream: describe(upstream, 'how requests reach the backends', [
+    {
+      connectTimeout: '2s',
+      responseHeaderTimeout: '5m',
+      idleTimeout: '60s',
+      maxRequestBodyBytes: 10_485_760,
+    },
+  ]),
+  logging: describe(logging, 'operational log and audit trail', [
+    { level: 'warn', format: 'json', audit: { file: '/var/log/kube-bastion/audit.log' } },
+  ]),
+});
+
+export const configSchema = sections.superRefine((config, ctx) => {
+  for (const { path, message } of crossSectionIssues(config)) ctx.addIssue({ code: 'custom', path, message });
+});
 
 /** The validated configuration with every default filled in; durations in ms. */
-export type Config = z.output<typeof configSchema>;
+export type Config = z.output<typeof sections>;
 /** What a config file may contain. */
-export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigInput = z.input<typeof sections>;
 export type JwtIssuerConfig = Config['authentication']['jwt'][number];
 export type ClaimMappingsConfig = JwtIssuerConfig['claimMappings'];
 export type RuleConfig = Config['authorization']['rules'][number];

@@ -13,11 +13,7 @@ export {
   type ClusterStateStats,
   type ReflectorStats,
 } from './kube-cluster-state.js';
-export {
-  createStaticClusterState,
-  parseEndpointAddress,
-  StaticServiceError,
-} from './static-cluster-state.js';
+export { createStaticClusterState } from './static-cluster-state.js';
 export { SERVICE_NAME_LABEL } from './endpoint-slice-index.js';
 export type { LookupStats } from './on-demand-lookup.js';
 export { makeKeepAliveClient } from './api-client.js';

@@ -21,6 +21,7 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { makeKeepAliveClient } from './api-client.js';
 import type { BackoffOptions } from './backoff.js';
@@ -59,6 +60,11 @@ export interface KubeClusterStateOptions {
   /** `start()` resolves after the first sync, or after this long at most (ms). Default 10 000. */
   syncTimeout?: number;
   now?: () => number;
+  /**
+   * Cache lifetimes, the staleness bound and the restart backoff read this clock (tests advance
+   * it); `now` overrides only the time. IO deadlines (request and watch timeouts) stay real.
+   */
+  clock?: Clock;
 }
 
 export interface ReflectorStats {
@@ -91,7 +97,8 @@ export interface KubeClusterState extends ClusterState {
 const isNotFound = (err: unknown) => err instanceof ApiException && err.code === 404;
 
 export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOptions): KubeClusterState {
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock;
+  const now = opts.now ?? (clock ? () => clock.now() : Date.now);
   const logger = opts.logger.child({ component: 'cluster-state' });
   const staleAfter = opts.staleAfter ?? 300_000;
   const requestTimeout = opts.requestTimeout ?? 30_000;
@@ -133,6 +140,7 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
       requestTimeoutMs: requestTimeout,
       onRestart: (err) => opts.onWatchRestart?.(resource, err),
       now,
+      clock: opts.clock,
     });
   }
 

@@ -18,6 +18,13 @@ type Location = Partial<KubernetesConfig>;
 export class KubeConfigError extends Error {
   override name = 'KubeConfigError';
   readonly code = 'KUBECONFIG_INVALID';
+  constructor(
+    message: string,
+    /** The `kubernetes` key to change, when the config named the file or context. */
+    readonly key?: 'kubeconfig' | 'context',
+  ) {
+    super(message);
+  }
 }
 
 export interface KubeConfigEnvironment {
@@ -68,18 +75,26 @@ export function loadKubeConfig(cfg: Location, where: KubeConfigEnvironment = {})
     located = locate(cfg, where);
   } catch (err) {
     if (err instanceof KubeConfigError) throw err;
-    throw new KubeConfigError(`cannot read the kubeconfig: ${(err as Error).message}`);
+    throw new KubeConfigError(
+      `cannot read the kubeconfig: ${(err as Error).message}`,
+      cfg.kubeconfig ? 'kubeconfig' : undefined,
+    );
   }
   const { kc, source } = located;
   if (cfg.context) {
     if (!kc.getContextObject(cfg.context)) {
-      throw new KubeConfigError(`kubeconfig ${source} has no context "${cfg.context}"`);
+      const known = kc.getContexts().map((c) => c.name);
+      throw new KubeConfigError(
+        `kubeconfig ${source} has no context "${cfg.context}" (it has: ${known.join(', ') || 'none'})`,
+        'context',
+      );
     }
     kc.setCurrentContext(cfg.context);
   }
   if (!kc.getCurrentCluster()) {
     throw new KubeConfigError(
       `kubeconfig ${source} has no current context with a cluster (set kubernetes.context)`,
+      cfg.context ? 'context' : cfg.kubeconfig ? 'kubeconfig' : undefined,
     );
   }
   return kc;

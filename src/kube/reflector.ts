@@ -7,6 +7,7 @@
  * `Watch` for the stream.
  */
 import type { Watch } from '@kubernetes/client-node';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 
@@ -45,6 +46,8 @@ export interface ReflectorOptions<T> {
   requestTimeoutMs: number;
   onRestart?(err: unknown): void;
   now?: () => number;
+  /** Runs the restart backoff (tests advance it); real timers by default. IO deadlines stay real. */
+  clock?: Clock;
 }
 
 /** An ERROR event whose Status is not 410. */
@@ -98,10 +101,13 @@ export class Reflector<T> {
   private abortWatch: (() => void) | undefined;
   private readonly syncWaiters: Array<() => void> = [];
   private readonly now: () => number;
+  private readonly after: Clock['after'];
 
   constructor(private readonly opts: ReflectorOptions<T>) {
     this.backoff = new Backoff(opts.backoff);
-    this.now = opts.now ?? Date.now;
+    const clock = opts.clock;
+    this.now = opts.now ?? (clock ? () => clock.now() : Date.now);
+    this.after = clock ? (ms, fn) => clock.after(ms, fn) : refTimer;
   }
 
   start(): void {
@@ -260,12 +266,18 @@ export class Reflector<T> {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const cancel = this.after(ms, done);
       function done() {
-        clearTimeout(timer);
+        cancel();
         resolve();
       }
       this.wake = done;
     });
   }
+}
+
+/** A plain timer that keeps the process alive while a reflector waits to retry. */
+function refTimer(ms: number, fn: () => void): () => void {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
 }

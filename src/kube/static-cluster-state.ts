@@ -15,34 +15,13 @@ import type { ClusterState } from './cluster-state.js';
 import { SERVICE_NAME_LABEL } from './endpoint-slice-index.js';
 import { objectKey } from './object-cache.js';
 
-export class StaticServiceError extends Error {
-  override name = 'StaticServiceError';
-  readonly code = 'STATIC_SERVICE_INVALID';
-}
-
-interface ParsedEndpoint {
-  ip: string;
-  port?: number;
-}
-
-/** `10.0.0.1`, `10.0.0.1:8080`, `::1`, `[::1]:8080`. */
-export function parseEndpointAddress(text: string): ParsedEndpoint | undefined {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const v4 = /^([^:]+)(?::(\d+))?$/.exec(text);
-  const [ip, port] = bracketed ? [bracketed[1], bracketed[2]] : v4 ? [v4[1], v4[2]] : [text, undefined];
-  if (!ip || !isIP(ip)) return undefined;
-  if (port === undefined) return { ip };
-  const n = Number(port);
-  return n >= 1 && n <= 65535 ? { ip, port: n } : undefined;
-}
-
 interface StaticObjects {
   service: V1Service;
   slices: V1EndpointSlice[];
   pods: V1Pod[];
 }
 
-function synthesize(svc: StaticServiceConfig, where: string): StaticObjects {
+function synthesize(svc: StaticServiceConfig): StaticObjects {
   const { namespace, name } = svc;
   const selector = { app: name };
   const service: V1Service = {
@@ -73,10 +52,7 @@ function synthesize(svc: StaticServiceConfig, where: string): StaticObjects {
     { family: 'IPv4' | 'IPv6'; port?: number; endpoints: V1EndpointSlice['endpoints'] }
   >();
   const pods: V1Pod[] = [];
-  svc.endpoints.forEach((text, i) => {
-    const parsed = parseEndpointAddress(text);
-    if (!parsed)
-      throw new StaticServiceError(`${where}.endpoints[${i}]: "${text}" is not an IP address or IP:port`);
+  svc.endpoints.forEach((parsed, i) => {
     const family = isIP(parsed.ip) === 6 ? 'IPv6' : 'IPv4';
     const key = `${family}:${parsed.port ?? ''}`;
     if (!groups.has(key)) groups.set(key, { family, port: parsed.port, endpoints: [] });
@@ -125,13 +101,13 @@ function synthesize(svc: StaticServiceConfig, where: string): StaticObjects {
   return { service, slices, pods };
 }
 
-/** Throws StaticServiceError (naming `static.services[i]...`) for an endpoint that is not an address. */
+/** The endpoints are addresses already: the config schema parsed them (`static.services[].endpoints`). */
 export function createStaticClusterState(config: readonly StaticServiceConfig[]): ClusterState {
   const services = new Map<string, V1Service>();
   const slices = new Map<string, readonly V1EndpointSlice[]>();
   const pods = new Map<string, V1Pod>();
-  config.forEach((svc, i) => {
-    const objects = synthesize(svc, `static.services[${i}]`);
+  config.forEach((svc) => {
+    const objects = synthesize(svc);
     const key = objectKey(svc.namespace, svc.name);
     services.set(key, objects.service);
     slices.set(key, Object.freeze(objects.slices));

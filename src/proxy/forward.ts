@@ -14,6 +14,7 @@ import { BodyCopy } from './body-copy.js';
 import { exchange } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
@@ -68,6 +69,10 @@ export interface ForwarderOptions {
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
   /** Largest request body streamed upstream (0: unlimited); a declared larger one is refused earlier. */
   maxRequestBodyBytes?: number;
+  /** WebSocket connections one user may have open at once. */
+  maxUpgradesPerUser?: number;
+  /** `listen.sendTimeout`: an upgraded client that leaves its bytes unread this long is cut. */
+  clientSendTimeoutMs?: number;
   metrics?: ForwarderMetrics;
 }
 
@@ -104,7 +109,7 @@ export function createForwarder(o: ForwarderOptions) {
       forwardedFor: ctx.client.forwardedFor,
       proto: o.proto,
       // The path form is served on the gateway's own host; a routed host is the app's.
-      host: pathForm ? o.publicHost : (req.headers.host ?? ''),
+      host: pathForm ? o.publicHost : routedAuthority(req.headers.host ?? ''),
       prefix: pathForm ? path.prefix : '',
       // As the apiserver: the prefix joined with the path the upstream gets (`…/proxy/` for a bare `…/proxy`).
       forwardedUri: pathForm ? path.prefix + upstreamPath : upstreamPath,
@@ -154,6 +159,8 @@ export function createForwarder(o: ForwarderOptions) {
     affinityKey: o.affinityKey,
     prepare: (req, ctx) => prepare(req, ctx, true),
     rewriter: o.rewriter,
+    maxPerUser: o.maxUpgradesPerUser,
+    sendTimeoutMs: o.clientSendTimeoutMs,
   });
 
   return {

@@ -33,7 +33,9 @@ const NOT_CONNECTION_OPTIONS = new Set(['content-length', 'transfer-encoding', '
  * a client-written `Forwarded: for=…` would let it spoof that address to backends that prefer it.
  * The single-address headers that proxies and CDNs set (`X-Real-IP`, `True-Client-IP`,
  * `X-Client-IP`) go for the same reason. `Expect` was answered by the gateway itself (100 Continue
- * once the request was admitted); the upstream gets the body at once.
+ * once the request was admitted); the upstream gets the body at once. The method-override headers
+ * go because the verb was authorized from the request's method: an app that honours
+ * `X-HTTP-Method-Override: DELETE` on a POST would delete for a caller only allowed to create.
  */
 const ALWAYS_STRIPPED = new Set([
   'authorization',
@@ -42,6 +44,9 @@ const ALWAYS_STRIPPED = new Set([
   'true-client-ip',
   'x-client-ip',
   'expect',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 /** The header names a `Connection` header lists: they are hop-by-hop too (RFC 9110 §7.6.1). */

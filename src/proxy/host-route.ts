@@ -39,6 +39,17 @@ export function hostname(hostHeader: string): string {
   return h.toLowerCase().replace(/\.$/, '');
 }
 
+/**
+ * The Host an upstream is sent for a routed request (Host and X-Forwarded-Host): the host the
+ * client named, lower-cased, without a trailing dot, with its port. The app builds its links from
+ * it, so it is the one spelling of the routed host, never a variant the router merely tolerated.
+ */
+export function routedAuthority(hostHeader: string): string {
+  const name = hostname(hostHeader);
+  const port = hostHeader.slice(hostHeader.lastIndexOf(']') + 1).split(':')[1];
+  return port === undefined ? name : `${name}:${port}`;
+}
+
 function parseRouteTarget(target: string): HostTarget {
   const [namespace, rest] = target.split('/') as [string, string];
   const [name, port = ''] = rest.split(':') as [string, string?];

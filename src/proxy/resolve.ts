@@ -23,6 +23,8 @@ export interface ResolveOptions extends NodeResolveOptions {
   endpointRecheckMs?: number;
   /** Told of every Pod-owns-IP answer (metrics). */
   onPodCheck?: (result: PodCheckResult) => void;
+  /** Monotonic ms for the recheck and retry intervals; performance.now by default (tests advance it). */
+  now?: () => number;
 }
 
 const ADDRESS_NOT_ALLOWED = () => badRequest('address not allowed');
@@ -33,6 +35,7 @@ export function createTargetResolver(o: ResolveOptions) {
     pod: (namespace, name, maxAgeMs) => o.state.pod(namespace, name, maxAgeMs),
     recheckAfterMs,
     onResult: o.onPodCheck,
+    now: o.now,
   });
   const endpoints = new ServiceEndpoints({ ...o, check, recheckAfterMs });
   async function resolveTarget(path: ProxyPath): Promise<Target> {

@@ -1,31 +1,26 @@
 /**
- * WebSocket upgrades. One endpoint per upgrade, chosen by the same balancer;
- * the plain requests' connect and response-header deadlines; a client that
- * leaves before the backend answers cancels the upstream request; every open
- * upgraded connection is known, so graceful shutdown can close it with 1001.
+ * WebSocket upgrades, relayed by http-proxy-3 (plain requests go through
+ * upstream-attempt.ts; docs/decisions/0001-http-proxy-3.md). One endpoint per
+ * upgrade, chosen by the same balancer; the plain requests' connect and
+ * response-header deadlines; a client that leaves before the backend answers
+ * cancels the upstream request; every open upgraded connection is known, so
+ * graceful shutdown can close it with 1001.
  *
- * The backend's answer is checked before a byte of it reaches the client
- * (upstream-response.ts): a 101 must switch to WebSocket with headers a client
- * may be sent; a refusal of 400 or more is relayed with checked status and
- * headers, then the connection is closed (CVE-2018-1002105: no later byte may
- * ride it); anything else (a 2xx, a redirect — CVE-2020-8559 — or an invalid
- * head) is a 502. http-proxy-3, which relayed the backend's status line and
- * headers unread, is not used here for that reason.
+ * http-proxy-3 writes the backend's status line and headers to the client as
+ * it finds them. It is handed the upstream request ready-made (the sanitized
+ * headers and path, never the client's), and every answer is checked before
+ * it writes a byte of it (upgrade-answer.ts).
  */
-import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
-import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { badRequest, serviceUnavailable, type GatewayError } from '../errors.js';
+import { ProxyServer } from 'http-proxy-3';
+import { GatewayError, badRequest, internalError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
-import { isConnectError } from './balancer/retry.js';
-import type { Outcome, Picker } from './forward.js';
+import type { Picker } from './forward.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
-import { applyUpgradeDeadlines } from './upgrade-deadlines.js';
-import { refusalBytes, switchingHead } from './upgrade-response.js';
-import { headerList } from './upstream-attempt.js';
-import { badUpstreamResponse, upstreamError } from './upstream-error.js';
+import { watchUpgrade, type Upgrading } from './upgrade-answer.js';
+import { REFUSAL_BODY_TIMEOUT_MS } from './upgrade-response.js';
 
 export interface UpgradeForwarderOptions {
   picker: Picker;
@@ -37,29 +32,109 @@ export interface UpgradeForwarderOptions {
   prepare(req: IncomingMessage, ctx: RequestContext): Promise<{ headers: IncomingHttpHeaders; path: string }>;
   /** Path-form Location / Set-Cookie rewriting, as for plain responses. */
   rewriter?: ResponseRewriter;
+  /** Upgraded connections one user may have open at once (default: unlimited). */
+  maxPerUser?: number;
+  /** An upgraded client that leaves the bytes waiting for it unread this long is cut (0: never). */
+  sendTimeoutMs?: number;
+}
+
+/**
+ * The request as http-proxy-3 should send it: it copies `headers` and `url`
+ * into the upstream request (`toProxy`: the path as it is, not re-parsed).
+ * The client's own request object stays untouched: the credential watch
+ * (server/liveness/) reads its cookies for as long as the connection lasts.
+ */
+function upstreamView(
+  req: IncomingMessage,
+  prepared: { headers: IncomingHttpHeaders; path: string },
+): IncomingMessage {
+  const view = {
+    method: 'GET',
+    url: prepared.path,
+    headers: prepared.headers,
+    httpVersion: '1.1',
+    httpVersionMajor: 1,
+    httpVersionMinor: 1,
+    socket: req.socket,
+    connection: req.socket,
+  };
+  return view as unknown as IncomingMessage;
+}
+
+function targetOf(target: Target, e: Endpoint) {
+  return {
+    protocol: `${target.scheme}:`,
+    host: e.ip.includes(':') ? `[${e.ip}]` : e.ip,
+    hostname: e.ip,
+    port: e.port,
+  };
+}
+
+/**
+ * Upgraded connections per user: each holds two of the gateway's sockets for
+ * as long as it lasts, so one user opening thousands would leave none for
+ * anyone else. A user (or, without identity, a client address) past the limit
+ * gets a 429 until one closes.
+ */
+class OpenPerUser {
+  private readonly open = new Map<string, number>();
+  constructor(private readonly max: number) {}
+
+  /** Counts one more for the caller, or throws the 429; returns the release (idempotent). */
+  take(ctx: RequestContext): () => void {
+    const who = ctx.identity?.username !== undefined ? `user:${ctx.identity.username}` : `ip:${ctx.client.ip}`;
+    const count = this.open.get(who) ?? 0;
+    if (count >= this.max) {
+      throw new GatewayError(
+        429,
+        'TooManyRequests',
+        `too many open WebSocket connections for this user (${this.max}); close some and try again`,
+      );
+    }
+    this.open.set(who, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(who) ?? 1) - 1;
+      if (left > 0) this.open.set(who, left);
+      else this.open.delete(who);
+    };
+  }
+}
+
+/** Calls `f` the first time only: the balancer hears one outcome per upgrade. */
+function once<T>(f: (value: T) => void): (value: T) => void {
+  let called = false;
+  return (value) => {
+    if (called) return;
+    called = true;
+    f(value);
+  };
 }
 
 export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
+  const proxy = new ProxyServer({ xfwd: false, toProxy: true, prependPath: false });
   const upgrades = new Set<Duplex>();
+  const perUser = new OpenPerUser(o.maxPerUser ?? Infinity);
+  // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
+  // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors reach upgrade-answer.ts.
+  proxy.on('error', () => undefined);
   const deadlines = {
     connectTimeoutMs: o.connectTimeoutMs,
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
+    // An error message gets no longer than the backend had for its head.
+    refusalBodyTimeoutMs: Math.min(REFUSAL_BODY_TIMEOUT_MS, o.responseHeaderTimeoutMs),
+    sendTimeoutMs: o.sendTimeoutMs ?? 0,
   };
-
-  function open(target: Target, e: Endpoint, prepared: { headers: IncomingHttpHeaders; path: string }) {
-    const options = {
-      host: e.ip,
-      port: e.port,
-      method: 'GET',
-      path: prepared.path,
-      headers: headerList(prepared.headers) as unknown as http.OutgoingHttpHeaders,
-      // Its own connection: once upgraded it belongs to this WebSocket alone.
-      agent: false as const,
-    };
-    return target.scheme === 'https'
-      ? https.request({ ...options, rejectUnauthorized: o.tls.verify, ca: o.tls.ca })
-      : http.request(options);
-  }
+  // The upgrade about to be handed to http-proxy-3, by client socket, until its upstream request exists.
+  const starting = new Map<Duplex, Upgrading>();
+  proxy.on('proxyReqWs', (upstream, _req, socket) => {
+    const u = starting.get(socket);
+    starting.delete(socket);
+    if (u) watchUpgrade(upstream, u);
+    else upstream.destroy(); // not one of ours: nothing may be sent unchecked
+  });
 
   async function upgrade(
     req: IncomingMessage,
@@ -68,8 +143,17 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     ctx: RequestContext,
   ): Promise<number> {
     const target = ctx.target!;
-    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
-      throw badRequest('only WebSocket upgrades (GET with Upgrade: websocket) are proxied');
+    // Counted from here to the connection's end, whatever happens in between.
+    const release = perUser.take(ctx);
+    if (socket.closed) release();
+    else socket.once('close', release);
+    // RFC 6455 §4.1: a GET, HTTP/1.1 or later, asking for WebSocket. h2c and other protocols are not proxied.
+    if (
+      String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+      req.method !== 'GET' ||
+      req.httpVersion !== '1.1'
+    ) {
+      throw badRequest('only WebSocket upgrades (GET with Upgrade: websocket, HTTP/1.1) are proxied');
     }
     const endpoint = o.picker.pick(target, { key: o.affinityKey(req, ctx) });
     if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.segment}"`);
@@ -77,11 +161,29 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     const prepared = await o.prepare(req, ctx);
     ctx.signal.throwIfAborted();
     const done = once(o.picker.start(target, endpoint));
-    const upstream = open(target, endpoint, prepared);
-    applyUpgradeDeadlines(upstream, deadlines);
     upgrades.add(socket);
     socket.once('close', () => upgrades.delete(socket));
-    return answer({ upstream, socket, head, ctx, done, rewriter: o.rewriter });
+    return new Promise<number>((resolve, reject) => {
+      starting.set(socket, { ctx, socket, done, rewriter: o.rewriter, deadlines, resolve, reject });
+      try {
+        proxy.ws(upstreamView(req, prepared), socket, head, {
+          target: targetOf(target, endpoint),
+          agent: false,
+          secure: o.tls.verify,
+          // The plain path's https agent has it too: wss backends signed by a private CA verify.
+          ca: o.tls.ca,
+          // node would take the TLS server name from the Host header (publicURL's host in the path
+          // form); the endpoint is dialled by IP and verified as such, as plain requests are.
+          ssl: { servername: '' },
+        });
+      } finally {
+        // http-proxy-3 did not get as far as the upstream request: nothing was sent or answered.
+        if (starting.delete(socket)) {
+          done('server-error');
+          reject(internalError('the upgrade could not be sent upstream'));
+        }
+      }
+    });
   }
 
   return {
@@ -92,119 +194,4 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
       for (const socket of upgrades) socket.destroy();
     },
   };
-}
-
-interface Upgrading {
-  upstream: ClientRequest;
-  socket: Duplex;
-  /** Bytes the client sent after its request head (early frames): forwarded only after a 101. */
-  head: Buffer;
-  ctx: RequestContext;
-  /** The balancer's outcome, once. */
-  done: (outcome: Outcome) => void;
-  rewriter: ResponseRewriter | undefined;
-}
-
-/**
- * Sends the upgrade request and answers the client from the backend's answer.
- * Resolves, once the client connection closes, with the status the client got
- * (101, or the relayed refusal); rejects with the error to send instead.
- */
-function answer({ upstream, socket, head, ctx, done, rewriter }: Upgrading): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    let status: number | undefined;
-    const fail = (outcome: Outcome, err: GatewayError) => {
-      if (status !== undefined) return;
-      status = err.status;
-      done(outcome);
-      upstream.destroy();
-      reject(err);
-    };
-    // The client left (the pipeline aborts on its 'end' or 'close') before the backend answered: the
-    // upgrade never happened, so the upstream request is dropped and the pipeline logs 499, not 101.
-    const leftEarly = () => fail('cancelled', ctx.signal.reason as GatewayError);
-    ctx.signal.addEventListener('abort', leftEarly, { once: true });
-    const answered = (code: number) => {
-      ctx.signal.removeEventListener('abort', leftEarly);
-      status = code;
-    };
-    socket.once('close', () => {
-      ctx.signal.removeEventListener('abort', leftEarly);
-      if (status === undefined) return fail('cancelled', ctx.signal.reason as GatewayError);
-      done(status >= 500 ? 'server-error' : 'success');
-      resolve(status);
-    });
-    upstream.on('error', (err: NodeJS.ErrnoException) =>
-      fail(isConnectError(err.code) ? 'connect-error' : 'server-error', upstreamError(err)),
-    );
-    upstream.once('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      if (status !== undefined) return void upSocket.destroy();
-      const switching = switchingHead(res, ctx, rewriter);
-      if ('defect' in switching) {
-        upSocket.destroy();
-        return fail('server-error', badUpstreamResponse(switching.defect));
-      }
-      answered(101);
-      splice(socket, upSocket, switching.head, head, upHead);
-    });
-    upstream.once('response', (res: IncomingMessage) => {
-      if (status !== undefined) return void res.destroy();
-      refuse(res, socket, ctx, rewriter).then(
-        (code) => (code === undefined ? undefined : answered(code)),
-        (err: GatewayError) => fail('server-error', err),
-      );
-    });
-    upstream.end();
-  });
-}
-
-/** Calls `f` the first time only: the balancer hears one outcome per upgrade. */
-function once(f: (outcome: Outcome) => void): (outcome: Outcome) => void {
-  let called = false;
-  return (outcome) => {
-    if (called) return;
-    called = true;
-    f(outcome);
-  };
-}
-
-/**
- * Relays a backend's refusal of the upgrade: checked, with its body read
- * (bounded in size and time), then the connection is closed. Resolves
- * with the status the client got; rejects with the 502 to send instead.
- */
-async function refuse(
-  res: IncomingMessage,
-  socket: Duplex,
-  ctx: RequestContext,
-  rewriter: ResponseRewriter | undefined,
-): Promise<number | undefined> {
-  const bytes = await refusalBytes(res, ctx, rewriter);
-  if (socket.destroyed || socket.writableEnded) return undefined;
-  socket.end(bytes.data);
-  socket.destroySoon?.();
-  return bytes.status;
-}
-
-/** The 101 goes to the client, then bytes flow both ways until either side closes. */
-function splice(
-  client: Duplex,
-  upstream: Socket,
-  switching: string,
-  clientHead: Buffer,
-  upstreamHead: Buffer,
-) {
-  for (const s of [client, upstream] as (Duplex & Partial<Socket>)[]) {
-    s.setTimeout?.(0);
-    s.setNoDelay?.(true);
-    s.setKeepAlive?.(true, 0);
-  }
-  client.on('error', () => upstream.destroy());
-  upstream.on('error', () => client.destroy());
-  client.once('close', () => upstream.end());
-  upstream.once('close', () => client.end());
-  client.write(switching);
-  if (upstreamHead.length) client.write(upstreamHead);
-  if (clientHead.length) upstream.write(clientHead);
-  upstream.pipe(client).pipe(upstream);
 }

@@ -1,22 +1,27 @@
 /**
- * What the client of a WebSocket upgrade gets from the backend's answer, built
- * from checked values only (upstream-response.ts): the 101's head, or the
- * bytes of a refusal (status ≥ 400, body read whole and bounded, then the
- * connection closes). Everything else a backend may answer is a 502, with the
- * apiserver's wording for a status that is neither.
+ * What the client of a WebSocket upgrade may be sent of the backend's answer,
+ * decided from checked values only (upstream-response.ts) before http-proxy-3
+ * writes any of it: the headers of a 101, or the status line and headers of a
+ * refusal (status ≥ 400, a bounded body, then the connection closes).
+ * Everything else a backend may answer is a 502, with the apiserver's wording
+ * for a status that is neither.
+ *
+ * http-proxy-3 serializes `proxyRes.headers` (and, for a refusal, its
+ * `statusCode` and `statusMessage`) as they are when its own listener runs;
+ * upgrade-answer.ts puts these values there first.
  */
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../server/request-context.js';
 import { downstreamResponseHeaders } from './headers.js';
 import type { ResponseRewriter } from './relay.js';
-import { badUpstreamResponse } from './upstream-error.js';
 import { headersDefect, responseHeadDefect } from './upstream-response.js';
 
 /** A refusal's body is an error message: more than this is not one. */
-const REFUSAL_BODY_LIMIT = 64 * 1024;
-/** How long a refusal's body may take (the apiserver's deadline for writing one). */
-const REFUSAL_BODY_TIMEOUT_MS = 10_000;
+export const REFUSAL_BODY_LIMIT = 64 * 1024;
+/** How long a refusal's body may take at most (the apiserver's deadline for writing one). */
+export const REFUSAL_BODY_TIMEOUT_MS = 10_000;
+
+export type Checked<T> = T | { defect: string };
 
 /** The response headers a client may get: hop-by-hop and framing dropped, path-form rewriting applied. */
 function clientHeaders(
@@ -33,21 +38,12 @@ function clientHeaders(
   return headers;
 }
 
-function serialize(statusLine: string, headers: OutgoingHttpHeaders): string {
-  let head = `${statusLine}\r\n`;
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
-  }
-  return `${head}\r\n`;
-}
-
-/** The head of the 101 for the client, or why the backend's 101 cannot be relayed. */
-export function switchingHead(
+/** The headers of the 101 for the client (after http-proxy-3's own status line), or why it cannot be relayed. */
+export function switchingHeaders(
   res: IncomingMessage,
   ctx: RequestContext,
   rewriter: ResponseRewriter | undefined,
-): { head: string } | { defect: string } {
+): Checked<{ headers: OutgoingHttpHeaders }> {
   if (res.statusCode !== 101) return { defect: `status code ${String(res.statusCode)}` };
   if (String(res.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     return { defect: 'a switch to another protocol than WebSocket' };
@@ -56,73 +52,51 @@ export function switchingHead(
     const headers = clientHeaders(res, 101, ctx, rewriter);
     const defect = headersDefect(res.headers) ?? headersDefect(headers);
     if (defect) return { defect };
-    return {
-      head: serialize('HTTP/1.1 101 Switching Protocols', {
-        ...headers,
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-      }),
-    };
+    return { headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket' } };
   } catch {
     return { defect: 'its headers could not be relayed' };
   }
 }
 
+export interface RefusalHead {
+  status: number;
+  /** The standard reason phrase for the status: the backend's own is not passed on. */
+  statusMessage: string;
+  /** Checked and rewritten; `Connection: close`; the backend's Content-Length when it announced one. */
+  headers: OutgoingHttpHeaders;
+}
+
 /**
- * The bytes of a refusal for the client (status, checked headers, the body
- * with its length, `Connection: close`); rejects with the 502 to send instead.
+ * The head of a refusal for the client, or why the backend's answer is not
+ * one that may be relayed (a 502 instead). A body announced larger than
+ * REFUSAL_BODY_LIMIT is refused here; one without a length is bounded while
+ * it streams (upgrade-answer.ts).
  */
-export async function refusalBytes(
+export function refusalHead(
   res: IncomingMessage,
   ctx: RequestContext,
   rewriter: ResponseRewriter | undefined,
-): Promise<{ status: number; data: Buffer }> {
+): Checked<RefusalHead> {
   const defect = responseHeadDefect(res);
-  if (defect) throw badUpstreamResponse(defect);
+  if (defect) return { defect };
   const status = res.statusCode!;
   // The apiserver's rule: a backend that neither switches nor refuses is not answering the upgrade.
-  if (status < 400) throw badUpstreamResponse(`invalid upgrade response: status code ${status}`);
+  if (status < 400) return { defect: `invalid upgrade response: status code ${status}` };
+  const length = res.headers['content-length'];
+  if (length !== undefined && !/^\d{1,15}$/.test(length)) return { defect: 'invalid Content-Length' };
+  if (length !== undefined && Number(length) > REFUSAL_BODY_LIMIT) {
+    return { defect: 'the refusal’s body is too large' };
+  }
   let headers: OutgoingHttpHeaders;
   try {
     headers = clientHeaders(res, status, ctx, rewriter);
   } catch {
-    throw badUpstreamResponse('its headers could not be relayed');
+    return { defect: 'its headers could not be relayed' };
   }
   const headersBad = headersDefect(headers);
-  if (headersBad) throw badUpstreamResponse(headersBad);
-  const body = await readBounded(res);
-  const head = serialize(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, {
-    ...headers,
-    'content-length': String(body.length),
-    connection: 'close',
-  });
-  return { status, data: Buffer.concat([Buffer.from(head, 'latin1'), body]) };
-}
-
-/** The whole body, or a 502 when it is too large, too slow, or broken. */
-function readBounded(res: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const give = (err: GatewayError) => {
-      clearTimeout(timer);
-      res.destroy();
-      reject(err);
-    };
-    const timer = setTimeout(
-      () => give(badUpstreamResponse('the refusal’s body did not arrive')),
-      REFUSAL_BODY_TIMEOUT_MS,
-    );
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > REFUSAL_BODY_LIMIT) return give(badUpstreamResponse('the refusal’s body is too large'));
-      chunks.push(chunk);
-    });
-    res.once('error', () => give(badUpstreamResponse('the refusal’s body broke off')));
-    res.once('aborted', () => give(badUpstreamResponse('the refusal’s body broke off')));
-    res.once('end', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks));
-    });
-  });
+  if (headersBad) return { defect: headersBad };
+  // Without a length http-proxy-3 frames the body itself (chunked, or up to the close for HTTP/1.0).
+  if (length !== undefined) headers['content-length'] = length;
+  headers.connection = 'close';
+  return { status, statusMessage: STATUS_CODES[status] ?? 'Error', headers };
 }

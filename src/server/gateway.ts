@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { cidrMatcher } from '../proxy/cidr-set.js';
 import { clientAddress } from '../proxy/forwarded-for.js';
+import { cutSlowResponseReader } from '../proxy/slow-reader.js';
 import { createAdminServer } from './admin.js';
 import { answerClientError } from './client-error.js';
 import { createAccessLog } from './access-log.js';
@@ -28,13 +29,21 @@ import { createStages } from './stages.js';
 const FRESH_CONNECTION_GRACE_MS = 250;
 
 export interface GatewayOptions {
+  /**
+   * A config that passed the loader (config/load.ts: loadConfigFile, loadConfig, or parseConfig
+   * when it names no files): nothing built from it checks it again.
+   */
   config: Config;
   logger?: Logger;
   /** Cluster state to use instead of the one the config describes (tests, benchmarks). */
   state?: ClusterState;
   /** Serve without authentication (anonymous caller); loopback only. */
   insecureNoAuth?: boolean;
-  /** Session lifetimes, sign-in handoffs and WebSocket liveness read this clock (tests move it). */
+  /**
+   * Every lifetime and interval reads this clock (tests move it): sessions, sign-in handoffs,
+   * WebSocket liveness, caches, outlier ejection, retry budgets, the watch restart backoff and the
+   * shutdown delay and timeout. IO deadlines (connect, response headers, idle) run on real timers.
+   */
   clock?: Clock;
 }
 
@@ -112,6 +121,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : http.createServer(serverOptions);
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
     if (draining) res.setHeader('connection', 'close');
+    cutSlowResponseReader(res, config.listen.sendTimeout);
     void pipeline.handleRequest(req, res, expectsContinue);
   };
   server.on('request', (req, res) => serve(req, res, false));
@@ -170,7 +180,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async shutdown() {
       draining = true;
       logger.info({ delayMs: config.listen.shutdown.delay }, 'shutting down: unready, still serving');
-      await new Promise((r) => setTimeout(r, config.listen.shutdown.delay));
+      await new Promise<void>((r) => clock.after(config.listen.shutdown.delay, r));
       // Stop accepting, but not http.Server#close(): it also drops "idle" connections at once, and
       // a connection accepted a moment ago whose request is not parsed yet counts as idle (the
       // client would see a reset). Give those a moment to become requests, then sweep: every
@@ -183,12 +193,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         sweep = setInterval(() => server.closeIdleConnections(), 100);
       }, FRESH_CONNECTION_GRACE_MS);
       for (const socket of parts.forwarder.upgrades) closeWebSocket(socket);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise((r) => (timer = setTimeout(r, config.listen.shutdown.timeout)));
+      let cancelDeadline = () => {};
+      const deadline = new Promise<void>(
+        (r) => (cancelDeadline = clock.after(config.listen.shutdown.timeout, r)),
+      );
       await Promise.race([closed, deadline]);
       clearTimeout(firstSweep);
       clearInterval(sweep);
-      clearTimeout(timer);
+      cancelDeadline();
       server.closeAllConnections();
       await new Promise((r) => admin.close(r));
       await stopParts();

@@ -46,11 +46,6 @@ export interface PartsOptions {
 
 export type Parts = Awaited<ReturnType<typeof buildParts>>;
 
-function hasAuthentication(config: Config): boolean {
-  const a = config.authentication;
-  return a.oidc !== undefined || a.jwt.length > 0 || a.serviceAccountTokens.enabled;
-}
-
 /** With --insecure-no-auth and no rules, the anonymous caller may use any verb inside the namespace fence. */
 function insecureConfig(config: Config): Config {
   if (config.authorization.rules.length > 0 || config.authorization.kubernetesRBAC.enabled) return config;
@@ -80,14 +75,11 @@ function memoized(policy: (ip: string) => boolean, max = 100_000) {
   return Object.assign(mayDial, { size: () => answers.size });
 }
 
+/** `config` passed the loader (config/load.ts), which holds every rule: nothing here checks it again. */
 export async function buildParts(config: Config, o: PartsOptions) {
-  const { logger, metrics } = o;
-  if (!hasAuthentication(config) && !o.insecureNoAuth) {
-    throw new Error(
-      'no authentication method is configured (authentication.oidc, authentication.jwt or serviceAccountTokens); ' +
-        'refusing to start. Use --insecure-no-auth only for local testing.',
-    );
-  }
+  const { logger, metrics, clock } = o;
+  // A test's clock drives every lifetime and interval; without one, durations are monotonic.
+  const elapsed = clock ? () => clock.now() : undefined;
   if (o.insecureNoAuth) {
     logger.warn(
       'INSECURE: --insecure-no-auth is set: every caller is anonymous; listening on 127.0.0.1 only',
@@ -106,6 +98,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
           podCacheTTL: config.kubernetes.podCacheTTL,
           nodeCacheTTL: config.kubernetes.nodeCacheTTL,
           onWatchRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
+          clock,
         }));
 
   const publicURL = new URL(config.publicURL);
@@ -114,13 +107,13 @@ export async function buildParts(config: Config, o: PartsOptions) {
     kubeConfig,
     publicURL,
     metrics,
-    clock: o.clock,
+    clock,
     isRoutedHost: routedHostMatcher(config.routing),
   });
-  const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger });
+  const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger, now: elapsed });
   const identity = await createUpstreamIdentity(config, { logger });
   const audit = createAuditLog(config.logging.audit, logger);
-  const balancer = createBalancer(config.upstream.loadBalancing, { metrics });
+  const balancer = createBalancer(config.upstream.loadBalancing, { metrics, now: elapsed });
   const clientScheme = config.listen.tls || publicURL.protocol === 'https:' ? 'https' : 'http';
   // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
   // Upstream Set-Cookie lines naming a gateway cookie are dropped in every form.
@@ -141,6 +134,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
     endpointRecheckMs: config.kubernetes === 'none' ? undefined : config.kubernetes.endpointRecheck,
     onPodCheck: (result) => metrics.podChecks.inc({ result }),
+    now: elapsed,
   });
 
   const affinityKey =
@@ -166,6 +160,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     identityHeaders: (ctx) => identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey,
     maxRequestBodyBytes: config.upstream.maxRequestBodyBytes,
+    maxUpgradesPerUser: config.upstream.maxUpgradesPerUser,
+    clientSendTimeoutMs: config.listen.sendTimeout,
     metrics: {
       upstreamConnectErrors: metrics.upstreamConnectErrors,
       upstreamDuration: metrics.upstreamDuration,
@@ -214,6 +210,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
       'endpoint-pods': resolveTarget.podConfirmations(),
       'rbac-answers': authorizer.answersCached,
       'portal-answers': portal.answersCached(),
+      'balancer-targets': balancer.picker.targets,
     }),
     portal,
     async close() {

@@ -11,6 +11,21 @@
  */
 import { badRequest } from '../errors.js';
 
+/**
+ * A Host header as a client sends one (RFC 9110 §7.2: `uri-host [":" port]`): a DNS name (`_` too,
+ * as internal names have it), an IPv4 address or a bracketed IPv6 literal, and a port 1–65535.
+ * What else a parser lets through — userinfo, a path, a second port, a list — is read differently
+ * by whatever takes a host from it next (the host router split at the first `:`; an upstream
+ * building links from Host), so it is refused before anything reads it.
+ */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/;
+
+export function isValidHostHeader(host: string): boolean {
+  const m = HOST_HEADER.exec(host);
+  if (!m) return false;
+  return m[1] === undefined || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
+}
+
 /** `host[:port]` lower-cased, without the default port of `scheme` and without a trailing dot. */
 export function canonicalAuthority(authority: string, scheme: 'http:' | 'https:'): string | undefined {
   try {

@@ -19,7 +19,7 @@ import { createHostRouter } from '../proxy/host-route.js';
 import type { Parts } from './parts.js';
 import type { Stages } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
-import { canonicalAuthority, originForm } from './request-target.js';
+import { canonicalAuthority, isValidHostHeader, originForm } from './request-target.js';
 
 function hostHeaderCount(raw: readonly string[]): number {
   let n = 0;
@@ -37,6 +37,7 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
   function route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined {
     // RFC 9112 §3.2: node keeps the first of several Hosts, a proxy in front may have read another.
     if (hostHeaderCount(req.rawHeaders) > 1) throw badRequest('more than one Host header');
+    if (req.headers.host && !isValidHostHeader(req.headers.host)) throw badRequest('invalid Host header');
     const target = originForm(req.url ?? '/', req.headers.host, isOurs);
     if (target !== req.url) req.url = ctx.url = target;
     if (hosts.enabled) {

@@ -10,10 +10,14 @@
  *   one rotation ahead of use and the old one kept for the overlap. With
  *   several replicas, each publishes only its own keys, so use a file there.
  */
-import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
+import { readSigningKeys } from './signing-key-file.js';
+
+export { readSigningKeys, SigningKeyError } from './signing-key-file.js';
 
 export interface SigningKey {
   kid: string;
@@ -40,57 +44,49 @@ export interface KeyRingOptions {
   reloadInterval?: number;
   logger: Logger;
   now?: () => number;
+  /** Runs the reloads and rotations (tests advance it); `now` defaults to its time. */
+  clock?: Clock;
 }
 
-export class SigningKeyError extends Error {
-  readonly code = 'ERR_SIGNING_KEY';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SigningKeyError';
-  }
-}
-
+/** A key readSigningKeys accepted (or one generated on the same curve) with its kid and public JWK. */
 async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
-  const details = privateKey.asymmetricKeyDetails;
-  if (privateKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-    throw new SigningKeyError('the assertion signing key must be an EC P-256 private key (ES256)');
-  }
   const { kty, crv, x, y } = createPublicKey(privateKey).export({ format: 'jwk' });
   const pub: JWK = { kty, crv, x, y };
   const kid = await calculateJwkThumbprint(pub);
   return { kid, privateKey, jwk: { ...pub, kid, alg: 'ES256', use: 'sig' } };
 }
 
-const PEM_BLOCK = /-----BEGIN ((?:EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/g;
-
-/** Every private key in a PEM file, in order (PKCS#8 or SEC1). */
-export async function parseKeyFile(pem: string, file: string): Promise<SigningKey[]> {
-  const blocks = pem.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0) throw new SigningKeyError(`${file}: no PEM private key found`);
-  return Promise.all(
-    blocks.map((block, i) => {
-      let key: KeyObject;
-      try {
-        key = createPrivateKey(block);
-      } catch (err) {
-        throw new SigningKeyError(`${file}: key ${i + 1} cannot be read: ${(err as Error).message}`);
-      }
-      return signingKey(key).catch((err: Error) => {
-        throw new SigningKeyError(`${file}: key ${i + 1}: ${err.message}`);
-      });
-    }),
-  );
-}
+/** The keys of a PEM file with their kids; throws SigningKeyError as readSigningKeys does. */
+export const parseKeyFile = (pem: string, file: string): Promise<SigningKey[]> =>
+  Promise.all(readSigningKeys(pem, file).map(signingKey));
 
 export const generateSigningKey = (): Promise<SigningKey> =>
   signingKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
 
+/**
+ * Runs `work` (which handles its own errors) every `ms` on `clock`, the next run counted from the
+ * end of the last; returns a stop function.
+ */
+function every(clock: Clock, ms: number, work: () => Promise<void>): () => void {
+  let stopped = false;
+  let cancel = () => {};
+  const arm = () => {
+    cancel = clock.after(ms, () => void work().finally(() => !stopped && arm()));
+  };
+  arm();
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}
+
 export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   /** Keys that no longer sign, published until `until`. */
   let retired: { key: SigningKey; until: number }[] = [];
   let active: SigningKey[]; // [signing, ...published-only]
-  let timer: NodeJS.Timeout | undefined;
+  let stop: () => void;
 
   function retire(previous: readonly SigningKey[], next: readonly SigningKey[]): void {
     const kept = new Set(next.map((k) => k.kid));
@@ -103,8 +99,8 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     const file = options.file;
     let text = await readFile(file, 'utf8');
     active = await parseKeyFile(text, file);
-    timer = setInterval(() => {
-      void (async () => {
+    stop = every(clock, options.reloadInterval ?? 30_000, async () => {
+      try {
         const fresh = await readFile(file, 'utf8');
         if (fresh === text) return;
         const keys = await parseKeyFile(fresh, file);
@@ -112,22 +108,24 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
         retire(active, keys);
         active = keys;
         options.logger.info({ kid: keys[0].kid }, 'assertion signing key reloaded');
-      })().catch((err: unknown) =>
-        options.logger.error({ err }, 'assertion signing key file unreadable; keeping the previous keys'),
-      );
-    }, options.reloadInterval ?? 30_000);
+      } catch (err) {
+        options.logger.error({ err }, 'assertion signing key file unreadable; keeping the previous keys');
+      }
+    });
   } else {
     active = [await generateSigningKey(), await generateSigningKey()]; // [current, next]
-    timer = setInterval(() => {
-      void generateSigningKey().then((next) => {
+    stop = every(clock, options.rotation, async () => {
+      try {
+        const next = await generateSigningKey();
         const previous = active;
         active = [previous[1], next];
         retire(previous, active);
         options.logger.info({ kid: active[0].kid }, 'assertion signing key rotated');
-      });
-    }, options.rotation);
+      } catch (err) {
+        options.logger.error({ err }, 'assertion signing key rotation failed; keeping the current keys');
+      }
+    });
   }
-  timer.unref();
 
   return {
     current: () => active[0],
@@ -136,6 +134,6 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       retired = retired.filter((r) => r.until > t);
       return [...active, ...retired.map((r) => r.key)].map((k) => k.jwk);
     },
-    close: () => clearInterval(timer),
+    close: () => stop(),
   };
 }

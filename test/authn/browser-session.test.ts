@@ -15,7 +15,7 @@ import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
-import { ECHO_PATH, freePort, SECRET, startSignInApp } from './gateway-fixture.js';
+import { ECHO_PATH, SECRET, startSignInApp } from './gateway-fixture.js';
 import type { AuthApp } from './helpers.js';
 
 const TOKEN_TTL = 4; // seconds: sessions become due for refresh after 2 s
@@ -31,24 +31,22 @@ const publicURLs = new Set<string>();
 let a: AuthApp;
 let b: AuthApp;
 
-async function app(port: number, session: Record<string, unknown> = {}): Promise<AuthApp> {
-  const url = `http://127.0.0.1:${port}`;
-  publicURLs.add(url);
-  idp.setClients([gatewayClient([...publicURLs])]);
-  const started = await startSignInApp({ idp, echo, publicURL: url, session, clock });
+/** An instance whose publicURL is its own URL (on a port it got by listening), known to the IdP. */
+async function app(session: Record<string, unknown> = {}): Promise<AuthApp> {
+  const started = await startSignInApp({ idp, echo, session, clock });
   apps.push(started);
+  publicURLs.add(started.url);
+  idp.setClients([gatewayClient([...publicURLs])]);
   return started;
 }
 
 before(async () => {
   idp = await startTestIdP({ accessTokenTTL: TOKEN_TTL });
   echo = await startEchoServer();
-  const portA = await freePort();
-  publicURL = `http://127.0.0.1:${portA}`;
-  idp.setClients([gatewayClient(publicURL)]);
-  a = await app(portA);
+  a = await app();
+  publicURL = a.url;
   // Replica B: same publicURL and secret, its own port (think: behind the same load balancer).
-  b = await startSignInApp({ idp, echo, publicURL, port: await freePort(), clock });
+  b = await startSignInApp({ idp, echo, publicURL, port: 0, clock });
   apps.push(b);
 });
 
@@ -379,7 +377,7 @@ describe('cookies that are not what we issued', () => {
 
   test('a cookie sealed with the previous secret is accepted and re-issued under the new one', async () => {
     const browser = await signedIn();
-    const rotated = await app(await freePort(), {
+    const rotated = await app({
       secret: 'the-new-session-secret-after-rotation!',
       previousSecrets: [SECRET],
     });
@@ -387,7 +385,7 @@ describe('cookies that are not what we issued', () => {
     const res = await whoami(browser, rotated.url);
     assert.equal(res.status, 200);
     assert.notEqual(browser.cookies().get('kube_bastion'), old, 're-sealed under the new secret');
-    const onlyNew = await app(await freePort(), { secret: 'the-new-session-secret-after-rotation!' });
+    const onlyNew = await app({ secret: 'the-new-session-secret-after-rotation!' });
     assert.equal(
       (await whoami(browser, onlyNew.url)).status,
       200,
@@ -397,7 +395,7 @@ describe('cookies that are not what we issued', () => {
 
   test('a cookie sealed with a secret that is no longer listed is refused', async () => {
     const browser = await signedIn();
-    const other = await app(await freePort(), { secret: 'a-completely-different-secret-0123456789' });
+    const other = await app({ secret: 'a-completely-different-secret-0123456789' });
     const res = await browser.request(`${other.url}/auth/whoami`, { headers: api });
     assert.equal(res.status, 401);
   });
@@ -456,7 +454,7 @@ describe('large sessions', () => {
 
 describe('absolute lifetime', () => {
   test('a session kept active and refreshed still ends at session.ttl, with a message that says so', async () => {
-    const limited = await app(await freePort(), { ttl: '6s' });
+    const limited = await app({ ttl: '6s' });
     const browser = new FetchBrowser();
     const signIn = await browser.signIn(
       `${limited.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`,
@@ -481,7 +479,7 @@ describe('absolute lifetime', () => {
 
 describe('idle timeout', () => {
   test('activity keeps a session alive; a pause longer than idleTimeout ends it', async () => {
-    const idle = await app(await freePort(), { idleTimeout: '3s' });
+    const idle = await app({ idleTimeout: '3s' });
     const browser = new FetchBrowser();
     const signIn = await browser.signIn(
       `${idle.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`,

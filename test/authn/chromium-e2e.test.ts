@@ -14,7 +14,7 @@ import type { Gateway } from '../../src/server/gateway.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
-import { ECHO_PATH, freePort, startGateway } from './gateway-fixture.js';
+import { ECHO_PATH, startGateway } from './gateway-fixture.js';
 
 const TOKEN_TTL = 4;
 const clock = new ManualClock();
@@ -27,11 +27,10 @@ let publicURL: string;
 
 before(async () => {
   [idp, echo] = await Promise.all([startTestIdP({ accessTokenTTL: TOKEN_TTL }), startEchoServer()]);
-  const port = await freePort();
-  publicURL = `http://127.0.0.1:${port}`;
+  a = await startGateway({ idp, echo, clock });
+  publicURL = a.url;
   idp.setClients([gatewayClient(publicURL)]);
-  a = await startGateway({ idp, echo, publicURL, clock });
-  b = await startGateway({ idp, echo, publicURL, port: await freePort(), clock });
+  b = await startGateway({ idp, echo, publicURL, port: 0, clock });
   browser = await launchChromium();
 });
 

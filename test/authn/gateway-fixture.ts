@@ -12,8 +12,8 @@ import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import type { EchoServer } from '../support/echo-server.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { startAuthApp, type AuthApp } from './helpers.js';
-import { freePort } from '../support/free-port.js';
-export { freePort };
+import { freePort, onFreePort } from '../support/free-port.js';
+export { freePort, onFreePort };
 
 export const SECRET = 'a-test-session-secret-that-is-long-enough';
 export const ECHO_PATH = '/api/v1/namespaces/team-a/services/echo:http/proxy/';
@@ -21,8 +21,12 @@ export const ECHO_PATH = '/api/v1/namespaces/team-a/services/echo:http/proxy/';
 export interface FixtureOptions {
   idp: TestIdP;
   echo: EchoServer;
-  /** The URL users reach; the instance listens on its port unless `port` says otherwise. */
-  publicURL: string;
+  /**
+   * The URL users reach; the instance listens on its port unless `port` says otherwise (0: any,
+   * e.g. a second replica behind the same URL). Without one, the instance's own URL, on a port it
+   * gets without racing anyone.
+   */
+  publicURL?: string;
   port?: number;
   session?: NonNullable<ConfigInput['authentication']>['session'];
   /** The clock sessions are judged by: tests move it instead of sleeping. */
@@ -50,7 +54,8 @@ export async function startSignInApp(o: FixtureOptions): Promise<AuthApp> {
     { publicURL: o.publicURL, authentication: signInConfig(o) },
     {
       upstream: o.echo.url,
-      port: o.port ?? Number(new URL(o.publicURL).port),
+      port: o.port ?? (o.publicURL ? Number(new URL(o.publicURL).port) : 0),
+      publicURLIsOwn: o.publicURL === undefined,
       clock: o.clock,
       logger: o.logger ?? testLogger(),
     },
@@ -61,12 +66,24 @@ export const testLogger = (): Logger =>
   process.env.AUTHN_TEST_LOG ? createLogger({ level: 'debug', format: 'json' }) : silentLogger();
 
 export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gateway; url: string }> {
-  const port = o.port ?? Number(new URL(o.publicURL).port);
+  if (o.publicURL !== undefined) {
+    const publicURL = o.publicURL;
+    return startGatewayOn(o.port ?? Number(new URL(publicURL).port), publicURL, o);
+  }
+  // Its publicURL names its own port: taken before it listens, so a port someone grabbed meanwhile means another.
+  return onFreePort((port) => startGatewayOn(port, `http://127.0.0.1:${port}`, o));
+}
+
+async function startGatewayOn(
+  port: number,
+  publicURL: string,
+  o: FixtureOptions,
+): Promise<{ gateway: Gateway; url: string }> {
   const config = parseConfig(
     {
       listen: { address: '127.0.0.1', port },
       admin: { address: '127.0.0.1', port: 0 },
-      publicURL: o.publicURL,
+      publicURL,
       kubernetes: 'none',
       static: {
         services: [
@@ -88,6 +105,11 @@ export async function startGateway(o: FixtureOptions): Promise<{ gateway: Gatewa
     { env: {} },
   );
   const gateway = await createGateway({ config, logger: o.logger ?? testLogger(), clock: o.clock });
-  const { url } = await gateway.listen();
-  return { gateway, url };
+  try {
+    const { url } = await gateway.listen();
+    return { gateway, url };
+  } catch (err) {
+    await gateway.close().catch(() => undefined);
+    throw err;
+  }
 }

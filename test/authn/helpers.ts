@@ -31,9 +31,19 @@ export async function startAuthApp(
     logger?: Logger;
     clock?: Clock;
     issuerTimeoutMs?: number;
+    /** The app's own URL (known once it listens) is its publicURL: no port is picked before binding. */
+    publicURLIsOwn?: boolean;
   } = {},
 ): Promise<AuthApp> {
-  const config = parseConfig(input, { env: {} });
+  // Listen first (port 0 unless told), so that the publicURL may name the port it got.
+  const app = express(); // its routes come once authentication exists, before anyone knows its URL
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = parseConfig(opts.publicURLIsOwn ? { ...input, publicURL: url } : input, { env: {} });
   const publicURL = new URL(config.publicURL);
   const auth = await createAuthentication(config, {
     logger: opts.logger ?? silentLogger(),
@@ -41,8 +51,10 @@ export async function startAuthApp(
     publicURL,
     clock: opts.clock,
     issuerTimeoutMs: opts.issuerTimeoutMs,
+  }).catch(async (err: unknown) => {
+    await new Promise((r) => server.close(r));
+    throw err;
   });
-  const app = express();
   app.use(auth.router);
   app.use(async (req, res) => {
     try {
@@ -61,10 +73,8 @@ export async function startAuthApp(
       });
     }
   });
-  const server = http.createServer(app);
-  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     auth,
     async close() {
       server.closeAllConnections();

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
-import { ECHO_PATH, freePort, startSignInApp } from './gateway-fixture.js';
+import { ECHO_PATH, startSignInApp } from './gateway-fixture.js';
 import type { AuthApp } from './helpers.js';
 
 let idp: TestIdP;
@@ -20,9 +20,8 @@ let app: AuthApp;
 
 before(async () => {
   [idp, echo] = await Promise.all([startTestIdP(), startEchoServer()]);
-  const publicURL = `http://127.0.0.1:${await freePort()}`;
-  idp.setClients([gatewayClient(publicURL)]);
-  app = await startSignInApp({ idp, echo, publicURL });
+  app = await startSignInApp({ idp, echo });
+  idp.setClients([gatewayClient(app.url)]);
 });
 
 after(async () => {

@@ -18,7 +18,7 @@ import { launchChromium } from '../support/chromium.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
-import { ECHO_PATH, freePort, startGateway } from './gateway-fixture.js';
+import { ECHO_PATH, startGateway } from './gateway-fixture.js';
 
 let idp: TestIdP;
 let echo: EchoServer;
@@ -27,9 +27,8 @@ let base: string;
 
 before(async () => {
   [idp, echo] = await Promise.all([startTestIdP(), startEchoServer()]);
-  base = `http://127.0.0.1:${await freePort()}`;
+  ({ gateway, url: base } = await startGateway({ idp, echo }));
   idp.setClients([gatewayClient(base)]);
-  ({ gateway } = await startGateway({ idp, echo, publicURL: base }));
 });
 
 after(async () => {

@@ -21,7 +21,7 @@ import { FetchBrowser } from '../support/fetch-browser.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
-import { ECHO_PATH, freePort, SECRET, startSignInApp } from './gateway-fixture.js';
+import { ECHO_PATH, SECRET, startSignInApp } from './gateway-fixture.js';
 import type { AuthApp } from './helpers.js';
 
 const TOKEN_TTL = 4;
@@ -48,11 +48,10 @@ before(async () => {
     startEchoServer(),
     startRedis(),
   ]);
-  const port = await freePort();
-  publicURL = `http://127.0.0.1:${port}`;
+  a = await startSignInApp({ idp, echo, session: sessionConfig(), clock });
+  publicURL = a.url;
   idp.setClients([gatewayClient(publicURL)]);
-  a = await startSignInApp({ idp, echo, publicURL, session: sessionConfig(), clock });
-  b = await startSignInApp({ idp, echo, publicURL, port: await freePort(), session: sessionConfig(), clock });
+  b = await startSignInApp({ idp, echo, publicURL, port: 0, session: sessionConfig(), clock });
 });
 
 after(async () => {
@@ -139,14 +138,14 @@ test('with an IdP that does not rotate refresh tokens, two replicas still refres
   // The refresh token comes back unchanged, so "has someone refreshed?" must not be judged by it.
   const ttl = 8;
   const steady = await startTestIdP({ accessTokenTTL: ttl, rotateRefreshToken: false });
-  const url = `http://127.0.0.1:${await freePort()}`;
+  const one = await startSignInApp({ idp: steady, echo, session: sessionConfig(), clock });
+  const url = one.url;
   steady.setClients([gatewayClient(url)]);
-  const one = await startSignInApp({ idp: steady, echo, publicURL: url, session: sessionConfig(), clock });
   const two = await startSignInApp({
     idp: steady,
     echo,
     publicURL: url,
-    port: await freePort(),
+    port: 0,
     session: sessionConfig(),
     clock,
   });

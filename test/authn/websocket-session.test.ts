@@ -18,7 +18,7 @@ import { ManualClock } from '../support/manual-clock.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { openSocket } from '../support/websocket.js';
-import { ECHO_PATH, freePort, startGateway } from './gateway-fixture.js';
+import { ECHO_PATH, startGateway } from './gateway-fixture.js';
 import { capturedLogs } from './helpers.js';
 
 const RECHECK_MS = 30_000; // the default session.recheckInterval
@@ -44,13 +44,11 @@ interface Stack {
 }
 
 async function stack(session: Record<string, unknown>): Promise<Stack> {
-  const port = await freePort();
-  const publicURL = `http://127.0.0.1:${port}`;
-  idp.setClients([gatewayClient(publicURL)]);
   const clock = new ManualClock();
   const { logger, lines } = capturedLogs();
-  const { gateway, url } = await startGateway({ idp, echo, publicURL, session, clock, logger });
+  const { gateway, url } = await startGateway({ idp, echo, session, clock, logger });
   gateways.push(gateway);
+  idp.setClients([gatewayClient(url)]);
   return { url, clock, gateway, logs: lines };
 }
 

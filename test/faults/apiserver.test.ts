@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { endpointSlice, pod, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { startWorld, type World } from '../security/support/world.js';
 
 const NS = '/api/v1/namespaces/team-a';
@@ -45,6 +45,12 @@ describe('cluster state through API server outages', () => {
     await Promise.all([a?.close(), b?.close()]);
   });
 
+  /** Routes to `name` answer from `echo` (each test its own Service: no test relies on another's). */
+  const servedBy = async (name: string, server: 'a' | 'b') => {
+    const r = await get(h, `${NS}/services/${name}:http/proxy/x`);
+    return r.status === 200 && (JSON.parse(r.body) as { server: string }).server === server;
+  };
+
   test('the API server gone: routing from the caches and ready; back: watches resume with no outage', async () => {
     assert.equal((await get(h, `${NS}/services/web:http/proxy/x`)).status, 200);
     const watchesBefore = h.api.count({ verb: 'watch' });
@@ -53,7 +59,6 @@ describe('cluster state through API server outages', () => {
       const r = await get(h, `${NS}/services/web:http/proxy/during-${i}`);
       assert.equal(r.status, 200, `request ${i} while the API server is gone: ${r.body}`);
       assert.equal(await ready(h), 200, '/readyz stays ready while the cache is fresh');
-      await sleep(50);
     }
     // While it was away the world moved on: a new service appeared.
     h.api.upsert(...web(b, 'late'));
@@ -69,34 +74,40 @@ describe('cluster state through API server outages', () => {
   });
 
   test('a watch cut mid-stream: the cache converges to the server', async () => {
+    h.api.upsert(...web(a, 'cut'), ...web(a, 'cut-gone'));
+    await eventually(async () => await servedBy('cut', 'a'), 15_000, 100);
+    await eventually(
+      async () => (await get(h, `${NS}/services/cut-gone:http/proxy/`)).status === 200,
+      15_000,
+      100,
+    );
     assert.ok(h.api.cutWatches() > 0);
-    h.api.remove('services', 'team-a', 'late');
+    h.api.remove('services', 'team-a', 'cut-gone');
     h.api.upsert(
-      endpointSlice('team-a', 'web', [{ ip: b.host, pod: 'web-3' }], [{ name: 'http', port: b.port }], {
-        name: 'web-slice',
+      endpointSlice('team-a', 'cut', [{ ip: b.host, pod: 'cut-3' }], [{ name: 'http', port: b.port }], {
+        name: 'cut-slice',
       }),
     );
-    h.api.upsert(service('team-a', 'web', [{ name: 'http', port: 80, targetPort: b.port }]));
+    h.api.upsert(service('team-a', 'cut', [{ name: 'http', port: 80, targetPort: b.port }]));
     await eventually(
-      async () => (await get(h, `${NS}/services/late:http/proxy/`)).status === 404,
+      async () => (await get(h, `${NS}/services/cut-gone:http/proxy/`)).status === 404,
       15_000,
       100,
     );
-    await eventually(
-      async () => {
-        const r = await get(h, `${NS}/services/web:http/proxy/moved`);
-        return r.status === 200 && (JSON.parse(r.body) as { server: string }).server === 'b';
-      },
-      15_000,
-      100,
-    );
+    await eventually(async () => await servedBy('cut', 'b'), 15_000, 100);
   });
 
   test('410 Gone (history compacted while the watch was down): a relist converges', async () => {
+    h.api.upsert(...web(a, 'before-gone'));
+    await eventually(
+      async () => (await get(h, `${NS}/services/before-gone:http/proxy/`)).status === 200,
+      15_000,
+      100,
+    );
     const lists = h.api.count({ verb: 'list' });
     await h.api.stop();
     h.api.upsert(...web(a, 'after-gone'));
-    h.api.remove('services', 'team-a', 'web');
+    h.api.remove('services', 'team-a', 'before-gone');
     h.api.compactHistory();
     await h.api.restart();
     await eventually(
@@ -105,7 +116,7 @@ describe('cluster state through API server outages', () => {
       100,
     );
     await eventually(
-      async () => (await get(h, `${NS}/services/web:http/proxy/`)).status === 404,
+      async () => (await get(h, `${NS}/services/before-gone:http/proxy/`)).status === 404,
       20_000,
       100,
     );
@@ -116,9 +127,11 @@ describe('cluster state through API server outages', () => {
 
 describe('SubjectAccessReview without an API server', () => {
   let w: World;
+  const clock = new ManualClock();
   before(
     async () => {
       w = await startWorld({
+        clock, // the cached answers' lifetime passes when the test says
         config: {
           authorization: {
             rules: [],
@@ -147,13 +160,15 @@ describe('SubjectAccessReview without an API server', () => {
     const seen = w.a.requests.length;
     await w.h.api.stop();
     assert.equal((await send(w.h.url, 'GET', path, headers)).status, 200, 'the cached answer still counts');
-    await sleep(1200);
+    clock.advance(999);
+    assert.equal((await send(w.h.url, 'GET', path, headers)).status, 200, 'until it expires');
+    clock.advance(2);
     const r = await send(w.h.url, 'GET', path, headers);
     assert.equal(r.status, 503, r.body);
     const s = JSON.parse(r.body) as { kind: string; reason: string; message: string };
     assert.equal(s.kind, 'Status');
     assert.match(s.message, /authorization is unavailable/);
-    assert.equal(w.a.requests.length, seen + 1, 'nothing was forwarded once the answer expired');
+    assert.equal(w.a.requests.length, seen + 2, 'nothing was forwarded once the answer expired');
     await w.h.api.restart();
     await eventually(async () => (await send(w.h.url, 'GET', path, headers)).status === 200, 5000, 100);
   });

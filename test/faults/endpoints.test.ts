@@ -71,20 +71,9 @@ after(async () => {
   await Promise.all(raws.map((s) => new Promise((r) => s.close(r))));
 });
 
-/** A request that must finish within `ms`; a hang fails the test. */
-async function bounded(path: string, ms = 3000): Promise<Reply | 'reset'> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${path} hung for ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([
-      send(h.url, 'GET', path, { accept: 'application/json' }).catch(() => 'reset' as const),
-      hang,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** A request's reply, or 'reset' when its connection failed; a hang fails the test (its timeout). */
+function bounded(path: string): Promise<Reply | 'reset'> {
+  return send(h.url, 'GET', path, { accept: 'application/json' }).catch(() => 'reset' as const);
 }
 
 function assertCleanError(r: Reply, statuses: number[]): void {
@@ -120,11 +109,13 @@ test('an endpoint killed under load: retries onto the survivor, no hang, no dirt
 });
 
 test('a slow endpoint: 504 after responseHeaderTimeout', async () => {
-  const t0 = performance.now();
-  const r = await bounded(`${NS}/services/pair:http/proxy/slow?ms=5000`);
+  const r = await bounded(`${NS}/services/pair:http/proxy/slow?ms=60000`);
   assert.notEqual(r, 'reset');
   assertCleanError(r as Reply, [504]);
-  assert.ok(performance.now() - t0 < 2000);
+  assert.match(
+    (JSON.parse((r as Reply).body) as { message: string }).message,
+    /timeout awaiting response headers/,
+  );
 });
 
 test('an endpoint answering garbage: a clean 502/503', async () => {

@@ -10,7 +10,6 @@ import { FetchBrowser } from '../support/fetch-browser.js';
 import { send } from '../support/http.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import {
-  freePort,
   sessionChunks,
   signedIn,
   startIdP,
@@ -28,9 +27,8 @@ let callbackURL = '';
 
 before(
   async () => {
-    const port = await freePort();
-    idp = await startIdP([`http://127.0.0.1:${port}`]);
-    w = await startSignInWorld(idp, port);
+    idp = await startIdP();
+    w = await startSignInWorld(idp, undefined);
     cookie = sessionChunks(await signedIn(w.base, 'alice'))
       .map(([k, v]) => `${k}=${v}`)
       .join('; ');
@@ -88,8 +86,7 @@ test('a sign-in finishing while the IdP is down gets a clear page, not a stack t
 });
 
 test('a gateway that starts while the IdP is down: unready, and sign-in says why', async () => {
-  const port = await freePort();
-  const cold = await startSignInWorld(idp, port);
+  const cold = await startSignInWorld(idp, undefined);
   try {
     assert.equal((await fetch(`${cold.h.adminURL}/readyz`)).status, 503);
     const res = await fetch(`${cold.base}/auth/login?rd=/`, {

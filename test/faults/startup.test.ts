@@ -2,39 +2,48 @@
  * Start-up against an API server that cannot list yet: the probes answer at
  * once (a liveness probe must not kill a process that is only waiting),
  * /readyz says which part is not ready, and readiness turns with the first
- * successful LIST.
+ * successful LIST. The restart backoff runs on a clock the test moves, so the
+ * gateway stays unready exactly until the test lets the third retry happen.
  */
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createGateway } from '../../src/server/gateway.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeApiServer } from '../support/fake-apiserver.js';
-import { freePort } from '../support/free-port.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 test('while the first LISTs fail, /healthz is live and /readyz is 503 naming the caches; then ready', async () => {
   const api = await startFakeApiServer({ objects: [] });
-  // Three failed LISTs: with the 0.5 s doubling backoff, the caches sync after about 3.5 s.
+  // Three failed LISTs, each followed by a backoff wait on the test's clock.
   api.failRequests({ verb: 'list', resource: 'services' }, 500, 3);
-  const adminPort = await freePort();
+  const clock = new ManualClock();
   const config = parseConfig(
     {
       listen: { address: '127.0.0.1', port: 0, shutdown: { delay: '0s', timeout: '2s' } },
-      admin: { address: '127.0.0.1', port: adminPort },
+      admin: { address: '127.0.0.1', port: 0 },
       kubernetes: { kubeconfig: api.writeKubeconfig() },
       logging: { level: 'silent', audit: { enabled: false } },
     },
     { env: {} },
   );
-  const gateway = await createGateway({ config, logger: silentLogger(), insecureNoAuth: true });
+  const gateway = await createGateway({ config, logger: silentLogger(), insecureNoAuth: true, clock });
   const listening = gateway.listen();
-  const admin = `http://127.0.0.1:${adminPort}`;
   try {
-    await eventually(async () => (await fetch(`${admin}/healthz`)).status === 200, 3000, 20);
-    const unready = await fetch(`${admin}/readyz`);
-    assert.equal(unready.status, 503, 'not ready before the caches have synced');
-    assert.match(await unready.text(), /cluster-state/);
+    // The admin port listens first (on a port of its own choosing), before the caches fill.
+    await eventually(() => gateway.admin.listening);
+    const admin = `http://127.0.0.1:${(gateway.admin.address() as AddressInfo).port}`;
+    assert.equal((await fetch(`${admin}/healthz`)).status, 200, 'live at once');
+    for (let failed = 1; failed <= 3; failed++) {
+      await clock.whenPending(1); // LIST number `failed` has failed; the retry waits for the clock
+      const unready = await fetch(`${admin}/readyz`);
+      assert.equal(unready.status, 503, 'not ready before the caches have synced');
+      assert.match(await unready.text(), /cluster-state/);
+      assert.equal((await fetch(`${admin}/healthz`)).status, 200, 'and still live');
+      clock.advance(30_000); // the longest backoff
+    }
 
     const { url } = await listening;
     assert.equal((await fetch(`${admin}/readyz`)).status, 200, 'ready once the LIST succeeded');

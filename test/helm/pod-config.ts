@@ -2,7 +2,10 @@
  * Loads the config file exactly as a rendered pod would see it: the ConfigMap
  * mounted where `--config` points, the Secret's keys as files under its mount,
  * the container's env for `${VAR}` references, and then the gateway's own loader
- * (parseConfig) and signing-key reader. This is what ties the chart to the schema.
+ * (loadConfig, as `serve` loads it: the files read and checked) and signing-key reader. This is
+ * what ties the chart to the schema. One difference: a config without an authentication method
+ * passes here. The chart's defaults have none (the admin adds one), and serve refuses to start
+ * until then; test/config/agreement.test.ts holds serve and check-config to that.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -10,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { parseKeyFile } from '../../src/upstream-identity/signing-keys.js';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
@@ -50,6 +53,9 @@ function inventSecret(configKey: string): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** A value for an env var the pod gets from a Secret the test does not have; URLs must look like one. */
+const invented = (name: string) => (name.endsWith('REDIS_URL') ? 'rediss://redis.invalid:6379' : `value-of-${name}`);
+
 /** Every `...File` key whose path is inside dir, as [configKey, path]. */
 function secretFiles(
   value: unknown,
@@ -65,7 +71,19 @@ function secretFiles(
   return out;
 }
 
-export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
+export interface PodFiles {
+  /** The config file as the pod reads it, with the Secret's mount path replaced by `dir`. */
+  file: string;
+  /** The container's env; values from Secrets the test does not have are invented. */
+  env: Record<string, string>;
+  text: string;
+  secretMountPath: string;
+  secretName: string;
+  secret?: ISecret;
+}
+
+/** Writes into `dir` what the rendered pod would see: its config file and the Secret's keys as files. */
+export function writePodFiles(objects: KubeObject[], dir: string): PodFiles {
   const c = container(objects);
   const args = c.args ?? [];
   const configPath = args[args.indexOf('--config') + 1];
@@ -81,26 +99,33 @@ export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
   const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === secretName) as
     ISecret | undefined;
 
+  for (const [configKey, path] of secretFiles(parse(text), secretMount.mountPath)) {
+    const key = basename(path);
+    const content = secret
+      ? Buffer.from(
+          secret.data?.[key] ?? assert.fail(`Secret ${secretName} has no key ${key} (config ${configKey})`),
+          'base64',
+        )
+      : inventSecret(configKey);
+    writeFileSync(join(dir, key), content);
+  }
+  const file = join(dir, basename(configPath));
+  writeFileSync(file, text.replaceAll(secretMount.mountPath, dir));
+  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? invented(e.name)]));
+  return { file, env, text, secretMountPath: secretMount.mountPath, secretName, secret };
+}
+
+export async function loadPodConfig(objects: KubeObject[]): Promise<PodConfig> {
   const dir = mkdtempSync(join(tmpdir(), 'kube-bastion-secrets-'));
   try {
-    for (const [configKey, path] of secretFiles(parse(text), secretMount.mountPath)) {
-      const key = basename(path);
-      const content = secret
-        ? Buffer.from(
-            secret.data?.[key] ?? assert.fail(`Secret ${secretName} has no key ${key} (config ${configKey})`),
-            'base64',
-          )
-        : inventSecret(configKey);
-      writeFileSync(join(dir, key), content);
-    }
-    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? `value-of-${e.name}`]));
-    const config = parseConfig(parse(text.replaceAll(secretMount.mountPath, dir)), { env });
+    const { file, env, text, secretMountPath, secretName, secret } = writePodFiles(objects, dir);
+    const config = loadConfig(parse(readFileSync(file, 'utf8')), { env, insecureNoAuth: true });
     const keyFile = config.upstream.assertion.signingKeyFile;
     if (config.upstream.assertion.enabled && keyFile) {
       const keys = await parseKeyFile(readFileSync(keyFile, 'utf8'), keyFile);
       assert.ok(keys.length >= 1 && keys[0].jwk.alg === 'ES256', 'the assertion signing key must be ES256');
     }
-    return { config, text, secretMountPath: secretMount.mountPath, secretName, secret };
+    return { config, text, secretMountPath, secretName, secret };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

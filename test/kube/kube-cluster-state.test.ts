@@ -2,10 +2,11 @@
  * The watch-backed cluster state against the fake API server, through the
  * real @kubernetes/client-node: it syncs, follows endpoint churn quickly,
  * converges after 410 Gone and cut watches, keeps serving while the API
- * server is away and resumes without relisting when it returns.
+ * server is away and resumes without relisting when it returns. Cache
+ * lifetimes and the staleness bound are read on a clock the test moves; the
+ * restart backoff stays real (and short) so reconnects happen by themselves.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, test } from 'node:test';
 import {
   createKubeClusterState,
@@ -14,6 +15,7 @@ import {
 } from '../../src/kube/index.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/eventually.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   endpointSlice,
   node,
@@ -92,14 +94,13 @@ describe('cluster state: sync and churn', () => {
     assert.equal(state.stats().endpoints, 2);
   });
 
-  test('an endpoint added and one removed are both reflected within 1 s', async () => {
+  test('an endpoint added and one removed are both reflected', async () => {
     const { state, api } = await setup();
     await state.start();
     const changes: string[] = [];
     state.onEndpointsChange((ns, svc) => changes.push(`${ns}/${svc}`));
 
     const slice = api.get('endpointslices', 'team-a', 'web-abcde') as ReturnType<typeof endpointSlice>;
-    const started = performance.now();
     api.upsert({
       ...slice,
       endpoints: [...slice.endpoints, endpointSlice('team-a', 'web', [{ ip: '10.0.0.3' }], []).endpoints[0]],
@@ -107,15 +108,10 @@ describe('cluster state: sync and churn', () => {
     await eventually(() =>
       assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.1', '10.0.0.2', '10.0.0.3']),
     );
-    const added = performance.now() - started;
 
-    const removedAt = performance.now();
     api.upsert({ ...slice, endpoints: slice.endpoints.slice(1) });
     await eventually(() => assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.2']));
-    const removed = performance.now() - removedAt;
-
-    assert.ok(added < 1000, `addition took ${added.toFixed(0)} ms`);
-    assert.ok(removed < 1000, `removal took ${removed.toFixed(0)} ms`);
+    // How fast: the bench's "traffic shift" row (npm run bench), not a test.
     assert.deepEqual(changes, ['team-a/web', 'team-a/web']);
   });
 
@@ -224,18 +220,20 @@ describe('cluster state: failures converge', () => {
   test('a watch that goes silent (no events, no bookmarks) is restarted', async () => {
     const { state, api } = await setup({ bookmarkIntervalMs: 60_000 }, { watchIdleTimeout: 150 });
     await state.start();
-    await eventually(() => api.count({ verb: 'watch', resource: 'services' }) >= 3, 3000);
+    await eventually(() => api.count({ verb: 'watch', resource: 'services' }) >= 3);
     assert.equal(state.isSynced(), true);
   });
 });
 
 describe('cluster state: API server gone', () => {
   test('keeps serving and stays synced within the staleness bound, then resumes without relisting', async () => {
-    const { state, api } = await setup({}, { staleAfter: 5000 });
+    const clock = new ManualClock();
+    const { state, api, restarts } = await setup({}, { staleAfter: 5000, now: clock.now });
     await state.start();
     await api.stop();
-    await eventually(() => state.stats().reflectors.endpointslices.failingForMs > 0);
-    await sleep(200);
+    await eventually(() => restarts.includes('endpointslices') && restarts.includes('services'));
+    clock.advance(4999);
+    assert.equal(state.stats().reflectors.endpointslices.failingForMs, 4999);
     assert.equal(state.isSynced(), true);
     assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.1', '10.0.0.2']);
     assert.ok(state.service('team-b', 'api'));
@@ -244,48 +242,59 @@ describe('cluster state: API server gone', () => {
     api.upsert(endpointSlice('team-a', 'web', [{ ip: '10.0.0.5' }], [8080], { name: 'web-abcde' }));
     const listsBefore = api.count({ verb: 'list' });
     await api.restart();
-    await eventually(() => assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.5']), 3000);
+    await eventually(() => assert.deepEqual(addresses(state, 'team-a', 'web'), ['10.0.0.5']));
     await eventually(() => api.activeWatches === 2);
     assert.equal(api.count({ verb: 'list' }), listsBefore, 'watches resumed from their resourceVersion');
     // The reflector clears its failure clock once the resumed watch answers, a moment after it is opened.
-    await eventually(() => assert.equal(state.stats().reflectors.services.failingForMs, 0), 3000);
+    await eventually(() => assert.equal(state.stats().reflectors.services.failingForMs, 0));
   });
 
   test('past the staleness bound it reports unsynced, and synced again once the server is back', async () => {
-    const { state, api } = await setup({}, { staleAfter: 300 });
+    const clock = new ManualClock();
+    const { state, api, restarts } = await setup({}, { staleAfter: 300, now: clock.now });
     await state.start();
     await api.stop();
-    await eventually(() => state.isSynced() === false, 3000);
+    await eventually(() => restarts.includes('endpointslices') && restarts.includes('services'));
+    clock.advance(299);
+    assert.equal(state.isSynced(), true, 'within the bound');
+    clock.advance(1);
+    assert.equal(state.isSynced(), false, 'at the bound');
     assert.deepEqual(
       addresses(state, 'team-a', 'web'),
       ['10.0.0.1', '10.0.0.2'],
       'still answers from the cache',
     );
     await api.restart();
-    await eventually(() => state.isSynced(), 3000);
+    await eventually(() => state.isSynced());
   });
 });
 
 describe('cluster state: pods and nodes on demand', () => {
   test('concurrent lookups of one pod make one request; a repeat within the TTL makes none', async () => {
-    const { state, api } = await setup({ latencyMs: 50 }, { podCacheTTL: 300 });
+    const clock = new ManualClock();
+    const { state, api } = await setup({ latencyMs: 50 }, { podCacheTTL: 300, now: clock.now });
     api.upsert(pod('team-a', 'web-1', '10.0.0.1', [8080]));
     const results = await Promise.all(Array.from({ length: 10 }, () => state.pod('team-a', 'web-1')));
     assert.ok(results.every((p) => p?.status?.podIP === '10.0.0.1'));
     assert.equal(await state.pod('team-a', 'web-1').then((p) => p?.metadata?.name), 'web-1');
     assert.equal(api.count({ verb: 'get', resource: 'pods' }), 1);
-    await sleep(350);
+    clock.advance(299);
+    await state.pod('team-a', 'web-1');
+    assert.equal(api.count({ verb: 'get', resource: 'pods' }), 1, 'still within the TTL');
+    clock.advance(2);
     await state.pod('team-a', 'web-1');
     assert.equal(api.count({ verb: 'get', resource: 'pods' }), 2, 'looked up again after the TTL');
   });
 
   test('a missing pod is undefined, and that answer is reused briefly', async () => {
-    const { state, api } = await setup({}, { podCacheTTL: 5000, notFoundTTL: 200 });
+    const clock = new ManualClock();
+    const { state, api } = await setup({}, { podCacheTTL: 5000, notFoundTTL: 200, now: clock.now });
     assert.equal(await state.pod('team-a', 'ghost'), undefined);
     assert.equal(await state.pod('team-a', 'ghost'), undefined);
     assert.equal(api.count({ verb: 'get', resource: 'pods' }), 1);
     api.upsert(pod('team-a', 'ghost', '10.0.0.8'));
-    await sleep(250);
+    assert.equal(await state.pod('team-a', 'ghost'), undefined, 'the answer is reused for notFoundTTL');
+    clock.advance(201);
     assert.equal((await state.pod('team-a', 'ghost'))?.status?.podIP, '10.0.0.8');
   });
 
@@ -300,11 +309,12 @@ describe('cluster state: pods and nodes on demand', () => {
   });
 
   test('while the API server is away, an expired pod is served from the last answer', async () => {
-    const { state, api } = await setup({}, { podCacheTTL: 50, requestTimeout: 1000 });
+    const clock = new ManualClock();
+    const { state, api } = await setup({}, { podCacheTTL: 50, requestTimeout: 1000, now: clock.now });
     api.upsert(pod('team-a', 'web-1', '10.0.0.1', [8080]));
     assert.ok(await state.pod('team-a', 'web-1'));
     await api.stop();
-    await sleep(80);
+    clock.advance(51);
     assert.equal((await state.pod('team-a', 'web-1'))?.status?.podIP, '10.0.0.1');
     await assert.rejects(state.pod('team-a', 'never-seen'));
     assert.equal(state.stats().pods.stale, 1);

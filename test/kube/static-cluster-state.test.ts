@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
-import { createStaticClusterState, parseEndpointAddress, StaticServiceError } from '../../src/kube/index.js';
+import { parseEndpointAddress } from '../../src/config/schema/kubernetes.js';
+import { createStaticClusterState } from '../../src/kube/index.js';
+import { configProblems } from '../support/config-problems.js';
 
-const staticServices = (services: unknown[]) =>
-  parseConfig({ kubernetes: 'none', static: { services } }).static.services;
+const config = (services: unknown[]) => ({ kubernetes: 'none', static: { services } });
+const staticServices = (services: unknown[]) => parseConfig(config(services)).static.services;
 
 test('a static service becomes a Service with ready EndpointSlices backed by pods', async () => {
   const state = createStaticClusterState(
@@ -85,15 +87,12 @@ test('ip:port endpoints set the endpoint port; bare IPs use targetPort or port; 
   );
 });
 
-test('an endpoint that is not an address is an error naming where it is', () => {
-  assert.throws(
-    () =>
-      createStaticClusterState(
-        staticServices([{ namespace: 'a', name: 'b', ports: [{ port: 80 }], endpoints: ['localhost:80'] }]),
-      ),
-    (err: Error) =>
-      err instanceof StaticServiceError && err.message.startsWith('static.services[0].endpoints[0]'),
+test('an endpoint that is not an address is a config problem naming where it is', () => {
+  const problems = configProblems(
+    config([{ namespace: 'a', name: 'b', ports: [{ port: 80 }], endpoints: ['10.0.0.1', 'localhost:80'] }]),
   );
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /^static\.services\[0\]\.endpoints\[1\]: "localhost:80" is not an IP address/);
 });
 
 test('endpoint address parsing', () => {

@@ -2,13 +2,12 @@
  * The streaming edges of the proxy over real sockets: WebSocket upgrades
  * (with their query string, unlike the apiserver), failed upgrades that must
  * close, a client that goes away mid-request, and endpoint churn steering
- * traffic within a second.
+ * traffic (how fast is the bench's "traffic shift" row, not a test).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
@@ -105,9 +104,9 @@ test('a client that goes away cancels its upstream request', async () => {
   const upstreamRequest = a.requests.at(-1)!;
   assert.equal(upstreamRequest.url, '/hang');
   req.destroy();
-  await eventually(() => assert.equal(upstreamRequest.aborted, true), 2000);
+  await eventually(() => assert.equal(upstreamRequest.aborted, true));
   // Not the 200 a response object starts with: nginx's "client closed request".
-  await eventually(() => assert.equal(logOf('gone-mid-forward')?.status, 499), 1000);
+  await eventually(() => assert.equal(logOf('gone-mid-forward')?.status, 499));
   assert.equal(logOf('gone-mid-forward')?.bytes, 0);
 });
 
@@ -134,7 +133,7 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
     },
   });
   try {
-    rbac.api.latencyMs = 400; // every review now takes 400 ms
+    const reviews = rbac.api.hold({ resource: 'subjectaccessreviews' }); // answered when the test says
     const u = new URL(rbac.url);
     const before = a.requests.length;
     const post = request({
@@ -151,23 +150,30 @@ test('a client that leaves while its SubjectAccessReview is pending is not forwa
     const upgrade = connect(Number(u.port), u.hostname);
     upgrade.on('error', () => {});
     upgrade.write(upgradeRequest('/api/v1/namespaces/team-a/services/web/proxy/ws?who=upgrade', u.host));
-    await eventually(() => assert.equal(rbac.api.count({ resource: 'subjectaccessreviews' }), 2), 2000);
+    await eventually(() => assert.equal(reviews.waiting(), 2));
     post.destroy();
     upgrade.destroy();
 
-    await sleep(800); // the reviews have answered "allowed" by now
-    assert.deepEqual(
-      a.requests.slice(before).map((r) => r.url),
-      [],
-      'nothing reached the backend',
-    );
-    await eventually(async () => assert.equal(await inFlight(rbac), 0), 1000, 20);
-    assert.equal(logOf('gone-during-review')?.status, 499);
-
-    // Control: a client that waits for its review is forwarded.
+    reviews.release(); // both reviews now answer "allowed"
+    const answered = () =>
+      rbac.api.requests.filter((r) => r.resource === 'subjectaccessreviews' && r.status !== 0).length;
+    await eventually(() => assert.equal(answered(), 2));
+    // Control: a client that waits for its review is forwarded. Its review is the POST's (same
+    // attributes), answered from the cache: the gateway has read that answer by now.
     const r = await send(rbac.url, 'POST', `${WEB}/stayed`, { 'content-type': 'text/plain' }, 'hello');
     assert.equal(r.status, 200, r.body);
-    assert.equal(a.last()?.url, '/stayed');
+    assert.equal(
+      rbac.api.count({ resource: 'subjectaccessreviews' }),
+      2,
+      'the control used the cached answer',
+    );
+    assert.deepEqual(
+      a.requests.slice(before).map((x) => x.url),
+      ['/stayed'],
+      'nothing of the clients that left reached the backend',
+    );
+    await eventually(async () => assert.equal(await inFlight(rbac), 0), undefined, 20);
+    assert.equal(logOf('gone-during-review')?.status, 499);
   } finally {
     await rbac.close();
   }
@@ -181,8 +187,8 @@ test('a client that leaves while its upgrade is still connecting upstream is log
       service('team-a', 'stalled', [{ name: 'http', port: 80 }]),
       endpointSlice('team-a', 'stalled', [{ ip: stalled.host }], [{ name: 'http', port: stalled.port }]),
     ],
-    // The default connect timeout (5 s): the client leaves long before it.
-    config: { upstream: { allowedAddresses: ['127.0.0.0/8'] } },
+    // A connect timeout no test waits for: only the client leaving can end these requests.
+    config: { upstream: { allowedAddresses: ['127.0.0.0/8'], connectTimeout: '10m' } },
   });
   try {
     const u = new URL(slow.url);
@@ -201,17 +207,13 @@ test('a client that leaves while its upgrade is still connecting upstream is log
           `X-Request-Id: ${id}\r\n`,
         ),
       );
-      await eventually(() => assert.equal(stalled.pendingConnects(), 1, 'the gateway is connecting'), 2000);
-      const left = performance.now();
+      await eventually(() => assert.equal(stalled.pendingConnects(), 1, 'the gateway is connecting'));
       leave(client);
-      // Not the 101 of an upgrade that never happened: nginx's "client closed request", at once.
-      await eventually(() => assert.equal(logOf(id)?.status, 499), 1000);
-      assert.ok(performance.now() - left < 1000, 'logged when the client left, not at the connect timeout');
+      // Not the 101 of an upgrade that never happened: nginx's "client closed request", when the
+      // client left (the connect timeout is ten minutes away).
+      await eventually(() => assert.equal(logOf(id)?.status, 499));
       assert.equal(logOf(id)?.bytes, 0);
-      await eventually(
-        () => assert.equal(stalled.pendingConnects(), 0, 'the upstream connect is dropped'),
-        500,
-      );
+      await eventually(() => assert.equal(stalled.pendingConnects(), 0, 'the upstream connect is dropped'));
     }
   } finally {
     await slow.close();
@@ -239,21 +241,18 @@ test('an upgrade to a backend that accepts and never answers gets a 504 Status w
     config: { upstream: { allowedAddresses: ['127.0.0.0/8'], responseHeaderTimeout: '300ms' } },
   });
   try {
-    const started = performance.now();
     const reply = await rawRequest(
       quiet.url,
       upgradeRequest('/api/v1/namespaces/team-a/services/quiet/proxy/ws', new URL(quiet.url).host),
-      3000,
+      60_000, // the gateway answers and closes; only a hang guard
     );
-    const took = performance.now() - started;
     assert.equal(reply.status, 504, reply.text);
-    assert.ok(took >= 250 && took < 2000, `answered after ${Math.round(took)} ms`);
     const status = JSON.parse(reply.body) as { kind: string; code: number; message: string };
     assert.equal(status.kind, 'Status');
     assert.equal(status.code, 504);
-    assert.match(status.message, /^error trying to reach service: .*timeout/);
+    assert.match(status.message, /^error trying to reach service: .*timeout awaiting response headers/);
     assert.ok(reply.closed, 'the client connection is closed');
-    await eventually(() => assert.equal(held.size, 0, 'the backend connection is closed'), 1000);
+    await eventually(() => assert.equal(held.size, 0, 'the backend connection is closed'));
 
     // The gateway is still healthy: a working WebSocket and a plain request go through.
     const ws = new WebSocket(`${quiet.url.replace('http', 'ws')}${WEB}/ws`);
@@ -271,7 +270,7 @@ test('an upgrade to a backend that accepts and never answers gets a 504 Status w
   }
 });
 
-test('endpoint churn: an added and a removed endpoint both steer traffic within 1 s', async () => {
+test('endpoint churn: an added and a removed endpoint both steer traffic', async () => {
   const servedBy = async () => (await send(h.url, 'GET', `${WEB}/who`)).headers['x-served-by'];
   assert.equal(await servedBy(), 'a');
 
@@ -284,19 +283,18 @@ test('endpoint churn: an added and a removed endpoint both steer traffic within 
       { name: 'web-1' },
     ),
   );
-  const added = await eventually(async () => {
+  await eventually(async () => {
     const seen = new Set<unknown>();
     for (let i = 0; i < 6; i++) seen.add(await servedBy());
     assert.ok(seen.has('b'));
-  }, 1000);
+  });
 
   h.api.upsert(
     endpointSlice('team-a', 'web', [{ ip: '127.0.0.3' }], [{ name: 'http', port: a.port }], {
       name: 'web-1',
     }),
   );
-  const removed = await eventually(async () => {
+  await eventually(async () => {
     for (let i = 0; i < 6; i++) assert.equal(await servedBy(), 'b');
-  }, 1000);
-  assert.ok(added < 1000 && removed < 1000, `added after ${added} ms, removed after ${removed} ms`);
+  });
 });

@@ -5,16 +5,20 @@
  * whose every endpoint is down answers 503 at once without multiplying the
  * load on it (the retry budget). Plus the connection pool: kept alive per
  * endpoint, closed when idle.
+ *
+ * The gateway runs on a clock the test moves: an ejected endpoint stays out
+ * until the test advances time past its ejection, and the retry budget's
+ * window does not roll over however slowly the machine runs.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const WEB = '/api/v1/namespaces/team-a/services/web:http/proxy';
 
@@ -22,45 +26,48 @@ interface Outcome {
   status?: number;
   server?: string;
   error?: string;
-  ms: number;
+  /** What the test had seen when the request was sent (steadyLoad's `phase`). */
+  phase?: string;
 }
 
 function get(url: string, agent: http.Agent): Promise<Outcome> {
-  const started = performance.now();
   return new Promise((resolve) => {
     const req = http.get(url, { agent }, (res) => {
       res.resume();
       res.on('end', () =>
-        resolve({
-          status: res.statusCode,
-          server: res.headers['x-served-by'] as string | undefined,
-          ms: performance.now() - started,
-        }),
+        resolve({ status: res.statusCode, server: res.headers['x-served-by'] as string | undefined }),
       );
     });
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      resolve({ error: err.code ?? err.message, ms: performance.now() - started }),
-    );
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
   });
 }
 
-/** `workers` loops of keep-alive GETs until stopped. */
+/** `workers` loops of keep-alive GETs until stopped; each outcome carries the phase it was sent in. */
 function steadyLoad(url: string, workers: number) {
   const agent = new http.Agent({ keepAlive: true });
   const outcomes: Outcome[] = [];
   let running = true;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) outcomes.push(await get(url, agent));
-  });
-  return {
+  const load = {
     outcomes,
+    phase: 'start',
+    sentIn: (phase: string) => outcomes.filter((o) => o.phase === phase),
     async stop() {
       running = false;
       await Promise.all(loops);
       agent.destroy();
     },
   };
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      const phase = load.phase;
+      outcomes.push({ ...(await get(url, agent)), phase });
+    }
+  });
+  return load;
 }
+
+const metric = async (h: Harness, name: string) =>
+  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${h.adminURL}/metrics`)).text())?.[1]);
 
 function webService(backends: { ip: string }[], port: number) {
   return [
@@ -74,7 +81,9 @@ test('a backend killed under load costs no request; back, it receives traffic ag
   const port = a.port;
   let b: EchoServer = await startEchoServer({ host: '127.0.0.3', port, name: 'b' });
   const c = await startEchoServer({ host: '127.0.0.4', port, name: 'c' });
+  const clock = new ManualClock();
   const h: Harness = await startHarness({
+    clock,
     objects: webService([{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }, { ip: '127.0.0.4' }], port),
     config: {
       upstream: {
@@ -85,25 +94,31 @@ test('a backend killed under load costs no request; back, it receives traffic ag
   });
   try {
     const load = steadyLoad(`${h.url}${WEB}/x`, 8);
-    await eventually(() => b.requests.length > 20, 3000);
+    await eventually(() => b.requests.length > 20);
     await b.close(); // the pod dies: its port refuses, pooled connections to it are reset
-    await sleep(50); // responses b sent before it died may still be on their way
-    const killedAt = load.outcomes.length;
-    await sleep(1500);
-    const whileDown = load.outcomes.slice(killedAt);
-    assert.ok(whileDown.length > 100, `load kept running while b was down (${whileDown.length})`);
-    assert.equal(whileDown.filter((o) => o.server === 'b').length, 0);
+    // Three failures in a row eject it, for 500 ms of the gateway's clock, which stands still.
+    await eventually(async () => assert.equal(await metric(h, 'kube_bastion_endpoint_ejections_total'), 1));
+    load.phase = 'b-ejected';
+    await eventually(() => load.sentIn('b-ejected').length >= 100);
+    assert.deepEqual(
+      load.sentIn('b-ejected').filter((o) => o.server === 'b'),
+      [],
+      'nothing sent while b is ejected went to b',
+    );
 
     b = await startEchoServer({ host: '127.0.0.3', port, name: 'b' }); // the pod is back, same address
-    await eventually(() => b.requests.length >= 10, 5000, 20);
+    const beforeReturn = b.requests.length;
+    load.phase = 'b-back';
+    await eventually(() => load.sentIn('b-back').length >= 50);
+    assert.equal(b.requests.length, beforeReturn, 'still ejected until its ejection time has passed');
+    clock.advance(500);
+    await eventually(() => b.requests.length >= 10);
     await load.stop();
 
     const failed = load.outcomes.filter((o) => o.status !== 200);
     assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${load.outcomes.length} requests failed`);
     assert.ok(a.requests.length > 0 && c.requests.length > 0);
-    const m = await (await fetch(`${h.adminURL}/metrics`)).text();
-    assert.match(m, /kube_bastion_endpoint_ejections_total [1-9]/, 'b was ejected');
-    assert.match(m, /kube_bastion_upstream_retries_total [1-9]/, 'failed attempts were retried');
+    assert.ok((await metric(h, 'kube_bastion_upstream_retries_total')) >= 1, 'failed attempts were retried');
   } finally {
     await h.close();
     await Promise.all([a.close(), b.close(), c.close()]);
@@ -126,6 +141,7 @@ test('every endpoint down: fast 503s, and upstream connection attempts stay with
   }
   const h = await startHarness({
     objects: webService([{ ip: '127.0.0.5' }, { ip: '127.0.0.6' }, { ip: '127.0.0.7' }], port),
+    clock: new ManualClock(), // one retry-budget window, however long the 300 requests take
   });
   try {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
@@ -136,9 +152,7 @@ test('every endpoint down: fast 503s, and upstream connection attempts stay with
     agent.destroy();
 
     assert.deepEqual([...new Set(outcomes.map((o) => o.status))], [503], 'every request answered 503');
-    const slowest = Math.max(...outcomes.map((o) => o.ms));
-    assert.ok(slowest < 2000, `no client waited long (slowest ${Math.round(slowest)} ms)`);
-    // Without a budget each request would be tried 3 times (retries: 2). The budget allows 20 % of
+    // (How fast those 503s come is a budget for `npm run bench`, not a test.) Without a budget each request would be tried 3 times (retries: 2). The budget allows 20 % of
     // requests plus a floor of 10 retries per 10 s.
     assert.ok(attempts >= requests, `each request tried once (${attempts})`);
     assert.ok(attempts <= requests * 1.2 + 10, `${attempts} attempts for ${requests} requests`);
@@ -160,8 +174,7 @@ test('upstream connections are kept alive per endpoint and closed once idle', as
     agent.destroy();
     assert.equal(a.requests.length, 30);
     assert.equal(a.openConnections(), 1, 'thirty sequential requests shared one upstream connection');
-    const idleFor = await eventually(() => a.openConnections() === 0, 3000, 20);
-    assert.ok(idleFor > 150, `closed after the idle timeout, not at once (${Math.round(idleFor)} ms)`);
+    await eventually(() => a.openConnections() === 0); // idle for idleTimeout, then closed
   } finally {
     await h.close();
     await a.close();

@@ -3,8 +3,10 @@
  * TLS handshake (a wedged process, a plain-TCP port named https) is as
  * unreachable as one that never accepts: upstream.connectTimeout covers the
  * handshake, the request goes to another endpoint, and when there is none the
- * client gets a 504 Status promptly, for requests with a body and WebSocket
- * upgrades too.
+ * client gets a 504 Status naming the handshake, for requests with a body and
+ * WebSocket upgrades too. What shows the deadline at work is the order of
+ * events (the mute endpoint held the gateway's connection, then the client got
+ * its answer, then the gateway hung up) and the Status message, not a stopwatch.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -13,7 +15,7 @@ import { endpointSlice, service } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
-import { send, type Reply } from '../support/http.js';
+import { send } from '../support/http.js';
 import { createTestCA } from '../support/tls.js';
 import { rawRequest } from '../security/support/raw.js';
 
@@ -26,6 +28,8 @@ const MUTE = '/api/v1/namespaces/team-a/services/https:mute:/proxy';
 let mute: Server;
 /** Connections the mute backend holds open. */
 const held = new Set<Socket>();
+/** Connections the mute backend ever accepted. */
+let accepted = 0;
 let secure: EchoServer;
 let h: Harness;
 
@@ -41,24 +45,17 @@ function serviceOn(name: string, endpoints: { ip: string; port: number }[]) {
   ];
 }
 
-/** A reply and how long it took; a request still unanswered after 3 s fails (before the fix: for ever). */
-async function timed(request: Promise<Reply>): Promise<Reply & { ms: number }> {
-  const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
-  });
-  try {
-    return { ...(await Promise.race([request, hang])), ms: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
-  }
+/** A reply, with how many connections the mute endpoint had accepted by the time it came. */
+async function answered<R extends object>(request: Promise<R>): Promise<R & { muteAccepted: number }> {
+  const reply = await request;
+  return { ...reply, muteAccepted: accepted };
 }
 
 before(async () => {
   // Accepts the TCP connection, reads the ClientHello, says nothing.
   mute = createServer((socket) => {
     held.add(socket);
+    accepted++;
     socket.resume();
     socket.on('close', () => held.delete(socket));
   });
@@ -78,8 +75,8 @@ before(async () => {
       upstream: {
         allowedAddresses: ['127.0.0.0/8'],
         connectTimeout: `${CONNECT_TIMEOUT_MS}ms`,
-        // Long enough that only the connect timeout can explain a prompt answer.
-        responseHeaderTimeout: '2500ms',
+        // Not the deadline at work here: its message differs ("timeout awaiting response headers").
+        responseHeaderTimeout: '30s',
         // Round-robin, never eject: requests keep meeting the mute endpoint first.
         loadBalancing: { policy: 'round-robin', outlierDetection: { consecutiveFailures: 10_000 } },
       },
@@ -94,13 +91,15 @@ after(async () => {
   await new Promise((r) => mute?.close(r));
 });
 
+// A hang would be caught by the test timeout: before the fix the client waited for ever.
 test('a TLS handshake that times out is retried on another endpoint, with or without a body', async () => {
   const before = secure.requests.length;
+  const acceptedBefore = accepted;
   const replies = [];
   for (let i = 0; i < 3; i++) {
-    replies.push(await timed(send(h.url, 'GET', `${PAIR}/get-${i}`)));
+    replies.push(await send(h.url, 'GET', `${PAIR}/get-${i}`));
     replies.push(
-      await timed(send(h.url, 'POST', `${PAIR}/post-${i}`, { 'content-type': 'text/plain' }, `body-${i}`)),
+      await send(h.url, 'POST', `${PAIR}/post-${i}`, { 'content-type': 'text/plain' }, `body-${i}`),
     );
   }
   assert.deepEqual(
@@ -121,47 +120,51 @@ test('a TLS handshake that times out is retried on another endpoint, with or wit
     ],
     'the healthy endpoint answered all six, each body whole',
   );
-  assert.ok(
-    replies.some((r) => r.ms >= CONNECT_TIMEOUT_MS),
-    'requests that met the mute endpoint waited out the connect timeout, then went elsewhere',
-  );
-  assert.ok(Math.max(...replies.map((r) => r.ms)) < CONNECT_TIMEOUT_MS + 1000, 'but no longer');
-  await eventually(() => assert.equal(held.size, 0, 'the gateway hung up on the mute endpoint'), 1000);
+  // Round-robin sends every other first attempt to the mute endpoint: those were retried.
+  assert.ok(accepted - acceptedBefore >= 3, `the mute endpoint was tried (${accepted - acceptedBefore})`);
+  await eventually(() => assert.equal(held.size, 0, 'the gateway hung up on the mute endpoint'));
 });
 
-test('with only the mute endpoint the client gets a 504 Status promptly (GET and POST)', async () => {
-  for (const reply of [
-    await timed(send(h.url, 'GET', `${MUTE}/x`)),
-    await timed(send(h.url, 'POST', `${MUTE}/x`, { 'content-type': 'text/plain' }, 'hello')),
+test('with only the mute endpoint the client gets a 504 Status naming the handshake (GET and POST)', async () => {
+  for (const request of [
+    () => send(h.url, 'GET', `${MUTE}/x`),
+    () => send(h.url, 'POST', `${MUTE}/x`, { 'content-type': 'text/plain' }, 'hello'),
   ]) {
+    const acceptedBefore = accepted;
+    const reply = await answered(request());
     assert.equal(reply.status, 504, reply.body);
     const status = JSON.parse(reply.body) as { kind: string; code: number; reason: string; message: string };
     assert.equal(status.kind, 'Status');
     assert.equal(status.reason, 'Timeout');
     assert.equal(status.message, 'error trying to reach service: TLS handshake timeout');
-    assert.ok(
-      reply.ms >= CONNECT_TIMEOUT_MS - 5,
-      `waited for the connect timeout (${Math.round(reply.ms)} ms)`,
+    assert.equal(
+      reply.muteAccepted,
+      acceptedBefore + 1,
+      'the gateway was connected to the mute endpoint first',
     );
-    assert.ok(reply.ms < CONNECT_TIMEOUT_MS + 1000, `answered promptly (${Math.round(reply.ms)} ms)`);
   }
-  await eventually(() => assert.equal(held.size, 0, 'the gateway hung up on the mute endpoint'), 1000);
+  await eventually(() => assert.equal(held.size, 0, 'the gateway hung up on the mute endpoint'));
 });
 
 test('a WebSocket upgrade to the mute endpoint gets a 504 Status after the connect timeout', async () => {
-  const started = performance.now();
-  const reply = await rawRequest(
-    h.url,
-    `GET ${MUTE}/ws HTTP/1.1\r\nHost: ${new URL(h.url).host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    4000,
+  const acceptedBefore = accepted;
+  const reply = await answered(
+    rawRequest(
+      h.url,
+      `GET ${MUTE}/ws HTTP/1.1\r\nHost: ${new URL(h.url).host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      60_000,
+    ),
   );
-  const took = performance.now() - started;
   assert.equal(reply.status, 504, reply.text);
+  assert.equal(
+    reply.muteAccepted,
+    acceptedBefore + 1,
+    'the gateway was connected to the mute endpoint first',
+  );
   const status = JSON.parse(reply.body) as { kind: string; message: string };
   assert.equal(status.kind, 'Status');
   assert.equal(status.message, 'error trying to reach service: TLS handshake timeout');
-  assert.ok(took < CONNECT_TIMEOUT_MS + 1000, `answered promptly (${Math.round(took)} ms)`);
   assert.ok(reply.closed, 'the client connection is closed');
-  await eventually(() => assert.equal(held.size, 0, 'the gateway hung up on the mute endpoint'), 1000);
+  await eventually(() => assert.equal(held.size, 0, 'the gateway hung up on the mute endpoint'));
 });

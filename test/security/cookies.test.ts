@@ -12,7 +12,6 @@ import { runCase, type HostileCase } from './support/cases.js';
 import {
   SECRET_NEW,
   SECRET_OLD,
-  freePort,
   sessionChunks,
   signedIn,
   startIdP,
@@ -32,12 +31,11 @@ let loginCookie = '';
 
 before(
   async () => {
-    const ports = await Promise.all([freePort(), freePort(), freePort()]);
-    idp = await startIdP(ports.map((p) => `http://127.0.0.1:${p}`));
+    idp = await startIdP();
     [w, oldWorld, retired] = await Promise.all([
-      startSignInWorld(idp, ports[0], SECRET_NEW, [SECRET_OLD]),
-      startSignInWorld(idp, ports[1], SECRET_OLD),
-      startSignInWorld(idp, ports[2], SECRET_NEW),
+      startSignInWorld(idp, undefined, SECRET_NEW, [SECRET_OLD]),
+      startSignInWorld(idp, undefined, SECRET_OLD),
+      startSignInWorld(idp, undefined, SECRET_NEW),
     ]);
     alice = sessionChunks(await signedIn(w.base, 'alice'));
     carol = sessionChunks(await signedIn(w.base, 'carol'));

@@ -14,14 +14,7 @@ import { send } from '../support/http.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { rawRequest } from './support/raw.js';
 import { runCase, type HostileCase } from './support/cases.js';
-import {
-  SECRET_NEW,
-  freePort,
-  sessionChunks,
-  signedIn,
-  startIdP,
-  startSignInWorld,
-} from './support/signin-world.js';
+import { SECRET_NEW, sessionChunks, signedIn, startIdP, startSignInWorld } from './support/signin-world.js';
 import { WEB, type World } from './support/world.js';
 
 let idp: TestIdP;
@@ -40,10 +33,13 @@ const handoffToken = () => new URL(minted.callback, 'http://x').searchParams.get
 
 before(
   async () => {
-    port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    idp = await startIdP([base]);
-    w = await startSignInWorld(idp, port, SECRET_NEW, [], { routing: { hostSuffix: 'apps.test' } });
+    idp = await startIdP();
+    const world = await startSignInWorld(idp, undefined, SECRET_NEW, [], {
+      routing: { hostSuffix: 'apps.test' },
+    });
+    w = world;
+    const base = world.base;
+    port = Number(new URL(base).port);
     main = header(sessionChunks(await signedIn(base, 'alice')));
     const carolMain = header(sessionChunks(await signedIn(base, 'carol')));
     web = split(await hostSessionCookie(w.h.url, publicHost(), host('web--team-a'), main));

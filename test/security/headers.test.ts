@@ -13,6 +13,7 @@ import { eventually } from '../support/eventually.js';
 import { service } from '../support/fake-apiserver.js';
 import { send } from '../support/http.js';
 import { assertStillServing, runCase, table, type HostileCase } from './support/cases.js';
+import { received } from './support/requests.js';
 import { NS_A, NS_B, RULES, WEB, startWorld, type World } from './support/world.js';
 
 let w: World;
@@ -53,14 +54,6 @@ after(async () => {
 });
 const world = () => w;
 
-/** Every value the upstream received for a header, whatever its case or `_`/`-` spelling. */
-function received(r: Recorded, name: string): string[] {
-  const want = name.toLowerCase().replaceAll('_', '-');
-  const out: string[] = [];
-  for (let i = 0; i < r.rawHeaders.length; i += 2)
-    if (r.rawHeaders[i].toLowerCase().replaceAll('_', '-') === want) out.push(r.rawHeaders[i + 1]);
-  return out;
-}
 const noValue = (r: Recorded, value: string) =>
   assert.ok(!r.rawHeaders.some((v) => v.includes(value)), `"${value}" reached the upstream`);
 
@@ -305,7 +298,14 @@ describe('Host and :authority under host routing', () => {
       status: 404,
       reason: 'NotFound',
     }),
-    host('userinfo in Host', 'web--team-a.apps.test@evil.example', '/x', { status: 404, shape: 'any' }),
+    host('userinfo in Host', 'web--team-a.apps.test@evil.example', '/x', {
+      status: 400,
+      reason: 'BadRequest',
+    }),
+    host('userinfo after a port in Host', 'web--team-a.apps.test:1@evil.example', '/x', {
+      status: 400,
+      reason: 'BadRequest',
+    }),
     host('a suffix look-alike', 'web--team-b.apps.test.evil.example', '/x', { status: 404, shape: 'any' }),
     host('a namespace that is not a DNS label', 'web--team_b.apps.test', '/x', { status: 404, shape: 'any' }),
     host('kube-system by host is fenced', 'web--kube-system.apps.test', '/x', {}),

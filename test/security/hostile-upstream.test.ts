@@ -13,6 +13,7 @@ import type { Reply } from '../support/http.js';
 import { OK } from './support/hostile-upstream.js';
 import { HOSTILE, startHostileWorld, type HostileWorld } from './support/hostile-world.js';
 import { rawRequest } from './support/raw.js';
+import { upgradeRequest } from './support/requests.js';
 import { openRawSession } from './support/raw-session.js';
 import { STACK } from './support/cases.js';
 
@@ -212,15 +213,7 @@ describe('a request that ends early', () => {
 
 describe('the answer to a WebSocket upgrade is checked too', () => {
   const upgrade = (path: string) =>
-    [
-      `GET ${HOSTILE}${path} HTTP/1.1`,
-      `Host: ${new URL(hw.w.h.url).host}`,
-      `Authorization: Bearer ${hw.w.alice}`,
-      'Connection: Upgrade',
-      'Upgrade: websocket',
-      'Sec-WebSocket-Version: 13',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-    ].join('\r\n') + '\r\n\r\n';
+    upgradeRequest(`${HOSTILE}${path}`, { host: new URL(hw.w.h.url).host, token: hw.w.alice });
   /** The upstream connection that carried `path`'s upgrade request. */
   const connectionOf = (path: string) => hw.up.last(path)!.connection;
   const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';

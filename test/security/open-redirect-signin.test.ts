@@ -32,7 +32,7 @@ after(() => c?.close());
 
 const ownOrRouted = (origin: string) => {
   const u = new URL(origin);
-  return origin === c.w.base || (u.hostname.endsWith(`.${ROUTING_SUFFIX}`) && u.port === String(c.door.port));
+  return origin === c.w.base || (u.hostname.endsWith(`.${ROUTING_SUFFIX}`) && u.port === c.port);
 };
 
 test(`/auth/login with ${RDS.length} rd values: after a whole sign-in, the browser lands on our own origin`, async () => {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FetchBrowser } from '../support/fetch-browser.js';
 import type { TestIdP } from '../support/oidc-provider.js';
 import { assertAftermath } from './support/cases.js';
-import { freePort, signedIn, startIdP, startSignInWorld, type SignInWorld } from './support/signin-world.js';
+import { signedIn, startIdP, startSignInWorld, type SignInWorld } from './support/signin-world.js';
 import { WEB } from './support/world.js';
 
 let w: SignInWorld;
@@ -20,9 +20,8 @@ let browser: FetchBrowser;
 
 before(
   async () => {
-    const port = await freePort();
-    idp = await startIdP([`http://127.0.0.1:${port}`]);
-    w = await startSignInWorld(idp, port);
+    idp = await startIdP();
+    w = await startSignInWorld(idp, undefined);
     browser = await signedIn(w.base, 'alice');
   },
   { timeout: 60_000 },

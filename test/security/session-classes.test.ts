@@ -16,7 +16,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
-import { openFrontDoor, type FrontDoor } from '../support/front-door.js';
 import { send } from '../support/http.js';
 import { gatewayClient, type TestIdP } from '../support/oidc-provider.js';
 import { rawRequest } from './support/raw.js';
@@ -31,24 +30,22 @@ import {
 } from './support/signin-world.js';
 import { WEB } from './support/world.js';
 
-let door: FrontDoor;
 let idp: TestIdP;
 let w: SignInWorld;
 let alice: [string, string][];
 
 before(
   async () => {
-    door = await openFrontDoor();
-    idp = await startIdP([door.url]);
-    // A client the attacker registered at the same IdP, naming the gateway's callback.
-    idp.setClients([gatewayClient(door.url), gatewayClient(door.url, 'attacker-client', 'attacker-secret')]);
+    idp = await startIdP();
     idp.users.set('mallory', { password: 'mallory', email: 'mallory@example.com', groups: ['qa'] });
     idp.users.set('sysadm', {
       password: 'sysadm',
       email: 'sysadm@example.com',
       groups: ['devs', 'system:masters'],
     });
-    w = await startSignInWorld(idp, door);
+    w = await startSignInWorld(idp, undefined);
+    // A client the attacker registered at the same IdP, naming the gateway's callback.
+    idp.setClients([gatewayClient(w.base), gatewayClient(w.base, 'attacker-client', 'attacker-secret')]);
     alice = sessionChunks(await signedIn(w.base, 'alice'));
     for (const [, v] of alice) w.secrets.add(v);
   },
@@ -57,7 +54,6 @@ before(
 after(async () => {
   await w?.close();
   await idp?.close();
-  await door?.close();
 });
 
 const header = (chunks: [string, string][]) => chunks.map(([k, v]) => `${k}=${v}`).join('; ');

@@ -7,6 +7,7 @@
  *   /redirect?to=URL       302 to URL
  *   /slow?ms=N             answers after N ms (the request is recorded at arrival)
  *   /hang                  never answers (until the client goes away)
+ *   /held                  answers 200 when the test calls `release()` (recorded at arrival)
  *   /html                  a small text/html page with root-relative links
  *   /stream?chunks=N       N chunks 50 ms apart
  *   anything else          200 JSON echo of method, url, headers, body
@@ -36,9 +37,13 @@ export interface EchoServer {
   port: number;
   requests: Recorded[];
   last(): Recorded | undefined;
-  /** Resolves when `n` requests have been recorded. */
+  /** Resolves when `n` requests have been recorded (`timeoutMs`, default 30 s, is a hang guard). */
   waitFor(n: number, timeoutMs?: number): Promise<void>;
   openConnections(): number;
+  /** Requests to /held still waiting for `release()`. */
+  held(): number;
+  /** Answers every /held request waiting now (200, `held from <name>`). */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,7 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
   const requests: Recorded[] = [];
   const waiters: (() => void)[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  const held = new Set<() => void>();
 
   const record = (r: Recorded) => {
     requests.push(r);
@@ -77,7 +83,7 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
       if (!res.writableFinished) entry.aborted = true;
     });
     const url = new URL(req.url!, 'http://x');
-    if (url.pathname === '/slow' || url.pathname === '/hang') record(entry);
+    if (url.pathname === '/slow' || url.pathname === '/hang' || url.pathname === '/held') record(entry);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       entry.body = Buffer.concat(chunks).toString();
@@ -95,6 +101,13 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
         res.on('close', () => clearTimeout(t));
       } else if (url.pathname === '/hang') {
         // never answers
+      } else if (url.pathname === '/held') {
+        const answer = () => {
+          held.delete(answer);
+          res.end(`held from ${name}`);
+        };
+        held.add(answer);
+        res.on('close', () => held.delete(answer));
       } else if (url.pathname === '/html') {
         record(entry);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -162,7 +175,7 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
     port,
     requests,
     last: () => requests.at(-1),
-    waitFor(n, timeoutMs = 5000) {
+    waitFor(n, timeoutMs = 30_000) {
       if (requests.length >= n) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const t = setTimeout(
@@ -174,6 +187,10 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
       });
     },
     openConnections: () => sockets.size,
+    held: () => held.size,
+    release() {
+      for (const answer of [...held]) answer();
+    },
     async close() {
       for (const c of wss.clients) c.terminate();
       wss.close();

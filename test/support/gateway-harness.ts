@@ -3,6 +3,7 @@
  * @kubernetes/client-node talks to it), echo backends on 127.0.0.x, and
  * kube-bastion itself on 127.0.0.1 with a config built from the real schema.
  */
+import type { Clock } from '../../src/clock.js';
 import type { KubeObject } from './fake-apiserver.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -27,6 +28,11 @@ export interface HarnessOptions {
   insecureNoAuth?: boolean;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The gateway's clock (test/support/manual-clock.ts): sessions, caches, outlier ejection, retry
+   * budgets and the shutdown delay read it, so a test advances time instead of sleeping.
+   */
+  clock?: Clock;
 }
 
 /** Shallow-merges each top-level section so a test overrides only what it names. */
@@ -40,6 +46,22 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
         : v;
   }
   return out;
+}
+
+async function listeningGateway(defaults: Record<string, unknown>, o: HarnessOptions) {
+  const config = parseConfig(merge(defaults, o.config ?? {}), { env: o.env ?? {} });
+  const gateway = await createGateway({
+    config,
+    logger: o.logger ?? silentLogger(),
+    insecureNoAuth: o.insecureNoAuth ?? true,
+    clock: o.clock,
+  });
+  try {
+    return { gateway, ...(await gateway.listen()) };
+  } catch (err) {
+    await gateway.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
@@ -56,13 +78,11 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     upstream: { allowedAddresses: ['127.0.0.0/8'] },
     logging: { level: 'silent', audit: { enabled: false } },
   };
-  const config = parseConfig(merge(defaults, o.config ?? {}), { env: o.env ?? {} });
-  const gateway = await createGateway({
-    config,
-    logger: o.logger ?? silentLogger(),
-    insecureNoAuth: o.insecureNoAuth ?? true,
+  // When it cannot start (a port taken meanwhile, which onFreePort retries), nothing is left running.
+  const { gateway, url, adminURL } = await listeningGateway(defaults, o).catch(async (err: unknown) => {
+    await api.stop();
+    throw err;
   });
-  const { url, adminURL } = await gateway.listen();
   return {
     api,
     gateway,

@@ -16,6 +16,7 @@ export class ManualClock implements Clock {
   private current: number;
   private timers: Timer[] = [];
   private seq = 0;
+  private waiters: { count: number; resolve: () => void }[] = [];
 
   constructor(start = Date.now()) {
     this.current = start;
@@ -26,6 +27,7 @@ export class ManualClock implements Clock {
   readonly after = (ms: number, fn: () => void): (() => void) => {
     const timer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn };
     this.timers.push(timer);
+    this.wakeWaiters();
     return () => {
       this.timers = this.timers.filter((t) => t !== timer);
     };
@@ -47,5 +49,21 @@ export class ManualClock implements Clock {
   /** Timers not yet fired. */
   pending(): number {
     return this.timers.length;
+  }
+
+  /**
+   * Resolves once at least `count` timers are waiting: the code under test has
+   * reached the point where it waits for time (e.g. a shutdown delay), so
+   * `advance` now moves it on. No polling, no sleep.
+   */
+  whenPending(count = 1): Promise<void> {
+    if (this.timers.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+
+  private wakeWaiters(): void {
+    const ready = this.waiters.filter((w) => this.timers.length >= w.count);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
   }
 }

@@ -9,7 +9,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
+import { pino } from 'pino';
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { Identity } from '../../src/authn/identity.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -18,6 +20,8 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { createUpstreamIdentity, SigningKeyError } from '../../src/upstream-identity/index.js';
 import { createAssertionSigner } from '../../src/upstream-identity/assertion.js';
 import { createKeyRing, parseKeyFile } from '../../src/upstream-identity/signing-keys.js';
+import { eventually } from '../support/eventually.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const logger = silentLogger();
 const alice: Identity = {
@@ -163,31 +167,44 @@ test('a signing key that is not EC P-256 is refused at start with the file named
   );
 });
 
-const waitFor = async (cond: () => boolean) => {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), 'condition reached');
-};
+/** A logger whose lines the test reads (pino's JSON, one object per line). */
+function recordingLogger() {
+  const lines: { msg: string }[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(line: Buffer, _enc, done) {
+        lines.push(JSON.parse(line.toString()) as { msg: string });
+        done();
+      },
+    }),
+  );
+  return { logger, said: (msg: string) => lines.filter((l) => l.msg === msg).length };
+}
 
 test('a replaced key file takes effect; the old key stays published for the overlap only', async () => {
   const file = join(dir, 'rotating.pem');
   writeFileSync(file, ecPem());
-  let now = 1_000_000;
+  const clock = new ManualClock(1_000_000);
+  const log = recordingLogger();
   const ring = await createKeyRing({
     file,
     rotation: 0,
     overlap: 180_000,
     reloadInterval: 20,
-    logger,
-    now: () => now,
+    logger: log.logger,
+    clock,
   });
   try {
     const oldKid = ring.current().kid;
     writeFileSync(file, ecPem());
-    await waitFor(() => ring.current().kid !== oldKid);
+    clock.advance(20); // the file is re-read
+    await eventually(() => ring.current().kid !== oldKid);
     const kids = ring.published().map((k) => k.kid);
     assert.equal(kids[0], ring.current().kid);
     assert.ok(kids.includes(oldKid), 'old key still verifies assertions it signed');
-    now += 181_000;
+    await clock.whenPending(1); // the next re-read is scheduled once this one is done
+    clock.advance(181_000);
     assert.deepEqual(
       ring.published().map((k) => k.kid),
       [ring.current().kid],
@@ -195,7 +212,11 @@ test('a replaced key file takes effect; the old key stays published for the over
     // A broken file keeps the keys that work.
     const kid = ring.current().kid;
     writeFileSync(file, 'garbage');
-    await new Promise((r) => setTimeout(r, 80));
+    await clock.whenPending(1);
+    clock.advance(20);
+    await eventually(
+      () => log.said('assertion signing key file unreadable; keeping the previous keys') === 1,
+    );
     assert.equal(ring.current().kid, kid);
   } finally {
     ring.close();
@@ -203,17 +224,20 @@ test('a replaced key file takes effect; the old key stays published for the over
 });
 
 test('generated keys rotate: the next key is published before it signs, the old one kept for the overlap', async () => {
-  let now = 5_000_000;
-  const ring = await createKeyRing({ rotation: 40, overlap: 180_000, logger, now: () => now });
+  const clock = new ManualClock(5_000_000);
+  const ring = await createKeyRing({ rotation: 40, overlap: 180_000, logger, clock });
   try {
     const [current, next] = ring.published().map((k) => k.kid);
     assert.equal(current, ring.current().kid);
-    await waitFor(() => ring.current().kid === next);
+    clock.advance(40); // one rotation
+    await eventually(() => ring.current().kid === next);
     assert.ok(
       ring.published().some((k) => k.kid === current),
       'retired key still published',
     );
-    now += 200_000;
+    await clock.whenPending(1);
+    clock.advance(200_000); // the overlap is over (one more rotation runs on the way)
+    await eventually(() => clock.pending() === 1); // that rotation is done
     assert.ok(!ring.published().some((k) => k.kid === current), 'retired key gone after the overlap');
   } finally {
     ring.close();

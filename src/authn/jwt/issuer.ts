@@ -11,7 +11,7 @@ import { errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { JwtIssuerConfig } from '../../config/schema.js';
 import { FetchGate } from './fetch-gate.js';
 import { IssuerKeys } from './issuer-keys.js';
-import { fetchJSON, fetchTrusting, readCertificateAuthority, type Fetch } from './tls-fetch.js';
+import { fetchJSON, fetchTrusting, type Fetch } from './tls-fetch.js';
 import { IssuerUnavailableError } from './token-errors.js';
 
 /** Asymmetric only: HS* would let anyone holding the (public) JWKS forge tokens; `none` is never accepted. */
@@ -61,8 +61,8 @@ export class JwtIssuer {
     timing: IssuerTiming = {},
   ) {
     this.url = config.issuer.url;
-    const ca = config.issuer.certificateAuthority;
-    this.fetcher = fetchTrusting(ca === undefined ? undefined : readCertificateAuthority(ca));
+    // PEM text: the config loader read the file it may name, and checked it.
+    this.fetcher = fetchTrusting(config.issuer.certificateAuthority);
     this.now = timing.now ?? Date.now;
     this.timeoutMs = timing.fetchTimeoutMs ?? 5_000;
     this.discovery = this.gate();

@@ -3,18 +3,12 @@
  * documents) served with a private CA — the `certificateAuthority` of an
  * AuthenticationConfiguration `jwt` entry. Without a CA the global fetch is used.
  */
-import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 
 export type Fetch = (
   url: string,
   init?: { headers?: ConstructorParameters<typeof Headers>[0]; signal?: AbortSignal; method?: string },
 ) => Promise<Response>;
-
-/** `certificateAuthority` holds PEM text, as in Kubernetes; a file path is accepted too. */
-export function readCertificateAuthority(value: string): string {
-  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
-}
 
 const MAX_BODY = 1024 * 1024;
 

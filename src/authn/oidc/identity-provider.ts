@@ -5,6 +5,7 @@
  */
 import * as client from 'openid-client';
 import type { Config } from '../../config/schema.js';
+import { isLoopbackURL } from '../../config/schema/primitives.js';
 import { serviceUnavailable } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { compileClaimMapper, type Claims, type MappedUser } from '../claims/mapping.js';
@@ -13,11 +14,6 @@ type OidcConfig = NonNullable<Config['authentication']['oidc']>;
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
-
-/** Plain-http issuers are accepted for loopback development IdPs only. */
-export function isLoopbackURL(url: URL): boolean {
-  return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.endsWith('.localhost');
-}
 
 export class IdentityProvider {
   readonly map: (claims: Claims) => MappedUser;

@@ -1,7 +1,16 @@
 /** Who the caller is: bearer-token issuers, ServiceAccount tokens, browser sign-in and its session. */
 import { z } from 'zod';
 import { claimMappings, claimValidationRule } from './claim-mappings.js';
-import { anyURL, describe, duration, httpsURL, nonEmpty } from './primitives.js';
+import {
+  anyURL,
+  describe,
+  duration,
+  httpsURL,
+  isLoopbackURL,
+  nonEmpty,
+  SECRET_MIN_LENGTH,
+  SECRET_TOO_SHORT,
+} from './primitives.js';
 
 // --- authentication ----------------------------------------------------------
 
@@ -30,7 +39,7 @@ const jwtIssuer = z.strictObject({
       ),
       certificateAuthority: describe(
         z.string().optional(),
-        'CA bundle trusted for the issuer’s TLS: PEM text or a PEM file path',
+        'CA bundle trusted for the issuer’s TLS: PEM text or a PEM file path (read when the config loads)',
       ),
     }),
     'the issuer whose tokens are trusted',
@@ -63,12 +72,18 @@ const jwtIssuer = z.strictObject({
   allowSystemNames: allowSystemNames('this issuer'),
 });
 
+/** openid-client refuses plain-http issuers; the gateway allows them on loopback (the demo's IdP). */
+const oidcIssuer = anyURL.refine(
+  (u) => u.startsWith('https://') || (u.startsWith('http://') && isLoopbackURL(new URL(u))),
+  { message: 'must be https (plain http only for an IdP on localhost or 127.0.0.1)' },
+);
+
 const oidc = z
   .strictObject({
-    issuer: describe(anyURL, 'OIDC issuer URL (https except for loopback development issuers)'),
+    issuer: describe(oidcIssuer, 'OIDC issuer URL (https except for loopback development issuers)'),
     clientID: describe(nonEmpty, 'client ID registered for the gateway at the IdP'),
     clientSecret: describe(
-      z.string().optional(),
+      z.string().min(1, 'must not be empty (omit it, and clientSecretFile, for a public client)').optional(),
       'client secret; prefer clientSecretFile or `${ENV_VAR}`; omit both for a public client (PKCE only)',
     ),
     clientSecretFile: describe(
@@ -89,9 +104,11 @@ const oidc = z
     ),
     allowSystemNames: allowSystemNames('the sign-in IdP'),
   })
-  .refine((o) => !(o.clientSecret && o.clientSecretFile), {
+  .refine((o) => o.clientSecret === undefined || o.clientSecretFile === undefined, {
     message: 'set clientSecret or clientSecretFile, not both',
   });
+
+const secret = z.string().refine((s) => s.length >= SECRET_MIN_LENGTH, { message: SECRET_TOO_SHORT });
 
 const session = z
   .strictObject({
@@ -102,14 +119,14 @@ const session = z
         .default('kube_bastion'),
       'base name of the session cookie',
     ),
-    secret: describe(z.string().optional(), 'at least 32 characters; prefer secretFile'),
+    secret: describe(secret.optional(), 'at least 32 characters; prefer secretFile'),
     secretFile: describe(
       z.string().optional(),
       'file holding the session secret (at least 32 characters), read when the config loads',
     ),
     previousSecrets: describe(
-      z.array(z.string()).default([]),
-      'older secrets still accepted for reading (rotation)',
+      z.array(secret).default([]),
+      'older secrets still accepted for reading (rotation), at least 32 characters each',
     ),
     ttl: describe(duration('12h'), 'absolute session lifetime'),
     idleTimeout: describe(duration('0'), 'sign out after this long without a request (0: off)'),
@@ -121,7 +138,12 @@ const session = z
     redis: describe(
       z
         .strictObject({
-          url: describe(nonEmpty, 'redis:// or rediss:// URL'),
+          url: describe(
+            nonEmpty.refine((u) => /^rediss?:\/\/[^/]/.test(u) && URL.canParse(u), {
+              message: 'must be a redis:// or rediss:// URL, e.g. rediss://redis.kube-bastion.svc:6379',
+            }),
+            'redis:// or rediss:// URL',
+          ),
           commandTimeout: describe(
             duration('2s').refine((ms) => ms >= 10, { message: 'must be at least 10ms' }),
             'longest wait for one Redis command (or for a lost connection to come back); past it the request gets 503 instead of hanging',
@@ -139,80 +161,114 @@ const session = z
       'Domain attribute, to share one session cookie across the gateway’s host and every routed host instead of the sign-in handoff (`routing.handoff`, the default and the safer choice); publicURL, routing.hostSuffix and every routing.routes host must be this domain or under it',
     ),
   })
-  .refine((s) => s.store !== 'redis' || s.redis !== undefined, {
-    message: 'store: redis needs redis.url',
-    path: ['redis'],
+  .superRefine((s, ctx) => {
+    if (s.store === 'redis' && s.redis === undefined)
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'store: redis needs redis.url' });
+    if (s.secret !== undefined && s.secretFile !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'set secret or secretFile, not both' });
+    if (s.secret === undefined && s.secretFile === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: 'set secret or secretFile (prefer secretFile: a file holding at least 32 characters)',
+      });
   });
 
-export const authentication = z.strictObject({
-  oidc: describe(oidc.optional(), 'browser sign-in (authorization code flow with PKCE); needs `session`', [
-    {
-      issuer: 'https://dex.example.com',
-      clientID: 'kube-bastion',
-      clientSecretFile: '/var/run/secrets/kube-bastion/oidc-client-secret',
-      scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
-      claimMappings: { username: { claim: 'email' }, groups: { claim: 'groups', prefix: 'oidc:' } },
-    },
-  ]),
-  jwt: describe(
-    z.array(jwtIssuer).default([]),
-    'trusted bearer-token issuers, in the shape of the Kubernetes AuthenticationConfiguration `jwt` list',
-    [
-      [
-        {
-          issuer: { url: 'https://token.actions.githubusercontent.com', audiences: ['kube-bastion'] },
-          claimMappings: { username: { claim: 'sub', prefix: 'github:' } },
-          claimValidationRules: [{ claim: 'repository_owner', requiredValue: 'example-org' }],
-        },
-        {
-          issuer: { url: 'https://sso.example.com', audiences: ['kube-bastion', 'ci'] },
-          claimMappings: {
-            username: { expression: "'sso:' + claims.preferred_username" },
-            groups: { expression: "claims.groups.map(g, 'sso:' + g)" },
-            extra: [{ key: 'example.com/tenant', valueExpression: 'claims.tenant' }],
-          },
-          claimValidationRules: [
-            { expression: "claims.tenant == 'example'", message: 'only the example tenant may sign in' },
-          ],
-          userValidationRules: [
-            { expression: "!user.username.startsWith('sso:system')", message: 'system accounts are refused' },
-          ],
-        },
-      ],
-    ],
-  ),
-  serviceAccountTokens: describe(
-    z
-      .strictObject({
-        enabled: describe(
-          z.boolean().default(false),
-          'accept bearer tokens the cluster accepts (ServiceAccount tokens), checked with a TokenReview; needs a cluster',
-        ),
-        audiences: describe(
-          z.array(nonEmpty).optional(),
-          'audiences the token must be valid for; default: the apiserver’s own',
-        ),
-        cacheTTL: describe(duration('10s'), 'how long a TokenReview answer (accepted or rejected) is reused'),
-        timeout: describe(
-          duration('5s'),
-          'longest wait for the API server to answer a TokenReview; then the request gets 503',
-        ),
-        maxInFlight: describe(
-          z.number().int().min(1).default(32),
-          'most TokenReviews waiting for the API server at once; a token that would need one more gets 429 (junk tokens cannot flood the API server)',
-        ),
-      })
-      .prefault({}),
-    'Kubernetes ServiceAccount tokens as bearer tokens',
-    [{ enabled: true, audiences: ['kube-bastion'], cacheTTL: '30s' }],
-  ),
-  session: describe(session.optional(), 'browser sessions after OIDC sign-in; required with `oidc`', [
-    {
-      secretFile: '/var/run/secrets/kube-bastion/cookie-secret',
-      ttl: '8h',
-      idleTimeout: '1h',
-      store: 'redis',
-      redis: { url: 'rediss://redis.kube-bastion.svc:6379' },
-    },
-  ]),
+/** Every issuer once: a token's `iss` must pick one entry, as in Kubernetes. */
+const jwtIssuers = z.array(jwtIssuer).superRefine((issuers, ctx) => {
+  const seen = new Set<string>();
+  issuers.forEach((entry, i) => {
+    if (seen.has(entry.issuer.url))
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'issuer', 'url'],
+        message: 'is listed twice: each issuer url may appear once (merge the two entries)',
+      });
+    seen.add(entry.issuer.url);
+  });
 });
+
+export const authentication = z
+  .strictObject({
+    oidc: describe(oidc.optional(), 'browser sign-in (authorization code flow with PKCE); needs `session`', [
+      {
+        issuer: 'https://dex.example.com',
+        clientID: 'kube-bastion',
+        clientSecretFile: '/var/run/secrets/kube-bastion/oidc-client-secret',
+        scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        claimMappings: { username: { claim: 'email' }, groups: { claim: 'groups', prefix: 'oidc:' } },
+      },
+    ]),
+    jwt: describe(
+      jwtIssuers.default([]),
+      'trusted bearer-token issuers, in the shape of the Kubernetes AuthenticationConfiguration `jwt` list',
+      [
+        [
+          {
+            issuer: { url: 'https://token.actions.githubusercontent.com', audiences: ['kube-bastion'] },
+            claimMappings: { username: { claim: 'sub', prefix: 'github:' } },
+            claimValidationRules: [{ claim: 'repository_owner', requiredValue: 'example-org' }],
+          },
+          {
+            issuer: { url: 'https://sso.example.com', audiences: ['kube-bastion', 'ci'] },
+            claimMappings: {
+              username: { expression: "'sso:' + claims.preferred_username" },
+              groups: { expression: "claims.groups.map(g, 'sso:' + g)" },
+              extra: [{ key: 'example.com/tenant', valueExpression: 'claims.tenant' }],
+            },
+            claimValidationRules: [
+              { expression: "claims.tenant == 'example'", message: 'only the example tenant may sign in' },
+            ],
+            userValidationRules: [
+              {
+                expression: "!user.username.startsWith('sso:system')",
+                message: 'system accounts are refused',
+              },
+            ],
+          },
+        ],
+      ],
+    ),
+    serviceAccountTokens: describe(
+      z
+        .strictObject({
+          enabled: describe(
+            z.boolean().default(false),
+            'accept bearer tokens the cluster accepts (ServiceAccount tokens), checked with a TokenReview; needs a cluster',
+          ),
+          audiences: describe(
+            z.array(nonEmpty).optional(),
+            'audiences the token must be valid for; default: the apiserver’s own',
+          ),
+          cacheTTL: describe(
+            duration('10s'),
+            'how long a TokenReview answer (accepted or rejected) is reused',
+          ),
+          timeout: describe(
+            duration('5s'),
+            'longest wait for the API server to answer a TokenReview; then the request gets 503',
+          ),
+          maxInFlight: describe(
+            z.number().int().min(1).default(32),
+            'most TokenReviews waiting for the API server at once; a token that would need one more gets 429 (junk tokens cannot flood the API server)',
+          ),
+        })
+        .prefault({}),
+      'Kubernetes ServiceAccount tokens as bearer tokens',
+      [{ enabled: true, audiences: ['kube-bastion'], cacheTTL: '30s' }],
+    ),
+    session: describe(session.optional(), 'browser sessions after OIDC sign-in; required with `oidc`', [
+      {
+        secretFile: '/var/run/secrets/kube-bastion/cookie-secret',
+        ttl: '8h',
+        idleTimeout: '1h',
+        store: 'redis',
+        redis: { url: 'rediss://redis.kube-bastion.svc:6379' },
+      },
+    ]),
+  })
+  .refine((a) => a.oidc === undefined || a.session !== undefined, {
+    path: ['session'],
+    message:
+      'required when authentication.oidc is set: browser sign-in keeps its session here (set session.secretFile)',
+  });

@@ -1,4 +1,5 @@
 /** Where cluster state comes from: a cluster (in-cluster or kubeconfig), or Services listed in the file. */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { describe, duration, nonEmpty, port } from './primitives.js';
 
@@ -38,6 +39,33 @@ export const kubernetes = describe(
   ['none', { kubeconfig: '/etc/kube-bastion/kubeconfig', context: 'staging' }],
 );
 
+export interface EndpointAddress {
+  ip: string;
+  /** Set by `ip:port`: the backend port for every port of the Service. */
+  port?: number;
+}
+
+/** `10.0.0.1`, `10.0.0.1:8080`, `::1`, `[::1]:8080`; undefined for anything else (a host name, a bad port). */
+export function parseEndpointAddress(text: string): EndpointAddress | undefined {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const v4 = /^([^:]+)(?::(\d+))?$/.exec(text);
+  const [ip, port] = bracketed ? [bracketed[1], bracketed[2]] : v4 ? [v4[1], v4[2]] : [text, undefined];
+  if (!ip || !isIP(ip)) return undefined;
+  if (port === undefined) return { ip };
+  const n = Number(port);
+  return n >= 1 && n <= 65535 ? { ip, port: n } : undefined;
+}
+
+const endpointAddress = nonEmpty.transform((text, ctx) => {
+  const parsed = parseEndpointAddress(text);
+  if (parsed) return parsed;
+  ctx.addIssue({
+    code: 'custom',
+    message: `"${text}" is not an IP address or IP:port (e.g. 127.0.0.1, 127.0.0.1:8081, [::1]:8081); static endpoints are never resolved by DNS`,
+  });
+  return z.NEVER;
+});
+
 const staticService = z.strictObject({
   namespace: describe(nonEmpty, 'namespace of the Service'),
   name: describe(nonEmpty, 'name of the Service'),
@@ -57,16 +85,34 @@ const staticService = z.strictObject({
       .min(1),
     'ports of the Service; at least one',
   ),
-  endpoints: describe(z.array(nonEmpty), 'addresses ("127.0.0.1" or "127.0.0.1:8081") of the ready backends'),
+  endpoints: describe(
+    z.array(endpointAddress),
+    'addresses ("127.0.0.1" or "127.0.0.1:8081") of the ready backends',
+  ),
   labels: describe(
     z.record(z.string(), z.string()).optional(),
     'labels of the Service (informational, as on a cluster Service)',
   ),
 });
 
+/** One entry per Service: a second `namespace/name` would silently replace the first. */
+const staticServices = z.array(staticService).superRefine((services, ctx) => {
+  const seen = new Set<string>();
+  services.forEach((s, i) => {
+    const key = `${s.namespace}/${s.name}`;
+    if (seen.has(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `"${key}" is listed twice: list each Service once, with all its ports and endpoints`,
+      });
+    seen.add(key);
+  });
+});
+
 export const staticState = z.strictObject({
   services: describe(
-    z.array(staticService).default([]),
+    staticServices.default([]),
     'Services served without a cluster (with `kubernetes: none`), e.g. for the demo',
     [
       [

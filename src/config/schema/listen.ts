@@ -1,16 +1,22 @@
 /** The public and admin listeners: addresses, ports, TLS, request timeouts, graceful shutdown. */
 import { z } from 'zod';
-import { cidr, describe, duration, nonEmpty, port } from './primitives.js';
+import { bindAddress, cidr, describe, duration, nonEmpty, port } from './primitives.js';
 
 // --- listen / admin -------------------------------------------------------
 
 const tlsFiles = z.strictObject({
-  certFile: describe(nonEmpty, 'PEM certificate chain file'),
-  keyFile: describe(nonEmpty, 'PEM private key file'),
+  certFile: describe(
+    nonEmpty,
+    'PEM certificate chain file, the server’s certificate first; read when the config loads',
+  ),
+  keyFile: describe(
+    nonEmpty,
+    'PEM private key file (unencrypted) of that certificate; read when the config loads, and must match it',
+  ),
 });
 
 export const listen = z.strictObject({
-  address: describe(z.string().default('0.0.0.0'), 'address the public listener binds to'),
+  address: describe(bindAddress.default('0.0.0.0'), 'address the public listener binds to'),
   port: describe(port.default(8080), 'public port'),
   tls: describe(tlsFiles.optional(), 'serve HTTPS on the public port; plain HTTP when absent', [
     { certFile: '/etc/kube-bastion/tls/tls.crt', keyFile: '/etc/kube-bastion/tls/tls.key' },
@@ -25,6 +31,12 @@ export const listen = z.strictObject({
   ),
   headersTimeout: describe(duration('20s'), 'longest time a client may take to send the request headers'),
   keepAliveTimeout: describe(duration('65s'), 'idle keep-alive time of client connections'),
+  sendTimeout: describe(
+    duration('60s'),
+    'longest time a client may leave the bytes the gateway has for it unread (slow-read guard, as nginx’s ' +
+      '`send_timeout`): the connection is closed, and the upstream connection with it. A response or WebSocket that ' +
+      'is merely quiet is never cut. 0 turns it off',
+  ),
   trustedProxies: describe(
     z.array(cidr).default([]),
     'peers (CIDRs) whose X-Forwarded-For is kept and appended to, e.g. the ingress controller’s Pods; ' +
@@ -47,6 +59,6 @@ export const listen = z.strictObject({
 });
 
 export const admin = z.strictObject({
-  address: describe(z.string().default('0.0.0.0'), 'address the admin listener binds to'),
+  address: describe(bindAddress.default('0.0.0.0'), 'address the admin listener binds to'),
   port: describe(port.default(9090), 'port of /healthz, /readyz and /metrics'),
 });

@@ -22,6 +22,23 @@ export const cidr = z.string().refine((value) => {
   if (family === 0 || rest.length > 0) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
 }, 'must be an IP address or CIDR');
+/** A DNS name, any case, optionally with a final dot. No look-ahead: Helm checks the chart's copy with RE2. */
+export const DNS_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
+/**
+ * Where a listener binds: an IP address, or `localhost`. Never `host:port` (the port has its
+ * own key), and no other name: whether a name resolves depends on where the gateway runs.
+ */
+export const bindAddress = z.string().refine((value) => isIP(value) !== 0 || value === 'localhost', {
+  message:
+    'must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (or localhost), without a port: the port has its own key',
+});
+/** Plain-http URLs are accepted for loopback development servers only (an IdP, the demo). */
+export function isLoopbackURL(url: URL): boolean {
+  return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.endsWith('.localhost');
+}
+/** A secret the gateway derives keys from; ${ENV} references are substituted before this check. */
+export const SECRET_MIN_LENGTH = 32;
+export const SECRET_TOO_SHORT = `must be at least ${SECRET_MIN_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`;
 export const glob = nonEmpty.meta({ description: 'glob: `*` matches any run of characters' });
 
 /**

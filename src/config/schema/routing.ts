@@ -1,11 +1,9 @@
 /** Host-based access: Services on their own hostnames, with no path prefix. */
 import { z } from 'zod';
-import { describe, duration, nonEmpty } from './primitives.js';
+import { DNS_NAME, describe, duration, nonEmpty } from './primitives.js';
 
 // --- routing ----------------------------------------------------------------------
 
-// No look-ahead: the pattern also lands in the chart's values.schema.json, which Helm checks with RE2.
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
 /** Routed hosts are reached on publicURL's scheme and port, so a host is a bare name: no scheme, port or path. */
 const BARE_HOST =
   'must be a bare host name such as `apps.example.com` (no scheme, port, path or `*.`): routed hosts use publicURL’s scheme and port';

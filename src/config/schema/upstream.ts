@@ -3,7 +3,7 @@
  * identity sent upstream, HTML rewriting.
  */
 import { z } from 'zod';
-import { describe, duration, nonEmpty } from './primitives.js';
+import { cidr, describe, duration, nonEmpty } from './primitives.js';
 
 // --- upstream ---------------------------------------------------------------------
 
@@ -29,7 +29,7 @@ const rewrite = z
     ),
     sandbox: describe(
       z.array(nonEmpty).default([]),
-      'request paths (picomatch globs, as rewriteHTMLExclude) whose path-form responses get ' +
+      'request paths (globs, as rewriteHTMLExclude) whose path-form responses get ' +
         '`Content-Security-Policy: sandbox` (scripts run, but on an opaque origin: no cookies, no same-origin ' +
         'requests to the gateway or other apps). The page’s own requests carry no session either: only for ' +
         'self-contained pages (single-file reports); host routing is the general answer',
@@ -47,6 +47,11 @@ export const upstream = z
     responseHeaderTimeout: describe(duration('60s'), 'time to the first response byte; 504 after'),
     idleTimeout: describe(duration('90s'), 'keep-alive idle time of upstream connections'),
     maxRequestBodyBytes: describe(z.number().int().min(0).default(0), 'largest request body (0: unlimited)'),
+    maxUpgradesPerUser: describe(
+      z.number().int().min(1).default(256),
+      'WebSocket connections one user may have open through this replica at once; one more is a 429. ' +
+        'Each holds two sockets of the gateway for as long as it lasts',
+    ),
     loadBalancing: describe(
       z
         .strictObject({
@@ -66,6 +71,11 @@ export const upstream = z
           retryBudgetPercent: describe(
             z.number().min(0).max(100).default(20),
             'retries as a share of requests',
+          ),
+          maxTargets: describe(
+            z.number().int().min(1).default(10_000),
+            'Services, pods and nodes (each port apart) the balancer keeps state for (ejections, affinity, retry budget); ' +
+              'past it the least recently used is forgotten. A client names the port, so without a bound one user could make ~65k per pod',
           ),
           outlierDetection: describe(
             z
@@ -104,7 +114,7 @@ export const upstream = z
           verify: describe(z.boolean().default(false), 'verify `https:` backends (the apiserver does not)'),
           caFile: describe(
             z.string().optional(),
-            'PEM CA bundle `https:` backends are verified against (instead of the system CAs)',
+            'PEM CA bundle `https:` backends are verified against (instead of the system CAs); read when the config loads',
           ),
         })
         .prefault({}),
@@ -149,7 +159,7 @@ export const upstream = z
           ttl: describe(duration('2m'), 'lifetime of an assertion (`exp` − `iat`)'),
           signingKeyFile: describe(
             z.string().optional(),
-            'PEM EC P-256 private key(s): the first signs, the others are only published (rotation); generated at start when absent',
+            'PEM EC P-256 private key(s): the first signs, the others are only published (rotation); checked when the config loads, re-read while running; generated at start when absent',
           ),
           keyRotation: describe(
             duration('24h'),
@@ -165,7 +175,7 @@ export const upstream = z
       'proxy to EndpointSlices without a Pod targetRef (CVE-2021-25740: anyone who can write them picks the IP)',
     ),
     allowedAddresses: describe(
-      z.array(nonEmpty).default([]),
+      z.array(cidr).default([]),
       'CIDRs allowed even though they are loopback/link-local (e.g. 127.0.0.0/8 for local testing)',
     ),
     rewriteHTML: describe(
@@ -174,7 +184,8 @@ export const upstream = z
     ),
     rewriteHTMLExclude: describe(
       z.array(nonEmpty).default([]),
-      'request paths (picomatch globs over the whole path, `**` crosses `/`) whose HTML is passed through unrewritten, ' +
+      'request paths (globs over the whole canonical path — the one the request was routed by, escapes decoded and dot segments resolved; ' +
+        '`**` crosses `/`, `*`, `?`, `[…]`, `{a,b}`; matched in linear time) whose HTML is passed through unrewritten, ' +
         'e.g. `/api/v1/namespaces/monitoring/services/grafana*/proxy/**` for an app configured with its prefix; ' +
         'Location and Set-Cookie are still rewritten',
     ),

@@ -51,6 +51,7 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
     outlierDetection: config.outlierDetection,
     zone: config.zone,
     retryBudgetPercent: config.retryBudgetPercent,
+    maxTargets: config.maxTargets,
     now,
     random: o.random,
     onEject: () => o.metrics?.ejections.inc(),

@@ -10,7 +10,11 @@
  * beats answering 503 without trying (an excluded one is never retried).
  *
  * State lives per Target.key and is forgotten when the target has been idle
- * for `targetIdleTime`, so deleted Services do not accumulate.
+ * for `targetIdleTime`, so deleted Services do not accumulate. The key holds
+ * the port the client wrote (`pods/ns/web-0:8080`), so one user allowed on one
+ * pod could name ~65k targets: past `maxTargets` the least recently used
+ * target with nothing running is forgotten at once (its ejections, affinity
+ * and retry budget start afresh if it comes back).
  */
 import type { Endpoint, Target } from '../target.js';
 import { AffinityTable, DEFAULT_MAX_AFFINITY_ENTRIES } from './affinity.js';
@@ -44,7 +48,11 @@ export interface EndpointPickerOptions {
   onEject?: (target: Target, endpoint: Endpoint) => void;
   /** Forget a target's state after this long without a pick or a running request (ms). */
   targetIdleTime?: number;
+  /** Targets with state at most (least recently used forgotten first); default DEFAULT_MAX_TARGETS. */
+  maxTargets?: number;
 }
+
+export const DEFAULT_MAX_TARGETS = 10_000;
 
 export interface PickerStats {
   endpoints: number;
@@ -68,10 +76,12 @@ interface TargetState {
 }
 
 export class EndpointPicker {
+  /** In least-recently-used order: a use moves a target to the end. */
   private readonly states = new Map<string, TargetState>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly idleTime: number;
+  private readonly maxTargets: number;
   /** Scratch for the current pick; a pick is synchronous, so one object serves all. */
   private readonly usability: Usability = { now: 0, exclude: undefined, panic: false };
   private lastSweep = 0;
@@ -80,6 +90,7 @@ export class EndpointPicker {
     this.now = opts.now ?? (() => performance.now());
     this.random = opts.random ?? Math.random;
     this.idleTime = opts.targetIdleTime ?? 600_000;
+    this.maxTargets = opts.maxTargets ?? DEFAULT_MAX_TARGETS;
   }
 
   /** Chooses an endpoint; `exclude` holds `ip:port` keys already tried in this request. undefined when none usable. */
@@ -185,7 +196,9 @@ export class EndpointPicker {
 
   private stateFor(target: Target, now: number): TargetState {
     let state = this.states.get(target.key);
-    if (!state) {
+    if (state) {
+      this.states.delete(target.key);
+    } else {
       if (now - this.lastSweep > this.idleTime / 4) this.sweep(now);
       state = {
         set: new EndpointSet(this.opts.zone),
@@ -194,13 +207,27 @@ export class EndpointPicker {
         lastUsed: now,
         running: 0,
       };
-      this.states.set(target.key, state);
+      this.evictBeyond(this.maxTargets - 1);
     }
+    this.states.set(target.key, state);
     state.set.sync(target);
     if (target.affinity)
       state.affinity ??= new AffinityTable(this.opts.maxAffinityEntries ?? DEFAULT_MAX_AFFINITY_ENTRIES);
     state.lastUsed = now;
     return state;
+  }
+
+  /**
+   * Forgets the least recently used targets with nothing running until at most `size` are left.
+   * Targets with requests running are kept (their outcomes still count): they are bounded by the
+   * requests in flight.
+   */
+  private evictBeyond(size: number): void {
+    if (this.states.size <= size) return;
+    for (const [key, state] of this.states) {
+      if (state.running === 0) this.states.delete(key);
+      if (this.states.size <= size) return;
+    }
   }
 
   /** Drops targets nobody used for idleTime and with nothing running; ejections expire well before. */

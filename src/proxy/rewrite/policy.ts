@@ -8,14 +8,14 @@
  * and the apiserver always does it. And which responses are sandboxed
  * (`upstream.rewrite.sandbox`).
  */
-import picomatch from 'picomatch';
+import { compilePathGlobs } from './path-glob.js';
 
 export interface RewritePolicyConfig {
   rewriteHTML: boolean;
   rewriteHTMLExclude?: readonly string[];
 }
 
-/** A predicate on the request target as received (`/api/v1/…/proxy/x?y`): may its HTML response be rewritten? */
+/** A predicate on the request path (policyPath): may its HTML response be rewritten? */
 export function createRewritePolicy(config: RewritePolicyConfig): (requestURL: string) => boolean {
   if (!config.rewriteHTML) return () => false;
   const excluded = requestPathMatcher(config.rewriteHTMLExclude ?? []);
@@ -31,17 +31,30 @@ export function createRewritePolicy(config: RewritePolicyConfig): (requestURL: s
 export const SANDBOX_POLICY =
   'sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
 
-/** A predicate on the request target: does its path-form response get SANDBOX_POLICY? */
+/** A predicate on the request path (policyPath): does its path-form response get SANDBOX_POLICY? */
 export function createSandboxPolicy(patterns: readonly string[]): (requestURL: string) => boolean {
   return requestPathMatcher(patterns);
 }
 
-/** Globs over the whole request path (`**` crosses `/`), the query left out. */
+/** Globs over the whole request path (`**` crosses `/`), the query left out; linear time (path-glob.ts). */
 function requestPathMatcher(patterns: readonly string[]): (requestURL: string) => boolean {
-  if (patterns.length === 0) return () => false;
-  const matches = picomatch([...patterns], { dot: true });
+  const matches = compilePathGlobs(patterns);
   return (requestURL) => {
     const q = requestURL.indexOf('?');
     return matches(q === -1 ? requestURL : requestURL.slice(0, q));
   };
+}
+
+/**
+ * The path the policies match: the one the request was routed by — the
+ * proxy prefix and upstream path as the grammar made them canonical
+ * (decoded, dot segments resolved, re-escaped) — not the request target as
+ * received. `/…/namespaces/%72eports/…` and `/…/proxy/x/../page` reach the
+ * same target as their plain spelling, so they get the same policy.
+ */
+export function policyPath(req: { url: string; proxyPath?: { prefix: string; path?: string } }): string {
+  const p = req.proxyPath;
+  if (p?.path !== undefined) return p.prefix + p.path;
+  const q = req.url.indexOf('?');
+  return q === -1 ? req.url : req.url.slice(0, q);
 }

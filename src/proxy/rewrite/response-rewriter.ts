@@ -18,6 +18,7 @@ import { guardOriginHeaders } from './origin-headers.js';
 import {
   createRewritePolicy,
   createSandboxPolicy,
+  policyPath,
   SANDBOX_POLICY,
   type RewritePolicyConfig,
 } from './policy.js';
@@ -27,12 +28,15 @@ import type { RewriteContext } from './url.js';
 /** What the rewriter reads about a request; the gateway's RequestContext has these fields. */
 export interface RewriteRequest {
   method: string;
-  /** The request target as received, for `rewriteHTMLExclude` and `rewrite.sandbox`. */
+  /** The request target as received (a relative Service-Worker-Allowed resolves against it). */
   url: string;
   /** How the client came: the path form (default) or host routing. */
   via?: 'path' | 'host';
-  /** The path form's prefix (host routing: ''). */
-  proxyPath?: { prefix: string };
+  /**
+   * The path form's prefix (host routing: '') and the canonical upstream path: `rewriteHTMLExclude`
+   * and `rewrite.sandbox` match their concatenation (policy.ts, policyPath).
+   */
+  proxyPath?: { prefix: string; path?: string };
   /** The endpoint dialled; links to it are same-origin. */
   endpoint?: { ip: string; port: number };
   /** The Host header the client sent; links to it are same-origin too. */
@@ -89,7 +93,7 @@ export function createResponseRewriter(
     headers: IncomingHttpHeaders | OutgoingHttpHeaders,
   ) =>
     req.via !== 'host' &&
-    htmlAllowedFor(req.url) &&
+    htmlAllowedFor(policyPath(req)) &&
     shouldRewriteBody(statusCode, req.method, headers) &&
     // A body that says it is larger than the limit is not worth decoding at all.
     !(Number(headerText(headers['content-length'])) > limits.maxBodyBytes);
@@ -117,7 +121,7 @@ export function createResponseRewriter(
       if (guarded.changed.length > 0)
         log?.debug({ ...upstreamOf(req), headers: guarded.changed }, 'upstream origin-wide headers dropped');
       out = guarded.headers;
-      if (form === 'path' && sandboxed(req.url)) out = withPolicy(out, SANDBOX_POLICY);
+      if (form === 'path' && sandboxed(policyPath(req))) out = withPolicy(out, SANDBOX_POLICY);
       return out;
     },
     body(upstream, req) {

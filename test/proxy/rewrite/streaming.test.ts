@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { createBodyRewriter } from '../../../src/proxy/rewrite/index.js';
@@ -38,12 +38,13 @@ function upstream(body: Buffer) {
 
 const countLinks = (html: string) => html.split('href="/detail"').length - 1;
 
-async function untilStalled(counter: { pulled: number }): Promise<void> {
-  let last = -1;
-  while (counter.pulled !== last) {
-    last = counter.pulled;
-    await new Promise((r) => setTimeout(r, 150));
-  }
+/**
+ * Resolves once the rewriter pushes back on its source: its output is unread and full, so its
+ * input buffer is full too (write() said "wait for drain") and the pipe has paused the upstream.
+ * From then on nothing more is pulled until someone reads.
+ */
+async function untilHeldBack(rewriter: Writable): Promise<void> {
+  while (!rewriter.writableNeedDrain) await new Promise((r) => setImmediate(r));
 }
 
 test('a 5 MB page starts coming out long before it has all gone in', async () => {
@@ -68,7 +69,7 @@ test('a client that does not read holds the upstream back: the page is never hel
   const { stream, counter } = upstream(bigPage());
   const rewriter = createBodyRewriter(undefined, ctx);
   stream.pipe(rewriter);
-  await untilStalled(counter); // nobody reads the output
+  await untilHeldBack(rewriter); // nobody reads the output
   assert.ok(counter.pulled < 1 * MB, `pulled ${counter.pulled} bytes with no reader`);
   rewriter.resume();
   await once(rewriter, 'end');
@@ -82,7 +83,7 @@ test('the same holds for a gzip page: decoding stops when the client stops readi
   const { stream, counter } = upstream(compressed);
   const rewriter = createBodyRewriter('gzip', ctx);
   stream.pipe(rewriter);
-  await untilStalled(counter);
+  await untilHeldBack(rewriter);
   assert.ok(counter.pulled < 1 * MB, `pulled ${counter.pulled} gzip bytes with no reader`);
   const gunzip = zlib.createGunzip();
   rewriter.pipe(gunzip);

@@ -2,12 +2,11 @@
  * oauth2-proxy's open-redirect corpus (../fixtures/openredirects.txt, 558
  * payloads behind CVE-2020-5233, CVE-2020-11053, CVE-2020-4037 and their kin)
  * as `rd` values, the world it is sent to (a gateway with sign-in and host
- * routing behind a front door), and the judge of where a Location sends a
+ * routing), and the judge of where a Location sends a
  * browser. The tables are split over two test files so each stays well under
  * a minute on a shared machine.
  */
 import { readFileSync } from 'node:fs';
-import { openFrontDoor, type FrontDoor } from '../../support/front-door.js';
 import type { TestIdP } from '../../support/oidc-provider.js';
 import { startIdP, startSignInWorld, type SignInWorld } from './signin-world.js';
 
@@ -92,7 +91,8 @@ export async function table<W>(
 export const ROUTING_SUFFIX = 'apps.test';
 
 export interface CorpusWorld {
-  door: FrontDoor;
+  /** The gateway's port (publicURL's), which routed hosts share. */
+  port: string;
   idp: TestIdP;
   w: SignInWorld;
   /** `web--team-a.apps.test:PORT`: a routed app's host, as the browser sends it. */
@@ -100,21 +100,21 @@ export interface CorpusWorld {
   close(): Promise<void>;
 }
 
-/** A gateway with sign-in and host routing behind a front door; `dora` has one group (a cheap sign-in). */
+/** A gateway with sign-in and host routing; `dora` has one group (a cheap sign-in). */
 export async function startCorpusWorld(): Promise<CorpusWorld> {
-  const door = await openFrontDoor();
-  const idp = await startIdP([door.url]);
-  const w = await startSignInWorld(idp, door, undefined, [], { routing: { hostSuffix: ROUTING_SUFFIX } });
+  const idp = await startIdP();
+  const w = await startSignInWorld(idp, undefined, undefined, [], {
+    routing: { hostSuffix: ROUTING_SUFFIX },
+  });
   idp.users.set('dora', { password: 'dora', email: 'dora@example.com', groups: ['devs'] });
   return {
-    door,
+    port: new URL(w.base).port,
     idp,
     w,
-    routed: `web--team-a.${ROUTING_SUFFIX}:${door.port}`,
+    routed: `web--team-a.${ROUTING_SUFFIX}:${new URL(w.base).port}`,
     async close() {
       await w.close();
       await idp.close();
-      await door.close();
     },
   };
 }

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 
 export interface RawReply {
-  /** Everything the server sent before closing (or before `idleMs` of silence). */
+  /** Everything the server sent before closing (or before `idleMs` of silence once it had begun to answer). */
   text: string;
   /** Status of the first response; 0 when none came. */
   status: number;
@@ -35,10 +35,9 @@ export function rawRequest(base: string, bytes: string | Buffer, idleMs = 400): 
       clearTimeout(timer);
       timer = setTimeout(finish, idleMs);
     };
-    socket.on('connect', () => {
-      socket.write(bytes);
-      idle();
-    });
+    // The silence that ends the read is counted from the first byte of the answer: a loaded
+    // machine may take longer than idleMs to begin answering, never to go on once it has.
+    socket.on('connect', () => socket.write(bytes));
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       idle();

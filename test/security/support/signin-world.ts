@@ -7,8 +7,7 @@ import type { ConfigInput } from '../../../src/config/schema.js';
 import { FetchBrowser } from '../../support/fetch-browser.js';
 import { gatewayClient, startTestIdP, type TestIdP, type TestUser } from '../../support/oidc-provider.js';
 import { startWorld, type World } from './world.js';
-import { freePort } from '../../support/free-port.js';
-import type { FrontDoor } from '../../support/front-door.js';
+import { freePort, onFreePort } from '../../support/free-port.js';
 export { freePort };
 
 export const SECRET_OLD = 'the-old-session-secret-of-at-least-32-characters';
@@ -24,11 +23,17 @@ const user = (name: string): TestUser => ({
   groups: ['devs', ...manyGroups(name)],
 });
 
-export async function startIdP(bases: string[]): Promise<TestIdP> {
-  return startTestIdP({
+/** The gateway URLs each IdP redirects back to (its one client's redirect URIs). */
+const redirectBases = new WeakMap<TestIdP, string[]>();
+
+/** The IdP with alice and carol; `bases` are gateway URLs known in advance (startSignInWorld adds its own). */
+export async function startIdP(bases: string[] = []): Promise<TestIdP> {
+  const idp = await startTestIdP({
     users: { alice: user('alice'), carol: user('carol') },
     clients: [gatewayClient(bases)],
   });
+  redirectBases.set(idp, [...bases]);
+  return idp;
 }
 
 export interface SignInWorld extends World {
@@ -37,21 +42,36 @@ export interface SignInWorld extends World {
 
 /**
  * A gateway on `port` with OIDC sign-in at `idp`, the given session secrets and (optionally) host
- * routing. Given a front door instead of a port, the gateway listens on port 0 behind it.
+ * routing. Without a port (undefined or 0), it picks one without racing anyone (its publicURL
+ * names it, so it cannot listen on 0) and tells the IdP to redirect to it.
  */
 export async function startSignInWorld(
   idp: TestIdP,
-  port: number | FrontDoor,
+  port: number | undefined,
   secret = SECRET_NEW,
   previousSecrets: string[] = [],
   extra: Pick<ConfigInput, 'routing'> = {},
 ): Promise<SignInWorld> {
-  const door = typeof port === 'number' ? undefined : port;
-  const base = door?.url ?? `http://127.0.0.1:${port as number}`;
+  if (port) return startOn(idp, port, secret, previousSecrets, extra);
+  const w = await onFreePort((p) => startOn(idp, p, secret, previousSecrets, extra));
+  const bases = [...(redirectBases.get(idp) ?? []), w.base];
+  redirectBases.set(idp, bases);
+  idp.setClients([gatewayClient(bases)]);
+  return w;
+}
+
+async function startOn(
+  idp: TestIdP,
+  port: number,
+  secret: string,
+  previousSecrets: string[],
+  extra: Pick<ConfigInput, 'routing'>,
+): Promise<SignInWorld> {
+  const base = `http://127.0.0.1:${port}`;
   const w = await startWorld({
     config: {
       ...extra,
-      listen: { port: door ? 0 : (port as number) },
+      listen: { port },
       publicURL: base,
       authentication: {
         oidc: {
@@ -64,7 +84,6 @@ export async function startSignInWorld(
       },
     },
   });
-  door?.to(w.h.url);
   return Object.assign(w, { base });
 }
 

@@ -15,6 +15,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Clock } from '../../../src/clock.js';
 import type { ConfigInput } from '../../../src/config/schema.js';
 import { endpointSlice, node, pod, service } from '../../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer, type Recorded } from '../../support/echo-server.js';
@@ -59,6 +60,8 @@ export interface WorldOptions {
   config?: ConfigInput;
   /** Merged into the world's `authentication.jwt[0]` entry (rules, allowSystemNames, …). */
   issuer?: Record<string, unknown>;
+  /** The gateway's clock (test/support/manual-clock.ts); the system clock by default. */
+  clock?: Clock;
 }
 
 export const RULES = [
@@ -104,8 +107,13 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     pod(ns, `${name}-0`, e.host, [{ name: 'http', containerPort: e.port }]),
   ];
   const extra = o.config ?? {};
+  const released = async () => {
+    await Promise.all([issuer.close(), a.close(), secret.close(), b.close(), nodeEcho.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
   const h = await startHarness({
     insecureNoAuth: false,
+    clock: o.clock,
     logger: log.logger,
     objects: [
       ...svc('team-a', 'web', a),
@@ -119,6 +127,9 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       authorization: { rules: RULES, ...extra.authorization },
       logging: { level: 'debug', audit: { file: auditFile }, ...extra.logging },
     },
+  }).catch(async (err: unknown) => {
+    await released(); // e.g. its port was taken meanwhile (startSignInWorld tries another)
+    throw err;
   });
   const secrets = new Set<string>();
   const mint = async (sub: string, groups: string[]) => {
@@ -152,8 +163,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     forbiddenSeen: () => [...secret.requests, ...b.requests, ...nodeEcho.requests],
     async close() {
       await h.close();
-      await Promise.all([issuer.close(), ...echoes.map((e) => e.close())]);
-      rmSync(dir, { recursive: true, force: true });
+      await released();
     },
   };
 }
