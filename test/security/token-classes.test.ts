@@ -14,6 +14,7 @@ import { parseConfig, ConfigError } from '../../src/config/load.js';
 import { send } from '../support/http.js';
 import { runCase, type HostileCase } from './support/cases.js';
 import { WEB, startWorld, trustedIssuer, type World } from './support/world.js';
+import { aliceClaims, now } from './support/claims.js';
 
 let w: World;
 let withTokenReview: World;
@@ -43,16 +44,7 @@ after(async () => {
 });
 
 const b64 = (v: string | Buffer) => Buffer.from(v).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
-const claims = (over: JWTPayload = {}): JWTPayload => ({
-  iss: w.issuer.url,
-  aud: 'kube-bastion',
-  sub: 'alice',
-  groups: ['devs'],
-  iat: now(),
-  exp: now() + 300,
-  ...over,
-});
+const claims = (over: JWTPayload = {}): JWTPayload => aliceClaims(w, over);
 /** Signs exactly these header and payload bytes with the issuer's real key (RS256). */
 async function signRaw(headerJSON: string, payloadBytes: string | Buffer, encode = true): Promise<string> {
   const key = w.issuer.keys[0];
