@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BenchContext, Contestant, Running } from './contestants.js';
+import type { BenchContext, Contestant, Running } from './lib/contestant.js';
 import type { PodCheckRow } from './pod-check.js';
 import type { PortalResult } from './portal.js';
 import type { ScaleResult } from './scale.js';
@@ -57,6 +57,17 @@ export interface Summary {
   vsDirect?: number;
   vsNginx?: number;
   vsBareNode?: number;
+  /** req per CPU-second / bare Node's (the issue's P1 ratios). */
+  cpuVsBareNode?: number;
+  /** req per CPU-second / the baseline build's, when one ran (`--baseline`). */
+  vsBaseline?: number;
+}
+
+/** The commit a `--baseline` run compared with, and the row its contestant mirrors. */
+export interface BaselineInfo {
+  ref: string;
+  commit: string;
+  as: string;
 }
 
 export interface BenchResult {
@@ -81,6 +92,10 @@ export interface BenchResult {
   podCheck?: PodCheckRow[];
   /** One portal page on a large cluster (bench/portal.ts), when it ran. */
   portal?: PortalResult;
+  /** Set when a baseline build ran as the contestant `baseline`. */
+  baseline?: BaselineInfo;
+  /** The large-cluster run of the baseline build, when both ran. */
+  scaleBaseline?: ScaleResult;
 }
 
 export class MissingToolError extends Error {
@@ -151,11 +166,15 @@ export function summarize(
     };
   });
   const rpsOf = (name: string) => summaries.find((s) => s.name === name)?.rps;
+  const cpuOf = (name: string) => summaries.find((s) => s.name === name)?.reqPerCpuSecond;
+  const [bareCpu, baseline] = [cpuOf('bare-node'), cpuOf('baseline')];
   for (const s of summaries) {
     const [d, n, b] = [rpsOf('direct'), rpsOf('nginx'), rpsOf('bare-node')];
     if (d) s.vsDirect = s.rps / d;
     if (n) s.vsNginx = s.rps / n;
     if (b) s.vsBareNode = s.rps / b;
+    if (bareCpu) s.cpuVsBareNode = s.reqPerCpuSecond / bareCpu;
+    if (baseline) s.vsBaseline = s.reqPerCpuSecond / baseline;
   }
   return summaries;
 }

@@ -6,7 +6,7 @@
  * A request that carries a bearer token is judged by it alone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../kube/index.js';
 import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -65,7 +65,7 @@ export interface Authentication {
 
 export interface AuthenticationDeps {
   logger: Logger;
-  kubeConfig?: KubeConfig;
+  kubeConfig?: ApiServerAccess;
   publicURL: URL;
   metrics?: Metrics;
   /**

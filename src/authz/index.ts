@@ -5,7 +5,7 @@
  * RBAC allows it; node proxy only when switched on. The decision itself is
  * pure (policy.ts); only the SubjectAccessReview does IO.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../kube/index.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { compilePolicy, decideLocally, rbacMayAnswer } from './policy.js';
@@ -23,7 +23,7 @@ export type { Authorizer, AuthorizeOptions, Decision, RequestAttributes, Verb } 
 export { ReviewBudget, ReviewBudgetExhausted } from './review-budget.js';
 
 export interface AuthorizerDeps {
-  kubeConfig?: KubeConfig;
+  kubeConfig?: ApiServerAccess;
   /** Replaces the Kubernetes client (tests of the authorizer without a cluster). */
   sendReview?: ReviewSender;
   logger: Logger;

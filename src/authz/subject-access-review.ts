@@ -5,7 +5,8 @@
  * one call, and when the API server cannot answer (and nothing fresh is
  * cached) the request fails closed with 503 — never open.
  */
-import type { KubeConfig, V1SubjectAccessReview } from '@kubernetes/client-node';
+import type { V1SubjectAccessReview } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../kube/api-access.js';
 import { LRUCache } from 'lru-cache';
 import { identityCacheKey } from '../authn/identity.js';
 import { serviceUnavailable } from '../errors.js';
@@ -83,7 +84,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
+export function kubernetesReviewSender(kubeConfig: ApiServerAccess): ReviewSender {
   // The portal sends many reviews per page: a plain keep-alive POST, not the generated client.
   const post = jsonPoster(kubeConfig);
   return (body) => post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', body);

@@ -3,7 +3,6 @@
  * authorization, identity for upstreams, balancer and forwarder. This is the
  * only file that knows how the modules are constructed.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
@@ -21,7 +20,12 @@ import {
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
-import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
+import {
+  createKubeClusterState,
+  createStaticClusterState,
+  loadKubeConfig,
+  type ApiServerAccess,
+} from '../kube/index.js';
 import { createAuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -87,7 +91,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     config = insecureConfig(config);
   }
 
-  const kubeConfig: KubeConfig | undefined =
+  const kubeConfig: ApiServerAccess | undefined =
     config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
   const state =
     o.state ??
