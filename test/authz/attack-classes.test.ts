@@ -237,6 +237,7 @@ describe('cache memory', () => {
     gc();
     const growthMB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     agent.destroy();
-    assert.ok(growthMB < 12, `the heap grew by ${growthMB.toFixed(1)} MB`);
+    // Keys holding the groups grew it by ~60 MB here; a loaded machine's GC leaves some 13 MB behind.
+    assert.ok(growthMB < 25, `the heap grew by ${growthMB.toFixed(1)} MB`);
   });
 });
