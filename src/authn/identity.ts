@@ -13,7 +13,8 @@ export interface Identity {
   method: AuthMethod;
 }
 
-export type AuthMethod = 'session' | 'jwt' | 'serviceaccount' | 'anonymous';
+/** `cli`: the gateway's own access token from `kube-bastion login` (authn/terminal/). */
+export type AuthMethod = 'session' | 'jwt' | 'serviceaccount' | 'cli' | 'anonymous';
 
 /** The group the apiserver gives every authenticated user, so RBAC and rules can grant "anyone signed in". */
 export const AUTHENTICATED_GROUP = 'system:authenticated';

@@ -10,6 +10,7 @@ import type { ConfigIssue } from './issue.js';
 import { sameIssuer } from './issuer-url.js';
 import { routingProblems } from './routing-checks.js';
 import type { Config } from './schema.js';
+import { terminalProblems } from './schema/terminal.js';
 
 const NO_CLUSTER =
   'needs a cluster, and kubernetes is "none": remove `kubernetes: none` (in-cluster credentials or a kubeconfig) or turn this off';
@@ -71,5 +72,6 @@ export function crossSectionIssues(config: Config): ConfigIssue[] {
       cookieDomain: config.authentication.session?.cookieDomain,
     }),
     ...claimExpressionIssues(config.authentication),
+    ...terminalProblems(config),
   ];
 }

@@ -129,6 +129,9 @@ ${users}
   team-a/whoami and team-b/whoami (show the identity the gateway sends),
   team-b/echo (WebSocket), team-a/reports (no ready pods: a 503 page).
 
+  From a terminal:  kube-bastion login ${demo.url.replace(/\/$/, '')}
+  then:             curl -H "Authorization: Bearer $(kube-bastion token)" ${demo.url}api/v1/namespaces/team-a/services/whoami/proxy/
+
   Embedded IdP: ${demo.issuer}
   Press Ctrl+C to stop.
 `;

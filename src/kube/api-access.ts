@@ -21,6 +21,8 @@ export interface ApiServerAccess {
   getCurrentCluster(): { readonly server: string; readonly proxyUrl?: string } | null;
   /** Sets TLS options, headers (Authorization, Impersonate-User) and basic auth on a request. */
   applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+  /** The kubeconfig context's namespace, when it names one (the default for the gateway's own objects). */
+  readonly namespace?: string;
 }
 
 /** How long a token, CA or certificate file is reused before it is read again (client-go: 1 minute). */
@@ -47,6 +49,8 @@ export class RereadFile {
 
 export interface AccessOptions {
   now?: () => number;
+  /** The context's namespace. */
+  namespace?: string;
   /** Replaces the exec plugin runner (tests). */
   exec?: ExecCredentials;
 }
@@ -60,6 +64,7 @@ function material(file: RereadFile | undefined, data: string | undefined): Buffe
 export class KubeconfigAccess implements ApiServerAccess {
   private readonly files: Partial<Record<'ca' | 'cert' | 'key' | 'token', RereadFile>>;
   private readonly exec: ExecCredentials | undefined;
+  readonly namespace: string | undefined;
 
   constructor(
     readonly cluster: ClusterEntry,
@@ -67,6 +72,7 @@ export class KubeconfigAccess implements ApiServerAccess {
     options: AccessOptions = {},
   ) {
     const now = options.now ?? Date.now;
+    this.namespace = options.namespace;
     const file = (path: string | undefined) => (path === undefined ? undefined : new RereadFile(path, now));
     this.files = {
       ca: file(cluster.caFile),

@@ -53,6 +53,15 @@ export class ApiClient {
     return this.json<T>('POST', path, { ...o, body });
   }
 
+  put<T>(path: string, body: unknown, o: Omit<ApiRequest, 'body'> = {}): Promise<T> {
+    return this.json<T>('PUT', path, { ...o, body });
+  }
+
+  /** DELETE, with DeleteOptions (preconditions) as the body when given. */
+  delete<T>(path: string, o: ApiRequest = {}): Promise<T> {
+    return this.json<T>('DELETE', path, o);
+  }
+
   /** GET whose 200 response is handed over unread (watches); anything else is an ApiStatusError. */
   async stream(path: string, signal: AbortSignal): Promise<IncomingMessage> {
     const res = await this.send('GET', path, { signal, timeoutMs: 0 });

@@ -19,6 +19,7 @@ export class ClientNodeAccess implements ApiServerAccess {
   constructor(
     private readonly cluster: ClusterEntry,
     private readonly build: KubeConfigBuilder,
+    readonly namespace?: string,
   ) {}
 
   getCurrentCluster(): ClusterEntry {

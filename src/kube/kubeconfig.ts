@@ -103,7 +103,12 @@ function select(data: KubeconfigData, cfg: Location, source: string) {
       cfg.context ? 'context' : cfg.kubeconfig ? 'kubeconfig' : undefined,
     );
   }
-  return { context: context.name, cluster, user: data.users.find((u) => u.name === context.user) };
+  return {
+    context: context.name,
+    namespace: context.namespace,
+    cluster,
+    user: data.users.find((u) => u.name === context.user),
+  };
 }
 
 /** What client-node must still do: legacy auth-provider plugins and proxies. */
@@ -113,10 +118,14 @@ const needsClientNode = (cluster: ClusterEntry, user: UserEntry | undefined) =>
 function access(located: Located, cfg: Location, where: KubeConfigEnvironment): ApiServerAccess {
   const options = { now: where.now };
   if ('inCluster' in located) return new KubeconfigAccess(located.inCluster, located.user, options);
-  const { context, cluster, user } = select(readKubeconfigFiles(located.files), cfg, located.source);
+  const { context, namespace, cluster, user } = select(
+    readKubeconfigFiles(located.files),
+    cfg,
+    located.source,
+  );
   if (needsClientNode(cluster, user))
-    return new ClientNodeAccess(cluster, clientNodeFromFiles(located.files, context));
-  return new KubeconfigAccess(cluster, user, options);
+    return new ClientNodeAccess(cluster, clientNodeFromFiles(located.files, context), namespace);
+  return new KubeconfigAccess(cluster, user, { ...options, namespace });
 }
 
 /** The API server and credentials to use; throws KubeConfigError naming what is missing. */

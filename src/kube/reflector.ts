@@ -28,6 +28,8 @@ export interface ReflectorOptions<T> {
   resource: string;
   /** Collection path watched, e.g. `/api/v1/services`. */
   path: string;
+  /** Only objects with these labels (a label selector), in the watch as in `list`. */
+  labelSelector?: string;
   list(page: { limit?: number; continue?: string }): Promise<ListPage<T>>;
   /** Watch events carry raw JSON; this turns one into the list's typed object. */
   deserialize(raw: unknown): T;
@@ -250,6 +252,7 @@ export class Reflector<T> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: opts.watchTimeoutSeconds,
+        ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
       };
       opts.watch
         .watch(opts.path, query, onEvent, finish)

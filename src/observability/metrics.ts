@@ -136,6 +136,12 @@ export function createMetrics() {
       labelNames: ['method', 'result'] as const,
       registers: [registry],
     }),
+    cliTokens: new Counter({
+      name: 'kube_bastion_cli_token_requests_total',
+      help: 'Token endpoint answers for terminal sign-in, by grant (authorization_code, device_code, refresh_token) and result (issued or the OAuth error).',
+      labelNames: ['grant', 'result'] as const,
+      registers: [registry],
+    }),
     decisions: new Counter({
       name: 'kube_bastion_authorization_decisions_total',
       help: 'Authorization decisions by outcome and deciding rule.',

@@ -8,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import { ANONYMOUS, type Identity } from '../authn/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
+import { terminalSignInEnabled } from '../authn/terminal/index.js';
 import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
 import {
   checkOrigin,
@@ -30,6 +31,8 @@ import { createAuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAddressPolicy } from '../proxy/address-policy.js';
+import { cidrMatcher } from '../proxy/cidr-set.js';
+import { clientAddress } from '../proxy/forwarded-for.js';
 import { createBalancer } from '../proxy/balancer/index.js';
 import { createForwarder } from '../proxy/forward.js';
 import { routedHostMatcher } from '../proxy/host-route.js';
@@ -106,6 +109,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
         }));
 
   const publicURL = new URL(config.publicURL);
+  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
   const authentication: Authentication = await createAuthentication(config, {
     logger,
     kubeConfig,
@@ -113,6 +117,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     metrics,
     clock,
     isRoutedHost: routedHostMatcher(config.routing),
+    clientIP: (req) =>
+      clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy).ip,
   });
   const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger, now: elapsed });
   const identity = await createUpstreamIdentity(config, { logger });
@@ -184,6 +190,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     hostSuffix: config.routing.hostSuffix,
     logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
     formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+    terminalLogin: terminalSignInEnabled(config) ? `kube-bastion login ${publicURL.origin}` : undefined,
   });
 
   return {
