@@ -114,6 +114,16 @@ test('globs: `*` matches any run, everything else is literal and anchored', () =
     ['system:serviceaccount:*', 'system:serviceaccount:ns:sa', true],
     ['(x)', '(x)', true],
     ['a?', 'ab', false],
+    // prefix and suffix may not overlap; middle pieces keep their order and fit between them
+    ['a*a', 'a', false],
+    ['a*a', 'aa', true],
+    ['ab*ba', 'aba', false],
+    ['*ab*ab*', 'xabyab', true],
+    ['*ab*ab*', 'xaby', false],
+    ['x*b*a*y', 'xabay', true],
+    ['x*b*a*y', 'xaby', false],
+    ['**', '', true],
+    ['*-*-*-*-prod', `${'-'.repeat(100_000)}x`, false],
   ];
   for (const [pattern, value, expected] of cases)
     assert.equal(compileGlob(pattern)(value), expected, `${pattern} ~ ${value}`);
