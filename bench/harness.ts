@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { BenchContext, Contestant, Running } from './lib/contestant.js';
 import type { PodCheckRow } from './pod-check.js';
 import type { PortalResult } from './portal.js';
+import type { TunnelResult } from './tunnel.js';
 import type { ScaleResult } from './scale.js';
 import { startNginx, type Nginx } from './lib/nginx.js';
 import { canPin, cpuSeconds, hasCommand, processTree } from './lib/proc.js';
@@ -96,6 +97,8 @@ export interface BenchResult {
   baseline?: BaselineInfo;
   /** The large-cluster run of the baseline build, when both ran. */
   scaleBaseline?: ScaleResult;
+  /** A bulk stream through a TCP tunnel against the same stream direct (bench/tunnel.ts), when it ran. */
+  tunnel?: TunnelResult;
 }
 
 export class MissingToolError extends Error {

@@ -6,6 +6,7 @@ import type { BenchResult } from './harness.js';
 import type { PodCheckRow } from './pod-check.js';
 import type { PortalResult } from './portal.js';
 import type { ScaleResult } from './scale.js';
+import type { TunnelDirection, TunnelResult } from './tunnel.js';
 
 export const REPRODUCE = 'npm run bench';
 const marker = (block: string, edge: 'begin' | 'end') => `<!-- bench:${block}:${edge} -->`;
@@ -141,6 +142,24 @@ export function renderPortalMarkdown(p: PortalResult, jsonFile?: string): string
     '',
     `A caller with no grants (the worst case); ${int(p.unchecked)} Services were left unchecked by the budget and the ` +
       `page says so. Reproduce: \`${REPRODUCE}\` (\`BENCH_PORTAL=0\` skips this part)${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
+  ].join('\n');
+}
+
+export function renderTunnelMarkdown(t: TunnelResult, jsonFile?: string): string {
+  const row = (name: string, d: TunnelDirection) =>
+    `| ${name} | ${d.directMBps.toFixed(0)} MB/s | ${d.tunnelMBps.toFixed(0)} MB/s | ${d.ratio.toFixed(2)}× | ` +
+    `${d.gatewayCpuMsPerMB.toFixed(2)} ms | ${d.clientCpuMsPerMB.toFixed(2)} ms |`;
+  return [
+    `Measured ${new Date().toISOString()}, 2 CPUs shared with other work: 1-min load average ` +
+      `${t.loadAverage.map((l) => l.toFixed(1)).join(' → ')}; ${int(t.bytes / 1e6)} MB per stream, median of ${t.rounds} rounds.`,
+    '',
+    '| stream | direct on loopback | through the tunnel | tunnel ÷ direct | gateway CPU per MB | `connect` CPU per MB |',
+    '|---|--:|--:|--:|--:|--:|',
+    row('up (client → backend)', t.up),
+    row('down (backend → client)', t.down),
+    '',
+    `Reproduce: \`${REPRODUCE}\` (\`BENCH_TUNNEL=0\` skips this part, \`BENCH_TUNNEL_MB\` sets the size)` +
+      `${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,
   ].join('\n');
 }
 

@@ -16,6 +16,7 @@
  *   BENCH_PODCHECK=0   skip the Pod-check cost     BENCH_PORTAL=0  skip the portal page (1,000 Services × 2 ports)
  *   BENCH_BASELINE     same as --baseline          BENCH_BUILD=0  reuse the last build of this tree
  *   BENCH_CONTESTANTS= (empty) no wrk rows: only the large cluster, Pod-check and portal parts
+ *   BENCH_TUNNEL=0     skip the TCP tunnel stream  BENCH_TUNNEL_MB (256)  bytes per tunnel stream, in MB
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,10 +32,12 @@ import {
   renderPodCheckMarkdown,
   renderPortalMarkdown,
   renderScaleMarkdown,
+  renderTunnelMarkdown,
   updateDoc,
   writeJSON,
 } from './report.js';
 import { runScale } from './scale.js';
+import { runTunnel } from './tunnel.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, fallback: number) => {
@@ -96,6 +99,8 @@ if (process.env.BENCH_PODCHECK !== '0') {
 }
 if (process.env.BENCH_PORTAL !== '0')
   result.portal = await runPortal({ services: 1000, namespaces: 50, log });
+if (process.env.BENCH_TUNNEL !== '0')
+  result.tunnel = await runTunnel({ bytes: num('BENCH_TUNNEL_MB', 256) * 1e6, rounds: 3, log });
 const json = writeJSON(result, path.join(ROOT, 'bench/results'));
 const doc = path.join(ROOT, 'docs/performance.md');
 const relative = path.relative(ROOT, json);
@@ -108,6 +113,7 @@ function publish(markdown: string, block: string): void {
 if (result.summary.length > 0) publish(renderMarkdown(result, relative), 'results');
 if (result.podCheck) publish(renderPodCheckMarkdown(result.podCheck, relative), 'pod-check');
 if (result.portal) publish(renderPortalMarkdown(result.portal, relative), 'portal');
+if (result.tunnel) publish(renderTunnelMarkdown(result.tunnel, relative), 'tunnel');
 if (result.scale) {
   const base = result.scaleBaseline && { label: `baseline ${baseline!.ref}`, scale: result.scaleBaseline };
   publish(renderScaleMarkdown(result.scale, relative, base), 'scale');

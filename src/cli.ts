@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   token: () => import('./client/commands/token.js'),
   whoami: () => import('./client/commands/whoami.js'),
   logout: () => import('./client/commands/logout.js'),
+  connect: () => import('./client/commands/connect.js'),
 };
 /** What runs when the first argument is a flag or there is none. */
 const DEFAULT_COMMAND = 'serve';

@@ -98,10 +98,13 @@ export async function createAuthentication(
   // The config loader refused serviceAccountTokens with `kubernetes: none`: there is a cluster.
   if (authn.serviceAccountTokens.enabled)
     tokenReview = new TokenReviewAuthenticator(deps.kubeConfig!, authn.serviceAccountTokens, { now });
-  const bearer = new BearerAuthenticator(authn, logger, tokenReview, {
-    now,
-    fetchTimeoutMs: deps.issuerTimeoutMs,
-  });
+  const bearer = new BearerAuthenticator(
+    authn,
+    logger,
+    tokenReview,
+    { now, fetchTimeoutMs: deps.issuerTimeoutMs },
+    publicURL.href,
+  );
   bearer.warmUp();
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;

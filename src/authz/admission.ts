@@ -1,12 +1,13 @@
 /**
- * What is refused only once the caller may proceed: a method the proxy
+ * What is refused only once the caller may proceed: a tunnel that is not a
+ * WebSocket or comes from a web page (400, 403), a method the proxy
  * subresource does not route (405), `dryRun` (400), a cross-site write or
  * WebSocket (403, csrf.ts), a declared body over the limit (413). After
  * authorization, as the apiserver orders it: an outsider learns nothing from
  * a 405 that a 403 would not tell them.
  */
 import type { IncomingMessage } from 'node:http';
-import { GatewayError, badRequest } from '../errors.js';
+import { GatewayError, badRequest, forbidden } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import { PROXY_METHODS, hasDryRun } from '../request/proxy-path.js';
 import { checkOrigin, targetOrigin } from './csrf.js';
@@ -21,8 +22,28 @@ export interface AdmissionSettings {
 /** Throws the refusal; reads the request's method, path, identity and form from `ctx`. */
 export type Admission = (req: IncomingMessage, ctx: RequestContext) => void;
 
+/**
+ * A tunnel is for programs, never for web pages: every browser WebSocket carries an Origin,
+ * and a page served through the path form shares the gateway's origin (and the person's
+ * cookie), so without this any proxied app's script could open raw TCP to a database as
+ * whoever views it. `kube-bastion connect` and other tools send no Origin. Sec-WebSocket-Origin
+ * is the same header as browsers of the hybi-08 draft spelled it (ws still accepts version 8).
+ */
+function admitTunnel(req: IncomingMessage, ctx: RequestContext): void {
+  // As the apiserver answers a plain request for a connect subresource that needs a stream.
+  if (!ctx.upgrade) {
+    throw badRequest('Upgrade request required: a tunnel is a WebSocket (kube-bastion connect)');
+  }
+  if (req.headers.origin !== undefined || req.headers['sec-websocket-origin'] !== undefined) {
+    throw forbidden(
+      'a tunnel cannot be opened from a web page (the request has an Origin): use kube-bastion connect',
+    );
+  }
+}
+
 export function createAdmission(s: AdmissionSettings): Admission {
   return (req, ctx) => {
+    if (ctx.proxyPath!.subresource === 'portforward') admitTunnel(req, ctx);
     if (!PROXY_METHODS.has(ctx.method)) {
       throw new GatewayError(
         405,

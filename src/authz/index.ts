@@ -2,7 +2,7 @@
  * Authorization: may this identity use this verb on this target?
  *
  * Allowed when the namespace fence passes and a static rule or Kubernetes
- * RBAC allows it; node proxy only when switched on. The decision itself is
+ * RBAC allows it; node proxy and TCP tunnels only when switched on. The decision itself is
  * pure (policy.ts); only the SubjectAccessReview does IO.
  */
 import type { ApiServerAccess } from '../kube/index.js';
@@ -41,7 +41,7 @@ export interface GatewayAuthorizer extends Authorizer {
 }
 
 export function createAuthorizer(config: Config, deps: AuthorizerDeps): GatewayAuthorizer {
-  const policy = compilePolicy(config.authorization);
+  const policy = compilePolicy(config.authorization, config.tunnels.enabled);
   const rbac = config.authorization.kubernetesRBAC;
   let reviewer: ReturnType<typeof createSubjectAccessReviewer> | undefined;
   if (rbac.enabled) {

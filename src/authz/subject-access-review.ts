@@ -8,6 +8,7 @@
 import type { V1SubjectAccessReview } from '@kubernetes/client-node';
 import type { ApiServerAccess } from '../kube/api-access.js';
 import { LRUCache } from 'lru-cache';
+import { identityCacheKey } from '../request/identity.js';
 import { serviceUnavailable } from '../errors.js';
 import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
@@ -65,19 +66,14 @@ export function reviewBody(attrs: RequestAttributes): V1SubjectAccessReview {
   };
 }
 
-/** Everything the answer depends on; group order and extra key order do not matter. */
+/** Everything the answer depends on, in a key of fixed size for the caller (group order does not matter). */
 function cacheKey(attrs: RequestAttributes): string {
-  const { user } = attrs;
-  const extra = Object.keys(user.extra)
-    .sort()
-    .map((k) => [k, [...(user.extra[k] ?? [])].sort()]);
   return JSON.stringify([
-    user.username,
-    user.uid ?? '',
-    [...user.groups].sort(),
-    extra,
+    identityCacheKey(attrs.user),
     attrs.verb,
     attrs.resource,
+    // `create` on services/proxy (a WebSocket) is not `create` on services/portforward (a tunnel).
+    attrs.subresource,
     attrs.namespace,
     attrs.name,
   ]);

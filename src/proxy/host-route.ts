@@ -9,7 +9,13 @@
 import { GatewayError, badRequest } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { defaultServicePort, findServicePort, isTLSPort } from './default-port.js';
-import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath, type Scheme } from '../request/proxy-path.js';
+import {
+  cleanPath,
+  escapePath,
+  percentDecodeBytes,
+  type ProxyPath,
+  type Scheme,
+} from '../request/proxy-path.js';
 import { checkNames } from '../request/names.js';
 
 export interface HostRouting {
@@ -130,6 +136,7 @@ export function createHostRouter(config: HostRouting, services: ServiceLookup) {
     const { port, scheme } = hostPort(t, services);
     const path: ProxyPath = {
       kind: 'services',
+      subresource: 'proxy',
       namespace: t.namespace,
       segment: t.segment,
       scheme,

@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.js';
 import type { ClientAddress } from './forwarded-for.js';
 import type { ProxyPath } from './proxy-path.js';
 import type { Endpoint, Target } from './target.js';
+import type { TunnelAudit } from './tunnel.js';
 
 /**
  * What the pipeline learned about one request, stage by stage. It is filled
@@ -37,8 +38,10 @@ export interface RequestContext {
   /** Endpoints tried before the one that answered (connect failures). */
   retries: number;
   upgrade: boolean;
-  /** Response body bytes sent to the client. */
+  /** Response body bytes sent to the client (for a tunnel: the bytes relayed to it). */
   bytes: number;
+  /** A TCP tunnel, once it ended: how and how much (its close audit event carries it). */
+  tunnel?: TunnelAudit;
   /**
    * Aborted when the client goes away before its answer. Every stage awaits IO
    * (TokenReview, SubjectAccessReview, pod lookups) during which Node may already

@@ -5,12 +5,16 @@
  *
  *   route → authenticate → authorize → admit → resolve → (balance +) forward → record
  *
+ * (forward: HTTP and WebSockets through proxy/forward.ts; a tunnel — the
+ * portforward subresource — through proxy/tunnel/.)
+ *
  * The only file that knows how the modules are constructed. `config` passed
  * the loader (config/load.ts), which holds every rule: nothing here checks it again.
  */
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
+import { bearerExpiry } from '../authn/bearer-expiry.js';
 import { createAuthentication, LOGIN_PATH, type Authentication } from '../authn/index.js';
 import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
 import { terminalSignInEnabled } from '../authn/terminal/index.js';
@@ -36,6 +40,7 @@ import { createForwarder } from '../proxy/forward.js';
 import { routedHostMatcher } from '../proxy/host-route.js';
 import { createTargetResolver } from '../proxy/resolve.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
+import { createTunnels, type Tunnels } from '../proxy/tunnel/index.js';
 import type { RequestContext } from '../request/context.js';
 import { clientAddress } from '../request/forwarded-for.js';
 import { ANONYMOUS } from '../request/identity.js';
@@ -44,10 +49,11 @@ import { createPortal } from '../web/portal/index.js';
 import { createAccessLog } from './access-log.js';
 import { gaugeSources } from './gauges.js';
 import { insecureConfig } from './insecure.js';
-import { createUpgradeWatch } from './liveness/index.js';
+import { createCredentialWatch, createUpgradeWatch } from './liveness/index.js';
 import { createPages } from './pages.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createRoute } from './route.js';
+import { createTunnelEvents } from './tunnel-events.js';
 
 export interface AssemblyOptions {
   logger: Logger;
@@ -67,6 +73,8 @@ export interface Assembly {
   readonly authentication: Authentication;
   /** Open upgraded connections, told to go away on shutdown. */
   readonly upgrades: ReturnType<typeof createForwarder>['upgrades'];
+  /** Open tunnels: told to end on shutdown, cut on close. */
+  readonly tunnels: Pick<Tunnels, 'shutdown' | 'close'>;
   /** Stops everything built here (listeners are the caller's). */
   close(): Promise<void>;
 }
@@ -104,33 +112,22 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
 
   // resolve: where the target's endpoints are, and which of them may be dialled.
   const mayDial = rememberAnswers(createAddressPolicy(config.upstream.allowedAddresses));
-  const resolveTarget = createTargetResolver({
-    state,
-    mayDial,
-    allowSelectorless: config.upstream.allowSelectorlessServices,
-    lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
-    nodeAddressTypes:
-      config.kubernetes === 'none' ? undefined : config.kubernetes.kubeletPreferredAddressTypes,
-    endpointRecheckMs: config.kubernetes === 'none' ? undefined : config.kubernetes.endpointRecheck,
-    onPodCheck: (result) => metrics.podChecks.inc({ result }),
-    now,
-  });
+  const resolveTarget = createResolverFor(config, { state, mayDial, metrics, now });
 
-  // balance + forward: which endpoint, and the exchange with it.
+  // balance + forward: which endpoint, and the exchange with it (a tunnel: raw TCP to it).
+  // The audit log is made first: tunnels report to it as they open and close.
+  const audit = createAuditLog(config.logging.audit, logger);
   const identity = await createUpstreamIdentity(config, { logger });
   const balancer = createBalancer(config.upstream.loadBalancing, { metrics, now });
-  const forwarder = createForwarderFor(config, {
-    publicURL,
-    authentication,
-    identity,
-    balancer,
-    logger,
-    metrics,
-  });
+  const affinityKey = affinityKeyFor(config);
+  const forward = { publicURL, authentication, identity, balancer, affinityKey, logger, metrics };
+  const forwarder = createForwarderFor(config, forward);
+  const tunnelEvents = createTunnelEvents(metrics, audit, logger);
+  const tunnels = createTunnelsFor(config, { ...forward, clock, events: tunnelEvents.events });
 
   // record: access log, audit and metrics, once the request is over.
-  const audit = createAuditLog(config.logging.audit, logger);
-  const finished = createAccessLog(logger, metrics, audit);
+  const accessLog = createAccessLog(logger, metrics, audit);
+  const watchUpgrade = createUpgradeWatch({ liveness: (req) => authentication.liveness(req), clock, logger });
 
   // The gateway's own pages: sign-in, the portal, the assertion's keys.
   const portal = createPortal({
@@ -141,6 +138,7 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
     anonymous,
     publicURL,
     hostSuffix: config.routing.hostSuffix,
+    tunnels: config.tunnels.enabled,
     logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
     formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
     terminalLogin: terminalSignInEnabled(config) ? `kube-bastion login ${publicURL.origin}` : undefined,
@@ -164,20 +162,33 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
       attributes: (req, path, who, upgrade) => requestAttributes(req.method ?? 'GET', path, who, upgrade),
       authorize: (attrs) => authorizer.authorize(attrs),
       admit,
-      // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
-      resolve: (path, ctx) => (ctx.hostAmbiguity ? Promise.reject(ctx.hostAmbiguity) : resolveTarget(path)),
+      resolve: async (path, ctx) => {
+        // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
+        if (ctx.hostAmbiguity) throw ctx.hostAmbiguity;
+        const target = await resolveTarget(path);
+        // A tunnel may reach only the ports tunnels.ports allows: refused here, before the upgrade.
+        return path.subresource === 'portforward' ? tunnels.admitTarget(target) : target;
+      },
       forward: (req, res, ctx) => forwarder.web(req, res, ctx),
-      forwardUpgrade: (req, socket, head, ctx) => forwarder.upgrade(req, socket, head, ctx),
+      forwardUpgrade: (req, socket, head, ctx) =>
+        ctx.proxyPath!.subresource === 'portforward'
+          ? tunnels.upgrade(req, socket, head, ctx)
+          : forwarder.upgrade(req, socket, head, ctx),
     },
     {
       pages,
       denied: forbiddenError,
-      finished,
+      finished: (ctx, status, bytes, err) => {
+        accessLog(ctx, status, bytes, err);
+        tunnelEvents.finished(ctx, status);
+      },
       ...signIn,
       publicURL: config.publicURL,
       clientAddress: clientOf,
       unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
-      upgrading: createUpgradeWatch({ liveness: (req) => authentication.liveness(req), clock, logger }),
+      // A tunnel is the gateway's own WebSocket: it watches its credential itself (proxy/tunnel/).
+      upgrading: (req, socket, ctx) =>
+        ctx.proxyPath?.subresource === 'portforward' ? undefined : watchUpgrade(req, socket, ctx),
     },
   );
 
@@ -196,6 +207,7 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
     state,
     authentication,
     upgrades: forwarder.upgrades,
+    tunnels,
     async close() {
       forwarder.close();
       authorizer.close();
@@ -230,11 +242,42 @@ function signInPaths(config: Config, publicURL: URL): { loginPath?: string; host
   };
 }
 
+interface ResolverDeps {
+  state: ClusterState;
+  mayDial: (ip: string) => boolean;
+  metrics: Metrics;
+  now: () => number;
+}
+
+function createResolverFor(config: Config, d: ResolverDeps) {
+  const kube = config.kubernetes === 'none' ? undefined : config.kubernetes;
+  return createTargetResolver({
+    state: d.state,
+    mayDial: d.mayDial,
+    allowSelectorless: config.upstream.allowSelectorlessServices,
+    lookupHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+    nodeAddressTypes: kube?.kubeletPreferredAddressTypes,
+    endpointRecheckMs: kube?.endpointRecheck,
+    onPodCheck: (result) => d.metrics.podChecks.inc({ result }),
+    now: d.now,
+  });
+}
+
+type AffinityKey = (req: IncomingMessage, ctx: RequestContext) => string;
+
+/** Session affinity keys on the client's address, or on the user (`affinityKey: user`). */
+function affinityKeyFor(config: Config): AffinityKey {
+  return config.upstream.loadBalancing.affinityKey === 'user'
+    ? (_req, ctx) => ctx.identity?.username ?? ''
+    : (_req, ctx) => ctx.client.ip;
+}
+
 interface ForwarderDeps {
   publicURL: URL;
   authentication: Authentication;
   identity: UpstreamIdentity;
   balancer: ReturnType<typeof createBalancer>;
+  affinityKey: AffinityKey;
   logger: Logger;
   metrics: Metrics;
 }
@@ -250,10 +293,6 @@ function createForwarderFor(config: Config, d: ForwarderDeps) {
     publicHost: d.publicURL.host,
     logger: d.logger,
   });
-  const affinityKey =
-    upstream.loadBalancing.affinityKey === 'user'
-      ? (_req: IncomingMessage, ctx: RequestContext) => ctx.identity?.username ?? ''
-      : (_req: IncomingMessage, ctx: RequestContext) => ctx.client.ip;
   return createForwarder({
     picker: d.balancer.picker,
     retry: d.balancer.retry,
@@ -270,7 +309,7 @@ function createForwarderFor(config: Config, d: ForwarderDeps) {
     isReservedHeader: (name) => d.identity.isReservedHeader(name),
     isSessionCookie: (name) => d.authentication.isSessionCookie(name),
     identityHeaders: (ctx) => d.identity.headersFor(ctx.identity!, ctx.target!),
-    affinityKey,
+    affinityKey: d.affinityKey,
     maxRequestBodyBytes: upstream.maxRequestBodyBytes,
     maxUpgradesPerUser: upstream.maxUpgradesPerUser,
     clientSendTimeoutMs: config.listen.sendTimeout,
@@ -278,5 +317,30 @@ function createForwarderFor(config: Config, d: ForwarderDeps) {
       upstreamConnectErrors: d.metrics.upstreamConnectErrors,
       upstreamDuration: d.metrics.upstreamDuration,
     },
+  });
+}
+
+interface TunnelDeps extends ForwarderDeps {
+  clock: Clock;
+  events: ReturnType<typeof createTunnelEvents>['events'];
+}
+
+/** Tunnels (the portforward subresource): their timers run on the gateway's clock. */
+function createTunnelsFor(config: Config, d: TunnelDeps) {
+  return createTunnels({
+    config: config.tunnels,
+    picker: d.balancer.picker,
+    retry: d.balancer.retry,
+    connectTimeoutMs: config.upstream.connectTimeout,
+    onConnectError: () => d.metrics.upstreamConnectErrors.inc(),
+    clock: d.clock,
+    events: d.events,
+    affinityKey: d.affinityKey,
+    watchCredential: createCredentialWatch({
+      liveness: (req) => d.authentication.liveness(req),
+      bearerExpiry: (req) => bearerExpiry(req, () => d.clock.now()),
+      clock: d.clock,
+      logger: d.logger,
+    }),
   });
 }

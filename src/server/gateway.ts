@@ -163,6 +163,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         sweep = setInterval(() => server.closeIdleConnections(), 100);
       }, FRESH_CONNECTION_GRACE_MS);
       for (const socket of assembly.upgrades) closeWebSocket(socket);
+      assembly.tunnels.shutdown();
       let cancelDeadline = () => {};
       const deadline = new Promise<void>(
         (r) => (cancelDeadline = clock.after(config.listen.shutdown.timeout, r)),
@@ -180,6 +181,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       draining = true;
       server.closeAllConnections();
       for (const socket of assembly.upgrades) socket.destroy();
+      assembly.tunnels.close();
       await closeListeners();
       await assembly.close();
     },

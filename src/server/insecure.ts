@@ -1,6 +1,6 @@
 /**
  * `--insecure-no-auth`: every caller is the anonymous one, and without rules
- * of its own it may use any verb inside the namespace fence. The listeners
+ * of its own it may use any verb (and tunnel) inside the namespace fence. The listeners
  * stay on 127.0.0.1 (gateway.ts).
  */
 import type { Config } from '../config/schema.js';
@@ -13,6 +13,13 @@ export function insecureConfig(config: Config, logger: Logger): Config {
   const resources: ('services' | 'pods' | 'nodes')[] = config.authorization.nodeProxy
     ? ['services', 'pods', 'nodes']
     : ['services', 'pods'];
-  const rule = { users: [ANONYMOUS.username], namespaces: ['*'], resources, verbs: ['*' as const] };
+  const rule = {
+    users: [ANONYMOUS.username],
+    namespaces: ['*'],
+    resources,
+    verbs: ['*' as const],
+    // Tunnels too, when tunnels.enabled: this mode is for trying things on one's own machine.
+    subresources: ['*' as const],
+  };
   return { ...config, authorization: { ...config.authorization, rules: [rule] } };
 }

@@ -71,7 +71,7 @@ async function writeFiles(dir: string): Promise<{ caPem: string }> {
     privateKeyEncoding: { format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'secret' },
     publicKeyEncoding: { format: 'pem', type: 'spki' },
   }).privateKey;
-  const files: Record<string, string> = {
+  const files: Record<string, string | Buffer> = {
     'tls.crt': leaf.cert,
     'tls.key': leaf.key,
     'other.key': pem(ec()),
@@ -82,6 +82,8 @@ async function writeFiles(dir: string): Promise<{ caPem: string }> {
     'client-secret': 'a-client-secret\n',
     'cookie-secret': `${'c'.repeat(40)}\n`,
     'short-secret': 'too-short\n',
+    // Not UTF-8: what `head -c 48 /dev/urandom` writes.
+    'random-bytes': Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 97 + 131) % 256)),
     empty: '',
     'not-pem.txt': 'hello, not a PEM file\n',
     'empty-kubeconfig': 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n',

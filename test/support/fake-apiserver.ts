@@ -138,6 +138,8 @@ export class FakeApiServer {
   readonly requests: RequestRecord[] = [];
   readonly tokens: Map<string, TokenIdentity>;
   readonly grants: AccessGrant[];
+  /** Every SubjectAccessReview body received, in order: what the gateway asked. */
+  readonly accessReviews: object[] = [];
   latencyMs: number;
   private readonly store: ObjectStore;
   private readonly sockets = new Set<Socket>();
@@ -441,7 +443,7 @@ export class FakeApiServer {
               this.opts.apiAudiences ?? ['https://kubernetes.default.svc.cluster.local'],
             )
           : target.resource === 'subjectaccessreviews'
-            ? reviewAccess(body, this.grants)
+            ? (this.accessReviews.push(body), reviewAccess(body, this.grants))
             : {
                 code: 405,
                 body: statusBody(

@@ -50,17 +50,26 @@ type Handler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown
 export function codeFlow(idp: IdentityProvider, publicURL: URL): () => Promise<CodeFlow> {
   // passport's typings return `any`; this is the shape it actually has.
   const authenticator = new passport.Passport() as unknown as {
+    use(name: string, strategy: Strategy): void;
     authenticate(
-      strategy: Strategy,
+      strategy: string,
       options: { session: false },
       callback?: (...args: never[]) => unknown,
     ): Handler;
   };
-  let strategy: Strategy | undefined;
+  let registered = false;
 
-  async function strategyFor(): Promise<Strategy> {
+  /**
+   * Registers the strategy once and returns its name. It must be used by name: passport then
+   * runs each request on its own `Object.create(strategy)`. Handed the instance itself, it sets
+   * that request's success/fail/redirect on the one shared object, so two sign-ins in flight
+   * crossed: the token answer of one was delivered to the other's callback (a browser signed in
+   * as someone else) and the first request never answered.
+   */
+  async function strategyFor(): Promise<string> {
     const config = await idp.config();
-    strategy ??= new PkceStateNonceStrategy(
+    if (registered) return STRATEGY_KEY;
+    const strategy = new PkceStateNonceStrategy(
       {
         config,
         scope: idp.settings.scopes.join(' '),
@@ -82,7 +91,9 @@ export function codeFlow(idp: IdentityProvider, publicURL: URL): () => Promise<C
         }
       },
     );
-    return strategy;
+    authenticator.use(STRATEGY_KEY, strategy);
+    registered = true;
+    return STRATEGY_KEY;
   }
 
   return async () => {

@@ -20,7 +20,15 @@ function serviceItem(s: PortalListing['namespaces'][number]['services'][number],
   const ports = links.length
     ? `<p class="ports"><span class="muted">Ports:</span> ${links.join(' ')}</p>`
     : '';
-  return `<li><h3>${escapeHTML(s.name)}</h3>${ports}${host}</li>`;
+  // No script on these pages: the whole line is selected by one click, ready to copy.
+  const connect = s.ports
+    .filter((p) => p.connect)
+    .map((p) => `<code class="connect">${escapeHTML(p.connect!)}</code>`)
+    .join('');
+  const terminal = connect
+    ? `<p class="connect"><span class="muted">From a terminal:</span> ${connect}</p>`
+    : '';
+  return `<li><h3>${escapeHTML(s.name)}</h3>${ports}${host}${terminal}</li>`;
 }
 
 /** The "Sign in from a terminal" box: the one command to run (docs/terminal.md). */

@@ -48,5 +48,6 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhe
 .code { font-family: ui-monospace, monospace; font-size: 1.2rem; letter-spacing: 0.1em; }
 form.actions { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 1.25rem 0; }
 pre.terminal { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; overflow-x: auto; }
+ul.services code.connect { display: block; user-select: all; overflow-wrap: anywhere; padding: 0.15rem 0; }
 @media (max-width: 30rem) { h1 { font-size: 1.35rem; } main { padding-top: 0.75rem; } }
 `;
