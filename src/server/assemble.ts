@@ -11,10 +11,8 @@
  * The only file that knows how the modules are constructed. `config` passed
  * the loader (config/load.ts), which holds every rule: nothing here checks it again.
  */
-import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
-import { bearerExpiry } from '../authn/bearer-expiry.js';
 import { createAuthentication, LOGIN_PATH, type Authentication } from '../authn/index.js';
 import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
 import { terminalSignInEnabled } from '../authn/terminal/index.js';
@@ -39,21 +37,20 @@ import { cidrMatcher } from '../proxy/cidr-set.js';
 import { createForwarder } from '../proxy/forward.js';
 import { routedHostMatcher } from '../proxy/host-route.js';
 import { createTargetResolver } from '../proxy/resolve.js';
-import { createResponseRewriter } from '../proxy/rewrite/index.js';
-import { createTunnels, type Tunnels } from '../proxy/tunnel/index.js';
-import type { RequestContext } from '../request/context.js';
+import type { Tunnels } from '../proxy/tunnel/index.js';
 import { clientAddress } from '../request/forwarded-for.js';
 import { ANONYMOUS } from '../request/identity.js';
-import { createUpstreamIdentity, type UpstreamIdentity } from '../upstream-identity/index.js';
+import { createUpstreamIdentity } from '../upstream-identity/index.js';
 import { createPortal } from '../web/portal/index.js';
 import { createAccessLog } from './access-log.js';
 import { gaugeSources } from './gauges.js';
 import { insecureConfig } from './insecure.js';
-import { createCredentialWatch, createUpgradeWatch } from './liveness/index.js';
+import { createUpgradeWatch } from './liveness/index.js';
 import { createPages } from './pages.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createRoute } from './route.js';
 import { createTunnelEvents } from './tunnel-events.js';
+import { affinityKeyFor, createForwarderFor, createTunnelsFor } from './forwarding.js';
 
 export interface AssemblyOptions {
   logger: Logger;
@@ -260,87 +257,5 @@ function createResolverFor(config: Config, d: ResolverDeps) {
     endpointRecheckMs: kube?.endpointRecheck,
     onPodCheck: (result) => d.metrics.podChecks.inc({ result }),
     now: d.now,
-  });
-}
-
-type AffinityKey = (req: IncomingMessage, ctx: RequestContext) => string;
-
-/** Session affinity keys on the client's address, or on the user (`affinityKey: user`). */
-function affinityKeyFor(config: Config): AffinityKey {
-  return config.upstream.loadBalancing.affinityKey === 'user'
-    ? (_req, ctx) => ctx.identity?.username ?? ''
-    : (_req, ctx) => ctx.client.ip;
-}
-
-interface ForwarderDeps {
-  publicURL: URL;
-  authentication: Authentication;
-  identity: UpstreamIdentity;
-  balancer: ReturnType<typeof createBalancer>;
-  affinityKey: AffinityKey;
-  logger: Logger;
-  metrics: Metrics;
-}
-
-function createForwarderFor(config: Config, d: ForwarderDeps) {
-  const { upstream } = config;
-  const clientScheme = config.listen.tls || d.publicURL.protocol === 'https:' ? 'https' : 'http';
-  // Always on: Location and Set-Cookie rewriting is apiserver behaviour; rewriteHTML only governs bodies.
-  // Upstream Set-Cookie lines naming a gateway cookie are dropped in every form.
-  const rewriter = createResponseRewriter(upstream, {
-    isGatewayCookie: (name) => d.authentication.isGatewayCookie(name),
-    clientScheme,
-    publicHost: d.publicURL.host,
-    logger: d.logger,
-  });
-  return createForwarder({
-    picker: d.balancer.picker,
-    retry: d.balancer.retry,
-    rewriter,
-    connectTimeoutMs: upstream.connectTimeout,
-    responseHeaderTimeoutMs: upstream.responseHeaderTimeout,
-    idleTimeoutMs: upstream.idleTimeout,
-    tls: {
-      verify: upstream.tls.verify,
-      ca: upstream.tls.caFile ? readFileSync(upstream.tls.caFile, 'utf8') : undefined,
-    },
-    proto: clientScheme,
-    publicHost: d.publicURL.host,
-    isReservedHeader: (name) => d.identity.isReservedHeader(name),
-    isSessionCookie: (name) => d.authentication.isSessionCookie(name),
-    identityHeaders: (ctx) => d.identity.headersFor(ctx.identity!, ctx.target!),
-    affinityKey: d.affinityKey,
-    maxRequestBodyBytes: upstream.maxRequestBodyBytes,
-    maxUpgradesPerUser: upstream.maxUpgradesPerUser,
-    clientSendTimeoutMs: config.listen.sendTimeout,
-    metrics: {
-      upstreamConnectErrors: d.metrics.upstreamConnectErrors,
-      upstreamDuration: d.metrics.upstreamDuration,
-    },
-  });
-}
-
-interface TunnelDeps extends ForwarderDeps {
-  clock: Clock;
-  events: ReturnType<typeof createTunnelEvents>['events'];
-}
-
-/** Tunnels (the portforward subresource): their timers run on the gateway's clock. */
-function createTunnelsFor(config: Config, d: TunnelDeps) {
-  return createTunnels({
-    config: config.tunnels,
-    picker: d.balancer.picker,
-    retry: d.balancer.retry,
-    connectTimeoutMs: config.upstream.connectTimeout,
-    onConnectError: () => d.metrics.upstreamConnectErrors.inc(),
-    clock: d.clock,
-    events: d.events,
-    affinityKey: d.affinityKey,
-    watchCredential: createCredentialWatch({
-      liveness: (req) => d.authentication.liveness(req),
-      bearerExpiry: (req) => bearerExpiry(req, () => d.clock.now()),
-      clock: d.clock,
-      logger: d.logger,
-    }),
   });
 }
