@@ -135,13 +135,11 @@ ${users}
   team-b/echo (WebSocket), team-a/reports (no ready pods: a 503 page),
   team-a/kv (plain TCP: a tiny key-value store that redis-cli and nc speak).
 
-  From a terminal (the same binary), as alice:
-    kube-bastion login ${origin(demo)}
-    kube-bastion connect team-a/kv:6379 --listen 16379
+  From a terminal in this folder, as alice (npx runs this checkout's kube-bastion):
+    npx kube-bastion login ${origin(demo)}
+    curl -H "Authorization: Bearer $(npx kube-bastion token)" ${demo.url}api/v1/namespaces/team-a/services/whoami/proxy/
+    npx kube-bastion connect team-a/kv:6379 --listen 16379
     redis-cli -p 16379 SET greeting hello      (or: nc 127.0.0.1 16379, then type PING)
-
-  From a terminal:  kube-bastion login ${demo.url.replace(/\/$/, '')}
-  then:             curl -H "Authorization: Bearer $(kube-bastion token)" ${demo.url}api/v1/namespaces/team-a/services/whoami/proxy/
 
   Embedded IdP: ${demo.issuer}
   Press Ctrl+C to stop.
