@@ -7,12 +7,12 @@
  */
 import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, internalError, serviceUnavailable } from '../errors.js';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import { isConnectError } from './balancer/retry.js';
 import type { BodyCopy } from './body-copy.js';
 import type { ForwarderOptions, Outcome } from './forward.js';
 import { relay } from './relay.js';
-import type { Endpoint, Target } from './target.js';
+import type { Endpoint, Target } from '../request/target.js';
 import { startAttempt, type AttemptProgress, type RunningAttempt } from './upstream-attempt.js';
 import { upstreamError } from './upstream-error.js';
 

@@ -8,7 +8,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import { isIdempotent } from './balancer/retry.js';
 import { BodyCopy } from './body-copy.js';
 import { exchange } from './exchange.js';
@@ -16,7 +16,7 @@ import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
-import type { Endpoint, Target } from './target.js';
+import type { Endpoint, Target } from '../request/target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
 import { headerList, type AttemptProgress } from './upstream-attempt.js';
 

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { GatewayError } from '../errors.js';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import type { Outcome } from './forward.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { badUpstreamResponse } from './upstream-error.js';
