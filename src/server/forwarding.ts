@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { createBalancer } from '../proxy/balancer/index.js';
+import { affinityClientKey, type createBalancer } from '../proxy/balancer/index.js';
 import { createForwarder } from '../proxy/forward.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
 import { createTunnels } from '../proxy/tunnel/index.js';
@@ -22,11 +22,14 @@ import type { createTunnelEvents } from './tunnel-events.js';
 
 type AffinityKey = (req: IncomingMessage, ctx: RequestContext) => string;
 
-/** Session affinity keys on the client's address, or on the user (`affinityKey: user`). */
+/**
+ * Session affinity keys on the client's address, or on the user (`affinityKey: user`), as the
+ * balancer defines them (affinityClientKey): anonymous callers still stick by address, and a
+ * user named like an address never shares that address's entry.
+ */
 export function affinityKeyFor(config: Config): AffinityKey {
-  return config.upstream.loadBalancing.affinityKey === 'user'
-    ? (_req, ctx) => ctx.identity?.username ?? ''
-    : (_req, ctx) => ctx.client.ip;
+  const by = config.upstream.loadBalancing.affinityKey;
+  return (_req, ctx) => affinityClientKey(by, { ip: ctx.client.ip, user: ctx.identity?.username });
 }
 
 export interface ForwarderDeps {
