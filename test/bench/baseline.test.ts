@@ -62,7 +62,7 @@ test(
           gatewayContestant('kube-bastion-jwt', '', { jwt: true, rules: true }, () => baseline.cli),
           baselineContestant(baseline),
         ],
-        seconds: 1,
+        seconds: 2,
         warmupSeconds: 0,
         rounds: 1,
         connections: 4,
