@@ -10,8 +10,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { RequestContext } from '../server/request-context.js';
 import { isIdempotent } from './balancer/retry.js';
+import type { Outcome } from './attempt-machine.js';
 import { BodyCopy } from './body-copy.js';
-import { exchange } from './exchange.js';
+import { exchange, type Forwarded } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { routedAuthority } from './host-route.js';
@@ -20,8 +21,16 @@ import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
 import { headerList, type AttemptProgress } from './upstream-attempt.js';
 
-export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
-export type { ResponseRewriter };
+/** Nothing was attempted (the 301 of a bare `…/proxy`). */
+const NOTHING_LEARNED: Forwarded = {
+  endpoint: undefined,
+  retries: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  outcome: undefined,
+};
+
+export type { Forwarded, Outcome, ResponseRewriter };
 
 /** What the forwarder counts (structurally prom-client metrics). */
 export interface ForwarderMetrics {
@@ -121,10 +130,17 @@ export function createForwarder(o: ForwarderOptions) {
     return { headers, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
   }
 
-  async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  /**
+   * Forwards a plain request and resolves, once the client response closed, with what it learned;
+   * it reads `ctx` and never writes it. Throws (nothing attempted) on a body it will not forward.
+   */
+  async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<Forwarded> {
     const target = ctx.target!;
     const method = req.method ?? 'GET';
-    if (target.path === '' && (method === 'GET' || method === 'HEAD')) return redirectToRoot(res, ctx);
+    if (target.path === '' && (method === 'GET' || method === 'HEAD')) {
+      redirectToRoot(res, ctx);
+      return NOTHING_LEARNED;
+    }
     const framing = requestFraming(method, req.headers);
     const prepared = await prepare(req, ctx, false);
     // The client may have left while identity headers were made: send nothing upstream then.
@@ -140,6 +156,7 @@ export function createForwarder(o: ForwarderOptions) {
         path: prepared.path,
         headers,
         body,
+        bodyLength: framing.body === 'length' ? framing.length : framing.body === 'chunked' ? -1 : 0,
         // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
         copy: body && BodyCopy.worthKeeping(req, isIdempotent(method)) ? new BodyCopy(body) : undefined,
         agents: framing.reuse ? agents : oneShot,
@@ -147,7 +164,17 @@ export function createForwarder(o: ForwarderOptions) {
       },
       req,
       res,
-      ctx,
+      // What the relay and rewriter read; the endpoint is set once one answers.
+      {
+        id: ctx.id,
+        method: ctx.method,
+        url: ctx.url,
+        via: ctx.via,
+        host: ctx.host,
+        proxyPath: ctx.proxyPath,
+        target,
+        endpoint: undefined,
+      },
     );
   }
 

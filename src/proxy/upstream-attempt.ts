@@ -42,7 +42,7 @@ export interface AttemptEvents {
   /** Response headers arrived; the caller relays the response. */
   response(upstream: IncomingMessage): void;
   /** The attempt failed before a response (connect error, timeout, reset). Not called after response(). */
-  error(err: NodeJS.ErrnoException, progress: AttemptProgress): void;
+  failed(err: NodeJS.ErrnoException, progress: AttemptProgress): void;
 }
 
 export interface RunningAttempt {
@@ -172,7 +172,7 @@ export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttem
     if (settled) return;
     const progress = { requestWritten: requestWritten(), bodyStarted };
     stop();
-    on.error(err, progress);
+    on.failed(err, progress);
   };
   // The wait for response headers starts once the request is sent: a large upload may take
   // longer than responseHeaderTimeout (listen.requestTimeout bounds that on the client side).

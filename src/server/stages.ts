@@ -96,7 +96,14 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       if (ctx.hostAmbiguity) throw ctx.hostAmbiguity;
       return parts.resolveTarget(path);
     },
-    forward: (req, res, ctx) => parts.forwarder.web(req, res, ctx),
+    // The forwarder returns what it learned; the request's record is kept here.
+    forward: async (req, res, ctx) => {
+      const learned = await parts.forwarder.web(req, res, ctx);
+      ctx.endpoint = learned.endpoint;
+      ctx.retries = learned.retries;
+      ctx.bytes = learned.bytesOut;
+      if (learned.error) throw learned.error;
+    },
     forwardUpgrade: (req, socket, head, ctx) => parts.forwarder.upgrade(req, socket, head, ctx),
   };
 }
