@@ -6,7 +6,7 @@
  * error to answer): the caller records it. Every callback here runs inside a
  * node event: none may throw.
  */
-import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, internalError } from '../errors.js';
 import {
   INITIAL,
@@ -21,6 +21,8 @@ import type { BodyCopy } from './body-copy.js';
 import type { ForwarderOptions } from './forward.js';
 import { relay, type RelayRequest, type RelaySink } from './relay.js';
 import type { Endpoint, Target } from './target.js';
+import type { UpstreamResponse } from './upstream-message.js';
+import type { UpstreamPools } from './upstream-pool.js';
 import {
   startAttempt,
   type AttemptEvents,
@@ -30,14 +32,10 @@ import {
 
 export type ExchangeDeps = Pick<
   ForwarderOptions,
-  | 'picker'
-  | 'retry'
-  | 'rewriter'
-  | 'connectTimeoutMs'
-  | 'responseHeaderTimeoutMs'
-  | 'maxRequestBodyBytes'
-  | 'metrics'
->;
+  'picker' | 'retry' | 'rewriter' | 'maxRequestBodyBytes' | 'metrics'
+> & {
+  pools: UpstreamPools;
+};
 
 /** What is sent, decided before the first attempt (forward.ts). */
 export interface ExchangePlan {
@@ -52,8 +50,8 @@ export interface ExchangePlan {
   bodyLength: number;
   /** A kept copy of a small idempotent body, for a retry after it went out. */
   copy: BodyCopy | undefined;
-  /** Pooled, or one-shot when the connection must carry nothing after this request. */
-  agents: { http: Agent; https: Agent };
+  /** The connection must carry nothing after this request (framing.ts). */
+  closeAfter: boolean;
   /** Session-affinity key. */
   clientKey: string;
 }
@@ -188,21 +186,17 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
     try {
       this.running = startAttempt(
         {
-          scheme: target.scheme,
-          ip: endpoint.ip,
-          port: endpoint.port,
+          pool: this.d.pools.get(target.scheme, endpoint.ip, endpoint.port),
           method: this.plan.method,
           path: this.plan.path,
           headers: this.plan.headers,
-          agent: this.plan.agents[target.scheme],
+          closeAfter: this.plan.closeAfter,
           body: this.sendBody,
-          connectTimeoutMs: this.d.connectTimeoutMs,
-          responseHeaderTimeoutMs: this.d.responseHeaderTimeoutMs,
         },
         this,
       );
     } catch {
-      // node refused the request as built (it checks every header): nothing went out.
+      // undici refused the request as built (it checks every header): nothing went out.
       this.on({
         type: 'refused',
         error: internalError('the request could not be sent upstream'),
@@ -212,7 +206,7 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
   }
 
   /** The attempt's response head arrived. */
-  response(upstream: IncomingMessage): void {
+  response(upstream: UpstreamResponse): void {
     this.d.metrics?.upstreamDuration.observe((performance.now() - this.startedAt) / 1000);
     let refused: GatewayError | undefined;
     this.view.endpoint = this.endpoint;

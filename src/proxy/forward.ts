@@ -6,8 +6,7 @@
  * propagation), the response going back through relay.ts. WebSocket upgrades
  * go to upgrade-forwarder.ts. Where to send was decided before (resolve.ts).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../server/request-context.js';
 import { isIdempotent } from './balancer/retry.js';
 import type { Outcome } from './attempt-machine.js';
@@ -20,6 +19,7 @@ import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
 import { headerList, type AttemptProgress } from './upstream-attempt.js';
+import { UpstreamPools } from './upstream-pool.js';
 
 /** Nothing was attempted (the 301 of a bare `…/proxy`). */
 const NOTHING_LEARNED: Forwarded = {
@@ -83,33 +83,25 @@ export interface ForwarderOptions {
   /** `listen.sendTimeout`: an upgraded client that leaves its bytes unread this long is cut. */
   clientSendTimeoutMs?: number;
   metrics?: ForwarderMetrics;
+  /** `upstream.allowedAddresses`, asked again whenever a connection is dialled (resolution asked first). */
+  mayDial?: (ip: string) => boolean;
 }
 
 export function createForwarder(o: ForwarderOptions) {
-  const agentOptions: http.AgentOptions = {
-    keepAlive: true,
-    maxFreeSockets: 256,
-    timeout: o.idleTimeoutMs,
-    // The most recently used connection first: the others age out, and the pool stays small.
-    scheduling: 'lifo',
-  };
-  const tls = { rejectUnauthorized: o.tls.verify, ca: o.tls.ca };
-  const agents = {
-    http: new http.Agent(agentOptions),
-    https: new https.Agent({ ...agentOptions, ...tls }),
-  };
-  // For a request whose connection must carry nothing after it (framing.ts): node sends
-  // `Connection: close` and destroys the socket after the response, whatever the upstream says.
-  const oneShot = {
-    http: new http.Agent({ keepAlive: false }),
-    https: new https.Agent({ keepAlive: false, ...tls }),
-  };
+  const pools = new UpstreamPools({
+    connectTimeoutMs: o.connectTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
+    tls: o.tls,
+    mayDial: o.mayDial,
+  });
+  const deps = { ...o, pools };
   /** The sanitized upstream headers (with identity) and the upstream path + query. */
   async function prepare(
     req: IncomingMessage,
     ctx: RequestContext,
     upgrade: boolean,
-  ): Promise<{ headers: http.IncomingHttpHeaders; path: string }> {
+  ): Promise<{ headers: IncomingHttpHeaders; path: string }> {
     const target = ctx.target!;
     const path = ctx.proxyPath!;
     const pathForm = ctx.via === 'path';
@@ -145,11 +137,13 @@ export function createForwarder(o: ForwarderOptions) {
     const prepared = await prepare(req, ctx, false);
     // The client may have left while identity headers were made: send nothing upstream then.
     ctx.signal.throwIfAborted();
-    const headers = [...headerList(prepared.headers), ...framingHeader(framing, method)];
+    // A body without a length goes chunked: undici writes that framing itself.
+    const headers = headerList(prepared.headers);
+    if (framing.body !== 'chunked') headers.push(...framingHeader(framing, method));
     const body = carriesBody(framing) ? req : undefined;
     o.retry.recordRequest(target);
     return exchange(
-      o,
+      deps,
       {
         target,
         method,
@@ -159,7 +153,7 @@ export function createForwarder(o: ForwarderOptions) {
         bodyLength: framing.body === 'length' ? framing.length : framing.body === 'chunked' ? -1 : 0,
         // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
         copy: body && BodyCopy.worthKeeping(req, isIdempotent(method)) ? new BodyCopy(body) : undefined,
-        agents: framing.reuse ? agents : oneShot,
+        closeAfter: !framing.reuse,
         clientKey: o.affinityKey(req, ctx),
       },
       req,
@@ -196,7 +190,7 @@ export function createForwarder(o: ForwarderOptions) {
     /** Open upgraded connections (for graceful shutdown). */
     upgrades: websockets.upgrades,
     close(): void {
-      for (const agent of [agents.http, agents.https, oneShot.http, oneShot.https]) agent.destroy();
+      pools.close();
       websockets.close();
     },
   };

@@ -5,7 +5,8 @@
  * rewritten), the body streamed through, and the outcome for the balancer
  * once the client response closes.
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { GatewayError } from '../errors.js';
 import type { Outcome } from './attempt-machine.js';
 import { downstreamResponseHeaders } from './headers.js';
@@ -16,10 +17,18 @@ import { headersDefect, responseHeadDefect } from './upstream-response.js';
 /** What the relay and the rewriter read of the request (rewrite/response-rewriter.ts's RewriteRequest). */
 export type RelayRequest = RewriteRequest;
 
+/** An upstream response as the relay reads it: node's IncomingMessage, or undici's shaped like it (upstream-message.ts). */
+export type UpstreamMessage = Readable & {
+  statusCode?: number;
+  statusMessage?: string;
+  headers: IncomingHttpHeaders;
+  complete: boolean;
+};
+
 /** Guards and rewrites responses (Set-Cookie, origin-wide headers; Location and HTML in the path form). */
 export interface ResponseRewriter {
   headers(headers: OutgoingHttpHeaders, req: RelayRequest, statusCode: number): OutgoingHttpHeaders;
-  body(upstream: IncomingMessage, req: RelayRequest): NodeJS.ReadableStream;
+  body(upstream: UpstreamMessage, req: RelayRequest): NodeJS.ReadableStream;
 }
 
 /** Where the relay reports: response body bytes as they go, and the outcome once the client response closes. */
@@ -36,7 +45,7 @@ type Body = NodeJS.ReadableStream & { destroy(): void };
  * client then, `sink.relayed` is never called, and the caller closes the upstream connection.
  */
 export function relay(
-  upstream: IncomingMessage,
+  upstream: UpstreamMessage,
   res: ServerResponse,
   req: RelayRequest,
   rewriter: ResponseRewriter | undefined,
@@ -74,7 +83,7 @@ export function relay(
  * once more, since they are built from upstream values. Nothing is sent when this fails.
  */
 function startResponse(
-  upstream: IncomingMessage,
+  upstream: UpstreamMessage,
   res: ServerResponse,
   req: RelayRequest,
   rewriter: ResponseRewriter | undefined,

@@ -162,6 +162,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     maxRequestBodyBytes: config.upstream.maxRequestBodyBytes,
     maxUpgradesPerUser: config.upstream.maxUpgradesPerUser,
     clientSendTimeoutMs: config.listen.sendTimeout,
+    mayDial,
     metrics: {
       upstreamConnectErrors: metrics.upstreamConnectErrors,
       upstreamDuration: metrics.upstreamDuration,
