@@ -82,8 +82,7 @@ class OpenPerUser {
 
   /** Counts one more for the caller, or throws the 429; returns the release (idempotent). */
   take(ctx: RequestContext): () => void {
-    const who =
-      ctx.identity?.username !== undefined ? `user:${ctx.identity.username}` : `ip:${ctx.client.ip}`;
+    const who = ctx.identity?.username !== undefined ? `user:${ctx.identity.username}` : `ip:${ctx.client.ip}`;
     const count = this.open.get(who) ?? 0;
     if (count >= this.max) {
       throw new GatewayError(
