@@ -89,8 +89,6 @@ export interface Transition {
   report?: Outcome;
   /** Cancel the running upstream request: its connection is closed, never reused. */
   cancel?: boolean;
-  /** Stop streaming the client's body to the failed attempt. */
-  detachBody?: boolean;
   /** A connection could not be made or was lost (kube_bastion_upstream_connect_errors_total). */
   connectError?: boolean;
 }
@@ -122,7 +120,6 @@ export function step(s: MachineState, e: AttemptEvent, gate: RetryGate, service 
         decision: { do: 'pick' },
         report: isConnectError(e.failure.code) ? 'connect-error' : 'server-error',
         connectError: isConnectError(e.failure.code),
-        detachBody: true,
       };
     case 'response':
       return s.phase === 'attempting'
@@ -133,7 +130,6 @@ export function step(s: MachineState, e: AttemptEvent, gate: RetryGate, service 
       return done(s, e.headersSent ? { do: 'cut' } : { do: 'answer', error: e.error }, {
         report: 'server-error',
         cancel: true,
-        detachBody: true,
       });
     case 'relayed':
       return done(s, { do: 'finish' }, { report: e.outcome });
@@ -147,7 +143,7 @@ export function step(s: MachineState, e: AttemptEvent, gate: RetryGate, service 
         e.headersSent
           ? { do: 'cut' }
           : { do: 'answer', error: new GatewayError(413, 'RequestEntityTooLarge', 'request body too large') },
-        { report: 'cancelled', cancel: true, detachBody: true },
+        { report: 'cancelled', cancel: true },
       );
   }
 }

@@ -135,7 +135,6 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
       this.report = undefined;
     }
     if (t.cancel) this.running?.cancel();
-    if (t.detachBody) this.plan.body?.unpipe();
     const decision = t.decision;
     switch (decision.do) {
       case 'pick':
