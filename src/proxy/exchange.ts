@@ -93,7 +93,8 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
   private running: RunningAttempt | undefined;
   /** Reports the current attempt's outcome to the balancer. */
   private report: ((outcome: Outcome) => void) | undefined;
-  private readonly tried = new Set<string>();
+  /** Endpoints tried (`ip:port`), made at the first failure: most requests never need it. */
+  private tried: Set<string> | undefined;
   private sendBody: IncomingMessage | Buffer | undefined;
   private startedAt = 0;
 
@@ -179,13 +180,12 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
   private attempt(endpoint: Endpoint): void {
     const { target } = this.plan;
     this.endpoint = endpoint;
-    this.tried.add(`${endpoint.ip}:${endpoint.port}`);
     this.report = this.d.picker.start(target, endpoint);
     this.startedAt = performance.now();
     try {
       this.running = startAttempt(
         {
-          pool: this.d.pools.get(target.scheme, endpoint.ip, endpoint.port),
+          pool: this.d.pools.forEndpoint(target.scheme, endpoint),
           method: this.plan.method,
           path: this.plan.path,
           headers: this.plan.headers,
@@ -220,6 +220,8 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
 
   /** The attempt failed before a response head. */
   failed(err: NodeJS.ErrnoException, progress: AttemptProgress): void {
+    const ep = this.endpoint!;
+    (this.tried ??= new Set()).add(`${ep.ip}:${ep.port}`);
     const failure: AttemptFailure = {
       code: err.code,
       message: err.message,

@@ -34,11 +34,15 @@ export interface UpstreamPoolOptions {
 
 interface Entry {
   pool: Pool;
+  scheme: 'http' | 'https';
   lastUsed: number;
+  dropped: boolean;
 }
 
 export class UpstreamPools {
   private readonly pools = new Map<string, Entry>();
+  /** The hot path: an Endpoint object lives as long as its EndpointSlice, so no key is built per request. */
+  private readonly byEndpoint = new WeakMap<object, Entry>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly now: () => number;
 
@@ -51,15 +55,31 @@ export class UpstreamPools {
 
   /** The pool for one endpoint, made on first use. */
   get(scheme: 'http' | 'https', ip: string, port: number): Pool {
+    const entry = this.entry(scheme, ip, port);
+    entry.lastUsed = this.now();
+    return entry.pool;
+  }
+
+  /** As get(), remembered on the endpoint object itself. */
+  forEndpoint(scheme: 'http' | 'https', endpoint: { ip: string; port: number }): Pool {
+    let entry = this.byEndpoint.get(endpoint);
+    if (entry === undefined || entry.dropped || entry.scheme !== scheme) {
+      entry = this.entry(scheme, endpoint.ip, endpoint.port);
+      this.byEndpoint.set(endpoint, entry);
+    }
+    entry.lastUsed = this.now();
+    return entry.pool;
+  }
+
+  private entry(scheme: 'http' | 'https', ip: string, port: number): Entry {
     const key = `${scheme}|${ip}|${port}`;
     let entry = this.pools.get(key);
     if (entry === undefined) {
       if (this.pools.size >= (this.o.maxPools ?? 4096)) this.evictOldest();
-      entry = { pool: this.open(scheme, ip, port), lastUsed: 0 };
+      entry = { pool: this.open(scheme, ip, port), scheme, lastUsed: 0, dropped: false };
       this.pools.set(key, entry);
     }
-    entry.lastUsed = this.now();
-    return entry.pool;
+    return entry;
   }
 
   get size(): number {
@@ -77,8 +97,10 @@ export class UpstreamPools {
   /** Every connection is closed at once (shutdown). */
   close(): void {
     clearInterval(this.sweeper);
-    for (const entry of this.pools.values()) void entry.pool.destroy().catch(() => {});
-    this.pools.clear();
+    for (const [key, entry] of this.pools) {
+      this.drop(key, entry);
+      void entry.pool.destroy().catch(() => {});
+    }
   }
 
   private evictOldest(): void {
@@ -89,6 +111,7 @@ export class UpstreamPools {
 
   private drop(key: string, entry: Entry): void {
     this.pools.delete(key);
+    entry.dropped = true;
     // Requests under way finish; the pool then closes its connections.
     void entry.pool.close().catch(() => {});
   }

@@ -74,6 +74,14 @@ test('a pool unused for an idle period is dropped and its connections closed', a
     p.sweep();
     assert.equal(p.size, 0, 'the endpoint went unused: its pool is gone');
     await eventually(() => open.size === 0);
+    // The pool remembered on an Endpoint object is not handed out once dropped.
+    const endpoint = { ip: '127.0.0.1', port };
+    const first = p.forEndpoint('http', endpoint);
+    assert.equal(p.forEndpoint('http', endpoint), first);
+    advance(60_001);
+    p.sweep();
+    assert.notEqual(p.forEndpoint('http', endpoint), first, 'dropped: a new pool');
+    assert.equal(p.size, 1);
   } finally {
     p.close();
   }
