@@ -13,12 +13,12 @@ import type { Outcome } from './attempt-machine.js';
 import { BodyCopy } from './body-copy.js';
 import { exchange, type Forwarded } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaderList, upstreamRequestHeaders, type UpstreamHeaderOptions } from './headers.js';
 import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from './target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
-import { headerList, type AttemptProgress } from './upstream-attempt.js';
+import type { AttemptProgress } from './upstream-attempt.js';
 import { UpstreamPools } from './upstream-pool.js';
 
 /** Nothing was attempted (the 301 of a bare `…/proxy`). */
@@ -96,17 +96,13 @@ export function createForwarder(o: ForwarderOptions) {
     mayDial: o.mayDial,
   });
   const deps = { ...o, pools };
-  /** The sanitized upstream headers (with identity) and the upstream path + query. */
-  async function prepare(
-    req: IncomingMessage,
-    ctx: RequestContext,
-    upgrade: boolean,
-  ): Promise<{ headers: IncomingHttpHeaders; path: string }> {
+  /** What the upstream headers are built from, and the upstream path + query. */
+  function upstreamOf(req: IncomingMessage, ctx: RequestContext, upgrade: boolean) {
     const target = ctx.target!;
     const path = ctx.proxyPath!;
     const pathForm = ctx.via === 'path';
     const upstreamPath = target.path === '' ? '/' : target.path;
-    const headers = upstreamRequestHeaders(req.headers, {
+    const options: UpstreamHeaderOptions = {
       forwardedFor: ctx.client.forwardedFor,
       proto: o.proto,
       // The path form is served on the gateway's own host; a routed host is the app's.
@@ -117,9 +113,19 @@ export function createForwarder(o: ForwarderOptions) {
       isReservedHeader: o.isReservedHeader,
       isSessionCookie: o.isSessionCookie,
       upgrade,
-    });
+    };
+    return { options, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
+  }
+
+  /** For a WebSocket upgrade: the sanitized upstream headers (with identity) as an object. */
+  async function prepareUpgrade(
+    req: IncomingMessage,
+    ctx: RequestContext,
+  ): Promise<{ headers: IncomingHttpHeaders; path: string }> {
+    const { options, path } = upstreamOf(req, ctx, true);
+    const headers = upstreamRequestHeaders(req.headers, options);
     Object.assign(headers, await o.identityHeaders(ctx));
-    return { headers, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
+    return { headers, path };
   }
 
   /**
@@ -134,11 +140,14 @@ export function createForwarder(o: ForwarderOptions) {
       return NOTHING_LEARNED;
     }
     const framing = requestFraming(method, req.headers);
-    const prepared = await prepare(req, ctx, false);
+    const upstream = upstreamOf(req, ctx, false);
+    // Built once, as the flat list undici writes; identity names were dropped from the client's.
+    const headers = upstreamRequestHeaderList(req.headers, upstream.options);
+    const identity = await o.identityHeaders(ctx);
     // The client may have left while identity headers were made: send nothing upstream then.
     ctx.signal.throwIfAborted();
+    for (const name in identity) headers.push(name, identity[name]);
     // A body without a length goes chunked: undici writes that framing itself.
-    const headers = headerList(prepared.headers);
     if (framing.body !== 'chunked') headers.push(...framingHeader(framing, method));
     const body = carriesBody(framing) ? req : undefined;
     o.retry.recordRequest(target);
@@ -147,7 +156,7 @@ export function createForwarder(o: ForwarderOptions) {
       {
         target,
         method,
-        path: prepared.path,
+        path: upstream.path,
         headers,
         body,
         bodyLength: framing.body === 'length' ? framing.length : framing.body === 'chunked' ? -1 : 0,
@@ -178,7 +187,7 @@ export function createForwarder(o: ForwarderOptions) {
     connectTimeoutMs: o.connectTimeoutMs,
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
     affinityKey: o.affinityKey,
-    prepare: (req, ctx) => prepare(req, ctx, true),
+    prepare: prepareUpgrade,
     rewriter: o.rewriter,
     maxPerUser: o.maxUpgradesPerUser,
     sendTimeoutMs: o.clientSendTimeoutMs,

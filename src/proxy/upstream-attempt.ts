@@ -65,18 +65,6 @@ export function codeError(code: string, message: string): NodeJS.ErrnoException 
   return Object.assign(new Error(message), { code });
 }
 
-/** Flattens a header object into the raw header list form (repeated names for arrays). */
-export function headerList(headers: Record<string, string | string[] | number | undefined>): string[] {
-  const out: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, String(value));
-  }
-  return out;
-}
-
 /**
  * The connect deadline of a new connection: it runs until the TCP connect and, for TLS, until the
  * handshake is done. A backend that accepts the connection and never answers the ClientHello is as
