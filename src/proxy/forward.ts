@@ -1,10 +1,13 @@
 /**
  * How a request is sent: this file prepares the upstream headers and the
- * body's framing (framing.ts) and holds the connection pools; exchange.ts
- * runs the attempts (an endpoint each, retries after connection failures),
- * each over node:http (upstream-attempt.ts: timeouts, streaming, abort
- * propagation), the response going back through relay.ts. WebSocket upgrades
- * go to upgrade-forwarder.ts. Where to send was decided before (resolve.ts).
+ * body's framing (framing.ts) and holds the connection pools (upstream-pool.ts,
+ * undici, one per endpoint); exchange.ts runs the attempts as the attempt
+ * machine decides (attempt-machine.ts: an endpoint each, retries after
+ * connection failures), each over its endpoint's pool (upstream-attempt.ts:
+ * streaming, cancellation, how far it got), the response going back through
+ * relay.ts. The result is what the request learned; the caller records it.
+ * WebSocket upgrades go to upgrade-forwarder.ts (http-proxy-3). Where to send
+ * was decided before (resolve.ts).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../server/request-context.js';
