@@ -286,6 +286,20 @@ describe('a failed attempt: retry on another endpoint, or which error', () => {
       retried: 0,
     },
     {
+      name: 'once the response started, a reset is never retried: the relay cuts the client',
+      method: 'GET',
+      events: [
+        picked(),
+        { type: 'response' },
+        failed(failure('ECONNRESET', { requestWritten: true })),
+        picked(),
+        { type: 'relayed', outcome: 'cancelled' },
+      ],
+      decisions: ['attempt', 'relay', 'ignore', 'ignore', 'finish'],
+      reports: ['cancelled'],
+      retried: 0,
+    },
+    {
       name: 'a 5xx relayed whole: server-error for outlier detection',
       method: 'GET',
       events: [picked(), { type: 'response' }, { type: 'relayed', outcome: 'server-error' }],
