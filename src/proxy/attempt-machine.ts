@@ -105,6 +105,7 @@ export function step(s: MachineState, e: AttemptEvent, gate: RetryGate, service 
   switch (e.type) {
     case 'picked':
       if (s.phase === 'choosing') return retryOrAnswer(s, e.found, gate);
+      if (s.phase !== 'start') return { state: s, decision: IGNORE };
       return e.found
         ? { state: { ...s, phase: 'attempting' }, decision: { do: 'attempt', replay: false } }
         : done(s, {
