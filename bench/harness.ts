@@ -10,9 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BenchContext, Contestant, Running } from './contestants.js';
+import type { BenchContext, Contestant, Running } from './lib/contestant.js';
 import type { PodCheckRow } from './pod-check.js';
 import type { PortalResult } from './portal.js';
+import type { TunnelResult } from './tunnel.js';
 import type { ScaleResult } from './scale.js';
 import { startNginx, type Nginx } from './lib/nginx.js';
 import { canPin, cpuSeconds, hasCommand, processTree } from './lib/proc.js';
@@ -57,6 +58,17 @@ export interface Summary {
   vsDirect?: number;
   vsNginx?: number;
   vsBareNode?: number;
+  /** req per CPU-second / bare Node's (the issue's P1 ratios). */
+  cpuVsBareNode?: number;
+  /** req per CPU-second / the baseline build's, when one ran (`--baseline`). */
+  vsBaseline?: number;
+}
+
+/** The commit a `--baseline` run compared with, and the row its contestant mirrors. */
+export interface BaselineInfo {
+  ref: string;
+  commit: string;
+  as: string;
 }
 
 export interface BenchResult {
@@ -81,6 +93,12 @@ export interface BenchResult {
   podCheck?: PodCheckRow[];
   /** One portal page on a large cluster (bench/portal.ts), when it ran. */
   portal?: PortalResult;
+  /** Set when a baseline build ran as the contestant `baseline`. */
+  baseline?: BaselineInfo;
+  /** The large-cluster run of the baseline build, when both ran. */
+  scaleBaseline?: ScaleResult;
+  /** A bulk stream through a TCP tunnel against the same stream direct (bench/tunnel.ts), when it ran. */
+  tunnel?: TunnelResult;
 }
 
 export class MissingToolError extends Error {
@@ -151,11 +169,15 @@ export function summarize(
     };
   });
   const rpsOf = (name: string) => summaries.find((s) => s.name === name)?.rps;
+  const cpuOf = (name: string) => summaries.find((s) => s.name === name)?.reqPerCpuSecond;
+  const [bareCpu, baseline] = [cpuOf('bare-node'), cpuOf('baseline')];
   for (const s of summaries) {
     const [d, n, b] = [rpsOf('direct'), rpsOf('nginx'), rpsOf('bare-node')];
     if (d) s.vsDirect = s.rps / d;
     if (n) s.vsNginx = s.rps / n;
     if (b) s.vsBareNode = s.rps / b;
+    if (bareCpu) s.cpuVsBareNode = s.reqPerCpuSecond / bareCpu;
+    if (baseline) s.vsBaseline = s.reqPerCpuSecond / baseline;
   }
   return summaries;
 }

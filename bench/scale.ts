@@ -6,6 +6,7 @@
  * EndpointSlice change the traffic moves to the new endpoint.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +37,8 @@ export interface ScaleResult {
   endpoints: number;
   /** Process start → /readyz answers 200 (caches synced). */
   readyMs: number;
+  /** CPU time the gateway used up to then (ms): less dependent on the machine's load than `readyMs`. */
+  readyCpuMs: number;
   /** VmRSS once ready, and after the shift measurements (MB). */
   rssReadyMB: number;
   rssAfterMB: number;
@@ -46,6 +49,8 @@ export interface ScaleResult {
   /** Per change: ms from the API write to the first request served by the new endpoint, and to the last one served by the old. */
   shiftFirstMs: number[];
   shiftAllMs: number[];
+  /** 1-minute load average when the run started and when it ended: what else the machine was doing. */
+  loadAverage: number[];
 }
 
 function memoryMB(pid: number): { rss: number; peak: number } {
@@ -102,6 +107,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const log = o.log ?? (() => {});
+  const loadAverage = [loadavg()[0]];
   log('building the gateway');
   const cli = o.cli ?? gatewayCLI();
   log(`fake API server with ${o.services} Services × ${o.endpointsPerService} endpoints`);
@@ -113,7 +119,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     await api.stop();
     throw err;
   });
-  const { proc, readyMs } = gw;
+  const { proc, readyMs, readyCpuMs } = gw;
   const port = new URL(gw.url).port;
   try {
     const atReady = memoryMB(proc.pid);
@@ -164,12 +170,14 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       services: o.services,
       endpoints: o.services * o.endpointsPerService,
       readyMs,
+      readyCpuMs,
       rssReadyMB: atReady.rss,
       rssAfterMB: later.rss,
       rssPeakMB: later.peak,
       heapUsedMB,
       shiftFirstMs,
       shiftAllMs,
+      loadAverage: [...loadAverage, loadavg()[0]],
     };
   } finally {
     await gw.stop();

@@ -15,6 +15,12 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   serve: () => import('./commands/serve.js'),
   'check-config': () => import('./commands/check-config.js'),
   demo: () => import('./commands/demo.js'),
+  // The terminal's (docs/terminal.md): light imports, since `token` runs in `$(…)` and as an exec plugin.
+  login: () => import('./client/commands/login.js'),
+  token: () => import('./client/commands/token.js'),
+  whoami: () => import('./client/commands/whoami.js'),
+  logout: () => import('./client/commands/logout.js'),
+  connect: () => import('./client/commands/connect.js'),
 };
 /** What runs when the first argument is a flag or there is none. */
 const DEFAULT_COMMAND = 'serve';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeApiServer } from '../../test/support/fake-apiserver.js';
 import { gatewayCLI } from './build.js';
-import { freePort, startProcess, type Proc } from './proc.js';
+import { cpuSeconds, freePort, startProcess, type Proc } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -21,6 +21,8 @@ export interface ClusterGateway {
   adminURL: string;
   /** ms from process start to the first /readyz 200. */
   readyMs: number;
+  /** CPU time (user + system) the gateway process had used by then, ms: start-up cost whatever the machine's load. */
+  readyCpuMs: number;
   stop(): Promise<void>;
 }
 
@@ -83,5 +85,7 @@ ${o.config ?? ''}
     await stop();
     throw err;
   }
-  return { proc, url: `http://127.0.0.1:${port}`, adminURL, readyMs: performance.now() - started, stop };
+  const readyMs = performance.now() - started;
+  const readyCpuMs = cpuSeconds([proc.pid]) * 1000;
+  return { proc, url: `http://127.0.0.1:${port}`, adminURL, readyMs, readyCpuMs, stop };
 }

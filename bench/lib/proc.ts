@@ -124,18 +124,25 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
-/** User + system CPU seconds used so far by these processes. */
-export function cpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
+/** User and system (kernel) CPU seconds used so far by these processes. */
+export function cpuTimes(pids: readonly number[]): { user: number; system: number } {
+  let [user, system] = [0, 0];
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Fields after "(comm) ": state is field 3, utime 14, stime 15.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      user += Number(fields[11]);
+      system += Number(fields[12]);
     } catch {
       // gone: its time is lost, which only happens if a contestant crashed
     }
   }
-  return ticks / CLK_TCK;
+  return { user: user / CLK_TCK, system: system / CLK_TCK };
+}
+
+/** User + system CPU seconds used so far by these processes. */
+export function cpuSeconds(pids: readonly number[]): number {
+  const { user, system } = cpuTimes(pids);
+  return user + system;
 }

@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+
 /** Who is calling, however they proved it. Every later stage sees only this. */
 export interface Identity {
   username: string;
@@ -11,7 +13,8 @@ export interface Identity {
   method: AuthMethod;
 }
 
-export type AuthMethod = 'session' | 'jwt' | 'serviceaccount' | 'anonymous';
+/** `cli`: the gateway's own access token from `kube-bastion login` (authn/terminal/). */
+export type AuthMethod = 'session' | 'jwt' | 'serviceaccount' | 'cli' | 'anonymous';
 
 /** The group the apiserver gives every authenticated user, so RBAC and rules can grant "anyone signed in". */
 export const AUTHENTICATED_GROUP = 'system:authenticated';
@@ -32,4 +35,21 @@ export const ANONYMOUS: Identity = Object.freeze({
 export function withAuthenticatedGroup(identity: Identity): Identity {
   if (identity.method === 'anonymous' || identity.groups.includes(AUTHENTICATED_GROUP)) return identity;
   return { ...identity, groups: [...identity.groups, AUTHENTICATED_GROUP] };
+}
+
+/**
+ * A fixed-size key for everything a decision or an assertion may depend on
+ * (user name, uid, groups, extra, email), for the caches keyed by caller:
+ * SubjectAccessReview answers, the portal's lists, signed assertions. A key
+ * holding the identity itself would grow with it: one caller with a few KB of
+ * groups, asking about 10,000 names, kept 120 MB of SubjectAccessReview keys.
+ * Group and extra order do not matter; the JSON encoding keeps every value
+ * apart whatever characters it holds.
+ */
+export function identityCacheKey(identity: Omit<Identity, 'method'>): string {
+  const extra = Object.keys(identity.extra)
+    .sort()
+    .map((k) => [k, [...(identity.extra[k] ?? [])].sort()]);
+  const parts = [identity.username, identity.uid ?? '', [...identity.groups].sort(), extra, identity.email ?? ''];
+  return hash('sha256', JSON.stringify(parts), 'base64url');
 }

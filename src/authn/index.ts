@@ -1,12 +1,13 @@
 /**
- * Who is calling. Three ways in, one Identity out:
+ * Who is calling. Four ways in, one Identity out:
  *   - a bearer JWT from a configured issuer (CI: GitHub Actions, …),
  *   - a bearer token the cluster accepts (ServiceAccount tokens, via TokenReview),
+ *   - the gateway's own CLI access token, from `kube-bastion login` (terminal/),
  *   - a browser session from OIDC sign-in (sealed cookie, or Redis behind a handle).
  * A request that carries a bearer token is judged by it alone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../kube/index.js';
 import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -27,6 +28,7 @@ import { BrowserSessions } from './session/browser-sessions.js';
 import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
+import { attachTerminalSignIn, terminalLiveness } from './terminal/attach.js';
 
 export type { Identity } from './identity.js';
 export type { CredentialLiveness, Liveness } from './liveness.js';
@@ -42,13 +44,15 @@ export interface Authentication {
    * (merged into the response at writeHead, whatever the proxy sets).
    */
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
-  /** /auth/login, /auth/callback, /auth/logout, /auth/whoami (mount at the app root). */
+  /** /auth/login, /auth/callback, /auth/logout, /auth/whoami, the terminal's /auth/cli/… and /auth/device (mount at the app root). */
   router: express.Router;
   /**
    * How to ask again, later, whether the credential of this (already
    * authenticated) request is still good: for connections that outlive their
-   * request (WebSockets). Undefined when there is nothing to re-check: bearer
-   * tokens are judged at the upgrade only, as the apiserver does.
+   * request (WebSockets, tunnels). Undefined when there is nothing to re-check:
+   * bearer tokens are judged at the upgrade only, as the apiserver does — except
+   * the gateway's own CLI tokens, which are watched until their sign-in (token
+   * family) is revoked or ends (terminal/bearer.ts).
    */
   liveness(req: IncomingMessage): CredentialLiveness | undefined;
   /** Our cookies (every session chunk, the sign-in cookie, a routed host's own), which the proxy strips. */
@@ -65,7 +69,7 @@ export interface Authentication {
 
 export interface AuthenticationDeps {
   logger: Logger;
-  kubeConfig?: KubeConfig;
+  kubeConfig?: ApiServerAccess;
   publicURL: URL;
   metrics?: Metrics;
   /**
@@ -77,6 +81,8 @@ export interface AuthenticationDeps {
   issuerTimeoutMs?: number;
   /** Whether a Host is one host routing serves (by its form): sign-in is handed only to those. */
   isRoutedHost?: (host: string) => boolean;
+  /** The client's address as the gateway vouches for it (listen.trustedProxies); the peer's by default. */
+  clientIP?: (req: IncomingMessage) => string;
 }
 
 export async function createAuthentication(
@@ -92,10 +98,13 @@ export async function createAuthentication(
   // The config loader refused serviceAccountTokens with `kubernetes: none`: there is a cluster.
   if (authn.serviceAccountTokens.enabled)
     tokenReview = new TokenReviewAuthenticator(deps.kubeConfig!, authn.serviceAccountTokens, { now });
-  const bearer = new BearerAuthenticator(authn, logger, tokenReview, {
-    now,
-    fetchTimeoutMs: deps.issuerTimeoutMs,
-  });
+  const bearer = new BearerAuthenticator(
+    authn,
+    logger,
+    tokenReview,
+    { now, fetchTimeoutMs: deps.issuerTimeoutMs },
+    publicURL.href,
+  );
   bearer.warmUp();
 
   const browser = authn.oidc && authn.session ? await createBrowserSignIn(config, deps) : undefined;
@@ -103,12 +112,17 @@ export async function createAuthentication(
   const cookieBase = session?.cookieName ?? 'kube_bastion';
 
   const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
+  const terminal = browser
+    ? await attachTerminalSignIn(config, { ...deps, clock, loginPath: LOGIN_PATH }, browser)
+    : undefined;
 
   async function authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined> {
     try {
       const token = bearerToken(req);
       let identity: Identity | undefined;
-      if (token !== undefined) {
+      if (token !== undefined && terminal?.recognizes(token)) {
+        identity = await terminal.authenticate(token); // ours: no other authenticator judges it
+      } else if (token !== undefined) {
         if (!bearer.enabled)
           throw unauthorized(
             'bearer tokens are not accepted here (no authentication.jwt issuer is configured)',
@@ -132,6 +146,7 @@ export async function createAuthentication(
   }
 
   const router = express.Router();
+  if (terminal) router.use(terminal.router);
   router.use(
     createAuthRouter({
       idp: browser?.idp,
@@ -148,7 +163,8 @@ export async function createAuthentication(
   if (browser?.hosts) router.use(browser.hosts.router);
 
   function liveness(req: IncomingMessage): CredentialLiveness | undefined {
-    if (!browser || req.headers.authorization !== undefined) return undefined;
+    if (req.headers.authorization !== undefined) return terminalLiveness(req, terminal);
+    if (!browser) return undefined;
     if (browser.hosts?.isRoutedRequest(req)) return browser.hosts.liveness(req);
     const value = readChunked(browser.sessions.cookies, requestCookies(req));
     return value === undefined ? undefined : browser.sessions.liveness(value);
@@ -160,11 +176,11 @@ export async function createAuthentication(
     router,
     isSessionCookie: (name) => isGatewayCookieName(name, cookieBase),
     isGatewayCookie: (name) => isGatewayCookieName(name, cookieBase),
-    ready: () => browser?.idp.ready() ?? true,
+    ready: () => (browser?.idp.ready() ?? true) && (terminal?.ready() ?? true),
     async close() {
       bearer.close();
       browser?.idp.close();
-      await Promise.allSettled([browser?.store.close(), browser?.hosts?.close()]);
+      await Promise.allSettled([browser?.store.close(), browser?.hosts?.close(), terminal?.close()]);
     },
   };
 }
@@ -228,7 +244,7 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
         logger,
       })
     : undefined;
-  return { idp, sessions, store, hosts, loginBox: await SealedBox.create(secrets, 'login') };
+  return { idp, sessions, store, hosts, secrets, loginBox: await SealedBox.create(secrets, 'login') };
 }
 
 /**

@@ -26,6 +26,12 @@ export function verbForMethod(method: string): Verb {
  * A WebSocket upgrade arrives as GET, but once upgraded it can write as well
  * as read (exec through a kubelet, a shell in a web terminal), so it is
  * authorized as `create` (KEP-4006, k8s #78741).
+ *
+ * A TCP tunnel is `create` on `portforward` whatever the method, named by the
+ * object alone: for a pod exactly what `kubectl port-forward` asks for, so a
+ * RoleBinding (resourceNames included) means the same here; `services/portforward`
+ * is the same idea for Services. The port is not part of the name (kubectl
+ * passes it as a query parameter); `tunnels.ports` limits ports.
  */
 export function requestAttributes(
   method: string,
@@ -33,6 +39,10 @@ export function requestAttributes(
   user: Identity,
   upgrade: boolean,
 ): RequestAttributes {
+  if (path.subresource === 'portforward') {
+    const { kind: resource, namespace, name } = path;
+    return { user, verb: 'create', resource, subresource: 'portforward', namespace, name };
+  }
   let verb = verbForMethod(method);
   if (upgrade && verb === 'get') verb = 'create';
   return {

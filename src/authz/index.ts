@@ -2,10 +2,10 @@
  * Authorization: may this identity use this verb on this target?
  *
  * Allowed when the namespace fence passes and a static rule or Kubernetes
- * RBAC allows it; node proxy only when switched on. The decision itself is
+ * RBAC allows it; node proxy and TCP tunnels only when switched on. The decision itself is
  * pure (policy.ts); only the SubjectAccessReview does IO.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../kube/index.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { compilePolicy, decideLocally, rbacMayAnswer } from './policy.js';
@@ -23,7 +23,7 @@ export type { Authorizer, AuthorizeOptions, Decision, RequestAttributes, Verb } 
 export { ReviewBudget, ReviewBudgetExhausted } from './review-budget.js';
 
 export interface AuthorizerDeps {
-  kubeConfig?: KubeConfig;
+  kubeConfig?: ApiServerAccess;
   /** Replaces the Kubernetes client (tests of the authorizer without a cluster). */
   sendReview?: ReviewSender;
   logger: Logger;
@@ -41,7 +41,7 @@ export interface GatewayAuthorizer extends Authorizer {
 }
 
 export function createAuthorizer(config: Config, deps: AuthorizerDeps): GatewayAuthorizer {
-  const policy = compilePolicy(config.authorization);
+  const policy = compilePolicy(config.authorization, config.tunnels.enabled);
   const rbac = config.authorization.kubernetesRBAC;
   let reviewer: ReturnType<typeof createSubjectAccessReviewer> | undefined;
   if (rbac.enabled) {

@@ -1,6 +1,6 @@
 /**
- * The part of authorization that needs no IO: the namespace fence, the node
- * proxy switch and the static rules, as a pure function of the request
+ * The part of authorization that needs no IO: the tunnels and node proxy
+ * switches, the namespace fence and the static rules, as a pure function of the request
  * attributes and the compiled config. Kubernetes RBAC (a SubjectAccessReview)
  * is consulted only when this answers `no-rule`.
  */
@@ -14,12 +14,15 @@ interface CompiledRule {
   resources: ReadonlySet<string>;
   name: Matcher;
   verbs: ReadonlySet<string>;
+  subresources: ReadonlySet<string>;
 }
 
 export interface Policy {
   fenceAllows: Matcher;
   rules: readonly CompiledRule[];
   nodeProxy: boolean;
+  /** `tunnels.enabled`: without it no rule and no RoleBinding opens a tunnel. */
+  tunnels: boolean;
 }
 
 function compileRule(rule: RuleConfig): CompiledRule {
@@ -36,16 +39,19 @@ function compileRule(rule: RuleConfig): CompiledRule {
     resources,
     name: compileGlobs(rule.names),
     verbs: new Set(rule.verbs),
+    // Default `proxy`: a rule written before tunnels existed (`verbs: ['*']` included) opens none.
+    subresources: new Set(rule.subresources),
   };
 }
 
-export function compilePolicy(authorization: Config['authorization']): Policy {
+export function compilePolicy(authorization: Config['authorization'], tunnels = false): Policy {
   const allow = compileGlobs(authorization.namespaces.allow);
   const deny = compileGlobs(authorization.namespaces.deny);
   return {
     fenceAllows: (ns) => allow(ns) && !deny(ns),
     rules: authorization.rules.map(compileRule),
     nodeProxy: authorization.nodeProxy,
+    tunnels,
   };
 }
 
@@ -56,6 +62,7 @@ function ruleAllows(rule: CompiledRule, attrs: RequestAttributes): boolean {
     // Nodes are cluster-scoped: their namespace is '', which only `*` matches.
     rule.namespace(attrs.namespace) &&
     rule.name(attrs.name) &&
+    (rule.subresources.has('*') || rule.subresources.has(attrs.subresource)) &&
     // '' (OPTIONS, TRACE, …) is allowed by `*` and nothing else, as in RBAC.
     (rule.verbs.has('*') || (attrs.verb !== '' && rule.verbs.has(attrs.verb)))
   );
@@ -65,6 +72,9 @@ function ruleAllows(rule: CompiledRule, attrs: RequestAttributes): boolean {
 export const NO_RULE: Decision = Object.freeze({ allowed: false, by: 'no-rule' });
 
 export function decideLocally(attrs: RequestAttributes, policy: Policy): Decision {
+  if (attrs.subresource === 'portforward' && !policy.tunnels) {
+    return { allowed: false, by: 'tunnels-disabled', reason: 'TCP tunnels are disabled on this gateway' };
+  }
   if (attrs.resource === 'nodes') {
     if (!policy.nodeProxy) {
       return { allowed: false, by: 'node-proxy-disabled', reason: 'node proxy is disabled on this gateway' };

@@ -5,8 +5,10 @@
  * one call, and when the API server cannot answer (and nothing fresh is
  * cached) the request fails closed with 503 — never open.
  */
-import type { KubeConfig, V1SubjectAccessReview } from '@kubernetes/client-node';
+import type { V1SubjectAccessReview } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../kube/api-access.js';
 import { LRUCache } from 'lru-cache';
+import { identityCacheKey } from '../authn/identity.js';
 import { serviceUnavailable } from '../errors.js';
 import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
@@ -63,19 +65,14 @@ export function reviewBody(attrs: RequestAttributes): V1SubjectAccessReview {
   };
 }
 
-/** Everything the answer depends on; group order and extra key order do not matter. */
+/** Everything the answer depends on, in a key of fixed size for the caller (group order does not matter). */
 function cacheKey(attrs: RequestAttributes): string {
-  const { user } = attrs;
-  const extra = Object.keys(user.extra)
-    .sort()
-    .map((k) => [k, [...(user.extra[k] ?? [])].sort()]);
   return JSON.stringify([
-    user.username,
-    user.uid ?? '',
-    [...user.groups].sort(),
-    extra,
+    identityCacheKey(attrs.user),
     attrs.verb,
     attrs.resource,
+    // `create` on services/proxy (a WebSocket) is not `create` on services/portforward (a tunnel).
+    attrs.subresource,
     attrs.namespace,
     attrs.name,
   ]);
@@ -89,7 +86,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-export function kubernetesReviewSender(kubeConfig: KubeConfig): ReviewSender {
+export function kubernetesReviewSender(kubeConfig: ApiServerAccess): ReviewSender {
   // The portal sends many reviews per page: a plain keep-alive POST, not the generated client.
   const post = jsonPoster(kubeConfig);
   return (body) => post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', body);

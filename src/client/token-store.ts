@@ -17,7 +17,11 @@ export interface StoredCredentials {
   origin: string;
   accessToken: string;
   accessTokenExpiresAt: number;
+  /** When the access token was issued (its lifetime decides how early it is renewed). */
+  accessTokenIssuedAt?: number;
   refreshToken?: string;
+  /** After this the refresh token is refused (idle limit or the sign-in's end): log in again. */
+  refreshTokenExpiresAt?: number;
   /** The identity the gateway reported at login (for `whoami` without a round trip). */
   identity?: { username: string; groups: string[]; email?: string };
 }
@@ -63,10 +67,22 @@ export class TokenStore {
     return value.origin === origin ? value : undefined;
   }
 
-  async save(credentials: StoredCredentials): Promise<void> {
+  /**
+   * Stores an origin's credentials; `asDefault` (a login) also makes it the
+   * origin of commands run without `--server` — a refresh does not.
+   */
+  async save(credentials: StoredCredentials, o: { asDefault?: boolean } = {}): Promise<void> {
     await this.ensureDirs();
     await writePrivate(fileFor(this.dir, credentials.origin), JSON.stringify(credentials, null, 2));
-    await writePrivate(join(this.dir, 'default'), `${credentials.origin}\n`);
+    if (o.asDefault ?? true) await writePrivate(join(this.dir, 'default'), `${credentials.origin}\n`);
+  }
+
+  /**
+   * The lock file that makes refreshing this origin's tokens one process at a
+   * time (refresh-lock.ts); its folder exists once credentials were saved.
+   */
+  lockFile(origin: string): string {
+    return fileFor(this.dir, origin).replace(/\.json$/, '.lock');
   }
 
   async delete(origin: string): Promise<void> {

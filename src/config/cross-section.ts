@@ -7,8 +7,10 @@
  */
 import { claimExpressionIssues } from './claim-expressions.js';
 import type { ConfigIssue } from './issue.js';
+import { sameIssuer } from './issuer-url.js';
 import { routingProblems } from './routing-checks.js';
 import type { Config } from './schema.js';
+import { terminalProblems } from './schema/terminal.js';
 
 const NO_CLUSTER =
   'needs a cluster, and kubernetes is "none": remove `kubernetes: none` (in-cluster credentials or a kubeconfig) or turn this off';
@@ -41,15 +43,35 @@ function listenerPorts(config: Config): ConfigIssue[] {
   ];
 }
 
+/**
+ * A bearer issuer at the gateway's own publicURL would accept the identity assertions every
+ * upstream receives as credentials (token-type confusion): refused, whatever the spelling.
+ */
+function ownIssuer(config: Config): ConfigIssue[] {
+  return config.authentication.jwt.flatMap((entry, i) =>
+    sameIssuer(entry.issuer.url, config.publicURL)
+      ? [
+          {
+            path: ['authentication', 'jwt', i, 'issuer', 'url'],
+            message:
+              "is this gateway's own publicURL: its identity assertions are for upstreams and are never accepted as credentials",
+          },
+        ]
+      : [],
+  );
+}
+
 export function crossSectionIssues(config: Config): ConfigIssue[] {
   return [
     ...clusterFeatures(config),
     ...listenerPorts(config),
+    ...ownIssuer(config),
     ...routingProblems({
       publicURL: config.publicURL,
       routing: config.routing,
       cookieDomain: config.authentication.session?.cookieDomain,
     }),
     ...claimExpressionIssues(config.authentication),
+    ...terminalProblems(config),
   ];
 }

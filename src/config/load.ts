@@ -9,7 +9,7 @@
  * options, so they accept and refuse the same files; whatever the gateway then
  * builds from the config assumes it passed.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -158,21 +158,40 @@ export function loadConfig(raw: unknown, options: LoadOptions = {}): Config {
   return validated(loadSchema(options), raw, options.env);
 }
 
-/** Reads, parses and validates a YAML config file, as serve and check-config do. */
-export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<Config> {
-  let text: string;
+/** Larger than any config a ConfigMap (1 MiB) can hold: refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** The file's text, or a ConfigError: unreadable, or larger than MAX_CONFIG_BYTES. */
+function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    if (statSync(file).size > MAX_CONFIG_BYTES)
+      throw new ConfigError([{ path: '', message: `${file} is larger than ${MAX_CONFIG_BYTES} bytes` }]);
+    return readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([
       { path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
     ]);
   }
+}
+
+/** The YAML document as plain data; aliases that expand without bound (billion laughs) are refused. */
+function yamlData(text: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message}` })));
   }
-  const config = loadConfig(doc.toJS(), { baseDir: dirname(resolve(file)), ...options });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }]);
+  }
+}
+
+/** Reads, parses and validates a YAML config file, as serve and check-config do. */
+export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<Config> {
+  const raw = yamlData(readConfigText(file));
+  const config = loadConfig(raw, { baseDir: dirname(resolve(file)), ...options });
   const issues = await kubeconfigIssues(config);
   if (issues.length > 0)
     throw new ConfigError(issues.map((i) => ({ path: formatPath(i.path), message: i.message })));

@@ -42,17 +42,30 @@ class FileReader {
     return resolve(this.baseDir, file);
   }
 
-  /** The file's text, or undefined after reporting why it cannot be read. */
-  read(path: ConfigPath, file: string): string | undefined {
+  /**
+   * The file's text, or undefined after reporting why it cannot be read. A secret must be UTF-8
+   * (`strict`): random bytes read leniently turn into U+FFFD and lose most of their entropy.
+   */
+  read(path: ConfigPath, file: string, strict = false): string | undefined {
     const abs = this.absolute(file);
+    let bytes: Buffer;
     try {
-      return readFileSync(abs, 'utf8');
+      bytes = readFileSync(abs);
     } catch (err) {
       this.report({
         path,
         message:
           `cannot read ${abs}: ${reason(err)}; fix the path or put the file there ` +
           '(relative paths are resolved against the config file’s directory)',
+      });
+      return undefined;
+    }
+    try {
+      return new TextDecoder('utf-8', { fatal: strict }).decode(bytes);
+    } catch {
+      this.report({
+        path,
+        message: `${abs} is not UTF-8 text; write the secret as text, e.g. the output of \`openssl rand -base64 48\``,
       });
       return undefined;
     }
@@ -95,7 +108,7 @@ function secrets(config: Config, files: FileReader): void {
   const { oidc, session } = config.authentication;
   if (oidc?.clientSecretFile) {
     const path = ['authentication', 'oidc', 'clientSecretFile'];
-    const text = files.read(path, oidc.clientSecretFile)?.trim();
+    const text = files.read(path, oidc.clientSecretFile, true)?.trim();
     if (text === '')
       files.report({
         path,
@@ -106,7 +119,7 @@ function secrets(config: Config, files: FileReader): void {
   }
   if (session?.secretFile) {
     const path = ['authentication', 'session', 'secretFile'];
-    const text = files.read(path, session.secretFile)?.trim();
+    const text = files.read(path, session.secretFile, true)?.trim();
     if (text !== undefined && text.length < SECRET_MIN_LENGTH)
       files.report({
         path,

@@ -21,6 +21,7 @@ import { admin, listen } from './schema/listen.js';
 import { logging } from './schema/logging.js';
 import { anyURL, describe } from './schema/primitives.js';
 import { routing } from './schema/routing.js';
+import { tunnels } from './schema/tunnels.js';
 import { upstream } from './schema/upstream.js';
 
 const sections = z.strictObject({
@@ -40,6 +41,11 @@ const sections = z.strictObject({
   ),
   authorization: describe(authorization.prefault({}), 'what a caller may reach'),
   routing: describe(routing, 'host-based access: Services on their own hostnames, with no path prefix'),
+  tunnels: describe(
+    tunnels.prefault({}),
+    'TCP tunnels to Services and Pods (`kube-bastion connect`); off by default',
+    [{ enabled: true, ports: [5432, 6379, 22], idleTimeout: '30m', maxLifetime: '8h', keepalive: '30s' }],
+  ),
   upstream: describe(upstream, 'how requests reach the backends', [
     {
       connectTimeout: '2s',

@@ -14,7 +14,7 @@ export interface DemoTopology {
   clientID: string;
   clientSecret: string;
   /** Loopback ports of the sample upstreams. */
-  upstreams: { notes: number; whoami: number; echo: number };
+  upstreams: { notes: number; whoami: number; echo: number; kv?: number };
   /** Optional host routing (`{service}--{namespace}.{hostSuffix}`); off in the CLI demo. */
   hostSuffix?: string;
   /** Overrides the public URL (tests that use host routing need a name, not an IP). */
@@ -38,6 +38,17 @@ export function demoConfigInput(t: DemoTopology): ConfigInput {
         { namespace: 'team-a', name: 'reports', ports: http80, endpoints: [] },
         { namespace: 'team-b', name: 'echo', ports: http80, endpoints: at(t.upstreams.echo) },
         { namespace: 'team-b', name: 'whoami', ports: http80, endpoints: at(t.upstreams.whoami) },
+        // Plain TCP, for `kube-bastion connect` (and redis-cli or nc on the local end).
+        ...(t.upstreams.kv === undefined
+          ? []
+          : [
+              {
+                namespace: 'team-a',
+                name: 'kv',
+                ports: [{ name: 'redis', port: 6379 }],
+                endpoints: at(t.upstreams.kv),
+              },
+            ]),
       ],
     },
     authentication: {
@@ -60,10 +71,23 @@ export function demoConfigInput(t: DemoTopology): ConfigInput {
     },
     authorization: {
       rules: [
-        { groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] },
-        { groups: ['team-b'], namespaces: ['team-b'], resources: ['services'], verbs: ['*'] },
+        {
+          groups: ['team-a'],
+          namespaces: ['team-a'],
+          resources: ['services'],
+          verbs: ['*'],
+          subresources: ['*'],
+        },
+        {
+          groups: ['team-b'],
+          namespaces: ['team-b'],
+          resources: ['services'],
+          verbs: ['*'],
+          subresources: ['*'],
+        },
       ],
     },
+    tunnels: { enabled: true },
     routing: t.hostSuffix ? { hostSuffix: t.hostSuffix } : {},
     upstream: { allowedAddresses: ['127.0.0.0/8'] },
     logging: { level: 'warn', audit: { enabled: false } },

@@ -1,10 +1,11 @@
 /**
  * `kube-bastion demo`: the whole product on one machine with no cluster and no
- * IdP — an embedded OpenID Provider (alice, bob), three sample upstreams on
- * loopback and the gateway in front of them with `kubernetes: none`.
+ * IdP — an embedded OpenID Provider (alice, bob), sample upstreams on
+ * loopback (web apps, a WebSocket echo, a TCP key-value store for tunnels) and
+ * the gateway in front of them with `kubernetes: none` and tunnels on.
  * Development only: random secrets, in-memory IdP, plain HTTP.
  */
-import type http from 'node:http';
+import type net from 'node:net';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import type { Gateway } from '../server/gateway.js';
@@ -12,6 +13,7 @@ import { demoConfig } from './config.js';
 import { startDemoIdP, type DemoIdP } from './idp.js';
 import { closeServer, freePort, listenLoopback } from './loopback.js';
 import { createEchoSocket } from './upstreams/echo-socket.js';
+import { createKeyValueServer } from './upstreams/kv-store.js';
 import { createNotesApp } from './upstreams/notes-app.js';
 import { createWhoami } from './upstreams/whoami.js';
 import { DEMO_USERS } from './users.js';
@@ -62,7 +64,7 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
   // The gateway's modules take the longest to load: start now, alongside the IdP and upstreams.
   const gatewayModule = import('../server/gateway.js');
   const publicURL = `http://${o.publicHost ?? '127.0.0.1'}:${port}`;
-  const servers: http.Server[] = [];
+  const servers: (net.Server & { closeAllConnections(): void })[] = [];
   let idp: DemoIdP | undefined;
   let gateway: Gateway | undefined;
   const close = async () => {
@@ -71,11 +73,11 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
     await idp?.close();
   };
   try {
-    const start = async (server: http.Server) => {
+    const start = async (server: net.Server & { closeAllConnections(): void }) => {
       servers.push(server);
       return listenLoopback(server);
     };
-    const [notes, whoami, echo] = await Promise.all([
+    const [notes, whoami, echo, kv] = await Promise.all([
       start(createNotesApp()),
       start(
         createWhoami({
@@ -85,6 +87,7 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
         }),
       ),
       start(createEchoSocket()),
+      start(createKeyValueServer()),
     ]);
     idp = await startDemoIdP({
       redirectURI: `${publicURL}/auth/callback`,
@@ -95,7 +98,7 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
       issuer: idp.issuer,
       clientID: idp.clientID,
       clientSecret: idp.clientSecret,
-      upstreams: { notes, whoami, echo },
+      upstreams: { notes, whoami, echo, kv },
       hostSuffix: o.hostSuffix,
       publicURL,
     });
@@ -110,6 +113,8 @@ async function startOnce(o: DemoOptions, port: number): Promise<Demo> {
     throw err;
   }
 }
+
+const origin = (demo: Demo) => new URL(demo.url).origin;
 
 export function banner(demo: Demo): string {
   const users = DEMO_USERS.map((u) => `    ${u.username.padEnd(6)} groups: ${u.groups.join(', ')}`).join(
@@ -127,7 +132,14 @@ ${users}
   alice may open the services of namespace team-a, bob those of team-b.
   Sample services: team-a/notes (a web app with links and a form),
   team-a/whoami and team-b/whoami (show the identity the gateway sends),
-  team-b/echo (WebSocket), team-a/reports (no ready pods: a 503 page).
+  team-b/echo (WebSocket), team-a/reports (no ready pods: a 503 page),
+  team-a/kv (plain TCP: a tiny key-value store that redis-cli and nc speak).
+
+  From a terminal in this folder, as alice (npx runs this checkout's kube-bastion):
+    npx kube-bastion login ${origin(demo)}
+    curl -H "Authorization: Bearer $(npx kube-bastion token)" ${demo.url}api/v1/namespaces/team-a/services/whoami/proxy/
+    npx kube-bastion connect team-a/kv:6379 --listen 16379
+    redis-cli -p 16379 SET greeting hello      (or: nc 127.0.0.1 16379, then type PING)
 
   Embedded IdP: ${demo.issuer}
   Press Ctrl+C to stop.

@@ -1,12 +1,12 @@
 /** Small HTTP helpers shared by the demo's IdP and sample upstreams (all on 127.0.0.1). */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { escapeHTML } from '../web/pages/layout.js';
 
 export const LOOPBACK = '127.0.0.1';
 
 /** Listens on 127.0.0.1 (port 0: any free port) and resolves with the port. */
-export function listenLoopback(server: http.Server, port = 0): Promise<number> {
+export function listenLoopback(server: Server, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOOPBACK, () => {
@@ -24,7 +24,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function closeServer(server: http.Server): Promise<void> {
+/** Closes a server (http, or any with closeAllConnections) and drops its open connections. */
+export function closeServer(server: Server & { closeAllConnections(): void }): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();

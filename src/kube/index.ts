@@ -16,4 +16,5 @@ export {
 export { createStaticClusterState } from './static-cluster-state.js';
 export { SERVICE_NAME_LABEL } from './endpoint-slice-index.js';
 export type { LookupStats } from './on-demand-lookup.js';
-export { makeKeepAliveClient } from './api-client.js';
+export type { ApiServerAccess } from './api-access.js';
+export { ApiClient, ApiStatusError, jsonPoster } from './api-client.js';

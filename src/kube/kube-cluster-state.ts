@@ -11,19 +11,11 @@
  * /readyz turns unready because the endpoints may be badly out of date. The
  * first successful list or watch ends the window.
  */
-import {
-  ApiException,
-  CoreV1Api,
-  DiscoveryV1Api,
-  Watch,
-  type KubeConfig,
-  type V1Node,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
-import { makeKeepAliveClient } from './api-client.js';
+import type { ApiServerAccess } from './api-access.js';
+import { ApiClient, ApiStatusError } from './api-client.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ClusterState } from './cluster-state.js';
 import { EndpointSliceIndex } from './endpoint-slice-index.js';
@@ -31,7 +23,8 @@ import { NamespaceIndex } from './namespace-index.js';
 import { ObjectCache } from './object-cache.js';
 import { OnDemandLookup, type LookupStats } from './on-demand-lookup.js';
 import { Reflector, withTimeout, type ListPage, type ReflectorSink } from './reflector.js';
-import { slimEndpointSlice, slimService } from './slim.js';
+import { slimEndpointSlice, slimNode, slimPod, slimService } from './slim.js';
+import { JsonWatch } from './watch.js';
 
 export interface KubeClusterStateOptions {
   logger: Logger;
@@ -94,31 +87,29 @@ export interface KubeClusterState extends ClusterState {
   waitForSync(timeoutMs: number): Promise<boolean>;
 }
 
-const isNotFound = (err: unknown) => err instanceof ApiException && err.code === 404;
+const isNotFound = (err: unknown) => err instanceof ApiStatusError && err.status === 404;
+const segment = encodeURIComponent;
 
-export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOptions): KubeClusterState {
+export function createKubeClusterState(
+  access: ApiServerAccess,
+  opts: KubeClusterStateOptions,
+): KubeClusterState {
   const clock = opts.clock;
   const now = opts.now ?? (clock ? () => clock.now() : Date.now);
   const logger = opts.logger.child({ component: 'cluster-state' });
   const staleAfter = opts.staleAfter ?? 300_000;
   const requestTimeout = opts.requestTimeout ?? 30_000;
-  const core = makeKeepAliveClient(kc, CoreV1Api);
-  const discovery = makeKeepAliveClient(kc, DiscoveryV1Api);
-  const watch = new Watch(kc);
+  const client = new ApiClient(access, requestTimeout);
+  const watch = new JsonWatch(client);
 
   const namespaces = new NamespaceIndex();
   const services = new ObjectCache<V1Service>(namespaces.changed);
   const slices = new EndpointSliceIndex((err) => logger.error({ err }, 'endpoints listener failed'));
 
-  /**
-   * A reflector that caches only what routing reads (`slim`): LIST pages come
-   * back as client-node models and are slimmed; watch events are slimmed
-   * straight from their JSON, without the model deserializer.
-   */
+  /** A reflector that caches only what routing reads (`slim`) of each listed or watched object. */
   function reflector<T>(
     resource: 'services' | 'endpointslices',
     path: string,
-    list: (page: { limit?: number; _continue?: string }) => Promise<ListPage<T>>,
     slim: (obj: T) => T,
     sink: ReflectorSink<T>,
   ): Reflector<T> {
@@ -126,8 +117,11 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
       resource,
       path,
       list: async (page) => {
-        const result = await list(page);
-        return { items: result.items.map(slim), metadata: result.metadata };
+        const query = new URLSearchParams();
+        if (page.limit) query.set('limit', String(page.limit));
+        if (page.continue) query.set('continue', page.continue);
+        const result = await client.get<ListPage<T>>(`${path}?${query.toString()}`);
+        return { items: (result.items ?? []).map(slim), metadata: result.metadata };
       },
       deserialize: (raw) => slim(raw as T),
       watch,
@@ -145,17 +139,10 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   }
 
   const reflectors = {
-    services: reflector(
-      'services',
-      '/api/v1/services',
-      (p) => core.listServiceForAllNamespaces(p),
-      slimService,
-      services,
-    ),
-    endpointslices: reflector(
+    services: reflector<V1Service>('services', '/api/v1/services', slimService, services),
+    endpointslices: reflector<V1EndpointSlice>(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
-      (p) => discovery.listEndpointSliceForAllNamespaces(p),
       slimEndpointSlice,
       slices.cache,
     ),
@@ -181,13 +168,18 @@ export function createKubeClusterState(kc: KubeConfig, opts: KubeClusterStateOpt
   }
   const pods = lookup<V1Pod>(
     opts.podCacheTTL,
-    (key) => {
+    async (key) => {
       const slash = key.indexOf('/');
-      return core.readNamespacedPod({ namespace: key.slice(0, slash), name: key.slice(slash + 1) });
+      const [namespace, name] = [segment(key.slice(0, slash)), segment(key.slice(slash + 1))];
+      return slimPod(await client.get<V1Pod>(`/api/v1/namespaces/${namespace}/pods/${name}`));
     },
     'pod',
   );
-  const nodes = lookup<V1Node>(opts.nodeCacheTTL, (name) => core.readNode({ name }), 'node');
+  const nodes = lookup<V1Node>(
+    opts.nodeCacheTTL,
+    async (name) => slimNode(await client.get<V1Node>(`/api/v1/nodes/${segment(name)}`)),
+    'node',
+  );
 
   const fresh = (r: Reflector<unknown>) =>
     r.synced && (r.unhealthySince === undefined || now() - r.unhealthySince < staleAfter);

@@ -3,13 +3,12 @@
  * watch from the list's resourceVersion, resume from the last seen version
  * when a watch ends, relist on 410 Gone, and restart with backoff after ANY
  * error. The client's own informer (1.4.0) stops for good on errors other
- * than a clean close, so the loop lives here and uses only the client's
- * `Watch` for the stream.
+ * than a clean close, so the loop lives here; `watch.ts` reads the stream.
  */
-import type { Watch } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import type { WatchStream } from './watch.js';
 
 /** Where a reflector writes what it learns. */
 export interface ReflectorSink<T> {
@@ -21,7 +20,7 @@ export interface ReflectorSink<T> {
 
 export interface ListPage<T> {
   items: T[];
-  metadata?: { resourceVersion?: string; _continue?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
 }
 
 export interface ReflectorOptions<T> {
@@ -29,10 +28,12 @@ export interface ReflectorOptions<T> {
   resource: string;
   /** Collection path watched, e.g. `/api/v1/services`. */
   path: string;
-  list(page: { limit?: number; _continue?: string }): Promise<ListPage<T>>;
+  /** Only objects with these labels (a label selector), in the watch as in `list`. */
+  labelSelector?: string;
+  list(page: { limit?: number; continue?: string }): Promise<ListPage<T>>;
   /** Watch events carry raw JSON; this turns one into the list's typed object. */
   deserialize(raw: unknown): T;
-  watch: Watch;
+  watch: WatchStream;
   sink: ReflectorSink<T>;
   logger: Logger;
   backoff: BackoffOptions;
@@ -63,11 +64,11 @@ export class KubeRequestTimeoutError extends Error {
 }
 
 const isGone = (err: unknown): boolean => {
-  const e = err as { statusCode?: number; code?: number } | null;
-  return e?.statusCode === 410 || e?.code === 410;
+  const e = err as { status?: number; statusCode?: number; code?: number } | null;
+  return e?.status === 410 || e?.statusCode === 410 || e?.code === 410;
 };
 
-/** Rejects with KubeRequestTimeoutError after `ms` (client-node 1.4.0 requests have no timeout of their own). */
+/** Rejects with KubeRequestTimeoutError after `ms`: a bound on the whole call, not only on a silent socket. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -167,7 +168,7 @@ export class Reflector<T> {
     do {
       const page = await Promise.race([
         withTimeout(
-          this.opts.list({ limit: this.opts.pageSize || undefined, _continue: cont }),
+          this.opts.list({ limit: this.opts.pageSize || undefined, continue: cont }),
           this.opts.requestTimeoutMs,
           `LIST ${this.opts.path}`,
         ),
@@ -175,7 +176,7 @@ export class Reflector<T> {
       ]);
       if (!page) return;
       items.push(...page.items);
-      cont = page.metadata?._continue || undefined;
+      cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont && !this.stopped);
     if (this.stopped) return;
@@ -202,7 +203,7 @@ export class Reflector<T> {
       let settled = false;
       let gone = false;
       let failure: Error | undefined;
-      let controller: AbortController | undefined;
+      let controller: { abort(): void } | undefined;
       let idle: NodeJS.Timeout | undefined;
       const finish = (err: unknown) => {
         if (settled) return;
@@ -233,8 +234,9 @@ export class Reflector<T> {
         opts.requestTimeoutMs,
       );
       this.abortWatch = () => finish(null);
-      const onEvent = (type: string, obj: WatchEventObject) => {
+      const onEvent = (type: string, raw: unknown) => {
         if (settled) return;
+        const obj = (raw ?? {}) as WatchEventObject;
         armIdle();
         if (type === 'ERROR') {
           if (obj.code === 410) gone = true;
@@ -250,6 +252,7 @@ export class Reflector<T> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: opts.watchTimeoutSeconds,
+        ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
       };
       opts.watch
         .watch(opts.path, query, onEvent, finish)

@@ -7,6 +7,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { AuthMethod } from '../authn/identity.js';
 import type { Config } from '../config/schema.js';
+import type { TunnelAudit } from '../proxy/tunnel/events.js';
 import type { RequestContext } from '../server/request-context.js';
 
 export interface AuditEvent {
@@ -19,8 +20,10 @@ export interface AuditEvent {
   verb: string;
   namespace: string;
   kind: string;
-  /** The raw name segment (`web:http`). */
+  /** The raw name segment (`web:http`); for a tunnel the object's name. */
   name: string;
+  /** `proxy`, or `portforward` for a TCP tunnel. */
+  subresource?: string;
   /** `deny` too when the request was refused after an allowing decision, or authorization was unavailable. */
   decision: 'allow' | 'deny';
   /**
@@ -40,6 +43,12 @@ export interface AuditEvent {
   upgrade: boolean;
   bytes: number;
   durationMs: number;
+  /**
+   * TCP tunnels have two events with the same requestId: `{ event: 'open' }` once the backend
+   * connection is up (`upstream` names it), and at the end `{ event: 'close', endedBy, closeCode,
+   * detail, bytesToBackend, bytesToClient, durationMs }`.
+   */
+  tunnel?: TunnelAudit;
 }
 
 export interface AuditLog {
@@ -68,16 +77,18 @@ export function auditEvent(
     namespace: a.namespace,
     kind: a.resource,
     name: a.name,
+    ...(a.subresource !== 'proxy' ? { subresource: a.subresource } : {}),
     decision: d.allowed ? 'allow' : 'deny',
     by: d.by,
     ...(d.reason ? { reason: d.reason } : {}),
     status,
     ...(ctx.endpoint ? { upstream: `${ctx.endpoint.ip}:${ctx.endpoint.port}` } : {}),
-    ...(ctx.target ? { path: ctx.target.path || '/' } : {}),
+    ...(ctx.target && a.subresource === 'proxy' ? { path: ctx.target.path || '/' } : {}),
     via: ctx.via,
     upgrade: ctx.upgrade,
     bytes,
     durationMs: Math.round(durationMs * 1000) / 1000,
+    ...(ctx.tunnel ? { tunnel: ctx.tunnel } : {}),
   };
 }
 

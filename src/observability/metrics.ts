@@ -136,10 +136,45 @@ export function createMetrics() {
       labelNames: ['method', 'result'] as const,
       registers: [registry],
     }),
+    cliTokens: new Counter({
+      name: 'kube_bastion_cli_token_requests_total',
+      help: 'Token endpoint answers for terminal sign-in, by grant (authorization_code, device_code, refresh_token) and result (issued or the OAuth error).',
+      labelNames: ['grant', 'result'] as const,
+      registers: [registry],
+    }),
     decisions: new Counter({
       name: 'kube_bastion_authorization_decisions_total',
       help: 'Authorization decisions by outcome and deciding rule.',
       labelNames: ['allowed', 'by'] as const,
+      registers: [registry],
+    }),
+    tunnelsOpen: new Gauge({
+      name: 'kube_bastion_tunnels_open',
+      help: 'TCP tunnels open now (upgraded: dialling or relaying).',
+      registers: [registry],
+    }),
+    tunnelOpens: new Counter({
+      name: 'kube_bastion_tunnel_opens_total',
+      help: 'TCP tunnel requests by result: connected, backend-unreachable, or the refusal before the upgrade (unauthenticated, forbidden, not-found, unavailable, bad-request, cancelled, error).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    tunnelBytes: new Counter({
+      name: 'kube_bastion_tunnel_bytes_total',
+      help: 'Bytes relayed through TCP tunnels, by direction (to-backend, to-client).',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    }),
+    tunnelCloses: new Counter({
+      name: 'kube_bastion_tunnel_closes_total',
+      help: 'TCP tunnels ended, by reason (client-closed, backend-closed, backend-error, idle-timeout, credential-lapsed, …).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    tunnelDuration: new Histogram({
+      name: 'kube_bastion_tunnel_duration_seconds',
+      help: 'How long TCP tunnels stayed open.',
+      buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600],
       registers: [registry],
     }),
     /** Wires the scrape-time gauges to the gateway's state. */

@@ -5,6 +5,11 @@
  *   /api/v1/namespaces/{ns}/pods/{[scheme:]name[:port]}/proxy/{path}
  *   /api/v1/nodes/{[scheme:]name[:port]}/proxy/{path}
  *
+ * and the TCP tunnels (a WebSocket upgrade; nothing may follow `portforward`):
+ *
+ *   /api/v1/namespaces/{ns}/services/{name[:port]}/portforward
+ *   /api/v1/namespaces/{ns}/pods/{name[:port]}/portforward
+ *
  * Mirrors kube-apiserver: the path is percent-decoded *before* it is split
  * (so `%2F` separates segments, `https%3Aweb%3A` is `https:web:`), the part
  * after `proxy` is cleaned with Go's `path.Join` semantics and a trailing
@@ -18,8 +23,12 @@ import type { TargetKind } from './target.js';
 
 export type Scheme = '' | 'http' | 'https';
 
+/** `proxy`: HTTP to the target; `portforward`: a TCP tunnel (services and pods only). */
+export type Subresource = 'proxy' | 'portforward';
+
 export interface ProxyPath {
   kind: TargetKind;
+  subresource: Subresource;
   /** '' for nodes. */
   namespace: string;
   /** The decoded name segment, e.g. `https:web:8443`: what RBAC resourceNames match. */
@@ -30,10 +39,10 @@ export interface ProxyPath {
   port: string;
   /**
    * The upstream path, cleaned and escaped, or '' when the request ended at
-   * `…/proxy` with no slash (GET/HEAD then get a 301 to `…/proxy/`).
+   * `…/proxy` with no slash (GET/HEAD then get a 301 to `…/proxy/`); always '' for a tunnel.
    */
   path: string;
-  /** The canonical (escaped) path up to and including `/proxy`: X-Forwarded-Prefix and link rewriting use it. */
+  /** The canonical (escaped) path up to and including `/proxy` (or `/portforward`): X-Forwarded-Prefix and link rewriting use it. */
   prefix: string;
   /** The raw query string without `?`, byte-identical; '' when absent. */
   rawQuery: string;
@@ -157,21 +166,26 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
   } else {
     throw NOT_FOUND();
   }
-  if (parts[at + 1] !== 'proxy' || parts.length < at + 2) throw NOT_FOUND();
+  const subresource = subresourceAt(parts, at, kind);
   if (kind !== 'nodes' && namespace === '') throw badRequest('missing required namespace');
 
   const segment = utf8(parts[at]);
   const split = splitSchemeNamePort(segment);
-  if (!split) throw invalidRequest(kind, segment);
+  // A tunnel carries bytes, not HTTP: a scheme in its segment means nothing, so it is refused.
+  if (!split || (subresource === 'portforward' && split.scheme !== '')) throw invalidRequest(kind, segment);
   // Before anything else sees the request: a name no object can have is never a label, key or lookup.
   checkNames({ kind, namespace, segment, ...split });
 
   return {
     kind,
+    subresource,
     namespace,
     segment,
     ...split,
-    path: upstreamPath(parts.slice(at + 2), decoded.length > 1 && decoded.endsWith('/')),
+    path:
+      subresource === 'portforward'
+        ? ''
+        : upstreamPath(parts.slice(at + 2), decoded.length > 1 && decoded.endsWith('/')),
     prefix:
       '/' +
       parts
@@ -180,6 +194,18 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
         .join('/'),
     rawQuery,
   };
+}
+
+/**
+ * The subresource after the name segment: `proxy` (anything may follow), or
+ * `portforward` for Services and Pods with nothing after it. Anything else is
+ * not a route (404), as the apiserver answers for a subresource it lacks.
+ */
+function subresourceAt(parts: readonly string[], at: number, kind: TargetKind): Subresource {
+  const word = parts[at + 1];
+  if (word === 'proxy') return 'proxy';
+  if (word === 'portforward' && kind !== 'nodes' && parts.length === at + 2) return 'portforward';
+  throw NOT_FOUND();
 }
 
 /** Methods the apiserver routes for the proxy subresource; others get 405 after authorization. */

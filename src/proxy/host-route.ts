@@ -130,6 +130,7 @@ export function createHostRouter(config: HostRouting, services: ServiceLookup) {
     const { port, scheme } = hostPort(t, services);
     const path: ProxyPath = {
       kind: 'services',
+      subresource: 'proxy',
       namespace: t.namespace,
       segment: t.segment,
       scheme,

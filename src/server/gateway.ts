@@ -79,17 +79,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const pages = createPages(config, parts, logger);
   const accessLog = createAccessLog(logger, metrics, parts.audit);
   const trustedProxy = cidrMatcher(config.listen.trustedProxies);
+  const watchUpgrade = createUpgradeWatch({
+    liveness: (req) => parts.authentication.liveness(req),
+    clock,
+    logger,
+  });
   const pipeline = createPipeline(createStages(config, parts.state, parts), {
     pages,
     denied: parts.denied,
-    finished: accessLog,
+    finished: (ctx, status, bytes, err) => {
+      accessLog(ctx, status, bytes, err);
+      parts.tunnelFinished(ctx, status);
+    },
     loginPath: parts.loginPath,
     hostLoginPath: parts.hostLoginPath,
     publicURL: config.publicURL,
     clientAddress: (req) =>
       clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
     unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
-    upgrading: createUpgradeWatch({ liveness: (req) => parts.authentication.liveness(req), clock, logger }),
+    // A tunnel is the gateway's own WebSocket: it watches its credential itself (proxy/tunnel/).
+    upgrading: (req, socket, ctx) =>
+      ctx.proxyPath?.subresource === 'portforward' ? undefined : watchUpgrade(req, socket, ctx),
   });
   metrics.readGaugesFrom(
     gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size, parts.cacheEntries),
@@ -193,6 +203,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         sweep = setInterval(() => server.closeIdleConnections(), 100);
       }, FRESH_CONNECTION_GRACE_MS);
       for (const socket of parts.forwarder.upgrades) closeWebSocket(socket);
+      parts.tunnels.shutdown();
       let cancelDeadline = () => {};
       const deadline = new Promise<void>(
         (r) => (cancelDeadline = clock.after(config.listen.shutdown.timeout, r)),
@@ -210,6 +221,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       draining = true;
       server.closeAllConnections();
       for (const socket of parts.forwarder.upgrades) socket.destroy();
+      parts.tunnels.close();
       await closeListeners();
       await stopParts();
     },

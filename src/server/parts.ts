@@ -3,12 +3,13 @@
  * authorization, identity for upstreams, balancer and forwarder. This is the
  * only file that knows how the modules are constructed.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
+import { bearerExpiry } from '../authn/bearer-expiry.js';
 import { ANONYMOUS, type Identity } from '../authn/identity.js';
 import { createAuthentication, type Authentication } from '../authn/index.js';
+import { terminalSignInEnabled } from '../authn/terminal/index.js';
 import { HOST_LOGIN_PATH, usesHandoff } from '../authn/handoff/index.js';
 import {
   checkOrigin,
@@ -18,23 +19,33 @@ import {
   targetOrigin,
   type GatewayAuthorizer,
 } from '../authz/index.js';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
-import { createKubeClusterState, createStaticClusterState, loadKubeConfig } from '../kube/index.js';
+import {
+  createKubeClusterState,
+  createStaticClusterState,
+  loadKubeConfig,
+  type ApiServerAccess,
+} from '../kube/index.js';
 import { createAuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAddressPolicy } from '../proxy/address-policy.js';
+import { cidrMatcher } from '../proxy/cidr-set.js';
+import { clientAddress } from '../proxy/forwarded-for.js';
 import { createBalancer } from '../proxy/balancer/index.js';
 import { createForwarder } from '../proxy/forward.js';
 import { routedHostMatcher } from '../proxy/host-route.js';
 import { createTargetResolver } from '../proxy/resolve.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
+import { createTunnels } from '../proxy/tunnel/index.js';
 import { createUpstreamIdentity } from '../upstream-identity/index.js';
 import { createPortal } from '../web/portal/index.js';
 import type { AuditSink } from './access-log.js';
+import { createCredentialWatch } from './liveness/index.js';
 import type { RequestContext } from './request-context.js';
+import { createTunnelEvents } from './tunnel-events.js';
 
 export interface PartsOptions {
   logger: Logger;
@@ -46,13 +57,20 @@ export interface PartsOptions {
 
 export type Parts = Awaited<ReturnType<typeof buildParts>>;
 
-/** With --insecure-no-auth and no rules, the anonymous caller may use any verb inside the namespace fence. */
+/** With --insecure-no-auth and no rules, the anonymous caller may use any verb (and tunnel) inside the namespace fence. */
 function insecureConfig(config: Config): Config {
   if (config.authorization.rules.length > 0 || config.authorization.kubernetesRBAC.enabled) return config;
   const resources: ('services' | 'pods' | 'nodes')[] = config.authorization.nodeProxy
     ? ['services', 'pods', 'nodes']
     : ['services', 'pods'];
-  const rule = { users: [ANONYMOUS.username], namespaces: ['*'], resources, verbs: ['*' as const] };
+  const rule = {
+    users: [ANONYMOUS.username],
+    namespaces: ['*'],
+    resources,
+    verbs: ['*' as const],
+    // Tunnels too, when tunnels.enabled: this mode is for trying things on one's own machine.
+    subresources: ['*' as const],
+  };
   return { ...config, authorization: { ...config.authorization, rules: [rule] } };
 }
 
@@ -87,7 +105,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
     config = insecureConfig(config);
   }
 
-  const kubeConfig: KubeConfig | undefined =
+  const kubeConfig: ApiServerAccess | undefined =
     config.kubernetes === 'none' ? undefined : loadKubeConfig(config.kubernetes);
   const state =
     o.state ??
@@ -102,6 +120,7 @@ export async function buildParts(config: Config, o: PartsOptions) {
         }));
 
   const publicURL = new URL(config.publicURL);
+  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
   const authentication: Authentication = await createAuthentication(config, {
     logger,
     kubeConfig,
@@ -109,6 +128,8 @@ export async function buildParts(config: Config, o: PartsOptions) {
     metrics,
     clock,
     isRoutedHost: routedHostMatcher(config.routing),
+    clientIP: (req) =>
+      clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy).ip,
   });
   const authorizer: GatewayAuthorizer = createAuthorizer(config, { kubeConfig, logger, now: elapsed });
   const identity = await createUpstreamIdentity(config, { logger });
@@ -171,6 +192,26 @@ export async function buildParts(config: Config, o: PartsOptions) {
 
   const auditSink: AuditSink = { record: (ctx, status, bytes, ms) => audit.record(ctx, status, bytes, ms) };
 
+  // Tunnel timers (idle, lifetime, keepalive, credential expiry) need a clock even without a test's.
+  const tunnelClock = clock ?? systemClock;
+  const tunnelEvents = createTunnelEvents(metrics, audit, logger);
+  const tunnels = createTunnels({
+    config: config.tunnels,
+    picker: balancer.picker,
+    retry: balancer.retry,
+    connectTimeoutMs: config.upstream.connectTimeout,
+    onConnectError: () => metrics.upstreamConnectErrors.inc(),
+    clock: tunnelClock,
+    events: tunnelEvents.events,
+    affinityKey,
+    watchCredential: createCredentialWatch({
+      liveness: (req) => authentication.liveness(req),
+      bearerExpiry: (req) => bearerExpiry(req, () => tunnelClock.now()),
+      clock: tunnelClock,
+      logger,
+    }),
+  });
+
   const portal = createPortal({
     services: () => state.services(),
     authorizer,
@@ -179,8 +220,10 @@ export async function buildParts(config: Config, o: PartsOptions) {
     anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
     publicURL,
     hostSuffix: config.routing.hostSuffix,
+    tunnels: config.tunnels.enabled,
     logoutPath: config.authentication.oidc ? '/auth/logout' : undefined,
     formTargets: config.authentication.oidc ? [new URL(config.authentication.oidc.issuer).origin] : [],
+    terminalLogin: terminalSignInEnabled(config) ? `kube-bastion login ${publicURL.origin}` : undefined,
   });
 
   return {
@@ -189,6 +232,9 @@ export async function buildParts(config: Config, o: PartsOptions) {
     authorizer,
     forwarder,
     resolveTarget,
+    tunnels,
+    /** Counts tunnel requests refused before their upgrade (call at every request's end). */
+    tunnelFinished: tunnelEvents.finished,
     audit: auditSink,
     anonymous: o.insecureNoAuth ? ANONYMOUS : undefined,
     attributes: requestAttributes,

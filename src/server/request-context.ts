@@ -5,6 +5,7 @@ import type { Decision, RequestAttributes } from '../authz/types.js';
 import { GatewayError } from '../errors.js';
 import type { ClientAddress } from '../proxy/forwarded-for.js';
 import type { ProxyPath } from '../proxy/grammar.js';
+import type { TunnelAudit } from '../proxy/tunnel/events.js';
 import type { Endpoint, Target } from '../proxy/target.js';
 
 /**
@@ -37,8 +38,10 @@ export interface RequestContext {
   /** Endpoints tried before the one that answered (connect failures). */
   retries: number;
   upgrade: boolean;
-  /** Response body bytes sent to the client. */
+  /** Response body bytes sent to the client (for a tunnel: the bytes relayed to it). */
   bytes: number;
+  /** A TCP tunnel, once it ended: how and how much (its close audit event carries it). */
+  tunnel?: TunnelAudit;
   /**
    * Aborted when the client goes away before its answer. Every stage awaits IO
    * (TokenReview, SubjectAccessReview, pod lookups) during which Node may already

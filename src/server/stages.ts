@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isReservedHostPath } from '../authn/handoff/index.js';
 import type { Config } from '../config/schema.js';
-import { GatewayError, badRequest, unauthorized } from '../errors.js';
+import { GatewayError, badRequest, forbidden, unauthorized } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import {
   PROXY_METHODS,
@@ -64,7 +64,27 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
     throw unauthorized();
   }
 
+  /**
+   * A tunnel is for programs, never for web pages: every browser WebSocket carries an Origin,
+   * and a page served through the path form shares the gateway's origin (and the person's
+   * cookie), so without this any proxied app's script could open raw TCP to a database as
+   * whoever views it. `kube-bastion connect` and other tools send no Origin. Sec-WebSocket-Origin
+   * is the same header as browsers of the hybi-08 draft spelled it (ws still accepts version 8).
+   */
+  function admitTunnel(req: IncomingMessage, ctx: RequestContext): void {
+    // As the apiserver answers a plain request for a connect subresource that needs a stream.
+    if (!ctx.upgrade) {
+      throw badRequest('Upgrade request required: a tunnel is a WebSocket (kube-bastion connect)');
+    }
+    if (req.headers.origin !== undefined || req.headers['sec-websocket-origin'] !== undefined) {
+      throw forbidden(
+        'a tunnel cannot be opened from a web page (the request has an Origin): use kube-bastion connect',
+      );
+    }
+  }
+
   function admit(req: IncomingMessage, ctx: RequestContext): void {
+    if (ctx.proxyPath!.subresource === 'portforward') admitTunnel(req, ctx);
     if (!PROXY_METHODS.has(ctx.method)) {
       throw new GatewayError(
         405,
@@ -92,9 +112,11 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
     authorize: (attrs) => parts.authorizer.authorize(attrs),
     admit,
     // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
-    resolve: (path, ctx) => {
+    resolve: async (path, ctx) => {
       if (ctx.hostAmbiguity) throw ctx.hostAmbiguity;
-      return parts.resolveTarget(path);
+      const target = await parts.resolveTarget(path);
+      // A tunnel may reach only the ports tunnels.ports allows: refused here, before the upgrade.
+      return path.subresource === 'portforward' ? parts.tunnels.admitTarget(target) : target;
     },
     // The forwarder returns what it learned; the request's record is kept here.
     forward: async (req, res, ctx) => {
@@ -104,6 +126,9 @@ export function createStages(config: Config, state: ClusterState, parts: Parts):
       ctx.bytes = learned.bytesOut;
       if (learned.error) throw learned.error;
     },
-    forwardUpgrade: (req, socket, head, ctx) => parts.forwarder.upgrade(req, socket, head, ctx),
+    forwardUpgrade: (req, socket, head, ctx) =>
+      ctx.proxyPath!.subresource === 'portforward'
+        ? parts.tunnels.upgrade(req, socket, head, ctx)
+        : parts.forwarder.upgrade(req, socket, head, ctx),
   };
 }

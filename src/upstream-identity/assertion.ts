@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { Identity } from '../authn/identity.js';
+import { identityCacheKey, type Identity } from '../authn/identity.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Target } from '../proxy/target.js';
@@ -46,10 +46,6 @@ export function assertionAudience(target: Pick<Target, 'kind' | 'namespace' | 'n
 
 /** The issuer: publicURL without a trailing slash, so `iss` compares equal to what admins write. */
 export const assertionIssuer = (publicURL: string): string => publicURL.replace(/\/+$/, '');
-
-function identityKey(identity: Identity): string {
-  return JSON.stringify([identity.username, identity.uid ?? '', identity.groups, identity.email ?? '']);
-}
 
 export async function createAssertionSigner(
   config: Config,
@@ -90,7 +86,7 @@ export async function createAssertionSigner(
   return {
     sign(identity, audience) {
       const t = now();
-      const cacheKey = `${keys.current().kid}\n${audience}\n${identityKey(identity)}`;
+      const cacheKey = `${keys.current().kid}\n${audience}\n${identityCacheKey(identity)}`;
       const hit = cache.get(cacheKey);
       if (hit && t < hit.renewAt) return hit.token;
       const issuedAt = Math.floor(t / 1000);

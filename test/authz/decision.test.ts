@@ -114,6 +114,16 @@ test('globs: `*` matches any run, everything else is literal and anchored', () =
     ['system:serviceaccount:*', 'system:serviceaccount:ns:sa', true],
     ['(x)', '(x)', true],
     ['a?', 'ab', false],
+    // prefix and suffix may not overlap; middle pieces keep their order and fit between them
+    ['a*a', 'a', false],
+    ['a*a', 'aa', true],
+    ['ab*ba', 'aba', false],
+    ['*ab*ab*', 'xabyab', true],
+    ['*ab*ab*', 'xaby', false],
+    ['x*b*a*y', 'xabay', true],
+    ['x*b*a*y', 'xaby', false],
+    ['**', '', true],
+    ['*-*-*-*-prod', `${'-'.repeat(100_000)}x`, false],
   ];
   for (const [pattern, value, expected] of cases)
     assert.equal(compileGlob(pattern)(value), expected, `${pattern} ~ ${value}`);
@@ -574,4 +584,61 @@ test(`decision table (${CASES.length} cases)`, () => {
     assert.equal(d.allowed, c.allowed, `${c.what}: allowed`);
     assert.equal(d.by, c.by, `${c.what}: by`);
   }
+});
+
+const tunnel = (ns: string, kind: 'services' | 'pods', segment: string) =>
+  `/api/v1/namespaces/${ns}/${kind}/${segment}/portforward`;
+
+test('a tunnel is create on <kind>/portforward, named by the object alone (as kubectl port-forward asks)', () => {
+  assert.deepEqual(attrs('GET', tunnel('team-a', 'pods', 'db-0:5432'), alice, true), {
+    user: alice,
+    verb: 'create',
+    resource: 'pods',
+    subresource: 'portforward',
+    namespace: 'team-a',
+    name: 'db-0',
+  });
+  // Whatever the method: a plain GET is refused later (400), never authorized as `get`.
+  assert.equal(attrs('GET', tunnel('team-a', 'services', 'pg:5432'), alice, false).verb, 'create');
+});
+
+test('rules written before tunnels (verbs `*` included) open no tunnel; `subresources` does', () => {
+  const withTunnels = (authorization: ConfigInput['authorization']) =>
+    decideLocally(
+      attrs('GET', tunnel('team-a', 'pods', 'db-0'), bob, true),
+      compilePolicy(parseConfig({ authorization }).authorization, true),
+    );
+  const ops = { groups: ['ops'], namespaces: ['*'], resources: ['pods' as const], verbs: ['*' as const] };
+  assert.deepEqual(withTunnels({ rules: [ops] }), { allowed: false, by: 'no-rule' });
+  assert.deepEqual(withTunnels({ rules: [{ ...ops, subresources: ['portforward'] }] }), {
+    allowed: true,
+    by: 'rule[0]',
+  });
+  assert.deepEqual(withTunnels({ rules: [{ ...ops, subresources: ['*'] }] }), {
+    allowed: true,
+    by: 'rule[0]',
+  });
+  // A portforward-only rule opens no HTTP.
+  const http = decideLocally(
+    attrs('GET', pod('team-a', 'db-0'), bob),
+    compilePolicy(
+      parseConfig({ authorization: { rules: [{ ...ops, subresources: ['portforward'] }] } }).authorization,
+      true,
+    ),
+  );
+  assert.equal(http.allowed, false);
+});
+
+test('tunnels switched off: denied before any rule, by `tunnels-disabled`', () => {
+  const everything = {
+    rules: [
+      { namespaces: ['*'], resources: ['*' as const], verbs: ['*' as const], subresources: ['*' as const] },
+    ],
+  };
+  const d = decide(attrs('GET', tunnel('team-a', 'services', 'pg'), alice, true), everything);
+  assert.deepEqual(d, {
+    allowed: false,
+    by: 'tunnels-disabled',
+    reason: 'TCP tunnels are disabled on this gateway',
+  });
 });

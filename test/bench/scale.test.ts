@@ -23,6 +23,7 @@ test('the large-cluster run reports ready time, memory and traffic shift', { tim
   assert.equal(r.endpoints, 600);
   // How fast is the bench's business (bench/budgets.ts): here, that each number was measured.
   assert.ok(r.readyMs > 0, `ready after ${r.readyMs} ms`);
+  assert.ok(r.readyCpuMs > 0, `${r.readyCpuMs} ms of CPU to ready`);
   assert.ok(
     r.rssReadyMB > 20 && r.rssPeakMB >= r.rssReadyMB,
     `RSS ${r.rssReadyMB} MB, peak ${r.rssPeakMB} MB`,

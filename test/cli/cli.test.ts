@@ -44,6 +44,30 @@ test('each command has its own help, listing only its flags', async () => {
   assert.match(wrong.stderr, /Unknown option '--port'/);
 });
 
+test('the terminal commands: listed in the help, each with its own flags and usage errors', async () => {
+  const help = await run(['--help']);
+  for (const line of ['login <gateway-url> [--device]', 'token [--server URL]', 'whoami', 'logout'])
+    assert.ok(help.stdout.includes(`kube-bastion ${line}`), `the help lists "${line}"`);
+  const login = await run(['login', '--help']);
+  assert.equal(login.code, 0);
+  assert.match(login.stdout, /--device/);
+  assert.doesNotMatch(login.stdout, /--config/, 'serve’s flag is not login’s');
+  const noURL = await run(['login']);
+  assert.equal(noURL.code, 2);
+  assert.match(noURL.stderr, /which gateway\?/);
+  const twoURLs = await run(['login', 'https://a.example.com', 'https://b.example.com']);
+  assert.equal(twoURLs.code, 2);
+  assert.match(twoURLs.stderr, /unexpected argument "https:\/\/b\.example\.com"/);
+  const output = await run(['token', '--output', 'yaml']);
+  assert.equal(output.code, 2);
+  assert.match(output.stderr, /--output must be token or exec-credential/);
+  const home = mkdtempSync(join(tmpdir(), 'bastion-cli-home-'));
+  const cli = startCLI([...FROM_SOURCE, 'token'], { ...ENV, XDG_CONFIG_HOME: home });
+  const code = await new Promise<number | null>((done) => cli.child.on('close', done));
+  assert.equal(code, 1, 'not signed in is a failure of the work, not of the command line');
+  assert.match(cli.stderr(), /^kube-bastion: .*login/m);
+});
+
 test('check-config prints every error with its path and exits 1', async () => {
   const file = configFile(`
 listen: { port: eighty }

@@ -81,6 +81,7 @@ const refusedCI: Record<string, string[]> = {
   'hpa-pdb-values.yaml': NO_AUTHENTICATION,
   'network-policy-values.yaml': NO_AUTHENTICATION,
   'host-routing-values.yaml': NO_AUTHENTICATION,
+  'tunnels-values.yaml': NO_AUTHENTICATION,
 };
 if (skipWithoutHelm) test('the chart’s values files', { skip: skipWithoutHelm }, () => {});
 else

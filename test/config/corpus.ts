@@ -15,6 +15,9 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { ConfigError, loadConfigFile } from '../../src/config/load.js';
+import { createGateway } from '../../src/server/gateway.js';
 import { FROM_SOURCE, startCLI } from '../cli/cli-process.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeApiServer } from '../support/fake-apiserver.js';
@@ -68,7 +71,7 @@ async function writeFiles(dir: string): Promise<{ caPem: string }> {
     privateKeyEncoding: { format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'secret' },
     publicKeyEncoding: { format: 'pem', type: 'spki' },
   }).privateKey;
-  const files: Record<string, string> = {
+  const files: Record<string, string | Buffer> = {
     'tls.crt': leaf.cert,
     'tls.key': leaf.key,
     'other.key': pem(ec()),
@@ -79,6 +82,8 @@ async function writeFiles(dir: string): Promise<{ caPem: string }> {
     'client-secret': 'a-client-secret\n',
     'cookie-secret': `${'c'.repeat(40)}\n`,
     'short-secret': 'too-short\n',
+    // Not UTF-8: what `head -c 48 /dev/urandom` writes.
+    'random-bytes': Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 97 + 131) % 256)),
     empty: '',
     'not-pem.txt': 'hello, not a PEM file\n',
     'empty-kubeconfig': 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n',
@@ -117,11 +122,17 @@ export async function startWorld(): Promise<World> {
     COOKIE_SECRET: 'k'.repeat(40),
   };
   delete env.KUBE_BASTION_FIXTURE_UNSET;
+  // The in-process runs read the same environment (the kubeconfig a cluster config falls back to).
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  delete process.env.KUBE_BASTION_FIXTURE_UNSET;
   return {
     env,
     files,
     idp: idp.issuer,
     async close() {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
       await Promise.all([api.stop(), idp.close()]);
       rmSync(files, { recursive: true, force: true });
     },
@@ -244,8 +255,65 @@ export interface Case {
 export const fixtureCases = (fixtures: Fixture[]): Case[] =>
   fixtures.map((f) => ({ name: f.name, refuse: f.expect, fixture: () => f }));
 
-/** Both commands on one case at once, then that they agree (and accept, or refuse naming c.refuse). */
+/** How both commands print a problem (commands/config-file.ts). */
+const problemLine = (p: { path: string; message: string }) => `${p.path ? `${p.path}: ` : ''}${p.message}`;
+
+/**
+ * `check-config` as its command does it (commands/check-config.ts), in this process:
+ * the loader with the same options; a ConfigError's problems are what it prints.
+ */
+export async function checkConfigHere(fixture: Fixture, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const insecureNoAuth = fixture.args.includes('--insecure-no-auth');
+  try {
+    await loadConfigFile(fixture.file, { insecureNoAuth, env: { ...env, ...fixture.env } });
+    return { accepted: true, problems: [], output: 'configuration is valid' };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const problems = err.problems.map(problemLine);
+    return { accepted: false, problems, output: problems.join('\n') };
+  }
+}
+
+/**
+ * `serve` as its command does it (commands/serve.ts), in this process: load, build the
+ * gateway, listen on the file's ports (port 0 here) and wait for /readyz. Whatever
+ * refuses after the loader (a constructor, a listener) is a refusal check-config missed.
+ */
+export async function serveHere(fixture: Fixture, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const loaded = await checkConfigHere(fixture, env);
+  if (!loaded.accepted) return loaded;
+  const insecureNoAuth = fixture.args.includes('--insecure-no-auth');
+  const config = await loadConfigFile(fixture.file, { insecureNoAuth, env: { ...env, ...fixture.env } });
+  const logger = pino({ level: 'silent' });
+  let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
+  try {
+    gateway = await createGateway({ config, logger, insecureNoAuth });
+    const { adminURL } = await gateway.listen();
+    await eventually(async () => (await fetch(`${adminURL}/readyz`)).status === 200, HUNG_MS, 50);
+    return { accepted: true, problems: [], output: 'ready' };
+  } catch (err) {
+    return { accepted: false, problems: [], output: `cannot start: ${(err as Error).message}` };
+  } finally {
+    await gateway?.close().catch(() => {});
+  }
+}
+
+/**
+ * Both commands on one case, then that they agree (and accept, or refuse naming c.refuse).
+ * In this process, as the commands call the loader and the gateway: a child process per
+ * command and fixture costs seconds of start-up each; `the real command line` cases
+ * (agreement-cli.test.ts) run a sample of the corpus as real processes.
+ */
 async function agree(c: Case, world: World, dir: string): Promise<void> {
+  const fixture = await c.fixture(world, dir);
+  const check = await checkConfigHere(fixture, world.env);
+  const served = await serveHere(fixture, world.env);
+  assert.equal(check.accepted, !c.refuse, `check-config on ${c.name}:\n${check.output}`);
+  assertAgree({ ...fixture, expect: c.refuse }, check, served);
+}
+
+/** Both commands on one case as real child processes of src/cli.ts. */
+export async function agreeAsProcesses(c: Case, world: World, dir: string): Promise<void> {
   const fixture = await c.fixture(world, dir);
   const [check, served] = await Promise.all([checkConfig(fixture, world.env), serve(fixture, world.env)]);
   assert.equal(check.accepted, !c.refuse, `check-config on ${c.name}:\n${check.output}`);

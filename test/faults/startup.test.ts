@@ -14,6 +14,7 @@ import { createGateway } from '../../src/server/gateway.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeApiServer } from '../support/fake-apiserver.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { scrape } from '../support/scrape.js';
 
 test('while the first LISTs fail, /healthz is live and /readyz is 503 naming the caches; then ready', async () => {
   const api = await startFakeApiServer({ objects: [] });
@@ -41,12 +42,18 @@ test('while the first LISTs fail, /healthz is live and /readyz is 503 naming the
       const unready = await fetch(`${admin}/readyz`);
       assert.equal(unready.status, 503, 'not ready before the caches have synced');
       assert.match(await unready.text(), /cluster-state/);
+      assert.equal(
+        (await scrape(admin)).samples.get('kube_bastion_cache_synced'),
+        0,
+        'and says so on /metrics',
+      );
       assert.equal((await fetch(`${admin}/healthz`)).status, 200, 'and still live');
       clock.advance(30_000); // the longest backoff
     }
 
     const { url } = await listening;
     assert.equal((await fetch(`${admin}/readyz`)).status, 200, 'ready once the LIST succeeded');
+    assert.equal((await scrape(admin)).samples.get('kube_bastion_cache_synced'), 1);
     assert.ok(api.requests.filter((r) => r.resource === 'services' && r.status === 500).length >= 3);
     // The public port opens with the synced caches: an unknown Service is a 404, not a 503.
     const res = await fetch(`${url}/api/v1/namespaces/team-a/services/nope/proxy/`);

@@ -5,11 +5,13 @@
  * SubjectAccessReview answers other components rely on.
  */
 import assert from 'node:assert/strict';
-import { eventually } from '../support/eventually.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import { AuthenticationV1Api, AuthorizationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../../src/kube/index.js';
+import { parse, stringify } from 'yaml';
+import { AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { ApiClient, ApiStatusError, loadKubeConfig } from '../../src/kube/index.js';
+import { eventually } from '../support/eventually.js';
 import { endpointSlice, service, startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 
 interface Reply {
@@ -89,21 +91,37 @@ describe('fake API server: transport and auth', () => {
     }
   });
 
-  test('a written kubeconfig works with loadKubeConfig and the real client', async () => {
-    const kc = loadKubeConfig({
+  test('a written kubeconfig works with loadKubeConfig, the gateway client and the real client', async () => {
+    const access = loadKubeConfig({
       kubeconfig: api.writeKubeconfig(),
       context: 'fake',
       podCacheTTL: 5000,
       nodeCacheTTL: 30000,
     });
-    assert.equal(kc.getCurrentCluster()?.skipTLSVerify, false);
-    const svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ namespace: 'team-a', name: 'web' });
+    const client = new ApiClient(access);
+    const svc = await client.get<V1Service>('/api/v1/namespaces/team-a/services/web');
     assert.equal(svc.spec?.ports?.[0]?.port, 80);
     await assert.rejects(
-      kc.makeApiClient(CoreV1Api).readNamespacedService({ namespace: 'team-a', name: 'nope' }),
-      (err: { code?: number; body?: string }) =>
-        err.code === 404 && JSON.parse(err.body ?? '{}').message === 'services "nope" not found',
+      client.get('/api/v1/namespaces/team-a/services/nope'),
+      (err: unknown) =>
+        err instanceof ApiStatusError &&
+        err.status === 404 &&
+        JSON.parse(err.body).message === 'services "nope" not found',
     );
+    const real = api.kubeConfig().makeApiClient(CoreV1Api);
+    const same = await real.readNamespacedService({ namespace: 'team-a', name: 'web' });
+    assert.equal(same.spec?.ports?.[0]?.port, 80);
+  });
+
+  test('the gateway client verifies the server against the kubeconfig CA', async () => {
+    const file = api.writeKubeconfig();
+    const doc = parse(readFileSync(file, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[] };
+    delete doc.clusters[0].cluster['certificate-authority-data'];
+    writeFileSync(file, stringify(doc));
+    const client = new ApiClient(
+      loadKubeConfig({ kubeconfig: file, podCacheTTL: 5000, nodeCacheTTL: 30000 }),
+    );
+    await assert.rejects(client.get('/api/v1/namespaces/team-a/services/web'), /certificate/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The watch-backed cluster state against the fake API server, through the
- * real @kubernetes/client-node: it syncs, follows endpoint churn quickly,
+ * gateway's own API client (src/kube/api-client.ts): it syncs, follows endpoint churn quickly,
  * converges after 410 Gone and cut watches, keeps serving while the API
  * server is away and resumes without relisting when it returns. Cache
  * lifetimes and the staleness bound are read on a clock the test moves; the

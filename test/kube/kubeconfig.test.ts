@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type https from 'node:https';
+import { delimiter, join } from 'node:path';
 import { after, test } from 'node:test';
 import { stringify } from 'yaml';
 import { KubeConfigError, loadKubeConfig } from '../../src/kube/index.js';
@@ -83,7 +84,46 @@ test('inside a pod the service account is used', () => {
     }
   }
   assert.equal(server(kc), 'https://10.96.0.1:443');
-  assert.equal(kc.getCurrentUser()?.authProvider?.config?.tokenFile, join(sa, 'token'));
+});
+
+test('inside a pod the service account token is sent, and read again once it rotates', async () => {
+  const prefix = join(dir, 'pod-rotate');
+  const sa = join(prefix, 'var/run/secrets/kubernetes.io/serviceaccount');
+  mkdirSync(sa, { recursive: true });
+  writeFileSync(join(sa, 'token'), 'first-token\n');
+  writeFileSync(join(sa, 'ca.crt'), 'the cluster CA');
+  let now = 0;
+  const env = { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' };
+  const access = loadKubeConfig(ttl, { env, serviceAccountPrefix: prefix, now: () => now });
+  assert.equal(server(access), 'https://[fd00::1]:6443');
+  const applied = async () => {
+    const opts: https.RequestOptions = {};
+    await access.applyToHTTPSOptions(opts);
+    return opts;
+  };
+  const first = await applied();
+  assert.equal((first.headers as Record<string, string>).Authorization, 'Bearer first-token');
+  assert.equal(String(first.ca), 'the cluster CA');
+  writeFileSync(join(sa, 'token'), 'second-token');
+  now += 30_000;
+  assert.equal(((await applied()).headers as Record<string, string>).Authorization, 'Bearer first-token');
+  now += 31_000;
+  assert.equal(((await applied()).headers as Record<string, string>).Authorization, 'Bearer second-token');
+});
+
+test('with several $KUBECONFIG files the first to name a context, cluster or current-context wins', () => {
+  const first = kubeconfig('merge-1', { a: 'https://a-first.example:6443' }, 'a');
+  const second = kubeconfig(
+    'merge-2',
+    { a: 'https://a-second.example:6443', b: 'https://b.example:6443' },
+    'b',
+  );
+  const env = { KUBECONFIG: [first, second].join(delimiter) };
+  assert.equal(server(loadKubeConfig(ttl, { env, home: '/nonexistent' })), 'https://a-first.example:6443');
+  assert.equal(
+    server(loadKubeConfig({ ...ttl, context: 'b' }, { env, home: '/nonexistent' })),
+    'https://b.example:6443',
+  );
 });
 
 test('outside a pod $KUBECONFIG comes first, then ~/.kube/config', () => {

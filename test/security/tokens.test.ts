@@ -13,6 +13,7 @@ import { SignJWT, exportSPKI, type JWTPayload } from 'jose';
 import { makeKey, type SigningKey } from '../support/jwt-issuer.js';
 import { runCase, type HostileCase } from './support/cases.js';
 import { WEB, startWorld, type World } from './support/world.js';
+import { aliceClaims, now } from './support/claims.js';
 
 let w: World;
 let attackerKey: SigningKey;
@@ -42,16 +43,7 @@ after(async () => {
 });
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
-const claims = (over: JWTPayload = {}): JWTPayload => ({
-  iss: w.issuer.url,
-  aud: 'kube-bastion',
-  sub: 'alice',
-  groups: ['devs'],
-  iat: now(),
-  exp: now() + 300,
-  ...over,
-});
+const claims = (over: JWTPayload = {}): JWTPayload => aliceClaims(w, over);
 /** Signed by the real issuer key (the gateway trusts it). */
 const genuine = (over: JWTPayload = {}, header: Record<string, unknown> = {}) =>
   w.issuer.mint(claims(over), { header });

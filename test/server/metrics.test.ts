@@ -153,6 +153,8 @@ test('endpoints per Service, cache sync and cache sizes are read at scrape time'
     20,
   );
   m = await scrape();
+  assert.equal(value(m, 'kube_bastion_cache_objects{resource="endpointslices"}'), 3, 'the new slice is held');
+  assert.equal(value(m, 'kube_bastion_cache_objects{resource="endpoints"}'), 6);
   assert.ok(value(m, 'kube_bastion_process_resident_memory_bytes') > 0, 'process metrics are there too');
 });
 

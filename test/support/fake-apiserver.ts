@@ -1,8 +1,9 @@
 /**
  * A faithful in-process Kubernetes API server for tests: HTTPS with a CA made
  * at start, bearer-token auth, list (with pagination) and watch (resume,
- * bookmarks, 410 Gone, timeouts) over Services, EndpointSlices, Pods and
- * Nodes, TokenReview and SubjectAccessReview — plus the controls a test needs
+ * bookmarks, 410 Gone, timeouts) over Services, EndpointSlices, Pods,
+ * Nodes and Secrets (which can also be written: fake-apiserver/writes.ts),
+ * TokenReview and SubjectAccessReview — plus the controls a test needs
  * to misbehave on purpose: cut watches, forget history, go away and come back.
  *
  * The real @kubernetes/client-node talks to it through `kubeConfig()`.
@@ -36,6 +37,7 @@ import {
   type ResourceName,
 } from './fake-apiserver/store.js';
 import { serveWatch } from './fake-apiserver/watch.js';
+import { writeSecret } from './fake-apiserver/writes.js';
 import { createTestCA } from './tls.js';
 
 export * from './fake-apiserver/objects.js';
@@ -136,6 +138,8 @@ export class FakeApiServer {
   readonly requests: RequestRecord[] = [];
   readonly tokens: Map<string, TokenIdentity>;
   readonly grants: AccessGrant[];
+  /** Every SubjectAccessReview body received, in order: what the gateway asked. */
+  readonly accessReviews: object[] = [];
   latencyMs: number;
   private readonly store: ObjectStore;
   private readonly sockets = new Set<Socket>();
@@ -423,6 +427,10 @@ export class FakeApiServer {
       );
     }
 
+    if (target.resource === 'secrets' && ['POST', 'PUT', 'DELETE'].includes(req.method ?? '')) {
+      const result = writeSecret(this.store, req.method!, target, await readJSON(req));
+      return reply(result.code, result.body);
+    }
     if (verb === 'create') {
       const body = await readJSON(req);
       if (body === undefined)
@@ -435,7 +443,7 @@ export class FakeApiServer {
               this.opts.apiAudiences ?? ['https://kubernetes.default.svc.cluster.local'],
             )
           : target.resource === 'subjectaccessreviews'
-            ? reviewAccess(body, this.grants)
+            ? (this.accessReviews.push(body), reviewAccess(body, this.grants))
             : {
                 code: 405,
                 body: statusBody(

@@ -3,9 +3,9 @@
  * @kubernetes/client-node talks to it), echo backends on 127.0.0.x, and
  * kube-bastion itself on 127.0.0.1 with a config built from the real schema.
  */
-import type { Clock } from '../../src/clock.js';
 import type { KubeObject } from './fake-apiserver.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
+import type { Clock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';

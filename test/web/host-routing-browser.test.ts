@@ -40,6 +40,8 @@ test('the portal links a host-routed service, whose root-relative links are left
       (await page.locator('.host a').all()).map((a) => a.getAttribute('href')),
     );
     assert.deepEqual(hostLinks.sort(), [
+      // The demo's TCP sample (kv) is a Service like the others: the portal cannot tell its protocol.
+      `http://kv--team-a.apps.test:${port()}/`,
       `http://notes--team-a.apps.test:${port()}/`,
       `http://reports--team-a.apps.test:${port()}/`,
       `http://whoami--team-a.apps.test:${port()}/`,

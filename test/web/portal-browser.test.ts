@@ -137,7 +137,7 @@ test('bob sees only team-b, and the portal answers JSON like a per-user cluster-
     const sections = await page.locator('main h2').allTextContents();
     assert.deepEqual(
       sections.map((s) => s.replace(/\s+/g, ' ').trim()),
-      ['Namespace team-b'],
+      ['Namespace team-b', 'Sign in from a terminal'],
     );
     await page.screenshot({ path: screenshotPath('portal-phone'), fullPage: true });
 

@@ -219,3 +219,29 @@ test('the search text is shown back escaped', () => {
   assert.match(html, /Nothing you can open matches that search/);
   assert.match(html, /<form method="post" action="\/auth\/logout"/);
 });
+
+test('with tunnels on, each port has its `kube-bastion connect` line, ready to copy; off, none', async () => {
+  const authorizer = authorizerFor([
+    { groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] },
+  ]);
+  const reachable = createReachableServices({
+    authorizer,
+    attributes: requestAttributes,
+    services: () => SERVICES,
+    hostRouting: false,
+  });
+  const alice = person('alice', ['team-a']);
+  const r = await reachable.forUser(alice);
+  const publicURL = new URL('https://bastion.example.com');
+  const on = buildListing(alice, r, 'web', { publicURL, tunnels: true });
+  const web = on.namespaces[0].services[0];
+  assert.deepEqual(
+    web.ports.map((p) => p.connect),
+    web.ports.map((p) => `kube-bastion connect team-a/web:${p.port}`),
+  );
+  const html = renderPortalPage(on, { username: 'alice' });
+  assert.match(html, /<code class="connect">kube-bastion connect team-a\/web:\d+<\/code>/);
+  const off = buildListing(alice, r, 'web', { publicURL });
+  assert.equal(off.namespaces[0].services[0].ports[0].connect, undefined);
+  assert.doesNotMatch(renderPortalPage(off, { username: 'alice' }), /kube-bastion connect/);
+});

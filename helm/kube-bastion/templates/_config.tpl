@@ -46,6 +46,14 @@ Ingress host, and the files of the mounted Secret). Keys the admin set win.
 {{- end }}
 {{- $_ := set $authn "session" $session }}
 {{- end }}
+{{- with include "kube-bastion.terminalStateNamespace" $ }}
+{{- /* The config names the namespace the Role grants (the pod's own would do, but they must agree). */}}
+{{- $cli := $authn.cli | default dict }}
+{{- $k := $cli.kubernetes | default dict }}
+{{- $_ := set $k "namespace" . }}
+{{- $_ := set $cli "kubernetes" $k }}
+{{- $_ := set $authn "cli" $cli }}
+{{- end }}
 {{- if $authn }}{{ $_ := set $cfg "authentication" $authn }}{{ end }}
 
 {{- if include "kube-bastion.uses.assertionSigningKey" . }}

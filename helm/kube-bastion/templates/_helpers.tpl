@@ -133,3 +133,19 @@ the format of the config's duration keys. Usage: include "kube-bastion.seconds" 
 {{- $assertion := ((.Values.config).upstream).assertion | default dict }}
 {{- if or (not (hasKey $assertion "enabled")) $assertion.enabled }}true{{ end }}
 {{- end }}
+
+{{/*
+Terminal sign-in (`kube-bastion login`) keeps its shared state in Secrets of one namespace when
+browser sign-in is on, the CLI is not turned off, sessions are not in Redis (or the store is set
+to kubernetes) and there is a cluster. Prints that namespace, or nothing.
+*/}}
+{{- define "kube-bastion.terminalStateNamespace" -}}
+{{- $authn := (.Values.config).authentication | default dict }}
+{{- $cli := $authn.cli | default dict }}
+{{- $store := $cli.store | default "auto" }}
+{{- $on := or (not (hasKey $cli "enabled")) $cli.enabled }}
+{{- $redisSessions := eq (toString ($authn.session | default dict).store) "redis" }}
+{{- if and $authn.oidc $on (include "kube-bastion.usesCluster" .) (or (eq $store "kubernetes") (and (eq $store "auto") (not $redisSessions))) }}
+{{- ($cli.kubernetes | default dict).namespace | default .Release.Namespace }}
+{{- end }}
+{{- end }}

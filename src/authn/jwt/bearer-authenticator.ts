@@ -5,6 +5,7 @@
  * TokenReview when ServiceAccount tokens are enabled.
  */
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { sameIssuer } from '../../config/issuer-url.js';
 import type { Config } from '../../config/schema.js';
 import { serviceUnavailable, unauthorized } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -34,11 +35,16 @@ export class BearerAuthenticator {
   private readonly cache: TokenCache<Identity>;
   private readonly now: () => number;
 
+  /**
+   * @param ownIssuer the `iss` of the identity assertions this gateway signs for upstreams
+   *   (publicURL): such a token is never a credential here, whatever the config says.
+   */
   constructor(
     config: Config['authentication'],
     private readonly logger: Logger,
     private readonly tokenReview?: TokenReviewAuthenticator,
     timing: IssuerTiming = {},
+    private readonly ownIssuer?: string,
   ) {
     this.now = timing.now ?? Date.now;
     // Refusals are remembered (10 s) so a bad token costs its signature check and CEL once.
@@ -82,6 +88,13 @@ export class BearerAuthenticator {
     } catch {
       throw unauthorized('bearer token is not a JWT');
     }
+    // Every upstream holds assertions of its callers: one sent back here would let any
+    // upstream act as whoever called it (token-type confusion, Pomerium CVE-2024-47616).
+    // Refused before any issuer or the apiserver sees it.
+    if (this.ownIssuer !== undefined && typeof iss === 'string' && sameIssuer(iss, this.ownIssuer))
+      throw unauthorized(
+        'this is an identity assertion the gateway signed for an upstream; it is not a credential',
+      );
     const trusted = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
     if (!trusted) {
       if (this.tokenReview) return this.tokenReview.authenticate(token, key);

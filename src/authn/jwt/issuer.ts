@@ -7,7 +7,7 @@
  * only a success a cooldown), so a dead or stalled issuer costs one fetch per
  * pause, never one per token.
  */
-import { jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { JwtIssuerConfig } from '../../config/schema.js';
 import { FetchGate } from './fetch-gate.js';
 import { IssuerKeys } from './issuer-keys.js';
@@ -151,11 +151,25 @@ export class JwtIssuer {
       requiredClaims: ['exp'],
       currentDate: new Date(this.now()),
     });
+    checkFiniteTimes(payload);
     return payload;
   }
 
   close(): void {
     this.closed = true;
     clearInterval(this.refreshTimer);
+  }
+}
+
+/**
+ * `"exp":1e400` is Infinity to JSON.parse, and jose accepts it as a token that
+ * never ends; the apiserver's JSON decoder refuses the number. Read the way
+ * the apiserver reads it: a time claim must be a finite number.
+ */
+function checkFiniteTimes(payload: JWTPayload): void {
+  for (const claim of ['exp', 'nbf', 'iat'] as const) {
+    const value = payload[claim];
+    if (value !== undefined && !Number.isFinite(value))
+      throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a finite number`, payload, claim, 'invalid');
   }
 }

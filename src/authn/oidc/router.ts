@@ -80,8 +80,9 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   const passportInstance = new passport.Passport();
   // passport's typings return `any`; this is the shape it actually has.
   const authenticator = passportInstance as unknown as {
+    use(name: string, strategy: Strategy): void;
     authenticate(
-      strategy: Strategy,
+      strategy: string,
       options: { session: false },
       callback?: (...args: never[]) => unknown,
     ): (req: express.Request, res: express.Response, next?: (err?: unknown) => void) => void;
@@ -90,8 +91,16 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   const fail = (req: IncomingMessage, res: ServerResponse, err: GatewayError) =>
     sendError(req, res, err, { loginPath: o.idp ? LOGIN_PATH : undefined });
 
-  function strategyFor(config: client.Configuration): Strategy {
-    strategy ??= new PkceStateNonceStrategy(
+  /**
+   * Registers the strategy once and returns its name. It must be used by name: passport then
+   * runs each request on its own `Object.create(strategy)`. Handed the instance itself, it sets
+   * that request's success/fail/redirect on the one shared object, so two sign-ins in flight
+   * crossed: the token answer of one was delivered to the other's callback (a browser signed in
+   * as someone else) and the first request never answered.
+   */
+  function strategyFor(config: client.Configuration): string {
+    if (strategy) return STRATEGY_KEY;
+    strategy = new PkceStateNonceStrategy(
       {
         config,
         scope: o.idp!.settings.scopes.join(' '),
@@ -113,7 +122,8 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
         }
       },
     );
-    return strategy;
+    authenticator.use(STRATEGY_KEY, strategy);
+    return STRATEGY_KEY;
   }
 
   const browserSignIn = () => {

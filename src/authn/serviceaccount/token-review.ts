@@ -11,13 +11,10 @@
  *     aborted, so a stalled apiserver holds no sockets) and answered 503.
  * Failures to ask are never cached.
  */
-import {
-  AuthenticationV1Api,
-  Observable,
-  type KubeConfig,
-  type V1TokenReview,
-} from '@kubernetes/client-node';
+import type { V1TokenReview } from '@kubernetes/client-node';
 import type { Config } from '../../config/schema.js';
+import type { ApiServerAccess } from '../../kube/api-access.js';
+import { jsonPoster } from '../../kube/api-client.js';
 import { GatewayError, serviceUnavailable, unauthorized } from '../../errors.js';
 import { ClaimError } from '../claims/claim-error.js';
 import { checkName } from '../claims/identity-names.js';
@@ -49,7 +46,7 @@ export class TokenReviewAuthenticator {
   private inFlight = 0;
 
   constructor(
-    kubeConfig: KubeConfig,
+    kubeConfig: ApiServerAccess,
     private readonly settings: Settings,
     options: TokenReviewOptions = {},
   ) {
@@ -96,25 +93,10 @@ export class TokenReviewAuthenticator {
   }
 }
 
-/** The real client, with the abort signal set on the request it builds. */
-export function kubernetesTokenReviewSender(kubeConfig: KubeConfig): TokenReviewSender {
-  const api = kubeConfig.makeApiClient(AuthenticationV1Api);
-  return (body, signal) =>
-    api.createTokenReview(
-      { body },
-      {
-        middleware: [
-          {
-            pre: (context) => {
-              context.setSignal(signal);
-              return new Observable(Promise.resolve(context));
-            },
-            post: (response) => new Observable(Promise.resolve(response)),
-          },
-        ],
-        middlewareMergeStrategy: 'append',
-      },
-    );
+/** A keep-alive JSON POST to the API server; `signal` aborts the request. */
+export function kubernetesTokenReviewSender(kubeConfig: ApiServerAccess): TokenReviewSender {
+  const post = jsonPoster(kubeConfig);
+  return (body, signal) => post<V1TokenReview>('/apis/authentication.k8s.io/v1/tokenreviews', body, signal);
 }
 
 /** The apiserver's answer as an Identity or a reason to refuse. Pure. */

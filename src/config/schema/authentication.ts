@@ -11,6 +11,7 @@ import {
   SECRET_MIN_LENGTH,
   SECRET_TOO_SHORT,
 } from './primitives.js';
+import { terminal } from './terminal.js';
 
 // --- authentication ----------------------------------------------------------
 
@@ -266,6 +267,18 @@ export const authentication = z
         redis: { url: 'rediss://redis.kube-bastion.svc:6379' },
       },
     ]),
+    cli: describe(
+      terminal.prefault({}),
+      'sign-in from a terminal (`kube-bastion login`) and the CLI tokens',
+      [
+        {
+          accessTokenTTL: '30m',
+          maxLifetime: '8h',
+          store: 'kubernetes',
+          kubernetes: { namespace: 'kube-bastion' },
+        },
+      ],
+    ),
   })
   .refine((a) => a.oidc === undefined || a.session !== undefined, {
     path: ['session'],

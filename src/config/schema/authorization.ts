@@ -6,6 +6,7 @@ import { describe, duration, glob } from './primitives.js';
 
 const verb = z.enum(['get', 'create', 'update', 'patch', 'delete', '*']);
 const resource = z.enum(['services', 'pods', 'nodes', '*']);
+const subresource = z.enum(['proxy', 'portforward', '*']);
 
 const rule = z.strictObject({
   users: describe(
@@ -27,7 +28,11 @@ const rule = z.strictObject({
   ),
   verbs: describe(
     z.array(verb).min(1),
-    'GET/HEAD: get, POST: create, PUT: update, PATCH: patch, DELETE: delete; WebSocket upgrades need create; `*`: all methods',
+    'GET/HEAD: get, POST: create, PUT: update, PATCH: patch, DELETE: delete; WebSocket upgrades and TCP tunnels need create; `*`: all methods',
+  ),
+  subresources: describe(
+    z.array(subresource).min(1).default(['proxy']),
+    'what the rule opens: `proxy` (HTTP and WebSockets, the default), `portforward` (TCP tunnels, with `tunnels.enabled`; verb create; `names` then match the Service or Pod name without a port), `*` both. A rule that does not name `portforward` never opens a tunnel',
   ),
 });
 
@@ -53,6 +58,14 @@ export const authorization = z.strictObject({
         { groups: ['oidc:sre'], namespaces: ['*'], resources: ['*'], verbs: ['*'] },
         { groups: ['oidc:team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] },
         {
+          groups: ['oidc:dba'],
+          namespaces: ['team-a'],
+          resources: ['services', 'pods'],
+          names: ['postgres', 'postgres-*'],
+          verbs: ['create'],
+          subresources: ['portforward'],
+        },
+        {
           users: ['github:repo:example-org/deploy:*'],
           namespaces: ['staging'],
           resources: ['services'],
@@ -67,13 +80,13 @@ export const authorization = z.strictObject({
       .strictObject({
         enabled: describe(
           z.boolean().default(false),
-          'when no rule allows, ask the cluster’s RBAC (SubjectAccessReview on `<resource>/proxy`); needs a cluster',
+          'when no rule allows, ask the cluster’s RBAC (SubjectAccessReview on `<resource>/proxy`, or `<resource>/portforward` for a tunnel); needs a cluster',
         ),
         cacheTTL: describe(duration('5m'), 'how long an allowed SubjectAccessReview answer is reused'),
         deniedCacheTTL: describe(duration('30s'), 'how long a denied answer is reused'),
       })
       .prefault({}),
-    'the cluster’s RBAC, asked when no static rule allows: grant e.g. `get` on `services/proxy` with a RoleBinding',
+    'the cluster’s RBAC, asked when no static rule allows: grant e.g. `get` on `services/proxy` with a RoleBinding (`create` on `pods/portforward` or `services/portforward` for tunnels)',
     [{ enabled: true, cacheTTL: '1m', deniedCacheTTL: '10s' }],
   ),
   nodeProxy: describe(

@@ -18,6 +18,8 @@ import type { RequestContext } from '../request-context.js';
 import { watchCredential } from './watch-credential.js';
 import { guardWebSocket, POLICY_VIOLATION } from './websocket-closer.js';
 
+export { createCredentialWatch, type CredentialWatch } from './credential-watch.js';
+
 export interface UpgradeWatchDeps {
   liveness(req: IncomingMessage): CredentialLiveness | undefined;
   clock: Clock;

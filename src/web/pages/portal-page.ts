@@ -20,10 +20,25 @@ function serviceItem(s: PortalListing['namespaces'][number]['services'][number],
   const ports = links.length
     ? `<p class="ports"><span class="muted">Ports:</span> ${links.join(' ')}</p>`
     : '';
-  return `<li><h3>${escapeHTML(s.name)}</h3>${ports}${host}</li>`;
+  // No script on these pages: the whole line is selected by one click, ready to copy.
+  const connect = s.ports
+    .filter((p) => p.connect)
+    .map((p) => `<code class="connect">${escapeHTML(p.connect!)}</code>`)
+    .join('');
+  const terminal = connect
+    ? `<p class="connect"><span class="muted">From a terminal:</span> ${connect}</p>`
+    : '';
+  return `<li><h3>${escapeHTML(s.name)}</h3>${ports}${host}${terminal}</li>`;
 }
 
-export function renderPortalPage(listing: PortalListing, user: SignedIn): string {
+/** The "Sign in from a terminal" box: the one command to run (docs/terminal.md). */
+function terminalBox(command: string): string {
+  return `<section aria-labelledby="terminal" class="terminal-box"><h2 id="terminal">Sign in from a terminal</h2>
+<p>Install <code>kube-bastion</code>, then run:</p><pre class="terminal"><code>${escapeHTML(command)}</code></pre>
+<p class="muted">Then <code>curl -H "Authorization: Bearer $(kube-bastion token)" …</code> reaches the same services. On a machine without a browser, add <code>--device</code>.</p></section>`;
+}
+
+export function renderPortalPage(listing: PortalListing, user: SignedIn, terminalLogin?: string): string {
   const q = listing.query;
   const total = listing.namespaces.reduce((n, ns) => n + ns.services.length, 0);
   const search = `<form role="search" method="get" action="/" class="search">
@@ -56,7 +71,7 @@ export function renderPortalPage(listing: PortalListing, user: SignedIn): string
     : '';
   return page(
     'Your services',
-    `<h1>Your services</h1>${groups}${search}${count}${partial}${empty}${sections}`,
+    `<h1>Your services</h1>${groups}${search}${count}${partial}${empty}${sections}${terminalLogin ? terminalBox(terminalLogin) : ''}`,
     { user },
   );
 }

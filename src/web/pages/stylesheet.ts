@@ -43,5 +43,11 @@ input[type=search], input[type=text], input[type=password], input:not([type]) { 
 ul.services { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.5rem; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
 ul.services li { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem; }
 ul.services .ports a, ul.services .host a { display: inline-block; padding: 0.2rem 0; margin-right: 0.75rem; overflow-wrap: anywhere; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.35rem 1rem; margin: 1rem 0; }
+dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+.code { font-family: ui-monospace, monospace; font-size: 1.2rem; letter-spacing: 0.1em; }
+form.actions { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 1.25rem 0; }
+pre.terminal { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; overflow-x: auto; }
+ul.services code.connect { display: block; user-select: all; overflow-wrap: anywhere; padding: 0.15rem 0; }
 @media (max-width: 30rem) { h1 { font-size: 1.35rem; } main { padding-top: 0.75rem; } }
 `;

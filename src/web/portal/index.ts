@@ -33,6 +33,8 @@ export interface PortalDeps extends LinkSettings {
   formTargets?: readonly string[];
   /** How long one person's list is reused. */
   cacheTTL?: number;
+  /** `kube-bastion login <publicURL>`, shown when terminal sign-in is on. */
+  terminalLogin?: string;
 }
 
 const MAX_QUERY = 200;
@@ -62,7 +64,9 @@ export function createPortal(deps: PortalDeps): express.Router & { answersCached
       groups: identity.groups,
       logoutPath: identity.method === 'session' ? deps.logoutPath : undefined,
     };
-    sendPage(req, res, 200, renderPortalPage(listing, user), { formTargets: deps.formTargets });
+    sendPage(req, res, 200, renderPortalPage(listing, user, deps.terminalLogin), {
+      formTargets: deps.formTargets,
+    });
   });
 
   /** Per-person answers held now (a bounded cache, for kube_bastion_cache_entries). */

@@ -18,7 +18,8 @@ export interface PortalListing {
     namespace: string;
     services: {
       name: string;
-      ports: { name: string; port: number; path: string; url: string }[];
+      /** `connect`: the `kube-bastion connect` line for the port, when tunnels are on. */
+      ports: { name: string; port: number; path: string; url: string; connect?: string }[];
       hostURL?: string;
     }[];
   }[];
@@ -27,6 +28,8 @@ export interface PortalListing {
 export interface LinkSettings {
   publicURL: URL;
   hostSuffix?: string;
+  /** `tunnels.enabled`: each port also gets its `kube-bastion connect` line. */
+  tunnels?: boolean;
 }
 
 /** A host label is one DNS label: `{service}--{namespace}` must fit in 63 characters. */
@@ -51,6 +54,7 @@ export function buildListing(
         port: p.port,
         path: p.path,
         url: new URL(p.path, links.publicURL).href,
+        ...(links.tunnels ? { connect: `kube-bastion connect ${s.namespace}/${s.name}:${p.port}` } : {}),
       })),
       hostURL:
         s.hostRouted && links.hostSuffix && fitsHostLabel(s)

@@ -17,7 +17,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
-import type { Identity } from '../../authn/identity.js';
+import { identityCacheKey, type Identity } from '../../authn/identity.js';
 import { ReviewBudget, ReviewBudgetExhausted } from '../../authz/review-budget.js';
 import type { Authorizer, RequestAttributes } from '../../authz/types.js';
 import { parseProxyPath, type ProxyPath } from '../../proxy/grammar.js';
@@ -72,11 +72,6 @@ async function mapLimited<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-/** Everything that can change a decision about this caller. */
-export function identityKey(identity: Identity): string {
-  return JSON.stringify([identity.username, identity.uid ?? '', [...identity.groups].sort(), identity.extra]);
 }
 
 export function createReachableServices(deps: ReachableDeps) {
@@ -139,7 +134,7 @@ export function createReachableServices(deps: ReachableDeps) {
   return {
     /** The Services this identity may open (those matching `query`, when given), from cache when fresh. */
     forUser(identity: Identity, query = ''): Promise<Reachable> {
-      const key = JSON.stringify([identityKey(identity), query]);
+      const key = JSON.stringify([identityCacheKey(identity), query]);
       const hit = cache.get(key);
       if (hit) return hit;
       const entries = catalog(deps.services()).filter((e) => matchesQuery(e, query));

@@ -38,6 +38,8 @@ const LISTED_ONLY: Array<[groupVersion: string, name: string, kind: string, name
   ['networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', true],
   ['rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', false],
   ['rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', false],
+  ['rbac.authorization.k8s.io/v1', 'roles', 'Role', true],
+  ['rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding', true],
 ];
 
 function byGroupVersion(): Map<string, Resource[]> {

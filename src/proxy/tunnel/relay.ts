@@ -1,0 +1,133 @@
+/**
+ * Moves a TCP connection's bytes over a WebSocket and back (protocol.ts), the
+ * same way at both ends: the gateway relays its backend connection, the CLI
+ * its local one (or stdin/stdout).
+ *
+ * Nothing is buffered without bound. Bytes read from the socket wait in the
+ * WebSocket's send buffer; past `highWaterMark` the socket is paused until
+ * the buffer has drained to half. Bytes from the WebSocket are written to the
+ * socket; when it asks to wait, the WebSocket is paused (its TCP window then
+ * closes) until the socket drains.
+ *
+ * The relay only reports how it ended; what that means (a close code, a
+ * reset, an exit status) is its owner's to decide.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { END_MESSAGE, parseControl, type ControlMessage } from './protocol.js';
+
+export type RelayEnd =
+  /** Both sides ended their bytes (end message one way, FIN the other) and the socket wrote its last byte. */
+  | { how: 'complete'; first: 'socket' | 'websocket' }
+  /** The socket failed: reset, or an error reading or writing. */
+  | { how: 'socket-failed'; error: NodeJS.ErrnoException }
+  /** The socket closed before both ends were done, without an error (its owner destroyed it). */
+  | { how: 'socket-closed' }
+  /** The WebSocket closed (or dropped: 1006) before both ends were done. */
+  | { how: 'websocket-closed'; code: number; reason: string }
+  /** The peer broke the wire rules: bytes after its end, or text that is no control message. */
+  | { how: 'protocol-error'; message: string };
+
+export interface RelayOptions {
+  /** Bytes waiting to go out on the WebSocket before the socket is paused. Default 256 KiB. */
+  highWaterMark?: number;
+  /** Bytes moved: `up` from the WebSocket to the socket, `down` from the socket to the WebSocket. */
+  onBytes?(direction: 'websocket-to-socket' | 'socket-to-websocket', n: number): void;
+  /** A control message other than `end` (unknown types included: the owner may ignore them). */
+  onControl?(message: ControlMessage): void;
+  /** Called once, with how the relay ended. */
+  ended(end: RelayEnd): void;
+}
+
+export interface Relay {
+  /** Starts moving bytes (both sides may have been paused until now). */
+  start(): void;
+  /** True once the peer said it sends no more bytes. */
+  readonly peerEnded: boolean;
+}
+
+export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+
+export function relay(ws: WebSocket, socket: Duplex, o: RelayOptions): Relay {
+  const high = o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  let over = false;
+  let socketEnded = false; // the socket's peer sent FIN, and we sent `end`
+  let peerEnded = false; // the WebSocket's peer sent `end`, and we ended the socket
+  let socketFinished = false; // our end of the socket has written its last byte
+  let first: 'socket' | 'websocket' | undefined;
+  let waitingForDrain = false;
+
+  const finish = (end: RelayEnd) => {
+    if (over) return;
+    over = true;
+    o.ended(end);
+  };
+  const maybeComplete = () => {
+    if (socketEnded && peerEnded && socketFinished) finish({ how: 'complete', first: first! });
+  };
+
+  // socket → WebSocket
+  const resumeWhenDrained = () => {
+    if (!over && !socketEnded && socket.isPaused() && ws.bufferedAmount <= high / 2) socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    o.onBytes?.('socket-to-websocket', chunk.length);
+    ws.send(chunk, { binary: true }, resumeWhenDrained);
+    if (ws.bufferedAmount > high) socket.pause();
+  });
+  socket.once('end', () => {
+    socketEnded = true;
+    first ??= 'socket';
+    ws.send(END_MESSAGE);
+    maybeComplete();
+  });
+  socket.once('finish', () => {
+    socketFinished = true;
+    maybeComplete();
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) => finish({ how: 'socket-failed', error }));
+  socket.once('close', () => finish({ how: 'socket-closed' }));
+
+  // WebSocket → socket
+  const onBinary = (data: Buffer) => {
+    if (peerEnded) return finish({ how: 'protocol-error', message: 'bytes after the end message' });
+    o.onBytes?.('websocket-to-socket', data.length);
+    if (socket.write(data) || waitingForDrain) return;
+    waitingForDrain = true;
+    ws.pause();
+    socket.once('drain', () => {
+      waitingForDrain = false;
+      ws.resume();
+    });
+  };
+  const onText = (text: string) => {
+    const control = parseControl(text);
+    if (!control)
+      return finish({ how: 'protocol-error', message: 'a text message that is no control message' });
+    if (control.type !== 'end') return o.onControl?.(control);
+    if (peerEnded) return;
+    peerEnded = true;
+    first ??= 'websocket';
+    socket.end();
+  };
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (over) return;
+    if (isBinary) onBinary(data);
+    else onText(data.toString('utf8'));
+  });
+  ws.once('close', (code: number, reason: Buffer) => {
+    // Both ends went through before the close: whatever the code, nothing was lost.
+    if (socketEnded && peerEnded) return finish({ how: 'complete', first: first! });
+    finish({ how: 'websocket-closed', code, reason: reason.toString('utf8') });
+  });
+
+  return {
+    start() {
+      ws.resume();
+      socket.resume();
+    },
+    get peerEnded() {
+      return peerEnded;
+    },
+  };
+}

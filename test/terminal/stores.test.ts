@@ -1,0 +1,170 @@
+/**
+ * The three stores of terminal sign-in state, held to one contract, each as
+ * two replicas would use it (two store instances over the same backend):
+ * create-if-absent, compare-and-replace, take once among concurrent takers,
+ * expiry on the injected clock, and a change on one replica seen by the
+ * other within the store's lag. Then what only the Kubernetes store has to
+ * get right: the Secrets it writes, failing closed when it loses its watch
+ * of the API server, and sweeping expired records.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { V1Secret } from '@kubernetes/client-node';
+import { silentLogger } from '../../src/observability/logger.js';
+import { KubernetesRecordStore } from '../../src/authn/terminal/store/kubernetes-store.js';
+import { MemoryRecordStore } from '../../src/authn/terminal/store/memory-store.js';
+import { RedisRecordStore } from '../../src/authn/terminal/store/redis-store.js';
+import { StoreUnavailableError, type RecordStore } from '../../src/authn/terminal/store/record-store.js';
+import { eventually } from '../support/eventually.js';
+import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+
+const NAMESPACE = 'kube-bastion';
+let api: FakeApiServer;
+let redis: RedisServer;
+const clock = new ManualClock();
+const opened: RecordStore[] = [];
+
+before(async () => {
+  [api, redis] = await Promise.all([startFakeApiServer(), startRedis()]);
+});
+
+after(async () => {
+  await Promise.allSettled(opened.map((s) => s.close()));
+  await Promise.allSettled([api?.stop(), redis?.stop()]);
+});
+
+async function open<S extends RecordStore>(store: S): Promise<S> {
+  opened.push(store);
+  await store.start();
+  return store;
+}
+
+const kubernetesStore = (maxStalenessMs = 10_000) =>
+  open(
+    new KubernetesRecordStore({
+      kubeConfig: api.kubeConfig(),
+      namespace: NAMESPACE,
+      maxStalenessMs,
+      now: clock.now,
+      logger: silentLogger(),
+    }),
+  );
+const redisStore = () =>
+  open(new RedisRecordStore({ url: redis.url, commandTimeoutMs: 1000, now: clock.now }));
+
+/** Two replicas' views of one backend (memory has only one: it is for one replica). */
+const backends: [string, () => Promise<[RecordStore, RecordStore]>][] = [
+  [
+    'memory',
+    async () => {
+      const one = await open(new MemoryRecordStore(clock.now));
+      return [one, one];
+    },
+  ],
+  ['redis', async () => [await redisStore(), await redisStore()]],
+  ['kubernetes', async () => [await kubernetesStore(), await kubernetesStore()]],
+];
+
+let n = 0;
+const id = () => `${(++n).toString(16).padStart(8, '0')}${'0'.repeat(24)}`;
+
+for (const [name, replicas] of backends) {
+  describe(`${name} store`, () => {
+    test('create once; replace only over the version read; a change on one replica is seen on the other', async () => {
+      const [a, b] = await replicas();
+      const key = id();
+      const end = clock.now() + 60_000;
+      assert.equal(await a.create('family', key, { gen: 1 }, end), true);
+      assert.equal(await b.create('family', key, { gen: 99 }, end), false, 'the id is taken');
+      const read = await b.get<{ gen: number }>('family', key);
+      assert.deepEqual(read?.value, { gen: 1 });
+      assert.equal(await a.replace('family', key, { gen: 2 }, end, read.version), true);
+      assert.equal(await b.replace('family', key, { gen: 3 }, end, read.version), false, 'stale version');
+      assert.deepEqual((await b.get('family', key))?.value, { gen: 2 });
+      assert.equal(await b.expiry('family', key), end);
+      await a.delete('family', key);
+      await eventually(
+        async () => {
+          clock.advance(b.lagMs > 0 ? Math.min(b.lagMs, 1000) : 0);
+          return (await b.expiry('family', key)) === undefined;
+        },
+        5_000,
+        20,
+      );
+    });
+
+    test('of many concurrent takers exactly one gets the record', async () => {
+      const [a, b] = await replicas();
+      const key = id();
+      await a.create('code', key, { secret: 'x' }, clock.now() + 60_000);
+      const got = await Promise.all([a, b, a, b, a, b, a, b].map((s) => s.take('code', key)));
+      assert.deepEqual(got.filter(Boolean), [{ secret: 'x' }]);
+      assert.equal(await a.get('code', key), undefined);
+    });
+
+    test('an expired record reads as absent everywhere', async () => {
+      const [a, b] = await replicas();
+      const key = id();
+      await a.create('device', key, { status: 'pending' }, clock.now() + 1000);
+      clock.advance(1001);
+      assert.equal(await b.get('device', key), undefined);
+      assert.equal(await b.take('device', key), undefined);
+      assert.equal(await b.expiry('device', key), undefined);
+    });
+  });
+}
+
+describe('kubernetes store', () => {
+  test('writes labelled Secrets of its own type, with only what it was given', async () => {
+    const store = await kubernetesStore();
+    const key = id();
+    await store.create('usercode', key, { device: 'abc' }, clock.now() + 60_000);
+    const secret = api.get('secrets', NAMESPACE, `kb-cli-usercode-${key}`) as V1Secret;
+    assert.equal(secret.type, 'kube-bastion.io/cli-state');
+    assert.equal(secret.metadata?.labels?.['kube-bastion.io/cli-state'], 'usercode');
+    assert.equal(secret.metadata?.labels?.['app.kubernetes.io/managed-by'], 'kube-bastion');
+    assert.deepEqual(Object.keys(secret.data ?? {}), ['record']);
+    assert.deepEqual(JSON.parse(Buffer.from(secret.data!.record, 'base64').toString()).v, { device: 'abc' });
+  });
+
+  test('without its watch for half the staleness bound it refuses to answer, and recovers', async () => {
+    const store = await kubernetesStore(10_000);
+    const key = id();
+    await store.create('family', key, {}, clock.now() + 3600_000);
+    await api.stop();
+    // The broken watch is noticed on the next restart; the bound counts on the gateway's clock.
+    await eventually(
+      async () => {
+        clock.advance(5_001);
+        await assert.rejects(store.expiry('family', key), StoreUnavailableError);
+      },
+      10_000,
+      50,
+    );
+    await api.restart();
+    await eventually(async () => assert.ok((await store.expiry('family', key)) !== undefined), 20_000, 50);
+  });
+
+  test('the sweep deletes expired records', async () => {
+    const store = await kubernetesStore();
+    const key = id();
+    await store.create('code', key, {}, clock.now() + 1000);
+    clock.advance(1001);
+    await store.sweep();
+    assert.equal(api.get('secrets', NAMESPACE, `kb-cli-code-${key}`), undefined);
+  });
+});
+
+describe('redis store', () => {
+  test('a Redis that stops answering is unavailability (503), not an answer', async () => {
+    const store = await redisStore();
+    redis.pause();
+    try {
+      await assert.rejects(store.get('family', id()), StoreUnavailableError);
+    } finally {
+      redis.resume();
+    }
+  });
+});
