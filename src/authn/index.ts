@@ -18,7 +18,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { bearerToken } from './credentials.js';
 import { isGatewayCookieName } from './gateway-cookies.js';
 import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
-import { withAuthenticatedGroup, type Identity } from './identity.js';
+import { withAuthenticatedGroup, type Identity } from '../request/identity.js';
 import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider } from './oidc/identity-provider.js';
@@ -30,7 +30,7 @@ import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 import { attachTerminalSignIn, terminalLiveness } from './terminal/attach.js';
 
-export type { Identity } from './identity.js';
+export type { Identity } from '../request/identity.js';
 export type { CredentialLiveness, Liveness } from './liveness.js';
 export { ExpressionError } from './claims/cel.js';
 export { LOGIN_PATH } from './oidc/router.js';

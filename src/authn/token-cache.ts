@@ -10,6 +10,7 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.js';
+import { SingleFlight } from '../single-flight.js';
 
 export interface TokenCacheOptions {
   /** Accepted tokens remembered. */
@@ -33,17 +34,16 @@ const isRejection = (err: unknown): err is GatewayError => err instanceof Gatewa
 export class TokenCache<V extends object> {
   private readonly accepted: LRUCache<string, { value: V; until: number }>;
   private readonly rejected: LRUCache<string, { error: GatewayError; until: number }>;
-  private readonly pending = new Map<string, Promise<V>>();
+  private readonly pending: SingleFlight<string, V>;
   private readonly now: () => number;
   private readonly rejectedTTL: number;
-  private readonly maxPending: number;
 
   constructor(options: TokenCacheOptions = {}) {
     this.accepted = new LRUCache({ max: options.max ?? 10_000 });
     this.rejected = new LRUCache({ max: options.maxRejected ?? 10_000 });
     this.now = options.now ?? Date.now;
     this.rejectedTTL = options.rejectedTTL ?? REJECTED_TTL_MS;
-    this.maxPending = options.maxPending ?? 10_000;
+    this.pending = new SingleFlight(options.maxPending ?? 10_000);
   }
 
   /** One-shot hash: half the cost of a Hash object, and this runs on every bearer request. */
@@ -82,22 +82,19 @@ export class TokenCache<V extends object> {
   remember(key: string, compute: () => Promise<{ value: V; until: number }>): Promise<V> {
     const hit = this.lookup(key);
     if (hit) return 'error' in hit ? Promise.reject(hit.error) : Promise.resolve(hit.value);
-    const shared = this.pending.get(key);
-    if (shared) return shared;
-    const flight = compute().then(
-      ({ value, until }) => {
-        this.set(key, value, until);
-        return value;
-      },
-      (err: unknown) => {
-        if (isRejection(err) && this.rejectedTTL > 0)
-          this.rejected.set(key, { error: err, until: this.now() + this.rejectedTTL });
-        throw err;
-      },
+    return this.pending.run(key, () =>
+      compute().then(
+        ({ value, until }) => {
+          this.set(key, value, until);
+          return value;
+        },
+        (err: unknown) => {
+          if (isRejection(err) && this.rejectedTTL > 0)
+            this.rejected.set(key, { error: err, until: this.now() + this.rejectedTTL });
+          throw err;
+        },
+      ),
     );
-    if (this.pending.size >= this.maxPending) return flight;
-    this.pending.set(key, flight);
-    return flight.finally(() => this.pending.delete(key));
   }
 
   clear(): void {

@@ -3,9 +3,9 @@
  * (requestinfo.go NewRequestInfo + filters/authorization.go), so a rule or
  * RoleBinding means the same here as it does in front of the real apiserver.
  */
-import type { Identity } from '../authn/identity.js';
-import type { ProxyPath } from '../proxy/grammar.js';
-import type { RequestAttributes, Verb } from './types.js';
+import type { Identity } from '../request/identity.js';
+import type { ProxyPath } from '../request/proxy-path.js';
+import type { RequestAttributes, Verb } from '../request/attributes.js';
 
 const VERBS: Readonly<Record<string, Verb>> = {
   GET: 'get',

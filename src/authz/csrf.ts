@@ -11,7 +11,7 @@
  *   clients send no Origin and pass.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Identity } from '../authn/identity.js';
+import type { Identity } from '../request/identity.js';
 import { forbidden } from '../errors.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);

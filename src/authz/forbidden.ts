@@ -7,7 +7,7 @@
  *   "services/proxy" in API group "" in the namespace "team-a"
  */
 import { GatewayError } from '../errors.js';
-import type { Decision, RequestAttributes } from './types.js';
+import type { Decision, RequestAttributes } from '../request/attributes.js';
 
 /** Go's %q for the strings that reach this message (names, namespaces, usernames). */
 export function goQuote(text: string): string {

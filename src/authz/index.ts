@@ -19,7 +19,7 @@ import type { Authorizer } from './types.js';
 export { requestAttributes, verbForMethod } from './attributes.js';
 export { forbiddenError, forbiddenMessage } from './forbidden.js';
 export { checkOrigin, targetOrigin } from './csrf.js';
-export type { Authorizer, AuthorizeOptions, Decision, RequestAttributes, Verb } from './types.js';
+export type { Authorizer, AuthorizeOptions } from './types.js';
 export { ReviewBudget, ReviewBudgetExhausted } from './review-budget.js';
 
 export interface AuthorizerDeps {

@@ -6,7 +6,7 @@
  */
 import type { Config, RuleConfig } from '../config/schema.js';
 import { compileGlobs, type Matcher } from './glob.js';
-import type { Decision, RequestAttributes } from './types.js';
+import type { Decision, RequestAttributes } from '../request/attributes.js';
 
 interface CompiledRule {
   subject: (user: RequestAttributes['user']) => boolean;

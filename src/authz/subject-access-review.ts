@@ -8,12 +8,13 @@
 import type { V1SubjectAccessReview } from '@kubernetes/client-node';
 import type { ApiServerAccess } from '../kube/api-access.js';
 import { LRUCache } from 'lru-cache';
-import { identityCacheKey } from '../authn/identity.js';
+import { identityCacheKey } from '../request/identity.js';
 import { serviceUnavailable } from '../errors.js';
 import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
 import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
-import type { Decision, RequestAttributes } from './types.js';
+import type { Decision, RequestAttributes } from '../request/attributes.js';
+import { SingleFlight } from '../single-flight.js';
 
 /** Sends one review and returns the API server's answer (its `status`). */
 export type ReviewSender = (body: V1SubjectAccessReview) => Promise<V1SubjectAccessReview>;
@@ -104,7 +105,7 @@ export function createSubjectAccessReviewer(
     ttlResolution: 0,
     perf: { now },
   });
-  const inFlight = new Map<string, Promise<Decision>>();
+  const inFlight = new SingleFlight<string, Decision>();
   let sent = 0;
 
   async function ask(attrs: RequestAttributes, key: string): Promise<Decision> {
@@ -143,13 +144,10 @@ export function createSubjectAccessReviewer(
       const key = cacheKey(attrs);
       const cached = cache.get(key);
       if (cached) return Promise.resolve(cached);
-      let pending = inFlight.get(key);
-      if (!pending) {
-        if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
-        pending = ask(attrs, key).finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
-      }
-      return pending;
+      const shared = inFlight.joining(key);
+      if (shared) return shared;
+      if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
+      return inFlight.run(key, () => ask(attrs, key));
     },
   };
 }

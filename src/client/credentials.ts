@@ -8,6 +8,7 @@
  * Credentials are looked up by the exact origin the user typed and only ever
  * sent there (token-store.ts, gateway-api.ts).
  */
+import { SingleFlight } from '../single-flight.js';
 import { gatewayOrigin } from './gateway-origin.js';
 import { GatewayCallError, refreshTokens } from './gateway-api.js';
 import { withLock } from './refresh-lock.js';
@@ -52,7 +53,7 @@ export function storedFrom(origin: string, t: TokenResponse, now = Date.now()): 
   };
 }
 
-const inProcess = new Map<string, Promise<StoredCredentials>>();
+const inProcess = new SingleFlight<string, StoredCredentials>();
 
 async function refreshed(origin: string, store: TokenStore): Promise<StoredCredentials> {
   return withLock(store.lockFile(origin), async () => {
@@ -90,12 +91,7 @@ export async function accessTokenFor(origin: string, store: TokenStore = new Tok
   if (!stored) throw new NotSignedInError(exact);
   if (isFresh(stored)) return stored.accessToken;
   const key = `${store.dir}\n${exact}`;
-  let flight = inProcess.get(key);
-  if (!flight) {
-    flight = refreshed(exact, store).finally(() => inProcess.delete(key));
-    inProcess.set(key, flight);
-  }
-  return (await flight).accessToken;
+  return (await inProcess.run(key, () => refreshed(exact, store))).accessToken;
 }
 
 /** The stored credentials after making sure the access token is valid (for ExecCredential's expiry). */

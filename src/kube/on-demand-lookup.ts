@@ -6,6 +6,7 @@
  * for up to `staleForMs` rather than failing the request.
  */
 import { LRUCache } from 'lru-cache';
+import { SingleFlight } from '../single-flight.js';
 
 export interface OnDemandLookupOptions<T> {
   /** Reads the object; resolves undefined when it does not exist (404). */
@@ -38,7 +39,7 @@ export interface LookupStats {
 export class OnDemandLookup<T> {
   private readonly counts = { hits: 0, misses: 0, errors: 0, stale: 0 };
   private readonly entries: LRUCache<string, Entry<T>>;
-  private readonly pending = new Map<string, Promise<T | undefined>>();
+  private readonly pending = new SingleFlight<string, T | undefined>();
   private readonly now: () => number;
 
   constructor(private readonly opts: OnDemandLookupOptions<T>) {
@@ -55,15 +56,14 @@ export class OnDemandLookup<T> {
       this.counts.hits++;
       return Promise.resolve(entry.value);
     }
-    const inFlight = this.pending.get(key);
+    const inFlight = this.pending.joining(key);
     if (inFlight) {
       this.counts.hits++;
       return inFlight;
     }
     this.counts.misses++;
-    const lookup = this.opts
-      .fetch(key)
-      .then(
+    return this.pending.run(key, () =>
+      this.opts.fetch(key).then(
         (value) => {
           this.entries.set(key, { value, at: this.now() });
           return value;
@@ -76,10 +76,8 @@ export class OnDemandLookup<T> {
           }
           throw err;
         },
-      )
-      .finally(() => this.pending.delete(key));
-    this.pending.set(key, lookup);
-    return lookup;
+      ),
+    );
   }
 
   get stats(): LookupStats {

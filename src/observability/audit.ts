@@ -5,10 +5,10 @@
  * never from headers, so no token or cookie value can reach them.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { AuthMethod } from '../authn/identity.js';
+import type { AuthMethod } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
-import type { TunnelAudit } from '../proxy/tunnel/events.js';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
+import type { TunnelAudit } from '../request/tunnel.js';
 
 export interface AuditEvent {
   requestId: string;

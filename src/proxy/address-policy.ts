@@ -40,3 +40,22 @@ export function createAddressPolicy(allowed: readonly string[] = []): AddressPol
     return exempt.check(ip, type) || !refused.check(ip, type);
   };
 }
+
+/**
+ * `policy` with its answers remembered: resolution asks about every endpoint
+ * of a Service on every request. The addresses come from EndpointSlices and
+ * Node status, never from clients; past `max` the memory starts over.
+ */
+export function rememberAnswers(policy: AddressPolicy, max = 100_000): AddressPolicy & { size(): number } {
+  const answers = new Map<string, boolean>();
+  const mayDial = (ip: string): boolean => {
+    let allowed = answers.get(ip);
+    if (allowed === undefined) {
+      allowed = policy(ip);
+      if (answers.size >= max) answers.clear();
+      answers.set(ip, allowed);
+    }
+    return allowed;
+  };
+  return Object.assign(mayDial, { size: () => answers.size });
+}

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, internalError } from '../errors.js';
+import type { Endpoint, Target } from '../request/target.js';
 import {
   INITIAL,
   step,
@@ -20,7 +21,6 @@ import {
 import type { BodyCopy } from './body-copy.js';
 import type { ForwarderOptions } from './forward.js';
 import { relay, type RelayRequest, type RelaySink } from './relay.js';
-import type { Endpoint, Target } from './target.js';
 import type { UpstreamResponse } from './upstream-message.js';
 import type { UpstreamPools } from './upstream-pool.js';
 import {

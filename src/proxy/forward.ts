@@ -10,7 +10,7 @@
  * was decided before (resolve.ts).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import { isIdempotent } from './balancer/retry.js';
 import type { Outcome } from './attempt-machine.js';
 import { BodyCopy } from './body-copy.js';
@@ -19,7 +19,7 @@ import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaderList, upstreamRequestHeaders, type UpstreamHeaderOptions } from './headers.js';
 import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
-import type { Endpoint, Target } from './target.js';
+import type { Endpoint, Target } from '../request/target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
 import type { AttemptProgress } from './upstream-attempt.js';
 import { UpstreamPools } from './upstream-pool.js';

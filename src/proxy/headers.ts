@@ -72,7 +72,7 @@ function connectionHeaderTokens(value: string | string[] | undefined): ReadonlyS
 export const normalizeHeaderName = (name: string): string => name.toLowerCase().replaceAll('_', '-');
 
 export interface UpstreamHeaderOptions {
-  /** The X-Forwarded-For chain the gateway vouches for (forwarded-for.ts). */
+  /** The X-Forwarded-For chain the gateway vouches for (request/forwarded-for.ts). */
   forwardedFor: string;
   /** X-Forwarded-Proto we vouch for. */
   proto: string;

@@ -9,8 +9,14 @@
 import { GatewayError, badRequest } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { defaultServicePort, findServicePort, isTLSPort } from './default-port.js';
-import { cleanPath, escapePath, percentDecodeBytes, type ProxyPath, type Scheme } from './grammar.js';
-import { checkNames } from './names.js';
+import {
+  cleanPath,
+  escapePath,
+  percentDecodeBytes,
+  type ProxyPath,
+  type Scheme,
+} from '../request/proxy-path.js';
+import { checkNames } from '../request/names.js';
 
 export interface HostRouting {
   hostSuffix?: string;

@@ -9,8 +9,8 @@ import type { V1Node } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
 import { GatewayError, badRequest, notFound } from '../errors.js';
 import type { AddressPolicy } from './address-policy.js';
-import type { ProxyPath } from './grammar.js';
-import type { Target } from './target.js';
+import type { ProxyPath } from '../request/proxy-path.js';
+import type { Target } from '../request/target.js';
 
 /** kube-apiserver's default `--kubelet-preferred-address-types`. */
 export const DEFAULT_NODE_ADDRESS_TYPES = [

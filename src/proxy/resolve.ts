@@ -8,11 +8,11 @@ import { isIP } from 'node:net';
 import { badRequest, notFound, serviceUnavailable } from '../errors.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import type { AddressPolicy } from './address-policy.js';
-import type { ProxyPath } from './grammar.js';
+import type { ProxyPath } from '../request/proxy-path.js';
 import { resolveNodeTarget, type NodeResolveOptions } from './node-target.js';
 import { PodAddressCheck, type PodCheckResult } from './pod-address-check.js';
 import { ServiceEndpoints } from './service-endpoints.js';
-import type { Target } from './target.js';
+import type { Target } from '../request/target.js';
 
 export interface ResolveOptions extends NodeResolveOptions {
   state: ClusterState;

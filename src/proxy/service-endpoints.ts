@@ -16,7 +16,7 @@ import type { V1EndpointSlice, V1ObjectReference } from '@kubernetes/client-node
 import { isIP } from 'node:net';
 import type { AddressPolicy } from './address-policy.js';
 import type { PodAddress, PodAddressCheck } from './pod-address-check.js';
-import type { Endpoint } from './target.js';
+import type { Endpoint } from '../request/target.js';
 
 export interface ServiceEndpointsOptions {
   mayDial: AddressPolicy;

@@ -22,7 +22,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayError } from '../errors.js';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import { sendUpgradeError } from '../web/error-response.js';
 import { isConnectError } from './balancer/retry.js';
 import type { Outcome } from './forward.js';

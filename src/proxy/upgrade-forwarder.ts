@@ -15,10 +15,10 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { GatewayError, badRequest, internalError, serviceUnavailable } from '../errors.js';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import type { Picker } from './forward.js';
 import type { ResponseRewriter } from './relay.js';
-import type { Endpoint, Target } from './target.js';
+import type { Endpoint, Target } from '../request/target.js';
 import { watchUpgrade, type Upgrading } from './upgrade-answer.js';
 import { REFUSAL_BODY_TIMEOUT_MS } from './upgrade-response.js';
 

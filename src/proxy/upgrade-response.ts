@@ -11,7 +11,7 @@
  * upgrade-answer.ts puts these values there first.
  */
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { RequestContext } from '../server/request-context.js';
+import type { RequestContext } from '../request/context.js';
 import { downstreamResponseHeaders } from './headers.js';
 import type { ResponseRewriter } from './relay.js';
 import { headersDefect, responseHeadDefect } from './upstream-response.js';

@@ -7,7 +7,7 @@ import type { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestLabels, type RequestFacts } from '../observability/request-labels.js';
-import { elapsedMs, type RequestContext } from './request-context.js';
+import { elapsedMs, type RequestContext } from '../request/context.js';
 
 /** What the audit log needs; kept structural so the audit module can evolve freely. */
 export interface AuditSink {

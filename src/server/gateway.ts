@@ -12,18 +12,10 @@ import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { cidrMatcher } from '../proxy/cidr-set.js';
-import { clientAddress } from '../proxy/forwarded-for.js';
 import { cutSlowResponseReader } from '../proxy/slow-reader.js';
 import { createAdminServer } from './admin.js';
+import { assembleGateway, type Assembly } from './assemble.js';
 import { answerClientError } from './client-error.js';
-import { createAccessLog } from './access-log.js';
-import { createUpgradeWatch } from './liveness/index.js';
-import { gaugeSources } from './gauges.js';
-import { createPages } from './pages.js';
-import { buildParts, type Parts } from './parts.js';
-import { createPipeline } from './pipeline.js';
-import { createStages } from './stages.js';
 
 /** How long a connection accepted just before the listener closed gets to send its request. */
 const FRESH_CONNECTION_GRACE_MS = 250;
@@ -51,7 +43,8 @@ export interface Gateway {
   readonly server: http.Server;
   readonly admin: http.Server;
   readonly metrics: Metrics;
-  readonly parts: Parts;
+  /** What the gateway is built of (assemble.ts). */
+  readonly assembly: Assembly;
   /** Starts the caches and both listeners; resolves with their URLs. */
   listen(): Promise<{ url: string; adminURL: string }>;
   /** Readiness as /readyz reports it. */
@@ -67,43 +60,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logging);
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
-  const parts = await buildParts(config, {
+  const assembly = await assembleGateway(config, {
     logger,
     metrics,
     state: options.state,
     insecureNoAuth: options.insecureNoAuth,
     clock,
   });
+  const { pipeline, state, authentication } = assembly;
   let draining = false;
-
-  const pages = createPages(config, parts, logger);
-  const accessLog = createAccessLog(logger, metrics, parts.audit);
-  const trustedProxy = cidrMatcher(config.listen.trustedProxies);
-  const watchUpgrade = createUpgradeWatch({
-    liveness: (req) => parts.authentication.liveness(req),
-    clock,
-    logger,
-  });
-  const pipeline = createPipeline(createStages(config, parts.state, parts), {
-    pages,
-    denied: parts.denied,
-    finished: (ctx, status, bytes, err) => {
-      accessLog(ctx, status, bytes, err);
-      parts.tunnelFinished(ctx, status);
-    },
-    loginPath: parts.loginPath,
-    hostLoginPath: parts.hostLoginPath,
-    publicURL: config.publicURL,
-    clientAddress: (req) =>
-      clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxy),
-    unexpected: (err) => logger.error({ err }, 'request failed unexpectedly; only this request ended'),
-    // A tunnel is the gateway's own WebSocket: it watches its credential itself (proxy/tunnel/).
-    upgrading: (req, socket, ctx) =>
-      ctx.proxyPath?.subresource === 'portforward' ? undefined : watchUpgrade(req, socket, ctx),
-  });
-  metrics.readGaugesFrom(
-    gaugeSources(parts.state, pipeline.inFlight, () => parts.forwarder.upgrades.size, parts.cacheEntries),
-  );
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.listen.maxHeaderBytes,
@@ -146,8 +111,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
 
   const readiness = [
-    { name: 'cluster-state', ok: () => parts.state.isSynced() },
-    { name: 'authentication', ok: () => parts.authentication.ready() },
+    { name: 'cluster-state', ok: () => state.isSynced() },
+    { name: 'authentication', ok: () => authentication.ready() },
     { name: 'not-draining', ok: () => !draining },
   ];
   const admin = createAdminServer(readiness, metrics.registry);
@@ -165,16 +130,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
   }
 
-  async function stopParts(): Promise<void> {
-    parts.forwarder.close();
-    await parts.close();
-  }
-
   return {
     server,
     admin,
     metrics,
-    parts,
+    assembly,
     async listen() {
       // --insecure-no-auth serves whoever can connect: both listeners stay off the network
       // (the admin port's /metrics names namespaces, services and endpoints).
@@ -182,7 +142,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       // The probes answer while the caches fill (/healthz 200, /readyz 503): a slow first LIST
       // is not mistaken for a dead process by a liveness probe.
       const adm = await listenOn(admin, config.admin.port, loopback ?? config.admin.address);
-      await parts.state.start();
+      await state.start();
       const pub = await listenOn(server, config.listen.port, loopback ?? config.listen.address);
       return { url: urlOf(pub, config.listen.tls ? 'https' : 'http'), adminURL: urlOf(adm, 'http') };
     },
@@ -202,8 +162,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeIdleConnections();
         sweep = setInterval(() => server.closeIdleConnections(), 100);
       }, FRESH_CONNECTION_GRACE_MS);
-      for (const socket of parts.forwarder.upgrades) closeWebSocket(socket);
-      parts.tunnels.shutdown();
+      for (const socket of assembly.upgrades) closeWebSocket(socket);
+      assembly.tunnels.shutdown();
       let cancelDeadline = () => {};
       const deadline = new Promise<void>(
         (r) => (cancelDeadline = clock.after(config.listen.shutdown.timeout, r)),
@@ -214,16 +174,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       cancelDeadline();
       server.closeAllConnections();
       await new Promise((r) => admin.close(r));
-      await stopParts();
+      await assembly.close();
       logger.info('shutdown complete');
     },
     async close() {
       draining = true;
       server.closeAllConnections();
-      for (const socket of parts.forwarder.upgrades) socket.destroy();
-      parts.tunnels.close();
+      for (const socket of assembly.upgrades) socket.destroy();
+      assembly.tunnels.close();
       await closeListeners();
-      await stopParts();
+      await assembly.close();
     },
   };
 }

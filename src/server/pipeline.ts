@@ -9,15 +9,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Identity } from '../authn/identity.js';
-import type { Decision, RequestAttributes } from '../authz/types.js';
+import type { Identity } from '../request/identity.js';
+import type { Decision, RequestAttributes } from '../request/attributes.js';
 import { GatewayError } from '../errors.js';
-import type { ClientAddress } from '../proxy/forwarded-for.js';
-import type { ProxyPath } from '../proxy/grammar.js';
-import type { Target } from '../proxy/target.js';
+import type { ClientAddress } from '../request/forwarded-for.js';
+import type { ProxyPath } from '../request/proxy-path.js';
+import type { Target } from '../request/target.js';
 import { asGatewayError, sendError, sendUpgradeError } from '../web/error-response.js';
 import { endAfterBug } from './last-resort.js';
-import { CLIENT_CLOSED_REQUEST, newRequestContext, type RequestContext } from './request-context.js';
+import { CLIENT_CLOSED_REQUEST, newRequestContext, type RequestContext } from '../request/context.js';
 
 export interface Stages {
   /** Proxy URL or host route → ProxyPath; undefined for the gateway's own pages. Throws 400/404. */
@@ -116,6 +116,8 @@ function admit(stages: Stages, req: IncomingMessage, ctx: RequestContext): void 
 function statusSent(res: ServerResponse, ctx: RequestContext): number {
   return ctx.signal.aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
 }
+
+export type Pipeline = ReturnType<typeof createPipeline>;
 
 export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   /** Proxied HTTP requests between routing and their end (upgrades not counted). */

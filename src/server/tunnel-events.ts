@@ -9,7 +9,7 @@ import { auditEvent } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TunnelEvents } from '../proxy/tunnel/index.js';
-import { elapsedMs, type RequestContext } from './request-context.js';
+import { elapsedMs, type RequestContext } from '../request/context.js';
 
 /** A tunnel request refused before its upgrade, as a `kube_bastion_tunnel_opens_total` result. */
 function refusal(status: number): string {

@@ -13,10 +13,10 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { identityCacheKey, type Identity } from '../authn/identity.js';
+import { identityCacheKey, type Identity } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import type { Target } from '../proxy/target.js';
+import type { Target } from '../request/target.js';
 import { createKeyRing, type KeyRing } from './signing-keys.js';
 
 export interface AssertionSigner {

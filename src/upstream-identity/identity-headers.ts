@@ -3,7 +3,7 @@
  * -Email). They are only as trustworthy as the network path: upstreams that
  * can be reached around the gateway should verify the signed assertion.
  */
-import type { Identity } from '../authn/identity.js';
+import type { Identity } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
 
 /**

@@ -2,10 +2,10 @@
  * What an upstream learns about the caller: plain identity headers and a
  * signed assertion, and which client-sent header names are never passed on.
  */
-import type { Identity } from '../authn/identity.js';
+import type { Identity } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import type { Target } from '../proxy/target.js';
+import type { Target } from '../request/target.js';
 import { assertionAudience, createAssertionSigner, type AssertionSigner } from './assertion.js';
 import { identityHeaders } from './identity-headers.js';
 import { reservedHeaderMatcher } from './reserved-headers.js';

@@ -123,7 +123,7 @@ describe('Redis store', () => {
     ws.on('message', (m: Buffer) => received.push(m.length));
     ws.pause(); // the client stops reading: the 16 MB echo stalls half-way through the gateway
     ws.send(big);
-    const client = () => [...s.gateway.parts.forwarder.upgrades].at(-1) as Socket;
+    const client = () => [...s.gateway.assembly.upgrades].at(-1) as Socket;
     await eventually(() => client().bytesWritten > 1024 * 1024, 10_000);
     assert.equal((await signOut(s, browser)).status, 303);
     s.clock.advance(RECHECK_MS);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import { checkOrigin, targetOrigin } from '../../src/authz/csrf.js';
 import { GatewayError } from '../../src/errors.js';
 import { send as sendTo } from '../support/http.js';

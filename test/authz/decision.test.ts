@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import { requestAttributes, verbForMethod } from '../../src/authz/attributes.js';
 import { compileGlob } from '../../src/authz/glob.js';
 import { compilePolicy, decideLocally } from '../../src/authz/policy.js';
-import type { RequestAttributes } from '../../src/authz/types.js';
+import type { RequestAttributes } from '../../src/request/attributes.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { parseProxyPath } from '../../src/proxy/grammar.js';
+import { parseProxyPath } from '../../src/request/proxy-path.js';
 
 const user = (username: string, groups: string[] = []): Identity => ({
   username,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import { forbiddenError, requestAttributes } from '../../src/authz/index.js';
-import { parseProxyPath } from '../../src/proxy/grammar.js';
+import { parseProxyPath } from '../../src/request/proxy-path.js';
 
 const alice: Identity = { username: 'alice', groups: [], extra: {}, method: 'jwt' };
 const attrsFor = (method: string, url: string, who = alice, upgrade = false) =>

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import {
   createAuthorizer,
   forbiddenError,
@@ -16,7 +16,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { GatewayError } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { parseProxyPath } from '../../src/proxy/grammar.js';
+import { parseProxyPath } from '../../src/request/proxy-path.js';
 import { configProblems } from '../support/config-problems.js';
 import { startFakeApiServer, type AccessGrant, type FakeApiServer } from '../support/fake-apiserver.js';
 

@@ -33,14 +33,16 @@ test('every source file and folder the architecture page names exists', () => {
   const paths = new Set(
     [...doc.matchAll(/(?:src\/)?\b((?:[a-z-]+\/)+(?:[a-z-]+\.ts)?)(?=[`<\s,)])/g)]
       .map((m) => m[1])
-      .filter((p) => /^(authn|authz|config|kube|observability|proxy|server|upstream-identity|web)\//.test(p)),
+      .filter((p) =>
+        /^(authn|authz|config|kube|observability|proxy|request|server|upstream-identity|web)\//.test(p),
+      ),
   );
   assert.ok(paths.size > 20, `expected many module references, found ${paths.size}`);
   const missing = [...paths].filter((p) => !existsSync(join(ROOT, 'src', p)));
   assert.deepEqual(missing, []);
 });
 
-test('the architecture page shows the stage order of src/server/pipeline.ts, with a Mermaid diagram', () => {
+test('the architecture page shows the stage order of src/server/pipeline.ts and assemble.ts, with a Mermaid diagram', () => {
   const doc = read('docs/architecture.md');
   assert.match(doc, /```mermaid\nflowchart/);
   const pipeline = read('src/server/pipeline.ts');
@@ -54,7 +56,25 @@ test('the architecture page shows the stage order of src/server/pipeline.ts, wit
     calls.every((at, i) => at > 0 && (i === 0 || at > calls[i - 1])),
     `admitAndResolve calls ${order.join(' → ')}`,
   );
-  assert.match(doc, /route → authenticate → authorize → \(admit\) → resolve → balance \+ forward/);
+  assert.match(
+    doc,
+    /route → authenticate → authorize → admit → resolve → balance \+ forward \(or tunnel\) → record/,
+  );
+  // The assembly builds the stages in the order a request meets them.
+  const assembly = read('src/server/assemble.ts');
+  const built = [
+    '// route:',
+    '// authenticate:',
+    '// authorize, then admit:',
+    '// resolve:',
+    '// balance + forward:',
+    '// record:',
+  ];
+  const at = built.map((mark) => assembly.indexOf(mark));
+  assert.ok(
+    at.every((i, n) => i > 0 && (n === 0 || i > at[n - 1])),
+    `assemble.ts builds ${built.join(' → ')}`,
+  );
 });
 
 test('install guide: redirect URI, first RoleBinding, upgrading', () => {

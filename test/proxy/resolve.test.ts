@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { V1Node } from '@kubernetes/client-node';
 import type { GatewayError } from '../../src/errors.js';
 import { createAddressPolicy } from '../../src/proxy/address-policy.js';
-import { parseProxyPath } from '../../src/proxy/grammar.js';
+import { parseProxyPath } from '../../src/request/proxy-path.js';
 import { createTargetResolver } from '../../src/proxy/resolve.js';
 import { endpointSlice, node, pod, service, type EndpointSpec } from '../support/fake-apiserver/objects.js';
 import { memoryClusterState } from '../support/memory-cluster-state.js';

@@ -161,7 +161,7 @@ describe('many WebSockets from one user', () => {
     w.secrets.add(carol);
     const carols = await ws(carol);
     await closeAll([open.pop()!.ws]);
-    await eventually(() => w.h.gateway.parts.forwarder.upgrades.size === 3, 5000, 10);
+    await eventually(() => w.h.gateway.assembly.upgrades.size === 3, 5000, 10);
     const again = await ws(w.alice);
     await closeAll([...open.map((o) => o.ws), again.ws, carols.ws]);
   });

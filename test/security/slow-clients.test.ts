@@ -117,7 +117,7 @@ describe('a client that stops reading', () => {
       64 * 1024,
     );
     await eventually(() => ended.some((e) => e.what === 'ws:/ws-flood'), 10_000, 20);
-    await eventually(() => h.gateway.parts.forwarder.upgrades.size === 0, 5000, 20);
+    await eventually(() => h.gateway.assembly.upgrades.size === 0, 5000, 20);
     socket.destroy();
   });
 });

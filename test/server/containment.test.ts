@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { GatewayError } from '../../src/errors.js';
-import type { ProxyPath } from '../../src/proxy/grammar.js';
+import type { ProxyPath } from '../../src/request/proxy-path.js';
 import { createPipeline, type PipelineHooks, type Stages } from '../../src/server/pipeline.js';
 import { rawRequest } from '../security/support/raw.js';
 import { send } from '../support/http.js';

@@ -86,7 +86,7 @@ describe('limits (idleTimeout 10m, maxLifetime 1h, no keepalive)', () => {
       check: () =>
         Promise.resolve(revoked ? { alive: false, reason: 'signed out' } : { alive: true as const }),
     };
-    const authn = w.h.gateway.parts.authentication;
+    const authn = w.h.gateway.assembly.authentication;
     const original = authn.liveness.bind(authn);
     authn.liveness = () => liveness;
     try {

@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { allowedTunnelTarget, portAllowList } from '../../src/proxy/tunnel/ports.js';
 import { parseControl } from '../../src/proxy/tunnel/protocol.js';
 import { closeReason } from '../../src/proxy/tunnel/tunnel.js';
-import type { Endpoint, Target } from '../../src/proxy/target.js';
+import type { Endpoint, Target } from '../../src/request/target.js';
 
 test('connect targets: Services by default, pods spelt out, the port optional', () => {
   const cases: [string, string, string][] = [

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/observability/logger.js';

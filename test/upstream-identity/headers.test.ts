@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import { parseConfig } from '../../src/config/load.js';
 import {
   encodeGroup,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
-import type { Identity } from '../../src/authn/identity.js';
+import type { Identity } from '../../src/request/identity.js';
 import { createAuthorizer, requestAttributes } from '../../src/authz/index.js';
 import type { Authorizer } from '../../src/authz/types.js';
 import { parseConfig } from '../../src/config/load.js';

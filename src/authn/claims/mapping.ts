@@ -7,7 +7,7 @@
  * JWKS, userinfo) happens before the claims get here.
  */
 import type { ClaimMappingsConfig, JwtIssuerConfig } from '../../config/schema.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import {
   compileExpression,
   ExpressionError,

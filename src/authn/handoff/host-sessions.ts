@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import type { CredentialLiveness } from '../liveness.js';
 import { BrowserSessions, type BrowserSessionOptions } from '../session/browser-sessions.js';
 import { readChunked, requestCookies, writeChunked } from '../session/cookie-jar.js';

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type express from 'express';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import type { CredentialLiveness } from '../liveness.js';
 import type { IdentityProvider } from '../oidc/identity-provider.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';

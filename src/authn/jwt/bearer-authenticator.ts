@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import { serviceUnavailable, unauthorized } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { ClaimError, compileClaimMapper, type Claims, type MappedUser } from '../claims/mapping.js';
-import { withAuthenticatedGroup, type Identity } from '../identity.js';
+import { withAuthenticatedGroup, type Identity } from '../../request/identity.js';
 import type { TokenReviewAuthenticator } from '../serviceaccount/token-review.js';
 import { TokenCache } from '../token-cache.js';
 import { JwtIssuer, type IssuerTiming } from './issuer.js';

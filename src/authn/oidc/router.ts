@@ -7,14 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import passport from 'passport';
-import * as client from 'openid-client';
-import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
 import { GatewayError, badRequest, forbidden, notFound, serviceUnavailable } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { sendError } from '../../web/error-response.js';
-import { ClaimError, type Claims, type MappedUser } from '../claims/mapping.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
 import {
   addSetCookies,
@@ -27,6 +23,7 @@ import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import type { Session } from '../session/session.js';
 import { describeCallbackFailure } from './callback-failure.js';
+import { codeFlow, type CallbackResult, type SignedIn } from './code-flow.js';
 import { isUnreachable, type IdentityProvider } from './identity-provider.js';
 import {
   LoginExpiredError,
@@ -40,7 +37,6 @@ import { safeRedirectTarget } from './redirect-target.js';
 import { tokenTimes } from './refresh.js';
 
 export const LOGIN_PATH = '/auth/login';
-const STRATEGY_KEY = 'oidc';
 
 export interface AuthRouterOptions {
   idp?: IdentityProvider;
@@ -57,84 +53,21 @@ export interface AuthRouterOptions {
   logger: Logger;
 }
 
-interface SignedIn {
-  user: MappedUser;
-  sub: string;
-  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
-}
-
-/** openid-client's Strategy sends `state` and `nonce` only without PKCE; we want all three. */
-class PkceStateNonceStrategy extends Strategy {
-  override authorizationRequestParams<T extends AuthenticateOptions>(req: express.Request, options: T) {
-    const params = new URLSearchParams(
-      super.authorizationRequestParams(req, options) as Record<string, string> | undefined,
-    );
-    params.set('state', client.randomState());
-    params.set('nonce', client.randomNonce());
-    return params;
-  }
-}
-
 export function createAuthRouter(o: AuthRouterOptions): express.Router {
   const router = express.Router();
-  const passportInstance = new passport.Passport();
-  // passport's typings return `any`; this is the shape it actually has.
-  const authenticator = passportInstance as unknown as {
-    use(name: string, strategy: Strategy): void;
-    authenticate(
-      strategy: string,
-      options: { session: false },
-      callback?: (...args: never[]) => unknown,
-    ): (req: express.Request, res: express.Response, next?: (err?: unknown) => void) => void;
-  };
-  let strategy: Strategy | undefined;
+  const flow = o.idp ? codeFlow(o.idp, o.publicURL) : undefined;
   const fail = (req: IncomingMessage, res: ServerResponse, err: GatewayError) =>
     sendError(req, res, err, { loginPath: o.idp ? LOGIN_PATH : undefined });
 
-  /**
-   * Registers the strategy once and returns its name. It must be used by name: passport then
-   * runs each request on its own `Object.create(strategy)`. Handed the instance itself, it sets
-   * that request's success/fail/redirect on the one shared object, so two sign-ins in flight
-   * crossed: the token answer of one was delivered to the other's callback (a browser signed in
-   * as someone else) and the first request never answered.
-   */
-  function strategyFor(config: client.Configuration): string {
-    if (strategy) return STRATEGY_KEY;
-    strategy = new PkceStateNonceStrategy(
-      {
-        config,
-        scope: o.idp!.settings.scopes.join(' '),
-        callbackURL: new URL('/auth/callback', o.publicURL),
-        sessionKey: STRATEGY_KEY,
-        name: STRATEGY_KEY,
-      },
-      (tokens, done) => {
-        const claims = tokens.claims() as Claims | undefined;
-        if (!claims) {
-          done(new Error('the identity provider returned no id_token'));
-          return;
-        }
-        try {
-          done(null, { user: o.idp!.map(claims), sub: String(claims.sub), tokens } satisfies SignedIn);
-        } catch (err) {
-          if (err instanceof ClaimError) done(null, false, { message: err.message });
-          else done(err);
-        }
-      },
-    );
-    authenticator.use(STRATEGY_KEY, strategy);
-    return STRATEGY_KEY;
-  }
-
   const browserSignIn = () => {
     if (!o.idp || !o.sessions || !o.loginBox) throw notFound('page', 'browser sign-in is not configured');
-    return { idp: o.idp, sessions: o.sessions, loginBox: o.loginBox };
+    return { flow: flow!, sessions: o.sessions, loginBox: o.loginBox };
   };
 
   router.get(LOGIN_PATH, async (req, res) => {
     try {
-      const { idp, sessions, loginBox } = browserSignIn();
-      const s = strategyFor(await idp.config());
+      const { flow, sessions, loginBox } = browserSignIn();
+      const signIn = await flow();
       const present = requestCookies(req);
       const session = loginSession({
         rd: safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin),
@@ -145,7 +78,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       // A sign-in starts from no session: a cookie planted before it must not outlive it (session fixation).
       addSetCookies(res, clearSession(sessions.cookies, present));
       persistOnEnd(res, session, loginBox, sessions.cookies, sessions.nowSeconds());
-      authenticator.authenticate(s, { session: false })(req, res, (err: unknown) => {
+      signIn.redirect(req, res, (err: unknown) => {
         o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
         fail(
           req,
@@ -160,7 +93,7 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
 
   router.get('/auth/callback', async (req, res) => {
     try {
-      const { idp, sessions, loginBox } = browserSignIn();
+      const { flow, sessions, loginBox } = browserSignIn();
       const present = requestCookies(req);
       addSetCookies(res, [clearCookie(sessions.cookies, sessions.cookies.loginName)]);
       const blob = present[sessions.cookies.loginName];
@@ -174,37 +107,28 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
         throw badRequest(`this sign-in cannot be verified; ${restart}`);
       }
       (req as unknown as { session: unknown }).session = loginSession(state);
-      const s = strategyFor(await idp.config());
-      authenticator.authenticate(
-        s,
-        { session: false },
-        async (err: unknown, signedIn: SignedIn | false, info?: { message?: string }) => {
-          try {
-            if (err) {
-              o.logger.warn({ err: (err as Error).message }, 'sign-in failed at the callback');
-              // The IdP being down is not the user's mistake: a 503 that says so, not a 400.
-              if (isUnreachable(err))
-                throw serviceUnavailable(
-                  `the sign-in provider cannot be reached right now; try again shortly, then ${restart}`,
-                );
-              throw badRequest(`sign-in failed: ${describeCallbackFailure(err)}; ${restart}`);
-            }
-            if (!signedIn)
-              throw forbidden(
-                `sign-in was not completed: ${info?.message ?? 'the identity provider refused it'}`,
-              );
-            const session = newSession(signedIn, o.ttl, sessions.nowSeconds());
-            addSetCookies(res, await startSession(sessions, session, present));
-            // One browser, one session: the one this browser had before ends now (Redis store).
-            await sessions.endPrevious(state.prev);
-            o.logger.info({ user: session.user.username }, 'signed in');
-            res.setHeader('cache-control', 'no-store');
-            res.redirect(302, safeRedirectTarget(state.rd, o.publicURL, '/', o.isOwnOrigin));
-          } catch (e) {
-            fail(req, res, e instanceof GatewayError ? e : badRequest('sign-in failed'));
-          }
-        },
-      )(req, res);
+      const signIn = await flow();
+      let result: CallbackResult;
+      try {
+        result = await signIn.redeem(req, res);
+      } catch (err) {
+        o.logger.warn({ err: (err as Error).message }, 'sign-in failed at the callback');
+        // The IdP being down is not the user's mistake: a 503 that says so, not a 400.
+        if (isUnreachable(err))
+          throw serviceUnavailable(
+            `the sign-in provider cannot be reached right now; try again shortly, then ${restart}`,
+          );
+        throw badRequest(`sign-in failed: ${describeCallbackFailure(err)}; ${restart}`);
+      }
+      if ('refused' in result)
+        throw forbidden(`sign-in was not completed: ${result.refused ?? 'the identity provider refused it'}`);
+      const session = newSession(result.signedIn, o.ttl, sessions.nowSeconds());
+      addSetCookies(res, await startSession(sessions, session, present));
+      // One browser, one session: the one this browser had before ends now (Redis store).
+      await sessions.endPrevious(state.prev);
+      o.logger.info({ user: session.user.username }, 'signed in');
+      res.setHeader('cache-control', 'no-store');
+      res.redirect(302, safeRedirectTarget(state.rd, o.publicURL, '/', o.isOwnOrigin));
     } catch (err) {
       fail(req, res, err instanceof GatewayError ? err : badRequest('sign-in failed'));
     }

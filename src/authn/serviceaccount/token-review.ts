@@ -18,7 +18,7 @@ import { jsonPoster } from '../../kube/api-client.js';
 import { GatewayError, serviceUnavailable, unauthorized } from '../../errors.js';
 import { ClaimError } from '../claims/claim-error.js';
 import { checkName } from '../claims/identity-names.js';
-import { withAuthenticatedGroup, type Identity } from '../identity.js';
+import { withAuthenticatedGroup, type Identity } from '../../request/identity.js';
 import { TokenCache } from '../token-cache.js';
 
 type Settings = Config['authentication']['serviceAccountTokens'];

@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, serviceUnavailable, unauthorized } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import type { CredentialLiveness, Liveness } from '../liveness.js';
 import type { IdentityProvider } from '../oidc/identity-provider.js';
 import { refreshSession, RefreshRejectedError, revokeRefreshToken } from '../oidc/refresh.js';

@@ -24,6 +24,7 @@ import { RELEASE_LOCK, UPDATE_IF_GENERATION } from './redis-scripts.js';
 import type { SealedBox } from './sealed-box.js';
 import { generation, isSession, type Session } from './session.js';
 import { clockedTTL, type SessionStore, type UpdateResult } from './store.js';
+import { SingleFlight } from '../../single-flight.js';
 
 const PREFIX = 'kube-bastion:';
 /** Long enough for a slow IdP token endpoint; a crashed holder frees it after this. */
@@ -49,7 +50,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly commandTimeoutMs: number;
   private readonly handles = new LRUCache<string, string>({ max: 10_000, ttl: 10 * 60_000 });
   private readonly recent: LRUCache<string, Session>;
-  private readonly flights = new Map<string, Promise<Session | undefined>>();
+  private readonly flights = new SingleFlight<string, Session | undefined>();
   private reconnected?: Promise<void>;
   private readonly health: StoreHealth;
 
@@ -179,12 +180,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   singleFlight(session: Session, refresh: () => Promise<Session>): Promise<Session | undefined> {
-    let flight = this.flights.get(session.sid);
-    if (!flight) {
-      flight = this.lockedRefresh(session, refresh).finally(() => this.flights.delete(session.sid));
-      this.flights.set(session.sid, flight);
-    }
-    return flight;
+    return this.flights.run(session.sid, () => this.lockedRefresh(session, refresh));
   }
 
   private async lockedRefresh(

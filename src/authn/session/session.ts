@@ -5,7 +5,7 @@
  * leak to anything that can read them).
  */
 import type { MappedUser } from '../claims/mapping.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 
 export interface Session {
   /** Random id: the single-flight refresh key (and the Redis key's source). */

@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Session } from './session.js';
 import { generation, isSession } from './session.js';
 import type { SealedBox } from './sealed-box.js';
+import { SingleFlight } from '../../single-flight.js';
 
 /**
  * What became of an update: the cookie value to send, or why nothing was
@@ -47,7 +48,7 @@ export const clockedTTL = (now: () => number) => ({ perf: { now }, ttlResolution
 export class CookieSessionStore implements SessionStore {
   // Decrypting costs ~0.1 ms; a browser sends the same cookie on every request.
   private readonly opened = new LRUCache<string, Session>({ max: 5_000, ttl: 60_000 });
-  private readonly flights = new Map<string, Promise<Session>>();
+  private readonly flights = new SingleFlight<string, Session>();
   // Requests that still carry the pre-refresh cookie get the refreshed session
   // instead of redeeming the (already rotated) refresh token a second time.
   private readonly refreshed: LRUCache<string, Session>;
@@ -103,17 +104,12 @@ export class CookieSessionStore implements SessionStore {
     const key = `${session.sid}:${generation(session)}`;
     const done = this.refreshed.get(key);
     if (done) return done;
-    let flight = this.flights.get(key);
-    if (!flight) {
-      flight = refresh()
-        .then((s) => {
-          this.refreshed.set(key, s);
-          return s;
-        })
-        .finally(() => this.flights.delete(key));
-      this.flights.set(key, flight);
-    }
-    const s = await flight;
+    const s = await this.flights.run(key, () =>
+      refresh().then((s) => {
+        this.refreshed.set(key, s);
+        return s;
+      }),
+    );
     return this.signedOut.has(s.sid) ? undefined : s;
   }
 

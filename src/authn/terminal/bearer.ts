@@ -10,7 +10,7 @@
  * replaced; it ends at logout, on revocation, or at the family's end.
  */
 import { GatewayError, serviceUnavailable, unauthorized } from '../../errors.js';
-import { withAuthenticatedGroup, type Identity } from '../identity.js';
+import { withAuthenticatedGroup, type Identity } from '../../request/identity.js';
 import type { CredentialLiveness } from '../liveness.js';
 import { TokenCache } from '../token-cache.js';
 import { AccessTokenError, type AccessTokens, type VerifiedAccessToken } from './access-token.js';

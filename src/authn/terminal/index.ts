@@ -10,7 +10,7 @@ import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { asGatewayError, sendError, wantsHTML } from '../../web/error-response.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../request/identity.js';
 import type { CredentialLiveness } from '../liveness.js';
 import { AccessTokens, isAccessTokenShape } from './access-token.js';
 import { TerminalBearer } from './bearer.js';

@@ -8,7 +8,7 @@ import { checkSameOriginForm } from '../../authz/csrf.js';
 import { GatewayError } from '../../errors.js';
 import { sendPage } from '../../web/pages/send.js';
 import { renderTerminalResult, type TerminalResultOptions } from '../../web/pages/terminal-sign-in.js';
-import { AUTHENTICATED_GROUP, type Identity } from '../identity.js';
+import { AUTHENTICATED_GROUP, type Identity } from '../../request/identity.js';
 import type { TerminalIdentity } from './protocol.js';
 
 /** The browser session a confirmation page acts for. */

@@ -9,8 +9,8 @@
  * have is refused here, with a line that says so, before anything is sent.
  */
 import { GatewayError } from '../../errors.js';
-import { checkNames } from '../../proxy/names.js';
-import type { TargetKind } from '../../proxy/target.js';
+import { checkNames } from '../../request/names.js';
+import type { TargetKind } from '../../request/target.js';
 
 export interface ConnectTarget {
   kind: Exclude<TargetKind, 'nodes'>;

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../../config/schema.js';
-import type { Target } from '../target.js';
+import type { Target } from '../../request/target.js';
 import { EndpointPicker } from './picker.js';
 import { shouldRetry } from './retry.js';
 

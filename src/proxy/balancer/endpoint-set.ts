@@ -7,7 +7,7 @@
  * are serving and terminating. Within that group, when topology applies, the
  * endpoints close to this gateway's zone come first and the whole group second.
  */
-import type { Endpoint, Target } from '../target.js';
+import type { Endpoint, Target } from '../../request/target.js';
 
 export interface EndpointRecord {
   /** `ip:port`, the key callers use in `exclude`. */

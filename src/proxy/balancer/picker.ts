@@ -16,7 +16,7 @@
  * target with nothing running is forgotten at once (its ejections, affinity
  * and retry budget start afresh if it comes back).
  */
-import type { Endpoint, Target } from '../target.js';
+import type { Endpoint, Target } from '../../request/target.js';
 import { AffinityTable, DEFAULT_MAX_AFFINITY_ENTRIES } from './affinity.js';
 import {
   chooseP2C,

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Outcome, Picker, RetryPolicy } from '../forward.js';
-import type { Endpoint, Target } from '../target.js';
+import type { Endpoint, Target } from '../../request/target.js';
 import { connectDeadline } from '../upstream-attempt.js';
 
 export interface DialDeps {

@@ -12,15 +12,14 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TunnelsConfig } from '../../config/schema/tunnels.js';
 import { badRequest, serviceUnavailable } from '../../errors.js';
-import type { RequestContext } from '../../server/request-context.js';
-import type { Target } from '../target.js';
+import type { RequestContext } from '../../request/context.js';
+import type { Target } from '../../request/target.js';
 import { allowedTunnelTarget, portAllowList } from './ports.js';
 import { MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from './protocol.js';
 import { Tunnel, type TunnelDeps } from './tunnel.js';
 
 export { CLOSE, MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from './protocol.js';
-export type { TunnelAudit, TunnelEvents, TunnelSummary, TunnelEndReason } from './events.js';
-export { END_REASONS } from './events.js';
+export type { TunnelEvents } from './events.js';
 
 export interface TunnelsOptions extends Omit<TunnelDeps, 'idleTimeoutMs' | 'maxLifetimeMs' | 'keepaliveMs'> {
   config: TunnelsConfig;

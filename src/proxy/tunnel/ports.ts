@@ -5,7 +5,7 @@
  * Pure: a resolved Target in, the Target a tunnel may use out (or a 403).
  */
 import { forbidden } from '../../errors.js';
-import type { Target } from '../target.js';
+import type { Target } from '../../request/target.js';
 
 export type PortAllowed = (port: number) => boolean;
 

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CredentialLiveness } from '../../authn/liveness.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
-import type { RequestContext } from '../request-context.js';
+import type { RequestContext } from '../../request/context.js';
 import { watchCredential } from './watch-credential.js';
 
 export interface CredentialWatchDeps {

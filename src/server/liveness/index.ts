@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { CredentialLiveness } from '../../authn/liveness.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../observability/logger.js';
-import type { RequestContext } from '../request-context.js';
+import type { RequestContext } from '../../request/context.js';
 import { watchCredential } from './watch-credential.js';
 import { guardWebSocket, POLICY_VIOLATION } from './websocket-closer.js';
 

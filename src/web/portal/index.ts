@@ -7,10 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { V1Service } from '@kubernetes/client-node';
 import express from 'express';
-import type { Identity } from '../../authn/identity.js';
-import type { Authorizer, RequestAttributes } from '../../authz/types.js';
+import type { Identity } from '../../request/identity.js';
+import type { Authorizer } from '../../authz/types.js';
+import type { RequestAttributes } from '../../request/attributes.js';
 import { unauthorized } from '../../errors.js';
-import type { ProxyPath } from '../../proxy/grammar.js';
+import type { ProxyPath } from '../../request/proxy-path.js';
 import { renderPortalPage } from '../pages/portal-page.js';
 import { sendPage } from '../pages/send.js';
 import { buildListing, type LinkSettings } from './listing.js';

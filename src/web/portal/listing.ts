@@ -3,7 +3,7 @@
  * gets with `Accept: application/json` (a per-user `kubectl cluster-info`).
  * Pure: the reachable services, the search and the link settings in.
  */
-import type { Identity } from '../../authn/identity.js';
+import type { Identity } from '../../request/identity.js';
 import { hostURL, matchesQuery } from './catalog.js';
 import type { Reachable } from './reachable.js';
 

@@ -17,10 +17,11 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
-import { identityCacheKey, type Identity } from '../../authn/identity.js';
+import { identityCacheKey, type Identity } from '../../request/identity.js';
 import { ReviewBudget, ReviewBudgetExhausted } from '../../authz/review-budget.js';
-import type { Authorizer, RequestAttributes } from '../../authz/types.js';
-import { parseProxyPath, type ProxyPath } from '../../proxy/grammar.js';
+import type { Authorizer } from '../../authz/types.js';
+import type { RequestAttributes } from '../../request/attributes.js';
+import { parseProxyPath, type ProxyPath } from '../../request/proxy-path.js';
 import { catalog, matchesQuery, type PortLink, type ServiceEntry } from './catalog.js';
 
 export interface ReachableService {

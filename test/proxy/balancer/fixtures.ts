@@ -1,6 +1,6 @@
 /** Targets, clocks and seeded randomness for the balancer tests. */
 import { EndpointPicker, type EndpointPickerOptions } from '../../../src/proxy/balancer/index.js';
-import type { Endpoint, Target } from '../../../src/proxy/target.js';
+import type { Endpoint, Target } from '../../../src/request/target.js';
 
 export function endpoint(ip: string, extra: Partial<Endpoint> = {}): Endpoint {
   return { ip, port: 8080, ready: true, serving: true, terminating: false, ...extra };

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Identity } from '../authn/identity.js';
-import type { Decision, RequestAttributes } from '../authz/types.js';
+import type { Identity } from './identity.js';
+import type { Decision, RequestAttributes } from './attributes.js';
 import { GatewayError } from '../errors.js';
-import type { ClientAddress } from '../proxy/forwarded-for.js';
-import type { ProxyPath } from '../proxy/grammar.js';
-import type { TunnelAudit } from '../proxy/tunnel/events.js';
-import type { Endpoint, Target } from '../proxy/target.js';
+import type { ClientAddress } from './forwarded-for.js';
+import type { ProxyPath } from './proxy-path.js';
+import type { Endpoint, Target } from './target.js';
+import type { TunnelAudit } from './tunnel.js';
 
 /**
  * What the pipeline learned about one request, stage by stage. It is filled

@@ -50,6 +50,12 @@ export function identityCacheKey(identity: Omit<Identity, 'method'>): string {
   const extra = Object.keys(identity.extra)
     .sort()
     .map((k) => [k, [...(identity.extra[k] ?? [])].sort()]);
-  const parts = [identity.username, identity.uid ?? '', [...identity.groups].sort(), extra, identity.email ?? ''];
+  const parts = [
+    identity.username,
+    identity.uid ?? '',
+    [...identity.groups].sort(),
+    extra,
+    identity.email ?? '',
+  ];
   return hash('sha256', JSON.stringify(parts), 'base64url');
 }

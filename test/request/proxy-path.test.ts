@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GatewayError } from '../../src/errors.js';
-import { parseProxyPath, splitSchemeNamePort } from '../../src/proxy/grammar.js';
+import { parseProxyPath, splitSchemeNamePort } from '../../src/request/proxy-path.js';
 
 const SVC = '/api/v1/namespaces/team-a/services';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cidrMatcher } from '../../src/proxy/cidr-set.js';
-import { clientAddress } from '../../src/proxy/forwarded-for.js';
+import { clientAddress } from '../../src/request/forwarded-for.js';
 
 const trusted = cidrMatcher(['10.0.0.0/8', 'fd00::/8']);
 
