@@ -1,27 +1,39 @@
 /**
  * How a request is sent: this file prepares the upstream headers and the
- * body's framing (framing.ts) and holds the connection pools; exchange.ts
- * runs the attempts (an endpoint each, retries after connection failures),
- * each over node:http (upstream-attempt.ts: timeouts, streaming, abort
- * propagation), the response going back through relay.ts. WebSocket upgrades
- * go to upgrade-forwarder.ts. Where to send was decided before (resolve.ts).
+ * body's framing (framing.ts) and holds the connection pools (upstream-pool.ts,
+ * undici, one per endpoint); exchange.ts runs the attempts as the attempt
+ * machine decides (attempt-machine.ts: an endpoint each, retries after
+ * connection failures), each over its endpoint's pool (upstream-attempt.ts:
+ * streaming, cancellation, how far it got), the response going back through
+ * relay.ts. The result is what the request learned; the caller records it.
+ * WebSocket upgrades go to upgrade-forwarder.ts (http-proxy-3). Where to send
+ * was decided before (resolve.ts).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../request/context.js';
 import { isIdempotent } from './balancer/retry.js';
+import type { Outcome } from './attempt-machine.js';
 import { BodyCopy } from './body-copy.js';
-import { exchange } from './exchange.js';
+import { exchange, type Forwarded } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaderList, upstreamRequestHeaders, type UpstreamHeaderOptions } from './headers.js';
 import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from '../request/target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
-import { headerList, type AttemptProgress } from './upstream-attempt.js';
+import type { AttemptProgress } from './upstream-attempt.js';
+import { UpstreamPools } from './upstream-pool.js';
 
-export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
-export type { ResponseRewriter };
+/** Nothing was attempted (the 301 of a bare `…/proxy`). */
+const NOTHING_LEARNED: Forwarded = {
+  endpoint: undefined,
+  retries: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  outcome: undefined,
+};
+
+export type { Forwarded, Outcome, ResponseRewriter };
 
 /** What the forwarder counts (structurally prom-client metrics). */
 export interface ForwarderMetrics {
@@ -74,38 +86,26 @@ export interface ForwarderOptions {
   /** `listen.sendTimeout`: an upgraded client that leaves its bytes unread this long is cut. */
   clientSendTimeoutMs?: number;
   metrics?: ForwarderMetrics;
+  /** `upstream.allowedAddresses`, asked again whenever a connection is dialled (resolution asked first). */
+  mayDial?: (ip: string) => boolean;
 }
 
 export function createForwarder(o: ForwarderOptions) {
-  const agentOptions: http.AgentOptions = {
-    keepAlive: true,
-    maxFreeSockets: 256,
-    timeout: o.idleTimeoutMs,
-    // The most recently used connection first: the others age out, and the pool stays small.
-    scheduling: 'lifo',
-  };
-  const tls = { rejectUnauthorized: o.tls.verify, ca: o.tls.ca };
-  const agents = {
-    http: new http.Agent(agentOptions),
-    https: new https.Agent({ ...agentOptions, ...tls }),
-  };
-  // For a request whose connection must carry nothing after it (framing.ts): node sends
-  // `Connection: close` and destroys the socket after the response, whatever the upstream says.
-  const oneShot = {
-    http: new http.Agent({ keepAlive: false }),
-    https: new https.Agent({ keepAlive: false, ...tls }),
-  };
-  /** The sanitized upstream headers (with identity) and the upstream path + query. */
-  async function prepare(
-    req: IncomingMessage,
-    ctx: RequestContext,
-    upgrade: boolean,
-  ): Promise<{ headers: http.IncomingHttpHeaders; path: string }> {
+  const pools = new UpstreamPools({
+    connectTimeoutMs: o.connectTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
+    tls: o.tls,
+    mayDial: o.mayDial,
+  });
+  const deps = { ...o, pools };
+  /** What the upstream headers are built from, and the upstream path + query. */
+  function upstreamOf(req: IncomingMessage, ctx: RequestContext, upgrade: boolean) {
     const target = ctx.target!;
     const path = ctx.proxyPath!;
     const pathForm = ctx.via === 'path';
     const upstreamPath = target.path === '' ? '/' : target.path;
-    const headers = upstreamRequestHeaders(req.headers, {
+    const options: UpstreamHeaderOptions = {
       forwardedFor: ctx.client.forwardedFor,
       proto: o.proto,
       // The path form is served on the gateway's own host; a routed host is the app's.
@@ -116,38 +116,71 @@ export function createForwarder(o: ForwarderOptions) {
       isReservedHeader: o.isReservedHeader,
       isSessionCookie: o.isSessionCookie,
       upgrade,
-    });
-    Object.assign(headers, await o.identityHeaders(ctx));
-    return { headers, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
+    };
+    return { options, path: upstreamPath + (path.rawQuery ? `?${path.rawQuery}` : '') };
   }
 
-  async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+  /** For a WebSocket upgrade: the sanitized upstream headers (with identity) as an object. */
+  async function prepareUpgrade(
+    req: IncomingMessage,
+    ctx: RequestContext,
+  ): Promise<{ headers: IncomingHttpHeaders; path: string }> {
+    const { options, path } = upstreamOf(req, ctx, true);
+    const headers = upstreamRequestHeaders(req.headers, options);
+    Object.assign(headers, await o.identityHeaders(ctx));
+    return { headers, path };
+  }
+
+  /**
+   * Forwards a plain request and resolves, once the client response closed, with what it learned;
+   * it reads `ctx` and never writes it. Throws (nothing attempted) on a body it will not forward.
+   */
+  async function web(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<Forwarded> {
     const target = ctx.target!;
     const method = req.method ?? 'GET';
-    if (target.path === '' && (method === 'GET' || method === 'HEAD')) return redirectToRoot(res, ctx);
+    if (target.path === '' && (method === 'GET' || method === 'HEAD')) {
+      redirectToRoot(res, ctx);
+      return NOTHING_LEARNED;
+    }
     const framing = requestFraming(method, req.headers);
-    const prepared = await prepare(req, ctx, false);
+    const upstream = upstreamOf(req, ctx, false);
+    // Built once, as the flat list undici writes; identity names were dropped from the client's.
+    const headers = upstreamRequestHeaderList(req.headers, upstream.options);
+    const identity = await o.identityHeaders(ctx);
     // The client may have left while identity headers were made: send nothing upstream then.
     ctx.signal.throwIfAborted();
-    const headers = [...headerList(prepared.headers), ...framingHeader(framing, method)];
+    for (const name in identity) headers.push(name, identity[name]);
+    // A body without a length goes chunked: undici writes that framing itself.
+    if (framing.body !== 'chunked') headers.push(...framingHeader(framing, method));
     const body = carriesBody(framing) ? req : undefined;
     o.retry.recordRequest(target);
     return exchange(
-      o,
+      deps,
       {
         target,
         method,
-        path: prepared.path,
+        path: upstream.path,
         headers,
         body,
+        bodyLength: framing.body === 'length' ? framing.length : framing.body === 'chunked' ? -1 : 0,
         // Idempotent requests keep a copy of a small body, so a reset after it went out can be retried.
         copy: body && BodyCopy.worthKeeping(req, isIdempotent(method)) ? new BodyCopy(body) : undefined,
-        agents: framing.reuse ? agents : oneShot,
+        closeAfter: !framing.reuse,
         clientKey: o.affinityKey(req, ctx),
       },
       req,
       res,
-      ctx,
+      // What the relay and rewriter read; the endpoint is set once one answers.
+      {
+        id: ctx.id,
+        method: ctx.method,
+        url: ctx.url,
+        via: ctx.via,
+        host: ctx.host,
+        proxyPath: ctx.proxyPath,
+        target,
+        endpoint: undefined,
+      },
     );
   }
 
@@ -157,7 +190,7 @@ export function createForwarder(o: ForwarderOptions) {
     connectTimeoutMs: o.connectTimeoutMs,
     responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
     affinityKey: o.affinityKey,
-    prepare: (req, ctx) => prepare(req, ctx, true),
+    prepare: prepareUpgrade,
     rewriter: o.rewriter,
     maxPerUser: o.maxUpgradesPerUser,
     sendTimeoutMs: o.clientSendTimeoutMs,
@@ -169,7 +202,7 @@ export function createForwarder(o: ForwarderOptions) {
     /** Open upgraded connections (for graceful shutdown). */
     upgrades: websockets.upgrades,
     close(): void {
-      for (const agent of [agents.http, agents.https, oneShot.http, oneShot.https]) agent.destroy();
+      pools.close();
       websockets.close();
     },
   };

@@ -49,8 +49,12 @@ const ALWAYS_STRIPPED = new Set([
   'x-method-override',
 ]);
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
 /** The header names a `Connection` header lists: they are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionHeaderTokens(value: string | string[] | undefined): Set<string> {
+function connectionHeaderTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // Most requests on a kept-alive connection carry none, or only `keep-alive`.
+  if (value === undefined || value === 'keep-alive') return NO_TOKENS;
   const tokens = new Set<string>();
   for (const t of String(value ?? '')
     .toLowerCase()
@@ -90,45 +94,56 @@ export interface UpstreamHeaderOptions {
 }
 
 /** True for a client header that is dropped on the way upstream. */
-function dropped(name: string, connectionTokens: Set<string>, o: UpstreamHeaderOptions): boolean {
+function dropped(name: string, connectionTokens: ReadonlySet<string>, o: UpstreamHeaderOptions): boolean {
   const norm = normalizeHeaderName(name);
   if (HOP_BY_HOP.has(norm) || FRAMING.has(norm) || norm === 'host' || connectionTokens.has(name)) return true;
   return ALWAYS_STRIPPED.has(norm) || norm.startsWith('x-forwarded-') || o.isReservedHeader(norm);
 }
 
 /**
- * The headers to send upstream: the client's, minus hop-by-hop, framing and
- * every credential or identity claim of the client's own making, plus the
- * Host and X-Forwarded-* set the gateway vouches for. The body's framing is
- * added by the forwarder (framing.ts).
+ * The headers to send upstream, as the flat [name, value, …] list the upstream client writes
+ * as is: the client's, minus hop-by-hop, framing and every credential or identity claim of the
+ * client's own making, plus the Host and X-Forwarded-* set the gateway vouches for. The body's
+ * framing is added by the forwarder (framing.ts).
  */
-export function upstreamRequestHeaders(
-  incoming: IncomingHttpHeaders,
-  o: UpstreamHeaderOptions,
-): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  if (o.host) out.host = o.host;
+export function upstreamRequestHeaderList(incoming: IncomingHttpHeaders, o: UpstreamHeaderOptions): string[] {
+  const out: string[] = [];
+  if (o.host) out.push('host', o.host);
   const connectionTokens = connectionHeaderTokens(incoming.connection);
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || dropped(name, connectionTokens, o)) continue;
     if (name === 'cookie') {
       const kept = withoutSessionCookies(String(value), o.isSessionCookie);
-      if (kept) out.cookie = kept;
-      continue;
-    }
-    out[name] = value;
+      if (kept) out.push('cookie', kept);
+    } else if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
   }
-  if (incoming.te && /\btrailers\b/i.test(String(incoming.te))) out.te = 'trailers';
+  if (incoming.te && /\btrailers\b/i.test(String(incoming.te))) out.push('te', 'trailers');
   if (o.upgrade) {
-    out.connection = 'Upgrade';
-    if (incoming.upgrade) out.upgrade = incoming.upgrade;
+    out.push('connection', 'Upgrade');
+    if (incoming.upgrade) out.push('upgrade', incoming.upgrade);
   }
-  out['x-forwarded-for'] = o.forwardedFor;
-  out['x-forwarded-proto'] = o.proto;
-  if (o.host) out['x-forwarded-host'] = o.host;
-  if (o.prefix) out['x-forwarded-prefix'] = o.prefix;
-  out['x-forwarded-uri'] = o.forwardedUri;
+  out.push('x-forwarded-for', o.forwardedFor, 'x-forwarded-proto', o.proto);
+  if (o.host) out.push('x-forwarded-host', o.host);
+  if (o.prefix) out.push('x-forwarded-prefix', o.prefix);
+  out.push('x-forwarded-uri', o.forwardedUri);
+  return out;
+}
+
+/** The same headers as an object (the WebSocket upgrade's proxy library takes one). */
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  o: UpstreamHeaderOptions,
+): IncomingHttpHeaders {
+  const list = upstreamRequestHeaderList(incoming, o);
+  const out: IncomingHttpHeaders = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const had = out[name];
+    if (had === undefined) out[name] = list[i + 1];
+    else out[name] = [...(Array.isArray(had) ? had : [had]), list[i + 1]];
+  }
   return out;
 }
 

@@ -5,18 +5,36 @@
  * rewritten), the body streamed through, and the outcome for the balancer
  * once the client response closes.
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { GatewayError } from '../errors.js';
-import type { RequestContext } from '../request/context.js';
-import type { Outcome } from './forward.js';
+import type { Outcome } from './attempt-machine.js';
 import { downstreamResponseHeaders } from './headers.js';
+import type { RewriteRequest } from './rewrite/index.js';
 import { badUpstreamResponse } from './upstream-error.js';
 import { headersDefect, responseHeadDefect } from './upstream-response.js';
 
+/** What the relay and the rewriter read of the request (rewrite/response-rewriter.ts's RewriteRequest). */
+export type RelayRequest = RewriteRequest;
+
+/** An upstream response as the relay reads it: node's IncomingMessage, or undici's shaped like it (upstream-message.ts). */
+export type UpstreamMessage = Readable & {
+  statusCode?: number;
+  statusMessage?: string;
+  headers: IncomingHttpHeaders;
+  complete: boolean;
+};
+
 /** Guards and rewrites responses (Set-Cookie, origin-wide headers; Location and HTML in the path form). */
 export interface ResponseRewriter {
-  headers(headers: OutgoingHttpHeaders, ctx: RequestContext, statusCode: number): OutgoingHttpHeaders;
-  body(upstream: IncomingMessage, ctx: RequestContext): NodeJS.ReadableStream;
+  headers(headers: OutgoingHttpHeaders, req: RelayRequest, statusCode: number): OutgoingHttpHeaders;
+  body(upstream: UpstreamMessage, req: RelayRequest): NodeJS.ReadableStream;
+}
+
+/** Where the relay reports: response body bytes as they go, and the outcome once the client response closes. */
+export interface RelaySink {
+  bytesOut: number;
+  relayed(outcome: Outcome): void;
 }
 
 type Body = NodeJS.ReadableStream & { destroy(): void };
@@ -24,23 +42,23 @@ type Body = NodeJS.ReadableStream & { destroy(): void };
 /**
  * Relays an upstream response to the client; reports the outcome when the client response closes.
  * Returns the error to answer instead when the response cannot be relayed: nothing was sent to the
- * client then, `done` is never called, and the caller closes the upstream connection.
+ * client then, `sink.relayed` is never called, and the caller closes the upstream connection.
  */
 export function relay(
-  upstream: IncomingMessage,
+  upstream: UpstreamMessage,
   res: ServerResponse,
-  ctx: RequestContext,
+  req: RelayRequest,
   rewriter: ResponseRewriter | undefined,
-  done: (outcome: Outcome) => void,
+  sink: RelaySink,
 ): GatewayError | undefined {
   const defect = responseHeadDefect(upstream);
   if (defect) return badUpstreamResponse(defect);
   const status = upstream.statusCode!;
   const outcome: Outcome = status >= 500 ? 'server-error' : 'success';
-  const started = startResponse(upstream, res, ctx, rewriter);
+  const started = startResponse(upstream, res, req, rewriter);
   if (!('body' in started)) return started.error;
   const body = started.body;
-  body.on('data', (chunk: Buffer) => (ctx.bytes += chunk.length));
+  body.on('data', (chunk: Buffer) => (sink.bytesOut += chunk.length));
   // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
   body.on('error', () => res.destroy());
   if (body !== upstream) upstream.on('error', () => res.destroy());
@@ -55,7 +73,7 @@ export function relay(
       upstream.destroy();
       if (body !== upstream) body.destroy();
     }
-    done(res.writableFinished ? outcome : 'cancelled');
+    sink.relayed(res.writableFinished ? outcome : 'cancelled');
   });
   return undefined;
 }
@@ -65,22 +83,22 @@ export function relay(
  * once more, since they are built from upstream values. Nothing is sent when this fails.
  */
 function startResponse(
-  upstream: IncomingMessage,
+  upstream: UpstreamMessage,
   res: ServerResponse,
-  ctx: RequestContext,
+  req: RelayRequest,
   rewriter: ResponseRewriter | undefined,
 ): { body: Body } | { error: GatewayError } {
   const status = upstream.statusCode!;
-  const pathForm = ctx.via === 'path';
+  const pathForm = req.via !== 'host';
   let body: Body = upstream;
   let headers: OutgoingHttpHeaders = {};
   try {
     headers = downstreamResponseHeaders(upstream.headers, pathForm);
     // Every form: upstream cookies and origin-wide headers are guarded; the path form is also rewritten.
-    if (rewriter) headers = rewriter.headers(headers, ctx, status);
+    if (rewriter) headers = rewriter.headers(headers, req, status);
     const defect = headersDefect(headers);
     if (defect) return { error: badUpstreamResponse(defect) };
-    if (rewriter) body = rewriter.body(upstream, ctx) as Body;
+    if (rewriter) body = rewriter.body(upstream, req) as Body;
     res.writeHead(status, upstream.statusMessage, headers);
     return { body };
   } catch {

@@ -1,48 +1,48 @@
 /**
- * One attempt to send a plain HTTP request to one endpoint, on node:http's
- * pooled keep-alive connections: once the connection is up the request body
- * streams up, the response streams back, and a client that goes away cancels
- * the upstream request. A failure reports how far the request got, so the
- * forwarder knows whether it can be sent again elsewhere.
+ * One attempt to send a plain HTTP request to one endpoint, over that
+ * endpoint's undici Pool (upstream-pool.ts): once a connection takes the
+ * request the body streams up, the response streams back, and a client that
+ * goes away cancels the upstream request (its connection is closed, never
+ * reused). A failure reports how far the request got, so the forwarder knows
+ * whether it can be sent again elsewhere.
  *
- * This is the hot path, so it talks to node:http directly rather than through
- * a proxy library (WebSocket upgrades have their own, upgrade-forwarder.ts): per request
- * that saves a second copy of the headers, half a dozen listeners and an
- * options object, and the headers go out as one flat list that node writes
- * without re-validating them one setHeader() at a time.
+ * This is the hot path: one handler object per attempt, undici's own
+ * (callback) handler interface, which it calls without wrapping, and the
+ * headers handed over as the flat list they were built as.
  */
-import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Dispatcher, Pool } from 'undici';
+import { BodyFeed } from './body-feed.js';
 import { BAD_RESPONSE } from './upstream-error.js';
+import { headersFromRaw, UpstreamResponse, type UpstreamControl } from './upstream-message.js';
 import { leavesConnectionInDoubt } from './upstream-response.js';
 
 export interface AttemptRequest {
-  scheme: 'http' | 'https';
-  ip: string;
-  port: number;
+  /** The endpoint's pool. */
+  pool: Pool;
   method: string;
   /** Path and query as sent upstream. */
   path: string;
-  /** Flat [name, value, name, value, …] list, already sanitized, the body's framing header included. */
+  /**
+   * Flat [name, value, …] list, already sanitized, with the body's Content-Length when it has one
+   * (a body without one is sent chunked).
+   */
   headers: string[];
-  /** A keep-alive pool, or (for a request whose framing an upstream might read otherwise) a one-shot agent. */
-  agent: http.Agent;
+  /** The connection must carry nothing after this request (framing.ts): it is closed after the response. */
+  closeAfter: boolean;
   /**
    * The client's body, streamed up once connected, or a kept copy of it for a retry (undefined: the
-   * request has none; it ends at once).
+   * request has none).
    */
   body: IncomingMessage | Buffer | undefined;
-  /** For a new connection: the TCP connect and, for https, the TLS handshake. */
-  connectTimeoutMs: number;
-  responseHeaderTimeoutMs: number;
 }
 
 export interface AttemptEvents {
   /** Response headers arrived; the caller relays the response. */
-  response(upstream: IncomingMessage): void;
+  response(upstream: UpstreamResponse): void;
   /** The attempt failed before a response (connect error, timeout, reset). Not called after response(). */
-  error(err: NodeJS.ErrnoException, progress: AttemptProgress): void;
+  failed(err: NodeJS.ErrnoException, progress: AttemptProgress): void;
 }
 
 export interface RunningAttempt {
@@ -53,25 +53,6 @@ export interface RunningAttempt {
   cancel(): void;
 }
 
-export function codeError(code: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
-}
-
-/** Flattens a header object into node's raw header list form (repeated names for arrays). */
-export function headerList(headers: OutgoingHttpHeaders): string[] {
-  const out: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, String(value));
-  }
-  return out;
-}
-
-/** True when a raw header list names `host` (the list form never gets one added by node). */
-const hasHost = (list: readonly string[]) => list.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'host');
-
 /** How far a failed attempt got: what decides whether it may be repeated on another endpoint. */
 export interface AttemptProgress {
   /** Request bytes went out on an established connection: the upstream may have read (and acted on) them. */
@@ -80,19 +61,8 @@ export interface AttemptProgress {
   bodyStarted: boolean;
 }
 
-function openRequest(r: AttemptRequest): http.ClientRequest {
-  // An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams require one: name the endpoint, as Go's ReverseProxy does.
-  const headers = hasHost(r.headers)
-    ? r.headers
-    : [...r.headers, 'host', r.ip.includes(':') ? `[${r.ip}]:${r.port}` : `${r.ip}:${r.port}`];
-  return (r.scheme === 'https' ? https : http).request({
-    host: r.ip,
-    port: r.port,
-    method: r.method,
-    path: r.path,
-    headers: headers as unknown as OutgoingHttpHeaders,
-    agent: r.agent,
-  });
+export function codeError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
 }
 
 /**
@@ -119,96 +89,162 @@ export function connectDeadline(
   return () => clearTimeout(timer);
 }
 
-/**
- * Calls `ready` once the request's connection carries bytes to the upstream's application: at once
- * for a pooled connection, after the TCP connect (and TLS handshake) for a new one, which must
- * come within connectTimeout. `written()` then says whether any byte of this request left.
- * Returns a function that stops the connect timer.
- */
-function awaitConnection(
-  upstream: http.ClientRequest,
-  r: AttemptRequest,
-  on: { ready(written: () => boolean): void; timedOut(err: NodeJS.ErrnoException): void },
-): () => void {
-  let stop = () => {};
-  upstream.once('socket', (socket: Socket) => {
-    // Counted from here, before node flushes this request's head: a pooled socket carries earlier requests.
-    const before = socket.bytesWritten;
-    // Bytes queued while connecting never left if the connect fails; once connected, whatever the
-    // socket took may have reached the upstream. A socket the peer already closed takes nothing (EPIPE).
-    const ready = () => on.ready(() => socket.bytesWritten !== before);
-    if (!socket.connecting) return ready();
-    stop = connectDeadline(socket, r.scheme === 'https', r.connectTimeoutMs, {
-      established: ready,
-      expired: (err) => on.timedOut(err),
-    });
-  });
-  return () => stop();
+/** undici's errors in the words the forwarder (and the apiserver) use: codes decide retries and statuses. */
+export function attemptError(err: Error & { code?: string }): NodeJS.ErrnoException {
+  switch (err.code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers');
+    case 'UND_ERR_SOCKET':
+      // undici's words for an answer it refused: a 101 nobody asked for, an unsolicited 100 Continue.
+      if (err.message === 'bad upgrade')
+        return codeError(BAD_RESPONSE, '101 Switching Protocols to a request that did not ask to upgrade');
+      if (err.message === 'bad response')
+        return codeError(BAD_RESPONSE, 'an interim 100 Continue nobody asked for');
+      // The connection closed before a response: node's words.
+      return codeError('ECONNRESET', 'socket hang up');
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return codeError(BAD_RESPONSE, 'the body does not match its Content-Length');
+    case 'ERR_ASSERTION':
+      // undici's parser asserts on what it cannot follow: an upstream's answer, never ours to crash on.
+      return codeError(BAD_RESPONSE, 'a response the client could not follow');
+    default:
+      if (err.name === 'HTTPParserError') return codeError(err.code ?? 'HPE_INVALID', err.message);
+      return err;
+  }
 }
 
-export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttempt {
-  const upstream = openRequest(r);
-  // The body stays unread until a connection takes it: a connect that is refused or times out
-  // leaves it whole for the next endpoint. (A 'data' listener elsewhere must not start the flow.)
-  if (r.body && !Buffer.isBuffer(r.body)) r.body.pause();
-  let settled = false;
-  let headerTimer: NodeJS.Timeout | undefined;
-  let requestWritten = () => false;
-  let bodyStarted = false;
-  const stopConnectTimer = awaitConnection(upstream, r, {
-    ready(written) {
-      requestWritten = written;
-      if (r.body && !settled) streamBody(r.body);
-    },
-    timedOut: (err) => fail(err),
-  });
-  const stop = () => {
-    settled = true;
-    clearTimeout(headerTimer);
-    stopConnectTimer();
-    upstream.destroy();
-  };
-  const fail = (err: NodeJS.ErrnoException) => {
-    if (settled) return;
-    const progress = { requestWritten: requestWritten(), bodyStarted };
-    stop();
-    on.error(err, progress);
-  };
-  // The wait for response headers starts once the request is sent: a large upload may take
-  // longer than responseHeaderTimeout (listen.requestTimeout bounds that on the client side).
-  const awaitResponse = () => {
-    if (settled) return;
-    headerTimer = setTimeout(
-      () => fail(codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers')),
-      r.responseHeaderTimeoutMs,
+/**
+ * undici decodes the reason phrase as UTF-8, node as latin1 (the octets as they came). Valid UTF-8
+ * is turned back into its octets; octets that were not UTF-8 are lost in undici's decoding, and the
+ * standard phrase stands in (clients ignore the phrase, RFC 9112 §4).
+ */
+function reasonPhrase(status: number, text: string): string {
+  if (text.includes('\ufffd')) return STATUS_CODES[status] ?? '';
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+}
+
+const CANCELLED = () => codeError('ECANCELLED', 'the request was cancelled');
+
+/** One attempt's undici handler: it follows the attempt from dispatch to the end of the response body. */
+class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamControl {
+  private abortRequest: ((err?: Error) => void) | undefined;
+  private resumeResponse: (() => void) | undefined;
+  private response: UpstreamResponse | undefined;
+  private feed: BodyFeed | undefined;
+  private requestWritten = false;
+  private bodyStarted = false;
+  private settled = false;
+  private cancelled = false;
+  /** While dispatch() runs: an error then is the request as built, refused before anything went out. */
+  dispatching = true;
+
+  constructor(private readonly on: AttemptEvents) {}
+
+  start(r: AttemptRequest): void {
+    let body: Buffer | BodyFeed | undefined;
+    if (Buffer.isBuffer(r.body)) body = r.body;
+    else if (r.body) body = this.feed = new BodyFeed(r.body);
+    r.pool.dispatch(
+      {
+        method: r.method,
+        path: r.path,
+        headers: r.headers,
+        body,
+        // undici closes the connection after HEAD itself; `reset: false` would override that.
+        reset: r.closeAfter ? true : undefined,
+      },
+      this,
     );
-  };
-  const streamBody = (body: IncomingMessage | Buffer) => {
-    upstream.once('finish', awaitResponse);
-    if (Buffer.isBuffer(body)) {
-      bodyStarted = true;
-      return void upstream.end(body);
-    }
-    body.once('data', () => (bodyStarted = true));
-    body.pipe(upstream);
-  };
-  upstream.on('error', fail);
-  // A 101 to a request that asked for no upgrade: the connection now speaks something else.
-  upstream.once('upgrade', (_res: IncomingMessage, socket: Socket) => {
-    socket.destroy();
-    fail(codeError(BAD_RESPONSE, '101 Switching Protocols to a request that did not ask to upgrade'));
-  });
-  upstream.once('response', (res: IncomingMessage) => {
-    if (settled) return void res.destroy();
-    settled = true;
-    clearTimeout(headerTimer);
-    // node closes the connection after this response instead of pooling it.
-    if (leavesConnectionInDoubt(res)) upstream.shouldKeepAlive = false;
-    on.response(res);
-  });
-  if (!r.body) {
-    awaitResponse();
-    upstream.end();
+    this.dispatching = false;
   }
-  return { cancel: stop };
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.cancelled) return abort(CANCELLED());
+    // undici calls this just before it writes the request on a connected socket.
+    this.requestWritten = true;
+  }
+
+  onBodySent(): void {
+    this.bodyStarted = true;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    // llhttp reads any three digits; undici passes 000–099 on as if interim.
+    if (statusCode < 100) {
+      this.abort(codeError(BAD_RESPONSE, `status code ${statusCode}`));
+      return false;
+    }
+    // 1xx interim answers (103 Early Hints) are not relayed; the final one follows.
+    if (statusCode < 200 || this.settled) return true;
+    this.settled = true;
+    this.resumeResponse = resume;
+    const res = (this.response = new UpstreamResponse(
+      statusCode,
+      reasonPhrase(statusCode, statusText),
+      headersFromRaw(raw),
+      this,
+    ));
+    this.feed?.detach();
+    if (leavesConnectionInDoubt(res)) {
+      // A 204/304 announcing a body: node reads none, so neither do we, and the connection goes.
+      res.complete = true;
+      res.push(null);
+      this.on.response(res);
+      this.abort(CANCELLED());
+      return false;
+    }
+    this.on.response(res);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.response!.push(chunk);
+  }
+
+  onComplete(): void {
+    const res = this.response!;
+    res.complete = true;
+    res.push(null);
+  }
+
+  onError(err: Error): void {
+    if (this.dispatching) throw err; // undici refused the request as built: the caller answers 500
+    this.feed?.detach();
+    if (this.response) {
+      // After the head: the relay sees the body fail and closes the client connection.
+      if (!this.response.complete) this.response.destroy(attemptError(err));
+      return;
+    }
+    if (this.settled) return;
+    this.settled = true;
+    this.on.failed(attemptError(err), { requestWritten: this.requestWritten, bodyStarted: this.bodyStarted });
+  }
+
+  /** UpstreamControl: the response body was read; more may come. */
+  resume(): void {
+    this.resumeResponse?.();
+  }
+
+  /** UpstreamControl: the response was let go before its end. */
+  abort(err: Error): void {
+    this.abortRequest?.(err);
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.settled = true;
+    this.feed?.detach();
+    if (this.response) {
+      if (!this.response.complete) this.response.destroy();
+    } else this.abortRequest?.(CANCELLED());
+  }
+}
+
+/** Starts an attempt; throws when undici refuses the request as built (nothing went out). */
+export function startAttempt(r: AttemptRequest, on: AttemptEvents): RunningAttempt {
+  const attempt = new Attempt(on);
+  attempt.start(r);
+  return attempt;
 }

@@ -117,7 +117,7 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
   const identity = await createUpstreamIdentity(config, { logger });
   const balancer = createBalancer(config.upstream.loadBalancing, { metrics, now });
   const affinityKey = affinityKeyFor(config);
-  const forward = { publicURL, authentication, identity, balancer, affinityKey, logger, metrics };
+  const forward = { publicURL, authentication, identity, balancer, affinityKey, logger, metrics, mayDial };
   const forwarder = createForwarderFor(config, forward);
   const tunnelEvents = createTunnelEvents(metrics, audit, logger);
   const tunnels = createTunnelsFor(config, { ...forward, clock, events: tunnelEvents.events });
@@ -166,7 +166,14 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
         // A tunnel may reach only the ports tunnels.ports allows: refused here, before the upgrade.
         return path.subresource === 'portforward' ? tunnels.admitTarget(target) : target;
       },
-      forward: (req, res, ctx) => forwarder.web(req, res, ctx),
+      // The forwarder returns what it learned; the request's record is kept here.
+      forward: async (req, res, ctx) => {
+        const learned = await forwarder.web(req, res, ctx);
+        ctx.endpoint = learned.endpoint;
+        ctx.retries = learned.retries;
+        ctx.bytes = learned.bytesOut;
+        if (learned.error) throw learned.error;
+      },
       forwardUpgrade: (req, socket, head, ctx) =>
         ctx.proxyPath!.subresource === 'portforward'
           ? tunnels.upgrade(req, socket, head, ctx)

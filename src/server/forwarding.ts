@@ -40,6 +40,8 @@ export interface ForwarderDeps {
   affinityKey: AffinityKey;
   logger: Logger;
   metrics: Metrics;
+  /** `upstream.allowedAddresses`: the forwarder asks it again whenever it dials. */
+  mayDial?: (ip: string) => boolean;
 }
 
 export function createForwarderFor(config: Config, d: ForwarderDeps) {
@@ -73,6 +75,7 @@ export function createForwarderFor(config: Config, d: ForwarderDeps) {
     maxRequestBodyBytes: upstream.maxRequestBodyBytes,
     maxUpgradesPerUser: upstream.maxUpgradesPerUser,
     clientSendTimeoutMs: config.listen.sendTimeout,
+    mayDial: d.mayDial,
     metrics: {
       upstreamConnectErrors: d.metrics.upstreamConnectErrors,
       upstreamDuration: d.metrics.upstreamDuration,

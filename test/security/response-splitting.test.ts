@@ -79,10 +79,15 @@ describe('Location', () => {
 
 describe('the status line and 1xx', () => {
   test('obs-text in the reason phrase is one status line', async () => {
-    const r = await answered('HTTP/1.1 200 O\xffK\r\nContent-Length: 2\r\n\r\nok');
+    // UTF-8 octets come through as sent; others are lost in undici's decoding (issue #14): the standard phrase.
+    const r = await answered('HTTP/1.1 200 O\xc3\xbfK\r\nContent-Length: 2\r\n\r\nok');
     assert.equal(r.responses, 1);
-    assert.equal(r.statusLine, 'HTTP/1.1 200 O\xffK');
+    assert.equal(r.statusLine, 'HTTP/1.1 200 O\xc3\xbfK');
     assert.equal(r.reply.body, 'ok');
+    const lone = await answered('HTTP/1.1 200 O\xffK\r\nContent-Length: 2\r\n\r\nok');
+    assert.equal(lone.responses, 1);
+    assert.equal(lone.statusLine, 'HTTP/1.1 200 OK');
+    assert.equal(lone.reply.body, 'ok');
   });
   test('a 103 carrying Set-Cookie for the gateway and a Location is not relayed', async () => {
     const r = await answered(
@@ -95,9 +100,10 @@ describe('the status line and 1xx', () => {
     assert.doesNotMatch(r.reply.text, /planted/);
   });
   test('a 100 Continue the client never asked for is not relayed', async () => {
+    // undici refuses the whole answer (issue #14; hostile-upstream.test.ts): one 502, nothing of the 100.
     const r = await answered('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n');
     assert.equal(r.responses, 1);
-    assert.match(r.statusLine, /^HTTP\/1\.1 204 /);
+    assert.match(r.statusLine, /^HTTP\/1\.1 502 /);
   });
 });
 
