@@ -15,11 +15,12 @@
  * function: it spends a budget token, so it is asked last.
  */
 import { GatewayError, serviceUnavailable } from '../errors.js';
+import type { Outcome } from './balancer/outlier.js';
 import { isConnectError } from './balancer/retry.js';
 import { upstreamError } from './upstream-error.js';
 
-/** What the balancer is told about one attempt (outlier detection). */
-export type Outcome = 'success' | 'connect-error' | 'server-error' | 'cancelled';
+/** What the balancer is told about one attempt (outlier detection): its own type. */
+export type { Outcome };
 
 /**
  * Before the first attempt, an attempt under way, an attempt failed and another endpoint is being

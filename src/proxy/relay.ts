@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { GatewayError } from '../errors.js';
-import type { Outcome } from './attempt-machine.js';
+import { outcomeForStatus, type Outcome } from './balancer/outlier.js';
 import { downstreamResponseHeaders } from './headers.js';
 import type { RewriteRequest } from './rewrite/index.js';
 import { badUpstreamResponse } from './upstream-error.js';
@@ -54,7 +54,7 @@ export function relay(
   const defect = responseHeadDefect(upstream);
   if (defect) return badUpstreamResponse(defect);
   const status = upstream.statusCode!;
-  const outcome: Outcome = status >= 500 ? 'server-error' : 'success';
+  const outcome = outcomeForStatus(status);
   const started = startResponse(upstream, res, req, rewriter);
   if (!('body' in started)) return started.error;
   const body = started.body;

@@ -24,6 +24,7 @@ import type { Duplex } from 'node:stream';
 import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import { sendUpgradeError } from '../web/error-response.js';
+import { outcomeForStatus } from './balancer/outlier.js';
 import { isConnectError } from './balancer/retry.js';
 import type { Outcome } from './forward.js';
 import type { ResponseRewriter } from './relay.js';
@@ -73,7 +74,7 @@ export function watchUpgrade(upstream: ClientRequest, u: Upgrading): void {
   socket.once('close', () => {
     ctx.signal.removeEventListener('abort', leftEarly);
     if (status === undefined) return leftEarly();
-    u.done(status >= 500 ? 'server-error' : 'success');
+    u.done(outcomeForStatus(status));
     u.resolve(status);
   });
 

@@ -51,8 +51,6 @@ export interface RetryQuestion {
    * forwarder that streams bodies straight through passes false.
    */
   bodyReplayable?: boolean;
-  /** A response byte arrived: the upstream acted, and the client may have seen part of it. */
-  responseStarted?: boolean;
 }
 
 /**
@@ -61,7 +59,6 @@ export interface RetryQuestion {
  */
 export function shouldRetry(q: RetryQuestion): boolean {
   if (q.attempt > q.retries) return false;
-  if (q.responseStarted === true) return false;
   if (!isConnectError(q.errorCode)) return false;
   if (!q.requestWritten) return true;
   // The upstream may have read the request and acted on it before the connection died.
