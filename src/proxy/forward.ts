@@ -11,6 +11,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../request/context.js';
+import type { OpenPerUser } from './open-per-user.js';
 import { isIdempotent } from './balancer/retry.js';
 import type { Outcome } from './attempt-machine.js';
 import { BodyCopy } from './body-copy.js';
@@ -81,8 +82,8 @@ export interface ForwarderOptions {
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
   /** Largest request body streamed upstream (0: unlimited); a declared larger one is refused earlier. */
   maxRequestBodyBytes?: number;
-  /** WebSocket connections one user may have open at once. */
-  maxUpgradesPerUser?: number;
+  /** WebSocket connections (and tunnels) one user may have open at once. */
+  openPerUser?: OpenPerUser;
   /** `listen.sendTimeout`: an upgraded client that leaves its bytes unread this long is cut. */
   clientSendTimeoutMs?: number;
   metrics?: ForwarderMetrics;
@@ -192,7 +193,7 @@ export function createForwarder(o: ForwarderOptions) {
     affinityKey: o.affinityKey,
     prepare: prepareUpgrade,
     rewriter: o.rewriter,
-    maxPerUser: o.maxUpgradesPerUser,
+    openPerUser: o.openPerUser,
     sendTimeoutMs: o.clientSendTimeoutMs,
   });
 

@@ -14,9 +14,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
-import { GatewayError, badRequest, internalError, serviceUnavailable } from '../errors.js';
+import { badRequest, internalError, serviceUnavailable } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import type { Picker } from './forward.js';
+import { OpenPerUser } from './open-per-user.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from '../request/target.js';
 import { watchUpgrade, type Upgrading } from './upgrade-answer.js';
@@ -32,8 +33,8 @@ export interface UpgradeForwarderOptions {
   prepare(req: IncomingMessage, ctx: RequestContext): Promise<{ headers: IncomingHttpHeaders; path: string }>;
   /** Path-form Location / Set-Cookie rewriting, as for plain responses. */
   rewriter?: ResponseRewriter;
-  /** Upgraded connections one user may have open at once (default: unlimited). */
-  maxPerUser?: number;
+  /** Upgraded connections per user, counted with the tunnels (default: unlimited). */
+  openPerUser?: OpenPerUser;
   /** An upgraded client that leaves the bytes waiting for it unread this long is cut (0: never). */
   sendTimeoutMs?: number;
 }
@@ -70,39 +71,6 @@ function targetOf(target: Target, e: Endpoint) {
   };
 }
 
-/**
- * Upgraded connections per user: each holds two of the gateway's sockets for
- * as long as it lasts, so one user opening thousands would leave none for
- * anyone else. A user (or, without identity, a client address) past the limit
- * gets a 429 until one closes.
- */
-class OpenPerUser {
-  private readonly open = new Map<string, number>();
-  constructor(private readonly max: number) {}
-
-  /** Counts one more for the caller, or throws the 429; returns the release (idempotent). */
-  take(ctx: RequestContext): () => void {
-    const who = ctx.identity?.username !== undefined ? `user:${ctx.identity.username}` : `ip:${ctx.client.ip}`;
-    const count = this.open.get(who) ?? 0;
-    if (count >= this.max) {
-      throw new GatewayError(
-        429,
-        'TooManyRequests',
-        `too many open WebSocket connections for this user (${this.max}); close some and try again`,
-      );
-    }
-    this.open.set(who, count + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.open.get(who) ?? 1) - 1;
-      if (left > 0) this.open.set(who, left);
-      else this.open.delete(who);
-    };
-  }
-}
-
 /** Calls `f` the first time only: the balancer hears one outcome per upgrade. */
 function once<T>(f: (value: T) => void): (value: T) => void {
   let called = false;
@@ -116,7 +84,7 @@ function once<T>(f: (value: T) => void): (value: T) => void {
 export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
   const proxy = new ProxyServer({ xfwd: false, toProxy: true, prependPath: false });
   const upgrades = new Set<Duplex>();
-  const perUser = new OpenPerUser(o.maxPerUser ?? Infinity);
+  const perUser = o.openPerUser ?? new OpenPerUser(Infinity);
   // http-proxy-3 re-emits every error of an upgraded client socket (a browser tab closed mid-WebSocket:
   // ECONNRESET) on the proxy, and throws when nobody listens. Upstream errors reach upgrade-answer.ts.
   proxy.on('error', () => undefined);

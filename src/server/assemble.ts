@@ -31,6 +31,7 @@ import {
 import { createAuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { OpenPerUser } from '../proxy/open-per-user.js';
 import { createAddressPolicy, rememberAnswers } from '../proxy/address-policy.js';
 import { createBalancer } from '../proxy/balancer/index.js';
 import { cidrMatcher } from '../proxy/cidr-set.js';
@@ -117,7 +118,18 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
   const identity = await createUpstreamIdentity(config, { logger });
   const balancer = createBalancer(config.upstream.loadBalancing, { metrics, now });
   const affinityKey = affinityKeyFor(config);
-  const forward = { publicURL, authentication, identity, balancer, affinityKey, logger, metrics, mayDial };
+  const openPerUser = new OpenPerUser(config.upstream.maxUpgradesPerUser);
+  const forward = {
+    publicURL,
+    authentication,
+    identity,
+    balancer,
+    affinityKey,
+    logger,
+    metrics,
+    mayDial,
+    openPerUser,
+  };
   const forwarder = createForwarderFor(config, forward);
   const tunnelEvents = createTunnelEvents(metrics, audit, logger);
   const tunnels = createTunnelsFor(config, { ...forward, clock, events: tunnelEvents.events });

@@ -14,6 +14,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { affinityClientKey, type createBalancer } from '../proxy/balancer/index.js';
 import { createForwarder } from '../proxy/forward.js';
 import { createResponseRewriter } from '../proxy/rewrite/index.js';
+import type { OpenPerUser } from '../proxy/open-per-user.js';
 import { createTunnels } from '../proxy/tunnel/index.js';
 import type { RequestContext } from '../request/context.js';
 import type { UpstreamIdentity } from '../upstream-identity/index.js';
@@ -42,6 +43,8 @@ export interface ForwarderDeps {
   metrics: Metrics;
   /** `upstream.allowedAddresses`: the forwarder asks it again whenever it dials. */
   mayDial?: (ip: string) => boolean;
+  /** `upstream.maxUpgradesPerUser`: one count for a user's WebSockets and tunnels. */
+  openPerUser: OpenPerUser;
 }
 
 export function createForwarderFor(config: Config, d: ForwarderDeps) {
@@ -73,7 +76,7 @@ export function createForwarderFor(config: Config, d: ForwarderDeps) {
     identityHeaders: (ctx) => d.identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey: d.affinityKey,
     maxRequestBodyBytes: upstream.maxRequestBodyBytes,
-    maxUpgradesPerUser: upstream.maxUpgradesPerUser,
+    openPerUser: d.openPerUser,
     clientSendTimeoutMs: config.listen.sendTimeout,
     mayDial: d.mayDial,
     metrics: {
@@ -99,6 +102,7 @@ export function createTunnelsFor(config: Config, d: TunnelDeps) {
     clock: d.clock,
     events: d.events,
     affinityKey: d.affinityKey,
+    openPerUser: d.openPerUser,
     watchCredential: createCredentialWatch({
       liveness: (req) => d.authentication.liveness(req),
       bearerExpiry: (req) => bearerExpiry(req, () => d.clock.now()),

@@ -246,3 +246,48 @@ describe('tunnels switched off', () => {
     assert.equal(off.echo.accepted, 0);
   });
 });
+
+describe('tunnels count against upstream.maxUpgradesPerUser, with the user’s WebSockets', () => {
+  let few: TunnelWorld;
+  before(async () => {
+    few = await startTunnelWorld({ config: { upstream: { maxUpgradesPerUser: 2 } } });
+  });
+  after(() => few?.close());
+
+  test('past the limit a 429 before any dial, for that user only; a closed one frees its place', async () => {
+    const path = `${NS}/services/echo:7/portforward`;
+    const first = await openRaw(few.h.url, path, few.alice);
+    const second = await openRaw(few.h.url, path, few.alice);
+    await eventually(() => few.echo.accepted === 2); // both dialled their backend
+    const dials = few.echo.accepted;
+    const third = await refusal(few.h.url, path, few.alice);
+    assert.equal(third.status, 429);
+    assert.match(
+      third.body.message ?? '',
+      /too many open WebSocket connections and tunnels for this user \(2\)/,
+    );
+    assert.equal(few.echo.accepted, dials, 'the refused one dialled nothing');
+
+    const carol = await openRaw(few.h.url, path, await few.mint('carol', ['devs']));
+    carol.ws.close();
+    await carol.closed;
+
+    first.ws.close();
+    await first.closed;
+    const again = await eventuallyOpen(few.h.url, path, few.alice);
+    for (const t of [second, again]) {
+      t.ws.close();
+      await t.closed;
+    }
+  });
+});
+
+/** Opens once the gateway has seen the earlier close (its count is released on the socket's close). */
+async function eventuallyOpen(base: string, path: string, token: string) {
+  let opened: Awaited<ReturnType<typeof openRaw>> | undefined;
+  await eventually(async () => {
+    opened = await openRaw(base, path, token).catch(() => undefined);
+    return opened !== undefined;
+  });
+  return opened!;
+}

@@ -49,7 +49,7 @@ export const upstream = z
     maxRequestBodyBytes: describe(z.number().int().min(0).default(0), 'largest request body (0: unlimited)'),
     maxUpgradesPerUser: describe(
       z.number().int().min(1).default(256),
-      'WebSocket connections one user may have open through this replica at once; one more is a 429. ' +
+      'WebSocket connections and tunnels, together, one user may have open through this replica at once; one more is a 429. ' +
         'Each holds two sockets of the gateway for as long as it lasts',
     ),
     loadBalancing: describe(

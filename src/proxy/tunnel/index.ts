@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { OpenPerUser } from '../open-per-user.js';
 import type { TunnelsConfig } from '../../config/schema/tunnels.js';
 import { badRequest, serviceUnavailable } from '../../errors.js';
 import type { RequestContext } from '../../request/context.js';
@@ -23,6 +24,8 @@ export type { TunnelEvents } from './events.js';
 
 export interface TunnelsOptions extends Omit<TunnelDeps, 'idleTimeoutMs' | 'maxLifetimeMs' | 'keepaliveMs'> {
   config: TunnelsConfig;
+  /** `upstream.maxUpgradesPerUser`, counted with the user's WebSockets (default: unlimited). */
+  openPerUser?: OpenPerUser;
 }
 
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -75,6 +78,12 @@ export function createTunnels(o: TunnelsOptions) {
     checkHandshake(req);
     if (open.size >= o.config.maxOpen) {
       throw serviceUnavailable('too many tunnels are open on this gateway instance; try again shortly');
+    }
+    // Counted from here to the connection's end, with the user's WebSockets.
+    const release = o.openPerUser?.take(ctx);
+    if (release) {
+      if (socket.closed) release();
+      else socket.once('close', release);
     }
     const ws = await new Promise<WebSocket>((resolve, reject) => {
       // `ws` destroys the socket without calling back when it refuses (a check above missed something).
