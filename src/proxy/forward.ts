@@ -11,6 +11,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../request/context.js';
+import type { BalancerRetryPolicy } from './balancer/create.js';
 import type { OpenPerUser } from './open-per-user.js';
 import { isIdempotent } from './balancer/retry.js';
 import type { Outcome } from './attempt-machine.js';
@@ -22,7 +23,6 @@ import { routedAuthority } from './host-route.js';
 import type { ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from '../request/target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
-import type { AttemptProgress } from './upstream-attempt.js';
 import { UpstreamPools } from './upstream-pool.js';
 
 /** Nothing was attempted (the 301 of a bare `…/proxy`). */
@@ -50,17 +50,8 @@ export interface Picker {
 }
 
 /** Decides whether a failed attempt may be repeated on another endpoint. */
-export interface RetryPolicy {
-  /** `attempt` counts from 1 for the first retry; `failure` says how far the failed attempt got. */
-  mayRetry(
-    target: Target,
-    req: IncomingMessage,
-    failure: AttemptProgress & { errorCode: string | undefined; bodyReplayable?: boolean },
-    attempt: number,
-  ): boolean;
-  /** Records a request, so a budget can cap retries as a share of the target's traffic. */
-  recordRequest(target: Target): void;
-}
+/** The balancer's retry rule and budget (balancer/create.ts owns the type). */
+export type RetryPolicy = BalancerRetryPolicy;
 
 export interface ForwarderOptions {
   picker: Picker;
