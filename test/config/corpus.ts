@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ConfigError, loadConfigFile } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import { createGateway } from '../../src/server/gateway.js';
 import { FROM_SOURCE, startCLI } from '../cli/cli-process.js';
 import { eventually } from '../support/eventually.js';
@@ -262,11 +263,14 @@ const problemLine = (p: { path: string; message: string }) => `${p.path ? `${p.p
  * `check-config` as its command does it (commands/check-config.ts), in this process:
  * the loader with the same options; a ConfigError's problems are what it prints.
  */
-export async function checkConfigHere(fixture: Fixture, env: NodeJS.ProcessEnv): Promise<Outcome> {
+export async function checkConfigHere(
+  fixture: Fixture,
+  env: NodeJS.ProcessEnv,
+): Promise<Outcome & { config?: Config }> {
   const insecureNoAuth = fixture.args.includes('--insecure-no-auth');
   try {
-    await loadConfigFile(fixture.file, { insecureNoAuth, env: { ...env, ...fixture.env } });
-    return { accepted: true, problems: [], output: 'configuration is valid' };
+    const config = await loadConfigFile(fixture.file, { insecureNoAuth, env: { ...env, ...fixture.env } });
+    return { accepted: true, problems: [], output: 'configuration is valid', config };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const problems = err.problems.map(problemLine);
@@ -280,10 +284,9 @@ export async function checkConfigHere(fixture: Fixture, env: NodeJS.ProcessEnv):
  * refuses after the loader (a constructor, a listener) is a refusal check-config missed.
  */
 export async function serveHere(fixture: Fixture, env: NodeJS.ProcessEnv): Promise<Outcome> {
-  const loaded = await checkConfigHere(fixture, env);
-  if (!loaded.accepted) return loaded;
+  const { config, ...loaded } = await checkConfigHere(fixture, env);
+  if (!config) return loaded;
   const insecureNoAuth = fixture.args.includes('--insecure-no-auth');
-  const config = await loadConfigFile(fixture.file, { insecureNoAuth, env: { ...env, ...fixture.env } });
   const logger = pino({ level: 'silent' });
   let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
   try {

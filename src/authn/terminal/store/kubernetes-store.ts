@@ -115,7 +115,7 @@ export class KubernetesRecordStore implements RecordStore {
       labelSelector: KIND_LABEL,
       list: (page) => this.api.get<ListPage<Secret>>(this.listPath(page)),
       deserialize: (raw) => raw as Secret,
-      watch: new JsonWatch(new ApiClient(o.kubeConfig, REQUEST_TIMEOUT_MS)),
+      watch: new JsonWatch(this.api),
       sink: {
         replace(items) {
           known.clear();
@@ -150,13 +150,7 @@ export class KubernetesRecordStore implements RecordStore {
     return `kb-cli-${kind}-${id}`;
   }
 
-  private secret(
-    kind: RecordKind,
-    id: string,
-    value: unknown,
-    expiresAt: number,
-    version?: string,
-  ): Secret {
+  private secret(kind: RecordKind, id: string, value: unknown, expiresAt: number, version?: string): Secret {
     return {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -192,22 +186,14 @@ export class KubernetesRecordStore implements RecordStore {
 
   async create(kind: RecordKind, id: string, value: unknown, expiresAt: number): Promise<boolean> {
     const body = this.secret(kind, id, value, expiresAt);
-    const done = await this.call(
-      'create',
-      () => this.api.post<Secret>(this.collection, body),
-      [409],
-    );
+    const done = await this.call('create', () => this.api.post<Secret>(this.collection, body), [409]);
     if (done === 409) return false;
     this.known.set(body.metadata!.name!, expiresAt);
     return true;
   }
 
   private async read(name: string): Promise<Secret | undefined> {
-    const s = await this.call(
-      'get',
-      () => this.api.get<Secret>(this.path(name)),
-      [404],
-    );
+    const s = await this.call('get', () => this.api.get<Secret>(this.path(name)), [404]);
     return typeof s === 'number' ? undefined : s;
   }
 
@@ -227,11 +213,7 @@ export class KubernetesRecordStore implements RecordStore {
   ): Promise<boolean> {
     const body = this.secret(kind, id, value, expiresAt, version);
     const name = body.metadata!.name!;
-    const done = await this.call(
-      'replace',
-      () => this.api.put<Secret>(this.path(name), body),
-      [404, 409],
-    );
+    const done = await this.call('replace', () => this.api.put<Secret>(this.path(name), body), [404, 409]);
     return typeof done !== 'number';
   }
 
@@ -255,11 +237,7 @@ export class KubernetesRecordStore implements RecordStore {
 
   async delete(kind: RecordKind, id: string): Promise<void> {
     const name = this.secretName(kind, id);
-    await this.call(
-      'delete',
-      () => this.api.delete(this.path(name)),
-      [404],
-    );
+    await this.call('delete', () => this.api.delete(this.path(name)), [404]);
     this.known.delete(name);
     this.looked.delete(name);
   }
