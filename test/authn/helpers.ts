@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiServerAccess } from '../../src/kube/api-access.js';
 import express from 'express';
 import { createAuthentication, type Authentication } from '../../src/authn/index.js';
 import type { Clock } from '../../src/clock.js';
@@ -25,7 +25,7 @@ export interface AuthApp {
 export async function startAuthApp(
   input: ConfigInput,
   opts: {
-    kubeConfig?: KubeConfig;
+    kubeConfig?: ApiServerAccess;
     upstream?: string;
     port?: number;
     logger?: Logger;

@@ -108,7 +108,7 @@ describe('fake API server: transport and auth', () => {
         err.status === 404 &&
         JSON.parse(err.body).message === 'services "nope" not found',
     );
-    const real = api.kubeConfig().makeApiClient(CoreV1Api);
+    const real = (await api.clientNodeKubeConfig()).makeApiClient(CoreV1Api);
     const same = await real.readNamespacedService({ namespace: 'team-a', name: 'web' });
     assert.equal(same.spec?.ports?.[0]?.port, 80);
   });
@@ -273,7 +273,7 @@ describe('fake API server: TokenReview and SubjectAccessReview through the real 
         { name: 'block', user: 'mallory', resource: '*', verbs: ['*'], effect: 'deny' },
       ],
     });
-    const kc = api.kubeConfig();
+    const kc = await api.clientNodeKubeConfig();
     authn = kc.makeApiClient(AuthenticationV1Api);
     authz = kc.makeApiClient(AuthorizationV1Api);
   });

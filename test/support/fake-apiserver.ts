@@ -6,7 +6,10 @@
  * TokenReview and SubjectAccessReview — plus the controls a test needs
  * to misbehave on purpose: cut watches, forget history, go away and come back.
  *
- * The real @kubernetes/client-node talks to it through `kubeConfig()`.
+ * The gateway's own API client talks to it through `kubeConfig()`; the real
+ * @kubernetes/client-node through `clientNodeKubeConfig()`, which loads that
+ * package only when a test asks (its import is some 800 modules and half a
+ * second per test file).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -16,8 +19,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig, type V1EndpointSlice, type V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { KubeconfigAccess, type ApiServerAccess } from '../../src/kube/api-access.js';
+import { parseKubeconfig } from '../../src/kube/kubeconfig-file.js';
 import { discovery } from './fake-apiserver/discovery.js';
 import { pod } from './fake-apiserver/objects.js';
 import { listPage, type ContinueSnapshots } from './fake-apiserver/list.js';
@@ -323,8 +328,15 @@ export class FakeApiServer {
 
   // --- client configuration -----------------------------------------------------
 
-  /** A KubeConfig for the real client: the server URL, this CA, and the gateway's token. */
-  kubeConfig(token = this.token): KubeConfig {
+  /** The gateway's own access to this server (as `kubernetes:` config builds it): URL, this CA, the token. */
+  kubeConfig(token = this.token): ApiServerAccess {
+    const data = parseKubeconfig(this.kubeconfigYAML(token), tmpdir());
+    return new KubeconfigAccess(data.clusters[0]!, data.users[0]);
+  }
+
+  /** A KubeConfig for the real @kubernetes/client-node: the server URL, this CA, and the token. */
+  async clientNodeKubeConfig(token = this.token): Promise<KubeConfig> {
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromString(this.kubeconfigYAML(token));
     return kc;
