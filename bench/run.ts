@@ -14,7 +14,7 @@
  *   BENCH_CONTESTANTS  comma list (default all)    BENCH_DOCS=0  leave docs/performance.md alone
  *   BENCH_SCALE=0      skip the large-cluster run  BENCH_SCALE_SERVICES (10000)  BENCH_SCALE_ENDPOINTS (5 per Service)
  *   BENCH_PODCHECK=0   skip the Pod-check cost     BENCH_PORTAL=0  skip the portal page (1,000 Services × 2 ports)
- *   BENCH_BASELINE     same as --baseline          BENCH_BUILD=0  reuse the last build of this tree
+ *   BENCH_BASELINE     same as --baseline
  *   BENCH_CONTESTANTS= (empty) no wrk rows: only the large cluster, Pod-check and portal parts
  *   BENCH_TUNNEL=0     skip the TCP tunnel stream  BENCH_TUNNEL_MB (256)  bytes per tunnel stream, in MB
  */

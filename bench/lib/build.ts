@@ -2,10 +2,14 @@
  * The gateway as it ships: src/ compiled with the build config (what the
  * Docker image runs), not run through tsx.
  *
- * This tree's build goes inside node_modules, so that its imports resolve and
- * git ignores it, under a name of its own per checkout: several worktrees may
- * share one node_modules (a symlink), and one's benchmark must not compile
- * over another's gateway while it runs.
+ * This tree's build is keyed by its content: `node_modules/.cache/kube-bastion-build-<hash>`,
+ * the hash over src/, the tsconfigs and package.json. It goes inside node_modules so that
+ * its imports resolve and git ignores it. A directory is complete before it appears (built
+ * beside it, then renamed) and never changes after, so the benchmark and every test that
+ * runs the compiled gateway share one build per content — also across worktrees that share
+ * one node_modules, and across concurrent test files (a lock makes the others wait for the
+ * one compiling) — and a changed source file gets a build of its own. Builds of other
+ * contents older than a day are removed when a new one is made.
  *
  * A baseline (`--baseline <git-ref>`) is that commit's src/ taken with
  * `git archive` into a directory under the system temp dir, with a symlink to
@@ -15,7 +19,18 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,15 +38,14 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD_ROOT = path.join(ROOT, 'node_modules/.cache');
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-const built = new Set<string>();
+const PREFIX = 'kube-bastion-build-';
+/** How long a test waits for another process's compile before compiling on its own. */
+const LOCK_WAIT_MS = 180_000;
+const DAY_MS = 24 * 3600_000;
 
 export class BuildError extends Error {
   override name = 'BuildError';
 }
-
-/** The default build's name: one per checkout (`kube-bastion-bench-<hash of this tree's path>`). */
-export const defaultBuildName = () =>
-  `kube-bastion-bench-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`;
 
 /** Compiles `project` (a tsconfig) into `outDir`; type errors do not stop tsc from emitting. */
 function compile(cwd: string, project: string, outDir: string): void {
@@ -40,20 +54,96 @@ function compile(cwd: string, project: string, outDir: string): void {
   if (!existsSync(path.join(outDir, 'cli.js'))) {
     throw new BuildError(`building the gateway failed (tsc -p ${path.join(cwd, project)})`);
   }
+  chmodSync(path.join(outDir, 'cli.js'), 0o755); // as npm does when it links the bin
+}
+
+/** The files a build is made of, in a fixed order: src/ and what configures the compile. */
+function buildInputs(dir = path.join(ROOT, 'src')): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...buildInputs(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+/** A hash of this tree's build inputs: same sources, same build. */
+export function sourceHash(): string {
+  const h = createHash('sha256');
+  for (const file of [
+    ...buildInputs(),
+    ...['tsconfig.json', 'tsconfig.build.json', 'package.json'].map((f) => path.join(ROOT, f)),
+  ]) {
+    h.update(path.relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Removes the builds of other contents that nobody has made for a day. */
+function pruneOldBuilds(keep: string): void {
+  for (const name of readdirSync(BUILD_ROOT)) {
+    if (!name.startsWith(PREFIX) || name === keep) continue;
+    const full = path.join(BUILD_ROOT, name);
+    try {
+      if (Date.now() - statSync(full).mtimeMs > DAY_MS) rmSync(full, { recursive: true, force: true });
+    } catch {
+      // another process removed it first
+    }
+  }
 }
 
 /**
- * Path of the compiled CLI in `node_modules/.cache/<name>`; compiles on first use
- * (BENCH_BUILD=0 reuses the last build). Tests pass their own name.
+ * Makes `dir` once: `make(tmp)` fills a directory beside it, which is then renamed into place,
+ * so `dir` is complete whenever it exists (`done` names the file that says so). Concurrent
+ * callers wait on a lock for the one making it; a lock older than LOCK_WAIT_MS (its holder
+ * died) is taken over.
  */
-export function gatewayCLI(name = defaultBuildName()): string {
-  const dir = path.join(BUILD_ROOT, name);
-  const cli = path.join(dir, 'cli.js');
-  if (built.has(dir) || (process.env.BENCH_BUILD === '0' && existsSync(cli))) return cli;
-  compile(ROOT, 'tsconfig.build.json', dir);
-  built.add(dir);
-  return cli;
+function makeOnce(dir: string, done: string, make: (tmp: string) => void): void {
+  if (existsSync(path.join(dir, done))) return;
+  mkdirSync(path.dirname(dir), { recursive: true });
+  const lock = `${dir}.lock`;
+  const waitUntil = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break; // ours to make
+    } catch {
+      if (existsSync(path.join(dir, done))) return; // made by the holder meanwhile
+      if (Date.now() > waitUntil) rmSync(lock, { recursive: true, force: true });
+      else sleepSync(100);
+    }
+  }
+  try {
+    if (existsSync(path.join(dir, done))) return;
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    make(tmp);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
+
+/**
+ * The directory of this tree's compiled build (`cli.js` in it), compiling it on first use:
+ * one build per content, shared by concurrent users (see above).
+ */
+export function gatewayBuild(): string {
+  const name = `${PREFIX}${sourceHash()}`;
+  const dir = path.join(BUILD_ROOT, name);
+  makeOnce(dir, 'cli.js', (tmp) => {
+    compile(ROOT, 'tsconfig.build.json', tmp);
+    pruneOldBuilds(name);
+  });
+  return dir;
+}
+
+/** Path of this tree's compiled CLI (gatewayBuild()). */
+export const gatewayCLI = (): string => path.join(gatewayBuild(), 'cli.js');
 
 export interface Baseline {
   /** As given: a branch, tag, commit or `HEAD~3`. */
@@ -78,18 +168,18 @@ export function baselineCLI(ref: string, into?: string): Baseline {
   }
   const dir = into ?? path.join(tmpdir(), `kube-bastion-baseline-${commit.slice(0, 12)}`);
   const cli = path.join(dir, 'dist/cli.js');
-  if (existsSync(cli)) return { ref, commit, cli, dir };
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const files = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
-  const archive = spawnSync('git', ['archive', '--format=tar', commit, ...files], {
-    cwd: ROOT,
-    maxBuffer: 1 << 30,
+  makeOnce(dir, 'dist/cli.js', (tmp) => {
+    mkdirSync(tmp, { recursive: true });
+    const files = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+    const archive = spawnSync('git', ['archive', '--format=tar', commit, ...files], {
+      cwd: ROOT,
+      maxBuffer: 1 << 30,
+    });
+    if (archive.status !== 0) throw new BuildError(`git archive ${commit}: ${archive.stderr.toString()}`);
+    const untar = spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout });
+    if (untar.status !== 0) throw new BuildError(`unpacking ${commit}: ${untar.stderr.toString()}`);
+    symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(tmp, 'node_modules'), 'dir');
+    compile(tmp, 'tsconfig.build.json', path.join(tmp, 'dist'));
   });
-  if (archive.status !== 0) throw new BuildError(`git archive ${commit}: ${archive.stderr.toString()}`);
-  const untar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
-  if (untar.status !== 0) throw new BuildError(`unpacking ${commit}: ${untar.stderr.toString()}`);
-  symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(dir, 'node_modules'), 'dir');
-  compile(dir, 'tsconfig.build.json', path.join(dir, 'dist'));
   return { ref, commit, cli, dir };
 }

@@ -27,8 +27,8 @@ test(
     const dir = mkdtempSync(path.join(tmpdir(), 'kb-baseline-test-'));
     let backend: Nginx | undefined;
     try {
-      // Its own build directory: a benchmark may be using the shared one of this commit.
-      const baseline = baselineCLI('HEAD', path.join(dir, 'build'));
+      // The bench's own directory for this commit: made once, complete before it appears.
+      const baseline = baselineCLI('HEAD');
       backend = await startNginx({});
       const ctx = { backendPort: backend.port, dir, core: undefined };
       const rbac = await gatewayContestant('rbac', '', { jwt: true, rbac: true }, () => baseline.cli).start(

@@ -4,20 +4,14 @@
  * the Markdown they write. Timings are reported, not asserted; counts are.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { after, test } from 'node:test';
-import { BUILD_ROOT, gatewayCLI } from '../../bench/lib/build.js';
+import { test } from 'node:test';
+import { gatewayCLI } from '../../bench/lib/build.js';
 import { runPodCheck } from '../../bench/pod-check.js';
 import { runPortal } from '../../bench/portal.js';
 import { renderPodCheckMarkdown, renderPortalMarkdown } from '../../bench/report.js';
 
-// Its own build directory: a benchmark or another test run may be using the shared one.
-const name = `kube-bastion-bench-costs-${process.pid}`;
-after(() => rmSync(path.join(BUILD_ROOT, name), { recursive: true, force: true }));
-
 test('the Pod check reads each new Pod once, then nothing', { timeout: 120_000 }, async () => {
-  const rows = await runPodCheck({ sizes: [1, 5], services: 2, later: 3, cli: gatewayCLI(name) });
+  const rows = await runPodCheck({ sizes: [1, 5], services: 2, later: 3, cli: gatewayCLI() });
   assert.deepEqual(
     rows.map((r) => [r.endpoints, r.podReadsFirst, r.podReadsTwin]),
     [
@@ -33,7 +27,7 @@ test(
   'a portal page on a cluster larger than its budget sends at most 100 reviews',
   { timeout: 120_000 },
   async () => {
-    const r = await runPortal({ services: 200, namespaces: 10, cli: gatewayCLI(name) });
+    const r = await runPortal({ services: 200, namespaces: 10, cli: gatewayCLI() });
     assert.equal(r.reviews, 100, 'the budget is spent, not exceeded');
     assert.equal(r.cachedReviews, 0);
     assert.ok(r.unchecked > 0);

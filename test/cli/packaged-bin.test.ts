@@ -1,16 +1,27 @@
 /**
  * The package as npm ships it: src/ compiled with the build config (what `npm run build` and the
  * image do) into a throwaway copy of the package — its package.json, its dist/ — whose
- * `kube-bastion` bin is what `npx kube-bastion` and `npm run demo` run. Built here, once, so no
- * test depends on an earlier `npm run build` or on a stale dist/.
+ * `kube-bastion` bin is what `npx kube-bastion` and `npm run demo` run. Built from this tree's
+ * sources (bench/lib/build.ts: one build per content, shared with the other tests that run the
+ * compiled gateway), so no test depends on an earlier `npm run build` or on a stale dist/.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
+import { gatewayBuild } from '../../bench/lib/build.js';
 import { DEMO_URL, ROOT, startCLI } from './cli-process.js';
 
 const run = promisify(execFile);
@@ -24,22 +35,16 @@ const BIN = pkg.bin['kube-bastion'];
 let dir: string;
 let bin: string;
 
-before(async () => {
+before(() => {
   dir = mkdtempSync(join(tmpdir(), 'kube-bastion-package-'));
   copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   // What `npm install` would put beside it; the compiled code resolves its imports there.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  // Type errors are the typecheck's business (tsc emits anyway); whether the bin appears is ours.
-  const built = await run(
-    process.execPath,
-    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')],
-    {
-      cwd: ROOT,
-    },
-  ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  // `npm run build`'s output, copied in as the package's dist/ (a link would resolve to the shared
+  // build's own path, where no package.json is beside it). gatewayBuild throws when tsc emitted no cli.js.
+  cpSync(gatewayBuild(), join(dir, 'dist'), { recursive: true });
   bin = join(dir, BIN);
-  assert.ok(existsSync(bin), `the build has no ${BIN} (package.json "bin"):\n${built.stdout}`);
+  assert.ok(existsSync(bin), `the build has no ${BIN} (package.json "bin")`);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
