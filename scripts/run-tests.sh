@@ -29,4 +29,8 @@ fi
 # (a browser, redis, a gateway), and the spare slot keeps the cores busy meanwhile.
 cores=$(nproc 2>/dev/null || echo 2)
 concurrency=${TEST_CONCURRENCY:-$((cores + 1 < 8 ? cores + 1 : 8))}
-exec "$NODE_BIN" --import tsx --test --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT:-120000}" "${files[@]}"
+# TAP when the output goes to a file or a pipe (CI and scripts/stress-tests.sh read it; Node 24's
+# default would be the spec reporter there too), the spec reporter on a terminal.
+reporter=tap
+[ -t 1 ] && reporter=spec
+exec "$NODE_BIN" --import tsx --test --test-reporter="$reporter" --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT:-120000}" "${files[@]}"
