@@ -10,8 +10,10 @@
  * was decided before (resolve.ts).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
-import type { BalancerRetryPolicy } from './balancer/create.js';
+import type { RetryPolicy } from './balancer/create.js';
 import type { OpenPerUser } from './open-per-user.js';
 import { isIdempotent } from './balancer/retry.js';
 import type { Outcome } from './attempt-machine.js';
@@ -49,10 +51,6 @@ export interface Picker {
   start(target: Target, endpoint: Endpoint): (outcome: Outcome) => void;
 }
 
-/** Decides whether a failed attempt may be repeated on another endpoint. */
-/** The balancer's retry rule and budget (balancer/create.ts owns the type). */
-export type RetryPolicy = BalancerRetryPolicy;
-
 export interface ForwarderOptions {
   picker: Picker;
   retry: RetryPolicy;
@@ -77,6 +75,12 @@ export interface ForwarderOptions {
   openPerUser?: OpenPerUser;
   /** `listen.sendTimeout`: an upgraded client that leaves its bytes unread this long is cut. */
   clientSendTimeoutMs?: number;
+  /**
+   * Writes the gateway's error answer on an upgrade's client socket, at once: http-proxy-3 ends
+   * that socket right after its own listener, so the answer cannot wait for the pipeline.
+   * The server owns what an answer looks like (web/error-response.ts).
+   */
+  answerUpgrade: (socket: Duplex, err: GatewayError) => void;
   metrics?: ForwarderMetrics;
   /** `upstream.allowedAddresses`, asked again whenever a connection is dialled (resolution asked first). */
   mayDial?: (ip: string) => boolean;
@@ -186,6 +190,7 @@ export function createForwarder(o: ForwarderOptions) {
     rewriter: o.rewriter,
     openPerUser: o.openPerUser,
     sendTimeoutMs: o.clientSendTimeoutMs,
+    answer: o.answerUpgrade,
   });
 
   return {

@@ -23,7 +23,6 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
-import { sendUpgradeError } from '../web/error-response.js';
 import { outcomeForStatus } from './balancer/outlier.js';
 import { isConnectError } from './balancer/retry.js';
 import type { Outcome } from './forward.js';
@@ -41,6 +40,8 @@ export interface Upgrading {
   done: (outcome: Outcome) => void;
   rewriter: ResponseRewriter | undefined;
   deadlines: UpgradeDeadlines & { refusalBodyTimeoutMs: number; sendTimeoutMs: number };
+  /** Writes the gateway's error answer on the client socket, now (the server's format). */
+  answer(err: GatewayError): void;
   /** Settles the forwarder's promise: the status the client got, once the connection is over. */
   resolve(status: number): void;
   /** Settles it with the error the client got (already answered here) or, when it left, its reason. */
@@ -61,7 +62,7 @@ export function watchUpgrade(upstream: ClientRequest, u: Upgrading): void {
   const unusable = (defect: string, upstreamSide: { destroy(): void }) => {
     const err = badUpstreamResponse(defect);
     upstreamSide.destroy();
-    sendUpgradeError(socket, err);
+    u.answer(err);
     socket.destroy();
     settle('server-error', err);
   };
@@ -82,7 +83,7 @@ export function watchUpgrade(upstream: ClientRequest, u: Upgrading): void {
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     if (status !== undefined) return;
     const answer = upstreamError(err);
-    sendUpgradeError(socket, answer);
+    u.answer(answer);
     settle(isConnectError(err.code) ? 'connect-error' : 'server-error', answer);
   });
   upstream.once('upgrade', (res: IncomingMessage, upSocket: Socket) => {

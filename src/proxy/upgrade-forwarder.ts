@@ -14,7 +14,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
-import { badRequest, internalError, serviceUnavailable } from '../errors.js';
+import { badRequest, internalError, serviceUnavailable, type GatewayError } from '../errors.js';
 import type { RequestContext } from '../request/context.js';
 import type { Picker } from './forward.js';
 import { OpenPerUser } from './open-per-user.js';
@@ -37,6 +37,8 @@ export interface UpgradeForwarderOptions {
   openPerUser?: OpenPerUser;
   /** An upgraded client that leaves the bytes waiting for it unread this long is cut (0: never). */
   sendTimeoutMs?: number;
+  /** Writes the gateway's error answer on the client socket (ForwarderOptions.answerUpgrade). */
+  answer: (socket: Duplex, err: GatewayError) => void;
 }
 
 /**
@@ -132,7 +134,16 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     upgrades.add(socket);
     socket.once('close', () => upgrades.delete(socket));
     return new Promise<number>((resolve, reject) => {
-      starting.set(socket, { ctx, socket, done, rewriter: o.rewriter, deadlines, resolve, reject });
+      starting.set(socket, {
+        ctx,
+        socket,
+        done,
+        rewriter: o.rewriter,
+        deadlines,
+        answer: (err) => o.answer(socket, err),
+        resolve,
+        reject,
+      });
       try {
         proxy.ws(upstreamView(req, prepared), socket, head, {
           target: targetOf(target, endpoint),

@@ -18,6 +18,7 @@ import type { OpenPerUser } from '../proxy/open-per-user.js';
 import { createTunnels } from '../proxy/tunnel/index.js';
 import type { RequestContext } from '../request/context.js';
 import type { UpstreamIdentity } from '../upstream-identity/index.js';
+import { sendUpgradeError } from '../web/error-response.js';
 import { createCredentialWatch } from './liveness/index.js';
 import type { createTunnelEvents } from './tunnel-events.js';
 
@@ -73,6 +74,7 @@ export function createForwarderFor(config: Config, d: ForwarderDeps) {
     publicHost: d.publicURL.host,
     isReservedHeader: (name) => d.identity.isReservedHeader(name),
     isSessionCookie: (name) => d.authentication.isSessionCookie(name),
+    answerUpgrade: sendUpgradeError,
     identityHeaders: (ctx) => d.identity.headersFor(ctx.identity!, ctx.target!),
     affinityKey: d.affinityKey,
     maxRequestBodyBytes: upstream.maxRequestBodyBytes,

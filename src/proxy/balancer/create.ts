@@ -28,7 +28,7 @@ export interface FailedAttempt {
   bodyReplayable?: boolean;
 }
 
-export interface BalancerRetryPolicy {
+export interface RetryPolicy {
   /**
    * `attempt`: attempts made so far, counting the failed one (1 after the first). When true, the
    * retry is counted and taken from the target's budget.
@@ -56,7 +56,7 @@ export function createBalancer(config: LoadBalancingConfig, o: BalancerOptions =
     random: o.random,
     onEject: () => o.metrics?.ejections.inc(),
   });
-  const retry: BalancerRetryPolicy = {
+  const retry: RetryPolicy = {
     // A budget per target (picker.retryBudget): a Service with every endpoint down spends its own
     // retries, not those of healthy Services whose occasional refused connect still deserves one.
     mayRetry(target, req, failure, attempt) {

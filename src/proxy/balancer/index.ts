@@ -23,6 +23,6 @@ export {
   type Balancer,
   type BalancerMetrics,
   type BalancerOptions,
-  type BalancerRetryPolicy,
+  type RetryPolicy,
   type FailedAttempt,
 } from './create.js';

@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
-import type { Outcome, Picker, RetryPolicy } from '../forward.js';
+import type { RetryPolicy } from '../balancer/create.js';
+import type { Outcome, Picker } from '../forward.js';
 import type { Endpoint, Target } from '../../request/target.js';
 import { connectDeadline } from '../upstream-attempt.js';
 
