@@ -3,8 +3,8 @@
  * one is reached rewriting stops and the rest of the body passes through
  * byte for byte (never lost, never duplicated) — except a decompression bomb,
  * which is cut. The cost side (time linear in the body) is in
- * bench/rewrite.ts; memory through a real gateway in
- * test/security/rewriter-limits.test.ts.
+ * bench/rewrite.ts; memory in test/proxy/rewrite/memory.test.ts (what the
+ * rewriter holds) and through a real gateway in test/security/rewriter-limits.test.ts.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
