@@ -6,6 +6,7 @@
  * breaks mid-stream (1011). What the audit trail and /metrics say about each.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import { deterministicBytes, sha256 } from './support/backends.js';
@@ -35,7 +36,12 @@ describe('a tunnel carries a TCP stream', () => {
   });
 
   test('the audit trail: an open event naming the endpoint, a close event with bytes each way and why', async () => {
-    const t = await openRaw(w.h.url, `${NS}/services/echo:7/portforward`, w.alice);
+    // The tunnel's own request ID (the gateway keeps a well-formed X-Request-Id): an earlier test's
+    // events, which the audit stream may write late, can never stand in for this one's.
+    const id = `audit-trail-${randomUUID()}`;
+    const t = await openRaw(w.h.url, `${NS}/services/echo:7/portforward`, w.alice, {
+      headers: { 'x-request-id': id },
+    });
     t.send('hello');
     await eventually(() => t.received().toString() === 'hello');
     t.end();
@@ -43,8 +49,7 @@ describe('a tunnel carries a TCP stream', () => {
     await t.closed;
     let events: Record<string, unknown>[] = [];
     await eventually(() => {
-      const open = w.audit().findLast((e) => (e.tunnel as { event?: string })?.event === 'open');
-      events = auditOf(open?.requestId);
+      events = auditOf(id);
       return events.length === 2;
     });
     const [open, close] = events;
