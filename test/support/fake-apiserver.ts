@@ -331,7 +331,7 @@ export class FakeApiServer {
   /** The gateway's own access to this server (as `kubernetes:` config builds it): URL, this CA, the token. */
   kubeConfig(token = this.token): ApiServerAccess {
     const data = parseKubeconfig(this.kubeconfigYAML(token), tmpdir());
-    return new KubeconfigAccess(data.clusters[0]!, data.users[0]);
+    return new KubeconfigAccess(data.clusters[0], data.users[0]);
   }
 
   /** A KubeConfig for the real @kubernetes/client-node: the server URL, this CA, and the token. */
