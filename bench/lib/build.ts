@@ -36,7 +36,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const BUILD_ROOT = path.join(ROOT, 'node_modules/.cache');
+const BUILD_ROOT = path.join(ROOT, 'node_modules/.cache');
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 const PREFIX = 'kube-bastion-build-';
 /** How long a test waits for another process's compile before compiling on its own. */
@@ -98,8 +98,8 @@ function pruneOldBuilds(keep: string): void {
 /**
  * Makes `dir` once: `make(tmp)` fills a directory beside it, which is then renamed into place,
  * so `dir` is complete whenever it exists (`done` names the file that says so). Concurrent
- * callers wait on a lock for the one making it; a lock older than LOCK_WAIT_MS (its holder
- * died) is taken over.
+ * callers wait on a lock for the one making it; one that has waited LOCK_WAIT_MS takes the
+ * lock over (its holder died mid-build).
  */
 function makeOnce(dir: string, done: string, make: (tmp: string) => void): void {
   if (existsSync(path.join(dir, done))) return;
