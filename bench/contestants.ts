@@ -6,6 +6,7 @@ import { gatewayCLI, type Baseline } from './lib/build.js';
 import type { Contestant } from './lib/contestant.js';
 import { processContestant } from './lib/contestant.js';
 import { gatewayContestant, nodeFlags, type GatewayShape } from './lib/gateway.js';
+import { imageNodeFlags } from './lib/image-flags.js';
 import { startNginx } from './lib/nginx.js';
 
 export type { BenchContext, Contestant, Launch, Running } from './lib/contestant.js';
@@ -72,7 +73,7 @@ const SHAPES: Record<string, { shape: GatewayShape; description: string }> = {
 };
 
 const gateway = (name: string) =>
-  gatewayContestant(name, SHAPES[name].description, SHAPES[name].shape, () => gatewayCLI());
+  gatewayContestant(name, SHAPES[name].description, SHAPES[name].shape, () => gatewayCLI(), imageNodeFlags);
 
 export const bastionNoAuth = gateway('kube-bastion');
 export const bastionJWT = gateway('kube-bastion-jwt');
@@ -86,7 +87,7 @@ export function baselineContestant(baseline: Baseline, as = 'kube-bastion-jwt'):
   const row = SHAPES[as];
   if (!row) throw new Error(`--baseline-as ${as}: not a kube-bastion row (${GATEWAY_ROWS.join(', ')})`);
   const description = `${as} built from ${baseline.ref} (${baseline.commit.slice(0, 12)})`;
-  return gatewayContestant('baseline', description, row.shape, () => baseline.cli);
+  return gatewayContestant('baseline', description, row.shape, () => baseline.cli, () => baseline.nodeFlags);
 }
 
 export const ALL: readonly Contestant[] = [

@@ -82,8 +82,9 @@ const result = await runBench({
 });
 if (baseline) result.baseline = { ref: baseline.ref, commit: baseline.commit, as: baselineAs };
 if (process.env.BENCH_SCALE !== '0') {
-  const scale = (cli?: string) =>
+  const scale = (cli?: string, nodeArgs?: string[]) =>
     runScale({
+      nodeArgs,
       services: num('BENCH_SCALE_SERVICES', 10_000),
       endpointsPerService: num('BENCH_SCALE_ENDPOINTS', 5),
       shifts: 7,
@@ -91,7 +92,7 @@ if (process.env.BENCH_SCALE !== '0') {
       log,
     });
   // The baseline first: whatever drift the machine has then works against this build, not for it.
-  if (baseline) result.scaleBaseline = await scale(baseline.cli);
+  if (baseline) result.scaleBaseline = await scale(baseline.cli, baseline.nodeFlags);
   result.scale = await scale();
 }
 if (process.env.BENCH_PODCHECK !== '0') {

@@ -34,6 +34,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageNodeFlagsAt } from './image-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_ROOT = path.join(ROOT, 'node_modules/.cache');
@@ -152,6 +153,8 @@ export interface Baseline {
   cli: string;
   /** The directory it was unpacked and built in (kept for later runs). */
   dir: string;
+  /** The flags that commit's image ran node with (its Dockerfile's ENTRYPOINT). */
+  nodeFlags: string[];
 }
 
 /** Builds `ref` of this repository (see above) and returns its compiled CLI; tests pass a directory of their own. */
@@ -181,5 +184,5 @@ export function baselineCLI(ref: string, into?: string): Baseline {
     symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(tmp, 'node_modules'), 'dir');
     compile(tmp, 'tsconfig.build.json', path.join(tmp, 'dist'));
   });
-  return { ref, commit, cli, dir };
+  return { ref, commit, cli, dir, nodeFlags: imageNodeFlagsAt(commit) };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeApiServer } from '../../test/support/fake-apiserver.js';
 import { gatewayCLI } from './build.js';
+import { imageNodeFlags } from './image-flags.js';
 import { cpuSeconds, freePort, startProcess, type Proc } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,6 +32,7 @@ export interface ClusterGatewayOptions {
   /** Extra top-level YAML (e.g. `authorization: { kubernetesRBAC: { enabled: true } }`). */
   config?: string;
   cli?: string;
+  /** Flags for its node; default: this tree's image flags (image-flags.ts). */
   nodeArgs?: string[];
   readyTimeoutMs?: number;
 }
@@ -65,7 +67,7 @@ ${o.config ?? ''}
   const started = performance.now();
   const proc = startProcess(
     process.execPath,
-    [...(o.nodeArgs ?? []), cli, 'serve', '--config', config, '--insecure-no-auth'],
+    [...(o.nodeArgs ?? imageNodeFlags()), cli, 'serve', '--config', config, '--insecure-no-auth'],
     { cwd: ROOT },
   );
   const adminURL = `http://127.0.0.1:${adminPort}`;

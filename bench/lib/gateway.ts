@@ -104,6 +104,8 @@ export function gatewayContestant(
   description: string,
   shape: GatewayShape,
   cli: () => string,
+  /** The flags its image runs node with (image-flags.ts). */
+  imageFlags: () => string[],
 ): Contestant {
   return {
     name,
@@ -122,7 +124,7 @@ export function gatewayContestant(
           const insecure = issuer ? [] : ['--insecure-no-auth'];
           return {
             command: process.execPath,
-            args: [...nodeFlags(), cli(), 'serve', '--config', file, ...insecure],
+            args: [...imageFlags(), ...nodeFlags(), cli(), 'serve', '--config', file, ...insecure],
             url: `http://127.0.0.1:${port}${GATEWAY_PATH}`,
             headers: issuer && { authorization: `Bearer ${issuer.token}` },
           };

@@ -31,7 +31,7 @@ test(
       const baseline = baselineCLI('HEAD');
       backend = await startNginx({});
       const ctx = { backendPort: backend.port, dir, core: undefined };
-      const rbac = await gatewayContestant('rbac', '', { jwt: true, rbac: true }, () => baseline.cli).start(
+      const rbac = await gatewayContestant('rbac', '', { jwt: true, rbac: true }, () => baseline.cli, () => baseline.nodeFlags).start(
         ctx,
       );
       try {
@@ -46,6 +46,7 @@ test(
         '',
         { jwt: true, rules: true, audit: true },
         () => baseline.cli,
+        () => baseline.nodeFlags,
       );
       const audit = await auditing.start(ctx);
       try {
@@ -59,7 +60,13 @@ test(
 
       const result = await runBench({
         contestants: [
-          gatewayContestant('kube-bastion-jwt', '', { jwt: true, rules: true }, () => baseline.cli),
+          gatewayContestant(
+            'kube-bastion-jwt',
+            '',
+            { jwt: true, rules: true },
+            () => baseline.cli,
+            () => baseline.nodeFlags,
+          ),
           baselineContestant(baseline),
         ],
         seconds: 2,

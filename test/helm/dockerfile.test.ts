@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { validate } from 'dockerfile-utils';
+import { entrypointNodeFlags } from '../../bench/lib/image-flags.js';
 import { ROOT } from './helm-tool.js';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -94,7 +95,10 @@ test('the process is PID 1 in exec form and runs `node dist/cli.js serve --confi
   const entrypoint = JSON.parse(one(runtime, 'ENTRYPOINT')[0].args) as string[];
   const cmd = JSON.parse(one(runtime, 'CMD')[0].args) as string[];
   assert.match(entrypoint[0], /\/node$/);
-  assert.equal(entrypoint[1], 'dist/cli.js');
+  assert.equal(entrypoint.at(-1), 'dist/cli.js');
+  // Node flags sit between the two, and the benchmark reads them from here to run the gateway the same way.
+  assert.deepEqual(entrypoint.slice(1, -1), entrypointNodeFlags(dockerfile));
+  assert.deepEqual(entrypointNodeFlags(dockerfile), ['--max-semi-space-size=4']);
   assert.deepEqual(cmd, ['serve', '--config', '/etc/kube-bastion/config.yaml']);
   const deployment = readFileSync(join(ROOT, 'helm/kube-bastion/templates/deployment.yaml'), 'utf8');
   assert.match(deployment, /args: \[serve, --config, \/etc\/kube-bastion\/config\.yaml\]/);
