@@ -161,6 +161,38 @@ test('appends to an existing file; disabled audit writes nothing', async () => {
   assert.throws(() => readFileSync(join(dir, 'off.log')), { code: 'ENOENT' });
 });
 
+test('lines written in one event-loop turn reach the file together, while the gateway runs (no close, no more traffic)', { timeout: 10_000 }, async (t) => {
+  const file = join(dir, 'live.log');
+  const audit = createAuditLog({ enabled: true, file });
+  try {
+    for (const id of ['a', 'b', 'c']) {
+      const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/');
+      ctx.id = id;
+      ctx.decision = { allowed: true, by: 'rule[0]' };
+      audit.record(ctx, 200, 1, 1);
+    }
+    // The file is written by the thread pool: wait for the lines, by watching, not by sleeping.
+    const ids = await new Promise<string[]>((resolve, reject) => {
+      const look = () => {
+        if (t.signal.aborted) return void reject(new Error('the lines never reached the file'));
+        let text = '';
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch {
+          // not created yet
+        }
+        const lines = text.split('\n').filter(Boolean);
+        if (lines.length < 3) return void setImmediate(look);
+        resolve(lines.map((l) => String((JSON.parse(l) as { requestId: unknown }).requestId)));
+      };
+      look();
+    });
+    assert.deepEqual(ids, ['a', 'b', 'c'], 'each event once, in order');
+  } finally {
+    await audit.close();
+  }
+});
+
 test('refusals after the decision and an unavailable SubjectAccessReview are audited as deny, with what refused', async () => {
   const backend = await startEchoServer({ host: '127.0.0.7' });
   const file = join(dir, 'refusals.log');
