@@ -1,6 +1,7 @@
 /** `kube-bastion serve`: run the gateway until SIGTERM or SIGINT. */
 import { CONFIG_OPTION, INSECURE_NO_AUTH_OPTION, loadConfigOrExit } from './config-file.js';
 import { defineCommand } from './command.js';
+import { tuneV8ForBulkBytes } from '../v8-tuning.js';
 
 export const command = defineCommand({
   usage: '[serve] --config FILE [--insecure-no-auth]',
@@ -12,6 +13,7 @@ export const command = defineCommand({
   async run(values) {
     const insecureNoAuth = values['insecure-no-auth'] ?? false;
     const config = await loadConfigOrExit(values.config, insecureNoAuth);
+    tuneV8ForBulkBytes();
     const [{ createGateway }, { createLogger }, { VERSION }] = await Promise.all([
       import('../server/gateway.js'),
       import('../observability/logger.js'),

@@ -15,6 +15,7 @@ import { GatewayOriginError } from '../gateway-origin.js';
 import { TokenStore, configDir } from '../token-store.js';
 import { serverOrigin } from './common.js';
 import { parseConnectTarget, TargetSyntaxError, type ConnectTarget } from '../connect/target.js';
+import { tuneV8ForBulkBytes } from '../../v8-tuning.js';
 
 /** Ping interval of the client's end: under the usual 60 s idle limit of load balancers. */
 const KEEPALIVE_MS = 30_000;
@@ -109,6 +110,7 @@ export const command = defineCommand({
   options: OPTIONS,
   maxPositionals: Number.MAX_SAFE_INTEGER,
   async run(values, positionals) {
+    tuneV8ForBulkBytes();
     const status = await runConnect(values, positionals);
     // Exits once stdout has taken every byte (stdin may still be open under --stdio).
     await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
