@@ -99,6 +99,8 @@ export interface BenchResult {
   scaleBaseline?: ScaleResult;
   /** A bulk stream through a TCP tunnel against the same stream direct (bench/tunnel.ts), when it ran. */
   tunnel?: TunnelResult;
+  /** The same stream through the --baseline build, run just before this build's. */
+  tunnelBaseline?: TunnelResult;
 }
 
 export class MissingToolError extends Error {

@@ -145,18 +145,27 @@ export function renderPortalMarkdown(p: PortalResult, jsonFile?: string): string
   ].join('\n');
 }
 
-export function renderTunnelMarkdown(t: TunnelResult, jsonFile?: string): string {
+export function renderTunnelMarkdown(
+  t: TunnelResult,
+  jsonFile?: string,
+  baseline?: { label: string; tunnel: TunnelResult },
+): string {
   const row = (name: string, d: TunnelDirection) =>
     `| ${name} | ${d.directMBps.toFixed(0)} MB/s | ${d.tunnelMBps.toFixed(0)} MB/s | ${d.ratio.toFixed(2)}× | ` +
     `${d.gatewayCpuMsPerMB.toFixed(2)} ms | ${d.clientCpuMsPerMB.toFixed(2)} ms |`;
+  const load = (r: TunnelResult) => r.loadAverage.map((l) => l.toFixed(1)).join(' → ');
   return [
     `Measured ${new Date().toISOString()}, 2 CPUs shared with other work: 1-min load average ` +
-      `${t.loadAverage.map((l) => l.toFixed(1)).join(' → ')}; ${int(t.bytes / 1e6)} MB per stream, median of ${t.rounds} rounds.`,
+      `${load(t)}${baseline ? ` (the baseline's run: ${load(baseline.tunnel)})` : ''}; ` +
+      `${int(t.bytes / 1e6)} MB per stream, median of ${t.rounds} rounds.`,
     '',
     '| stream | direct on loopback | through the tunnel | tunnel ÷ direct | gateway CPU per MB | `connect` CPU per MB |',
     '|---|--:|--:|--:|--:|--:|',
     row('up (client → backend)', t.up),
     row('down (backend → client)', t.down),
+    ...(baseline
+      ? [row(`up, ${baseline.label}`, baseline.tunnel.up), row(`down, ${baseline.label}`, baseline.tunnel.down)]
+      : []),
     '',
     `Reproduce: \`${REPRODUCE}\` (\`BENCH_TUNNEL=0\` skips this part, \`BENCH_TUNNEL_MB\` sets the size)` +
       `${jsonFile ? `; raw numbers: \`${jsonFile}\`` : ''}.`,

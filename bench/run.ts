@@ -100,8 +100,13 @@ if (process.env.BENCH_PODCHECK !== '0') {
 }
 if (process.env.BENCH_PORTAL !== '0')
   result.portal = await runPortal({ services: 1000, namespaces: 50, log });
-if (process.env.BENCH_TUNNEL !== '0')
-  result.tunnel = await runTunnel({ bytes: num('BENCH_TUNNEL_MB', 256) * 1e6, rounds: 3, log });
+if (process.env.BENCH_TUNNEL !== '0') {
+  const tunnel = (cli?: string, nodeArgs?: string[]) =>
+    runTunnel({ bytes: num('BENCH_TUNNEL_MB', 256) * 1e6, rounds: 3, cli, nodeArgs, log });
+  // The baseline first, as for the large cluster.
+  if (baseline) result.tunnelBaseline = await tunnel(baseline.cli, baseline.nodeFlags);
+  result.tunnel = await tunnel();
+}
 const json = writeJSON(result, path.join(ROOT, 'bench/results'));
 const doc = path.join(ROOT, 'docs/performance.md');
 const relative = path.relative(ROOT, json);
@@ -114,7 +119,10 @@ function publish(markdown: string, block: string): void {
 if (result.summary.length > 0) publish(renderMarkdown(result, relative), 'results');
 if (result.podCheck) publish(renderPodCheckMarkdown(result.podCheck, relative), 'pod-check');
 if (result.portal) publish(renderPortalMarkdown(result.portal, relative), 'portal');
-if (result.tunnel) publish(renderTunnelMarkdown(result.tunnel, relative), 'tunnel');
+if (result.tunnel) {
+  const base = result.tunnelBaseline && { label: `baseline ${baseline!.ref}`, tunnel: result.tunnelBaseline };
+  publish(renderTunnelMarkdown(result.tunnel, relative, base), 'tunnel');
+}
 if (result.scale) {
   const base = result.scaleBaseline && { label: `baseline ${baseline!.ref}`, scale: result.scaleBaseline };
   publish(renderScaleMarkdown(result.scale, relative, base), 'scale');

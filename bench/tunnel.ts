@@ -24,6 +24,8 @@ export interface TunnelOptions {
   bytes: number;
   rounds: number;
   cli?: string;
+  /** The gateway's node flags (default: the image's, bench/lib/image-flags.ts). */
+  nodeArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -137,6 +139,7 @@ export async function runTunnel(o: TunnelOptions): Promise<TunnelResult> {
     gw = await startClusterGateway({
       api,
       cli,
+      nodeArgs: o.nodeArgs,
       config: `tunnels: { enabled: true }
 authentication:
   jwt:

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { renderTunnelMarkdown } from '../../bench/report.js';
+import type { TunnelDirection, TunnelResult } from '../../bench/tunnel.js';
+
+const direction = (tunnelMBps: number, gatewayCpuMsPerMB: number): TunnelDirection => ({
+  directMBps: 1000,
+  tunnelMBps,
+  ratio: tunnelMBps / 1000,
+  gatewayCpuMsPerMB,
+  clientCpuMsPerMB: 1,
+});
+const result = (up: number, down: number, gatewayCpu: number): TunnelResult => ({
+  bytes: 256e6,
+  rounds: 3,
+  up: direction(up, gatewayCpu),
+  down: direction(down, gatewayCpu),
+  loadAverage: [1, 1.5],
+});
+
+test('the tunnel table shows a --baseline build as rows of its own, beside this build', () => {
+  const markdown = renderTunnelMarkdown(result(500, 600, 1.2), 'bench/results/x.json', {
+    label: 'baseline HEAD~1',
+    tunnel: result(400, 450, 2),
+  });
+  const rows = markdown.split('\n').filter((l) => l.startsWith('| up') || l.startsWith('| down'));
+  assert.deepEqual(
+    rows.map((r) => r.split('|')[1].trim()),
+    ['up (client → backend)', 'down (backend → client)', 'up, baseline HEAD~1', 'down, baseline HEAD~1'],
+  );
+  assert.match(rows[0], /500 MB\/s \| 0\.50× \| 1\.20 ms/);
+  assert.match(rows[2], /400 MB\/s \| 0\.40× \| 2\.00 ms/);
+  assert.match(markdown, /the baseline's run: 1\.0 → 1\.5/);
+  assert.doesNotMatch(renderTunnelMarkdown(result(500, 600, 1.2)), /baseline/);
+});
