@@ -6,10 +6,12 @@
  * breaks mid-stream (1011). What the audit trail and /metrics say about each.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import { deterministicBytes, sha256 } from './support/backends.js';
+import { END_MESSAGE, TUNNEL_SUBPROTOCOL } from '../../src/proxy/tunnel/protocol.js';
 import { openRaw, refusal } from './support/raw-tunnel.js';
 import { NS, startTunnelWorld, type TunnelWorld } from './support/world.js';
 
@@ -75,6 +77,38 @@ describe('a tunnel carries a TCP stream', () => {
       t.send(`via ${segment}`);
       await eventually(() => t.received().toString() === `via ${segment}`);
       t.ws.close();
+    }
+  });
+
+  test('frames a client sends with its handshake, before the 101, are relayed, not lost', async () => {
+    // Not what a client should do (RFC 6455 has it wait for the 101), but nothing of it may vanish.
+    const masked = (opcode: number, text: string) => {
+      const payload = Buffer.from(text);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      return Buffer.concat([
+        Buffer.from([0x80 | opcode, 0x80 | payload.length]),
+        mask,
+        payload.map((b, i) => b ^ mask[i % 4]),
+      ]);
+    };
+    const { hostname, port } = new URL(w.h.url);
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const request =
+      `GET ${NS}/services/echo:7/portforward HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: ${TUNNEL_SUBPROTOCOL}\r\n` +
+      `Authorization: Bearer ${w.alice}\r\n\r\n`;
+    socket.write(Buffer.concat([Buffer.from(request), masked(0x2, 'early bytes'), masked(0x1, END_MESSAGE)]));
+    try {
+      // The echo backend answers with what it got and its FIN: our bytes, then the end message.
+      await eventually(() => Buffer.concat(chunks).includes(END_MESSAGE));
+      const text = Buffer.concat(chunks).toString('latin1');
+      assert.match(text, /^HTTP\/1\.1 101 /);
+      assert.ok(text.indexOf('early bytes') < text.indexOf(END_MESSAGE), text);
+    } finally {
+      socket.destroy();
     }
   });
 

@@ -45,7 +45,10 @@ export async function listen(o: ListenerOptions): Promise<Listening> {
       if (!local.destroyed) local.resetAndDestroy();
       return;
     }
-    if (local.destroyed || !open.has(local)) return void ws.close(1000, 'local connection gone');
+    if (local.destroyed || !open.has(local)) {
+      ws.resume(); // the gateway's close frame must be read
+      return void ws.close(1000, 'local connection gone');
+    }
     open.set(local, ws);
     local.setNoDelay(true);
     const carried = await carry(ws, local, { keepaliveMs: o.keepaliveMs });

@@ -85,6 +85,9 @@ function connectOnce(url: string, token: string): Promise<WebSocket> {
     });
     ws.once('open', () => {
       ws.off('error', reject);
+      // Now, not after the await: bytes the gateway sent right behind its 101 came in the same read and
+      // are emitted on the next tick, before anyone listens. Paused, they wait for the relay's start().
+      ws.pause();
       resolve(ws);
     });
     ws.once('error', reject);
@@ -107,7 +110,7 @@ const transient = (err: unknown) =>
         (err as NodeJS.ErrnoException).code ?? '',
       );
 
-/** An open tunnel WebSocket for `path`; rejects with TunnelRefusedError, NotSignedInError or a network error. */
+/** An open tunnel WebSocket for `path`, paused until its relay starts; rejects with TunnelRefusedError, NotSignedInError or a network error. */
 export async function openTunnel(path: string, o: TunnelClientOptions): Promise<WebSocket> {
   const url = `${o.origin.replace(/^http/, 'ws')}${path}`;
   const attempts = o.attempts ?? 3;

@@ -91,6 +91,9 @@ export function createTunnels(o: TunnelsOptions) {
       socket.once('close', refused);
       server.handleUpgrade(req, socket, head, (ws) => {
         socket.off('close', refused);
+        // Now, not after the await: frames that came with the handshake are emitted on the next tick,
+        // before the tunnel listens, and would be lost. Paused, they wait for the relay.
+        ws.pause();
         resolve(ws);
       });
     });
