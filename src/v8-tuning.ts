@@ -8,10 +8,12 @@
  * 64 MB of Buffers allocated since the last collection starts a full
  * mark-compact, so moving bytes (a tunnel, a large body) spent a quarter to a
  * third of its CPU in the collector. With the flag, Buffer memory counts
- * toward the heap's overall limit instead: fewer collections, a third less
- * CPU per MB through a tunnel, for about 60 MB more peak RSS under a bulk
- * stream (docs/performance.md has the A/B). Node 20's V8 has no such flag
- * (and no such cost): there nothing is set, and nothing is printed.
+ * toward the heap's overall limit instead: fewer collections, a fifth to a
+ * quarter less CPU per MB through a tunnel, for about 60 MB more peak RSS
+ * under a bulk stream. Plain HTTP does not gain and measured 2–6 % dearer, so
+ * `serve` sets it only with tunnels on (docs/performance.md has the A/Bs).
+ * Node 20's V8 has no such flag (and no such cost): there nothing is set, and
+ * nothing is printed.
  */
 import { setFlagsFromString } from 'node:v8';
 
