@@ -17,7 +17,8 @@ const OPERATIONS = new URL('../../docs/operations.md', import.meta.url);
 function documentedMetrics(): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of readFileSync(OPERATIONS, 'utf8').split('\n')) {
-    const row = /^\| `(kube_bastion_[a-z_]+)` \| ([a-z]+) \|/.exec(line);
+    // Padded or not: `npm run format` (prettier) aligns the table.
+    const row = /^\|\s*`(kube_bastion_[a-z_]+)`\s*\|\s*([a-z]+)\s*\|/.exec(line);
     if (row) out.set(row[1], row[2]);
   }
   return out;
