@@ -40,7 +40,7 @@ export interface World {
   log: LogCapture;
   /** The audit events written so far (one JSON object per line). */
   audit(): Record<string, unknown>[];
-  /** The audit stream's raw lines so far (what a leak scan reads). */
+  /** The audit stream's raw lines so far, whole lines only (what a leak scan reads). */
   auditLines(): string[];
   /** A valid token for alice (group devs, granted team-a/web) — the attacker's own, legitimate credential. */
   alice: string;
@@ -140,7 +140,9 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const echoes = [a, secret, b, nodeEcho];
   const auditLines = () => {
     try {
-      return readFileSync(auditFile, 'utf8').split('\n').filter(Boolean);
+      // Whole lines only: the stream may be in the middle of writing the last one.
+      const text = readFileSync(auditFile, 'utf8');
+      return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
     } catch {
       return []; // nothing audited yet
     }
