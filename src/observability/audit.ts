@@ -99,7 +99,7 @@ const NOOP: AuditLog = { record() {}, write() {}, close: () => Promise.resolve()
  * several requests, and one write for them all costs the file (and the
  * thread pool that writes it) once instead of per line. A line waits at most
  * until the turn ends, as it did in sonic-boom's own buffer while a write was
- * under way; close() writes what is left.
+ * under way; close() writes what is left, and so does the process's exit.
  */
 function perTurn(destination: { write(data: string): boolean }) {
   let pending = '';
@@ -124,6 +124,18 @@ function perTurn(destination: { write(data: string): boolean }) {
   };
 }
 
+/** The open audit logs' exit flushes, run by one 'exit' listener however many logs a process opens. */
+const flushedOnExit = new Set<() => void>();
+let exitHooked = false;
+function flushOnExitToo(flush: () => void): void {
+  flushedOnExit.add(flush);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const f of flushedOnExit) f();
+  });
+}
+
 /**
  * `base` only receives the audit stream's own failures (a full disk); audit
  * events never go through it, so `logging.level: warn` cannot silence them.
@@ -135,6 +147,17 @@ export function createAuditLog(config: Config['logging']['audit'], base?: Logger
     : pino.destination({ dest: 1, sync: true });
   destination.on('error', (err: Error) => base?.error({ err }, 'audit log write failed'));
   const batch = perTurn(destination);
+  // An exit in the middle of a turn (process.exit, a fatal error) still writes that turn's lines: to the
+  // batch's destination, and from the file destination's buffer to the file, synchronously.
+  const flushOnExit = () => {
+    batch.flush();
+    try {
+      if (config.file) destination.flushSync();
+    } catch {
+      // not open yet, or already closed: nothing of ours is waiting in it
+    }
+  };
+  flushOnExitToo(flushOnExit);
   const logger = pino(
     {
       level: 'info',
@@ -158,6 +181,7 @@ export function createAuditLog(config: Config['logging']['audit'], base?: Logger
     close: () =>
       new Promise<void>((resolve) => {
         batch.flush();
+        flushedOnExit.delete(flushOnExit);
         if (closed || !config.file) return resolve();
         closed = true;
         destination.once('close', () => resolve());

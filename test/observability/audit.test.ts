@@ -5,6 +5,7 @@
  * could not be asked, through a whole gateway.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,36 +162,70 @@ test('appends to an existing file; disabled audit writes nothing', async () => {
   assert.throws(() => readFileSync(join(dir, 'off.log')), { code: 'ENOENT' });
 });
 
-test('lines written in one event-loop turn reach the file together, while the gateway runs (no close, no more traffic)', { timeout: 10_000 }, async (t) => {
-  const file = join(dir, 'live.log');
-  const audit = createAuditLog({ enabled: true, file });
-  try {
-    for (const id of ['a', 'b', 'c']) {
-      const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/');
-      ctx.id = id;
-      ctx.decision = { allowed: true, by: 'rule[0]' };
-      audit.record(ctx, 200, 1, 1);
+test(
+  'lines written in one event-loop turn reach the file together, while the gateway runs (no close, no more traffic)',
+  { timeout: 10_000 },
+  async (t) => {
+    const file = join(dir, 'live.log');
+    const audit = createAuditLog({ enabled: true, file });
+    try {
+      for (const id of ['a', 'b', 'c']) {
+        const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/');
+        ctx.id = id;
+        ctx.decision = { allowed: true, by: 'rule[0]' };
+        audit.record(ctx, 200, 1, 1);
+      }
+      // The file is written by the thread pool: wait for the lines, by watching, not by sleeping.
+      const ids = await new Promise<string[]>((resolve, reject) => {
+        const look = () => {
+          if (t.signal.aborted) return void reject(new Error('the lines never reached the file'));
+          let text = '';
+          try {
+            text = readFileSync(file, 'utf8');
+          } catch {
+            // not created yet
+          }
+          const lines = text.split('\n').filter(Boolean);
+          if (lines.length < 3) return void setImmediate(look);
+          resolve(lines.map((l) => String((JSON.parse(l) as { requestId: unknown }).requestId)));
+        };
+        look();
+      });
+      assert.deepEqual(ids, ['a', 'b', 'c'], 'each event once, in order');
+    } finally {
+      await audit.close();
     }
-    // The file is written by the thread pool: wait for the lines, by watching, not by sleeping.
-    const ids = await new Promise<string[]>((resolve, reject) => {
-      const look = () => {
-        if (t.signal.aborted) return void reject(new Error('the lines never reached the file'));
-        let text = '';
-        try {
-          text = readFileSync(file, 'utf8');
-        } catch {
-          // not created yet
-        }
-        const lines = text.split('\n').filter(Boolean);
-        if (lines.length < 3) return void setImmediate(look);
-        resolve(lines.map((l) => String((JSON.parse(l) as { requestId: unknown }).requestId)));
-      };
-      look();
+  },
+);
+
+test('a process that exits in the turn it audited still has the line, in the file and on stdout', () => {
+  const MODULE = new URL('../../src/observability/audit.ts', import.meta.url).pathname;
+  const exitAfterOneEvent = (file: string | undefined) => `
+    import { readFileSync } from 'node:fs';
+    import { createAuditLog } from ${JSON.stringify(MODULE)};
+    const file = ${JSON.stringify(file ?? null)};
+    const audit = createAuditLog({ enabled: true, ...(file ? { file } : {}) });
+    const event = (requestId) => ({ requestId, user: 'alice', verb: 'get', allowed: true });
+    // A first event, seen in the file (so it is open), then the last one and exit in the same turn.
+    audit.write(event('first'));
+    const opened = () => !file || readFileSync(file, { encoding: 'utf8', flag: 'a+' }).includes('first');
+    const last = () => {
+      if (!opened()) return void setImmediate(last);
+      audit.write(event('last-words'));
+      process.exit(0);
+    };
+    last();`;
+  const run = (file?: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', exitAfterOneEvent(file)], {
+      encoding: 'utf8',
     });
-    assert.deepEqual(ids, ['a', 'b', 'c'], 'each event once, in order');
-  } finally {
-    await audit.close();
-  }
+  const file = join(dir, 'exit.log');
+  const toFile = run(file);
+  assert.equal(toFile.status, 0, toFile.stderr);
+  assert.match(readFileSync(file, 'utf8'), /"requestId":"last-words"/);
+  const toStdout = run();
+  assert.equal(toStdout.status, 0, toStdout.stderr);
+  assert.match(toStdout.stdout, /"requestId":"last-words"/);
 });
 
 test('refusals after the decision and an unavailable SubjectAccessReview are audited as deny, with what refused', async () => {
