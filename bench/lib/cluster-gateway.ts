@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { FakeApiServer } from '../../test/support/fake-apiserver.js';
 import { gatewayCLI } from './build.js';
 import { imageNodeFlags } from './image-flags.js';
-import { cpuSeconds, freePort, startProcess, type Proc } from './proc.js';
+import { cpuSeconds, onFreePorts, startProcess, type Proc } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -50,7 +50,16 @@ export async function status(url: string): Promise<number | undefined> {
 
 export async function startClusterGateway(o: ClusterGatewayOptions): Promise<ClusterGateway> {
   const cli = o.cli ?? gatewayCLI();
-  const [port, adminPort] = [await freePort(), await freePort()];
+  // The ready time is measured from the start of the attempt that got its ports.
+  return onFreePorts(2, ([port, adminPort]) => startOn(o, cli, port, adminPort));
+}
+
+async function startOn(
+  o: ClusterGatewayOptions,
+  cli: string,
+  port: number,
+  adminPort: number,
+): Promise<ClusterGateway> {
   const kubeconfig = o.api.writeKubeconfig();
   const dir = path.dirname(kubeconfig);
   const config = path.join(dir, 'bastion.yaml');

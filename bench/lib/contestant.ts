@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startProcess, waitUntilServing, type Proc } from './proc.js';
+import { onFreePorts, startProcess, waitUntilServing, type Proc } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -51,17 +51,17 @@ export function processContestant(
   return {
     name,
     description,
-    async start(ctx) {
-      const port = await freePort();
-      const { command, args, url, headers, env } = await launch(ctx, port);
-      const proc: Proc = startProcess(command, args, { core: ctx.core, cwd: ROOT, env });
-      try {
-        await waitUntilServing(url, proc, headers);
-      } catch (err) {
-        await proc.stop();
-        throw err;
-      }
-      return { url, headers, pid: proc.pid, stop: () => proc.stop() };
-    },
+    start: (ctx) =>
+      onFreePorts(1, async ([port]) => {
+        const { command, args, url, headers, env } = await launch(ctx, port);
+        const proc: Proc = startProcess(command, args, { core: ctx.core, cwd: ROOT, env });
+        try {
+          await waitUntilServing(url, proc, headers);
+        } catch (err) {
+          await proc.stop();
+          throw err;
+        }
+        return { url, headers, pid: proc.pid, stop: () => proc.stop() };
+      }),
   };
 }

@@ -2,10 +2,10 @@
  * Debian nginx, unprivileged: its own prefix directory, config, pid and temp
  * paths, `daemon off` so it stays our child, one worker.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startProcess, waitUntilServing, type Proc } from './proc.js';
+import { onFreePorts, startProcess, waitUntilServing, type Proc } from './proc.js';
 
 /** The fixed response: 1 KiB of text. */
 export const BODY = 'x'.repeat(1024);
@@ -68,9 +68,12 @@ export interface Nginx {
 }
 
 /** `upstreamPort` set: a reverse proxy to it; otherwise the 1 KiB backend. */
-export async function startNginx(opts: { core?: number; upstreamPort?: number }): Promise<Nginx> {
+export function startNginx(opts: { core?: number; upstreamPort?: number }): Promise<Nginx> {
+  return onFreePorts(1, ([port]) => startNginxOn(opts, port));
+}
+
+async function startNginxOn(opts: { core?: number; upstreamPort?: number }, port: number): Promise<Nginx> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kb-bench-nginx-'));
-  const port = await freePort();
   const config =
     opts.upstreamPort === undefined ? backendConfig(dir, port) : proxyConfig(dir, port, opts.upstreamPort);
   writeFileSync(path.join(dir, 'nginx.conf'), config);
@@ -87,8 +90,10 @@ export async function startNginx(opts: { core?: number; upstreamPort?: number })
   try {
     await waitUntilServing(url, proc);
   } catch (err) {
+    // nginx says why in its error log (a port taken meanwhile: "Address already in use"), not on stderr.
+    const log = readFileSync(path.join(dir, 'error.log'), { encoding: 'utf8', flag: 'a+' });
     await stop();
-    throw err;
+    throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
   }
   return { url, port, proc, stop };
 }
