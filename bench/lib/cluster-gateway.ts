@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import type { FakeApiServer } from '../../test/support/fake-apiserver.js';
 import { gatewayCLI } from './build.js';
 import { imageNodeFlags } from './image-flags.js';
-import { cpuSeconds, onFreePorts, startProcess, type Proc } from './proc.js';
+import { onFreePorts } from './ports.js';
+import { cpuSeconds, startProcess, type Proc } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

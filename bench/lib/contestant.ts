@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onFreePorts, startProcess, waitUntilServing, type Proc } from './proc.js';
+import { onFreePorts } from './ports.js';
+import { startProcess, waitUntilServing, type Proc } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

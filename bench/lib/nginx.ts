@@ -5,7 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { onFreePorts, startProcess, waitUntilServing, type Proc } from './proc.js';
+import { onFreePorts } from './ports.js';
+import { startProcess, waitUntilServing, type Proc } from './proc.js';
 
 /** The fixed response: 1 KiB of text. */
 export const BODY = 'x'.repeat(1024);

@@ -4,7 +4,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { availableParallelism } from 'node:os';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux everywhere that matters). */
@@ -61,38 +60,6 @@ export function startProcess(
       clearTimeout(timer);
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** "The port is taken", as node, the gateway's log or nginx's error log says it. */
-const IN_USE = /EADDRINUSE|address already in use/i;
-
-/**
- * Runs `start` with `count` ports that were free a moment ago, and again with fresh ones when one was taken
- * before it was bound (by a test file running beside, or the local end of any connection). `start` must
- * release what it opened before it throws, and say "EADDRINUSE" or "Address already in use" in its error.
- */
-export async function onFreePorts<T>(
-  count: number,
-  start: (ports: number[]) => Promise<T>,
-  attempts = 5,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) ports.push(await freePort());
-    try {
-      return await start(ports);
-    } catch (err) {
-      if (attempt >= attempts || !IN_USE.test((err as Error | undefined)?.message ?? '')) throw err;
-    }
-  }
 }
 
 /** Resolves once the URL answers 200 with the headers given; rejects with the process output on timeout or exit. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import test from 'node:test';
-import { onFreePorts } from '../../bench/lib/proc.js';
+import { readFileSync } from 'node:fs';
+import { freePort, onFreePorts } from '../../bench/lib/ports.js';
 
 /** Listens on `port`, as a gateway process would; rejects as node does when the port is taken. */
 const listenOn = (port: number) =>
@@ -59,4 +60,12 @@ test('any other failure, or a port taken every time, is thrown', async () => {
     /EADDRINUSE/,
   );
   assert.equal(calls, 3);
+});
+
+test('a probed port lies below the ephemeral range (where port-0 listeners and outgoing connections take theirs) and binds', async () => {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+  for (const port of ports) assert.ok(port >= 20_000 && port < low, `${port} is below ${low}`);
+  const server = await listenOn(ports[0]);
+  server.close();
 });

@@ -3,45 +3,19 @@
  * its own port) and child processes that cannot listen on port 0 and tell us what they got
  * (redis-server). Everything else listens on port 0 and reads the port back.
  *
- * A port that was free a moment ago can be taken before it is bound (another test's server, or
- * the local end of any outgoing connection): `onFreePort` starts the server and, when the port
- * turned out to be in use, starts it again on a fresh one.
+ * The port is picked below the kernel's ephemeral range, so no port-0 listener and no outgoing
+ * connection can take it between the probe and the bind; `onFreePort` also starts the server again
+ * on a fresh port if another probe took it all the same.
  */
-import { createServer } from 'node:net';
+import { freePort, onFreePorts } from '../../bench/lib/ports.js';
 
-/**
- * A TCP port on 127.0.0.1 that was free a moment ago.
- * @deprecated Probing then binding races: listen on port 0, or bind through `onFreePort`.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** True for "the port is taken", as Node reports it or as a child process printed it. */
-export function isAddressInUse(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  return e?.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(e?.message ?? '');
-}
+/** A TCP port that was free a moment ago, chosen where only another probe could take it (bench/lib/ports.ts). */
+export { freePort };
 
 /**
  * Runs `start(port)` with a port that was free a moment ago; when it fails because the port is in
  * use, runs it again with a fresh one (up to `attempts` times). `start` must release whatever it
  * opened before it throws.
  */
-export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 10): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return await start(port);
-    } catch (err) {
-      if (!isAddressInUse(err) || attempt >= attempts) throw err;
-    }
-  }
-}
+export const onFreePort = <T>(start: (port: number) => Promise<T>, attempts = 10): Promise<T> =>
+  onFreePorts(1, ([port]) => start(port), attempts);
