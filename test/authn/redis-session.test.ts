@@ -246,6 +246,29 @@ test('in the store: a refresh or an idle-deadline write that finishes after dest
   }
 });
 
+test('in the store: a read answered before the sign-out reached Redis does not bring the session back to this replica', async () => {
+  const { store, session, handle } = await storeWithSession('reread');
+  try {
+    assert.equal((await store.load(handle))?.sid, session.sid); // the replica knows the handle
+    clock.advance(PAST_CACHE_MS); // and its read cache is empty: the next load asks Redis
+    redis.pause(); // Redis holds every command (SIGSTOP) until resume(): the order below is the order it sees
+    const inFlight = store.load(handle); // a request's read (a WebSocket's recheck, a page's image) is sent …
+    await new Promise((resolve) => setImmediate(resolve));
+    const signedOut = store.destroy(session); // … and then the sign-out's DEL
+    redis.resume();
+    assert.equal((await inFlight)?.sid, session.sid, 'the request already under way saw the session');
+    await signedOut;
+    assert.equal(
+      await store.load(handle),
+      undefined,
+      'the next request on this replica sees it gone, at once',
+    );
+  } finally {
+    redis.resume();
+    await store.close();
+  }
+});
+
 test('in the store: an idle-deadline write computed before a refresh cannot undo it', async () => {
   const { store, session, t, handle } = await storeWithSession('undo');
   try {

@@ -32,6 +32,8 @@ const LOCK_LEASE_MS = 30_000;
 const LOCK_POLL_MS = 50;
 /** Other replicas see a logout or refresh within this long. */
 export const LOCAL_CACHE_MS = 1_000;
+/** How long a replica remembers the sessions it ended itself (longer than any read still under way). */
+const ENDED_MEMORY_MS = 10 * 60_000;
 
 export interface RedisStoreOptions {
   url: string;
@@ -50,6 +52,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly commandTimeoutMs: number;
   private readonly handles = new LRUCache<string, string>({ max: 10_000, ttl: 10 * 60_000 });
   private readonly recent: LRUCache<string, Session>;
+  /** Sessions this replica ended: never read back into `recent` (a read under way may have seen them). */
+  private readonly ended: LRUCache<string, true>;
   private readonly flights = new SingleFlight<string, Session | undefined>();
   private reconnected?: Promise<void>;
   private readonly health: StoreHealth;
@@ -59,6 +63,7 @@ export class RedisSessionStore implements SessionStore {
     this.now = o.now ?? Date.now;
     this.commandTimeoutMs = o.commandTimeoutMs;
     this.recent = new LRUCache({ max: 10_000, ttl: LOCAL_CACHE_MS, ...clockedTTL(this.now) });
+    this.ended = new LRUCache({ max: 10_000, ttl: ENDED_MEMORY_MS, ...clockedTTL(this.now) });
     this.redis = new Redis(o.url, {
       lazyConnect: false,
       connectTimeout: o.commandTimeoutMs,
@@ -133,10 +138,13 @@ export class RedisSessionStore implements SessionStore {
   async load(cookieValue: string): Promise<Session | undefined> {
     const sid = await this.sidOf(cookieValue);
     if (!sid) return undefined;
+    if (this.ended.has(sid)) return undefined;
     const hit = this.recent.get(sid);
     if (hit) return hit;
     const session = await this.read(sid);
-    if (session) this.recent.set(sid, session);
+    // A read Redis answered before this replica's sign-out reached it is this request's to use, but it
+    // must not go back into the read cache: the next request would see a session that is over.
+    if (session && !this.ended.has(sid)) this.recent.set(sid, session);
     return session;
   }
 
@@ -175,6 +183,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async destroy(session: Session): Promise<void> {
+    this.ended.set(session.sid, true);
     this.recent.delete(session.sid);
     await this.call(() => this.redis.del(this.key(session.sid)));
   }
