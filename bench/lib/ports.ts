@@ -7,18 +7,15 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** The kernel's ephemeral ports (port-0 listeners and outgoing connections take theirs from it). */
-function ephemeralRange(): [number, number] {
+/** Where the kernel's ephemeral ports begin (port-0 listeners and outgoing connections take theirs above). */
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (low > 0 && high >= low) return [low, high];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 0) return low;
   } catch {
     // not Linux: the IANA range
   }
-  return [49152, 65535];
+  return 49152;
 }
 
 const canBind = (port: number) =>
@@ -35,7 +32,7 @@ const canBind = (port: number) =>
  */
 export async function freePort(): Promise<number> {
   const floor = 20_000;
-  const ceiling = ephemeralRange()[0] - 1;
+  const ceiling = ephemeralLow() - 1;
   for (let attempt = 0; ceiling - floor >= 1000 && attempt < 50; attempt++) {
     const port = floor + randomInt(ceiling - floor + 1);
     if (await canBind(port)) return port;

@@ -110,10 +110,10 @@ function assertShape(c: HostileCase, reply: Reply): void {
   }
 }
 
-/** The end of every case: nothing leaked (response, pino log, audit log), nothing broke. */
 /** How many audit lines of each world the leak scan has read. */
 const auditScanned = new WeakMap<World, number>();
 
+/** The end of every case: nothing leaked (response, pino log, audit log), nothing broke. */
 export async function assertAftermath(w: World, reply: Reply, mark: number): Promise<void> {
   const headerText = JSON.stringify(reply.headers);
   assert.doesNotMatch(reply.body, STACK, 'no stack trace in the response');
