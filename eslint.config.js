@@ -12,8 +12,13 @@ export default defineConfig(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'lru-cache', message: 'Make caches with boundedCache (src/bounded-cache.ts).' }] },
+      ],
     },
   },
+  { files: ['src/bounded-cache.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {

@@ -8,7 +8,8 @@
  * The token itself is never kept: a memory dump shows only SHA-256 digests.
  */
 import { hash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../bounded-cache.js';
+import { boundedCache } from '../bounded-cache.js';
 import { GatewayError } from '../errors.js';
 import { SingleFlight } from '../single-flight.js';
 
@@ -32,15 +33,15 @@ export const REJECTED_TTL_MS = 10_000;
 const isRejection = (err: unknown): err is GatewayError => err instanceof GatewayError && err.status === 401;
 
 export class TokenCache<V extends object> {
-  private readonly accepted: LRUCache<string, { value: V; until: number }>;
-  private readonly rejected: LRUCache<string, { error: GatewayError; until: number }>;
+  private readonly accepted: BoundedCache<string, { value: V; until: number }>;
+  private readonly rejected: BoundedCache<string, { error: GatewayError; until: number }>;
   private readonly pending: SingleFlight<string, V>;
   private readonly now: () => number;
   private readonly rejectedTTL: number;
 
   constructor(options: TokenCacheOptions = {}) {
-    this.accepted = new LRUCache({ max: options.max ?? 10_000 });
-    this.rejected = new LRUCache({ max: options.maxRejected ?? 10_000 });
+    this.accepted = boundedCache({ max: options.max ?? 10_000 });
+    this.rejected = boundedCache({ max: options.maxRejected ?? 10_000 });
     this.now = options.now ?? Date.now;
     this.rejectedTTL = options.rejectedTTL ?? REJECTED_TTL_MS;
     this.pending = new SingleFlight(options.maxPending ?? 10_000);

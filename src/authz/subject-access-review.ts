@@ -7,7 +7,7 @@
  */
 import type { V1SubjectAccessReview } from '@kubernetes/client-node';
 import type { ApiServerAccess } from '../kube/api-access.js';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache.js';
 import { identityCacheKey } from '../request/identity.js';
 import { serviceUnavailable } from '../errors.js';
 import { jsonPoster } from '../kube/api-client.js';
@@ -98,12 +98,10 @@ export function createSubjectAccessReviewer(
   options: ReviewerOptions,
 ): SubjectAccessReviewer {
   const now = options.now ?? (() => performance.now());
-  const cache = new LRUCache<string, Decision>({
+  const cache = boundedCache<string, Decision>({
     max: options.maxEntries ?? 10_000,
     ttl: Math.max(options.allowedTTL, options.deniedTTL, 1),
-    // Read the clock on every lookup so an expiry is exact (and a test clock works).
-    ttlResolution: 0,
-    perf: { now },
+    now,
   });
   const inFlight = new SingleFlight<string, Decision>();
   let sent = 0;

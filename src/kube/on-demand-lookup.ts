@@ -5,7 +5,8 @@
  * briefly too; when the API server fails, the last known answer is served
  * for up to `staleForMs` rather than failing the request.
  */
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../bounded-cache.js';
+import { boundedCache } from '../bounded-cache.js';
 import { SingleFlight } from '../single-flight.js';
 
 export interface OnDemandLookupOptions<T> {
@@ -38,12 +39,12 @@ export interface LookupStats {
 
 export class OnDemandLookup<T> {
   private readonly counts = { hits: 0, misses: 0, errors: 0, stale: 0 };
-  private readonly entries: LRUCache<string, Entry<T>>;
+  private readonly entries: BoundedCache<string, Entry<T>>;
   private readonly pending = new SingleFlight<string, T | undefined>();
   private readonly now: () => number;
 
   constructor(private readonly opts: OnDemandLookupOptions<T>) {
-    this.entries = new LRUCache({ max: opts.max });
+    this.entries = boundedCache({ max: opts.max });
     this.now = opts.now ?? Date.now;
   }
 

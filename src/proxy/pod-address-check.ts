@@ -12,7 +12,8 @@
  * API server being away must not take every Service down with it).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../bounded-cache.js';
+import { boundedCache } from '../bounded-cache.js';
 
 export type PodCheckResult = 'confirmed' | 'refuted' | 'error';
 
@@ -47,13 +48,13 @@ function owns(pod: V1Pod | undefined, ip: string): boolean {
 
 export class PodAddressCheck {
   /** key → when it was confirmed. */
-  private readonly confirmations: LRUCache<string, number>;
+  private readonly confirmations: BoundedCache<string, number>;
   private readonly now: () => number;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly opts: PodAddressCheckOptions) {
-    this.confirmations = new LRUCache({ max: opts.max ?? 50_000 });
+    this.confirmations = boundedCache({ max: opts.max ?? 50_000 });
     this.now = opts.now ?? (() => performance.now());
   }
 

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache.js';
 import { identityCacheKey, type Identity } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -63,7 +63,7 @@ export async function createAssertionSigner(
       logger: deps.logger,
       now,
     }));
-  const cache = new LRUCache<string, { token: Promise<string>; renewAt: number }>({
+  const cache = boundedCache<string, { token: Promise<string>; renewAt: number }>({
     max: deps.maxCached ?? 10_000,
   });
   const lifetime = Math.max(1, Math.floor(ttl / 1000));

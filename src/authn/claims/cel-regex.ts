@@ -14,7 +14,7 @@
  * Patterns computed at runtime are compiled once each, in a bounded cache.
  */
 import type { Environment } from '@marcbachmann/cel-js';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../bounded-cache.js';
 import { RE2JS } from 're2js';
 import { charge, sizeCost } from './cel-cost.js';
 
@@ -33,7 +33,7 @@ export class RegexError extends Error {
  * Literal patterns from the config have no such cap.
  */
 export const MAX_RUNTIME_PATTERN = 256;
-const runtimePatterns = new LRUCache<string, RE2JS>({ max: 256 });
+const runtimePatterns = boundedCache<string, RE2JS>({ max: 256 });
 /** The config's literal patterns, compiled at load: as many as the config has, never evicted. */
 const configPatterns = new Map<string, RE2JS>();
 

@@ -15,14 +15,15 @@
  *   host at once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../../bounded-cache.js';
+import { boundedCache } from '../../bounded-cache.js';
 import type { Identity } from '../../request/identity.js';
 import type { CredentialLiveness } from '../liveness.js';
 import { BrowserSessions, type BrowserSessionOptions } from '../session/browser-sessions.js';
 import { readChunked, requestCookies, writeChunked } from '../session/cookie-jar.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { toSeconds, type Session } from '../session/session.js';
-import { clockedTTL, type SessionStore, type UpdateResult } from '../session/store.js';
+import { type SessionStore, type UpdateResult } from '../session/store.js';
 import type { HostCookieSettings } from './host-cookies.js';
 import { checkTicket, type HostTicket } from './ticket.js';
 
@@ -49,7 +50,7 @@ export interface HostSessionOptions extends Omit<
  * (the checks — origin, time — run every time).
  */
 class TicketOpener {
-  private readonly opened = new LRUCache<string, { v: unknown }>({ max: 5_000, ttl: 60_000 });
+  private readonly opened = boundedCache<string, { v: unknown }>({ max: 5_000, ttl: 60_000 });
 
   constructor(private readonly o: HostSessionOptions) {}
 
@@ -70,7 +71,7 @@ class TicketStore implements SessionStore {
     private readonly o: HostSessionOptions,
     private readonly origin: string,
     private readonly tickets: TicketOpener,
-    private readonly revoked: LRUCache<string, true>,
+    private readonly revoked: BoundedCache<string, true>,
   ) {}
 
   async load(cookieValue: string): Promise<Session | undefined> {
@@ -124,12 +125,12 @@ class TicketStore implements SessionStore {
 
 export class HostSessions {
   /** Cookie store: sessions signed out on this replica, until their tickets would have ended. */
-  private readonly revoked: LRUCache<string, true>;
+  private readonly revoked: BoundedCache<string, true>;
   private readonly tickets: TicketOpener;
 
   constructor(private readonly o: HostSessionOptions) {
     this.tickets = new TicketOpener(o);
-    this.revoked = new LRUCache<string, true>({ max: 50_000, ttl: 1, ...clockedTTL(o.now) });
+    this.revoked = boundedCache<string, true>({ max: 50_000, ttl: 1, now: o.now });
   }
 
   get cookies(): HostCookieSettings {

@@ -11,7 +11,8 @@
  * Redis (`session.store: redis`): `SET key NX PX`, one atomic step, so it
  * holds across every replica.
  */
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../../bounded-cache.js';
+import { boundedCache } from '../../bounded-cache.js';
 import type { Redis } from 'ioredis';
 import { serviceUnavailable } from '../../errors.js';
 
@@ -22,14 +23,14 @@ export interface UsedIds {
 }
 
 export class MemoryUsedIds implements UsedIds {
-  private readonly used: LRUCache<string, true>;
+  private readonly used: BoundedCache<string, true>;
 
   constructor(
     private readonly now: () => number,
     max = 50_000,
   ) {
     // Expiry is read against the injected clock, uncached (ttlResolution 0), when an id is looked up.
-    this.used = new LRUCache<string, true>({ max, ttl: 1, ttlResolution: 0, perf: { now } });
+    this.used = boundedCache<string, true>({ max, ttl: 1, now });
   }
 
   claim(id: string, expiresAt: number): Promise<boolean> {

@@ -17,13 +17,14 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../../bounded-cache.js';
+import { boundedCache } from '../../bounded-cache.js';
 import { serviceUnavailable } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { RELEASE_LOCK, UPDATE_IF_GENERATION } from './redis-scripts.js';
 import type { SealedBox } from './sealed-box.js';
 import { generation, isSession, type Session } from './session.js';
-import { clockedTTL, type SessionStore, type UpdateResult } from './store.js';
+import { type SessionStore, type UpdateResult } from './store.js';
 import { SingleFlight } from '../../single-flight.js';
 
 const PREFIX = 'kube-bastion:';
@@ -50,10 +51,10 @@ export class RedisSessionStore implements SessionStore {
   private readonly box: SealedBox;
   private readonly now: () => number;
   private readonly commandTimeoutMs: number;
-  private readonly handles = new LRUCache<string, string>({ max: 10_000, ttl: 10 * 60_000 });
-  private readonly recent: LRUCache<string, Session>;
+  private readonly handles = boundedCache<string, string>({ max: 10_000, ttl: 10 * 60_000 });
+  private readonly recent: BoundedCache<string, Session>;
   /** Sessions this replica ended: never read back into `recent` (a read under way may have seen them). */
-  private readonly ended: LRUCache<string, true>;
+  private readonly ended: BoundedCache<string, true>;
   private readonly flights = new SingleFlight<string, Session | undefined>();
   private reconnected?: Promise<void>;
   private readonly health: StoreHealth;
@@ -62,8 +63,8 @@ export class RedisSessionStore implements SessionStore {
     this.box = o.box;
     this.now = o.now ?? Date.now;
     this.commandTimeoutMs = o.commandTimeoutMs;
-    this.recent = new LRUCache({ max: 10_000, ttl: LOCAL_CACHE_MS, ...clockedTTL(this.now) });
-    this.ended = new LRUCache({ max: 10_000, ttl: ENDED_MEMORY_MS, ...clockedTTL(this.now) });
+    this.recent = boundedCache({ max: 10_000, ttl: LOCAL_CACHE_MS, now: this.now });
+    this.ended = boundedCache({ max: 10_000, ttl: ENDED_MEMORY_MS, now: this.now });
     this.redis = new Redis(o.url, {
       lazyConnect: false,
       connectTimeout: o.commandTimeoutMs,

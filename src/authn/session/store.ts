@@ -4,7 +4,8 @@
  * store keeps it server-side behind a random handle: sessions of any size,
  * logout that takes effect at once, and refresh that runs once across replicas.
  */
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../../bounded-cache.js';
+import { boundedCache } from '../../bounded-cache.js';
 import type { Session } from './session.js';
 import { generation, isSession } from './session.js';
 import type { SealedBox } from './sealed-box.js';
@@ -41,27 +42,24 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
-/** LRU options that read the injected clock, so a test's clock moves cache lifetimes too. */
-export const clockedTTL = (now: () => number) => ({ perf: { now }, ttlResolution: 0 });
-
 /** Sessions sealed into the cookie itself. */
 export class CookieSessionStore implements SessionStore {
   // Decrypting costs ~0.1 ms; a browser sends the same cookie on every request.
-  private readonly opened = new LRUCache<string, Session>({ max: 5_000, ttl: 60_000 });
+  private readonly opened = boundedCache<string, Session>({ max: 5_000, ttl: 60_000 });
   private readonly flights = new SingleFlight<string, Session>();
   // Requests that still carry the pre-refresh cookie get the refreshed session
   // instead of redeeming the (already rotated) refresh token a second time.
-  private readonly refreshed: LRUCache<string, Session>;
+  private readonly refreshed: BoundedCache<string, Session>;
   // Sessions signed out here. A sealed cookie cannot be revoked everywhere, but
   // this replica refuses a copy at once (and closes its WebSockets) until the session's end.
-  private readonly signedOut: LRUCache<string, true>;
+  private readonly signedOut: BoundedCache<string, true>;
 
   constructor(
     private readonly box: SealedBox,
     private readonly now: () => number = Date.now,
   ) {
-    this.refreshed = new LRUCache({ max: 5_000, ttl: 60_000, ...clockedTTL(now) });
-    this.signedOut = new LRUCache({ max: 50_000, ...clockedTTL(now) });
+    this.refreshed = boundedCache({ max: 5_000, ttl: 60_000, now });
+    this.signedOut = boundedCache({ max: 50_000, now });
   }
 
   async load(cookieValue: string): Promise<Session | undefined> {

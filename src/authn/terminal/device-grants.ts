@@ -10,7 +10,7 @@
  * decision is a compare-and-replace (one decision, even with two people on
  * two replicas); redeeming takes the record (one set of tokens).
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../bounded-cache.js';
 import { OAuthError, invalidGrant } from './oauth-error.js';
 import {
   displayUserCode,
@@ -55,7 +55,7 @@ export type Decision = 'approved' | 'denied';
 export type DecideResult = 'done' | 'already-decided' | 'expired' | 'unknown';
 
 export class DeviceGrants {
-  private readonly pace = new LRUCache<string, { last: number; interval: number }>({ max: 10_000 });
+  private readonly pace = boundedCache<string, { last: number; interval: number }>({ max: 10_000 });
   private readonly monotonic: () => number;
 
   constructor(

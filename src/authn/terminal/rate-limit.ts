@@ -4,10 +4,10 @@
  * guesses are capped per replica (RFC 8628 §5.1, §5.2). Pacing is not a
  * lifetime, so it reads a monotonic clock, not the injected wall clock.
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../bounded-cache.js';
 
 export class RateLimit {
-  private readonly windows = new LRUCache<string, { start: number; count: number }>({ max: 50_000 });
+  private readonly windows = boundedCache<string, { start: number; count: number }>({ max: 50_000 });
 
   constructor(
     private readonly limit: number,

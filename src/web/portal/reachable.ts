@@ -16,7 +16,7 @@
  * shared by concurrent page loads, so a refresh costs no reviews.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../bounded-cache.js';
 import { identityCacheKey, type Identity } from '../../request/identity.js';
 import { ReviewBudget, ReviewBudgetExhausted } from '../../authz/review-budget.js';
 import type { Authorizer } from '../../authz/types.js';
@@ -76,7 +76,7 @@ async function mapLimited<T, R>(
 }
 
 export function createReachableServices(deps: ReachableDeps) {
-  const cache = new LRUCache<string, Promise<Reachable>>({ max: 1000, ttl: deps.ttlMs ?? 15_000 });
+  const cache = boundedCache<string, Promise<Reachable>>({ max: 1000, ttl: deps.ttlMs ?? 15_000 });
   const concurrency = deps.concurrency ?? 16;
 
   async function ask(attrs: RequestAttributes, budget: ReviewBudget): Promise<Answer> {

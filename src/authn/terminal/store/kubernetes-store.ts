@@ -24,13 +24,13 @@
  * than outlive a revocation. Expired Secrets are deleted by every replica's sweep.
  */
 import { readFileSync } from 'node:fs';
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../../../bounded-cache.js';
+import { boundedCache } from '../../../bounded-cache.js';
 import type { ApiServerAccess } from '../../../kube/api-access.js';
 import { ApiClient, ApiStatusError } from '../../../kube/api-client.js';
 import { Reflector, withTimeout, type ListPage } from '../../../kube/reflector.js';
 import { JsonWatch } from '../../../kube/watch.js';
 import type { Logger } from '../../../observability/logger.js';
-import { clockedTTL } from '../../session/store.js';
 import {
   envelope,
   openEnvelope,
@@ -95,17 +95,17 @@ export class KubernetesRecordStore implements RecordStore {
   private readonly reflector: Reflector<Secret>;
   /** Expiry by Secret name, as the watch reports it. */
   private readonly known = new Map<string, number>();
-  private readonly looked: LRUCache<string, { e: number | undefined }>;
+  private readonly looked: BoundedCache<string, { e: number | undefined }>;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: KubernetesRecordStoreOptions) {
     this.lagMs = o.maxStalenessMs;
     this.api = new ApiClient(o.kubeConfig, REQUEST_TIMEOUT_MS);
     this.collection = `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/secrets`;
-    this.looked = new LRUCache({
+    this.looked = boundedCache({
       max: 50_000,
       ttl: Math.min(LOOKUP_TTL_MS, o.maxStalenessMs),
-      ...clockedTTL(o.now),
+      now: o.now,
     });
     const known = this.known;
     const expiresOf = (s: Secret) => Number(s.metadata?.annotations?.[EXPIRES] ?? 0);

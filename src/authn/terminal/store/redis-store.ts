@@ -10,9 +10,9 @@
  * `commandTimeoutMs` and answers 503: no offline queue, no retry elsewhere.
  */
 import { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import type { BoundedCache } from '../../../bounded-cache.js';
+import { boundedCache } from '../../../bounded-cache.js';
 import type { Logger } from '../../../observability/logger.js';
-import { clockedTTL } from '../../session/store.js';
 import {
   envelope,
   openEnvelope,
@@ -43,12 +43,12 @@ export class RedisRecordStore implements RecordStore {
   readonly lagMs = LAG_MS;
   private readonly redis: Redis;
   private readonly now: () => number;
-  private readonly expiries: LRUCache<string, { e: number | undefined }>;
+  private readonly expiries: BoundedCache<string, { e: number | undefined }>;
   private failing = false;
 
   constructor(private readonly o: RedisRecordStoreOptions) {
     this.now = o.now;
-    this.expiries = new LRUCache({ max: 50_000, ttl: LAG_MS, ...clockedTTL(o.now) });
+    this.expiries = boundedCache({ max: 50_000, ttl: LAG_MS, now: o.now });
     this.redis = new Redis(o.url, {
       connectTimeout: o.commandTimeoutMs,
       commandTimeout: o.commandTimeoutMs,

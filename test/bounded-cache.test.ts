@@ -1,0 +1,51 @@
+/**
+ * Every cache of the gateway (tokens, reviews, sessions, sign-outs, rate
+ * limits, lookups) is made by boundedCache: it holds its bound, its
+ * lifetimes follow the injected clock, and it costs memory for what it holds,
+ * not for its bound (a gateway builds twenty-odd of them at start).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { boundedCache } from '../src/bounded-cache.js';
+
+test('past its bound the least recently used entry goes, and the size never exceeds it', () => {
+  const c = boundedCache<string, number>({ max: 3 });
+  c.set('a', 1).set('b', 2).set('c', 3);
+  assert.equal(c.get('a'), 1); // a is now the most recently used
+  c.set('d', 4);
+  assert.deepEqual([...c.keys()].sort(), ['a', 'c', 'd']);
+  for (let i = 0; i < 100; i++) c.set(`k${i}`, i);
+  assert.equal(c.size, 3);
+  assert.deepEqual([...c.keys()].sort(), ['k97', 'k98', 'k99']);
+});
+
+test('lifetimes are read from the injected clock, exactly (no resolution cache)', () => {
+  let now = 1_000;
+  const c = boundedCache<string, string>({ max: 10, ttl: 500, now: () => now });
+  c.set('default', 'x');
+  c.set('own', 'y', { ttl: 100 });
+  now += 100;
+  assert.equal(c.get('own'), 'y');
+  now += 1;
+  assert.equal(c.get('own'), undefined, 'gone once older than its own ttl, to the millisecond');
+  now += 399;
+  assert.equal(c.get('default'), 'x');
+  now += 1;
+  assert.equal(c.get('default'), undefined, 'gone once older than the default ttl');
+});
+
+test('a bound of 50,000 costs nothing until entries arrive: twenty caches build in well under a megabyte', () => {
+  // lru-cache's `max` would preallocate and fill ~40 bytes a slot: 20 × 50,000 slots ≈ 40 MB of heap.
+  global.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const caches = Array.from({ length: 20 }, () => boundedCache<string, true>({ max: 50_000, ttl: 60_000 }));
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.ok(grown < 1_000_000, `heap grew ${grown} bytes for ${caches.length} empty caches`);
+  for (let i = 0; i < 1000; i++) caches[0].set(`id${i}`, true);
+  assert.equal(caches[0].size, 1000);
+});
+
+test('a bound that is not a positive integer is a programming error', () => {
+  for (const max of [0, -1, 1.5, Number.NaN])
+    assert.throws(() => boundedCache({ max }), RangeError, String(max));
+});
