@@ -7,17 +7,22 @@
  * answers) and down (the backend writes, the client counts to EOF).
  * Throughput is bytes over wall time (median of the rounds); CPU per MB is
  * the gateway's and the CLI's CPU time from /proc over the megabytes moved.
+ * The reference beside them: the same stream through two bare Node TCP relays
+ * in a row (bench/lib/tcp-relay.ts), the tunnel's process layout with nothing
+ * checked or framed: what any Node relay of that shape reaches on this machine.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TokenStore, configDir } from '../src/client/token-store.js';
 import { endpointSlice, pod, service, startFakeApiServer } from '../test/support/fake-apiserver.js';
 import { gatewayCLI } from './lib/build.js';
 import { startClusterGateway } from './lib/cluster-gateway.js';
 import { AUDIENCE, ISSUER, USER, startIssuer } from './lib/issuer.js';
-import { cpuSeconds, startProcess } from './lib/proc.js';
+import { imageNodeFlags } from './lib/image-flags.js';
+import { cpuSeconds, startProcess, type Proc } from './lib/proc.js';
 
 export interface TunnelOptions {
   /** Bytes per stream. */
@@ -36,6 +41,8 @@ export interface TunnelDirection {
   tunnelMBps: number;
   /** tunnel / direct. */
   ratio: number;
+  /** MB/s through two bare Node TCP relays in a row (the tunnel's process layout, nothing else), median. */
+  bareRelaysMBps: number;
   /** CPU ms per MB moved: the gateway process, and the `connect` process. */
   gatewayCpuMsPerMB: number;
   clientCpuMsPerMB: number;
@@ -135,7 +142,21 @@ export async function runTunnel(o: TunnelOptions): Promise<TunnelResult> {
   const cli = o.cli ?? gatewayCLI();
   let gw: Awaited<ReturnType<typeof startClusterGateway>> | undefined;
   let connect: ReturnType<typeof startProcess> | undefined;
+  const relays: Proc[] = [];
   try {
+    // The reference chain: client → relay → relay → backend, with the image's node flags like the gateway.
+    const relay = async (target: number) => {
+      const proc = startProcess(process.execPath, [
+        ...imageNodeFlags(),
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./lib/tcp-relay.ts', import.meta.url)),
+        String(target),
+      ]);
+      relays.push(proc);
+      return printedPort(proc, /listening on (\d+)/);
+    };
+    const relayPort = await relay(await relay(backendPort));
     gw = await startClusterGateway({
       api,
       cli,
@@ -157,11 +178,12 @@ authorization:
     connect = startProcess(process.execPath, [cli, 'connect', 'bench/bulk:9000', '--server', gw.url], {
       env,
     });
-    const localPort = await forwardingPort(connect);
+    const localPort = await printedPort(connect, /Forwarding from 127\.0\.0\.1:(\d+)/);
     const measure = async (mode: Mode): Promise<TunnelDirection> => {
       backend.mode = mode;
       const direct: number[] = [];
       const tunnel: number[] = [];
+      const bare: number[] = [];
       let gatewayCpu = 0;
       let clientCpu = 0;
       for (let round = 0; round < o.rounds; round++) {
@@ -170,6 +192,7 @@ authorization:
         tunnel.push(await stream(localPort, mode, o.bytes));
         gatewayCpu += cpuSeconds([gw!.proc.pid]) - g0;
         clientCpu += cpuSeconds([connect!.pid]) - c0;
+        bare.push(await stream(relayPort, mode, o.bytes));
       }
       const mb = o.bytes / 1e6;
       const mbps = (ms: number) => mb / (ms / 1000);
@@ -177,12 +200,13 @@ authorization:
         directMBps: mbps(median(direct)),
         tunnelMBps: mbps(median(tunnel)),
         ratio: median(direct) / median(tunnel),
+        bareRelaysMBps: mbps(median(bare)),
         gatewayCpuMsPerMB: (gatewayCpu * 1000) / (mb * o.rounds),
         clientCpuMsPerMB: (clientCpu * 1000) / (mb * o.rounds),
       };
       log(
         `tunnel ${mode}: ${result.tunnelMBps.toFixed(0)} MB/s vs ${result.directMBps.toFixed(0)} MB/s direct ` +
-          `(${result.ratio.toFixed(2)}×); CPU per MB: gateway ${result.gatewayCpuMsPerMB.toFixed(2)} ms, ` +
+          `(${result.ratio.toFixed(2)}×), ${result.bareRelaysMBps.toFixed(0)} MB/s through two bare relays; CPU per MB: gateway ${result.gatewayCpuMsPerMB.toFixed(2)} ms, ` +
           `connect ${result.clientCpuMsPerMB.toFixed(2)} ms`,
       );
       return result;
@@ -198,6 +222,7 @@ authorization:
     };
   } finally {
     await connect?.stop();
+    await Promise.all(relays.map((r) => r.stop()));
     await gw?.stop();
     await api.stop();
     await issuer.close();
@@ -206,12 +231,12 @@ authorization:
   }
 }
 
-/** The local port `kube-bastion connect` printed. */
-async function forwardingPort(proc: ReturnType<typeof startProcess>): Promise<number> {
+/** The port a process printed (group 1 of `pattern`). */
+async function printedPort(proc: Proc, pattern: RegExp): Promise<number> {
   for (;;) {
-    const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(proc.output());
+    const m = pattern.exec(proc.output());
     if (m) return Number(m[1]);
-    if (proc.child.exitCode !== null) throw new Error(`kube-bastion connect exited:\n${proc.output()}`);
+    if (proc.child.exitCode !== null) throw new Error(`exited before printing its port:\n${proc.output()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -7,6 +7,7 @@ const direction = (tunnelMBps: number, gatewayCpuMsPerMB: number): TunnelDirecti
   directMBps: 1000,
   tunnelMBps,
   ratio: tunnelMBps / 1000,
+  bareRelaysMBps: 800,
   gatewayCpuMsPerMB,
   clientCpuMsPerMB: 1,
 });
@@ -28,8 +29,9 @@ test('the tunnel table shows a --baseline build as rows of its own, beside this 
     rows.map((r) => r.split('|')[1].trim()),
     ['up (client → backend)', 'down (backend → client)', 'up, baseline HEAD~1', 'down, baseline HEAD~1'],
   );
-  assert.match(rows[0], /500 MB\/s \| 0\.50× \| 1\.20 ms/);
-  assert.match(rows[2], /400 MB\/s \| 0\.40× \| 2\.00 ms/);
+  // Beside direct, the reference: two bare Node relays in a row, and the tunnel's share of what they move.
+  assert.match(rows[0], /500 MB\/s \| 0\.50× \| 800 MB\/s \| 0\.63× \| 1\.20 ms/);
+  assert.match(rows[2], /400 MB\/s \| 0\.40× \| 800 MB\/s \| 0\.50× \| 2\.00 ms/);
   assert.match(markdown, /the baseline's run: 1\.0 → 1\.5/);
   assert.doesNotMatch(renderTunnelMarkdown(result(500, 600, 1.2)), /baseline/);
 });
