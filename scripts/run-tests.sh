@@ -25,10 +25,31 @@ if [ "$#" -gt 0 ]; then
 else
   files=(test/**/*.test.ts)
 fi
-# Node 22+ keeps V8's compiled code of each module here (keyed by its source, so a changed file is
-# compiled anew): every test file and every process a test starts imports much the same modules.
-# Node 20 ignores it.
+# Node 22+ keeps V8's compiled code of each module here (keyed by its path and source): every test
+# file and every process a test starts imports much the same modules. Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$PWD/node_modules/.cache/node-compile-cache}"
+# The suite runs in a copy of the checkout whose TypeScript is transpiled once, up front
+# (scripts/compile-tests.ts), rather than by tsx at every import of every test process: about a
+# fifth less CPU on Node 24. Under coverage (c8 sets NODE_V8_COVERAGE), or with
+# KB_TESTS_FROM_SOURCE=1, the files run from source through tsx as before. Each run has a copy
+# of its own (removed after it, or by the next run if this one was killed), so two runs in one
+# checkout do not meet; its compile cache lives and goes with it (keyed by path, it would only grow).
+loader=(--import tsx)
+tree=
+if [ -z "${NODE_V8_COVERAGE:-}" ] && [ "${KB_TESTS_FROM_SOURCE:-0}" != 1 ]; then
+  cache="$PWD/node_modules/.cache"
+  mkdir -p "$cache"
+  for old in "$cache"/kube-bastion-tests-*; do
+    if ! kill -0 "${old##*-}" 2>/dev/null; then rm -rf "$old"; fi
+  done
+  tree="$cache/kube-bastion-tests-$$"
+  "$NODE_BIN" --import tsx scripts/compile-tests.ts "$tree"
+  trap 'rm -rf "$tree"' EXIT
+  files=("${files[@]/%.ts/.js}")
+  export NODE_COMPILE_CACHE="$tree/.compile-cache"
+  cd "$tree"
+  loader=(--enable-source-maps)
+fi
 # One file more than there are cores: most files spend part of their time waiting on a process
 # (a browser, redis, a gateway), and the spare slot keeps the cores busy meanwhile.
 cores=$(nproc 2>/dev/null || echo 2)
@@ -37,4 +58,4 @@ concurrency=${TEST_CONCURRENCY:-$((cores + 1 < 8 ? cores + 1 : 8))}
 # default would be the spec reporter there too), the spec reporter on a terminal.
 reporter=tap
 [ -t 1 ] && reporter=spec
-exec "$NODE_BIN" --import tsx --test --test-reporter="$reporter" --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT:-120000}" "${files[@]}"
+"$NODE_BIN" "${loader[@]}" --test --test-reporter="$reporter" --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT:-120000}" "${files[@]}"

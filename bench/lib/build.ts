@@ -48,10 +48,17 @@ export class BuildError extends Error {
   override name = 'BuildError';
 }
 
-/** Compiles `project` (a tsconfig) into `outDir`; type errors do not stop tsc from emitting. */
+/**
+ * Compiles `project` (a tsconfig) into `outDir` with tsc's own emitter, as `npm run build` does, but
+ * without type checking (`--noCheck`: the same files byte for byte, at less than half the CPU; checking
+ * is `npm run typecheck`'s job). Type errors never stopped tsc from emitting anyway.
+ */
 function compile(cwd: string, project: string, outDir: string): void {
   rmSync(outDir, { recursive: true, force: true });
-  spawnSync(process.execPath, [TSC, '-p', project, '--outDir', outDir], { cwd, stdio: 'ignore' });
+  spawnSync(process.execPath, [TSC, '-p', project, '--outDir', outDir, '--noCheck'], {
+    cwd,
+    stdio: 'ignore',
+  });
   if (!existsSync(path.join(outDir, 'cli.js'))) {
     throw new BuildError(`building the gateway failed (tsc -p ${path.join(cwd, project)})`);
   }
