@@ -1,14 +1,18 @@
 /**
  * The command line as a child process: from source (`node --import tsx src/cli.ts`, no build
- * needed) or a built bin. Output is collected; tests wait for a line instead of sleeping.
+ * needed; in the transpiled copy `npm test` runs in, scripts/compile-tests.ts, its src/cli.js) or a
+ * built bin. Output is collected; tests wait for a line instead of sleeping.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-/** How to run src/cli.ts without building: the argv prefix. */
-export const FROM_SOURCE = [process.execPath, '--import', 'tsx', resolve(ROOT, 'src/cli.ts')];
+/** How to run src/cli.ts without building: the argv prefix (its transpiled twin when there is one). */
+export const FROM_SOURCE = existsSync(resolve(ROOT, 'src/cli.js'))
+  ? [process.execPath, '--enable-source-maps', resolve(ROOT, 'src/cli.js')]
+  : [process.execPath, '--import', 'tsx', resolve(ROOT, 'src/cli.ts')];
 
 /** The line `kube-bastion demo` prints for the person to open; group 1 is the URL. */
 export const DEMO_URL = /Open:\s+(http:\/\/127\.0\.0\.1:\d+\/)/;

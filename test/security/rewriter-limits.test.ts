@@ -19,6 +19,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
 import { eventually } from '../support/eventually.js';
+import { FROM_SOURCE } from '../cli/cli-process.js';
 
 const MB = 1024 * 1024;
 const P = '/api/v1/namespaces/team-a/services/web:http/proxy';
@@ -66,14 +67,13 @@ logging: { level: debug, audit: { enabled: false } }
     // A small young generation makes the child collect garbage promptly, so its
     // peak resident set reflects what the rewriter holds, not how lazily V8
     // collects (CI machines with more memory let garbage pile up to +80 MB).
+    const [node, ...cli] = FROM_SOURCE;
     child = spawn(
-      process.execPath,
+      node,
       [
         '--max-semi-space-size=1',
         '--max-old-space-size=256',
-        '--import',
-        'tsx',
-        'src/cli.ts',
+        ...cli,
         'serve',
         '--config',
         file,

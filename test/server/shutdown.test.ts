@@ -19,6 +19,7 @@ import { startEchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness } from '../support/gateway-harness.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { FROM_SOURCE } from '../cli/cli-process.js';
 
 const WEB = '/api/v1/namespaces/team-a/services/web:http/proxy';
 
@@ -227,14 +228,11 @@ upstream: { allowedAddresses: ["127.0.0.0/8"] }
 logging: { level: info, audit: { enabled: false } }
 `,
   );
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', file, '--insecure-no-auth'],
-    {
-      cwd: path.resolve(import.meta.dirname, '../..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const [node, ...cli] = FROM_SOURCE;
+  const child = spawn(node, [...cli, 'serve', '--config', file, '--insecure-no-auth'], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
