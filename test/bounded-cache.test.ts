@@ -34,6 +34,19 @@ test('lifetimes are read from the injected clock, exactly (no resolution cache)'
   assert.equal(c.get('default'), undefined, 'gone once older than the default ttl');
 });
 
+test('without a default lifetime, an entry set with its own lives that long and the others until evicted', () => {
+  // The sign-outs a replica remembers: each until its session would have ended.
+  let now = 5_000;
+  const c = boundedCache<string, true>({ max: 3, now: () => now });
+  c.set('signed-out', true, { ttl: 10 });
+  c.set('kept', true);
+  now += 11;
+  assert.equal(c.has('signed-out'), false);
+  assert.equal(c.has('kept'), true);
+  for (let i = 0; i < 10; i++) c.set(`s${i}`, true, { ttl: 5 });
+  assert.equal(c.size, 3, 'the bound holds for entries with lifetimes too');
+});
+
 test('a bound of 50,000 costs nothing until entries arrive: twenty caches build in well under a megabyte', () => {
   // lru-cache's `max` would preallocate and fill ~40 bytes a slot: 20 × 50,000 slots ≈ 40 MB of heap.
   global.gc?.();
