@@ -45,6 +45,7 @@ if [ -z "${NODE_V8_COVERAGE:-}" ] && [ "${KB_TESTS_FROM_SOURCE:-0}" != 1 ]; then
   tree="$cache/kube-bastion-tests-$$"
   "$NODE_BIN" --import tsx scripts/compile-tests.ts "$tree"
   trap 'rm -rf "$tree"' EXIT
+  files=("${files[@]#"$PWD"/}") # paths inside the checkout, so they name the copy's files below
   files=("${files[@]/%.ts/.js}")
   export NODE_COMPILE_CACHE="$tree/.compile-cache"
   cd "$tree"

@@ -8,8 +8,7 @@
  * The token itself is never kept: a memory dump shows only SHA-256 digests.
  */
 import { hash } from 'node:crypto';
-import type { BoundedCache } from '../bounded-cache.js';
-import { boundedCache } from '../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../bounded-cache.js';
 import { GatewayError } from '../errors.js';
 import { SingleFlight } from '../single-flight.js';
 

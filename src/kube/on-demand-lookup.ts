@@ -5,8 +5,7 @@
  * briefly too; when the API server fails, the last known answer is served
  * for up to `staleForMs` rather than failing the request.
  */
-import type { BoundedCache } from '../bounded-cache.js';
-import { boundedCache } from '../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../bounded-cache.js';
 import { SingleFlight } from '../single-flight.js';
 
 export interface OnDemandLookupOptions<T> {

@@ -12,8 +12,7 @@
  * API server being away must not take every Service down with it).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { BoundedCache } from '../bounded-cache.js';
-import { boundedCache } from '../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../bounded-cache.js';
 
 export type PodCheckResult = 'confirmed' | 'refuted' | 'error';
 

@@ -15,8 +15,7 @@
  *   host at once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BoundedCache } from '../../bounded-cache.js';
-import { boundedCache } from '../../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
 import type { Identity } from '../../request/identity.js';
 import type { CredentialLiveness } from '../liveness.js';
 import { BrowserSessions, type BrowserSessionOptions } from '../session/browser-sessions.js';

@@ -11,8 +11,7 @@
  * Redis (`session.store: redis`): `SET key NX PX`, one atomic step, so it
  * holds across every replica.
  */
-import type { BoundedCache } from '../../bounded-cache.js';
-import { boundedCache } from '../../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
 import type { Redis } from 'ioredis';
 import { serviceUnavailable } from '../../errors.js';
 

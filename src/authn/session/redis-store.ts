@@ -17,8 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { BoundedCache } from '../../bounded-cache.js';
-import { boundedCache } from '../../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
 import { serviceUnavailable } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { RELEASE_LOCK, UPDATE_IF_GENERATION } from './redis-scripts.js';

@@ -4,8 +4,7 @@
  * store keeps it server-side behind a random handle: sessions of any size,
  * logout that takes effect at once, and refresh that runs once across replicas.
  */
-import type { BoundedCache } from '../../bounded-cache.js';
-import { boundedCache } from '../../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../../bounded-cache.js';
 import type { Session } from './session.js';
 import { generation, isSession } from './session.js';
 import type { SealedBox } from './sealed-box.js';

@@ -24,8 +24,7 @@
  * than outlive a revocation. Expired Secrets are deleted by every replica's sweep.
  */
 import { readFileSync } from 'node:fs';
-import type { BoundedCache } from '../../../bounded-cache.js';
-import { boundedCache } from '../../../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../../../bounded-cache.js';
 import type { ApiServerAccess } from '../../../kube/api-access.js';
 import { ApiClient, ApiStatusError } from '../../../kube/api-client.js';
 import { Reflector, withTimeout, type ListPage } from '../../../kube/reflector.js';

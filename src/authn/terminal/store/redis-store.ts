@@ -10,8 +10,7 @@
  * `commandTimeoutMs` and answers 503: no offline queue, no retry elsewhere.
  */
 import { Redis } from 'ioredis';
-import type { BoundedCache } from '../../../bounded-cache.js';
-import { boundedCache } from '../../../bounded-cache.js';
+import { boundedCache, type BoundedCache } from '../../../bounded-cache.js';
 import type { Logger } from '../../../observability/logger.js';
 import {
   envelope,
