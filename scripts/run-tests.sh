@@ -20,7 +20,15 @@ fi
 if [ "$#" -gt 0 ]; then
   files=()
   for arg in "$@"; do
-    if [ -d "$arg" ]; then files+=("$arg"/**/*.test.ts); else files+=("$arg"); fi
+    if [ -d "$arg" ]; then
+      files+=("$arg"/**/*.test.ts)
+    elif [ -f "$arg" ]; then
+      files+=("$arg")
+    else
+      # node would take it as a glob that matches nothing, and pass with no test run.
+      echo "npm test: no such test file or folder: $arg" >&2
+      exit 2
+    fi
   done
 else
   files=(test/**/*.test.ts)
