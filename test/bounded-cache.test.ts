@@ -6,7 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { boundedCache } from '../src/bounded-cache.js';
+
+// A full collection before each heap reading, so garbage does not pass for what a cache holds.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 test('past its bound the least recently used entry goes, and the size never exceeds it', () => {
   const c = boundedCache<string, number>({ max: 3 });
@@ -49,13 +55,26 @@ test('without a default lifetime, an entry set with its own lives that long and 
 
 test('a bound of 50,000 costs nothing until entries arrive: twenty caches build in well under a megabyte', () => {
   // lru-cache's `max` would preallocate and fill ~40 bytes a slot: 20 × 50,000 slots ≈ 40 MB of heap.
-  global.gc?.();
+  gc();
   const before = process.memoryUsage().heapUsed;
   const caches = Array.from({ length: 20 }, () => boundedCache<string, true>({ max: 50_000, ttl: 60_000 }));
   const grown = process.memoryUsage().heapUsed - before;
   assert.ok(grown < 1_000_000, `heap grew ${grown} bytes for ${caches.length} empty caches`);
   for (let i = 0; i < 1000; i++) caches[0].set(`id${i}`, true);
   assert.equal(caches[0].size, 1000);
+});
+
+test('a flood of distinct keys (junk tokens, say) leaves the storage at the bound, not at the flood', () => {
+  const c = boundedCache<string, true>({ max: 1000, ttl: 60_000 });
+  for (let i = 0; i < 1000; i++) c.set(`warm-${i}`, true);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 300_000; i++) c.set(`junk-token-${i}`, true);
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.equal(c.size, 1000);
+  // Kept, 300,000 entries would be tens of MB; at the bound the slots are reused.
+  assert.ok(grown < 2_000_000, `heap grew ${grown} bytes over 300,000 evictions`);
 });
 
 test('a bound that is not a positive integer is a programming error', () => {

@@ -14,8 +14,8 @@ if (!Number.isInteger(target) || target <= 0) throw new Error('usage: tcp-relay.
 
 const server = net.createServer({ allowHalfOpen: true }, (accepted) => {
   const onward = net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true });
-  accepted.pipe(onward).on('error', () => accepted.destroy());
-  onward.pipe(accepted).on('error', () => onward.destroy());
+  accepted.pipe(onward);
+  onward.pipe(accepted);
   accepted.on('error', () => onward.destroy());
   onward.on('error', () => accepted.destroy());
 });
