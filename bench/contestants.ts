@@ -49,6 +49,23 @@ export const bareNode = processContestant(
   }),
 );
 
+export const bareUndici = processContestant(
+  'bare-undici',
+  "node's HTTP server + one undici Pool, nothing else (bench/bare-undici.ts): the floor for a Node proxy on the gateway's client",
+  (ctx, port) => ({
+    command: process.execPath,
+    args: [
+      ...nodeFlags(),
+      '--import',
+      'tsx',
+      'bench/bare-undici.ts',
+      String(port),
+      `http://127.0.0.1:${ctx.backendPort}`,
+    ],
+    url: `http://127.0.0.1:${port}/`,
+  }),
+);
+
 /** The kube-bastion rows: name → shape and what the report says of it. */
 const SHAPES: Record<string, { shape: GatewayShape; description: string }> = {
   'kube-bastion': {
@@ -94,6 +111,7 @@ export const ALL: readonly Contestant[] = [
   direct,
   nginxProxy,
   bareNode,
+  bareUndici,
   bastionNoAuth,
   bastionJWT,
   bastionRBAC,
