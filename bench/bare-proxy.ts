@@ -1,5 +1,5 @@
 /**
- * The floor for any Node proxy: http-proxy-3 with a keep-alive agent and
+ * The Node proxy most people would write: http-proxy-3 with a keep-alive agent and
  * nothing else (no auth, no routing, no logging). Run as its own process:
  *   node --import tsx bench/bare-proxy.ts PORT UPSTREAM_URL
  */

@@ -1,6 +1,6 @@
 /**
- * The rows of the benchmark: the ceiling, the reference proxy, the Node
- * floor, and kube-bastion in the shapes a deployment takes (bench/lib/gateway.ts).
+ * The rows of the benchmark: the ceiling, the reference proxy, two Node
+ * floors (http-proxy-3, undici), and kube-bastion in the shapes a deployment takes (bench/lib/gateway.ts).
  */
 import { gatewayCLI, type Baseline } from './lib/build.js';
 import type { Contestant } from './lib/contestant.js';
@@ -34,7 +34,7 @@ export const nginxProxy: Contestant = {
 
 export const bareNode = processContestant(
   'bare-node',
-  'http-proxy-3 + keep-alive agent, nothing else (bench/bare-proxy.ts): the floor for any Node proxy',
+  'http-proxy-3 + keep-alive agent, nothing else (bench/bare-proxy.ts): the Node proxy most people would write',
   (ctx, port) => ({
     command: process.execPath,
     args: [
