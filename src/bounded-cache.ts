@@ -36,8 +36,18 @@ export function boundedCache<K extends Value, V extends Value>(o: BoundedCacheOp
     maxSize: o.max,
     sizeCalculation: one,
     ...(o.ttl !== undefined && { ttl: o.ttl }),
-    ...(o.now && { perf: { now: o.now }, ttlResolution: 0 }),
+    ...(o.now && { perf: { now: fromOne(o.now) }, ttlResolution: 0 }),
   });
+}
+
+/**
+ * The injected clock as read from 1 at the cache's making: lru-cache takes a start time of 0 (or any
+ * falsy one) for "no lifetime", so an entry set when a test clock read 0 would never expire. Only
+ * differences matter to lifetimes, so the shift changes none.
+ */
+function fromOne(now: () => number): () => number {
+  const origin = now() - 1;
+  return () => now() - origin;
 }
 
 export type { LRUCache as BoundedCache } from 'lru-cache';

@@ -40,6 +40,20 @@ test('lifetimes are read from the injected clock, exactly (no resolution cache)'
   assert.equal(c.get('default'), undefined, 'gone once older than the default ttl');
 });
 
+test('a clock that reads 0 (or less) when an entry is set still expires it', () => {
+  // lru-cache takes a start time of 0 for "no lifetime": a test clock starting at 0 made entries immortal.
+  for (const start of [0, -5_000]) {
+    let now = start;
+    const c = boundedCache<string, string>({ max: 10, ttl: 500, now: () => now });
+    c.set('at-start', 'x');
+    assert.equal(c.getRemainingTTL('at-start'), 500);
+    now += 500;
+    assert.equal(c.get('at-start'), 'x');
+    now += 1;
+    assert.equal(c.get('at-start'), undefined, `set at ${start}: gone once older than its ttl`);
+  }
+});
+
 test('without a default lifetime, an entry set with its own lives that long and the others until evicted', () => {
   // The sign-outs a replica remembers: each until its session would have ended.
   let now = 5_000;

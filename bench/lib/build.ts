@@ -25,6 +25,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -191,5 +192,25 @@ export function baselineCLI(ref: string, into?: string): Baseline {
     symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(tmp, 'node_modules'), 'dir');
     compile(tmp, 'tsconfig.build.json', path.join(tmp, 'dist'));
   });
+  linkOurNodeModules(dir);
   return { ref, commit, cli, dir, nodeFlags: imageNodeFlagsAt(commit) };
+}
+
+/**
+ * A baseline directory is keyed by commit in the shared temp dir, so another checkout may have made it,
+ * linked to its own node_modules, and gone since (a CI clone, a removed worktree): the build is kept and
+ * linked to this checkout's packages instead, replaced in one rename so a concurrent run never sees no link.
+ */
+function linkOurNodeModules(dir: string): void {
+  const ours = realpathSync(path.join(ROOT, 'node_modules'));
+  const link = path.join(dir, 'node_modules');
+  try {
+    if (readlinkSync(link) === ours) return;
+  } catch {
+    // no link at all: made below
+  }
+  const next = `${link}.tmp-${process.pid}`;
+  rmSync(next, { force: true });
+  symlinkSync(ours, next, 'dir');
+  renameSync(next, link);
 }

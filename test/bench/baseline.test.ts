@@ -6,8 +6,17 @@
  * request. (They run the baseline's build of HEAD here, to compile once.)
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { baselineContestant } from '../../bench/contestants.js';
@@ -31,9 +40,13 @@ test(
       const baseline = baselineCLI('HEAD');
       backend = await startNginx({});
       const ctx = { backendPort: backend.port, dir, core: undefined };
-      const rbac = await gatewayContestant('rbac', '', { jwt: true, rbac: true }, () => baseline.cli, () => baseline.nodeFlags).start(
-        ctx,
-      );
+      const rbac = await gatewayContestant(
+        'rbac',
+        '',
+        { jwt: true, rbac: true },
+        () => baseline.cli,
+        () => baseline.nodeFlags,
+      ).start(ctx);
       try {
         const res = await fetch(rbac.url, { headers: rbac.headers });
         assert.equal(res.status, 200, 'allowed by the cluster');
@@ -91,5 +104,32 @@ test(
       await backend?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  },
+);
+
+test(
+  'a baseline left by another checkout, whose node_modules is gone, runs on this checkout’s',
+  { skip },
+  () => {
+    // The directory is keyed by commit in the shared temp dir: a clone that built it and was removed (CI, a
+    // colleague's worktree) left a link to nowhere, and every later run of that commit failed to start it.
+    const first = baselineCLI('HEAD');
+    const link = path.join(first.dir, 'node_modules');
+    rmSync(link, { force: true });
+    symlinkSync('/nonexistent/checkout/node_modules', link, 'dir');
+    const again = baselineCLI('HEAD');
+    assert.equal(again.dir, first.dir, 'the build is reused, not made again');
+    const ours = realpathSync(path.resolve(import.meta.dirname, '../../node_modules'));
+    assert.equal(readlinkSync(link), ours);
+    const run = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `await import(${JSON.stringify(path.join(again.dir, 'dist/config/load.js'))})`,
+        '--input-type=module',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(run.status, 0, `the baseline's modules resolve their packages: ${run.stderr}`);
   },
 );
