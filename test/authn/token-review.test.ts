@@ -153,8 +153,11 @@ describe('a stalled apiserver', () => {
       (r) => r.status,
     );
     hold.release();
-    assert.ok(reviews() <= MAX_IN_FLIGHT, `${reviews()} TokenReviews reached the apiserver`);
-    assert.ok(statuses.filter((s) => s === 503).length <= MAX_IN_FLIGHT, 'only those timed out');
+    // At once, not in all: the deadline is real time, and on a machine too loaded to hand the gateway 30
+    // requests within 1 s a slot freed by a timed-out review is rightly taken by a later one.
+    assert.ok(hold.most() >= 1, 'the apiserver was asked');
+    assert.ok(hold.most() <= MAX_IN_FLIGHT, `${hold.most()} TokenReviews were held at once`);
+    assert.equal(statuses.filter((s) => s === 503).length, reviews(), 'only those that reached it timed out');
     assert.equal(statuses.filter((s) => s === 429 || s === 503).length, 30, 'the rest were refused at once');
   });
 });

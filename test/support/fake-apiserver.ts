@@ -151,7 +151,7 @@ export class FakeApiServer {
   private readonly watches = new Set<{ res: ServerResponse; close: () => void }>();
   private readonly snapshots: ContinueSnapshots = new Map();
   private failures: InjectedFailure[] = [];
-  private holds: { filter: RequestFilter; waiting: Set<() => void> }[] = [];
+  private holds: { filter: RequestFilter; waiting: Set<() => void>; most: number }[] = [];
   private server: Server;
   private running = false;
   port = 0;
@@ -297,10 +297,11 @@ export class FakeApiServer {
   /** The next `times` requests matching `filter` are answered with `status`. */
   /**
    * Requests matching `filter` get no answer until `release()` — a stalled API
-   * server. `waiting()` counts those still held (a client that gives up leaves).
+   * server. `waiting()` counts those still held (a client that gives up leaves);
+   * `most()` is the largest number held at once.
    */
-  hold(filter: Omit<RequestFilter, 'status'>): { release(): void; waiting(): number } {
-    const hold = { filter, waiting: new Set<() => void>() };
+  hold(filter: Omit<RequestFilter, 'status'>): { release(): void; waiting(): number; most(): number } {
+    const hold = { filter, waiting: new Set<() => void>(), most: 0 };
     this.holds.push(hold);
     return {
       release: () => {
@@ -309,6 +310,7 @@ export class FakeApiServer {
         hold.waiting.clear();
       },
       waiting: () => hold.waiting.size,
+      most: () => hold.most,
     };
   }
 
@@ -410,6 +412,7 @@ export class FakeApiServer {
           resume();
         };
         hold.waiting.add(leave);
+        hold.most = Math.max(hold.most, hold.waiting.size);
         req.socket.once('close', leave);
       });
       if (req.socket.destroyed) return;
