@@ -12,10 +12,13 @@
  * contents older than a day are removed when a new one is made.
  *
  * A baseline (`--baseline <git-ref>`) is that commit's src/ taken with
- * `git archive` into a directory under the system temp dir, with a symlink to
- * this node_modules (its package.json is not installed: a ref whose
- * dependencies differ from this tree's may not build or run), compiled with
- * this tree's tsc. One directory per commit, reused by later runs.
+ * `git archive` into `node_modules/.cache/kube-bastion-baseline-<commit>`, where
+ * its imports resolve to this node_modules (its package.json is not installed:
+ * a ref whose dependencies differ from this tree's may not build or run),
+ * compiled with this tree's tsc. One directory per commit, reused by later runs,
+ * removed a day after it was made. Not in the shared temp dir: a directory
+ * there under a name anyone can predict could have been made by another user
+ * (and would be run), or by a checkout since removed.
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,14 +28,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  readlinkSync,
   realpathSync,
   renameSync,
   rmSync,
   statSync,
   symlinkSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { imageNodeFlagsAt } from './image-flags.js';
@@ -41,6 +42,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BUILD_ROOT = path.join(ROOT, 'node_modules/.cache');
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 const PREFIX = 'kube-bastion-build-';
+const BASELINE_PREFIX = 'kube-bastion-baseline-';
 /** How long a test waits for another process's compile before compiling on its own. */
 const LOCK_WAIT_MS = 180_000;
 const DAY_MS = 24 * 3600_000;
@@ -91,10 +93,10 @@ export function sourceHash(): string {
 
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-/** Removes the builds of other contents that nobody has made for a day. */
-function pruneOldBuilds(keep: string): void {
+/** Removes the builds (`prefix`) of other contents or commits that nobody has made for a day. */
+function pruneOldBuilds(keep: string, prefix = PREFIX): void {
   for (const name of readdirSync(BUILD_ROOT)) {
-    if (!name.startsWith(PREFIX) || name === keep) continue;
+    if (!name.startsWith(prefix) || name === keep) continue;
     const full = path.join(BUILD_ROOT, name);
     try {
       if (Date.now() - statSync(full).mtimeMs > DAY_MS) rmSync(full, { recursive: true, force: true });
@@ -177,7 +179,8 @@ export function baselineCLI(ref: string, into?: string): Baseline {
   } catch {
     throw new BuildError(`--baseline ${ref}: not a commit of this repository`);
   }
-  const dir = into ?? path.join(tmpdir(), `kube-bastion-baseline-${commit.slice(0, 12)}`);
+  const name = `${BASELINE_PREFIX}${commit.slice(0, 12)}`;
+  const dir = into ?? path.join(BUILD_ROOT, name);
   const cli = path.join(dir, 'dist/cli.js');
   makeOnce(dir, 'dist/cli.js', (tmp) => {
     mkdirSync(tmp, { recursive: true });
@@ -189,28 +192,11 @@ export function baselineCLI(ref: string, into?: string): Baseline {
     if (archive.status !== 0) throw new BuildError(`git archive ${commit}: ${archive.stderr.toString()}`);
     const untar = spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout });
     if (untar.status !== 0) throw new BuildError(`unpacking ${commit}: ${untar.stderr.toString()}`);
-    symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(tmp, 'node_modules'), 'dir');
+    // Elsewhere (a test's own directory) the imports need a way to this node_modules.
+    if (into)
+      symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(tmp, 'node_modules'), 'dir');
     compile(tmp, 'tsconfig.build.json', path.join(tmp, 'dist'));
+    if (!into) pruneOldBuilds(name, BASELINE_PREFIX);
   });
-  linkOurNodeModules(dir);
   return { ref, commit, cli, dir, nodeFlags: imageNodeFlagsAt(commit) };
-}
-
-/**
- * A baseline directory is keyed by commit in the shared temp dir, so another checkout may have made it,
- * linked to its own node_modules, and gone since (a CI clone, a removed worktree): the build is kept and
- * linked to this checkout's packages instead, replaced in one rename so a concurrent run never sees no link.
- */
-function linkOurNodeModules(dir: string): void {
-  const ours = realpathSync(path.join(ROOT, 'node_modules'));
-  const link = path.join(dir, 'node_modules');
-  try {
-    if (readlinkSync(link) === ours) return;
-  } catch {
-    // no link at all: made below
-  }
-  const next = `${link}.tmp-${process.pid}`;
-  rmSync(next, { force: true });
-  symlinkSync(ours, next, 'dir');
-  renameSync(next, link);
 }

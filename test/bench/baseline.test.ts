@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import {
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
-  readlinkSync,
   realpathSync,
   rmSync,
-  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -107,29 +107,27 @@ test(
   },
 );
 
-test(
-  'a baseline left by another checkout, whose node_modules is gone, runs on this checkout’s',
-  { skip },
-  () => {
-    // The directory is keyed by commit in the shared temp dir: a clone that built it and was removed (CI, a
-    // colleague's worktree) left a link to nowhere, and every later run of that commit failed to start it.
-    const first = baselineCLI('HEAD');
-    const link = path.join(first.dir, 'node_modules');
-    rmSync(link, { force: true });
-    symlinkSync('/nonexistent/checkout/node_modules', link, 'dir');
-    const again = baselineCLI('HEAD');
-    assert.equal(again.dir, first.dir, 'the build is reused, not made again');
-    const ours = realpathSync(path.resolve(import.meta.dirname, '../../node_modules'));
-    assert.equal(readlinkSync(link), ours);
+test('a baseline is built inside this checkout, never taken from the shared temp dir', { skip }, () => {
+  // A directory there under the name a commit's baseline would get can be anyone's (another user planting a
+  // cli.js for the bench to run) or a removed checkout's (a CI clone whose node_modules link went with it).
+  const planted = path.join(tmpdir(), `kube-bastion-baseline-${baselineCLI('HEAD').commit.slice(0, 12)}`);
+  mkdirSync(path.join(planted, 'dist'), { recursive: true });
+  writeFileSync(path.join(planted, 'dist/cli.js'), 'process.exit(42)\n');
+  try {
+    const baseline = baselineCLI('HEAD');
+    const cache = realpathSync(path.resolve(import.meta.dirname, '../../node_modules/.cache'));
+    assert.ok(realpathSync(baseline.cli).startsWith(cache + path.sep), `${baseline.cli} is in ${cache}`);
     const run = spawnSync(
       process.execPath,
       [
-        '-e',
-        `await import(${JSON.stringify(path.join(again.dir, 'dist/config/load.js'))})`,
         '--input-type=module',
+        '-e',
+        `await import(${JSON.stringify(path.join(baseline.dir, 'dist/config/load.js'))})`,
       ],
       { encoding: 'utf8' },
     );
-    assert.equal(run.status, 0, `the baseline's modules resolve their packages: ${run.stderr}`);
-  },
-);
+    assert.equal(run.status, 0, `the baseline's modules resolve this checkout's packages: ${run.stderr}`);
+  } finally {
+    rmSync(planted, { recursive: true, force: true });
+  }
+});
