@@ -32,38 +32,24 @@ export const nginxProxy: Contestant = {
   },
 };
 
-export const bareNode = processContestant(
+/** A bench script as its own Node process, given its port and the backend's URL. */
+const nodeScript = (name: string, description: string, script: string): Contestant =>
+  processContestant(name, description, (ctx, port) => ({
+    command: process.execPath,
+    args: [...nodeFlags(), '--import', 'tsx', script, String(port), `http://127.0.0.1:${ctx.backendPort}`],
+    url: `http://127.0.0.1:${port}/`,
+  }));
+
+export const bareNode = nodeScript(
   'bare-node',
   'http-proxy-3 + keep-alive agent, nothing else (bench/bare-proxy.ts): the Node proxy most people would write',
-  (ctx, port) => ({
-    command: process.execPath,
-    args: [
-      ...nodeFlags(),
-      '--import',
-      'tsx',
-      'bench/bare-proxy.ts',
-      String(port),
-      `http://127.0.0.1:${ctx.backendPort}`,
-    ],
-    url: `http://127.0.0.1:${port}/`,
-  }),
+  'bench/bare-proxy.ts',
 );
 
-export const bareUndici = processContestant(
+export const bareUndici = nodeScript(
   'bare-undici',
   "node's HTTP server + one undici Pool, nothing else (bench/bare-undici.ts): the floor for a Node proxy on the gateway's client",
-  (ctx, port) => ({
-    command: process.execPath,
-    args: [
-      ...nodeFlags(),
-      '--import',
-      'tsx',
-      'bench/bare-undici.ts',
-      String(port),
-      `http://127.0.0.1:${ctx.backendPort}`,
-    ],
-    url: `http://127.0.0.1:${port}/`,
-  }),
+  'bench/bare-undici.ts',
 );
 
 /** The kube-bastion rows: name → shape and what the report says of it. */
@@ -104,7 +90,13 @@ export function baselineContestant(baseline: Baseline, as = 'kube-bastion-jwt'):
   const row = SHAPES[as];
   if (!row) throw new Error(`--baseline-as ${as}: not a kube-bastion row (${GATEWAY_ROWS.join(', ')})`);
   const description = `${as} built from ${baseline.ref} (${baseline.commit.slice(0, 12)})`;
-  return gatewayContestant('baseline', description, row.shape, () => baseline.cli, () => baseline.nodeFlags);
+  return gatewayContestant(
+    'baseline',
+    description,
+    row.shape,
+    () => baseline.cli,
+    () => baseline.nodeFlags,
+  );
 }
 
 export const ALL: readonly Contestant[] = [
