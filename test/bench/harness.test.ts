@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { bareNode, direct } from '../../bench/contestants.js';
+import { bareNode, bareUndici, direct } from '../../bench/contestants.js';
 import { missingTools, runBench } from '../../bench/harness.js';
 import { checkBudgets } from '../../bench/budgets.js';
 import { renderMarkdown, updateDoc, writeJSON } from '../../bench/report.js';
@@ -14,11 +14,11 @@ const missing = missingTools();
 const skip = missing.length > 0 && !process.env.CI ? `needs ${missing.join(', ')}` : false;
 
 test(
-  'the benchmark runs direct and bare-Node contestants and reports comparable numbers',
+  'the benchmark runs direct and the bare Node contestants and reports comparable numbers',
   { skip, timeout: 60_000 },
   async () => {
     const result = await runBench({
-      contestants: [direct, bareNode],
+      contestants: [direct, bareNode, bareUndici],
       seconds: 1,
       warmupSeconds: 0,
       rounds: 1,
@@ -26,7 +26,7 @@ test(
     });
     assert.deepEqual(
       result.summary.map((s) => s.name),
-      ['direct', 'bare-node'],
+      ['direct', 'bare-node', 'bare-undici'],
     );
     // How fast is the bench's business (bench/budgets.ts), not this test's: numbers exist and add up.
     for (const s of result.summary) {
@@ -40,9 +40,9 @@ test(
     assert.equal(bare.vsDirect, bare.rps / result.summary[0].rps, 'compared with the direct run');
     assert.deepEqual(
       checkBudgets(result).map((c) => c.name),
-      ['direct: throughput', 'bare-node: throughput', 'bare-node vs direct'],
+      ['direct: throughput', 'bare-node: throughput', 'bare-undici: throughput', 'bare-node vs direct'],
     );
-    assert.equal(result.samples.length, 4, 'one throughput and one latency run each');
+    assert.equal(result.samples.length, 6, 'one throughput and one latency run each');
 
     const dir = mkdtempSync(path.join(tmpdir(), 'kb-bench-test-'));
     try {
