@@ -28,11 +28,9 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   renameSync,
   rmSync,
   statSync,
-  symlinkSync,
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,8 +165,8 @@ export interface Baseline {
   nodeFlags: string[];
 }
 
-/** Builds `ref` of this repository (see above) and returns its compiled CLI; tests pass a directory of their own. */
-export function baselineCLI(ref: string, into?: string): Baseline {
+/** Builds `ref` of this repository (see above) and returns its compiled CLI. */
+export function baselineCLI(ref: string): Baseline {
   let commit: string;
   try {
     commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], {
@@ -180,7 +178,7 @@ export function baselineCLI(ref: string, into?: string): Baseline {
     throw new BuildError(`--baseline ${ref}: not a commit of this repository`);
   }
   const name = `${BASELINE_PREFIX}${commit.slice(0, 12)}`;
-  const dir = into ?? path.join(BUILD_ROOT, name);
+  const dir = path.join(BUILD_ROOT, name);
   const cli = path.join(dir, 'dist/cli.js');
   makeOnce(dir, 'dist/cli.js', (tmp) => {
     mkdirSync(tmp, { recursive: true });
@@ -192,11 +190,8 @@ export function baselineCLI(ref: string, into?: string): Baseline {
     if (archive.status !== 0) throw new BuildError(`git archive ${commit}: ${archive.stderr.toString()}`);
     const untar = spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout });
     if (untar.status !== 0) throw new BuildError(`unpacking ${commit}: ${untar.stderr.toString()}`);
-    // Elsewhere (a test's own directory) the imports need a way to this node_modules.
-    if (into)
-      symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(tmp, 'node_modules'), 'dir');
     compile(tmp, 'tsconfig.build.json', path.join(tmp, 'dist'));
-    if (!into) pruneOldBuilds(name, BASELINE_PREFIX);
+    pruneOldBuilds(name, BASELINE_PREFIX);
   });
   return { ref, commit, cli, dir, nodeFlags: imageNodeFlagsAt(commit) };
 }
