@@ -12,6 +12,7 @@ import { outcomeForStatus, type Outcome } from './balancer/outlier.js';
 import { downstreamResponseHeaders } from './headers.js';
 import type { RewriteRequest } from './rewrite/index.js';
 import { badUpstreamResponse } from './upstream-error.js';
+import type { BodySink } from './upstream-message.js';
 import { headersDefect, responseHeadDefect } from './upstream-response.js';
 
 /** What the relay and the rewriter read of the request (rewrite/response-rewriter.ts's RewriteRequest). */
@@ -23,6 +24,10 @@ export type UpstreamMessage = Readable & {
   statusMessage?: string;
   headers: IncomingHttpHeaders;
   complete: boolean;
+  /** undici's (upstream-message.ts): the body straight to a sink, without the stream; false when too late. */
+  deliverTo?(sink: BodySink): boolean;
+  /** After a sink paused the upstream: it takes more. */
+  more?(): void;
 };
 
 /** Guards and rewrites responses (Set-Cookie, origin-wide headers; Location and HTML in the path form). */
@@ -58,6 +63,15 @@ export function relay(
   const started = startResponse(upstream, res, req, rewriter);
   if (!('body' in started)) return started.error;
   const body = started.body;
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      upstream.destroy();
+      if (body !== upstream) body.destroy();
+    }
+    sink.relayed(res.writableFinished ? outcome : 'cancelled');
+  });
+  // Nothing rewrites the body: it goes to the client as undici hands it over.
+  if (body === upstream && upstream.deliverTo?.(new Passthrough(upstream, res, sink))) return undefined;
   body.on('data', (chunk: Buffer) => (sink.bytesOut += chunk.length));
   // A failing body (upstream reset, corrupt gzip) can only end the connection: headers are out.
   body.on('error', () => res.destroy());
@@ -68,14 +82,39 @@ export function relay(
     if (!upstream.complete) res.destroy();
   });
   body.pipe(res);
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      upstream.destroy();
-      if (body !== upstream) body.destroy();
-    }
-    sink.relayed(res.writableFinished ? outcome : 'cancelled');
-  });
   return undefined;
+}
+
+/**
+ * The body straight from undici to the client's response, with the pipe's backpressure: a write
+ * the client's connection cannot take yet pauses the upstream until it drains. A body that fails
+ * after the head ends the client's connection (it must not look whole).
+ */
+class Passthrough implements BodySink {
+  private readonly more: () => void;
+
+  constructor(
+    upstream: UpstreamMessage,
+    private readonly res: ServerResponse,
+    private readonly sink: RelaySink,
+  ) {
+    this.more = () => upstream.more?.();
+  }
+
+  data(chunk: Buffer): boolean {
+    this.sink.bytesOut += chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.more);
+    return false;
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  fail(): void {
+    this.res.destroy();
+  }
 }
 
 /**

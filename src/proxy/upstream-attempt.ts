@@ -200,13 +200,11 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
   }
 
   onData(chunk: Buffer): boolean {
-    return this.response!.push(chunk);
+    return this.response!.chunk(chunk);
   }
 
   onComplete(): void {
-    const res = this.response!;
-    res.complete = true;
-    res.push(null);
+    this.response!.whole();
   }
 
   onError(err: Error): void {
@@ -214,7 +212,7 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
     this.feed?.detach();
     if (this.response) {
       // After the head: the relay sees the body fail and closes the client connection.
-      if (!this.response.complete) this.response.destroy(attemptError(err));
+      this.response.fail(attemptError(err));
       return;
     }
     if (this.settled) return;

@@ -54,9 +54,24 @@ export interface UpstreamControl {
   abort(err: Error): void;
 }
 
+/**
+ * Where the body goes when nothing needs it as a stream (no rewriting): straight to the client's
+ * response, chunk by chunk as undici hands it over, without a stream and a pipe in between
+ * (bench: a third of the floor's CPU per request). `data` returns false to pause the upstream
+ * until `UpstreamResponse.more()`.
+ */
+export interface BodySink {
+  data(chunk: Buffer): boolean;
+  /** The whole body arrived. */
+  end(): void;
+  /** The body failed after the head (a reset, a short body): the client's connection must end. */
+  fail(err: Error): void;
+}
+
 export class UpstreamResponse extends Readable {
   /** The whole body arrived (node's IncomingMessage.complete). */
   complete = false;
+  private sink: BodySink | undefined;
 
   constructor(
     readonly statusCode: number,
@@ -65,6 +80,41 @@ export class UpstreamResponse extends Readable {
     private readonly control: UpstreamControl,
   ) {
     super();
+  }
+
+  /**
+   * From now on the body goes to `sink`, never through the stream. Only before any of it arrived;
+   * false when that moment has passed (the body is then read as a stream).
+   */
+  deliverTo(sink: BodySink): boolean {
+    if (this.complete || this.readableLength > 0 || this.destroyed || this.readableFlowing !== null)
+      return false;
+    this.sink = sink;
+    return true;
+  }
+
+  /** A sink that paused the upstream takes more. */
+  more(): void {
+    this.control.resume();
+  }
+
+  /** From the attempt: a body chunk; false pauses the upstream. */
+  chunk(chunk: Buffer): boolean {
+    return this.sink ? this.sink.data(chunk) : this.push(chunk);
+  }
+
+  /** From the attempt: the body is whole. */
+  whole(): void {
+    this.complete = true;
+    if (this.sink) this.sink.end();
+    else this.push(null);
+  }
+
+  /** From the attempt: the body failed. With a sink the stream has no reader to tell (nor an error listener). */
+  fail(err: Error): void {
+    if (this.complete) return;
+    if (this.sink) this.sink.fail(err);
+    else this.destroy(err);
   }
 
   override _read(): void {

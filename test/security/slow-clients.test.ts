@@ -21,6 +21,8 @@ const HOST = '127.0.0.7';
 const P = '/api/v1/namespaces/team-a/services/web:http/proxy';
 /** The longest a scripted quiet backend stays quiet: well past sendTimeout. */
 const QUIET_MS = 1500;
+/** /big's length: 128 MiB. */
+const BIG = 128 * 1024 * 1024;
 
 let h: Harness;
 let upstream: http.Server;
@@ -37,6 +39,21 @@ before(async () => {
       const piece = Buffer.alloc(64 * 1024, 'x');
       const pump = () => {
         while (!res.destroyed && res.write(piece));
+      };
+      res.on('drain', pump);
+      pump();
+    } else if (req.url === '/big') {
+      // A finite body far larger than every buffer between the two (socket buffers, stream marks):
+      // only a gateway that stops reading when its client does keeps the upstream from finishing it.
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG });
+      const piece = Buffer.alloc(256 * 1024, 'z');
+      let sent = 0;
+      const pump = () => {
+        while (!res.destroyed && sent < BIG) {
+          sent += piece.length;
+          if (!res.write(piece)) return;
+        }
+        if (sent >= BIG) res.end();
       };
       res.on('drain', pump);
       pump();
@@ -107,6 +124,17 @@ describe('a client that stops reading', () => {
     const { socket } = await stallingClient(`GET ${P}/flood HTTP/1.1\r\nHost: x\r\n\r\n`, 64 * 1024);
     await eventually(() => ended.some((e) => e.what === '/flood' && e.cut), 10_000, 20);
     await eventually(() => socket.destroyed || socket.readableEnded || h.gateway.server.listening, 1000);
+    socket.destroy();
+  });
+
+  test('a large response it stops reading is not taken from the upstream whole (backpressure)', async () => {
+    const { socket } = await stallingClient(`GET ${P}/big HTTP/1.1\r\nHost: x\r\n\r\n`, 64 * 1024);
+    // sendTimeout ends it; had the gateway kept reading, the upstream would have finished first.
+    await eventually(() => ended.some((e) => e.what === '/big'), 10_000, 20);
+    assert.deepEqual(
+      ended.filter((e) => e.what === '/big'),
+      [{ what: '/big', cut: true }],
+    );
     socket.destroy();
   });
 
