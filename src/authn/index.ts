@@ -44,6 +44,12 @@ export interface Authentication {
    * (merged into the response at writeHead, whatever the proxy sets).
    */
   authenticate(req: IncomingMessage, res?: ServerResponse): Promise<Identity | undefined>;
+  /**
+   * What `authenticate` would answer, at once, for a bearer JWT verified before and still
+   * remembered (the common case: a CI job's or script's burst); undefined when it must be asked
+   * (anything else, a refusal included). Counted as `authenticate` counts. Never throws.
+   */
+  knownBearer(req: IncomingMessage): Identity | undefined;
   /** /auth/login, /auth/callback, /auth/logout, /auth/whoami, the terminal's /auth/cli/… and /auth/device (mount at the app root). */
   router: express.Router;
   /**
@@ -111,7 +117,9 @@ export async function createAuthentication(
   const session = authn.session;
   const cookieBase = session?.cookieName ?? 'kube_bastion';
 
-  const count = (method: string, result: string) => deps.metrics?.authentications.inc({ method, result });
+  const count = countOnce((method: string, result: string) =>
+    deps.metrics?.authentications.labels({ method, result }),
+  );
   const terminal = browser
     ? await attachTerminalSignIn(config, { ...deps, clock, loginPath: LOGIN_PATH }, browser)
     : undefined;
@@ -145,6 +153,14 @@ export async function createAuthentication(
     }
   }
 
+  function knownBearer(req: IncomingMessage): Identity | undefined {
+    const token = bearerToken(req);
+    if (token === undefined || !bearer.enabled || terminal?.recognizes(token)) return undefined;
+    const identity = bearer.remembered(token);
+    if (identity) count(identity.method, 'success');
+    return identity;
+  }
+
   const router = express.Router();
   if (terminal) router.use(terminal.router);
   router.use(
@@ -172,6 +188,7 @@ export async function createAuthentication(
 
   return {
     authenticate,
+    knownBearer,
     liveness,
     router,
     isSessionCookie: (name) => isGatewayCookieName(name, cookieBase),
@@ -182,6 +199,17 @@ export async function createAuthentication(
       browser?.idp.close();
       await Promise.allSettled([browser?.store.close(), browser?.hosts?.close(), terminal?.close()]);
     },
+  };
+}
+
+/** prom-client hashes a label set on every inc(): its children, kept per (method, result), do not. */
+function countOnce(child: (method: string, result: string) => { inc(): void } | undefined) {
+  const children = new Map<string, { inc(): void } | undefined>();
+  return (method: string, result: string) => {
+    const key = `${method} ${result}`;
+    let c = children.get(key);
+    if (c === undefined && !children.has(key)) children.set(key, (c = child(method, result)));
+    c?.inc();
   };
 }
 

@@ -33,8 +33,8 @@ export interface ReviewerOptions {
 }
 
 export interface SubjectAccessReviewer {
-  /** The answer, from cache or shared with an identical review in flight when possible. */
-  review(attrs: RequestAttributes, budget?: ReviewBudget): Promise<Decision>;
+  /** A cached answer at once; otherwise the review's, shared with an identical one in flight when possible. */
+  review(attrs: RequestAttributes, budget?: ReviewBudget): Decision | Promise<Decision>;
   /** Reviews actually sent to the API server (tests, metrics). */
   readonly sent: number;
   /** Answers held now (at most `maxEntries`). */
@@ -141,7 +141,7 @@ export function createSubjectAccessReviewer(
     review(attrs, budget) {
       const key = cacheKey(attrs);
       const cached = cache.get(key);
-      if (cached) return Promise.resolve(cached);
+      if (cached) return cached;
       const shared = inFlight.joining(key);
       if (shared) return shared;
       if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());

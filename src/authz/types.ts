@@ -10,5 +10,9 @@ export interface AuthorizeOptions {
 }
 
 export interface Authorizer {
-  authorize(attrs: RequestAttributes, options?: AuthorizeOptions): Promise<Decision>;
+  /**
+   * A decision the gateway makes alone (the static rules, a cached SubjectAccessReview answer)
+   * comes at once, without a promise (this runs on every request); one that must be asked, later.
+   */
+  authorize(attrs: RequestAttributes, options?: AuthorizeOptions): Decision | Promise<Decision>;
 }

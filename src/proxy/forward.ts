@@ -22,7 +22,7 @@ import { exchange, type Forwarded } from './exchange.js';
 import { carriesBody, framingHeader, requestFraming } from './framing.js';
 import { upstreamRequestHeaderList, upstreamRequestHeaders, type UpstreamHeaderOptions } from './headers.js';
 import { routedAuthority } from './host-route.js';
-import type { ResponseRewriter } from './relay.js';
+import type { RelayRequest, ResponseRewriter } from './relay.js';
 import type { Endpoint, Target } from '../request/target.js';
 import { createUpgradeForwarder } from './upgrade-forwarder.js';
 import { UpstreamPools } from './upstream-pool.js';
@@ -65,8 +65,8 @@ export interface ForwarderOptions {
   publicHost: string;
   isReservedHeader: (normalizedName: string) => boolean;
   isSessionCookie: (name: string) => boolean;
-  /** Identity headers and signed assertion for this caller and target. */
-  identityHeaders: (ctx: RequestContext) => Promise<Record<string, string>>;
+  /** Identity headers and signed assertion for this caller and target (at once when signed before). */
+  identityHeaders: (ctx: RequestContext) => Record<string, string> | Promise<Record<string, string>>;
   /** Key for session affinity (client IP or user). */
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
   /** Largest request body streamed upstream (0: unlimited); a declared larger one is refused earlier. */
@@ -142,9 +142,12 @@ export function createForwarder(o: ForwarderOptions) {
     const upstream = upstreamOf(req, ctx, false);
     // Built once, as the flat list undici writes; identity names were dropped from the client's.
     const headers = upstreamRequestHeaderList(req.headers, upstream.options);
-    const identity = await o.identityHeaders(ctx);
-    // The client may have left while identity headers were made: send nothing upstream then.
-    ctx.signal.throwIfAborted();
+    let identity = o.identityHeaders(ctx);
+    if (identity instanceof Promise) {
+      identity = await identity;
+      // The client may have left while the assertion was signed: send nothing upstream then.
+      ctx.throwIfCancelled();
+    }
     for (const name in identity) headers.push(name, identity[name]);
     // A body without a length goes chunked: undici writes that framing itself.
     if (framing.body !== 'chunked') headers.push(...framingHeader(framing, method));
@@ -167,16 +170,7 @@ export function createForwarder(o: ForwarderOptions) {
       req,
       res,
       // What the relay and rewriter read; the endpoint is set once one answers.
-      {
-        id: ctx.id,
-        method: ctx.method,
-        url: ctx.url,
-        via: ctx.via,
-        host: ctx.host,
-        proxyPath: ctx.proxyPath,
-        target,
-        endpoint: undefined,
-      },
+      new RelayView(ctx, target),
     );
   }
 
@@ -203,6 +197,32 @@ export function createForwarder(o: ForwarderOptions) {
       websockets.close();
     },
   };
+}
+
+/** What the relay and the rewriter read of a request (RelayRequest); the exchange sets the endpoint. */
+class RelayView implements RelayRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly via: 'path' | 'host';
+  readonly host: string | undefined;
+  readonly proxyPath: RequestContext['proxyPath'];
+  endpoint: Endpoint | undefined = undefined;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    readonly target: Target,
+  ) {
+    this.method = ctx.method;
+    this.url = ctx.url;
+    this.via = ctx.via;
+    this.host = ctx.host;
+    this.proxyPath = ctx.proxyPath;
+  }
+
+  /** Made on demand (RequestContext.id): only a rewriter's log line reads it. */
+  get id(): string {
+    return this.ctx.id;
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import type { ProxyPath } from '../request/proxy-path.js';
 import { resolveNodeTarget, type NodeResolveOptions } from './node-target.js';
 import { PodAddressCheck, type PodCheckResult } from './pod-address-check.js';
 import { ServiceEndpoints } from './service-endpoints.js';
-import type { Target } from '../request/target.js';
+import type { Endpoint, Target } from '../request/target.js';
 
 export interface ResolveOptions extends NodeResolveOptions {
   state: ClusterState;
@@ -38,14 +38,20 @@ export function createTargetResolver(o: ResolveOptions) {
     now: o.now,
   });
   const endpoints = new ServiceEndpoints({ ...o, check, recheckAfterMs });
-  async function resolveTarget(path: ProxyPath): Promise<Target> {
-    switch (path.kind) {
-      case 'services':
-        return resolveServiceTarget(path, { state: o.state, endpoints });
-      case 'pods':
-        return resolvePodTarget(path, await o.state.pod(path.namespace, path.name), o.mayDial);
-      case 'nodes':
-        return resolveNodeTarget(path, await o.state.node(path.name), o);
+  /** A Service whose endpoints are known answers at once (no promise); errors always come as a rejection. */
+  function resolveTarget(path: ProxyPath): Target | Promise<Target> {
+    try {
+      switch (path.kind) {
+        case 'services':
+          return resolveServiceTarget(path, { state: o.state, endpoints });
+        case 'pods':
+          return o.state.pod(path.namespace, path.name).then((pod) => resolvePodTarget(path, pod, o.mayDial));
+        case 'nodes':
+          return o.state.node(path.name).then((node) => resolveNodeTarget(path, node, o));
+      }
+    } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown (GatewayErrors)
+      return Promise.reject(err);
     }
   }
   /** Endpoint-to-Pod confirmations held (a bounded cache, for kube_bastion_cache_entries). */
@@ -68,20 +74,31 @@ export function servicePortName(service: V1Service, path: ProxyPath): string {
   return path.port;
 }
 
-export async function resolveServiceTarget(
+/** Throws (at once) what the Service and its slices rule out; the endpoints may need waiting for. */
+export function resolveServiceTarget(
   path: ProxyPath,
   o: { state: ClusterState; endpoints: ServiceEndpoints },
-): Promise<Target> {
+): Target | Promise<Target> {
   const service = o.state.service(path.namespace, path.name);
   if (!service) throw notFound('services', path.name);
   const portName = servicePortName(service, path);
   const slices = o.state.endpointSlices(path.namespace, path.name);
   if (slices.length === 0) throw serviceUnavailable(`no endpoints available for service "${path.name}"`);
+  const known = o.endpoints.known(slices, portName, path.namespace);
+  if (known) return serviceTarget(path, service, portName, known);
+  return o.endpoints
+    .endpoints(slices, portName, path.namespace)
+    .then((endpoints) => serviceTarget(path, service, portName, endpoints));
+}
 
-  const endpoints = await o.endpoints.endpoints(slices, portName, path.namespace);
+function serviceTarget(
+  path: ProxyPath,
+  service: V1Service,
+  portName: string,
+  endpoints: readonly Endpoint[],
+): Target {
   if (endpoints.length === 0)
     throw serviceUnavailable(`no endpoints available for service "${path.segment}"`);
-
   const affinity =
     service.spec?.sessionAffinity === 'ClientIP'
       ? { timeoutSeconds: service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800 }

@@ -88,6 +88,16 @@ export class ServiceEndpoints {
     return this.build(listing, slices, portName);
   }
 
+  /**
+   * The same list, at once, when nothing must be waited for or started first (the listing was
+   * checked and its recheck is not due); undefined otherwise: ask `endpoints`.
+   */
+  known(slices: readonly V1EndpointSlice[], portName: string, namespace: string): readonly Endpoint[] | undefined {
+    const listing = this.listingOf(slices, namespace);
+    if (!listing.checked || this.now() >= listing.nextCheck) return undefined;
+    return this.build(listing, slices, portName);
+  }
+
   private listingOf(slices: readonly V1EndpointSlice[], namespace: string): Listing {
     let listing = this.listings.get(slices);
     if (!listing) {

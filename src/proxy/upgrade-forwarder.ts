@@ -129,7 +129,7 @@ export function createUpgradeForwarder(o: UpgradeForwarderOptions) {
     if (!endpoint) throw serviceUnavailable(`no endpoints available for service "${target.segment}"`);
     ctx.endpoint = endpoint;
     const prepared = await o.prepare(req, ctx);
-    ctx.signal.throwIfAborted();
+    ctx.throwIfCancelled();
     const done = once(o.picker.start(target, endpoint));
     upgrades.add(socket);
     socket.once('close', () => upgrades.delete(socket));

@@ -14,7 +14,7 @@ import type { TunnelAudit } from './tunnel.js';
  * the audit log and the metrics.
  */
 export interface RequestContext {
-  id: string;
+  readonly id: string;
   startedAt: bigint;
   method: string;
   /** The request target as received (the forwarder rewrites req.url). */
@@ -48,7 +48,11 @@ export interface RequestContext {
    * have emitted 'close': the pipeline checks this after each await, so a
    * cancelled request is never sent upstream. The reason is a ClientClosedRequest.
    */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
+  /** Why the request was cancelled (a ClientClosedRequest), once its client went away; the signal's reason. */
+  readonly cancelled: GatewayError | undefined;
+  /** Throws `cancelled` if set: the pipeline's check after each await. */
+  throwIfCancelled(): void;
   /** Marks the request as cancelled by its client (the pipeline calls it on 'close'). */
   cancel(): void;
 }
@@ -65,22 +69,71 @@ export function newRequestContext(
   upgrade = false,
   client?: ClientAddress,
 ): RequestContext {
-  const given = req.headers['x-request-id'];
-  const cancellation = new AbortController();
-  return {
-    id: typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID(),
-    startedAt: process.hrtime.bigint(),
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    host: req.headers.host,
-    client: client ?? peerAddress(req),
-    via: 'path',
-    retries: 0,
-    upgrade,
-    bytes: 0,
-    signal: cancellation.signal,
-    cancel: () => cancellation.abort(clientClosedRequest()),
-  };
+  return new Context(req, upgrade, client ?? peerAddress(req));
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The hot path makes one per request: the AbortController behind `signal` is made only for the few
+ * that listen (an upgrade waiting for its backend), the rest read `cancelled`.
+ */
+class Context implements RequestContext {
+  /** The client's X-Request-Id when it is usable; otherwise one is made when first read. */
+  private given: string | undefined;
+  startedAt = process.hrtime.bigint();
+  method: string;
+  url: string;
+  host: string | undefined;
+  via: 'path' | 'host' = 'path';
+  hostAmbiguity?: GatewayError;
+  page?: boolean;
+  proxyPath?: ProxyPath;
+  identity?: Identity;
+  attributes?: RequestAttributes;
+  decision?: Decision;
+  target?: Target;
+  endpoint?: Endpoint;
+  retries = 0;
+  bytes = 0;
+  tunnel?: TunnelAudit;
+  cancelled: GatewayError | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+
+  constructor(
+    req: IncomingMessage,
+    readonly upgrade: boolean,
+    readonly client: ClientAddress,
+  ) {
+    const given = req.headers['x-request-id'];
+    if (typeof given === 'string' && REQUEST_ID.test(given)) this.given = given;
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    this.host = req.headers.host;
+  }
+
+  /** Most requests are never asked for it (no log line at the default level, no error): made on demand. */
+  get id(): string {
+    return (this.given ??= randomUUID());
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort(this.cancelled);
+    }
+    return this.controller.signal;
+  }
+
+  throwIfCancelled(): void {
+    if (this.cancelled) throw this.cancelled;
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = clientClosedRequest();
+    this.controller?.abort(this.cancelled);
+  }
 }
 
 /** The connection's peer, as the client address when no trusted proxy names another. */

@@ -47,6 +47,16 @@ export function withAuthenticatedGroup(identity: Identity): Identity {
  * apart whatever characters it holds.
  */
 export function identityCacheKey(identity: Omit<Identity, 'method'>): string {
+  // An identity is not changed once made (a new one is made instead): the token cache hands the
+  // same object to every request with that token, so its key is computed once.
+  let key = keys.get(identity);
+  if (key === undefined) keys.set(identity, (key = computeKey(identity)));
+  return key;
+}
+
+const keys = new WeakMap<object, string>();
+
+function computeKey(identity: Omit<Identity, 'method'>): string {
   const extra = Object.keys(identity.extra)
     .sort()
     .map((k) => [k, [...(identity.extra[k] ?? [])].sort()]);

@@ -163,20 +163,23 @@ export async function assembleGateway(config: Config, o: AssemblyOptions): Promi
   const pipeline = createPipeline(
     {
       route,
-      authenticate: async (req, _ctx, res) => {
-        const who = (await authentication.authenticate(req, res)) ?? anonymous;
-        if (!who) throw unauthorized();
-        return who;
-      },
+      // A bearer token verified before answers at once; anything else is asked (and awaited).
+      authenticate: (req, _ctx, res) =>
+        authentication.knownBearer(req) ??
+        authentication.authenticate(req, res).then((who = anonymous) => {
+          if (!who) throw unauthorized();
+          return who;
+        }),
       attributes: (req, path, who, upgrade) => requestAttributes(req.method ?? 'GET', path, who, upgrade),
       authorize: (attrs) => authorizer.authorize(attrs),
       admit,
-      resolve: async (path, ctx) => {
+      resolve: (path, ctx) => {
         // An ambiguous host is refused only here, after authorization: an outsider learns nothing of what exists.
         if (ctx.hostAmbiguity) throw ctx.hostAmbiguity;
-        const target = await resolveTarget(path);
+        const target = resolveTarget(path);
+        if (path.subresource !== 'portforward') return target;
         // A tunnel may reach only the ports tunnels.ports allows: refused here, before the upgrade.
-        return path.subresource === 'portforward' ? tunnels.admitTarget(target) : target;
+        return Promise.resolve(target).then((t) => tunnels.admitTarget(t));
       },
       // The forwarder returns what it learned; the request's record is kept here.
       forward: async (req, res, ctx) => {

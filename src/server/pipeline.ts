@@ -22,14 +22,17 @@ import { CLIENT_CLOSED_REQUEST, newRequestContext, type RequestContext } from '.
 export interface Stages {
   /** Proxy URL or host route → ProxyPath; undefined for the gateway's own pages. Throws 400/404. */
   route(req: IncomingMessage, ctx: RequestContext): ProxyPath | undefined;
-  /** Throws 401 for missing or invalid credentials; `res` (absent for upgrades) carries refreshed session cookies. */
-  authenticate(req: IncomingMessage, ctx: RequestContext, res?: ServerResponse): Promise<Identity>;
+  /**
+   * Throws 401 for missing or invalid credentials; `res` (absent for upgrades) carries refreshed session cookies.
+   * The stages below may answer at once (no promise) when they can: the pipeline awaits only promises.
+   */
+  authenticate(req: IncomingMessage, ctx: RequestContext, res?: ServerResponse): Identity | Promise<Identity>;
   /** The attributes to authorize (verb from the method, upgrade as create, …). */
   attributes(req: IncomingMessage, path: ProxyPath, identity: Identity, upgrade: boolean): RequestAttributes;
-  authorize(attrs: RequestAttributes, req: IncomingMessage): Promise<Decision>;
+  authorize(attrs: RequestAttributes, req: IncomingMessage): Decision | Promise<Decision>;
   /** Checks that only apply once the caller may proceed (405, dryRun, CSRF). Throws. */
   admit(req: IncomingMessage, ctx: RequestContext): void;
-  resolve(path: ProxyPath, ctx: RequestContext): Promise<Target>;
+  resolve(path: ProxyPath, ctx: RequestContext): Target | Promise<Target>;
   forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void>;
   /** Resolves, once the connection is over, with what the client got: 101, or the backend's refusal. */
   forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RequestContext): Promise<number>;
@@ -70,6 +73,9 @@ const ADMISSION_REFUSED_BY: Record<number, string> = {
 /** What the audit records when authorization could not be asked (the SubjectAccessReview failed closed). */
 const AUTHORIZATION_UNAVAILABLE_BY = 'kubernetes-rbac-unavailable';
 
+/** A stage's answer that comes later (the stages' own promises are native); awaiting one already there would cost a turn. */
+const later = <T>(v: T | Promise<T>): v is Promise<T> => v instanceof Promise;
+
 /** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
 async function admitAndResolve(
   stages: Stages,
@@ -79,26 +85,34 @@ async function admitAndResolve(
   res?: ServerResponse,
 ): Promise<void> {
   const path = ctx.proxyPath!;
-  ctx.identity = await stages.authenticate(req, ctx, res);
-  ctx.signal.throwIfAborted();
+  const who = stages.authenticate(req, ctx, res);
+  ctx.identity = later(who) ? await who : who;
+  ctx.throwIfCancelled();
   ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
-  ctx.decision = await decide(stages, req, ctx);
-  ctx.signal.throwIfAborted();
+  const decision = decide(stages, req, ctx);
+  ctx.decision = later(decision) ? await decision : decision;
+  ctx.throwIfCancelled();
   if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
   admit(stages, req, ctx);
-  ctx.target = await stages.resolve(path, ctx);
-  ctx.signal.throwIfAborted();
+  const target = stages.resolve(path, ctx);
+  ctx.target = later(target) ? await target : target;
+  ctx.throwIfCancelled();
 }
 
 /** An authorizer that cannot answer fails closed (503): a denial, and audited as one. */
-async function decide(stages: Stages, req: IncomingMessage, ctx: RequestContext): Promise<Decision> {
+function decide(stages: Stages, req: IncomingMessage, ctx: RequestContext): Decision | Promise<Decision> {
   try {
-    return await stages.authorize(ctx.attributes!, req);
+    const decision = stages.authorize(ctx.attributes!, req);
+    return later(decision) ? decision.catch((err: unknown) => failClosed(ctx, err)) : decision;
   } catch (err) {
-    const e = asGatewayError(err);
-    ctx.decision = { allowed: false, by: AUTHORIZATION_UNAVAILABLE_BY, reason: e.message };
-    throw e;
+    return failClosed(ctx, err);
   }
+}
+
+function failClosed(ctx: RequestContext, err: unknown): never {
+  const e = asGatewayError(err);
+  ctx.decision = { allowed: false, by: AUTHORIZATION_UNAVAILABLE_BY, reason: e.message };
+  throw e;
 }
 
 /** Refusals after an allowing decision (405, dryRun, CSRF, 413) replace it: they are denials too. */
@@ -114,7 +128,7 @@ function admit(stages: Stages, req: IncomingMessage, ctx: RequestContext): void 
 
 /** The status the client got; 499 when it left before any response header was sent. */
 function statusSent(res: ServerResponse, ctx: RequestContext): number {
-  return ctx.signal.aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
+  return ctx.cancelled !== undefined && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
@@ -196,7 +210,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: GatewayError): void {
-    if (ctx.signal.aborted && !res.headersSent) return cancelled(ctx);
+    if (ctx.cancelled !== undefined && !res.headersSent) return cancelled(ctx);
     const onHost = ctx.via === 'host' && err.status === 401 && hooks.hostLoginPath;
     sendError(req, res, err, {
       loginPath: onHost ? hooks.hostLoginPath : hooks.loginPath,
@@ -209,7 +223,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
 
   /** A request its client gave up on: nothing more is sent; logged as 499. */
   function cancelled(ctx: RequestContext): void {
-    hooks.finished(ctx, CLIENT_CLOSED_REQUEST, ctx.bytes, ctx.signal.reason as GatewayError);
+    hooks.finished(ctx, CLIENT_CLOSED_REQUEST, ctx.bytes, ctx.cancelled);
   }
 
   /** Every upgrade request; as for requests, an unexpected exception ends only this connection. */
@@ -236,7 +250,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       hooks.upgrading?.(req, socket, ctx);
       status = await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {
-      if (ctx.signal.aborted) {
+      if (ctx.cancelled !== undefined) {
         socket.destroy(); // only half-closed by the client, it would stay open for ever
         return cancelled(ctx);
       }

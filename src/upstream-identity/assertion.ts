@@ -20,7 +20,8 @@ import type { Target } from '../request/target.js';
 import { createKeyRing, type KeyRing } from './signing-keys.js';
 
 export interface AssertionSigner {
-  sign(identity: Identity, audience: string): Promise<string>;
+  /** A token signed before and not yet due for renewal comes at once (this runs on every request). */
+  sign(identity: Identity, audience: string): string | Promise<string>;
   jwks(): { keys: JWK[] };
   close(): void;
 }
@@ -63,7 +64,7 @@ export async function createAssertionSigner(
       logger: deps.logger,
       now,
     }));
-  const cache = boundedCache<string, { token: Promise<string>; renewAt: number }>({
+  const cache = boundedCache<string, { token: Promise<string>; signed?: string; renewAt: number }>({
     max: deps.maxCached ?? 10_000,
   });
   const lifetime = Math.max(1, Math.floor(ttl / 1000));
@@ -88,12 +89,19 @@ export async function createAssertionSigner(
       const t = now();
       const cacheKey = `${keys.current().kid}\n${audience}\n${identityCacheKey(identity)}`;
       const hit = cache.get(cacheKey);
-      if (hit && t < hit.renewAt) return hit.token;
+      if (hit && t < hit.renewAt) return hit.signed ?? hit.token;
       const issuedAt = Math.floor(t / 1000);
       const token = mint(identity, audience, issuedAt);
       // Renew after three quarters of the lifetime, measured from the (rounded-down) iat.
-      cache.set(cacheKey, { token, renewAt: issuedAt * 1000 + (lifetime * 1000 * 3) / 4 });
-      token.catch(() => cache.delete(cacheKey));
+      const entry: { token: Promise<string>; signed?: string; renewAt: number } = {
+        token,
+        renewAt: issuedAt * 1000 + (lifetime * 1000 * 3) / 4,
+      };
+      cache.set(cacheKey, entry);
+      token.then(
+        (signed) => (entry.signed = signed),
+        () => cache.delete(cacheKey),
+      );
       return token;
     },
     jwks: () => ({ keys: keys.published() }),

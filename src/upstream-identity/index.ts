@@ -23,11 +23,14 @@ export { SigningKeyError } from './signing-keys.js';
 export interface UpstreamIdentity {
   /** True for identity/assertion header names in any case or `_`/`-` spelling, custom names included. */
   isReservedHeader(name: string): boolean;
-  /** The identity headers plus, when enabled, the signed assertion for this target. */
+  /**
+   * The identity headers plus, when enabled, the signed assertion for this target: at once when the
+   * assertion was signed before (the common case), later when it must be signed now.
+   */
   headersFor(
     identity: Identity,
     target: Pick<Target, 'kind' | 'namespace' | 'name'>,
-  ): Promise<Record<string, string>>;
+  ): Record<string, string> | Promise<Record<string, string>>;
   /** The public keys for /.well-known/jwks.json (empty when assertions are off). */
   jwks(): { keys: AssertionSignerJWK[] };
   close(): void;
@@ -44,10 +47,18 @@ export async function createUpstreamIdentity(
   const assertionHeader = upstream.assertion.header;
   return {
     isReservedHeader: reservedHeaderMatcher(upstream),
-    async headersFor(identity, target) {
+    headersFor(identity, target) {
       const headers = identityHeaders(identity, upstream.identityHeaders);
-      if (signer) headers[assertionHeader] = await signer.sign(identity, assertionAudience(target));
-      return headers;
+      if (!signer) return headers;
+      const token = signer.sign(identity, assertionAudience(target));
+      if (typeof token === 'string') {
+        headers[assertionHeader] = token;
+        return headers;
+      }
+      return token.then((signed) => {
+        headers[assertionHeader] = signed;
+        return headers;
+      });
     },
     jwks: () => signer?.jwks() ?? { keys: [] },
     close: () => signer?.close(),

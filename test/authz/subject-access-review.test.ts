@@ -198,7 +198,7 @@ test('concurrent identical reviews are collapsed into one', async () => {
   clock += 3_600_000;
   const start = reviews();
   const answers = await Promise.all(
-    Array.from({ length: 25 }, () => authz.authorize(attrs('GET', svc('team-a', 'api'), alice))),
+    Array.from({ length: 25 }, async () => authz.authorize(attrs('GET', svc('team-a', 'api'), alice))),
   );
   assert.ok(answers.every((a) => a.allowed));
   assert.equal(reviews() - start, 1);
@@ -215,13 +215,13 @@ test('with the API server failing or gone, cached answers hold until they expire
   assert.equal((await authz.authorize(get)).allowed, true, 'cached allow within the TTL');
   const uncached = attrs('POST', svc('team-a', 'other'), alice);
   await assert.rejects(
-    authz.authorize(uncached),
+    async () => authz.authorize(uncached),
     (err: unknown) => err instanceof GatewayError && err.status === 503,
   );
 
   await api.stop();
   clock += 61_000;
-  await assert.rejects(authz.authorize(get), (err: unknown) => {
+  await assert.rejects(async () => authz.authorize(get), (err: unknown) => {
     assert.ok(err instanceof GatewayError);
     assert.equal(err.status, 503);
     assert.equal(err.reason, 'ServiceUnavailable');
@@ -239,7 +239,7 @@ test('an API server that does not answer in time fails closed with 503', async (
   try {
     // The binding allows this, so a 503 (not an allow) shows the gateway gave up instead of waiting.
     await assert.rejects(
-      authz.authorize(attrs('GET', svc('team-a', 'slow'), alice)),
+      async () => authz.authorize(attrs('GET', svc('team-a', 'slow'), alice)),
       (err: unknown) => err instanceof GatewayError && err.status === 503,
     );
   } finally {

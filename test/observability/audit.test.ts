@@ -34,14 +34,14 @@ const alice: Identity = {
 };
 const SECRET_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.sig';
 
-function context(method: string, url: string, upgrade = false): RequestContext {
+function context(method: string, url: string, upgrade = false, id = 'req-1'): RequestContext {
   const req = {
     method,
     url,
     headers: {
       authorization: `Bearer ${SECRET_TOKEN}`,
       cookie: `kube_bastion=${SECRET_TOKEN}`,
-      'x-request-id': 'req-1',
+      'x-request-id': id,
     },
   } as unknown as IncomingMessage;
   const ctx = newRequestContext(req, upgrade);
@@ -170,8 +170,7 @@ test(
     const audit = createAuditLog({ enabled: true, file });
     try {
       for (const id of ['a', 'b', 'c']) {
-        const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/');
-        ctx.id = id;
+        const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/', false, id);
         ctx.decision = { allowed: true, by: 'rule[0]' };
         audit.record(ctx, 200, 1, 1);
       }

@@ -130,7 +130,7 @@ const resolve = createTargetResolver({
   allowSelectorless: false,
   lookupHost,
 });
-const at = (url: string) => resolve(parseProxyPath(url)!);
+const at = async (url: string) => resolve(parseProxyPath(url)!);
 const rejects = async (url: string, status: number, message: string) =>
   assert.rejects(at(url), (e: GatewayError) => e.status === status && e.message === message, url);
 

@@ -70,6 +70,15 @@ export class BearerAuthenticator {
     for (const { issuer } of this.issuers.values()) issuer.warmUp();
   }
 
+  /** The identity of a token verified before and still remembered; undefined otherwise (a refusal included). */
+  remembered(token: string): Identity | undefined {
+    try {
+      return this.cache.get(TokenCache.key(token));
+    } catch {
+      return undefined;
+    }
+  }
+
   async authenticate(token: string): Promise<Identity> {
     const key = TokenCache.key(token);
     const cached = this.cache.get(key);
