@@ -12,6 +12,7 @@ import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { isLoopbackURL } from '../config/schema/primitives.js';
+import { tallyKey } from '../observability/tally.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -117,9 +118,8 @@ export async function createAuthentication(
   const session = authn.session;
   const cookieBase = session?.cookieName ?? 'kube_bastion';
 
-  const count = countOnce((method: string, result: string) =>
-    deps.metrics?.authentications.labels({ method, result }),
-  );
+  const count = (method: string, result: string) =>
+    deps.metrics?.tallies.authentications.inc(tallyKey(method, result));
   const terminal = browser
     ? await attachTerminalSignIn(config, { ...deps, clock, loginPath: LOGIN_PATH }, browser)
     : undefined;
@@ -199,17 +199,6 @@ export async function createAuthentication(
       browser?.idp.close();
       await Promise.allSettled([browser?.store.close(), browser?.hosts?.close(), terminal?.close()]);
     },
-  };
-}
-
-/** prom-client hashes a label set on every inc(): its children, kept per (method, result), do not. */
-function countOnce(child: (method: string, result: string) => { inc(): void } | undefined) {
-  const children = new Map<string, { inc(): void } | undefined>();
-  return (method: string, result: string) => {
-    const key = `${method} ${result}`;
-    let c = children.get(key);
-    if (c === undefined && !children.has(key)) children.set(key, (c = child(method, result)));
-    c?.inc();
   };
 }
 

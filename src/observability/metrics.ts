@@ -4,6 +4,7 @@
  * `kube_bastion_` prefix.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Tally } from './tally.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -27,6 +28,12 @@ export function createMetrics() {
   const registry = new Registry();
   let sources: GaugeSources | undefined;
   collectDefaultMetrics({ register: registry, prefix: 'kube_bastion_' });
+  // The per-request counters count in plain numbers and hand them over when read (tally.ts).
+  const tallies = {
+    requests: new Tally((): Counter<'namespace' | 'kind' | 'code'> => m.requests, ['namespace', 'kind', 'code']),
+    authentications: new Tally((): Counter<'method' | 'result'> => m.authentications, ['method', 'result']),
+    decisions: new Tally((): Counter<'allowed' | 'by'> => m.decisions, ['allowed', 'by']),
+  };
   const m = {
     registry,
     requests: new Counter({
@@ -34,6 +41,7 @@ export function createMetrics() {
       help: 'Proxied requests by namespace, kind and status code.',
       labelNames: ['namespace', 'kind', 'code'] as const,
       registers: [registry],
+      collect: (): void => tallies.requests.flush(),
     }),
     requestDuration: new Histogram({
       name: 'kube_bastion_request_duration_seconds',
@@ -135,6 +143,7 @@ export function createMetrics() {
       help: 'Authentication outcomes by method.',
       labelNames: ['method', 'result'] as const,
       registers: [registry],
+      collect: (): void => tallies.authentications.flush(),
     }),
     cliTokens: new Counter({
       name: 'kube_bastion_cli_token_requests_total',
@@ -147,6 +156,7 @@ export function createMetrics() {
       help: 'Authorization decisions by outcome and deciding rule.',
       labelNames: ['allowed', 'by'] as const,
       registers: [registry],
+      collect: (): void => tallies.decisions.flush(),
     }),
     tunnelsOpen: new Gauge({
       name: 'kube_bastion_tunnels_open',
@@ -183,6 +193,8 @@ export function createMetrics() {
     },
     /** Whether a namespace may be a label value (request-labels.ts); none before the gauges are wired. */
     knowsNamespace: (namespace: string): boolean => sources?.knowsNamespace(namespace) ?? false,
+    /** requests, authentications and decisions as the request path counts them (tally.ts). */
+    tallies,
   };
   return m;
 }

@@ -8,27 +8,11 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestLabels, type RequestFacts } from '../observability/request-labels.js';
 import { elapsedMs, type RequestContext } from '../request/context.js';
+import { tallyKey } from '../observability/tally.js';
 
 /** What the audit log needs; kept structural so the audit module can evolve freely. */
 export interface AuditSink {
   record(ctx: RequestContext, status: number, bytes: number, durationMs: number): void;
-}
-
-/**
- * prom-client hashes the label set on every inc(): keep the children. Their
- * keys are bounded label sets; the cap only guards against a future label
- * that is not.
- */
-function childCache<C>(make: (key: string) => C, max = 5000) {
-  const children = new Map<string, C>();
-  return (key: string): C => {
-    let child = children.get(key);
-    if (!child) {
-      if (children.size >= max) children.clear();
-      children.set(key, (child = make(key)));
-    }
-    return child;
-  };
 }
 
 /** `rule[3]`, `kubernetes-rbac`, …: what the code writes; anything else would be a label nobody chose. */
@@ -46,11 +30,13 @@ function factsOf(ctx: RequestContext, status: number): RequestFacts {
 }
 
 export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditSink) {
-  const counterFor = childCache((key) =>
-    metrics.requests.labels(...(key.split('\n') as [string, string, string])),
-  );
-  const histogramFor = childCache((kind) => metrics.requestDuration.labels(kind));
-  const decisionFor = childCache((key) => metrics.decisions.labels(...(key.split('\n') as [string, string])));
+  // prom-client hashes the label set on every observe(): keep the children (one per kind).
+  const histograms = new Map<string, { observe(seconds: number): void }>();
+  const histogramFor = (kind: string) => {
+    let child = histograms.get(kind);
+    if (!child) histograms.set(kind, (child = metrics.requestDuration.labels(kind)));
+    return child;
+  };
 
   return function finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void {
     const ms = elapsedMs(ctx);
@@ -81,11 +67,11 @@ export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditS
         'request',
       );
     }
-    counterFor(`${labels.namespace}\n${labels.kind}\n${labels.code}`).inc();
+    metrics.tallies.requests.inc(tallyKey(labels.namespace, labels.kind, labels.code));
     histogramFor(labels.kind).observe(ms / 1000);
     // Retries are counted by the balancer as they happen.
     if (ctx.decision) {
-      decisionFor(`${ctx.decision.allowed}\n${decidedBy(ctx.decision.by)}`).inc();
+      metrics.tallies.decisions.inc(tallyKey(ctx.decision.allowed, decidedBy(ctx.decision.by)));
       audit?.record(ctx, status, bytes, ms);
     }
   };
