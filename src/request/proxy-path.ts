@@ -54,11 +54,12 @@ const NOT_FOUND = () => new GatewayError(404, 'NotFound', 'the server could not 
 export function splitSchemeNamePort(
   segment: string,
 ): { scheme: Scheme; name: string; port: string } | undefined {
+  const first = segment.indexOf(':');
+  // The usual segment, `web`, costs no split.
+  if (first === -1) return segment === '' ? undefined : { scheme: '', name: segment, port: '' };
   const parts = segment.split(':');
   if (parts.length > 3) return undefined;
-  const [scheme, name, port] = (
-    parts.length === 1 ? ['', parts[0], ''] : parts.length === 2 ? ['', ...parts] : parts
-  ) as [string, string, string];
+  const [scheme, name, port] = (parts.length === 2 ? ['', ...parts] : parts) as [string, string, string];
   if (name === '' || (scheme !== '' && scheme !== 'http' && scheme !== 'https')) return undefined;
   return { scheme: scheme, name, port };
 }
@@ -113,6 +114,9 @@ export function escapePath(binary: string): string {
 
 /** Go's path.Clean for a rooted path: resolves `.`, `..` (never above `/`) and `//`. */
 export function cleanPath(p: string): string {
+  // Nothing to resolve (no empty, `.` or `..` segment): only a trailing slash goes.
+  if (p.startsWith('/') && !p.includes('//') && !p.includes('/.'))
+    return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
   const out: string[] = [];
   for (const part of p.split('/')) {
     if (part === '' || part === '.') continue;
@@ -120,6 +124,15 @@ export function cleanPath(p: string): string {
     else out.push(part);
   }
   return '/' + out.join('/');
+}
+
+/** The path without its leading and trailing slashes. */
+function trimSlashes(p: string): string {
+  let start = 0;
+  let end = p.length;
+  while (start < end && p.charCodeAt(start) === 0x2f) start++;
+  while (end > start && p.charCodeAt(end - 1) === 0x2f) end--;
+  return start === 0 && end === p.length ? p : p.slice(start, end);
 }
 
 /**
@@ -150,7 +163,9 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
 
   const decoded = percentDecodeBytes(rawPath);
   if (decoded === undefined) throw badRequest(`invalid URL escape in "${rawPath}"`);
-  const parts = decoded.replace(/^\/+|\/+$/g, '').split('/');
+  // Pure ASCII (the usual URL): every part is its own UTF-8 reading.
+  const text = ASCII.test(decoded) ? (b: string) => b : utf8;
+  const parts = trimSlashes(decoded).split('/');
   if (parts[0] !== 'api' || parts[1] !== 'v1') throw NOT_FOUND();
 
   let kind: TargetKind;
@@ -158,7 +173,7 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
   let at: number;
   if (parts[2] === 'namespaces' && (parts[4] === 'services' || parts[4] === 'pods')) {
     kind = parts[4];
-    namespace = utf8(parts[3]);
+    namespace = text(parts[3]);
     at = 5;
   } else if (parts[2] === 'nodes') {
     kind = 'nodes';
@@ -169,31 +184,30 @@ export function parseProxyPath(url: string): ProxyPath | undefined {
   const subresource = subresourceAt(parts, at, kind);
   if (kind !== 'nodes' && namespace === '') throw badRequest('missing required namespace');
 
-  const segment = utf8(parts[at]);
+  const segment = text(parts[at]);
   const split = splitSchemeNamePort(segment);
   // A tunnel carries bytes, not HTTP: a scheme in its segment means nothing, so it is refused.
   if (!split || (subresource === 'portforward' && split.scheme !== '')) throw invalidRequest(kind, segment);
-  // Before anything else sees the request: a name no object can have is never a label, key or lookup.
-  checkNames({ kind, namespace, segment, ...split });
-
-  return {
+  let prefix = '';
+  for (let i = 0; i < at + 2; i++) prefix += '/' + escapePath(parts[i]);
+  const parsed: ProxyPath = {
     kind,
     subresource,
     namespace,
     segment,
-    ...split,
+    scheme: split.scheme,
+    name: split.name,
+    port: split.port,
     path:
       subresource === 'portforward'
         ? ''
         : upstreamPath(parts.slice(at + 2), decoded.length > 1 && decoded.endsWith('/')),
-    prefix:
-      '/' +
-      parts
-        .slice(0, at + 2)
-        .map(escapePath)
-        .join('/'),
+    prefix,
     rawQuery,
   };
+  // Before anything else sees the request: a name no object can have is never a label, key or lookup.
+  checkNames(parsed);
+  return parsed;
 }
 
 /**
