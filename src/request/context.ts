@@ -86,17 +86,9 @@ class Context implements RequestContext {
   url: string;
   host: string | undefined;
   via: 'path' | 'host' = 'path';
-  hostAmbiguity?: GatewayError;
-  page?: boolean;
-  proxyPath?: ProxyPath;
-  identity?: Identity;
-  attributes?: RequestAttributes;
-  decision?: Decision;
-  target?: Target;
-  endpoint?: Endpoint;
+  // The optional fields of RequestContext are added stage by stage, as the request moves along.
   retries = 0;
   bytes = 0;
-  tunnel?: TunnelAudit;
   cancelled: GatewayError | undefined = undefined;
   private controller: AbortController | undefined = undefined;
 

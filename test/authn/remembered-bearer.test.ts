@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { endpointSlice, pod, service } from '../support/fake-apiserver.js';
+import { webService } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
@@ -28,11 +28,7 @@ before(async () => {
   h = await startHarness({
     insecureNoAuth: false,
     clock,
-    objects: [
-      service('team-a', 'web', [{ name: 'http', port: 80, targetPort: web.port }]),
-      endpointSlice('team-a', 'web', [{ ip: web.host, pod: 'web-0' }], [{ name: 'http', port: web.port }]),
-      pod('team-a', 'web-0', web.host, [web.port]),
-    ],
+    objects: webService('team-a', 'web', web.host, web.port),
     config: {
       authentication: { jwt: [trustedIssuer(issuer, ca)] },
       authorization: { rules: [{ groups: ['ops'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] }] },

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { endpointSlice, pod, service } from '../support/fake-apiserver.js';
+import { webService } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
@@ -33,11 +33,7 @@ before(
     [issuer, web] = await Promise.all([startJwtIssuer(ca), startEchoServer({ host: '127.0.0.2' })]);
     h = await startHarness({
       insecureNoAuth: false,
-      objects: [
-        service('team-a', 'web', [{ name: 'http', port: 80, targetPort: web.port }]),
-        endpointSlice('team-a', 'web', [{ ip: web.host, pod: 'web-0' }], [{ name: 'http', port: web.port }]),
-        pod('team-a', 'web-0', web.host, [web.port]),
-      ],
+      objects: webService('team-a', 'web', web.host, web.port),
       config: {
         authentication: { jwt: [trustedIssuer(issuer, ca)] },
         authorization: {

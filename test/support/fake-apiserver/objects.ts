@@ -193,6 +193,20 @@ export function pod(
   };
 }
 
+/**
+ * The usual world of a test: Service `name` with one port `http` (80 → `port`), its EndpointSlice with one
+ * endpoint at `ip`, and the Pod `<name>-0` that owns that IP.
+ */
+export function webService(namespace: string, name: string, ip: string, port: number): KubeObjectOf[] {
+  return [
+    service(namespace, name, [{ name: 'http', port: 80, targetPort: port }]),
+    endpointSlice(namespace, name, [{ ip, pod: `${name}-0` }], [{ name: 'http', port }]),
+    pod(namespace, `${name}-0`, ip, [port]),
+  ];
+}
+
+type KubeObjectOf = ReturnType<typeof service> | ReturnType<typeof endpointSlice> | ReturnType<typeof pod>;
+
 export interface NodeAddressSpec {
   type: string;
   address: string;
