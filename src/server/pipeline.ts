@@ -73,8 +73,13 @@ const ADMISSION_REFUSED_BY: Record<number, string> = {
 /** What the audit records when authorization could not be asked (the SubjectAccessReview failed closed). */
 const AUTHORIZATION_UNAVAILABLE_BY = 'kubernetes-rbac-unavailable';
 
-/** A stage's answer that comes later (the stages' own promises are native); awaiting one already there would cost a turn. */
-const later = <T>(v: T | Promise<T>): v is Promise<T> => v instanceof Promise;
+/**
+ * A stage's answer that comes later; awaiting one already there would cost a turn. Any thenable
+ * counts, not only native promises: a thenable taken for an answer would be an identity or a
+ * decision that is not one.
+ */
+const later = <T>(v: T | PromiseLike<T>): v is PromiseLike<T> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';
 
 /** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
 async function admitAndResolve(
