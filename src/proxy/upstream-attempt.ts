@@ -78,15 +78,29 @@ export function connectDeadline(
   timeoutMs: number,
   on: { established(): void; expired(err: NodeJS.ErrnoException): void },
 ): () => void {
-  // Past the TCP connect, Go's wording (the apiserver passes it on).
-  const expire = () =>
+  let over = false;
+  // Past the TCP connect, Go's wording (the apiserver passes it on). A busy loop runs a due timer
+  // before it reads the sockets (libuv: timers, then poll): the verdict waits for that poll, so a
+  // connect the kernel finished in time is not called a connect timeout, nor a handshake that
+  // finished in time a timeout at all.
+  const verdict = () => {
+    if (over) return;
+    over = true;
     on.expired(codeError('ECONNECTTIMEOUT', socket.connecting ? 'connect timeout' : 'TLS handshake timeout'));
-  const timer = setTimeout(expire, timeoutMs);
-  socket.once(tls ? 'secureConnect' : 'connect', () => {
+  };
+  let waiting: NodeJS.Immediate | undefined;
+  const timer = setTimeout(() => (waiting = setImmediate(verdict)), timeoutMs);
+  const stop = () => {
+    over = true;
     clearTimeout(timer);
+    if (waiting) clearImmediate(waiting);
+  };
+  socket.once(tls ? 'secureConnect' : 'connect', () => {
+    if (over) return;
+    stop();
     on.established();
   });
-  return () => clearTimeout(timer);
+  return stop;
 }
 
 /** undici's errors in the words the forwarder (and the apiserver) use: codes decide retries and statuses. */
