@@ -30,7 +30,7 @@ function factsOf(ctx: RequestContext, status: number): RequestFacts {
 }
 
 export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditSink) {
-  // prom-client hashes the label set on every observe(): keep the children (one per kind).
+  // One prom-client child per kind, kept: labels(kind) would build its label object and closure per request.
   const histograms = new Map<string, { observe(seconds: number): void }>();
   const histogramFor = (kind: string) => {
     let child = histograms.get(kind);
