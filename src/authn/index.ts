@@ -25,6 +25,7 @@ import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
 import { IdentityProvider } from './oidc/identity-provider.js';
 import { LOGIN_PATH, createAuthRouter } from './oidc/router.js';
 import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
+import { TokenCache } from './token-cache.js';
 import { BrowserSessions } from './session/browser-sessions.js';
 import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
 import { SealedBox } from './session/sealed-box.js';
@@ -135,7 +136,8 @@ export async function createAuthentication(
           throw unauthorized(
             'bearer tokens are not accepted here (no authentication.jwt issuer is configured)',
           );
-        identity = await bearer.authenticate(token);
+        const missed = notRemembered.get(req);
+        identity = await bearer.authenticate(token, missed?.token === token ? missed.key : undefined);
       } else if (browser?.hosts?.isRoutedRequest(req)) {
         identity = await browser.hosts.authenticate(req, res); // a routed host's own cookie
       } else {
@@ -153,11 +155,15 @@ export async function createAuthentication(
     }
   }
 
+  // A token knownBearer hashed and did not find, with its key, for the full path to reuse: one hash per request.
+  const notRemembered = new WeakMap<IncomingMessage, { token: string; key: string }>();
   function knownBearer(req: IncomingMessage): Identity | undefined {
     const token = bearerToken(req);
     if (token === undefined || !bearer.enabled || terminal?.recognizes(token)) return undefined;
-    const identity = bearer.remembered(token);
+    const key = TokenCache.key(token);
+    const identity = bearer.remembered(key);
     if (identity) count(identity.method, 'success');
+    else notRemembered.set(req, { token, key });
     return identity;
   }
 

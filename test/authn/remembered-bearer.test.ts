@@ -6,7 +6,8 @@
  * recently it was remembered.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, mock, test } from 'node:test';
+import { TokenCache } from '../../src/authn/token-cache.js';
 import { webService } from '../support/fake-apiserver.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
@@ -31,7 +32,9 @@ before(async () => {
     objects: webService('team-a', 'web', web.host, web.port),
     config: {
       authentication: { jwt: [trustedIssuer(issuer, ca)] },
-      authorization: { rules: [{ groups: ['ops'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] }] },
+      authorization: {
+        rules: [{ groups: ['ops'], namespaces: ['team-a'], resources: ['services'], verbs: ['get'] }],
+      },
     },
   });
 });
@@ -70,4 +73,25 @@ test('a remembered token gets what the first request got, is counted each time, 
   clock.advance(120_000 + 5 * 60_000);
   const late = await get();
   assert.equal(late.status, 401, late.body);
+});
+
+test('a token met for the first time is hashed once on its way through, accepted or refused', async (t) => {
+  const exp = Math.floor(clock.now() / 1000) + 120;
+  const fresh = await issuer.mint({ aud: 'kube-bastion', sub: 'dave', groups: ['ops'], exp });
+  const key = mock.method(TokenCache, 'key');
+  t.after(() => key.mock.restore());
+
+  const accepted = await send(h.url, 'GET', P, { authorization: `Bearer ${fresh}` });
+  assert.equal(accepted.status, 200, accepted.body);
+  assert.equal(
+    key.mock.callCount(),
+    1,
+    'the remembered-token lookup and the full path hash the same token once',
+  );
+
+  // A junk flood is the case that matters: every token is new, and each costs its hash once, not twice.
+  key.mock.resetCalls();
+  const junk = await send(h.url, 'GET', P, { authorization: `Bearer ${'x'.repeat(4000)}` });
+  assert.equal(junk.status, 401, junk.body);
+  assert.equal(key.mock.callCount(), 1);
 });

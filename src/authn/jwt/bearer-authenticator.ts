@@ -70,17 +70,20 @@ export class BearerAuthenticator {
     for (const { issuer } of this.issuers.values()) issuer.warmUp();
   }
 
-  /** The identity of a token verified before and still remembered; undefined otherwise (a refusal included). */
-  remembered(token: string): Identity | undefined {
+  /**
+   * The identity of a token verified before and still remembered, by the token's `TokenCache.key`;
+   * undefined otherwise (a refusal included).
+   */
+  remembered(key: string): Identity | undefined {
     try {
-      return this.cache.get(TokenCache.key(token));
+      return this.cache.get(key);
     } catch {
       return undefined;
     }
   }
 
-  async authenticate(token: string): Promise<Identity> {
-    const key = TokenCache.key(token);
+  /** `key` is `TokenCache.key(token)` when the caller has it already (one hash per request, not two). */
+  async authenticate(token: string, key = TokenCache.key(token)): Promise<Identity> {
     const cached = this.cache.get(key);
     if (cached) return cached;
 

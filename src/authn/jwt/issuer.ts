@@ -170,6 +170,11 @@ function checkFiniteTimes(payload: JWTPayload): void {
   for (const claim of ['exp', 'nbf', 'iat'] as const) {
     const value = payload[claim];
     if (value !== undefined && !Number.isFinite(value))
-      throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a finite number`, payload, claim, 'invalid');
+      throw new errors.JWTClaimValidationFailed(
+        `"${claim}" claim must be a finite number`,
+        payload,
+        claim,
+        'invalid',
+      );
   }
 }
