@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -174,7 +175,7 @@ test(
         ctx.decision = { allowed: true, by: 'rule[0]' };
         audit.record(ctx, 200, 1, 1);
       }
-      // The file is written by the thread pool: wait for the lines, by watching, not by sleeping.
+      // The turn's lines are written after it: wait for them, by watching, not by sleeping.
       const ids = await new Promise<string[]>((resolve, reject) => {
         const look = () => {
           if (t.signal.aborted) return void reject(new Error('the lines never reached the file'));
@@ -196,6 +197,28 @@ test(
     }
   },
 );
+
+test('a line is in the file when its turn ends, even while the thread pool is busy (slow DNS, crypto, files)', async () => {
+  const file = join(dir, 'pool-busy.log');
+  const audit = createAuditLog({ enabled: true, file });
+  // Every thread of libuv's pool blocked in open() on a FIFO nobody writes: no asynchronous file write can finish.
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const fifos = Array.from({ length: threads }, (_, i) => join(dir, `pool-${i}.fifo`));
+  for (const fifo of fifos) assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const blocked = fifos.map((fifo) => open(fifo, 'r'));
+  try {
+    const ctx = context('GET', '/api/v1/namespaces/a/services/web/proxy/', false, 'while-busy');
+    ctx.decision = { allowed: true, by: 'rule[0]' };
+    audit.record(ctx, 200, 1, 1);
+    await new Promise(setImmediate); // the turn that recorded it has ended
+    assert.match(readFileSync(file, 'utf8'), /"requestId":"while-busy"/);
+  } finally {
+    // A writer for each FIFO releases the pool's threads.
+    for (const fifo of fifos) closeSync(openSync(fifo, 'w'));
+    await Promise.all(blocked.map(async (handle) => (await handle).close()));
+    await audit.close();
+  }
+});
 
 test('a process that exits in the turn it audited still has the line, in the file and on stdout', () => {
   const MODULE = new URL('../../src/observability/audit.ts', import.meta.url).pathname;
