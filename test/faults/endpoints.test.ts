@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { endpointSlice, pod, service } from '../support/fake-apiserver.js';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { startEchoPair, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send, type Reply } from '../support/http.js';
 
@@ -44,8 +44,10 @@ const svc = (name: string, ips: string[], port: number) => [
 
 before(
   async () => {
-    x = await startEchoServer({ host: '127.0.0.2', name: 'x' });
-    y = await startEchoServer({ host: '127.0.0.3', port: x.port, name: 'y' });
+    [x, y] = await startEchoPair([
+      { host: '127.0.0.2', name: 'x' },
+      { host: '127.0.0.3', name: 'y' },
+    ]);
     const garbage = await rawBackend('127.0.0.6', (s) => s.end('this is not HTTP at all\r\n\r\n'));
     const silent = await rawBackend('127.0.0.7', () => undefined);
     const midBody = await rawBackend('127.0.0.8', (s) => {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { endpointSlice, node, pod, service } from '../support/fake-apiserver.js';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { startEchoPair, startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send, type Reply } from '../support/http.js';
 import { createTestCA } from '../support/tls.js';
@@ -21,8 +21,10 @@ let b: EchoServer; // 127.0.0.3, same port
 let secure: EchoServer; // https on 127.0.0.4
 
 before(async () => {
-  a = await startEchoServer({ host: '127.0.0.2', name: 'a' });
-  b = await startEchoServer({ host: '127.0.0.3', port: a.port, name: 'b' });
+  [a, b] = await startEchoPair([
+    { host: '127.0.0.2', name: 'a' },
+    { host: '127.0.0.3', name: 'b' },
+  ]);
   const ca = await createTestCA();
   secure = await startEchoServer({ host: '127.0.0.4', name: 'secure', tls: await ca.issue(['127.0.0.4']) });
   const P = a.port;

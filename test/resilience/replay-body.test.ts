@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { onOnePort, startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
 
@@ -40,9 +40,15 @@ function resetsAfterBody(): net.Server {
 }
 
 before(async () => {
-  echo = await startEchoServer({ host: '127.0.0.7', name: 'echo' });
-  resetter = resetsAfterBody();
-  await new Promise<void>((resolve) => resetter.listen(echo.port, '127.0.0.8', resolve));
+  // Both endpoints on one port (one EndpointSlice port), found free on both addresses.
+  [echo, resetter] = await onOnePort(
+    (port) => startEchoServer({ host: '127.0.0.7', name: 'echo', port }),
+    (port) =>
+      new Promise<net.Server>((resolve, reject) => {
+        const server = resetsAfterBody().once('error', reject);
+        server.listen(port, '127.0.0.8', () => resolve(server));
+      }),
+  );
   h = await startHarness({
     objects: [
       service('team-a', 'web', [{ name: 'http', port: 80 }]),

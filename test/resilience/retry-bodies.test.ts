@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
-import { startEchoServer } from '../support/echo-server.js';
+import { startEchoPair, startEchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness } from '../support/gateway-harness.js';
 
@@ -57,8 +57,10 @@ async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise
 }
 
 test('POST and PUT with bodies are retried past a refusing endpoint; each body arrives once, whole', async () => {
-  const a = await startEchoServer({ host: '127.0.0.2', name: 'a' });
-  const b = await startEchoServer({ host: '127.0.0.3', port: a.port, name: 'b' });
+  const [a, b] = await startEchoPair([
+    { host: '127.0.0.2', name: 'a' },
+    { host: '127.0.0.3', name: 'b' },
+  ]);
   // 127.0.0.4 listens on nothing: that endpoint refuses every connection.
   const h = await startHarness({
     objects: serviceOn('web', ['127.0.0.2', '127.0.0.3', '127.0.0.4'], a.port),

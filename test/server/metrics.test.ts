@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { endpointSlice, service } from '../support/fake-apiserver.js';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { startEchoPair, type EchoServer } from '../support/echo-server.js';
 import { eventually } from '../support/eventually.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { send } from '../support/http.js';
@@ -19,8 +19,10 @@ const WEB = '/api/v1/namespaces/team-a/services/web:http/proxy';
 const DEAD = '/api/v1/namespaces/team-b/services/dead:http/proxy';
 
 before(async () => {
-  a = await startEchoServer({ host: '127.0.0.2', name: 'a' });
-  b = await startEchoServer({ host: '127.0.0.3', port: a.port, name: 'b' });
+  [a, b] = await startEchoPair([
+    { host: '127.0.0.2', name: 'a' },
+    { host: '127.0.0.3', name: 'b' },
+  ]);
   h = await startHarness({
     objects: [
       service('team-a', 'web', [{ name: 'http', port: 80 }]),

@@ -167,7 +167,14 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, host, resolve));
+  // A port already taken rejects (EADDRINUSE) instead of leaving the caller waiting.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
@@ -199,4 +206,40 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/**
+ * Two servers on one port at two addresses, as an EndpointSlice names one port for all its
+ * endpoints: `first` listens on the port given (0: the kernel picks), `second` on the port `first`
+ * got. That port may be taken on the second address (another test's server or client socket): then
+ * `first` is closed and both start again on another. `firstPorts` sets the first tries' ports (tests
+ * of this helper); after them the kernel picks.
+ */
+export async function onOnePort<A extends { port: number; close(): Promise<unknown> }, B>(
+  first: (port: number) => Promise<A>,
+  second: (port: number) => Promise<B>,
+  firstPorts: number[] = [],
+): Promise<[A, B]> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const a = await first(firstPorts[attempt] ?? 0);
+    try {
+      return [a, await second(a.port)];
+    } catch (err) {
+      await a.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  throw new Error('no port free on both addresses in 20 tries');
+}
+
+/** Two echo servers on one port at two addresses (onOnePort). */
+export function startEchoPair(
+  pair: [EchoOptions, EchoOptions],
+  firstPorts: number[] = [],
+): Promise<[EchoServer, EchoServer]> {
+  return onOnePort(
+    (port) => startEchoServer({ ...pair[0], port }),
+    (port) => startEchoServer({ ...pair[1], port }),
+    firstPorts,
+  );
 }
