@@ -211,9 +211,9 @@ export async function startEchoServer(opts: EchoOptions = {}): Promise<EchoServe
 /**
  * Two servers on one port at two addresses, as an EndpointSlice names one port for all its
  * endpoints: `first` listens on the port given (0: the kernel picks), `second` on the port `first`
- * got. That port may be taken on the second address (another test's server or client socket): then
- * `first` is closed and both start again on another. `firstPorts` sets the first tries' ports (tests
- * of this helper); after them the kernel picks.
+ * got. That port may be taken on the second address (another test's server or client socket), or a
+ * port given in `firstPorts` on the first: then what started is closed and both start again on
+ * another. `firstPorts` sets the first tries' ports (tests of this helper); after them the kernel picks.
  */
 export async function onOnePort<A extends { port: number; close(): Promise<unknown> }, B>(
   first: (port: number) => Promise<A>,
@@ -221,11 +221,12 @@ export async function onOnePort<A extends { port: number; close(): Promise<unkno
   firstPorts: number[] = [],
 ): Promise<[A, B]> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const a = await first(firstPorts[attempt] ?? 0);
+    let a: A | undefined;
     try {
+      a = await first(firstPorts[attempt] ?? 0);
       return [a, await second(a.port)];
     } catch (err) {
-      await a.close();
+      await a?.close();
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
