@@ -4,7 +4,7 @@
  * log level. Events are built field by field from what the pipeline decided,
  * never from headers, so no token or cookie value can reach them.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { AuthMethod } from '../request/identity.js';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from '../request/context.js';
@@ -23,7 +23,7 @@ export interface AuditEvent {
   /** The raw name segment (`web:http`); for a tunnel the object's name. */
   name: string;
   /** `proxy`, or `portforward` for a TCP tunnel. */
-  subresource?: string;
+  subresource?: string | undefined;
   /** `deny` too when the request was refused after an allowing decision, or authorization was unavailable. */
   decision: 'allow' | 'deny';
   /**
@@ -32,13 +32,13 @@ export interface AuditEvent {
    * SubjectAccessReview that failed closed (503) `kubernetes-rbac-unavailable`.
    */
   by: string;
-  reason?: string;
+  reason?: string | undefined;
   /** Status sent to the client. */
   status: number;
   /** `ip:port` of the endpoint that answered, when one did. */
-  upstream?: string;
+  upstream?: string | undefined;
   /** Upstream path without the query (queries may carry secrets). */
-  path?: string;
+  path?: string | undefined;
   via: 'path' | 'host';
   upgrade: boolean;
   bytes: number;
@@ -48,7 +48,7 @@ export interface AuditEvent {
    * connection is up (`upstream` names it), and at the end `{ event: 'close', endedBy, closeCode,
    * detail, bytesToBackend, bytesToClient, durationMs }`.
    */
-  tunnel?: TunnelAudit;
+  tunnel?: TunnelAudit | undefined;
 }
 
 export interface AuditLog {
@@ -58,7 +58,10 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
-/** The audit event for a finished request, or undefined when no decision was made. */
+/**
+ * The audit event for a finished request, or undefined when no decision was made. One shape for every
+ * event: a field that does not apply is undefined, and absent from the line (JSON.stringify).
+ */
 export function auditEvent(
   ctx: RequestContext,
   status: number,
@@ -77,18 +80,44 @@ export function auditEvent(
     namespace: a.namespace,
     kind: a.resource,
     name: a.name,
-    ...(a.subresource !== 'proxy' ? { subresource: a.subresource } : {}),
+    subresource: a.subresource !== 'proxy' ? a.subresource : undefined,
     decision: d.allowed ? 'allow' : 'deny',
     by: d.by,
-    ...(d.reason ? { reason: d.reason } : {}),
+    reason: d.reason || undefined,
     status,
-    ...(ctx.endpoint ? { upstream: `${ctx.endpoint.ip}:${ctx.endpoint.port}` } : {}),
-    ...(ctx.target && a.subresource === 'proxy' ? { path: ctx.target.path || '/' } : {}),
+    upstream: ctx.endpoint ? `${ctx.endpoint.ip}:${ctx.endpoint.port}` : undefined,
+    path: ctx.target && a.subresource === 'proxy' ? ctx.target.path || '/' : undefined,
     via: ctx.via,
     upgrade: ctx.upgrade,
     bytes,
     durationMs: Math.round(durationMs * 1000) / 1000,
-    ...(ctx.tunnel ? { tunnel: ctx.tunnel } : {}),
+    tunnel: ctx.tunnel,
+  };
+}
+
+/**
+ * The audit line, exactly as pino writes `logger.info(event, 'audit')` with the settings the audit log
+ * had (level label, ISO time, base `service` and `audit`): the event is a flat record of known fields,
+ * so one JSON.stringify serialises it, where pino's generic writer walks and serialises each field
+ * (docs/performance.md, "The audit line"; test/observability/audit.test.ts holds the two to the byte).
+ */
+export function auditLine(event: AuditEvent, isoTime: string): string {
+  const fields = JSON.stringify(event);
+  const rest = fields.length > 2 ? `,${fields.slice(1, -1)}` : '';
+  return `{"level":"info","time":"${isoTime}","service":"kube-bastion","audit":true${rest},"msg":"audit"}\n`;
+}
+
+/** `new Date(now()).toISOString()`, made once per millisecond: under load many lines share one. */
+function isoClock(now: () => number): () => string {
+  let ms = Number.NaN;
+  let iso = '';
+  return () => {
+    const t = now();
+    if (t !== ms) {
+      ms = t;
+      iso = new Date(t).toISOString();
+    }
+    return iso;
   };
 }
 
@@ -139,7 +168,11 @@ function flushOnExitToo(flush: () => void): void {
  * `base` only receives the audit stream's own failures (a full disk); audit
  * events never go through it, so `logging.level: warn` cannot silence them.
  */
-export function createAuditLog(config: Config['logging']['audit'], base?: Logger): AuditLog {
+export function createAuditLog(
+  config: Config['logging']['audit'],
+  base?: Logger,
+  now: () => number = Date.now,
+): AuditLog {
   if (!config.enabled) return NOOP;
   // Written synchronously, pino's default: the turn's lines are in the file (the kernel's page cache) when the
   // turn ends, whatever the thread pool is doing, and a write costs one syscall on the event loop instead of a
@@ -162,19 +195,11 @@ export function createAuditLog(config: Config['logging']['audit'], base?: Logger
     }
   };
   flushOnExitToo(flushOnExit);
-  const logger = pino(
-    {
-      level: 'info',
-      base: { service: 'kube-bastion', audit: true },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    batch as DestinationStream,
-  );
+  const time = isoClock(now);
   let closed = false;
   // A long-lived stream (a WebSocket) may finish after shutdown closed the file: drop its event, don't throw.
   const write = (event: AuditEvent) => {
-    if (!closed) logger.info(event, 'audit');
+    if (!closed) batch.write(auditLine(event, time()));
   };
   return {
     record(ctx, status, bytes, durationMs) {

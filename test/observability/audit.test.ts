@@ -144,6 +144,95 @@ test('one line per decision with who, what, which rule, outcome and upstream; no
   assert.equal(d.upstream, undefined);
 });
 
+test("a line is pino's, byte for byte: level, time of writing, service, audit, the event's fields in order, msg", async () => {
+  // Log pipelines parse these lines; the writer is the gateway's own (one JSON.stringify per event), so it is held
+  // to what pino writes with the audit log's settings, for the same event at the same instant.
+  const file = join(dir, 'shape.log');
+  let now = Date.UTC(2026, 11, 5, 1, 2, 3, 4);
+  const audit = createAuditLog({ enabled: true, file }, undefined, () => now);
+  const allowed = context('GET', '/api/v1/namespaces/team-a/services/web:http/proxy/a', false, 'req-a');
+  allowed.decision = { allowed: true, by: 'rule[1]' };
+  allowed.target = {
+    kind: 'services',
+    namespace: 'team-a',
+    name: 'web',
+    segment: 'web:http',
+    scheme: 'http',
+    endpoints: [],
+    path: '/a',
+    key: 'k',
+  };
+  allowed.endpoint = { ip: '10.0.0.7', port: 8080, ready: true, serving: true, terminating: false };
+  audit.record(allowed, 200, 10, 1.23456);
+  audit.record(allowed, 200, 10, 2);
+  now += 1;
+  const denied = context('GET', '/api/v1/namespaces/kube-system/pods/etcd-0/proxy/', true, 'req-"d"\u2028');
+  denied.decision = { allowed: false, by: 'namespace-fence', reason: 'not "open"' };
+  audit.record(denied, 403, 0, 0.5);
+  await audit.close();
+
+  const lines = readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.pop(), '', 'every line ends with a newline');
+  assert.equal(lines.length, 3);
+  const [a, , d] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(Object.keys(a), [
+    'level',
+    'time',
+    'service',
+    'audit',
+    'requestId',
+    'user',
+    'groups',
+    'authMethod',
+    'method',
+    'verb',
+    'namespace',
+    'kind',
+    'name',
+    'decision',
+    'by',
+    'status',
+    'upstream',
+    'path',
+    'via',
+    'upgrade',
+    'bytes',
+    'durationMs',
+    'msg',
+  ]);
+  assert.equal(a.time, '2026-12-05T01:02:03.004Z');
+  assert.equal(d.time, '2026-12-05T01:02:03.005Z', 'the time is of each line, not of the first one written');
+  assert.deepEqual(
+    Object.keys(d).filter((k) => ['reason', 'upstream', 'path', 'subresource'].includes(k)),
+    ['reason'],
+    'absent fields are absent, not null',
+  );
+
+  // The same events through pino with the audit log's settings, at the same instants.
+  const { pino } = await import('pino');
+  const written: string[] = [];
+  const reference = (time: number) =>
+    pino(
+      {
+        level: 'info',
+        base: { service: 'kube-bastion', audit: true },
+        timestamp: () => `,"time":"${new Date(time).toISOString()}"`,
+        formatters: { level: (label: string) => ({ level: label }) },
+      },
+      { write: (line: string) => void written.push(line) },
+    );
+  const shape = (line: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(line).filter(([k]) => !['level', 'time', 'service', 'audit', 'msg'].includes(k)),
+    );
+  reference(now - 1).info(shape(a), 'audit');
+  reference(now).info(shape(d), 'audit');
+  assert.deepEqual(
+    [lines[0], lines[2]],
+    written.map((l) => l.replace(/\n$/, '')),
+  );
+});
+
 test('appends to an existing file; disabled audit writes nothing', async () => {
   const file = join(dir, 'append.log');
   for (let i = 0; i < 2; i++) {
