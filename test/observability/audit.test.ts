@@ -52,23 +52,28 @@ function context(method: string, url: string, upgrade = false, id = 'req-1'): Re
   return ctx;
 }
 
-test('one line per decision with who, what, which rule, outcome and upstream; no token or cookie', async () => {
-  const file = join(dir, 'nested', 'audit.log');
-  const audit = createAuditLog({ enabled: true, file });
-
-  const allowed = context('POST', '/api/v1/namespaces/team-a/services/web:http/proxy/api/items?token=abc');
-  allowed.decision = { allowed: true, by: 'rule[0]' };
-  allowed.target = {
+/** A request allowed by `by` to team-a's web:http, forwarded as `path` to 10.0.0.7:8080. */
+function allowWebAt(ctx: RequestContext, path: string, by: string): void {
+  ctx.decision = { allowed: true, by };
+  ctx.target = {
     kind: 'services',
     namespace: 'team-a',
     name: 'web',
     segment: 'web:http',
     scheme: 'http',
     endpoints: [],
-    path: '/api/items',
+    path,
     key: 'k',
   };
-  allowed.endpoint = { ip: '10.0.0.7', port: 8080, ready: true, serving: true, terminating: false };
+  ctx.endpoint = { ip: '10.0.0.7', port: 8080, ready: true, serving: true, terminating: false };
+}
+
+test('one line per decision with who, what, which rule, outcome and upstream; no token or cookie', async () => {
+  const file = join(dir, 'nested', 'audit.log');
+  const audit = createAuditLog({ enabled: true, file });
+
+  const allowed = context('POST', '/api/v1/namespaces/team-a/services/web:http/proxy/api/items?token=abc');
+  allowWebAt(allowed, '/api/items', 'rule[0]');
   audit.record(allowed, 201, 512, 12.3456);
 
   const denied = context('GET', '/api/v1/namespaces/kube-system/pods/etcd-0/proxy/', true);
@@ -151,18 +156,7 @@ test("a line is pino's, byte for byte: level, time of writing, service, audit, t
   let now = Date.UTC(2026, 11, 5, 1, 2, 3, 4);
   const audit = createAuditLog({ enabled: true, file }, undefined, () => now);
   const allowed = context('GET', '/api/v1/namespaces/team-a/services/web:http/proxy/a', false, 'req-a');
-  allowed.decision = { allowed: true, by: 'rule[1]' };
-  allowed.target = {
-    kind: 'services',
-    namespace: 'team-a',
-    name: 'web',
-    segment: 'web:http',
-    scheme: 'http',
-    endpoints: [],
-    path: '/a',
-    key: 'k',
-  };
-  allowed.endpoint = { ip: '10.0.0.7', port: 8080, ready: true, serving: true, terminating: false };
+  allowWebAt(allowed, '/a', 'rule[1]');
   audit.record(allowed, 200, 10, 1.23456);
   audit.record(allowed, 200, 10, 2);
   now += 1;
