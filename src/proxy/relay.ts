@@ -94,7 +94,8 @@ class Passthrough implements BodySink {
   /**
    * A field, not a closure over the constructor's parameter: made in the constructor, that closure
    * kept each request's objects alive through two scavenges into the old generation (2.2 KB per
-   * request at c32, then a mark-compact every few seconds: the c32 tail; docs/performance.md).
+   * request at c32, and a full collection every few seconds; docs/performance.md, "The tail at 32
+   * connections").
    */
   private readonly more = () => this.upstream.more?.();
 
