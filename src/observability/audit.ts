@@ -100,8 +100,10 @@ export function auditEvent(
  * had (level label, ISO time, base `service` and `audit`): the event is a flat record of known fields,
  * so one JSON.stringify serialises it, where pino's generic writer walks and serialises each field
  * (docs/performance.md, "The audit line"; test/observability/audit.test.ts holds the two to the byte).
+ * One difference, on purpose: an unpaired surrogate (a claim may carry one) is escaped, where pino
+ * wrote it raw and the file got U+FFFD, so two such names read as one.
  */
-export function auditLine(event: AuditEvent, isoTime: string): string {
+function auditLine(event: AuditEvent, isoTime: string): string {
   const fields = JSON.stringify(event);
   const rest = fields.length > 2 ? `,${fields.slice(1, -1)}` : '';
   return `{"level":"info","time":"${isoTime}","service":"kube-bastion","audit":true${rest},"msg":"audit"}\n`;

@@ -151,7 +151,8 @@ test('one line per decision with who, what, which rule, outcome and upstream; no
 
 test("a line is pino's, byte for byte: level, time of writing, service, audit, the event's fields in order, msg", async () => {
   // Log pipelines parse these lines; the writer is the gateway's own (one JSON.stringify per event), so it is held
-  // to what pino writes with the audit log's settings, for the same event at the same instant.
+  // to what pino writes with the audit log's settings, for the same event at the same instant (well-formed
+  // strings: an unpaired surrogate is escaped where pino wrote it raw, the test below).
   const file = join(dir, 'shape.log');
   let now = Date.UTC(2026, 11, 5, 1, 2, 3, 4);
   const audit = createAuditLog({ enabled: true, file }, undefined, () => now);
@@ -224,6 +225,36 @@ test("a line is pino's, byte for byte: level, time of writing, service, audit, t
   assert.deepEqual(
     [lines[0], lines[2]],
     written.map((l) => l.replace(/\n$/, '')),
+  );
+});
+
+test('names that differ only in a lone surrogate stay apart in the file (a JSON escape, not U+FFFD)', async () => {
+  // An issuer's claims may carry any JSON string, unpaired surrogates included: written raw (as pino did),
+  // both names would reach the file as U+FFFD and two users would read as one.
+  const file = join(dir, 'surrogates.log');
+  const audit = createAuditLog({ enabled: true, file });
+  for (const [username, id] of [
+    ['eve\ud800', 'req-1'],
+    ['eve\udbff', 'req-2'],
+  ]) {
+    const ctx = context('GET', '/api/v1/namespaces/team-a/services/web:http/proxy/', false, id);
+    ctx.identity = { ...alice, username, groups: [`${username}-group`] };
+    allowWebAt(ctx, '/', 'rule[0]');
+    audit.record(ctx, 200, 0, 1);
+  }
+  await audit.close();
+  const text = readFileSync(file, 'utf8');
+  assert.ok(!text.includes('\ufffd'), 'nothing replaced');
+  const users = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { user: string; groups: string[] });
+  assert.deepEqual(
+    users.map((u) => [u.user, u.groups[0]]),
+    [
+      ['eve\ud800', 'eve\ud800-group'],
+      ['eve\udbff', 'eve\udbff-group'],
+    ],
   );
 });
 
