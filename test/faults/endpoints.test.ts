@@ -54,6 +54,19 @@ before(
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nhalf');
       setTimeout(() => s.destroy(), 50);
     });
+    // Interim 103s 300 ms apart, then the answer 1.2 s in: longer than responseHeaderTimeout (700 ms) in all,
+    // never that long between two heads.
+    const hinting = await rawBackend('127.0.0.10', (s) => {
+      let hints = 0;
+      const next = () => {
+        if (s.destroyed) return;
+        if (hints++ < 4) {
+          s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n');
+          setTimeout(next, 300);
+        } else s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfinal');
+      };
+      next();
+    });
     h = await startHarness({
       config: { upstream: { responseHeaderTimeout: '700ms', connectTimeout: '500ms' } },
       objects: [
@@ -61,6 +74,7 @@ before(
         ...svc('garbage', ['127.0.0.6'], garbage),
         ...svc('silent', ['127.0.0.7'], silent),
         ...svc('midbody', ['127.0.0.8'], midBody),
+        ...svc('hinting', ['127.0.0.10'], hinting),
       ],
     });
   },
@@ -118,6 +132,13 @@ test('a slow endpoint: 504 after responseHeaderTimeout', async () => {
     (JSON.parse((r as Reply).body) as { message: string }).message,
     /timeout awaiting response headers/,
   );
+});
+
+test('each interim 1xx answer restarts responseHeaderTimeout: a slow final answer after hints arrives', async () => {
+  const r = await bounded(`${NS}/services/hinting:http/proxy/`);
+  assert.notEqual(r, 'reset');
+  assert.equal((r as Reply).status, 200, (r as Reply).body);
+  assert.equal((r as Reply).body, 'final');
 });
 
 test('an endpoint answering garbage: a clean 502/503', async () => {
