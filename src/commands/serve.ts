@@ -1,7 +1,7 @@
 /** `kube-bastion serve`: run the gateway until SIGTERM or SIGINT. */
 import { CONFIG_OPTION, INSECURE_NO_AUTH_OPTION, loadConfigOrExit } from './config-file.js';
 import { defineCommand } from './command.js';
-import { tuneV8ForBulkBytes } from '../v8-tuning.js';
+import { tuneV8ForBulkBytes, tuneV8ForSteadyLoad } from '../v8-tuning.js';
 
 export const command = defineCommand({
   usage: '[serve] --config FILE [--insecure-no-auth]',
@@ -26,6 +26,7 @@ export const command = defineCommand({
     try {
       gateway = await createGateway({ config, logger, insecureNoAuth });
       urls = await gateway.listen();
+      tuneV8ForSteadyLoad();
     } catch (err) {
       // The config was checked at load: what is left is the environment (a port in use, no cluster credentials).
       logger.fatal({ err: (err as Error).message }, 'cannot start');

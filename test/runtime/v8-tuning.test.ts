@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tuneV8ForBulkBytes } from '../../src/v8-tuning.js';
+import { HEAP_GROWING_PERCENT, tuneV8ForBulkBytes, tuneV8ForSteadyLoad } from '../../src/v8-tuning.js';
 
 const MODULE = fileURLToPath(new URL('../../src/v8-tuning.ts', import.meta.url));
 
@@ -55,5 +55,50 @@ test('on this runtime: tuning prints nothing, and where applied, moving bytes ta
   assert.equal(tuned.applied, major === 24);
   if (!tuned.applied) return;
   assert.ok(plain.major >= 5, `without the flag Buffers start full collections (${plain.major})`);
-  assert.ok(tuned.major * 2 <= plain.major, `${tuned.major} full collections with the flag, ${plain.major} without`);
+  assert.ok(
+    tuned.major * 2 <= plain.major,
+    `${tuned.major} full collections with the flag, ${plain.major} without`,
+  );
+});
+
+/** The old generation's growing factors V8 chose at four full collections of a growing heap. */
+function growingFactors(tune: boolean): { applied: boolean; factors: number[]; stderr: string } {
+  const script = `
+    import { tuneV8ForSteadyLoad } from ${JSON.stringify(MODULE)};
+    const applied = ${tune} ? tuneV8ForSteadyLoad() : false;
+    const kept = [];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 50000; i++) kept.push({ i, s: 'x' + i });
+      globalThis.gc();
+    }
+    console.log(JSON.stringify({ applied }));`;
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const factors = [...r.stdout.matchAll(/\[HeapController\] factor ([0-9.]+)/g)].map((m) => Number(m[1]));
+  return { ...(JSON.parse(lines.at(-1)!) as { applied: boolean }), factors, stderr: r.stderr };
+}
+
+test('steady load: only Node 24, where it was measured, gets the fixed growing factor', () => {
+  assert.equal(tuneV8ForSteadyLoad('20.20.2'), false);
+  assert.equal(tuneV8ForSteadyLoad('26.0.0'), false);
+});
+
+test('on this runtime: where applied, every full collection after it grows the heap by the fixed factor', () => {
+  const plain = growingFactors(false);
+  const tuned = growingFactors(true);
+  assert.equal(tuned.stderr, '', 'no "unrecognized flag" on any runtime');
+  assert.equal(tuned.applied, major === 24);
+  if (!tuned.applied) return;
+  const fixed = 1 + HEAP_GROWING_PERCENT / 100;
+  assert.ok(tuned.factors.length >= 4, tuned.factors.join(' '));
+  assert.deepEqual(new Set(tuned.factors), new Set([fixed]));
+  assert.ok(
+    plain.factors.some((f) => f !== fixed),
+    `V8's own choice differs: ${plain.factors.join(' ')}`,
+  );
 });
