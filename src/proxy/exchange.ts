@@ -186,7 +186,6 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
       this.running = startAttempt(
         {
           pool: this.d.pools.forEndpoint(target.scheme, endpoint),
-          deadlines: this.d.pools.headDeadlines,
           method: this.plan.method,
           path: this.plan.path,
           headers: this.plan.headers,

@@ -14,7 +14,6 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
 import { BodyFeed } from './body-feed.js';
-import type { HeadDeadlines, HeadWaiter } from './head-deadlines.js';
 import { BAD_RESPONSE } from './upstream-error.js';
 import { headersFromRaw, UpstreamResponse, type UpstreamControl } from './upstream-message.js';
 import { leavesConnectionInDoubt } from './upstream-response.js';
@@ -22,8 +21,6 @@ import { leavesConnectionInDoubt } from './upstream-response.js';
 export interface AttemptRequest {
   /** The endpoint's pool. */
   pool: Pool;
-  /** The response-head deadline (upstream.responseHeaderTimeout) of a request written whole. */
-  deadlines: HeadDeadlines;
   method: string;
   /** Path and query as sent upstream. */
   path: string;
@@ -144,14 +141,8 @@ function reasonPhrase(status: number, text: string): string {
 const CANCELLED = () => codeError('ECANCELLED', 'the request was cancelled');
 
 /** One attempt's undici handler: it follows the attempt from dispatch to the end of the response body. */
-class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamControl, HeadWaiter {
+class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamControl {
   private abortRequest: ((err?: Error) => void) | undefined;
-  /** The head deadline keeps this attempt while it waits: set when the request was written whole. */
-  private deadlines: HeadDeadlines | undefined;
-  headDeadline = 0;
-  headPrev: HeadWaiter | null = null;
-  headNext: HeadWaiter | null = null;
-  headWaiting = false;
   private resumeResponse: (() => void) | undefined;
   private response: UpstreamResponse | undefined;
   private feed: BodyFeed | undefined;
@@ -168,10 +159,6 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
     let body: Buffer | BodyFeed | undefined;
     if (Buffer.isBuffer(r.body)) body = r.body;
     else if (r.body) body = this.feed = new BodyFeed(r.body);
-    // A request written in one go (no body, or a kept copy) waits on the shared deadlines from
-    // onRequestSent; a streamed upload on undici's own timer, whose rule for a body still going
-    // out (it does not fire while the client is still sending) is the one the gateway keeps.
-    if (this.feed === undefined) this.deadlines = r.deadlines;
     r.pool.dispatch(
       {
         method: r.method,
@@ -180,7 +167,6 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
         body,
         // undici closes the connection after HEAD itself; `reset: false` would override that.
         reset: r.closeAfter ? true : undefined,
-        headersTimeout: this.feed === undefined ? undefined : r.deadlines.ms,
       },
       this,
     );
@@ -198,28 +184,15 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
     this.bodyStarted = true;
   }
 
-  onRequestSent(): void {
-    this.deadlines?.start(this);
-  }
-
-  /** HeadWaiter: no response head within upstream.responseHeaderTimeout of the request's end. */
-  headExpired(): void {
-    this.abort(codeError('ERESPONSETIMEOUT', 'timeout awaiting response headers'));
-  }
-
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     // llhttp reads any three digits; undici passes 000–099 on as if interim.
     if (statusCode < 100) {
       this.abort(codeError(BAD_RESPONSE, `status code ${statusCode}`));
       return false;
     }
-    // 1xx interim answers (103 Early Hints) are not relayed; the final one follows, within a new deadline.
-    if (statusCode < 200 || this.settled) {
-      if (this.headWaiting) this.deadlines!.start(this);
-      return true;
-    }
+    // 1xx interim answers (103 Early Hints) are not relayed; the final one follows.
+    if (statusCode < 200 || this.settled) return true;
     this.settled = true;
-    this.deadlines?.stop(this);
     this.resumeResponse = resume;
     const res = (this.response = new UpstreamResponse(
       statusCode,
@@ -250,7 +223,6 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
 
   onError(err: Error): void {
     if (this.dispatching) throw err; // undici refused the request as built: the caller answers 500
-    this.deadlines?.stop(this);
     this.feed?.detach();
     if (this.response) {
       // After the head: the relay sees the body fail and closes the client connection.
@@ -275,7 +247,6 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
   cancel(): void {
     this.cancelled = true;
     this.settled = true;
-    this.deadlines?.stop(this);
     this.feed?.detach();
     if (this.response) {
       if (!this.response.complete) this.response.destroy();

@@ -16,7 +16,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pool, type buildConnector } from 'undici';
-import { HeadDeadlines } from './head-deadlines.js';
 import { codeError, connectDeadline } from './upstream-attempt.js';
 
 export interface UpstreamPoolOptions {
@@ -46,12 +45,9 @@ export class UpstreamPools {
   private readonly byEndpoint = new WeakMap<object, Entry>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly now: () => number;
-  /** upstream.responseHeaderTimeout, for every attempt on these pools. */
-  readonly headDeadlines: HeadDeadlines;
 
   constructor(private readonly o: UpstreamPoolOptions) {
     this.now = o.now ?? (() => performance.now());
-    this.headDeadlines = new HeadDeadlines(o.responseHeaderTimeoutMs);
     // An endpoint that left gets no more requests: its pool is closed one idle period later.
     this.sweeper = setInterval(() => this.sweep(), Math.max(o.idleTimeoutMs, 1000));
     this.sweeper.unref();
@@ -129,8 +125,7 @@ export class UpstreamPools {
       keepAliveMaxTimeout: this.o.idleTimeoutMs,
       // A keep-alive hint from the upstream is taken with a second's margin, so the gateway closes first.
       keepAliveTimeoutThreshold: 1000,
-      // The response-head deadline is the shared one (head-deadlines.ts), or undici's per request for a streamed upload.
-      headersTimeout: 0,
+      headersTimeout: this.o.responseHeaderTimeoutMs,
       // As before: a response body may pause as long as it likes (the client side bounds slow readers).
       bodyTimeout: 0,
       strictContentLength: true,
