@@ -18,18 +18,23 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The Node majors whose V8 has the flag and the cost it removes, as measured: 24, the runtime the image ships
+ * The Node majors whose V8 has the flags and the costs they remove, as measured: 24, the runtime the image ships
  * and CI runs. A later V8 may drop the flag, and V8 prints "unrecognized flag" to stderr for one it lacks,
  * so a new major is added here once measured, not assumed.
  */
 const MEASURED_MAJORS = new Set([24]);
 export const BUFFER_GC_FLAG = '--external-memory-accounted-in-global-limit';
 
+/** Sets `flag` where the runtime's major was measured; returns whether it did. */
+function setWhereMeasured(flag: string, nodeVersion: string): boolean {
+  if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0]))) return false;
+  setFlagsFromString(flag);
+  return true;
+}
+
 /** Sets the flag where the runtime has it; returns whether it did. Call once, before bytes move. */
 export function tuneV8ForBulkBytes(nodeVersion: string = process.versions.node): boolean {
-  if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0]))) return false;
-  setFlagsFromString(BUFFER_GC_FLAG);
-  return true;
+  return setWhereMeasured(BUFFER_GC_FLAG, nodeVersion);
 }
 
 /**
@@ -46,7 +51,5 @@ export const HEAP_GROWING_PERCENT = 200;
 
 /** Sets it where measured (Node 24, the image's runtime); returns whether it did. */
 export function tuneV8ForSteadyLoad(nodeVersion: string = process.versions.node): boolean {
-  if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0]))) return false;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  return true;
+  return setWhereMeasured(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`, nodeVersion);
 }
