@@ -138,6 +138,9 @@ function reasonPhrase(status: number, text: string): string {
   return /^[\x00-\x7f]*$/.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
 }
 
+/** Interim (1xx) answers taken before the final one. */
+const MAX_INTERIM_ANSWERS = 5;
+
 const CANCELLED = () => codeError('ECANCELLED', 'the request was cancelled');
 
 /** One attempt's undici handler: it follows the attempt from dispatch to the end of the response body. */
@@ -148,6 +151,8 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
   private feed: BodyFeed | undefined;
   private requestWritten = false;
   private bodyStarted = false;
+  /** Interim (1xx) answers seen. */
+  private interim = 0;
   private settled = false;
   private cancelled = false;
   /** While dispatch() runs: an error then is the request as built, refused before anything went out. */
@@ -190,7 +195,13 @@ class Attempt implements Dispatcher.DispatchHandler, RunningAttempt, UpstreamCon
       this.abort(codeError(BAD_RESPONSE, `status code ${statusCode}`));
       return false;
     }
-    // 1xx interim answers (103 Early Hints) are not relayed; the final one follows.
+    // 1xx interim answers (103 Early Hints) are not relayed; the final one follows. Each restarts undici's
+    // response-head timer, so an upstream answering only 1xx would hold the request for ever: past a few,
+    // it is a bad answer (Go's transport, which the apiserver proxy uses, stopped at five as well).
+    if (statusCode < 200 && !this.settled && ++this.interim > MAX_INTERIM_ANSWERS) {
+      this.abort(codeError(BAD_RESPONSE, `more than ${MAX_INTERIM_ANSWERS} interim (1xx) answers`));
+      return false;
+    }
     if (statusCode < 200 || this.settled) return true;
     this.settled = true;
     this.resumeResponse = resume;

@@ -67,6 +67,15 @@ before(
       };
       next();
     });
+    // Interim 103s 300 ms apart without end: each would restart responseHeaderTimeout.
+    const endlessHints = await rawBackend('127.0.0.11', (s) => {
+      const hint = () => {
+        if (s.destroyed) return;
+        s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n');
+        setTimeout(hint, 300);
+      };
+      hint();
+    });
     h = await startHarness({
       config: { upstream: { responseHeaderTimeout: '700ms', connectTimeout: '500ms' } },
       objects: [
@@ -75,6 +84,7 @@ before(
         ...svc('silent', ['127.0.0.7'], silent),
         ...svc('midbody', ['127.0.0.8'], midBody),
         ...svc('hinting', ['127.0.0.10'], hinting),
+        ...svc('endless-hints', ['127.0.0.11'], endlessHints),
       ],
     });
   },
@@ -140,6 +150,17 @@ test('each interim 1xx answer restarts responseHeaderTimeout: a slow final answe
   assert.equal((r as Reply).status, 200, (r as Reply).body);
   assert.equal((r as Reply).body, 'final');
 });
+
+test(
+  'an endpoint that answers only interim 1xx, without end, cannot hold a request: a 502 after a few',
+  { timeout: 15_000 },
+  async () => {
+    const r = await bounded(`${NS}/services/endless-hints:http/proxy/`);
+    assert.notEqual(r, 'reset');
+    assertCleanError(r as Reply, [502]);
+    assert.match((JSON.parse((r as Reply).body) as { message: string }).message, /interim/);
+  },
+);
 
 test('an endpoint answering garbage: a clean 502/503', async () => {
   const r = await bounded(`${NS}/services/garbage:http/proxy/`);
