@@ -153,6 +153,7 @@ export function renderTunnelMarkdown(
   const row = (name: string, d: TunnelDirection) =>
     `| ${name} | ${d.directMBps.toFixed(0)} MB/s | ${d.tunnelMBps.toFixed(0)} MB/s | ${d.ratio.toFixed(2)}× | ` +
     `${d.bareRelaysMBps.toFixed(0)} MB/s | ${(d.tunnelMBps / d.bareRelaysMBps).toFixed(2)}× | ` +
+    `${d.nativeRelaysMBps === undefined ? '–' : `${d.nativeRelaysMBps.toFixed(0)} MB/s (${(d.nativeRelaysMBps / d.directMBps).toFixed(2)}×)`} | ` +
     `${d.gatewayCpuMsPerMB.toFixed(2)} ms | ${d.clientCpuMsPerMB.toFixed(2)} ms |`;
   const load = (r: TunnelResult) => r.loadAverage.map((l) => l.toFixed(1)).join(' → ');
   return [
@@ -160,8 +161,8 @@ export function renderTunnelMarkdown(
       `${load(t)}${baseline ? ` (the baseline's run: ${load(baseline.tunnel)})` : ''}; ` +
       `${int(t.bytes / 1e6)} MB per stream, median of ${t.rounds} rounds.`,
     '',
-    '| stream | direct on loopback | through the tunnel | tunnel ÷ direct | two bare Node relays | tunnel ÷ bare relays | gateway CPU per MB | `connect` CPU per MB |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| stream | direct on loopback | through the tunnel | tunnel ÷ direct | two bare Node relays | tunnel ÷ bare relays | two socat relays (÷ direct) | gateway CPU per MB | `connect` CPU per MB |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
     row('up (client → backend)', t.up),
     row('down (backend → client)', t.down),
     ...(baseline

@@ -9,7 +9,10 @@
  * the gateway's and the CLI's CPU time from /proc over the megabytes moved.
  * The reference beside them: the same stream through two bare Node TCP relays
  * in a row (bench/lib/tcp-relay.ts), the tunnel's process layout with nothing
- * checked or framed: what any Node relay of that shape reaches on this machine.
+ * checked or framed: what any Node relay of that shape reaches on this machine;
+ * and, where `socat` is installed, two socat relays in a row (native code,
+ * 256 KiB buffers: the best of 8–256 KiB tried here), what the machine's
+ * kernel and cores allow a relay of that shape that is not Node.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -22,7 +25,8 @@ import { gatewayCLI } from './lib/build.js';
 import { startClusterGateway } from './lib/cluster-gateway.js';
 import { AUDIENCE, ISSUER, USER, startIssuer } from './lib/issuer.js';
 import { imageNodeFlags } from './lib/image-flags.js';
-import { cpuSeconds, startProcess, type Proc } from './lib/proc.js';
+import { freePort } from './lib/ports.js';
+import { cpuSeconds, hasCommand, startProcess, type Proc } from './lib/proc.js';
 
 export interface TunnelOptions {
   /** Bytes per stream. */
@@ -43,6 +47,8 @@ export interface TunnelDirection {
   ratio: number;
   /** MB/s through two bare Node TCP relays in a row (the tunnel's process layout, nothing else), median. */
   bareRelaysMBps: number;
+  /** The same through two socat relays (native, 256 KiB buffers), median; absent without socat on the machine. */
+  nativeRelaysMBps?: number;
   /** CPU ms per MB moved: the gateway process, and the `connect` process. */
   gatewayCpuMsPerMB: number;
   clientCpuMsPerMB: number;
@@ -157,6 +163,19 @@ export async function runTunnel(o: TunnelOptions): Promise<TunnelResult> {
       return printedPort(proc, /listening on (\d+)/);
     };
     const relayPort = await relay(await relay(backendPort));
+    const socat = async (target: number) => {
+      const port = await freePort();
+      const proc = startProcess('socat', [
+        '-b',
+        String(256 * 1024),
+        `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`,
+        `TCP:127.0.0.1:${target}`,
+      ]);
+      relays.push(proc);
+      await listening(port, proc);
+      return port;
+    };
+    const nativePort = hasCommand('socat') ? await socat(await socat(backendPort)) : undefined;
     gw = await startClusterGateway({
       api,
       cli,
@@ -184,6 +203,7 @@ authorization:
       const direct: number[] = [];
       const tunnel: number[] = [];
       const bare: number[] = [];
+      const native: number[] = [];
       let gatewayCpu = 0;
       let clientCpu = 0;
       for (let round = 0; round < o.rounds; round++) {
@@ -193,6 +213,7 @@ authorization:
         gatewayCpu += cpuSeconds([gw!.proc.pid]) - g0;
         clientCpu += cpuSeconds([connect!.pid]) - c0;
         bare.push(await stream(relayPort, mode, o.bytes));
+        if (nativePort) native.push(await stream(nativePort, mode, o.bytes));
       }
       const mb = o.bytes / 1e6;
       const mbps = (ms: number) => mb / (ms / 1000);
@@ -201,12 +222,14 @@ authorization:
         tunnelMBps: mbps(median(tunnel)),
         ratio: median(direct) / median(tunnel),
         bareRelaysMBps: mbps(median(bare)),
+        nativeRelaysMBps: nativePort ? mbps(median(native)) : undefined,
         gatewayCpuMsPerMB: (gatewayCpu * 1000) / (mb * o.rounds),
         clientCpuMsPerMB: (clientCpu * 1000) / (mb * o.rounds),
       };
       log(
         `tunnel ${mode}: ${result.tunnelMBps.toFixed(0)} MB/s vs ${result.directMBps.toFixed(0)} MB/s direct ` +
-          `(${result.ratio.toFixed(2)}×), ${result.bareRelaysMBps.toFixed(0)} MB/s through two bare relays; CPU per MB: gateway ${result.gatewayCpuMsPerMB.toFixed(2)} ms, ` +
+          `(${result.ratio.toFixed(2)}×), ${result.bareRelaysMBps.toFixed(0)} MB/s through two bare relays` +
+          `${result.nativeRelaysMBps === undefined ? '' : `, ${result.nativeRelaysMBps.toFixed(0)} MB/s through two socat relays`}; CPU per MB: gateway ${result.gatewayCpuMsPerMB.toFixed(2)} ms, ` +
           `connect ${result.clientCpuMsPerMB.toFixed(2)} ms`,
       );
       return result;
@@ -228,6 +251,21 @@ authorization:
     await issuer.close();
     await new Promise((r) => backend.close(r));
     rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Resolves once something accepts connections on `port` (a process that cannot print its port). */
+async function listening(port: number, proc: Proc): Promise<void> {
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(true));
+      s.once('error', () => resolve(false));
+      s.once('connect', () => s.destroy());
+    });
+    if (up) return;
+    if (proc.child.exitCode !== null)
+      throw new Error(`exited before listening on ${port}:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -8,6 +8,7 @@ const direction = (tunnelMBps: number, gatewayCpuMsPerMB: number): TunnelDirecti
   tunnelMBps,
   ratio: tunnelMBps / 1000,
   bareRelaysMBps: 800,
+  nativeRelaysMBps: 1200,
   gatewayCpuMsPerMB,
   clientCpuMsPerMB: 1,
 });
@@ -30,8 +31,19 @@ test('the tunnel table shows a --baseline build as rows of its own, beside this 
     ['up (client → backend)', 'down (backend → client)', 'up, baseline HEAD~1', 'down, baseline HEAD~1'],
   );
   // Beside direct, the reference: two bare Node relays in a row, and the tunnel's share of what they move.
-  assert.match(rows[0], /500 MB\/s \| 0\.50× \| 800 MB\/s \| 0\.63× \| 1\.20 ms/);
-  assert.match(rows[2], /400 MB\/s \| 0\.40× \| 800 MB\/s \| 0\.50× \| 2\.00 ms/);
+  // And what a native relay pair (socat) moves in the same layout, as a share of direct.
+  assert.match(rows[0], /500 MB\/s \| 0\.50× \| 800 MB\/s \| 0\.63× \| 1200 MB\/s \(1\.20×\) \| 1\.20 ms/);
+  assert.match(rows[2], /400 MB\/s \| 0\.40× \| 800 MB\/s \| 0\.50× \| 1200 MB\/s \(1\.20×\) \| 2\.00 ms/);
   assert.match(markdown, /the baseline's run: 1\.0 → 1\.5/);
   assert.doesNotMatch(renderTunnelMarkdown(result(500, 600, 1.2)), /baseline/);
+});
+
+test('without socat on the machine, its column says so instead of a number', () => {
+  const t = result(500, 600, 1.2);
+  delete t.up.nativeRelaysMBps;
+  delete t.down.nativeRelaysMBps;
+  const markdown = renderTunnelMarkdown(t);
+  const up = markdown.split('\n').find((l) => l.startsWith('| up'))!;
+  assert.match(up, /\| 0\.63× \| – \| 1\.20 ms/);
+  assert.match(markdown, /two socat relays/);
 });
