@@ -22,10 +22,17 @@ const FRAMING = new Set(['content-length', 'transfer-encoding']);
 
 /**
  * Names no `Connection` token can remove: the framing (a response to HEAD keeps its declared length;
- * a request body its delimiter) and the Host a request is routed by (RFC 9110 §7.6.1 lets a sender
- * list any name; these are not its to drop).
+ * a request body its delimiter), the Host a request is routed by, and what says how to read the body
+ * (Content-Type, Content-Encoding: the response rewriter decides from them). RFC 9110 §7.6.1 lets a
+ * sender list any name, but never one meant for every recipient; these are not its to drop.
  */
-const NOT_CONNECTION_OPTIONS = new Set(['content-length', 'transfer-encoding', 'host']);
+const NOT_CONNECTION_OPTIONS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'content-type',
+  'content-encoding',
+]);
 
 /**
  * Headers a client may send that must never reach an upstream, whatever their case or `_`/`-` spelling.

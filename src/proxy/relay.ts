@@ -32,8 +32,15 @@ export type UpstreamMessage = Readable & {
 
 /** Guards and rewrites responses (Set-Cookie, origin-wide headers; Location and HTML in the path form). */
 export interface ResponseRewriter {
-  headers(headers: OutgoingHttpHeaders, req: RelayRequest, statusCode: number): OutgoingHttpHeaders;
-  body(upstream: UpstreamMessage, req: RelayRequest): NodeJS.ReadableStream;
+  /** Whether the body is rewritten, from the headers the client gets: the one decision head and body share. */
+  rewritesBody(headers: OutgoingHttpHeaders, req: RelayRequest, statusCode: number): boolean;
+  headers(
+    headers: OutgoingHttpHeaders,
+    req: RelayRequest,
+    statusCode: number,
+    bodyRewritten?: boolean,
+  ): OutgoingHttpHeaders;
+  body(upstream: UpstreamMessage, req: RelayRequest, rewrite?: boolean): NodeJS.ReadableStream;
 }
 
 /** Where the relay reports: response body bytes as they go, and the outcome once the client response closes. */
@@ -137,11 +144,15 @@ function startResponse(
   let headers: OutgoingHttpHeaders = {};
   try {
     headers = downstreamResponseHeaders(upstream.headers, pathForm);
+    // One decision for the head and the body: from the headers the client gets.
+    const rewrites = rewriter?.rewritesBody(headers, req, status) ?? false;
     // Every form: upstream cookies and origin-wide headers are guarded; the path form is also rewritten.
-    if (rewriter) headers = rewriter.headers(headers, req, status);
+    if (rewriter) headers = rewriter.headers(headers, req, status, rewrites);
     const defect = headersDefect(headers);
     if (defect) return { error: badUpstreamResponse(defect) };
-    if (rewriter) body = rewriter.body(upstream, req) as Body;
+    if (rewriter && rewrites) body = rewriter.body(upstream, req, true) as Body;
+    // A body of another length never goes out under the upstream's Content-Length (it would frame the next response).
+    if (body !== upstream) delete headers['content-length'];
     res.writeHead(status, upstream.statusMessage, headers);
     return { body };
   } catch {

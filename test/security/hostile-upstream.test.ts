@@ -121,6 +121,23 @@ describe('odd but valid answers are relayed', () => {
     assert.equal(reply.headers['x-hop'], undefined, 'other tokens still name hop-by-hop headers');
     assert.equal(reply.body, 'hello');
   });
+  test('a Connection header naming Content-Type or Content-Encoding does not remove them: the HTML is still read, and rewritten, as HTML', async () => {
+    const page = '<html><body><a href="/x">x</a></body></html>';
+    const { reply } = await answerWith(
+      '/conn-ct',
+      'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: content-type, content-encoding\r\n' +
+        `Content-Encoding: identity\r\nContent-Length: ${page.length}\r\n\r\n${page}`,
+    );
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['content-type'], 'text/html');
+    assert.equal(reply.headers['content-encoding'], 'identity');
+    assert.match(reply.body, new RegExp(`href="${HOSTILE}/x"`), 'links get the prefix');
+    assert.notEqual(
+      reply.headers['content-length'],
+      String(page.length),
+      'not sent under the upstream length',
+    );
+  });
   test('status 599 and an empty reason phrase', async () => {
     const { reply } = await answerWith('/s599', 'HTTP/1.1 599 \r\nContent-Length: 2\r\n\r\nok');
     assert.equal(reply.status, 599);

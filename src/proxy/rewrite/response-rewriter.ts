@@ -1,8 +1,10 @@
 /**
- * The seam the forwarder calls for every proxied response: headers first
- * (which must already know whether the body will be rewritten), then the
- * body. Both take the same decision from the same inputs, so they never
- * disagree. In both forms the upstream's Set-Cookie and origin-wide headers
+ * The seam the forwarder calls for every proxied response: whether the body
+ * is rewritten, decided once from the headers the client gets, then the
+ * headers and the body, both handed that one decision. (Deciding twice, once
+ * from the client's headers and once from the upstream's, let an upstream
+ * make them differ — `Connection: content-type` — and send a rewritten body
+ * under its own Content-Length: the bytes past it were the next response.) In both forms the upstream's Set-Cookie and origin-wide headers
  * are guarded; in the path form Location, Set-Cookie paths and HTML links get
  * the prefix; with host routing an absolute Location to the upstream is moved
  * to the host the client used, and the body passes untouched.
@@ -71,9 +73,20 @@ export interface ResponseRewriterOptions {
 }
 
 export interface ResponseRewriter {
-  headers(headers: OutgoingHttpHeaders, req: RewriteRequest, statusCode: number): OutgoingHttpHeaders;
-  /** `upstream` itself when its body is not rewritten; errors of `upstream` are re-emitted on the result. */
-  body(upstream: IncomingMessage, req: RewriteRequest): NodeJS.ReadableStream;
+  /** Whether this response's body is rewritten, from the headers the client gets (downstreamResponseHeaders). */
+  rewritesBody(headers: OutgoingHttpHeaders, req: RewriteRequest, statusCode: number): boolean;
+  /** `bodyRewritten`: rewritesBody's answer (default: asked here, of these headers). */
+  headers(
+    headers: OutgoingHttpHeaders,
+    req: RewriteRequest,
+    statusCode: number,
+    bodyRewritten?: boolean,
+  ): OutgoingHttpHeaders;
+  /**
+   * `upstream` itself when its body is not rewritten; errors of `upstream` are re-emitted on the result.
+   * `rewrite`: rewritesBody's answer (default: asked here, of the upstream's own headers).
+   */
+  body(upstream: IncomingMessage, req: RewriteRequest, rewrite?: boolean): NodeJS.ReadableStream;
 }
 
 export function createResponseRewriter(
@@ -93,6 +106,7 @@ export function createResponseRewriter(
     headers: IncomingHttpHeaders | OutgoingHttpHeaders,
   ) =>
     req.via !== 'host' &&
+    rewriteContextOf(req, options.clientScheme, options.publicHost) !== undefined &&
     htmlAllowedFor(policyPath(req)) &&
     shouldRewriteBody(statusCode, req.method, headers) &&
     // A body that says it is larger than the limit is not worth decoding at all.
@@ -104,7 +118,8 @@ export function createResponseRewriter(
   });
 
   return {
-    headers(headers, req, statusCode) {
+    rewritesBody: (headers, req, statusCode) => rewritesBody(statusCode, req, headers),
+    headers(headers, req, statusCode, bodyRewritten = rewritesBody(statusCode, req, headers)) {
       const form = req.via === 'host' ? 'host' : 'path';
       let out = guardSetCookies(
         headers,
@@ -115,7 +130,7 @@ export function createResponseRewriter(
       if (ctx !== undefined)
         out =
           form === 'path'
-            ? rewriteResponseHeaders(out, ctx, rewritesBody(statusCode, req, headers))
+            ? rewriteResponseHeaders(out, ctx, bodyRewritten)
             : rewriteLocationHeaders(out, ctx);
       const guarded = guardOriginHeaders(out, { form, prefix: ctx?.prefix ?? '', requestURL: req.url });
       if (guarded.changed.length > 0)
@@ -124,10 +139,9 @@ export function createResponseRewriter(
       if (form === 'path' && sandboxed(policyPath(req))) out = withPolicy(out, SANDBOX_POLICY);
       return out;
     },
-    body(upstream, req) {
+    body(upstream, req, rewrite = rewritesBody(upstream.statusCode ?? 200, req, upstream.headers)) {
       const ctx = rewriteContextOf(req, options.clientScheme, options.publicHost);
-      if (ctx === undefined || !rewritesBody(upstream.statusCode ?? 200, req, upstream.headers))
-        return upstream;
+      if (ctx === undefined || !rewrite) return upstream;
       const onLimit = (reason: RewriteLimitReason) =>
         reason === 'inflate'
           ? log?.warn(
