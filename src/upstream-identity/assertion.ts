@@ -38,11 +38,15 @@ export interface AssertionSignerDeps {
 /** Allowed clock difference between gateway and upstream, kept on top of the lifetime when retiring keys. */
 export const CLOCK_SKEW_MS = 60_000;
 
-/** The `aud` for a target: `team-a/web` for a Service, `team-a/pods/web-0`, `nodes/node-1`. */
+/**
+ * The `aud` for a target: `team-a/web` for a Service, `team-a/pods/web-0`, `nodes:node-1`. No two
+ * targets share one: a node's has a `:`, which no namespace or Service name can hold (with
+ * `nodes/node-1`, a Service `node-1` in a namespace called `nodes` got the node's audience).
+ */
 export function assertionAudience(target: Pick<Target, 'kind' | 'namespace' | 'name'>): string {
   if (target.kind === 'services') return `${target.namespace}/${target.name}`;
   if (target.kind === 'pods') return `${target.namespace}/pods/${target.name}`;
-  return `nodes/${target.name}`;
+  return `nodes:${target.name}`;
 }
 
 /** The issuer: publicURL without a trailing slash, so `iss` compares equal to what admins write. */
