@@ -39,7 +39,8 @@ const NOT_CONNECTION_OPTIONS = new Set([
  * `Forwarded` (RFC 7239) goes too: the gateway vouches for the client address in X-Forwarded-For, and
  * a client-written `Forwarded: for=…` would let it spoof that address to backends that prefer it.
  * The single-address headers that proxies and CDNs set (`X-Real-IP`, `True-Client-IP`,
- * `X-Client-IP`) go for the same reason. `Expect` was answered by the gateway itself (100 Continue
+ * `X-Client-IP`, `Client-IP`, `CF-Connecting-IP`, `Fastly-Client-IP`, `X-Cluster-Client-IP`,
+ * `X-Original-Forwarded-For` of ingress-nginx) go for the same reason. `Expect` was answered by the gateway itself (100 Continue
  * once the request was admitted); the upstream gets the body at once. The method-override headers
  * go because the verb was authorized from the request's method: an app that honours
  * `X-HTTP-Method-Override: DELETE` on a POST would delete for a caller only allowed to create.
@@ -50,6 +51,11 @@ const ALWAYS_STRIPPED = new Set([
   'x-real-ip',
   'true-client-ip',
   'x-client-ip',
+  'client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-original-forwarded-for',
   'expect',
   'x-http-method-override',
   'x-http-method',

@@ -210,7 +210,17 @@ describe('X-Forwarded-* are the gateway’s, never the client’s', () => {
         assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
       }),
     ),
-    ...['X-Real-IP', 'x_real_ip', 'True-Client-IP', 'X-Client-IP'].map((header) =>
+    ...[
+      'X-Real-IP',
+      'x_real_ip',
+      'True-Client-IP',
+      'X-Client-IP',
+      'Client-IP',
+      'CF-Connecting-IP',
+      'Fastly-Client-IP',
+      'X-Cluster-Client-IP',
+      'X-Original-Forwarded-For',
+    ].map((header) =>
       fwd(header, '6.6.6.6', (r) => {
         noValue(r, '6.6.6.6');
         assert.deepEqual(received(r, 'x-forwarded-for'), ['127.0.0.1']);
