@@ -49,6 +49,8 @@ export interface WorldOptions {
   session?: Authn['session'];
   /** SubjectAccessReview grants (kubernetes store only: RBAC is on there). */
   grants?: AccessGrant[];
+  /** TCP tunnels on (no idle timeout, no pings), group team-a may open them to team-a's Services. */
+  tunnels?: boolean;
 }
 
 export interface World {
@@ -114,8 +116,22 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
       kubernetes: api ? { kubeconfig: api.writeKubeconfig(join(dir, 'kubeconfig')) } : 'none',
       ...(api ? {} : { static: { services: staticServices(echo.port) } }),
       upstream: { allowedAddresses: ['127.0.0.0/8'] },
+      ...(o.tunnels ? { tunnels: { enabled: true, idleTimeout: '0', keepalive: '0s' } } : {}),
       authorization: {
-        rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
+        rules: [
+          { groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] },
+          ...(o.tunnels
+            ? [
+                {
+                  groups: ['team-a'],
+                  namespaces: ['team-a'],
+                  resources: ['services'],
+                  subresources: ['portforward'],
+                  verbs: ['create'],
+                },
+              ]
+            : []),
+        ],
         kubernetesRBAC: { enabled: !!api },
       },
       authentication: {

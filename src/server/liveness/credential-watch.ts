@@ -3,8 +3,9 @@
  * tunnels): unlike a proxied WebSocket, such a connection closes itself, so it
  * only needs to hear `lapsed(reason)`. Two things are watched, whichever lapses
  * first: what authentication says about the credential (a browser session:
- * signed out, past its end; within `session.recheckInterval`) and, for a bearer
- * JWT, its `exp` (to the millisecond of the gateway's clock).
+ * signed out, past its end; within `session.recheckInterval`; a CLI token: its
+ * sign-in revoked or ended) and, for any other bearer JWT, its `exp` (to the
+ * millisecond of the gateway's clock).
  */
 import type { IncomingMessage } from 'node:http';
 import type { CredentialLiveness } from '../../authn/liveness.js';
@@ -30,7 +31,10 @@ export type CredentialWatch = (
 
 export function createCredentialWatch(deps: CredentialWatchDeps): CredentialWatch {
   return (req, ctx, lapsed) => {
-    const sources = [deps.liveness(req), deps.bearerExpiry(req)].filter((l) => l !== undefined);
+    // A CLI access token's connection lives as long as its sign-in, which liveness() watches
+    // (authn/terminal/bearer.ts): not to the one-hour `exp` of the token it was opened with.
+    const expiry = ctx.identity?.method === 'cli' ? undefined : deps.bearerExpiry(req);
+    const sources = [deps.liveness(req), expiry].filter((l) => l !== undefined);
     const stops = sources.map((liveness) =>
       watchCredential(liveness, {
         clock: deps.clock,
