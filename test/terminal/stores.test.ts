@@ -104,6 +104,21 @@ for (const [name, replicas] of backends) {
       assert.equal(await a.get('code', key), undefined);
     });
 
+    test('a record past its expiry can be made again, while the backend still holds it', async () => {
+      const [a, b] = await replicas();
+      const key = id();
+      await a.create('person', key, { gen: 1 }, clock.now() + 1000);
+      // The manual clock moves; Redis's own expiry and the Kubernetes sweep have not run.
+      clock.advance(1001);
+      assert.equal(await b.create('person', key, { gen: 2 }, clock.now() + 60_000), true);
+      assert.deepEqual((await a.get('person', key))?.value, { gen: 2 });
+      assert.equal(
+        await a.create('person', key, { gen: 3 }, clock.now() + 60_000),
+        false,
+        'a live one stays',
+      );
+    });
+
     test('an expired record reads as absent everywhere', async () => {
       const [a, b] = await replicas();
       const key = id();
