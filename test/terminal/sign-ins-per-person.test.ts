@@ -16,70 +16,17 @@ import { TokenFamilies } from '../../src/authn/terminal/families.js';
 import type { TerminalIdentity, TokenResponse } from '../../src/authn/terminal/protocol.js';
 import { personId, refreshTokenFamily } from '../../src/authn/terminal/secrets.js';
 import { MAX_SIGN_INS_PER_PERSON as MAX } from '../../src/authn/terminal/sign-ins-per-person.js';
-import { KubernetesRecordStore } from '../../src/authn/terminal/store/kubernetes-store.js';
-import { MemoryRecordStore } from '../../src/authn/terminal/store/memory-store.js';
 import type { RecordStore } from '../../src/authn/terminal/store/record-store.js';
-import { RedisRecordStore } from '../../src/authn/terminal/store/redis-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { NAMESPACE, storeBackends } from './store-backends.js';
 
-const NAMESPACE = 'kube-bastion';
 const HOUR = 3600_000;
-let api: FakeApiServer;
-let redis: RedisServer;
 const clock = new ManualClock();
-const opened: RecordStore[] = [];
+const stores = storeBackends(clock);
 
-before(async () => {
-  [api, redis] = await Promise.all([startFakeApiServer(), startRedis()]);
-});
-
-after(async () => {
-  await Promise.allSettled(opened.map((s) => s.close()));
-  await Promise.allSettled([api?.stop(), redis?.stop()]);
-});
-
-async function open<S extends RecordStore>(store: S): Promise<S> {
-  opened.push(store);
-  await store.start();
-  return store;
-}
-
-const backends: [string, () => Promise<[RecordStore, RecordStore]>][] = [
-  [
-    'memory',
-    async () => {
-      const one = await open(new MemoryRecordStore(clock.now));
-      return [one, one];
-    },
-  ],
-  [
-    'redis',
-    async () => {
-      const make = () =>
-        open(new RedisRecordStore({ url: redis.url, commandTimeoutMs: 1000, now: clock.now }));
-      return [await make(), await make()];
-    },
-  ],
-  [
-    'kubernetes',
-    async () => {
-      const make = () =>
-        open(
-          new KubernetesRecordStore({
-            kubeConfig: api.kubeConfig(),
-            namespace: NAMESPACE,
-            maxStalenessMs: 10_000,
-            now: clock.now,
-            logger: silentLogger(),
-          }),
-        );
-      return [await make(), await make()];
-    },
-  ],
-];
+before(() => stores.start());
+after(() => stores.stop());
 
 /** A gateway replica's view of terminal sign-ins over `store`. */
 function replica(store: RecordStore) {
@@ -121,7 +68,7 @@ const alive = async (r: Replica, t: TokenResponse) =>
 const count = async (r: Replica, all: TokenResponse[]) =>
   (await Promise.all(all.map((t) => alive(r, t)))).filter(Boolean).length;
 
-for (const [name, backend] of backends) {
+for (const [name, backend] of stores.backends) {
   describe(`${name} store`, () => {
     test(`a person holds ${MAX} sign-ins; the next ends the oldest as a logout would, and nobody else's`, async () => {
       const [store] = await backend();
@@ -196,12 +143,12 @@ for (const [name, backend] of backends) {
 
 describe('where the person record lives', () => {
   test('Kubernetes: a labelled Secret named by a digest of the user name', async () => {
-    const [store] = await backends[2][1]();
+    const store = await stores.kubernetesStore();
     const frank = person();
     await signIn(replica(store), frank);
     const id = personId(frank.username);
     assert.match(id, /^[0-9a-f]{64}$/);
-    const secret = api.get('secrets', NAMESPACE, `kb-cli-person-${id}`);
+    const secret = stores.api.get('secrets', NAMESPACE, `kb-cli-person-${id}`);
     assert.equal(secret?.metadata?.labels?.['kube-bastion.io/cli-state'], 'person');
     const record = (secret as { data: { record: string } }).data.record;
     const stored = Buffer.from(record, 'base64').toString();
@@ -210,10 +157,10 @@ describe('where the person record lives', () => {
   });
 
   test('Redis: a key under the store’s prefix, named by the digest', async () => {
-    const [store] = await backends[1][1]();
+    const store = await stores.redisStore();
     const grace = person();
     await signIn(replica(store), grace);
-    const client = new Redis(redis.url);
+    const client = new Redis(stores.redis.url);
     try {
       const keys = await client.keys('*');
       assert.ok(keys.includes(`kube-bastion:cli:person:${personId(grace.username)}`), keys.join(' '));

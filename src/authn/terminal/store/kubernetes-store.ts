@@ -188,23 +188,16 @@ export class KubernetesRecordStore implements RecordStore {
     const body = this.secret(kind, id, value, expiresAt);
     const name = body.metadata!.name!;
     const done = await this.call('create', () => this.api.post<Secret>(this.collection, body), [409]);
-    if (done === 409 && !(await this.overExpired(kind, id, value, expiresAt))) return false;
+    if (done === 409) {
+      // An expired Secret the sweep has not deleted yet reads as absent: it is written over.
+      const there = await this.read(name);
+      const opened = there && this.opened(there);
+      if (!opened || opened.env || !(await this.replace(kind, id, value, expiresAt, opened.version)))
+        return false;
+    }
     this.known.set(name, expiresAt);
     this.looked.delete(name);
     return true;
-  }
-
-  /** An expired Secret the sweep has not deleted yet reads as absent, so a create writes over it. */
-  private async overExpired(
-    kind: RecordKind,
-    id: string,
-    value: unknown,
-    expiresAt: number,
-  ): Promise<boolean> {
-    const s = await this.read(this.secretName(kind, id));
-    if (!s) return false; // deleted a moment ago: the caller may try again
-    const { env, version } = this.opened(s);
-    return !env && (await this.replace(kind, id, value, expiresAt, version));
   }
 
   private async read(name: string): Promise<Secret | undefined> {
