@@ -3,7 +3,8 @@
  * it: the redirect never goes anywhere but 127.0.0.1:<port>/callback however
  * the request is dressed up (Pomerium CVE-2021-29651); the confirmation is a
  * POST from the gateway's own page with this session's token (CSRF); the
- * code is good once, briefly, and only with its verifier; a bearer token
+ * form makes one code and the code is good once, briefly, and only with its
+ * verifier; a bearer token
  * cannot confirm anything; and each login attempt has its own secrets
  * (cloudflared VULN-141861).
  */
@@ -188,6 +189,29 @@ test('a code is redeemed once, within a minute, and only with its verifier', asy
   const late = await codeFor();
   world.clock.advance(60_001);
   assert.equal((await redeem(late.code, late.attempt.verifier)).body.error, 'invalid_grant');
+});
+
+test('a confirmation form decides once: posted again, or its token spelled otherwise, it makes no second code', async () => {
+  const attempt = loopbackAttempt(world.publicURL, 43_214);
+  const { fields } = await confirmationPage(alice, attempt.url);
+  const first = await submit(alice, authorize(), { ...fields, decision: 'allow' }, world.publicURL);
+  assert.equal(first.status, 303);
+  const code = new URL(first.headers.get('location')!).searchParams.get('code')!;
+  const token = fields.form_token;
+  const again: [string, Record<string, string>, number][] = [
+    ['the same form again', { ...fields, decision: 'allow' }, 409],
+    ['Cancel after Continue', { ...fields, decision: 'deny' }, 409],
+    ['its token with a leading zero', { ...fields, form_token: `0${token}`, decision: 'allow' }, 403],
+    ['its token with more after it', { ...fields, form_token: `${token}.x`, decision: 'allow' }, 403],
+  ];
+  for (const [why, body, status] of again) {
+    const res = await submit(alice, authorize(), body, world.publicURL);
+    assert.equal(res.status, status, why);
+    assert.equal(res.headers.get('location'), null, why);
+    if (status === 409) assert.match(await res.text(), /This confirmation was already sent/, why);
+  }
+  // The one code it made still signs the terminal in.
+  assert.equal((await redeem(code, attempt.verifier)).status, 200);
 });
 
 test('every login attempt makes its own listener, challenge and state, and writes nothing before it succeeds', async () => {

@@ -1,9 +1,10 @@
 /**
  * Terminal sign-in across two gateway replicas, as the chart runs it (cookie
  * sessions, state in Secrets of the gateway's namespace) and with Redis: a
- * flow begun on one replica finishes on the other, a refresh-token replay on
- * one revokes the family on both, a logout on one closes a WebSocket held
- * open on the other — and the Secrets hold nothing anyone could sign in with.
+ * flow begun on one replica finishes on the other, a confirmation form spent
+ * on one is spent on both, a refresh-token replay on one revokes the family
+ * on both, a logout on one closes a WebSocket held open on the other — and
+ * the Secrets hold nothing anyone could sign in with.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +16,7 @@ import {
   bearerGET,
   cliWebSocket,
   hiddenFields,
+  loopbackAttempt,
   postForm,
   protocolLogin,
   refresh,
@@ -57,6 +59,18 @@ describe('two replicas, state in Kubernetes Secrets', () => {
     }
     const reviews = world.api!.requests.filter((r) => r.resource === 'subjectaccessreviews');
     assert.ok(reviews.length > 0, 'RBAC was asked');
+  });
+
+  test('a confirmation form posted on one replica is spent on the other too', async () => {
+    const attempt = loopbackAttempt(world.publicURL);
+    const person = new FetchBrowser();
+    const fields = hiddenFields(await (await person.signIn(attempt.url, 'alice')).text());
+    const post = (at: string) =>
+      submit(person, `${at}/auth/cli/authorize`, { ...fields, decision: 'allow' }, world.publicURL);
+    assert.equal((await post(a)).status, 303);
+    const again = await post(b);
+    assert.equal(again.status, 409);
+    assert.equal(again.headers.get('location'), null, 'no second code');
   });
 
   test('a device code started on one replica is confirmed on the other and redeemed on the first', async () => {

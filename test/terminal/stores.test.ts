@@ -1,7 +1,8 @@
 /**
  * The three stores of terminal sign-in state, held to one contract, each as
  * two replicas would use it (two store instances over the same backend):
- * create-if-absent, compare-and-replace, take once among concurrent takers,
+ * create-if-absent (an expired record is absent, even while the backend
+ * still holds it), compare-and-replace, take once among concurrent takers,
  * expiry on the injected clock, and a change on one replica seen by the
  * other within the store's lag. Then what only the Kubernetes store has to
  * get right: the Secrets it writes, failing closed when it loses its watch
@@ -10,62 +11,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { V1Secret } from '@kubernetes/client-node';
-import { silentLogger } from '../../src/observability/logger.js';
-import { KubernetesRecordStore } from '../../src/authn/terminal/store/kubernetes-store.js';
-import { MemoryRecordStore } from '../../src/authn/terminal/store/memory-store.js';
-import { RedisRecordStore } from '../../src/authn/terminal/store/redis-store.js';
-import { StoreUnavailableError, type RecordStore } from '../../src/authn/terminal/store/record-store.js';
+import { StoreUnavailableError } from '../../src/authn/terminal/store/record-store.js';
 import { eventually } from '../support/eventually.js';
-import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { NAMESPACE, storeBackends } from './store-backends.js';
 
-const NAMESPACE = 'kube-bastion';
-let api: FakeApiServer;
-let redis: RedisServer;
 const clock = new ManualClock();
-const opened: RecordStore[] = [];
+const stores = storeBackends(clock);
+const { backends, kubernetesStore, redisStore } = stores;
 
-before(async () => {
-  [api, redis] = await Promise.all([startFakeApiServer(), startRedis()]);
-});
-
-after(async () => {
-  await Promise.allSettled(opened.map((s) => s.close()));
-  await Promise.allSettled([api?.stop(), redis?.stop()]);
-});
-
-async function open<S extends RecordStore>(store: S): Promise<S> {
-  opened.push(store);
-  await store.start();
-  return store;
-}
-
-const kubernetesStore = (maxStalenessMs = 10_000) =>
-  open(
-    new KubernetesRecordStore({
-      kubeConfig: api.kubeConfig(),
-      namespace: NAMESPACE,
-      maxStalenessMs,
-      now: clock.now,
-      logger: silentLogger(),
-    }),
-  );
-const redisStore = () =>
-  open(new RedisRecordStore({ url: redis.url, commandTimeoutMs: 1000, now: clock.now }));
-
-/** Two replicas' views of one backend (memory has only one: it is for one replica). */
-const backends: [string, () => Promise<[RecordStore, RecordStore]>][] = [
-  [
-    'memory',
-    async () => {
-      const one = await open(new MemoryRecordStore(clock.now));
-      return [one, one];
-    },
-  ],
-  ['redis', async () => [await redisStore(), await redisStore()]],
-  ['kubernetes', async () => [await kubernetesStore(), await kubernetesStore()]],
-];
+before(() => stores.start());
+after(() => stores.stop());
 
 let n = 0;
 const id = () => `${(++n).toString(16).padStart(8, '0')}${'0'.repeat(24)}`;
@@ -104,6 +60,21 @@ for (const [name, replicas] of backends) {
       assert.equal(await a.get('code', key), undefined);
     });
 
+    test('a record past its expiry can be made again, while the backend still holds it', async () => {
+      const [a, b] = await replicas();
+      const key = id();
+      await a.create('person', key, { gen: 1 }, clock.now() + 1000);
+      // The manual clock moves; Redis's own expiry and the Kubernetes sweep have not run.
+      clock.advance(1001);
+      assert.equal(await b.create('person', key, { gen: 2 }, clock.now() + 60_000), true);
+      assert.deepEqual((await a.get('person', key))?.value, { gen: 2 });
+      assert.equal(
+        await a.create('person', key, { gen: 3 }, clock.now() + 60_000),
+        false,
+        'a live one stays',
+      );
+    });
+
     test('an expired record reads as absent everywhere', async () => {
       const [a, b] = await replicas();
       const key = id();
@@ -121,7 +92,7 @@ describe('kubernetes store', () => {
     const store = await kubernetesStore();
     const key = id();
     await store.create('usercode', key, { device: 'abc' }, clock.now() + 60_000);
-    const secret = api.get('secrets', NAMESPACE, `kb-cli-usercode-${key}`) as V1Secret;
+    const secret = stores.api.get('secrets', NAMESPACE, `kb-cli-usercode-${key}`) as V1Secret;
     assert.equal(secret.type, 'kube-bastion.io/cli-state');
     assert.equal(secret.metadata?.labels?.['kube-bastion.io/cli-state'], 'usercode');
     assert.equal(secret.metadata?.labels?.['app.kubernetes.io/managed-by'], 'kube-bastion');
@@ -133,7 +104,7 @@ describe('kubernetes store', () => {
     const store = await kubernetesStore(10_000);
     const key = id();
     await store.create('family', key, {}, clock.now() + 3600_000);
-    await api.stop();
+    await stores.api.stop();
     // The broken watch is noticed on the next restart; the bound counts on the gateway's clock.
     await eventually(
       async () => {
@@ -143,7 +114,7 @@ describe('kubernetes store', () => {
       10_000,
       50,
     );
-    await api.restart();
+    await stores.api.restart();
     await eventually(async () => assert.ok((await store.expiry('family', key)) !== undefined), 20_000, 50);
   });
 
@@ -153,18 +124,18 @@ describe('kubernetes store', () => {
     await store.create('code', key, {}, clock.now() + 1000);
     clock.advance(1001);
     await store.sweep();
-    assert.equal(api.get('secrets', NAMESPACE, `kb-cli-code-${key}`), undefined);
+    assert.equal(stores.api.get('secrets', NAMESPACE, `kb-cli-code-${key}`), undefined);
   });
 });
 
 describe('redis store', () => {
   test('a Redis that stops answering is unavailability (503), not an answer', async () => {
     const store = await redisStore();
-    redis.pause();
+    stores.redis.pause();
     try {
       await assert.rejects(store.get('family', id()), StoreUnavailableError);
     } finally {
-      redis.resume();
+      stores.redis.resume();
     }
   });
 });

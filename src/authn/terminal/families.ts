@@ -10,6 +10,10 @@
  * is revoked (RFC 9700 §4.14.2): every refresh token and, within the store's
  * lag, every access token of it stops working. Revoking deletes the record;
  * an access token is good only while its family exists (`liveUntil`).
+ *
+ * A person holds at most MAX_SIGN_INS_PER_PERSON families at once
+ * (sign-ins-per-person.ts): a new one past that ends their oldest the same
+ * way, by deleting its record.
  */
 import type { Logger } from '../../observability/logger.js';
 import type { AccessTokens } from './access-token.js';
@@ -17,6 +21,7 @@ import { invalidGrant } from './oauth-error.js';
 import type { TerminalIdentity, TokenResponse } from './protocol.js';
 import type { RecordStore } from './store/record-store.js';
 import { digest, newFamilyId, newRefreshToken, refreshTokenFamily } from './secrets.js';
+import { MAX_SIGN_INS_PER_PERSON, SignInsPerPerson } from './sign-ins-per-person.js';
 
 export interface FamilyRecord {
   identity: TerminalIdentity;
@@ -45,13 +50,17 @@ const USED_KEPT = 32;
 const relogin = 'run `kube-bastion login` again';
 
 export class TokenFamilies {
+  private readonly people: SignInsPerPerson;
+
   constructor(
     private readonly store: RecordStore,
     private readonly tokens: AccessTokens,
     private readonly times: FamilyTimes,
     private readonly now: () => number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.people = new SignInsPerPerson(store, now);
+  }
 
   /** A new sign-in for `identity`, ending at `endsAt`: its first tokens. */
   async start(
@@ -76,6 +85,7 @@ export class TokenFamilies {
     };
     if (!(await this.store.create('family', fid, record, endsAt)))
       throw new Error('token family id collision'); // 128 random bits: never
+    await this.count(identity.username, fid, endsAt);
     this.logger.info({ user: identity.username, family: fid, via, client }, 'terminal signed in');
     return this.answer(record, fid, refresh, now);
   }
@@ -84,7 +94,10 @@ export class TokenFamilies {
     const fid = refreshTokenFamily(refreshToken);
     if (!fid) throw invalidGrant('this is not a refresh token of this gateway');
     const found = await this.store.get<FamilyRecord>('family', fid);
-    if (!found) throw invalidGrant(`this sign-in has ended (logged out, revoked or expired); ${relogin}`);
+    if (!found)
+      throw invalidGrant(
+        `this sign-in has ended (logged out, revoked, expired, or ended by ${MAX_SIGN_INS_PER_PERSON} newer ones); ${relogin}`,
+      );
     const record = found.value;
     const presented = digest(refreshToken);
     if (presented !== record.current) {
@@ -120,8 +133,28 @@ export class TokenFamilies {
     );
   }
 
+  /** Counts the new sign-in against its person's bound; one that cannot be counted is not kept. */
+  private async count(username: string, fid: string, endsAt: number): Promise<void> {
+    const evict = async (oldest: string) => {
+      await this.store.delete('family', oldest);
+      this.logger.info(
+        { user: username, family: oldest, why: `more than ${MAX_SIGN_INS_PER_PERSON} terminal sign-ins` },
+        'terminal sign-in revoked',
+      );
+    };
+    try {
+      await this.people.add(username, { fid, endsAt }, evict);
+    } catch (err) {
+      // Nobody has its tokens yet; if even this delete fails, the record is inert until its end.
+      await this.store.delete('family', fid).catch(() => undefined);
+      throw err;
+    }
+  }
+
   async revoke(fid: string, why: string): Promise<void> {
+    const found = await this.store.get<FamilyRecord>('family', fid);
     await this.store.delete('family', fid);
+    if (found) await this.people.remove(found.value.identity.username, fid);
     this.logger.info({ family: fid, why }, 'terminal sign-in revoked');
   }
 

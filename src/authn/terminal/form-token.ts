@@ -5,13 +5,22 @@
  * another site, a routed app on a sibling host, a page rendered for another
  * session or another request — carries no token that checks out. It comes on
  * top of the same-origin check (authz/csrf.ts checkSameOriginForm).
+ *
+ * A form whose answer makes something (the loopback confirmation: a one-time
+ * code) is spent by its first post, in the shared store, so a second post of
+ * it — on any replica — makes nothing more.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { digest } from './secrets.js';
+import type { RecordStore } from './store/record-store.js';
 
 export type FormPurpose = 'loopback' | 'device';
 
 /** Time to read the page and decide. */
 const LIFETIME_MS = 30 * 60_000;
+
+/** The one spelling of a token (`<exp ms>.<HMAC-SHA256, base64url>`): a form is spent by its token's digest. */
+const SHAPE = /^([1-9]\d{0,15})\.([A-Za-z0-9_-]{43})$/;
 
 export class FormTokens {
   private readonly keys: Buffer[];
@@ -20,6 +29,7 @@ export class FormTokens {
   constructor(
     secrets: readonly string[],
     private readonly now: () => number,
+    private readonly store: RecordStore,
   ) {
     this.keys = secrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'kube-bastion', 'cli-form:v1', 32)));
   }
@@ -34,8 +44,7 @@ export class FormTokens {
   }
 
   check(token: unknown, sid: string, purpose: FormPurpose, subject: string): boolean {
-    if (typeof token !== 'string') return false;
-    const [expText, mac = ''] = token.split('.');
+    const [, expText, mac = ''] = (typeof token === 'string' && SHAPE.exec(token)) || [];
     const exp = Number(expText);
     if (!Number.isSafeInteger(exp) || exp <= this.now()) return false;
     const given = Buffer.from(mac);
@@ -43,5 +52,14 @@ export class FormTokens {
       const want = Buffer.from(this.mac(key, sid, purpose, subject, exp));
       return want.length === given.length && timingSafeEqual(want, given);
     });
+  }
+
+  /**
+   * Spends a token `check` accepted: true the first time, on any replica; false ever after
+   * (the mark, the token's digest, lasts as long as the token would be accepted).
+   */
+  spend(token: string): Promise<boolean> {
+    const exp = Number(token.split('.')[0]);
+    return this.store.create('form', digest(token), {}, exp);
   }
 }

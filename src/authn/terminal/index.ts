@@ -107,7 +107,7 @@ export function createTerminalSignIn(d: TerminalSignInDeps): TerminalSignIn {
     verificationURI: new URL(TERMINAL_PATHS.devicePage, d.publicURL),
     now: d.now,
   });
-  const forms = new FormTokens(d.secrets, d.now);
+  const forms = new FormTokens(d.secrets, d.now, d.store);
   const bearer = new TerminalBearer(tokens, families, d.now, cli.recheckInterval);
   const pageDeps: PageSessionDeps = {
     browserSession: (req, res) => d.browserSession(req, res),

@@ -12,6 +12,11 @@
  * code is good once, for a minute, and only with the verifier (loopback-codes.ts);
  * a link someone else sends only ever shows this page, and continuing needs
  * a click on it.
+ *
+ * A page's form decides once: posting it again answers a page, not another
+ * code. A person may confirm CONFIRMATIONS_PER_PERSON sign-ins per window on
+ * a replica, since fresh pages are theirs for the asking; how many sign-ins
+ * they hold at once is bounded where the sign-in starts (families.ts).
  */
 import type express from 'express';
 import { sendPage } from '../../web/pages/send.js';
@@ -19,6 +24,7 @@ import { renderLoopbackConfirm } from '../../web/pages/terminal-sign-in.js';
 import type { FormTokens } from './form-token.js';
 import type { LoopbackCodes } from './loopback-codes.js';
 import {
+  type BrowserSignedIn,
   checkForm,
   familyEnd,
   sendResult,
@@ -36,6 +42,7 @@ import {
   STATE_SHAPE,
   TERMINAL_PATHS,
 } from './protocol.js';
+import { RateLimit } from './rate-limit.js';
 
 export interface LoopbackRequest {
   port: number;
@@ -84,6 +91,31 @@ export interface LoopbackPageDeps extends PageSessionDeps {
   onConfirmed?(user: string, client: string | undefined): void;
 }
 
+/** Confirmations one person may make per window, per replica: far more than anyone clicks. */
+export const CONFIRMATIONS_PER_PERSON = { limit: 30, windowMs: 10 * 60_000 } as const;
+
+/** Why a posted confirmation was not acted on (the status, and the page). */
+const REFUSED = {
+  forged: {
+    status: 403,
+    title: 'This confirmation was not accepted',
+    message:
+      'It did not come from the page this gateway showed you for this sign-in, or that page is too old. Run `kube-bastion login` again.',
+  },
+  tooMany: {
+    status: 429,
+    title: 'Too many terminal sign-ins',
+    message:
+      'You confirmed many terminal sign-ins just now. Wait a few minutes, then run `kube-bastion login` again.',
+  },
+  spent: {
+    status: 409,
+    title: 'This confirmation was already sent',
+    message:
+      'Each confirmation page works once, and this one already answered. If your terminal is still waiting, run `kube-bastion login` again.',
+  },
+} as const;
+
 const badLink = {
   title: 'This sign-in link is not valid',
   message:
@@ -92,6 +124,18 @@ const badLink = {
 };
 
 export function loopbackHandlers(deps: LoopbackPageDeps) {
+  const confirmations = new RateLimit(CONFIRMATIONS_PER_PERSON.limit, CONFIRMATIONS_PER_PERSON.windowMs);
+
+  /** Why this post must not act (undefined: it may, and its form is now spent). */
+  async function refusal(s: BrowserSignedIn, token: unknown, request: LoopbackRequest) {
+    if (!deps.forms.check(token, s.sid, 'loopback', subject(request))) return REFUSED.forged;
+    // Each form spent is a mark in the shared store until the form's expiry: those are what count.
+    if (confirmations.exceeded(s.identity.username)) return REFUSED.tooMany;
+    if (!(await deps.forms.spend(token as string))) return REFUSED.spent;
+    confirmations.take(s.identity.username);
+    return undefined;
+  }
+
   async function show(req: express.Request, res: express.Response): Promise<void> {
     const request = parseLoopbackRequest(req.query);
     if (!request) return sendResult(req, res, 400, badLink);
@@ -127,14 +171,10 @@ export function loopbackHandlers(deps: LoopbackPageDeps) {
     if (!request) return sendResult(req, res, 400, badLink);
     const signedIn = await sessionOrSignIn(deps, req, res);
     if (!signedIn) return;
-    if (!deps.forms.check(body.form_token, signedIn.sid, 'loopback', subject(request))) {
-      return sendResult(req, res, 403, {
-        user: signedInBar(signedIn),
-        title: 'This confirmation was not accepted',
-        message:
-          'It did not come from the page this gateway showed you for this sign-in, or that page is too old. Run `kube-bastion login` again.',
-        problem: true,
-      });
+    const refused = await refusal(signedIn, body.form_token, request);
+    if (refused) {
+      const { status, ...page } = refused;
+      return sendResult(req, res, status, { user: signedInBar(signedIn), ...page, problem: true });
     }
     res.setHeader('referrer-policy', 'no-referrer');
     if (body.decision !== 'allow') {

@@ -13,6 +13,9 @@ import { USER_CODE_ALPHABET, USER_CODE_LENGTH } from './protocol.js';
 
 export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
+/** The id of a person's record (their list of sign-ins): a digest, so no store key holds a user name. */
+export const personId = (username: string): string => digest(`person\n${username}`);
+
 export const randomSecret = (): string => randomBytes(32).toString('base64url');
 
 /** A new family id: 128 random bits, hex (fits Kubernetes object names). */

@@ -3,16 +3,17 @@
  * chart's default (two replicas, cookie sessions, no Redis): Pinniped keeps
  * its sessions the same way.
  *
- *   name         kb-cli-<kind>-<id>       (id: a family id or a SHA-256 digest, never a secret)
+ *   name         kb-cli-<kind>-<id>       (id: a family id or a SHA-256 digest, never a secret or a name)
  *   type         kube-bastion.io/cli-state
  *   labels       app.kubernetes.io/managed-by=kube-bastion, kube-bastion.io/cli-state=<kind>
  *   annotation   kube-bastion.io/expires-at=<ms>
  *   data.record  {v, e} JSON
  *
  * Consistency comes from the API server: create fails on an existing name
- * (409), replace carries the resourceVersion read (409 when it moved), take
- * is a GET then a DELETE with a resourceVersion precondition (only one of
- * several callers succeeds).
+ * (409) unless the Secret there has expired (then it is replaced over the
+ * resourceVersion read), replace carries the resourceVersion read (409 when
+ * it moved), take is a GET then a DELETE with a resourceVersion precondition
+ * (only one of several callers succeeds).
  *
  * Every replica watches these Secrets (one LIST, then a WATCH, by label), so
  * `expiry` — the per-request check of a CLI access token — is a map lookup,
@@ -185,9 +186,17 @@ export class KubernetesRecordStore implements RecordStore {
 
   async create(kind: RecordKind, id: string, value: unknown, expiresAt: number): Promise<boolean> {
     const body = this.secret(kind, id, value, expiresAt);
+    const name = body.metadata!.name!;
     const done = await this.call('create', () => this.api.post<Secret>(this.collection, body), [409]);
-    if (done === 409) return false;
-    this.known.set(body.metadata!.name!, expiresAt);
+    if (done === 409) {
+      // An expired Secret the sweep has not deleted yet reads as absent: it is written over.
+      const there = await this.read(name);
+      const opened = there && this.opened(there);
+      if (!opened || opened.env || !(await this.replace(kind, id, value, expiresAt, opened.version)))
+        return false;
+    }
+    this.known.set(name, expiresAt);
+    this.looked.delete(name);
     return true;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Where terminal sign-in keeps what every replica must agree on: one-time
- * codes, device grants (and their user-code index) and refresh-token
- * families. Records are small JSON values under a kind and an id (a digest
+ * codes, device grants (and their user-code index), refresh-token families,
+ * each person's list of live families, and the confirmation forms already
+ * used. Records are small JSON values under a kind and an id (a digest
  * or a random id, never a usable secret), each with an absolute expiry;
  * an expired record reads as absent in every store.
  *
@@ -13,7 +14,7 @@
  * older knowledge than that.
  */
 
-export type RecordKind = 'code' | 'device' | 'usercode' | 'family';
+export type RecordKind = 'code' | 'device' | 'usercode' | 'family' | 'person' | 'form';
 
 export interface Versioned<T> {
   value: T;
@@ -25,7 +26,7 @@ export interface RecordStore {
   readonly name: 'memory' | 'redis' | 'kubernetes';
   /** The longest a change on another replica may take to reach `expiry` here (ms). */
   readonly lagMs: number;
-  /** False when the record already exists. */
+  /** False when the record already exists (an expired one does not: it is replaced). */
   create(kind: RecordKind, id: string, value: unknown, expiresAt: number): Promise<boolean>;
   /** A current read (never from a cache that may lag). */
   get<T>(kind: RecordKind, id: string): Promise<Versioned<T> | undefined>;

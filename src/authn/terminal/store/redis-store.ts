@@ -1,8 +1,10 @@
 /**
  * Terminal sign-in state in the Redis of `session.store: redis`: one key per
  * record (`kube-bastion:cli:<kind>:<id>`) holding `{v, e}` JSON, expiring with
- * it. Create is SET NX, take is GETDEL, replace is a compare-and-set script
- * on the whole stored value. `expiry` — the per-request check of CLI access
+ * it. Create is a script that writes unless a live record is there (a key
+ * Redis has not expired yet, by its own clock, may already be past `e` on
+ * ours), take is GETDEL, replace is a compare-and-set script on the whole
+ * stored value. `expiry` — the per-request check of CLI access
  * tokens — is remembered for LAG_MS, the same second a browser session's
  * sign-out may take to reach another replica.
  *
@@ -23,6 +25,16 @@ import {
 
 /** Other replicas see a logout or revocation within this long. */
 export const LAG_MS = 1_000;
+
+const CREATE_UNLESS_LIVE = `
+local raw = redis.call("get", KEYS[1])
+if raw then
+  local ok, rec = pcall(cjson.decode, raw)
+  if ok and type(rec) == "table" and type(rec.e) == "number" and rec.e > tonumber(ARGV[3]) then return 0 end
+end
+redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1
+`;
 
 const REPLACE_IF_UNCHANGED = `
 if redis.call("get", KEYS[1]) ~= ARGV[1] then return 0 end
@@ -94,10 +106,18 @@ export class RedisRecordStore implements RecordStore {
   }
 
   async create(kind: RecordKind, id: string, value: unknown, expiresAt: number): Promise<boolean> {
-    const ok = await this.call(() =>
-      this.redis.set(this.key(kind, id), envelope(value, expiresAt), 'PX', this.ttl(expiresAt), 'NX'),
+    const done = await this.call(() =>
+      this.redis.eval(
+        CREATE_UNLESS_LIVE,
+        1,
+        this.key(kind, id),
+        envelope(value, expiresAt),
+        String(this.ttl(expiresAt)),
+        String(this.now()),
+      ),
     );
-    return ok === 'OK';
+    this.expiries.delete(this.key(kind, id));
+    return done === 1;
   }
 
   async get<T>(kind: RecordKind, id: string): Promise<Versioned<T> | undefined> {
