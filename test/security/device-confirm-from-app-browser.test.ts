@@ -13,37 +13,48 @@
  * after Alice left the page.
  *
  * What must hold: visiting an app never signs anybody's terminal in; only
- * Alice's own click on the gateway's page does.
+ * Alice's own click on the gateway's page does. A script cannot read a
+ * confirmation page (fetch: not a navigation), nor a window it opened on one
+ * (Cross-Origin-Opener-Policy, which the app cannot match in the path form).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { createGateway, type Gateway } from '../../src/server/gateway.js';
-import { launchChromium } from '../support/chromium.js';
-import { freePort } from '../support/free-port.js';
-import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
-import { createTestCA } from '../support/tls.js';
+import { s256 } from '../../src/authn/terminal/protocol.js';
+import { APP, DEVICE_GRANT, startAppOnGateway, type AppOnGateway } from './support/app-on-gateway.js';
 
-const EVIL = '/api/v1/namespaces/team-a/services/evil:http/proxy';
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+let world: AppOnGateway;
 
-let idp: TestIdP;
-let evil: http.Server;
-let gateway: Gateway;
-let browser: Browser;
-let base = '';
-let dir = '';
-let caPem = '';
-/** The user code Mallory's terminal printed; her app's page confirms it. */
-let mallorysCode = '';
+before(
+  async () => {
+    world = await startAppOnGateway();
+  },
+  { timeout: 60_000 },
+);
+
+after(() => world?.close());
+
+/** Mallory's terminal: `kube-bastion login --device`. */
+async function mallorysDeviceLogin() {
+  const started = await world.terminalPost('/auth/cli/device', { client_name: 'mallory-laptop' });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  return { userCode: String(started.body.user_code), deviceCode: String(started.body.device_code) };
+}
+
+/** What Mallory's terminal hears when it polls; fails naming who it was signed in as. */
+async function assertStillPending(deviceCode: string, what: string) {
+  const polled = await world.terminalPost('/auth/cli/token', {
+    grant_type: DEVICE_GRANT,
+    device_code: deviceCode,
+  });
+  const identity = polled.body.identity as { username?: string } | undefined;
+  assert.equal(
+    polled.body.error,
+    'authorization_pending',
+    `${what} signed Mallory's terminal in as ${identity?.username ?? '?'} ` +
+      `(token endpoint ${polled.status}, access_token ${polled.body.access_token ? 'issued' : 'absent'})`,
+  );
+}
 
 /** Mallory's page: reads the confirmation page as the visitor, then confirms it as the visitor. */
 const confirmScript = (code: string) => `
@@ -55,148 +66,130 @@ const confirmScript = (code: string) => `
   document.title = 'done ' + r.status;
 })().catch((e) => { document.title = 'done ' + e; });`;
 
-function startEvilApp(): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    if (req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end(`<p>Team dashboard</p><script>${confirmScript(mallorysCode)}</script>`);
-    }
-    res.writeHead(404).end();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-before(
-  async () => {
-    const port = await freePort();
-    base = `https://127.0.0.1:${port}`;
-    const person = (name: string) => ({
-      password: name,
-      email: `${name}@example.com`,
-      email_verified: true,
-      name,
-      groups: ['team-a'],
-    });
-    [idp, evil] = await Promise.all([
-      startTestIdP({
-        users: { alice: person('alice'), mallory: person('mallory') },
-        clients: [gatewayClient(base)],
-      }),
-      startEvilApp(),
-    ]);
-    const ca = await createTestCA();
-    caPem = ca.caPem;
-    const cert = await ca.issue(['127.0.0.1']);
-    dir = mkdtempSync(join(tmpdir(), 'bastion-device-from-app-'));
-    writeFileSync(join(dir, 'tls.crt'), cert.cert);
-    writeFileSync(join(dir, 'tls.key'), cert.key);
-    const evilPort = (evil.address() as AddressInfo).port;
-    const config = parseConfig(
-      {
-        listen: {
-          address: '127.0.0.1',
-          port,
-          tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
-        },
-        admin: { address: '127.0.0.1', port: 0 },
-        publicURL: base,
-        kubernetes: 'none',
-        static: {
-          services: [
-            {
-              namespace: 'team-a',
-              name: 'evil',
-              ports: [{ name: 'http', port: evilPort }],
-              endpoints: [`127.0.0.1:${evilPort}`],
-            },
-          ],
-        },
-        upstream: { allowedAddresses: ['127.0.0.0/8'] },
-        authorization: {
-          rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
-        },
-        authentication: {
-          oidc: {
-            issuer: idp.issuer,
-            clientID: 'kube-bastion',
-            clientSecret: 'kube-bastion-secret',
-            scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
-          },
-          session: { secret: 'a-test-session-secret-that-is-long-enough' },
-          cli: { devicePollInterval: '1s' },
-        },
-        logging: { level: 'silent', audit: { enabled: false } },
-      },
-      { env: {} },
-    );
-    gateway = await createGateway({ config, logger: silentLogger() });
-    await gateway.listen();
-    browser = await launchChromium(['--ignore-certificate-errors']);
-  },
-  { timeout: 60_000 },
-);
-
-after(async () => {
-  await browser?.close();
-  await gateway?.close();
-  await Promise.allSettled([idp?.close(), new Promise((r) => evil?.close(r))]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-/** What Mallory's terminal sends (`kube-bastion login --device`), trusting the test CA; the JSON answer. */
-function terminalPost(path: string, fields: Record<string, string>) {
-  const body = new URLSearchParams(fields).toString();
-  return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-    const req = https.request(
-      `${base}${path}`,
-      {
-        method: 'POST',
-        ca: caPem,
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 test("opening a path-form app never confirms a device sign-in: Mallory's terminal gets no token for Alice", async () => {
-  const started = await terminalPost('/auth/cli/device', { client_name: 'mallory-laptop' });
-  assert.equal(started.status, 200, JSON.stringify(started.body));
-  mallorysCode = String(started.body.user_code);
-  const deviceCode = String(started.body.device_code);
+  const { userCode, deviceCode } = await mallorysDeviceLogin();
+  world.pages.set('/', { html: `<p>Team dashboard</p><script>${confirmScript(userCode)}</script>` });
 
   // Alice signs in and opens Mallory's app, as she does every day.
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+  const ctx = await world.browser.newContext({ ignoreHTTPSErrors: true });
   const page = await ctx.newPage();
-  await page.goto(`${base}${EVIL}/`);
+  await page.goto(`${world.base}${APP}/`);
   await page.waitForSelector('#login');
   await page.fill('#login', 'alice');
   await page.fill('#password', 'alice');
-  await Promise.all([page.waitForURL(`${base}${EVIL}/`), page.click('#submit')]);
+  await Promise.all([page.waitForURL(`${world.base}${APP}/`), page.click('#submit')]);
   assert.equal(await page.textContent('p'), 'Team dashboard');
   await page.waitForFunction("document.title.startsWith('done')");
   const scriptSaw = await page.title();
   await ctx.close();
 
-  const polled = await terminalPost('/auth/cli/token', { grant_type: DEVICE_GRANT, device_code: deviceCode });
-  const identity = polled.body.identity as { username?: string } | undefined;
-  assert.equal(
-    polled.body.error,
-    'authorization_pending',
-    `the app's script (${scriptSaw}) signed Mallory's terminal in as ${identity?.username ?? '?'} ` +
-      `(token endpoint ${polled.status}, access_token ${polled.body.access_token ? 'issued' : 'absent'})`,
-  );
+  await assertStillPending(deviceCode, `the app's script (${scriptSaw})`);
 });
+
+/** Reads both confirmation pages with fetch(), as the visitor; writes what it got into #out. */
+const readScript = (urls: Record<string, string>) => `
+(async () => {
+  const out = {};
+  for (const [name, url] of Object.entries(${JSON.stringify(urls)})) {
+    const r = await fetch(url);
+    const html = await r.text();
+    out[name] = { status: r.status, token: html.includes('form_token'), text: html.replace(/<[^>]*>/g, ' ').replace(/\\s+/g, ' ') };
+  }
+  document.getElementById('out').textContent = JSON.stringify(out);
+  document.title = 'done';
+})().catch((e) => { document.title = 'done ' + e; });`;
+
+test('a same-origin fetch() of either confirmation page gets no form token, only the advice to open it in a tab', async () => {
+  const { userCode, deviceCode } = await mallorysDeviceLogin();
+  const loopback = new URLSearchParams({
+    port: '43210',
+    code_challenge: s256(randomBytes(32).toString('base64url')),
+    code_challenge_method: 'S256',
+    state: randomBytes(16).toString('base64url'),
+  });
+  const urls = { device: `/auth/device?user_code=${userCode}`, loopback: `/auth/cli/authorize?${loopback}` };
+  world.pages.set('/read', { html: `<pre id="out"></pre><script>${readScript(urls)}</script>` });
+
+  const { ctx, page } = await world.signedIn('alice');
+  await page.goto(`${world.base}${APP}/read`);
+  await page.waitForFunction("document.title.startsWith('done')");
+  assert.equal(await page.title(), 'done');
+  const seen = JSON.parse((await page.textContent('#out')) ?? '{}') as Record<
+    string,
+    { status: number; token: boolean; text: string }
+  >;
+  await ctx.close();
+
+  for (const name of ['device', 'loopback']) {
+    assert.equal(seen[name].token, false, `the ${name} page handed its form token to a script`);
+    assert.equal(seen[name].status, 403, name);
+    assert.match(seen[name].text, /Open this page in a browser tab/, name);
+    assert.match(seen[name].text, /address bar/, name);
+  }
+  await assertStillPending(deviceCode, 'reading the pages');
+});
+
+/**
+ * Mallory's page, the long way round: Alice's first click anywhere opens the
+ * confirmation page in a popup, and the script reads the token out of it; her
+ * next click posts a copy of the form from the app's own page (with her click
+ * behind it). Its title says how far it got.
+ */
+const popupScript = (code: string) => `
+let token;
+const report = (what) => { document.title = what; };
+document.getElementById('more').onclick = () => {
+  if (token) {
+    const form = document.createElement('form');
+    form.method = 'post';
+    form.action = '/auth/device';
+    for (const [name, value] of Object.entries({ user_code: ${JSON.stringify(code)}, form_token: token, decision: 'allow' })) {
+      const input = document.createElement('input');
+      input.type = 'hidden'; input.name = name; input.value = value;
+      form.append(input);
+    }
+    document.body.append(form);
+    return form.submit();
+  }
+  const w = window.open('/auth/device?user_code=' + ${JSON.stringify(code)});
+  const timer = setInterval(() => {
+    try {
+      if (w.closed) throw new Error('the window is out of reach');
+      const value = w.document.querySelector('input[name=form_token]')?.value;
+      if (!value) return;
+      token = value;
+      w.close();
+      clearInterval(timer);
+      report('armed');
+    } catch (e) {
+      clearInterval(timer);
+      report('blocked: ' + e.message);
+    }
+  }, 20);
+};`;
+
+for (const appCOOP of [undefined, 'same-origin']) {
+  const label = appCOOP ? `an app that sends Cross-Origin-Opener-Policy: ${appCOOP}` : 'an app';
+  test(`${label} cannot read a confirmation page it opened in a popup, so Alice's clicks in it confirm nothing`, async () => {
+    const { userCode, deviceCode } = await mallorysDeviceLogin();
+    world.pages.set('/popup', {
+      html: `<button id="more">Load more</button><script>${popupScript(userCode)}</script>`,
+      headers: appCOOP ? { 'cross-origin-opener-policy': appCOOP } : {},
+    });
+    const { ctx, page } = await world.signedIn('alice');
+    await page.goto(`${world.base}${APP}/popup`);
+    await page.click('#more');
+    await page.waitForFunction("document.title === 'armed' || document.title.startsWith('blocked')");
+    const reached = await page.title();
+    if (reached === 'armed') {
+      // Alice clicks again in the app: the script posts the form it copied.
+      await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST'),
+        page.click('#more'),
+      ]);
+    }
+    await ctx.close();
+    await assertStillPending(deviceCode, `the popup attack (${reached})`);
+    assert.match(reached, /^blocked/, 'the script read the form token out of the popup');
+  });
+}

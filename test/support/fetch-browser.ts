@@ -2,6 +2,9 @@
  * Just enough of a browser for sign-in tests without Chromium: a cookie jar
  * keyed by host name (cookies ignore ports, as in browsers), manual redirects,
  * and the test IdP's login form. Every hop is recorded so tests can assert on it.
+ * Each request is a top-level navigation the person caused (a link, the address
+ * bar, a button), so it carries the Fetch Metadata a current browser sends for
+ * one; `navigation: false` sends a bare request, as curl or an old browser would.
  */
 export interface Hop {
   url: string;
@@ -9,6 +12,13 @@ export interface Hop {
   location?: string;
   setCookies: string[];
 }
+
+/** What a current browser sends with a top-level navigation a person caused (a link, the address bar, a click). */
+export const NAVIGATION_HEADERS: Readonly<Record<string, string>> = {
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+  'sec-fetch-user': '?1',
+};
 
 export class FetchBrowser {
   readonly jar = new Map<string, Map<string, string>>();
@@ -42,10 +52,14 @@ export class FetchBrowser {
   /** One request, no redirect following. */
   async request(
     url: string,
-    init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+    init: { method?: string; body?: string; headers?: Record<string, string>; navigation?: boolean } = {},
   ): Promise<Response> {
     const u = new URL(url);
-    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
+    const headers: Record<string, string> = {
+      accept: 'text/html',
+      ...(init.navigation === false ? {} : NAVIGATION_HEADERS),
+      ...init.headers,
+    };
     const cookie = this.cookieHeader(u);
     if (cookie) headers.cookie = cookie;
     const res = await fetch(u, {
