@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { FetchBrowser, NAVIGATION_HEADERS } from '../support/fetch-browser.js';
+import { FetchBrowser } from '../support/fetch-browser.js';
 import {
   hiddenFields,
   LOGIN_URL,
@@ -161,10 +161,9 @@ test('without a browser session: the page sends you to sign in and back; a POST 
   );
 
   const { tokens } = await protocolLogin(world, 'alice');
-  // Dressed as a tab's navigation, so that only the credential is in question.
-  const withToken = await fetch(attempt.url, {
-    headers: { authorization: `Bearer ${tokens.access_token}`, ...NAVIGATION_HEADERS },
-    redirect: 'manual',
+  // A tab's navigation (FetchBrowser's), so that only the credential is in question.
+  const withToken = await new FetchBrowser().request(attempt.url, {
+    headers: { authorization: `Bearer ${tokens.access_token}` },
   });
   assert.equal(withToken.status, 302, 'a CLI token is not a browser session');
 });
