@@ -104,7 +104,7 @@ test('loopback flow: a script holding Alice’s form gets no code, whichever way
   });
   const { ctx, page } = await world.signedIn('alice');
   const gatewayTab = await ctx.newPage();
-  await gatewayTab.goto(`${world.base}/auth/cli/authorize?${q}`);
+  await gatewayTab.goto(`${world.base}/auth/cli/authorize?${q.toString()}`);
   const fields = await formFields(gatewayTab);
   assert.ok(fields.form_token, 'the page Alice opened herself carries the form');
 

@@ -107,7 +107,10 @@ test('a same-origin fetch() of either confirmation page gets no form token, only
     code_challenge_method: 'S256',
     state: randomBytes(16).toString('base64url'),
   });
-  const urls = { device: `/auth/device?user_code=${userCode}`, loopback: `/auth/cli/authorize?${loopback}` };
+  const urls = {
+    device: `/auth/device?user_code=${userCode}`,
+    loopback: `/auth/cli/authorize?${loopback.toString()}`,
+  };
   world.pages.set('/read', { html: `<pre id="out"></pre><script>${readScript(urls)}</script>` });
 
   const { ctx, page } = await world.signedIn('alice');
@@ -183,10 +186,7 @@ for (const appCOOP of [undefined, 'same-origin']) {
     const reached = await page.title();
     if (reached === 'armed') {
       // Alice clicks again in the app: the script posts the form it copied.
-      await Promise.all([
-        page.waitForResponse((r) => r.request().method() === 'POST'),
-        page.click('#more'),
-      ]);
+      await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('#more')]);
     }
     await ctx.close();
     await assertStillPending(deviceCode, `the popup attack (${reached})`);

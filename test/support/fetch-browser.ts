@@ -99,7 +99,8 @@ export class FetchBrowser {
    */
   private send(u: URL, method: string, headers: Record<string, string>, body?: string): Promise<Response> {
     const secure = u.protocol === 'https:';
-    const sent = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const sent =
+      body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
     return new Promise((resolve, reject) => {
       const req = (secure ? https : http).request(
         u,

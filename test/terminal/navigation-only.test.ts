@@ -14,7 +14,11 @@ import { hiddenFields, loopbackAttempt, postForm, startWorld, type World } from 
 const TAB = NAVIGATION_HEADERS;
 const FETCH = { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' };
 const FRAME = { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' };
-const SCRIPT_SUBMIT = { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+const SCRIPT_SUBMIT = {
+  'sec-fetch-site': 'same-origin',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+};
 
 test('the rule: a tab’s own navigation may see a page; pressing its buttons takes a click too', () => {
   const cases: [string, Record<string, string>, 'view' | 'press', string | undefined][] = [
@@ -28,7 +32,12 @@ test('the rule: a tab’s own navigation may see a page; pressing its buttons ta
     ['a frame, clicked', { ...FRAME, 'sec-fetch-user': '?1' }, 'press', 'not-a-tab'],
     ['form.submit() or a synthetic click', SCRIPT_SUBMIT, 'press', 'no-click'],
     ['Sec-Fetch-User: ?0', { ...SCRIPT_SUBMIT, 'sec-fetch-user': '?0' }, 'press', 'no-click'],
-    ['a repeated header (joined by node)', { ...TAB, 'sec-fetch-mode': 'navigate, navigate' }, 'view', 'not-a-tab'],
+    [
+      'a repeated header (joined by node)',
+      { ...TAB, 'sec-fetch-mode': 'navigate, navigate' },
+      'view',
+      'not-a-tab',
+    ],
     ['no Sec-Fetch-* (curl, an old browser)', {}, 'view', 'no-metadata'],
     ['no Sec-Fetch-*, pressing', {}, 'press', 'no-metadata'],
     ['only Sec-Fetch-Site', { 'sec-fetch-site': 'same-origin' }, 'press', 'not-a-tab'],
@@ -89,7 +98,11 @@ test('without any Sec-Fetch-* header neither page is shown nor pressed: the answ
   // The same forms, taken from pages shown to a tab, pressed without metadata.
   const device = hiddenFields(await (await alice.get(pages.device)).text());
   const loopback = hiddenFields(await (await alice.get(pages.loopback)).text());
-  await assertRefused(await press(`${world.publicURL}/auth/device`, device, {}), /current browser/, 'device POST');
+  await assertRefused(
+    await press(`${world.publicURL}/auth/device`, device, {}),
+    /current browser/,
+    'device POST',
+  );
   await assertRefused(
     await press(`${world.publicURL}/auth/cli/authorize`, loopback, {}),
     /current browser/,
@@ -110,7 +123,11 @@ test('a fetch() or a frame gets no page; a navigation without a click presses no
   const fields = hiddenFields(await shown.text());
   const action = `${world.publicURL}/auth/device`;
   await assertRefused(await press(action, fields, SCRIPT_SUBMIT), /press the button yourself/, 'no click');
-  await assertRefused(await press(action, fields, { ...FETCH, 'sec-fetch-mode': 'same-origin' }), /browser tab/, 'fetch POST');
+  await assertRefused(
+    await press(action, fields, { ...FETCH, 'sec-fetch-mode': 'same-origin' }),
+    /browser tab/,
+    'fetch POST',
+  );
   assert.equal((await poll(String(grant.device_code))).body.error, 'authorization_pending');
 
   const clicked = await press(action, fields, { ...TAB, 'sec-fetch-site': 'same-origin' });

@@ -92,5 +92,9 @@ test('path form: an app’s COOP same-origin becomes same-origin-allow-popups, s
     { 'cross-origin-opener-policy': 'same-origin' },
     { form: 'host', prefix: '', requestURL: '/' },
   );
-  assert.deepEqual(routed.headers, { 'cross-origin-opener-policy': 'same-origin' }, 'a routed host is another origin');
+  assert.deepEqual(
+    routed.headers,
+    { 'cross-origin-opener-policy': 'same-origin' },
+    'a routed host is another origin',
+  );
 });
