@@ -16,14 +16,7 @@ import { s256 } from '../../src/authn/terminal/protocol.js';
 import { APP, DEVICE_GRANT, startAppOnGateway, type AppOnGateway } from './support/app-on-gateway.js';
 
 let world: AppOnGateway;
-
-before(
-  async () => {
-    world = await startAppOnGateway();
-  },
-  { timeout: 60_000 },
-);
-
+before(async () => void (world = await startAppOnGateway()), { timeout: 60_000 });
 after(() => world?.close());
 
 /** The hidden fields of the confirmation form a page shows. */

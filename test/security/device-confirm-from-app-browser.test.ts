@@ -24,14 +24,7 @@ import { s256 } from '../../src/authn/terminal/protocol.js';
 import { APP, DEVICE_GRANT, startAppOnGateway, type AppOnGateway } from './support/app-on-gateway.js';
 
 let world: AppOnGateway;
-
-before(
-  async () => {
-    world = await startAppOnGateway();
-  },
-  { timeout: 60_000 },
-);
-
+before(async () => void (world = await startAppOnGateway()), { timeout: 60_000 });
 after(() => world?.close());
 
 /** Mallory's terminal: `kube-bastion login --device`. */
