@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { navigationRefusal } from '../../src/authn/terminal/navigation-only.js';
+import { isWebKit, navigationRefusal } from '../../src/authn/terminal/navigation-only.js';
 import { FetchBrowser, NAVIGATION_HEADERS } from '../support/fetch-browser.js';
 import { hiddenFields, loopbackAttempt, postForm, startWorld, type World } from './world.js';
 
@@ -19,6 +19,31 @@ const SCRIPT_SUBMIT = {
   'sec-fetch-mode': 'navigate',
   'sec-fetch-dest': 'document',
 };
+
+const UA = {
+  chrome:
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  headless:
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
+  edge: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+  firefox: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+  safari:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+  iosChrome:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1',
+};
+
+test('WebKit, which never sends Sec-Fetch-User, is told apart by its User-Agent', () => {
+  for (const [name, ua] of Object.entries(UA))
+    assert.equal(isWebKit(ua), name === 'safari' || name === 'iosChrome', name);
+  assert.equal(isWebKit(undefined), false);
+  const safari = { 'user-agent': UA.safari };
+  assert.equal(navigationRefusal({ ...SCRIPT_SUBMIT, ...safari }, 'press'), undefined, 'Safari’s click');
+  assert.equal(navigationRefusal({ ...FETCH, ...safari }, 'view'), 'not-a-tab', 'Safari’s fetch()');
+  assert.equal(navigationRefusal(safari, 'press'), 'no-metadata', 'Safari before 16.4');
+  for (const ua of [UA.chrome, UA.headless, UA.edge, UA.firefox])
+    assert.equal(navigationRefusal({ ...SCRIPT_SUBMIT, 'user-agent': ua }, 'press'), 'no-click', ua);
+});
 
 test('the rule: a tab’s own navigation may see a page; pressing its buttons takes a click too', () => {
   const cases: [string, Record<string, string>, 'view' | 'press', string | undefined][] = [
@@ -148,4 +173,18 @@ test('the loopback page: a fetch() gets no page; a navigation without a click ge
   const clicked = await press(action, fields, TAB);
   assert.equal(clicked.status, 303);
   assert.match(clicked.headers.get('location') ?? '', /^http:\/\/127\.0\.0\.1:43290\/callback\?code=/);
+});
+
+test('in Safari (no Sec-Fetch-User ever) the person’s Confirm is taken; its fetch() still gets no page', async () => {
+  const grant = (await deviceStart()).body;
+  const page = `${world.publicURL}/auth/device?user_code=${String(grant.user_code)}`;
+  const safari = { 'user-agent': UA.safari };
+  await assertRefused(await view(page, { ...FETCH, ...safari }), /browser tab/, 'fetch');
+  const shown = await view(page, { ...SCRIPT_SUBMIT, 'sec-fetch-site': 'none', ...safari });
+  assert.equal(shown.status, 200);
+  const fields = hiddenFields(await shown.text());
+  const clicked = await press(`${world.publicURL}/auth/device`, fields, { ...SCRIPT_SUBMIT, ...safari });
+  assert.equal(clicked.status, 200);
+  const tokens = await poll(String(grant.device_code));
+  assert.equal((tokens.body.identity as { username: string }).username, 'alice@example.com');
 });

@@ -14,7 +14,13 @@
  * - a button is taken only from such a navigation that a click caused
  *   (`Sec-Fetch-User: ?1`): a script's `form.submit()` or synthetic `click()`
  *   has no user activation and is sent without it. Deny and Cancel too: they
- *   spend the request, and one rule for the whole form is one check;
+ *   spend the request, and one rule for the whole form is one check. WebKit
+ *   (Safari, and every browser on iOS) never sends `Sec-Fetch-User`
+ *   (webkit.org/b/247697); requiring it would lock those users out, so a
+ *   WebKit User-Agent is let through without it. A script cannot change the
+ *   User-Agent of a navigation, so a Chromium or Firefox user is not made to
+ *   look like one; in WebKit the rule above and the opener policy below keep
+ *   the token from scripts;
  * - a request with no `Sec-Fetch-*` at all is refused: a browser too old to
  *   send them (before Chrome 80, Firefox 90, Safari 16.4), a page reached over
  *   plain http on a host that is not localhost (browsers send them only to
@@ -40,6 +46,14 @@ export type NavigationRefusal = 'no-metadata' | 'not-a-tab' | 'no-click';
 
 const FETCH_METADATA = ['sec-fetch-site', 'sec-fetch-mode', 'sec-fetch-dest', 'sec-fetch-user'];
 
+/**
+ * WebKit's User-Agent: `AppleWebKit/` without `Chrome/` (Chromium says both;
+ * Safari, WebKitGTK and iOS's Chrome, `CriOS/`, and Firefox, `FxiOS/`, only the first).
+ */
+export function isWebKit(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && /AppleWebKit\//.test(userAgent) && !/Chrom(e|ium)\//.test(userAgent);
+}
+
 /** Undefined when the request may take this step. A repeated header (joined by node) matches nothing. */
 export function navigationRefusal(
   headers: IncomingHttpHeaders,
@@ -48,7 +62,8 @@ export function navigationRefusal(
   if (FETCH_METADATA.every((name) => headers[name] === undefined)) return 'no-metadata';
   if (headers['sec-fetch-mode'] !== 'navigate' || headers['sec-fetch-dest'] !== 'document')
     return 'not-a-tab';
-  if (step === 'press' && headers['sec-fetch-user'] !== '?1') return 'no-click';
+  if (step === 'press' && headers['sec-fetch-user'] !== '?1' && !isWebKit(headers['user-agent']))
+    return 'no-click';
   return undefined;
 }
 
