@@ -162,9 +162,9 @@ test('without a browser session: the page sends you to sign in and back; a POST 
   );
 
   const { tokens } = await protocolLogin(world, 'alice');
-  const withToken = await fetch(attempt.url, {
+  // A tab's navigation (FetchBrowser's), so that only the credential is in question.
+  const withToken = await new FetchBrowser().request(attempt.url, {
     headers: { authorization: `Bearer ${tokens.access_token}` },
-    redirect: 'manual',
   });
   assert.equal(withToken.status, 302, 'a CLI token is not a browser session');
 });

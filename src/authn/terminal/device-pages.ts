@@ -5,7 +5,8 @@
  *   GET  /auth/device[?user_code=]     a signed-in person enters the code; the page shows which
  *                                      device asks (its name, its address, when it started) and a
  *                                      warning to confirm only what they started themselves
- *   POST /auth/device                  Confirm / Deny (same-origin, form token bound to the code)
+ *                                      (a tab's own navigation only: navigation-only.ts)
+ *   POST /auth/device                  Confirm / Deny (a click; same-origin, form token bound to the code)
  *
  * Starting is unauthenticated, so it is rate-limited per address and per
  * replica (each start writes to the shared store); looking codes up is
@@ -18,6 +19,7 @@ import { renderDeviceConfirm, renderDeviceEntry } from '../../web/pages/terminal
 import type { DeviceGrants } from './device-grants.js';
 import type { FormTokens } from './form-token.js';
 import { clientName } from './loopback-pages.js';
+import { onlyFromATab } from './navigation-only.js';
 import { OAuthError, sendJSON } from './oauth-error.js';
 import {
   checkForm,
@@ -90,6 +92,7 @@ export function deviceHandlers(deps: DevicePageDeps) {
     );
 
   async function show(req: express.Request, res: express.Response): Promise<void> {
+    if (!onlyFromATab(req, res, 'view')) return;
     const signedIn = await sessionOrSignIn(deps, req, res);
     if (!signedIn) return;
     const typed = one(req.query.user_code)?.slice(0, 32);
@@ -145,6 +148,7 @@ export function deviceHandlers(deps: DevicePageDeps) {
   }
 
   async function decide(req: express.Request, res: express.Response): Promise<void> {
+    if (!onlyFromATab(req, res, 'press')) return;
     res.setHeader('cache-control', 'no-store');
     checkForm(deps, req);
     const body = (req.body ?? {}) as Record<string, unknown>;

@@ -23,6 +23,7 @@ import { sendPage } from '../../web/pages/send.js';
 import { renderLoopbackConfirm } from '../../web/pages/terminal-sign-in.js';
 import type { FormTokens } from './form-token.js';
 import type { LoopbackCodes } from './loopback-codes.js';
+import { onlyFromATab } from './navigation-only.js';
 import {
   type BrowserSignedIn,
   checkForm,
@@ -137,6 +138,7 @@ export function loopbackHandlers(deps: LoopbackPageDeps) {
   }
 
   async function show(req: express.Request, res: express.Response): Promise<void> {
+    if (!onlyFromATab(req, res, 'view')) return;
     const request = parseLoopbackRequest(req.query);
     if (!request) return sendResult(req, res, 400, badLink);
     const signedIn = await sessionOrSignIn(deps, req, res);
@@ -164,6 +166,7 @@ export function loopbackHandlers(deps: LoopbackPageDeps) {
   }
 
   async function decide(req: express.Request, res: express.Response): Promise<void> {
+    if (!onlyFromATab(req, res, 'press')) return;
     res.setHeader('cache-control', 'no-store');
     checkForm(deps, req);
     const body = (req.body ?? {}) as Record<string, unknown>;

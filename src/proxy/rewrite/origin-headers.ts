@@ -10,6 +10,13 @@
  *   - `Service-Worker-Allowed` widening a service worker's scope beyond the
  *     app: a worker with scope `/` answers for the portal and every app.
  *     It is rewritten to stay under the prefix, as Location is.
+ *   - `Cross-Origin-Opener-Policy: same-origin`: the gateway's confirmation
+ *     pages send it so that a window an app opens on one goes out of the app's
+ *     reach; an app page sending it from the same origin would keep the window
+ *     in its group, and its script could read the page's form token
+ *     (authn/terminal/navigation-only.ts). It becomes `same-origin-allow-popups`,
+ *     which still keeps cross-origin openers away from the app but matches no
+ *     page of the gateway (the app loses cross-origin isolation in the path form).
  * With host routing the origin is the app's own, but cookies are per site:
  * `Clear-Site-Data: "cookies"` (or `"*"`) would clear the gateway's session
  * on every host, so those two directives go. `Alt-Svc` goes in both forms:
@@ -27,7 +34,7 @@ export interface OriginScope {
 }
 
 const ORIGIN_WIDE = ['strict-transport-security', 'nel', 'report-to', 'clear-site-data'];
-const GUARDED = [...ORIGIN_WIDE, 'alt-svc', 'service-worker-allowed'];
+const GUARDED = [...ORIGIN_WIDE, 'alt-svc', 'service-worker-allowed', 'cross-origin-opener-policy'];
 
 /** The headers an upstream may set in this form, and the names of those that were changed or dropped. */
 export function guardOriginHeaders(
@@ -51,6 +58,12 @@ export function guardOriginHeaders(
       const scoped = workerScopeUnderPrefix(String(allowed), scope);
       if (scoped !== String(allowed)) changed.push('service-worker-allowed');
       out['service-worker-allowed'] = scoped;
+    }
+    const opener = out['cross-origin-opener-policy'];
+    const apart = opener === undefined ? undefined : apartFromGateway(String(opener));
+    if (apart !== undefined && apart !== String(opener)) {
+      out['cross-origin-opener-policy'] = apart;
+      changed.push('cross-origin-opener-policy');
     }
   } else if (out['clear-site-data'] !== undefined) {
     const kept = withoutCookieClearing(String(out['clear-site-data']));
@@ -79,6 +92,14 @@ export function workerScopeUnderPrefix(
   }
   if (isUnderPrefix(path, prefix)) return value;
   return prefixPath(path, prefix);
+}
+
+/**
+ * `same-origin` (with any parameters) → `same-origin-allow-popups`; any other
+ * value as sent (a value that is not exactly one token is ignored by browsers).
+ */
+function apartFromGateway(value: string): string {
+  return value.replace(/^(\s*)same-origin(\s*(;.*)?)$/s, '$1same-origin-allow-popups$2');
 }
 
 /** `"cache", "cookies"` → `"cache"`: the directives that clear cookies (site-wide) removed. */

@@ -70,3 +70,31 @@ test('a service worker scope stays under the app: Service-Worker-Allowed is reso
     'a routed host is the app’s own origin',
   );
 });
+
+test('path form: an app’s COOP same-origin becomes same-origin-allow-popups, so it never shares a window group with the gateway’s confirmation pages', () => {
+  const path = { form: 'path' as const, prefix: P, requestURL: `${P}/` };
+  const cases: [string, string][] = [
+    ['same-origin', 'same-origin-allow-popups'],
+    [' same-origin ', ' same-origin-allow-popups '],
+    ['same-origin; report-to="coop"', 'same-origin-allow-popups; report-to="coop"'],
+    ['same-origin-allow-popups', 'same-origin-allow-popups'],
+    ['noopener-allow-popups', 'noopener-allow-popups'],
+    ['unsafe-none', 'unsafe-none'],
+    // Not a valid value: a browser ignores it (unsafe-none), so it may stay.
+    ['Same-Origin', 'Same-Origin'],
+  ];
+  for (const [sent, kept] of cases) {
+    const { headers, changed } = guardOriginHeaders({ 'cross-origin-opener-policy': sent }, path);
+    assert.deepEqual(headers, { 'cross-origin-opener-policy': kept }, sent);
+    assert.deepEqual(changed, sent === kept ? [] : ['cross-origin-opener-policy'], sent);
+  }
+  const routed = guardOriginHeaders(
+    { 'cross-origin-opener-policy': 'same-origin' },
+    { form: 'host', prefix: '', requestURL: '/' },
+  );
+  assert.deepEqual(
+    routed.headers,
+    { 'cross-origin-opener-policy': 'same-origin' },
+    'a routed host is another origin',
+  );
+});
