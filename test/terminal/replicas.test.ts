@@ -61,16 +61,26 @@ describe('two replicas, state in Kubernetes Secrets', () => {
     assert.ok(reviews.length > 0, 'RBAC was asked');
   });
 
-  test('a confirmation form posted on one replica is spent on the other too', async () => {
+  test('a confirmation form posted on one replica is spent on the other too: posted again it answers the same code', async () => {
     const attempt = loopbackAttempt(world.publicURL);
     const person = new FetchBrowser();
     const fields = hiddenFields(await (await person.signIn(attempt.url, 'alice')).text());
     const post = (at: string) =>
       submit(person, `${at}/auth/cli/authorize`, { ...fields, decision: 'allow' }, world.publicURL);
-    assert.equal((await post(a)).status, 303);
+    const first = await post(a);
+    assert.equal(first.status, 303);
     const again = await post(b);
-    assert.equal(again.status, 409);
-    assert.equal(again.headers.get('location'), null, 'no second code');
+    assert.equal(again.status, 303);
+    assert.equal(again.headers.get('location'), first.headers.get('location'), 'the same code, not a second');
+    const code = new URL(first.headers.get('location')!).searchParams.get('code')!;
+    const redeem = () =>
+      postForm(`${b}/auth/cli/token`, {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: attempt.verifier,
+      });
+    assert.equal((await redeem()).status, 200);
+    assert.equal((await redeem()).status, 400, 'one code, redeemed once');
   });
 
   test('a device code started on one replica is confirmed on the other and redeemed on the first', async () => {

@@ -8,7 +8,8 @@
  *
  * A form whose answer makes something (the loopback confirmation: a one-time
  * code) is spent by its first post, in the shared store, so a second post of
- * it — on any replica — makes nothing more.
+ * it — on any replica — makes nothing more: it answers the same code
+ * (`codeFor`), so a double click still carries the terminal on.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { digest } from './secrets.js';
@@ -24,6 +25,7 @@ const SHAPE = /^([1-9]\d{0,15})\.([A-Za-z0-9_-]{43})$/;
 
 export class FormTokens {
   private readonly keys: Buffer[];
+  private readonly codeKey: Buffer;
 
   /** `secrets[0]` signs; every one of them checks (session secret rotation). */
   constructor(
@@ -32,6 +34,7 @@ export class FormTokens {
     private readonly store: RecordStore,
   ) {
     this.keys = secrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'kube-bastion', 'cli-form:v1', 32)));
+    this.codeKey = Buffer.from(hkdfSync('sha256', secrets[0], 'kube-bastion', 'cli-form-code:v1', 32));
   }
 
   private mac(key: Buffer, sid: string, purpose: FormPurpose, subject: string, exp: number): string {
@@ -52,6 +55,15 @@ export class FormTokens {
       const want = Buffer.from(this.mac(key, sid, purpose, subject, exp));
       return want.length === given.length && timingSafeEqual(want, given);
     });
+  }
+
+  /**
+   * The one-time code a loopback form answers with: derived from its token, so the form posted
+   * again (a double click, on any replica) answers the same code rather than none or a second.
+   * Only the gateway can derive it; it is worth nothing without the terminal's PKCE verifier.
+   */
+  codeFor(token: string): string {
+    return createHmac('sha256', this.codeKey).update(token).digest('base64url');
   }
 
   /**

@@ -33,8 +33,8 @@ export class LoopbackCodes {
     private readonly now: () => number,
   ) {}
 
-  async issue(record: CodeRecord): Promise<string> {
-    const code = randomSecret();
+  /** Stores `code` (default: a random one) for `record`; returns it. */
+  async issue(record: CodeRecord, code: string = randomSecret()): Promise<string> {
     await this.store.create('code', digest(code), record, this.now() + CODE_TTL_MS);
     return code;
   }

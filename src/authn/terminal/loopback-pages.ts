@@ -13,8 +13,8 @@
  * a link someone else sends only ever shows this page, and continuing needs
  * a click on it.
  *
- * A page's form decides once: posting it again answers a page, not another
- * code. A person may confirm CONFIRMATIONS_PER_PERSON sign-ins per window on
+ * A page's form decides once: posting it again (a double click) answers the
+ * same code, derived from the form's token, and makes no other. A person may confirm CONFIRMATIONS_PER_PERSON sign-ins per window on
  * a replica, since fresh pages are theirs for the asking; how many sign-ins
  * they hold at once is bounded where the sign-in starts (families.ts).
  */
@@ -109,12 +109,6 @@ const REFUSED = {
     message:
       'You confirmed many terminal sign-ins just now. Wait a few minutes, then run `kube-bastion login` again.',
   },
-  spent: {
-    status: 409,
-    title: 'This confirmation was already sent',
-    message:
-      'Each confirmation page works once, and this one already answered. If your terminal is still waiting, run `kube-bastion login` again.',
-  },
 } as const;
 
 const badLink = {
@@ -127,14 +121,18 @@ const badLink = {
 export function loopbackHandlers(deps: LoopbackPageDeps) {
   const confirmations = new RateLimit(CONFIRMATIONS_PER_PERSON.limit, CONFIRMATIONS_PER_PERSON.windowMs);
 
-  /** Why this post must not act (undefined: it may, and its form is now spent). */
-  async function refusal(s: BrowserSignedIn, token: unknown, request: LoopbackRequest) {
+  /**
+   * Whether this post may act: `first` (its form is now spent), `again` (spent before: a double
+   * click, or Back and the button again — it answers as the first did, and makes nothing), or
+   * why not.
+   */
+  async function admit(s: BrowserSignedIn, token: unknown, request: LoopbackRequest) {
     if (!deps.forms.check(token, s.sid, 'loopback', subject(request))) return REFUSED.forged;
     // Each form spent is a mark in the shared store until the form's expiry: those are what count.
     if (confirmations.exceeded(s.identity.username)) return REFUSED.tooMany;
-    if (!(await deps.forms.spend(token as string))) return REFUSED.spent;
+    if (!(await deps.forms.spend(token as string))) return 'again';
     confirmations.take(s.identity.username);
-    return undefined;
+    return 'first';
   }
 
   async function show(req: express.Request, res: express.Response): Promise<void> {
@@ -174,9 +172,9 @@ export function loopbackHandlers(deps: LoopbackPageDeps) {
     if (!request) return sendResult(req, res, 400, badLink);
     const signedIn = await sessionOrSignIn(deps, req, res);
     if (!signedIn) return;
-    const refused = await refusal(signedIn, body.form_token, request);
-    if (refused) {
-      const { status, ...page } = refused;
+    const admitted = await admit(signedIn, body.form_token, request);
+    if (typeof admitted === 'object') {
+      const { status, ...page } = admitted;
       return sendResult(req, res, status, { user: signedInBar(signedIn), ...page, problem: true });
     }
     res.setHeader('referrer-policy', 'no-referrer');
@@ -184,14 +182,20 @@ export function loopbackHandlers(deps: LoopbackPageDeps) {
       res.redirect(303, loopbackRedirect(request.port, { error: 'access_denied', state: request.state }));
       return;
     }
-    const code = await deps.codes.issue({
-      challenge: request.challenge,
-      identity: terminalIdentity(signedIn.identity),
-      endsAt: familyEnd(deps, signedIn),
-      port: request.port,
-      ...(request.client ? { client: request.client } : {}),
-    });
-    deps.onConfirmed?.(signedIn.identity.username, request.client);
+    const code = deps.forms.codeFor(body.form_token as string);
+    if (admitted === 'first') {
+      await deps.codes.issue(
+        {
+          challenge: request.challenge,
+          identity: terminalIdentity(signedIn.identity),
+          endsAt: familyEnd(deps, signedIn),
+          port: request.port,
+          ...(request.client ? { client: request.client } : {}),
+        },
+        code,
+      );
+      deps.onConfirmed?.(signedIn.identity.username, request.client);
+    }
     res.redirect(303, loopbackRedirect(request.port, { code, state: request.state }));
   }
 
