@@ -28,6 +28,7 @@ import { TokenReviewAuthenticator } from './serviceaccount/token-review.js';
 import { TokenCache } from './token-cache.js';
 import { BrowserSessions } from './session/browser-sessions.js';
 import { cookieSettings, readChunked, requestCookies } from './session/cookie-jar.js';
+import { returnOrigins } from './oidc/redirect-target.js';
 import { SealedBox } from './session/sealed-box.js';
 import { CookieSessionStore, type SessionStore } from './session/store.js';
 import { attachTerminalSignIn, terminalLiveness } from './terminal/attach.js';
@@ -177,7 +178,7 @@ export async function createAuthentication(
       publicURL,
       ttl: session?.ttl ?? 0,
       authenticate,
-      isOwnOrigin: (origin) => isReturnOrigin(origin, publicURL, config.routing),
+      isOwnOrigin: returnOrigins(publicURL, config.routing),
       onSignOut: (ended) => browser?.hosts?.signedOut(ended),
       logger,
     }),
@@ -268,26 +269,4 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
       })
     : undefined;
   return { idp, sessions, store, hosts, secrets, loginBox: await SealedBox.create(secrets, 'login') };
-}
-
-/**
- * Where a finished sign-in may send the browser back to (`rd`): the gateway's
- * own origin or any host it routes, since a host-routed service sends its
- * visitors to sign in and wants them back. Only for redirects — never a CSRF
- * allow-list: a page on one routed host must not act on another (authz/csrf.ts).
- */
-function isReturnOrigin(origin: string, publicURL: URL, routing: Config['routing']): boolean {
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return false;
-  }
-  if (url.origin === publicURL.origin) return true;
-  if (url.protocol !== publicURL.protocol) return false;
-  const host = url.hostname.toLowerCase();
-  if (routing.hostSuffix && host.endsWith(`.${routing.hostSuffix.toLowerCase()}`)) return true;
-  return routing.routes.some(
-    (r) => r.host.toLowerCase() === host || r.host.toLowerCase() === url.host.toLowerCase(),
-  );
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { safeRedirectTarget } from '../../src/authn/oidc/redirect-target.js';
+import { returnOrigins, safeRedirectTarget } from '../../src/authn/oidc/redirect-target.js';
 
 const publicURL = new URL('https://bastion.example.com');
 
@@ -87,4 +87,30 @@ test('ordinary paths survive intact, query and fragment included', () => {
 test('non-string rd (repeated query parameter, absent) falls back', () => {
   assert.equal(safeRedirectTarget(['/a', '//evil.com'], publicURL), '/');
   assert.equal(safeRedirectTarget(undefined, publicURL), '/');
+});
+
+test('with host routing, rd may name a routed host, on publicURL’s scheme and port only (where routed hosts are served)', () => {
+  const isOwn = returnOrigins(publicURL, {
+    hostSuffix: 'apps.example.com',
+    routes: [{ host: 'grafana.example.com' }],
+  });
+  const back = (rd: string) => safeRedirectTarget(rd, publicURL, '/', isOwn);
+  for (const ok of [
+    'https://web--team-a.apps.example.com/x',
+    'https://web--team-a.apps.example.com:443/x',
+    'https://grafana.example.com/d',
+    'https://GRAFANA.example.com./d',
+  ])
+    assert.notEqual(back(ok), '/', ok);
+  for (const no of [
+    // The wildcard's hosts on another port: whatever listens there is not the gateway.
+    'https://web--team-a.apps.example.com:9999/x',
+    'https://grafana.example.com:8080/d',
+    'https://wiki.example.com/page',
+    'https://grafana.example.com.evil.com/d',
+    'http://web--team-a.apps.example.com/x',
+    'https://apps.example.com.evil.com/',
+    'https://evilapps.example.com/',
+  ])
+    assert.equal(back(no), '/', no);
 });

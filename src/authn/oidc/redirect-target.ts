@@ -4,6 +4,7 @@
  * `//evil`, `/\evil`, `https:evil`, encoded or whitespace-smuggled variants —
  * falls back to `/`. (oauth2-proxy CVE-2020-5233, CVE-2020-11053, CVE-2020-4037.)
  */
+import { normalHost } from '../../config/schema/routing.js';
 
 const MAX_LENGTH = 2048;
 /** The gateway's own sign-in paths, never a place to return to. */
@@ -76,4 +77,30 @@ function ownAbsoluteTarget(rd: string, isOwnOrigin: (origin: string) => boolean)
   }
   if (url.username || url.password || !isOwnOrigin(url.origin)) return undefined;
   return url.href;
+}
+
+/**
+ * Which origins a finished sign-in may send the browser back to (`rd`): the gateway's own, and
+ * any host it routes — a host-routed service sends its visitors to sign in and wants them back —
+ * on publicURL's scheme and port, the only ones routed hosts are served on. Only for redirects,
+ * never a CSRF allow-list: a page on one routed host must not act on another (authz/csrf.ts).
+ */
+export function returnOrigins(
+  publicURL: URL,
+  routing: { hostSuffix?: string; routes: readonly { host: string }[] },
+): (origin: string) => boolean {
+  const suffix = routing.hostSuffix && `.${normalHost(routing.hostSuffix)}`;
+  const routed = new Set(routing.routes.map((r) => normalHost(r.host)));
+  return (origin) => {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (url.origin === publicURL.origin) return true;
+    if (url.protocol !== publicURL.protocol || url.port !== publicURL.port) return false;
+    const host = normalHost(url.hostname);
+    return (suffix !== undefined && host.endsWith(suffix)) || routed.has(host);
+  };
 }
