@@ -13,6 +13,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { eventually } from '../support/eventually.js';
+import { startBackend, type Backend } from './support/backends.js';
 import { startTerminal, type Terminal } from './support/terminal.js';
 import { startTunnelWorld, tcpService, type TunnelWorld } from './support/world.js';
 
@@ -20,6 +22,8 @@ let w: TunnelWorld;
 let term: Terminal;
 let admin: http.Server;
 let adminPort: number;
+/** A server that speaks first (SMTP, MySQL): a greeting, then it echoes. */
+let greeter: Backend;
 const seen: { method: string; url: string; host: string; origin?: string }[] = [];
 
 before(async () => {
@@ -36,7 +40,16 @@ before(async () => {
   });
   await new Promise<void>((resolve) => admin.listen(0, '127.0.0.8', resolve));
   adminPort = (admin.address() as net.AddressInfo).port;
-  w = await startTunnelWorld({ objects: () => tcpService('admin', 8080, '127.0.0.8', adminPort) });
+  greeter = await startBackend('127.0.0.9', (socket) => {
+    socket.write('220 ready\r\n');
+    socket.pipe(socket);
+  });
+  w = await startTunnelWorld({
+    objects: () => [
+      ...tcpService('admin', 8080, '127.0.0.8', adminPort),
+      ...tcpService('greeter', 25, greeter.host, greeter.port),
+    ],
+  });
   term = startTerminal();
   await term.signIn(w.h.url, w.alice);
 });
@@ -45,19 +58,28 @@ after(async () => {
   await term?.close();
   await w?.close();
   await new Promise((resolve) => admin?.close(resolve));
+  await greeter?.close();
 });
 
 /** One raw HTTP/1.1 request on a new local connection; what came back (empty when it was reset). */
-function rawRequest(port: number, head: string): Promise<string> {
+async function rawRequest(port: number, head: string): Promise<string> {
+  return (await rawExchange(port, head)).got;
+}
+
+/** The same, with the error the local program saw (ECONNRESET: a reset). */
+function rawExchange(port: number, head: string): Promise<{ got: string; error?: string }> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     let got = '';
+    let error: string | undefined;
     socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-    socket.once('close', () => resolve(got));
-    socket.on('error', () => undefined);
+    socket.once('close', () => resolve({ got, error }));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
     socket.write(head);
   });
 }
+
+const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 
 test('a web page cannot use the loopback listener of connect as the person: no Origin-less tunnel on its behalf', async () => {
   const { ports } = await term.connect(['team-a/admin:8080', '--server', w.h.url]);
@@ -96,4 +118,69 @@ test('a web page cannot use the loopback listener of connect as the person: no O
     { reachedService: [], pageRead: '', blindWrite: '' },
     'requests made by web pages were carried to the service through tunnels opened with the person’s token',
   );
+});
+
+test('a refused page: the browser gets a reset, the person one line, the gateway an audited 4101; the listener serves the next', async () => {
+  const { cli, ports } = await term.connect(['team-a/admin:8080', '--server', w.h.url]);
+  const port = ports[0];
+  seen.length = 0;
+  const refused = await rawExchange(
+    port,
+    `GET /secrets HTTP/1.1\r\nHost: rebind.attacker.example:${port}\r\nUser-Agent: ${CHROME}\r\n\r\n`,
+  );
+  assert.deepEqual(refused, { got: '', error: 'ECONNRESET' });
+  await eventually(() => cli.stderr().endsWith('\n'));
+  assert.equal(
+    cli.stderr(),
+    `kube-bastion connect: team-a/admin:8080: refused a connection from a web browser (Host rebind.attacker.example:${port}): web pages may not use this tunnel\n`,
+  );
+  let closed: Record<string, unknown> | undefined;
+  await eventually(() => {
+    closed = w
+      .audit()
+      .map((e) => e.tunnel as Record<string, unknown> | undefined)
+      .find((t) => t?.event === 'close' && t.closeCode === 4101);
+    return closed !== undefined;
+  });
+  assert.equal(closed!.endedBy, 'client-aborted');
+  assert.equal(closed!.bytesToBackend, 0, 'not one byte of the page’s request went to the backend');
+  assert.match(String(closed!.detail), /^refused a connection from a web browser \(Host rebind\.attacker\.example:/);
+
+  const next = await rawRequest(
+    port,
+    `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: curl/8.5.0\r\n\r\n`,
+  );
+  assert.match(next, /^HTTP\/1\.1 200/, 'the next connection is served');
+  assert.deepEqual(
+    seen.map((r) => r.url),
+    ['/health'],
+  );
+});
+
+test('a server that speaks first greets the local program before it has sent a byte', async () => {
+  const { ports } = await term.connect(['team-a/greeter:25', '--server', w.h.url]);
+  const socket = net.connect({ port: ports[0], host: '127.0.0.1' });
+  socket.on('error', () => undefined);
+  let got = '';
+  socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
+  /** Resolves once `text` has arrived (the accumulating listener above runs first). */
+  const until = (text: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!got.includes(text)) return;
+        socket.off('data', check);
+        resolve();
+      };
+      socket.on('data', check);
+      check();
+    });
+  try {
+    await until('220 ready\r\n');
+    assert.equal(got, '220 ready\r\n', 'the greeting, and nothing else yet');
+    socket.write('EHLO laptop.example\r\n');
+    await until('EHLO laptop.example\r\n');
+    assert.equal(got, '220 ready\r\nEHLO laptop.example\r\n');
+  } finally {
+    socket.destroy();
+  }
 });
