@@ -36,9 +36,7 @@ before(async () => {
     if (req.method === 'GET') res.setHeader('content-type', 'text/html').end(page);
     else res.end('dropped');
   });
-  evil = http.createServer((_req, res) =>
-    res.setHeader('content-type', 'text/html').end('<h1>cats</h1>'),
-  );
+  evil = http.createServer((_req, res) => res.setHeader('content-type', 'text/html').end('<h1>cats</h1>'));
   const [adminPort] = await Promise.all([listening(admin, '127.0.0.8'), listening(evil, '127.0.0.1')]);
   [w, browser] = await Promise.all([
     startTunnelWorld({ objects: () => tcpService('admin', 8080, '127.0.0.8', adminPort) }),

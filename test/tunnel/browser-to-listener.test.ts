@@ -79,7 +79,8 @@ function rawExchange(port: number, head: string): Promise<{ got: string; error?:
   });
 }
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 
 test('a web page cannot use the loopback listener of connect as the person: no Origin-less tunnel on its behalf', async () => {
   const { ports } = await term.connect(['team-a/admin:8080', '--server', w.h.url]);
@@ -144,7 +145,10 @@ test('a refused page: the browser gets a reset, the person one line, the gateway
   });
   assert.equal(closed!.endedBy, 'client-aborted');
   assert.equal(closed!.bytesToBackend, 0, 'not one byte of the page’s request went to the backend');
-  assert.match(String(closed!.detail), /^refused a connection from a web browser \(Host rebind\.attacker\.example:/);
+  assert.match(
+    String(closed!.detail),
+    /^refused a connection from a web browser \(Host rebind\.attacker\.example:/,
+  );
 
   const next = await rawRequest(
     port,
