@@ -67,7 +67,9 @@ test(
         const local = net.connect({ port: listening.port, host: '127.0.0.1', allowHalfOpen: true });
         const chunks: Buffer[] = [];
         local.on('data', (c: Buffer) => chunks.push(c));
-        local.write('go');
+        // A whole line: a partial line of letters could still become an HTTP request, and the
+        // listener holds such bytes until it can tell (browser-guard.ts).
+        local.write('go\n');
         local.once('error', reject);
         t.signal.addEventListener('abort', () =>
           reject(new Error(`only ${JSON.stringify(Buffer.concat(chunks).toString())} came, and no end`)),

@@ -9,8 +9,7 @@ import { parseListen } from '../../src/client/commands/connect.js';
 import { parseConnectTarget } from '../../src/client/connect/target.js';
 import { parseConfig } from '../../src/config/load.js';
 import { allowedTunnelTarget, portAllowList } from '../../src/proxy/tunnel/ports.js';
-import { parseControl } from '../../src/proxy/tunnel/protocol.js';
-import { closeReason } from '../../src/proxy/tunnel/tunnel.js';
+import { closeReason, parseControl } from '../../src/proxy/tunnel/protocol.js';
 import type { Endpoint, Target } from '../../src/request/target.js';
 
 test('connect targets: Services by default, pods spelt out, the port optional', () => {

@@ -5,14 +5,16 @@
  * went through ends cleanly (FIN); any cut — the backend reset, the gateway
  * went away, the credential lapsed — resets the local connection, so the local
  * program sees an error and never mistakes a cut for the end of the data.
+ * A connection whose first bytes `admit` refused is reset too, none of its
+ * bytes sent.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { systemClock } from '../../clock.js';
 import { keepAlive } from '../../proxy/tunnel/keepalive.js';
-import { CLOSE, describeClose } from '../../proxy/tunnel/protocol.js';
-import { relay, type RelayEnd } from '../../proxy/tunnel/relay.js';
+import { CLOSE, closeReason, describeClose } from '../../proxy/tunnel/protocol.js';
+import { relay, type RelayEnd, type RelayOptions } from '../../proxy/tunnel/relay.js';
 
 /** How a carried stream ended: `ok` only when both directions ended normally. */
 export interface Carried {
@@ -24,6 +26,8 @@ export interface Carried {
 export interface CarryOptions {
   /** Ping interval (ms); 0: none. */
   keepaliveMs: number;
+  /** Judges the local program's first bytes before any is sent (relay.ts); its refusal is the line printed. */
+  admit?: RelayOptions['admit'];
 }
 
 /** A reset when the local end is a socket (RST: the program sees ECONNRESET), else destroyed. */
@@ -53,6 +57,10 @@ function outcome(end: RelayEnd, ws: WebSocket, local: Duplex): Carried {
       ws.close(CLOSE.PROTOCOL_ERROR, end.message);
       cut(local);
       return { ok: false, message: `tunnel closed: protocol error (${end.message})` };
+    case 'refused':
+      if (ws.readyState === ws.OPEN) ws.close(CLOSE.CLIENT_REFUSED, closeReason(end.message));
+      cut(local);
+      return { ok: false, message: end.message };
   }
 }
 
@@ -62,6 +70,7 @@ export function carry(ws: WebSocket, local: Duplex, o: CarryOptions): Promise<Ca
     const stopPings = keepAlive(ws, systemClock, o.keepaliveMs, () => ws.terminate());
     ws.on('error', () => undefined); // 'close' follows with the code
     relay(ws, local, {
+      admit: o.admit,
       ended(end) {
         stopPings();
         resolve(outcome(end, ws, local));

@@ -4,9 +4,14 @@
  * token). A connection that cannot get one — refused, gateway unreachable —
  * is reset and its reason printed; the listener stays up for the next, so a
  * gateway restart or a re-login needs no restart here.
+ *
+ * The person's browser can reach this port too, and so can the pages it
+ * shows: a connection whose first bytes are a web page's request is reset
+ * before any of them is sent (browser-guard.ts).
  */
 import net from 'node:net';
 import type { WebSocket } from 'ws';
+import { judgeFirstBytes } from './browser-guard.js';
 import { carry } from './carry.js';
 import type { ConnectTarget } from './target.js';
 import { openTunnel, type TunnelClientOptions } from './tunnel-client.js';
@@ -51,7 +56,7 @@ export async function listen(o: ListenerOptions): Promise<Listening> {
     }
     open.set(local, ws);
     local.setNoDelay(true);
-    const carried = await carry(ws, local, { keepaliveMs: o.keepaliveMs });
+    const carried = await carry(ws, local, { keepaliveMs: o.keepaliveMs, admit: judgeFirstBytes });
     if (carried.message) o.report(carried.message);
   }
 

@@ -42,7 +42,21 @@ export const CLOSE = {
   MAX_LIFETIME: 4001,
   /** Sent by the client: its local connection failed or was reset. */
   CLIENT_ABORTED: 4100,
+  /**
+   * Sent by the client: it refused its local connection (a web browser's
+   * request, client/connect/browser-guard.ts) before sending any of its bytes.
+   * Its own code, not 4100: nothing failed, and the gateway's audit then tells
+   * an admin that a page tried to use someone's tunnel.
+   */
+  CLIENT_REFUSED: 4101,
 } as const;
+
+/** A close reason as a WebSocket frame can carry it: at most 123 bytes of UTF-8. */
+export function closeReason(text: string): string {
+  let out = text;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
+}
 
 export type ControlMessage = { type: 'end' } | { type: string; [key: string]: unknown };
 

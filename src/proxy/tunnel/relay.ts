@@ -11,6 +11,11 @@
  *
  * The relay only reports how it ended; what that means (a close code, a
  * reset, an exit status) is its owner's to decide.
+ *
+ * An owner may have the socket's first bytes judged before any of them is
+ * sent (`admit`: the CLI keeps web browsers off its loopback port). Only that
+ * direction waits: bytes from the WebSocket flow from the start, so a server
+ * that speaks first is heard before the local program says anything.
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -26,7 +31,12 @@ export type RelayEnd =
   /** The WebSocket closed (or dropped: 1006) before both ends were done. */
   | { how: 'websocket-closed'; code: number; reason: string }
   /** The peer broke the wire rules: bytes after its end, or text that is no control message. */
-  | { how: 'protocol-error'; message: string };
+  | { how: 'protocol-error'; message: string }
+  /** `admit` refused the socket's first bytes; none of them was sent. */
+  | { how: 'refused'; message: string };
+
+/** `more`: hold the bytes and ask again with more (never once `ended`); `pass`: send them and stop asking. */
+export type Admission = 'more' | 'pass' | { refuse: string };
 
 export interface RelayOptions {
   /** Bytes waiting to go out on the WebSocket before the socket is paused. Default 256 KiB. */
@@ -35,6 +45,12 @@ export interface RelayOptions {
   onBytes?(direction: 'websocket-to-socket' | 'socket-to-websocket', n: number): void;
   /** A control message other than `end` (unknown types included: the owner may ignore them). */
   onControl?(message: ControlMessage): void;
+  /**
+   * Judges the socket's first bytes (all of them so far; `ended`: its peer sent
+   * FIN) before any is sent. Must decide within a bounded number of bytes: what
+   * it has not decided on is held in memory. Absent: every byte goes as it comes.
+   */
+  admit?(head: Buffer, ended: boolean): Admission;
   /** Called once, with how the relay ended. */
   ended(end: RelayEnd): void;
 }
@@ -70,12 +86,37 @@ export function relay(ws: WebSocket, socket: Duplex, o: RelayOptions): Relay {
   const resumeWhenDrained = () => {
     if (!over && !socketEnded && socket.isPaused() && ws.bufferedAmount <= high / 2) socket.resume();
   };
-  socket.on('data', (chunk: Buffer) => {
+  const send = (chunk: Buffer) => {
     o.onBytes?.('socket-to-websocket', chunk.length);
     ws.send(chunk, { binary: true }, resumeWhenDrained);
     if (ws.bufferedAmount > high) socket.pause();
+  };
+  // The first bytes while `admit` has not decided; undefined once it has (or when there is none).
+  let held: Buffer | undefined = o.admit ? Buffer.alloc(0) : undefined;
+  /** Re-judges what is held with `more`; true once the bytes may go on (sent). */
+  const admitted = (more: Buffer | undefined, ended: boolean): boolean => {
+    const head = more ? Buffer.concat([held!, more]) : held!;
+    const verdict = o.admit!(head, ended);
+    if (verdict === 'more' && !ended) {
+      held = head;
+      return false;
+    }
+    held = undefined;
+    if (verdict === 'pass') {
+      if (head.length > 0) send(head);
+      return true;
+    }
+    const message = verdict === 'more' ? 'the first bytes were still undecided at their end' : verdict.refuse;
+    finish({ how: 'refused', message });
+    return false;
+  };
+  socket.on('data', (chunk: Buffer) => {
+    if (over) return;
+    if (held === undefined) send(chunk);
+    else admitted(chunk, false);
   });
   socket.once('end', () => {
+    if (over || (held !== undefined && !admitted(undefined, true))) return;
     socketEnded = true;
     first ??= 'socket';
     ws.send(END_MESSAGE);

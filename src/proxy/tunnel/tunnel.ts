@@ -26,7 +26,7 @@ import type { TunnelEndReason, TunnelSummary } from '../../request/tunnel.js';
 import type { TunnelEvents } from './events.js';
 import { keepAlive } from './keepalive.js';
 import { watchLifetime } from './lifetime.js';
-import { CLOSE } from './protocol.js';
+import { CLOSE, closeReason } from './protocol.js';
 import { relay, type RelayEnd } from './relay.js';
 
 export interface TunnelDeps extends DialDeps {
@@ -38,13 +38,6 @@ export interface TunnelDeps extends DialDeps {
   affinityKey(req: IncomingMessage, ctx: RequestContext): string;
   /** Watches the credential of the request; calls `lapsed` once it expired or was revoked. Returns a stop. */
   watchCredential(req: IncomingMessage, ctx: RequestContext, lapsed: (reason: string) => void): () => void;
-}
-
-/** A close reason as a WebSocket frame can carry it: at most 123 bytes of UTF-8. */
-export function closeReason(text: string): string {
-  let out = text;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
-  return out;
 }
 
 export class Tunnel {
@@ -165,6 +158,7 @@ export class Tunnel {
       case 'websocket-closed':
         return this.clientClosed(how.code, how.reason);
       case 'protocol-error':
+      case 'refused': // only with an `admit`, which the gateway does not pass
         return this.end('protocol-error', CLOSE.PROTOCOL_ERROR, how.message);
     }
   }
