@@ -62,7 +62,11 @@ export interface TunnelResult {
   loadAverage: number[];
 }
 
-const CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
+/**
+ * Every byte value in turn: binary, as a database's bytes are. (A stream of letters alone, with no space
+ * or line break in its first 16 KiB, is what `connect` takes for a web page's oversized request head.)
+ */
+const CHUNK = Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => i & 0xff));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** Writes `bytes` to `socket` as fast as it takes them, then ends it. */
