@@ -15,7 +15,6 @@ import type { BrowserSessions } from '../session/browser-sessions.js';
 import {
   addSetCookies,
   clearCookie,
-  clearSession,
   requestCookies,
   SessionTooLargeError,
 } from '../session/cookie-jar.js';
@@ -75,8 +74,9 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
       });
       (req as unknown as { session: unknown }).session = session;
       res.setHeader('cache-control', 'no-store');
-      // A sign-in starts from no session: a cookie planted before it must not outlive it (session fixation).
-      addSetCookies(res, clearSession(sessions.cookies, present));
+      // The session the browser has is left alone: this GET is reachable by any <img> of a sibling host
+      // (SameSite=Lax sends the cookie), so expiring it here signed people out. A planted session cannot
+      // outlive the sign-in anyway: the callback writes a new session id over every chunk (session fixation).
       persistOnEnd(res, session, loginBox, sessions.cookies, sessions.nowSeconds());
       signIn.redirect(req, res, (err: unknown) => {
         o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
