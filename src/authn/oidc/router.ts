@@ -12,12 +12,7 @@ import type { Logger } from '../../observability/logger.js';
 import { sendError } from '../../web/error-response.js';
 import type { Identity } from '../../request/identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
-import {
-  addSetCookies,
-  clearCookie,
-  requestCookies,
-  SessionTooLargeError,
-} from '../session/cookie-jar.js';
+import { addSetCookies, clearCookie, requestCookies, SessionTooLargeError } from '../session/cookie-jar.js';
 import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import type { Session } from '../session/session.js';
