@@ -8,6 +8,8 @@
  * listener never answers a request for one with a page (server/header-limit.ts).
  */
 export const SIGN_IN_PREFIX = '/auth/';
+/** Starts a browser sign-in (oidc/router.ts); where every "sign in again" leads. */
+export const LOGIN_PATH = `${SIGN_IN_PREFIX}login`;
 
 /**
  * Whether a request target (origin-form, or absolute-form as a client may send it) is under

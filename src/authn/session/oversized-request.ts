@@ -20,7 +20,7 @@
 import { GatewayError } from '../../errors.js';
 import { renderErrorPage } from '../../web/pages/error-page.js';
 import { pageHeaders } from '../../web/pages/send.js';
-import { isSignInTarget, SIGN_IN_PREFIX } from '../sign-in-paths.js';
+import { isSignInTarget, LOGIN_PATH, SIGN_IN_PREFIX } from '../sign-in-paths.js';
 import type { Config } from '../../config/schema.js';
 import {
   allCookieNames,
@@ -148,7 +148,7 @@ function explain(cleared: boolean, maxHeaderBytes: number): GatewayError {
 function refusal(cleared: boolean, html: boolean, settings: CookieSettings, maxHeaderBytes: number): string {
   const err = explain(cleared, maxHeaderBytes);
   const body = html
-    ? renderErrorPage(err, { loginPath: cleared ? `${SIGN_IN_PREFIX}login` : undefined })
+    ? renderErrorPage(err, { loginPath: cleared ? LOGIN_PATH : undefined })
     : JSON.stringify(err.toStatus());
   const headers: [string, string][] = Object.entries(
     html ? pageHeaders() : { 'content-type': 'application/json', 'cache-control': 'no-store' },
