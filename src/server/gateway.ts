@@ -97,6 +97,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         key: readFileSync(config.listen.tls.keyFile),
       })
     : http.createServer(serverOptions);
+  // Counted by header-limit.ts instead (MAX_HEADER_LINES): Node 24 would refuse past its count before the
+  // target could be read, Node 20 would drop the lines past it unseen. Node's byte limit still bounds them.
+  server.maxHeadersCount = 0;
   // A head over the limit may be a sign-in URL carrying what no page may read: never a page of ours then.
   const tooLarge = createHeaderLimit(config.listen.maxHeaderBytes, oversizedAnswerFor(config));
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {

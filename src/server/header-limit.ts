@@ -13,39 +13,47 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { OUR_COOKIES_MAX_BYTES, type OversizedHead } from '../authn/session/oversized-request.js';
+import {
+  MAX_HEADER_LINES,
+  OUR_COOKIES_MAX_BYTES,
+  type OversizedHead,
+} from '../authn/session/oversized-request.js';
 
 /** The limit Node's parser enforces (`maxHeaderSize`): ours plus what our own cookies can add. */
 export const parserHeaderLimit = (maxHeaderBytes: number): number => maxHeaderBytes + OUR_COOKIES_MAX_BYTES;
 
-/** What Node counts against its limit: the target and every header name and value (no separators). */
-export function headerBytes(req: IncomingMessage): number {
+/** The head as the answer to a too-large request reads it; undefined when it is within the limits. */
+function measure(req: IncomingMessage, maxHeaderBytes: number): OversizedHead | undefined {
+  const raw = req.rawHeaders;
+  // What Node counts against its limit: the target and every header name and value (no separators).
   let bytes = req.url?.length ?? 0;
-  for (const part of req.rawHeaders) bytes += part.length;
-  return bytes;
-}
-
-function parsedHead(req: IncomingMessage, bytes: number): OversizedHead {
-  const cookie = req.headers.cookie ?? '';
-  const accept = req.headers.accept;
-  return { target: req.url, bytes, cookie, html: typeof accept === 'string' && accept.includes('text/html') };
+  for (const part of raw) bytes += part.length;
+  if (bytes < maxHeaderBytes && raw.length / 2 <= MAX_HEADER_LINES) return undefined;
+  const cookies: string[] = [];
+  let html = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'cookie') cookies.push(raw[i + 1]);
+    else if (name === 'accept' && raw[i + 1].includes('text/html')) html = true;
+  }
+  return { target: req.url, bytes, cookie: cookies.join('; '), html };
 }
 
 /**
- * A check to run on every request and upgrade before anything else: when the
- * head is too large (Node refuses at its limit, so the same `>=` here), it
- * answers on the socket — or closes it without an answer — and returns true.
+ * A check to run on every request and upgrade before anything else: when the head is too large (Node
+ * refuses at its limit, so the same `>=` here), it answers on the socket — or closes it without an
+ * answer — and returns true.
  */
 export function createHeaderLimit(
   maxHeaderBytes: number,
   answer: (head: OversizedHead) => string | undefined,
 ): (req: IncomingMessage, socket: Duplex) => boolean {
   return (req, socket) => {
-    const bytes = headerBytes(req);
-    if (bytes < maxHeaderBytes) return false;
+    const head = measure(req, maxHeaderBytes);
+    if (!head) return false;
     let raw: string | undefined;
     try {
-      raw = answer(parsedHead(req, bytes));
+      raw = answer(head);
     } catch {
       raw = undefined; // a bug here ends this connection, never the process (this runs in node's event handler)
     }

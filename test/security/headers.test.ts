@@ -400,7 +400,7 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
     raw,
     status: 431,
     shape: 'status',
-    message: /larger than the 16384 bytes this gateway accepts/,
+    message: /larger than the 16384 bytes \(or 1000 lines\) this gateway accepts/,
     upstream: null,
     check: (reply) => assert.equal(reply.headers['set-cookie'], undefined),
   });
@@ -503,17 +503,19 @@ describe('CRLF injection, oversized headers, smuggling, HTTP/1.0', () => {
       shape: 'empty',
       upstream: null,
     },
-    {
-      // More header lines than Node's parser keeps (server.maxHeadersCount) is an overflow of its own,
-      // like a head past what it reads: nothing of the request can be trusted, so no answer at all.
-      name: 'two thousand small headers: closed without an answer',
-      raw: req(
+    tooLarge(
+      'two thousand small headers',
+      req(
         `GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n${Array.from({ length: 2000 }, (_, i) => `X-H${i}: ${'v'.repeat(8)}`).join('\r\n')}`,
       ),
-      status: 0,
-      shape: 'empty',
-      upstream: null,
-    },
+    ),
+    tooLarge(
+      // Few bytes, but more lines than the gateway takes (Node 20 would drop the lines past 2,000 unseen).
+      'three thousand empty headers',
+      req(
+        `GET ${WEB}/c HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n${Array.from({ length: 3000 }, (_, i) => `X${i}:`).join('\r\n')}`,
+      ),
+    ),
     {
       name: 'HTTP/1.0 without Host cannot name a forbidden target',
       raw: req(`GET ${NS_B}/services/web:http/proxy/old HTTP/1.0\r\n{auth}`),

@@ -41,6 +41,13 @@ import {
  */
 export const OUR_COOKIES_MAX_BYTES = (MAX_CHUNKS + 1) * (4096 + 2);
 
+/**
+ * More header lines than this is too large too, whatever the bytes (browsers send a few dozen). The
+ * listener counts them itself (server/header-limit.ts): Node 24 would refuse past its own count before
+ * the target could be read, and Node 20 would drop the lines past it unseen.
+ */
+export const MAX_HEADER_LINES = 1000;
+
 /** What the listener knows of a request whose head is too large. */
 export interface OversizedHead {
   /** The request target; undefined when the listener could not read it. */
@@ -140,7 +147,7 @@ function redirect(location: string, expire: string[]): string {
 function explain(cleared: boolean, maxHeaderBytes: number): GatewayError {
   const message = cleared
     ? `your browser sent more than the ${maxHeaderBytes} bytes of headers this gateway accepts, mostly its own sign-in cookies; they have been removed: sign in again`
-    : `the request headers (the address, or the cookies of other applications on this site) are larger than the ${maxHeaderBytes} bytes this gateway accepts`;
+    : `the request headers (the address, or the cookies of other applications on this site) are larger than the ${maxHeaderBytes} bytes (or ${MAX_HEADER_LINES} lines) this gateway accepts`;
   return new GatewayError(431, '', message);
 }
 
