@@ -18,12 +18,15 @@ import { LOCAL_CACHE_MS } from '../../src/authn/session/redis-store.js';
 import { systemClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import { signInConfig } from '../authn/gateway-fixture.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import { FetchBrowser } from '../support/fetch-browser.js';
 import { onFreePort } from '../support/free-port.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
+
+type SessionConfig = NonNullable<NonNullable<ConfigInput['authentication']>['session']>;
 
 const SUFFIX = 'apps.test';
 const STATE = 'S'.repeat(43);
@@ -39,7 +42,7 @@ const clock = {
 };
 
 /** A gateway with host routing and browser sign-in, on a port its publicURL names. */
-function startGateway(session: Record<string, unknown>): Promise<string> {
+function startGateway(session: SessionConfig = {}): Promise<string> {
   return onFreePort(async (port) => {
     const base = `http://127.0.0.1:${port}`;
     const config = parseConfig(
@@ -48,15 +51,7 @@ function startGateway(session: Record<string, unknown>): Promise<string> {
         admin: { address: '127.0.0.1', port: 0 },
         publicURL: base,
         kubernetes: 'none',
-        authentication: {
-          oidc: {
-            issuer: idp.issuer,
-            clientID: 'kube-bastion',
-            clientSecret: 'kube-bastion-secret',
-            scopes: ['openid', 'email', 'profile', 'groups'],
-          },
-          session: { secret: 'a-test-session-secret-that-is-long-enough', ...session },
-        } as ConfigInput['authentication'],
+        authentication: signInConfig({ idp, session }),
         routing: { hostSuffix: SUFFIX },
         logging: { level: 'silent', audit: { enabled: false } },
       },
@@ -118,7 +113,7 @@ test('a handoff that cannot be minted (the session store does not answer) leaves
 
 test('a sign-in started for a handoff that fails before the IdP (the IdP is down) leaves its URL too; others keep their page', async () => {
   await idp.stop();
-  const base = await startGateway({});
+  const base = await startGateway();
   const browser = new FetchBrowser();
   const toLogin = await browser.request(handoffURL(base));
   assert.equal(toLogin.status, 302, 'not signed in: on to sign in first');
@@ -135,7 +130,7 @@ test('a sign-in started for a handoff that fails before the IdP (the IdP is down
 });
 
 test('the clean URL shows fixed messages only: nothing of the request is reflected', async () => {
-  const base = await startGateway({});
+  const base = await startGateway();
   const browser = new FetchBrowser();
   for (const failed of ['too-large', 'failed']) {
     const res = await browser.request(`${base}/auth/handoff?failed=${failed}&note=%3Cb%3Ehello`);
