@@ -18,7 +18,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { bearerToken } from './credentials.js';
 import { isGatewayCookieName } from './gateway-cookies.js';
-import { createHostSignIn, usesHandoff, type HostSignIn } from './handoff/index.js';
+import { createHostSignIn, failedSignInTarget, usesHandoff, type HostSignIn } from './handoff/index.js';
 import { withAuthenticatedGroup, type Identity } from '../request/identity.js';
 import type { CredentialLiveness } from './liveness.js';
 import { BearerAuthenticator } from './jwt/bearer-authenticator.js';
@@ -180,6 +180,7 @@ export async function createAuthentication(
       authenticate,
       isOwnOrigin: returnOrigins(publicURL, config.routing),
       onSignOut: (ended) => browser?.hosts?.signedOut(ended),
+      failedSignInTarget: browser?.hosts ? failedSignInTarget : undefined,
       logger,
     }),
   );

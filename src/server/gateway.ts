@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import { headerOverflowAnswer } from '../authn/session/oversized-request.js';
+import { oversizedAnswerFor } from '../authn/session/oversized-request.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterState } from '../kube/cluster-state.js';
@@ -16,6 +16,7 @@ import { cutSlowResponseReader } from '../proxy/slow-reader.js';
 import { createAdminServer } from './admin.js';
 import { assembleGateway, type Assembly } from './assemble.js';
 import { answerClientError } from './client-error.js';
+import { createHeaderLimit, parserHeaderLimit } from './header-limit.js';
 
 /** How long a connection accepted just before the listener closed gets to send its request. */
 const FRESH_CONNECTION_GRACE_MS = 250;
@@ -71,7 +72,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let draining = false;
 
   const serverOptions: http.ServerOptions = {
-    maxHeaderSize: config.listen.maxHeaderBytes,
+    // listen.maxHeaderBytes itself is enforced on the parsed head (header-limit.ts): Node's parser
+    // reads heads up to what our own cookies can add past it, so that one over it is judged whole.
+    maxHeaderSize: parserHeaderLimit(config.listen.maxHeaderBytes),
     requestTimeout: config.listen.requestTimeout,
     headersTimeout: config.listen.headersTimeout,
     keepAliveTimeout: config.listen.keepAliveTimeout,
@@ -94,7 +97,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         key: readFileSync(config.listen.tls.keyFile),
       })
     : http.createServer(serverOptions);
+  // Counted by header-limit.ts instead (MAX_HEADER_LINES): Node 24 would refuse past its count before the
+  // target could be read, Node 20 would drop the lines past it unseen. Node's byte limit still bounds them.
+  server.maxHeadersCount = 0;
+  // A head over the limit may be a sign-in URL carrying what no page may read: never a page of ours then.
+  const tooLarge = createHeaderLimit(config.listen.maxHeaderBytes, oversizedAnswerFor(config));
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
+    if (tooLarge(req, req.socket)) return;
     if (draining) res.setHeader('connection', 'close');
     cutSlowResponseReader(res, config.listen.sendTimeout);
     void pipeline.handleRequest(req, res, expectsContinue);
@@ -103,11 +112,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // With a listener, node no longer answers `Expect: 100-continue` at once: the pipeline does, once
   // the request is admitted (RFC 9110 §10.1.1 lets a server refuse before the body instead).
   server.on('checkContinue', (req, res) => serve(req, res, true));
-  server.on('upgrade', (req, socket, head) => void pipeline.handleUpgrade(req, socket, head));
-  // A 431 may be caused by the gateway's own cookies: its answer expires them, or the browser would be stuck.
-  const tooLarge = headerOverflowAnswer(config);
-  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) =>
-    answerClientError(err, socket, tooLarge),
+  server.on('upgrade', (req, socket, head) => {
+    if (!tooLarge(req, socket)) void pipeline.handleUpgrade(req, socket, head);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) =>
+    answerClientError(err, socket),
   );
 
   const readiness = [

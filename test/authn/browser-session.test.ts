@@ -330,24 +330,35 @@ describe("the callback checks that the answer belongs to this browser's sign-in"
 });
 
 describe('session fixation', () => {
-  test('/auth/login expires every session chunk the browser sent; signing in gives a new session', async () => {
+  test('a planted session does not outlive a sign-in: the callback writes a new session over every chunk the browser sent', async () => {
     const planted = (await signedIn('bob')).cookies().get('kube_bastion')!;
     const victim = new FetchBrowser();
     victim.cookies().set('kube_bastion', planted);
     victim.cookies().set('kube_bastion_1', 'left-over-chunk');
-    const login = await victim.request(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`);
-    assert.equal(login.status, 302);
-    const lines = victim.hops.at(-1)!.setCookies;
-    for (const name of ['kube_bastion', 'kube_bastion_1'])
-      assert.ok(
-        lines.some((c) => c.startsWith(`${name}=;`) && /Max-Age=0/i.test(c)),
-        `${name} expired: ${lines.join(' | ')}`,
-      );
-    assert.deepEqual(ours(victim), ['kube_bastion_login'], 'only the sign-in cookie is left');
     const res = await victim.signIn(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`, 'alice');
     assert.equal(res.status, 200);
+    const callback = victim.hops.find((h) => h.url.startsWith(`${a.url}/auth/callback`))!;
+    assert.ok(
+      callback.setCookies.some((c) => c.startsWith('kube_bastion_1=;') && /Max-Age=0/i.test(c)),
+      `the left-over chunk expired: ${callback.setCookies.join(' | ')}`,
+    );
+    assert.deepEqual(ours(victim), ['kube_bastion'], 'one chunk: the new session');
     assert.notEqual(victim.cookies().get('kube_bastion'), planted);
     assert.equal((await json(await whoami(victim))).username, 'alice@example.com');
+  });
+
+  test('/auth/login leaves the session alone: it is a GET any sibling page can send (logout CSRF)', async () => {
+    const browser = await signedIn('alice');
+    const session = browser.cookies().get('kube_bastion');
+    const login = await browser.request(`${a.url}/auth/login?rd=${encodeURIComponent(ECHO_PATH)}`);
+    assert.equal(login.status, 302);
+    assert.deepEqual(
+      browser.hops.at(-1)!.setCookies.filter((c) => !c.startsWith('kube_bastion_login=')),
+      [],
+      'no Set-Cookie but the sign-in cookie',
+    );
+    assert.equal(browser.cookies().get('kube_bastion'), session);
+    assert.equal((await json(await whoami(browser))).username, 'alice@example.com', 'still signed in');
   });
 });
 

@@ -228,7 +228,7 @@ describe('length and repetition', () => {
       path: `${WEB}/${'b'.repeat(20_000)}`,
       status: 431,
       shape: 'status',
-      message: /larger than the 16384 bytes this gateway accepts/,
+      message: /larger than the 16384 bytes \(or 1000 lines\) this gateway accepts/,
       upstream: null,
     },
   ]);

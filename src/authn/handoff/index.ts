@@ -23,6 +23,7 @@ import { MemoryUsedIds, RedisUsedIds, type UsedIds } from './used-ids.js';
 
 export { hostCookieSettings, type HostCookieSettings } from './host-cookies.js';
 export { HANDOFF_PATH, HOST_SIGNIN_PATH, isReservedHostPath } from './paths.js';
+export { failedSignInTarget } from './failure.js';
 
 /**
  * Whether routed hosts sign in by handoff: browser sign-in and host routing

@@ -4,9 +4,10 @@
  * is never proxied (the server's routing checks it before anything goes
  * upstream), so a handoff can never reach an app.
  */
+import { SIGN_IN_PREFIX } from '../sign-in-paths.js';
 
 /** On publicURL: mints a handoff for a routed host (signing in first if needed). */
-export const HANDOFF_PATH = '/auth/handoff';
+export const HANDOFF_PATH = `${SIGN_IN_PREFIX}handoff`;
 /** On a routed host: the reserved prefix. */
 export const HOST_PREFIX = '/.kube-bastion/';
 /** On a routed host: starts a sign-in (binds it to this browser, then goes to HANDOFF_PATH). */

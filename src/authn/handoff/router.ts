@@ -11,7 +11,9 @@
  *                 host-only cookie, → /path
  *
  * Every redirect says `Referrer-Policy: no-referrer` and `Cache-Control:
- * no-store`, and the last one drops the handoff from the URL.
+ * no-store`, and the last one drops the handoff from the URL. A handoff that
+ * fails on the gateway's host once its state is good is shown at a clean URL
+ * (failure.ts): no page of ours stays at a URL carrying a state.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
@@ -23,6 +25,7 @@ import type { BrowserSessions } from '../session/browser-sessions.js';
 import { SessionTooLargeError, requestCookies } from '../session/cookie-jar.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import { bindNonce, heldNonces, spendNonce } from './browser-binding.js';
+import { HandoffFailure, failureLocation, shownFailure } from './failure.js';
 import type { HostSessions } from './host-sessions.js';
 import { handoffOrigin, isGatewayHost, originOf } from './origins.js';
 import { HANDOFF_PATH, HOST_CALLBACK_PATH, HOST_SIGNIN_PATH } from './paths.js';
@@ -98,12 +101,20 @@ export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
   router.get(HANDOFF_PATH, async (req, res) => {
     try {
       noTrace(res);
+      const shown = shownFailure(req.query.failed);
+      if (shown) throw shown;
       const host = typeof req.query.host === 'string' ? req.query.host : undefined;
       const origin = handoffOrigin(o.publicURL, host, o.isRoutedHost);
+      // Refused as they came: a state no routed host would redeem here is worth nothing to anyone.
       if (!origin) throw badRequest('sign-in can only be handed to a host this gateway routes');
       const state = typeof req.query.state === 'string' && STATE.test(req.query.state) ? req.query.state : '';
       if (!state) throw badRequest('this sign-in link is incomplete; open the page you wanted again');
-      const handoff = await mint(req, res, origin, returnPath(req.query.rd, origin), state);
+      let handoff: Awaited<ReturnType<typeof mint>>;
+      try {
+        handoff = await mint(req, res, origin, returnPath(req.query.rd, origin), state);
+      } catch (err) {
+        return leave(res, err);
+      }
       if (!handoff) {
         return res.redirect(302, `${o.loginPath}?rd=${encodeURIComponent(req.originalUrl)}`);
       }
@@ -113,6 +124,12 @@ export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
       fail(req, res, err);
     }
   });
+
+  /** A handoff that could not be minted: the browser leaves this URL (and its state) for a clean one. */
+  function leave(res: express.Response, err: unknown): void {
+    o.logger.warn({ err: (err as Error)?.message }, 'sign-in could not be handed off');
+    res.redirect(303, failureLocation(err));
+  }
 
   /** A sealed handoff for the signed-in caller; undefined when they must sign in first. */
   async function mint(req: IncomingMessage, res: ServerResponse, origin: string, rd: string, st: string) {
@@ -133,9 +150,7 @@ export function createHandoffRouter(o: HandoffRouterOptions): express.Router {
     const token = await o.box.seal(handoff);
     // A URL this long would be refused (431) on the routed host: say why instead.
     if (token.length > MAX_HANDOFF_CHARS)
-      throw badRequest(
-        'your sign-in carries too many groups to hand to this host with session.store: cookie; ask your admin to use session.store: redis',
-      );
+      throw new HandoffFailure('too-large', `a handoff of ${token.length} characters is too long for a URL`);
     return { token, user: user.username };
   }
 

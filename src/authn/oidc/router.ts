@@ -12,16 +12,11 @@ import type { Logger } from '../../observability/logger.js';
 import { sendError } from '../../web/error-response.js';
 import type { Identity } from '../../request/identity.js';
 import type { BrowserSessions } from '../session/browser-sessions.js';
-import {
-  addSetCookies,
-  clearCookie,
-  clearSession,
-  requestCookies,
-  SessionTooLargeError,
-} from '../session/cookie-jar.js';
+import { addSetCookies, clearCookie, requestCookies, SessionTooLargeError } from '../session/cookie-jar.js';
 import { newSessionId } from '../session/session-id.js';
 import type { SealedBox } from '../session/sealed-box.js';
 import type { Session } from '../session/session.js';
+import { LOGIN_PATH } from '../sign-in-paths.js';
 import { describeCallbackFailure } from './callback-failure.js';
 import { codeFlow, type CallbackResult, type SignedIn } from './code-flow.js';
 import { isUnreachable, type IdentityProvider } from './identity-provider.js';
@@ -36,7 +31,7 @@ import { LOGOUT_PATH, logoutHandlers } from './logout.js';
 import { safeRedirectTarget } from './redirect-target.js';
 import { tokenTimes } from './refresh.js';
 
-export const LOGIN_PATH = '/auth/login';
+export { LOGIN_PATH };
 
 export interface AuthRouterOptions {
   idp?: IdentityProvider;
@@ -50,6 +45,11 @@ export interface AuthRouterOptions {
   isOwnOrigin?: (origin: string) => boolean;
   /** Told of every session signed out, so it ends on routed hosts too (handoff/). */
   onSignOut?: (session: Session) => void;
+  /**
+   * Where a sign-in that cannot start sends the browser instead of a page at its URL, when its return
+   * path's URL must not stay on a page of ours (the handoff's carries its state); undefined: the page.
+   */
+  failedSignInTarget?: (rd: string, err: GatewayError) => string | undefined;
   logger: Logger;
 }
 
@@ -65,29 +65,31 @@ export function createAuthRouter(o: AuthRouterOptions): express.Router {
   };
 
   router.get(LOGIN_PATH, async (req, res) => {
+    const rd = safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin);
+    const failLogin = (err: GatewayError) => {
+      const away = o.failedSignInTarget?.(rd, err);
+      if (!away) return fail(req, res, err);
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('referrer-policy', 'no-referrer');
+      res.redirect(303, away);
+    };
     try {
       const { flow, sessions, loginBox } = browserSignIn();
       const signIn = await flow();
       const present = requestCookies(req);
-      const session = loginSession({
-        rd: safeRedirectTarget(req.query.rd, o.publicURL, '/', o.isOwnOrigin),
-        prev: sessions.previousHandle(present),
-      });
+      const session = loginSession({ rd, prev: sessions.previousHandle(present) });
       (req as unknown as { session: unknown }).session = session;
       res.setHeader('cache-control', 'no-store');
-      // A sign-in starts from no session: a cookie planted before it must not outlive it (session fixation).
-      addSetCookies(res, clearSession(sessions.cookies, present));
+      // The session the browser has is left alone: this GET is reachable by any <img> of a sibling host
+      // (SameSite=Lax sends the cookie), so expiring it here signed people out. A planted session cannot
+      // outlive the sign-in anyway: the callback writes a new session id over every chunk (session fixation).
       persistOnEnd(res, session, loginBox, sessions.cookies, sessions.nowSeconds());
       signIn.redirect(req, res, (err: unknown) => {
         o.logger.error({ err: (err as Error)?.message }, 'cannot start sign-in');
-        fail(
-          req,
-          res,
-          new GatewayError(502, 'BadGateway', 'cannot start sign-in with the identity provider'),
-        );
+        failLogin(new GatewayError(502, 'BadGateway', 'cannot start sign-in with the identity provider'));
       });
     } catch (err) {
-      fail(req, res, err instanceof GatewayError ? err : badRequest('cannot start sign-in'));
+      failLogin(err instanceof GatewayError ? err : badRequest('cannot start sign-in'));
     }
   });
 

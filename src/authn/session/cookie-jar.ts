@@ -183,15 +183,6 @@ export function clearAll(settings: CookieSettings, present: Record<string, strin
     .map((name) => clearCookie(settings, name));
 }
 
-/** Set-Cookie lines that remove every session chunk the browser sent, leaving the sign-in cookie alone. */
-export function clearSession(
-  settings: CookieSettings,
-  present: Record<string, string | undefined>,
-): string[] {
-  const { [settings.loginName]: _signIn, ...chunks } = present;
-  return clearAll(settings, chunks);
-}
-
 const PENDING = Symbol('kube-bastion.pendingCookies');
 type WithPending = ServerResponse & { [PENDING]?: string[] };
 

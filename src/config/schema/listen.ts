@@ -23,7 +23,10 @@ export const listen = z.strictObject({
   ]),
   maxHeaderBytes: describe(
     z.number().int().min(1024).max(1_048_576).default(16_384),
-    'largest request header block accepted; larger requests get 431',
+    'largest request header block accepted (and at most 1,000 header lines); larger requests get 431 — on a sign-in ' +
+      'route (`/auth/…`) no page: the same URL again without the gateway’s own cookies when they were the cause, else ' +
+      'the connection is closed. A head larger than this plus what those cookies can take (36 KB) is closed without an ' +
+      'answer (docs/security.md)',
   ),
   requestTimeout: describe(
     duration('5m'),
