@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { parseConfig } from '../../src/config/load.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import { launchChromium } from '../support/chromium.js';
 import { freePort } from '../support/free-port.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { createTestCA } from '../support/tls.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
+import { teamAService, tlsGatewayConfig } from './support/tls-gateway.js';
 
 const EVIL = '/api/v1/namespaces/team-a/services/evil:http/proxy';
 
@@ -105,43 +105,17 @@ before(
     writeFileSync(join(dir, 'tls.key'), cert.key);
     const evilPort = (evil.address() as AddressInfo).port;
     log = captureLogs();
-    const config = parseConfig(
-      {
-        listen: {
-          address: '127.0.0.1',
-          port,
-          tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
-        },
-        admin: { address: '127.0.0.1', port: 0 },
-        publicURL: base,
-        kubernetes: 'none',
-        static: {
-          services: [
-            {
-              namespace: 'team-a',
-              name: 'evil',
-              ports: [{ name: 'http', port: evilPort }],
-              endpoints: [`127.0.0.1:${evilPort}`],
-            },
-          ],
-        },
-        upstream: { allowedAddresses: ['127.0.0.0/8'], rewrite: { sandbox: [`${EVIL}/sandboxed/**`] } },
-        authorization: {
-          rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
-        },
-        authentication: {
-          oidc: {
-            issuer: idp.issuer,
-            clientID: 'kube-bastion',
-            clientSecret: 'kube-bastion-secret',
-            scopes: ['openid', 'email', 'profile', 'groups'],
-          },
-          session: { secret: 'a-test-session-secret-that-is-long-enough' },
-        },
-        logging: { level: 'debug', audit: { enabled: false } },
+    const config = tlsGatewayConfig({
+      port,
+      base,
+      dir,
+      issuer: idp.issuer,
+      services: [teamAService('evil', evilPort)],
+      extra: {
+        upstream: { rewrite: { sandbox: [`${EVIL}/sandboxed/**`] } },
+        logging: { level: 'debug' },
       },
-      { env: {} },
-    );
+    });
     gateway = await createGateway({ config, logger: log.logger });
     await gateway.listen();
     browser = await launchChromium(['--ignore-certificate-errors']);

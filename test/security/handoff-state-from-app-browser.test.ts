@@ -35,7 +35,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import { launchChromium } from '../support/chromium.js';
@@ -43,6 +42,7 @@ import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { freePort } from '../support/free-port.js';
 import { gatewayClient, startTestIdP, type TestIdP } from '../support/oidc-provider.js';
 import { createTestCA } from '../support/tls.js';
+import { teamAPerson, teamAService, tlsGatewayConfig } from './support/tls-gateway.js';
 
 const SUFFIX = 'apps.test';
 const EVIL = '/api/v1/namespaces/team-a/services/evil:http/proxy';
@@ -86,16 +86,9 @@ before(
     port = await freePort();
     base = `https://bastion.${SUFFIX}:${port}`;
     webHost = `web--team-a.${SUFFIX}:${port}`;
-    const person = (name: string) => ({
-      password: name,
-      email: `${name}@example.com`,
-      email_verified: true,
-      name,
-      groups: ['team-a'],
-    });
     [idp, evil, web] = await Promise.all([
       startTestIdP({
-        users: { alice: person('alice'), mallory: person('mallory') },
+        users: { alice: teamAPerson('alice'), mallory: teamAPerson('mallory') },
         clients: [gatewayClient(base)],
       }),
       startEvilApp(),
@@ -107,50 +100,22 @@ before(
     writeFileSync(join(dir, 'tls.crt'), cert.cert);
     writeFileSync(join(dir, 'tls.key'), cert.key);
     const evilPort = (evil.address() as AddressInfo).port;
-    const config = parseConfig(
-      {
-        listen: {
-          address: '127.0.0.1',
-          port,
-          tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+    const config = tlsGatewayConfig({
+      port,
+      base,
+      dir,
+      issuer: idp.issuer,
+      services: [
+        teamAService('evil', evilPort),
+        {
+          namespace: 'team-a',
+          name: 'web',
+          ports: [{ name: 'http', port: 80, targetPort: web.port }],
+          endpoints: ['127.0.0.1'],
         },
-        admin: { address: '127.0.0.1', port: 0 },
-        publicURL: base,
-        kubernetes: 'none',
-        static: {
-          services: [
-            {
-              namespace: 'team-a',
-              name: 'evil',
-              ports: [{ name: 'http', port: evilPort }],
-              endpoints: [`127.0.0.1:${evilPort}`],
-            },
-            {
-              namespace: 'team-a',
-              name: 'web',
-              ports: [{ name: 'http', port: 80, targetPort: web.port }],
-              endpoints: ['127.0.0.1'],
-            },
-          ],
-        },
-        upstream: { allowedAddresses: ['127.0.0.0/8'] },
-        authorization: {
-          rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
-        },
-        authentication: {
-          oidc: {
-            issuer: idp.issuer,
-            clientID: 'kube-bastion',
-            clientSecret: 'kube-bastion-secret',
-            scopes: ['openid', 'email', 'profile', 'groups'],
-          },
-          session: { secret: 'a-test-session-secret-that-is-long-enough' },
-        },
-        routing: { hostSuffix: SUFFIX },
-        logging: { level: 'silent', audit: { enabled: false } },
-      },
-      { env: {} },
-    );
+      ],
+      extra: { routing: { hostSuffix: SUFFIX } },
+    });
     gateway = await createGateway({ config, logger: silentLogger() });
     await gateway.listen();
     browser = await launchChromium([

@@ -16,13 +16,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createGateway, type Gateway } from '../../../src/server/gateway.js';
 import { launchChromium } from '../../support/chromium.js';
 import { freePort } from '../../support/free-port.js';
 import { gatewayClient, startTestIdP } from '../../support/oidc-provider.js';
 import { createTestCA } from '../../support/tls.js';
+import { teamAPerson, teamAService, tlsGatewayConfig } from './tls-gateway.js';
 
 /** The app's prefix in the path form: its pages are on the gateway's origin. */
 export const APP = '/api/v1/namespaces/team-a/services/evil:http/proxy';
@@ -60,55 +60,6 @@ function startApp(pages: Map<string, AppPage>): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-const person = (name: string) => ({
-  password: name,
-  email: `${name}@example.com`,
-  email_verified: true,
-  name,
-  groups: ['team-a'],
-});
-
-function gatewayConfig(port: number, base: string, dir: string, appPort: number, issuer: string) {
-  return parseConfig(
-    {
-      listen: {
-        address: '127.0.0.1',
-        port,
-        tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
-      },
-      admin: { address: '127.0.0.1', port: 0 },
-      publicURL: base,
-      kubernetes: 'none',
-      static: {
-        services: [
-          {
-            namespace: 'team-a',
-            name: 'evil',
-            ports: [{ name: 'http', port: appPort }],
-            endpoints: [`127.0.0.1:${appPort}`],
-          },
-        ],
-      },
-      upstream: { allowedAddresses: ['127.0.0.0/8'] },
-      authorization: {
-        rules: [{ groups: ['team-a'], namespaces: ['team-a'], resources: ['services'], verbs: ['*'] }],
-      },
-      authentication: {
-        oidc: {
-          issuer,
-          clientID: 'kube-bastion',
-          clientSecret: 'kube-bastion-secret',
-          scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
-        },
-        session: { secret: 'a-test-session-secret-that-is-long-enough' },
-        cli: { devicePollInterval: '1s' },
-      },
-      logging: { level: 'silent', audit: { enabled: false } },
-    },
-    { env: {} },
-  );
-}
-
 /** A POST as a terminal sends it, trusting `caPem`; the JSON answer. */
 function postAsTerminal(url: string, caPem: string, fields: Record<string, string>) {
   return new Promise<TerminalAnswer>((resolve, reject) => {
@@ -143,7 +94,7 @@ export async function startAppOnGateway(): Promise<AppOnGateway> {
   const pages = new Map<string, AppPage>([['/blank', { html: '<p>Team dashboard</p>' }]]);
   const [idp, app] = await Promise.all([
     startTestIdP({
-      users: { alice: person('alice'), mallory: person('mallory') },
+      users: { alice: teamAPerson('alice'), mallory: teamAPerson('mallory') },
       clients: [gatewayClient(base)],
     }),
     startApp(pages),
@@ -164,7 +115,15 @@ export async function startAppOnGateway(): Promise<AppOnGateway> {
     writeFileSync(join(dir, 'tls.key'), cert.key);
     const appPort = (app.address() as AddressInfo).port;
     gateway = await createGateway({
-      config: gatewayConfig(port, base, dir, appPort, idp.issuer),
+      config: tlsGatewayConfig({
+        port,
+        base,
+        dir,
+        issuer: idp.issuer,
+        services: [teamAService('evil', appPort)],
+        scopes: ['offline_access'],
+        extra: { authentication: { cli: { devicePollInterval: '1s' } } },
+      }),
       logger: silentLogger(),
     });
     await gateway.listen();
