@@ -1,11 +1,17 @@
 /**
  * One refresh at a time per gateway, across every `kube-bastion` process of
- * the user: a lock file made with O_EXCL. Refresh tokens rotate and a used one
+ * the user: a lock file that appears whole (written aside, then linked into
+ * place, which fails when one exists). Refresh tokens rotate and a used one
  * revokes the whole sign-in, so two processes refreshing with the same token
- * would sign the user out (openunison#60). The holder writes its pid; a lock
- * whose holder is gone, or that is older than `staleMs`, is taken over.
+ * would sign the user out (openunison#60). The lock holds its holder's pid and
+ * a nonce; a lock whose holder is gone, or that is older than `staleMs`, is
+ * taken over — by moving it aside (one of several callers wins the rename) and
+ * deleting it only if what moved is the very lock judged abandoned (its nonce),
+ * else putting it back: a plain delete could remove the fresh lock another
+ * caller had just made, and both would hold it.
  */
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -33,14 +39,46 @@ function alive(pid: number): boolean {
   }
 }
 
-async function abandoned(file: string, staleMs: number): Promise<boolean> {
+/** The lock's text when it is abandoned (its holder gone, or older than `staleMs`); else undefined. */
+async function abandoned(file: string, staleMs: number): Promise<string | undefined> {
   try {
     const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) return true;
-    return Date.now() - info.mtimeMs > staleMs;
+    const pid = Number(text.split(' ')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) return text;
+    return Date.now() - info.mtimeMs > staleMs ? text : undefined;
   } catch {
-    return false; // gone meanwhile, or half-written: try to take it again
+    return undefined; // gone meanwhile: try to take it again
+  }
+}
+
+/** Makes the lock, whole, if there is none; true when this caller holds it now. */
+async function create(file: string, text: string): Promise<boolean> {
+  const fresh = `${file}.${randomUUID()}.new`;
+  await writeFile(fresh, text, { mode: 0o600 });
+  try {
+    await link(fresh, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    await rm(fresh, { force: true });
+  }
+}
+
+/** Removes the lock whose text is `judged` (abandoned, or our own at release), and nothing else. */
+async function takeOver(file: string, judged: string): Promise<void> {
+  const aside = `${file}.${randomUUID()}.stale`;
+  try {
+    await rename(file, aside);
+  } catch {
+    return; // gone: another caller took it over first
+  }
+  try {
+    // A lock made since it was judged (its own nonce) goes back where it was.
+    if ((await readFile(aside, 'utf8')) !== judged) await link(aside, file).catch(() => undefined);
+  } finally {
+    await rm(aside, { force: true });
   }
 }
 
@@ -68,20 +106,12 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, o: LockOpt
   const staleMs = o.staleMs ?? 60_000;
   const waitMs = o.waitMs ?? 90_000;
   const started = Date.now();
+  const mine = `${process.pid} ${randomUUID()}\n`;
   for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } finally {
-        await handle.close();
-      }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    if (await abandoned(file, staleMs)) {
-      await rm(file, { force: true });
+    if (await create(file, mine)) break;
+    const judged = await abandoned(file, staleMs);
+    if (judged !== undefined) {
+      await takeOver(file, judged);
       continue;
     }
     if (Date.now() - started > waitMs) throw new LockTimeoutError(file, Date.now() - started);
@@ -90,6 +120,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, o: LockOpt
   try {
     return await fn();
   } finally {
-    await rm(file, { force: true });
+    // Ours only: a holder that outlived `staleMs` may find its lock taken over.
+    await takeOver(file, mine);
   }
 }
