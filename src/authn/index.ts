@@ -217,7 +217,7 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
   if (publicURL.protocol === 'http:' && !isLoopbackURL(publicURL)) {
     logger.warn(
       { publicURL: publicURL.href },
-      'publicURL is plain http on a non-loopback host: session cookies are not Secure',
+      'publicURL is plain http on a non-loopback host: session cookies are not Secure, and terminal sign-ins cannot be confirmed (browsers send no Fetch Metadata to plain http)',
     );
   }
   const secrets = [settings.secret!, ...settings.previousSecrets];
