@@ -75,7 +75,9 @@ async function takeOver(file: string, judged: string): Promise<void> {
     return; // gone: another caller took it over first
   }
   try {
-    // A lock made since it was judged (its own nonce) goes back where it was.
+    // A lock made since it was judged (its own nonce) goes back where it was. (Should a third caller make
+    // one in the instant between the move and the put-back, the put-back fails and two hold it: that takes
+    // three callers within microseconds of each other, where a plain delete took two within milliseconds.)
     if ((await readFile(aside, 'utf8')) !== judged) await link(aside, file).catch(() => undefined);
   } finally {
     await rm(aside, { force: true });
