@@ -26,7 +26,9 @@ export const listen = z.strictObject({
     'largest request header block accepted (and at most 1,000 header lines); larger requests get 431 — on a sign-in ' +
       'route (`/auth/…`) no page: the same URL again without the gateway’s own cookies when they were the cause, else ' +
       'the connection is closed. A head larger than this plus what those cookies can take (36 KB) is closed without an ' +
-      'answer (docs/security.md)',
+      'answer. Counted as Node counts its parsed head: the target and every header name and value, without the ' +
+      'spaces around values, which Node drops (so spaces pad a head toward that hard limit, never past it) ' +
+      '(docs/security.md)',
   ),
   requestTimeout: describe(
     duration('5m'),
