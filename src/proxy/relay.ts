@@ -40,7 +40,8 @@ export interface ResponseRewriter {
     statusCode: number,
     bodyRewritten?: boolean,
   ): OutgoingHttpHeaders;
-  body(upstream: UpstreamMessage, req: RelayRequest, rewrite?: boolean): NodeJS.ReadableStream;
+  /** The rewritten body: only for a response `rewritesBody` said yes to. */
+  body(upstream: UpstreamMessage, req: RelayRequest): NodeJS.ReadableStream;
 }
 
 /** Where the relay reports: response body bytes as they go, and the outcome once the client response closes. */
@@ -150,7 +151,7 @@ function startResponse(
     if (rewriter) headers = rewriter.headers(headers, req, status, rewrites);
     const defect = headersDefect(headers);
     if (defect) return { error: badUpstreamResponse(defect) };
-    if (rewriter && rewrites) body = rewriter.body(upstream, req, true) as Body;
+    if (rewriter && rewrites) body = rewriter.body(upstream, req) as Body;
     // A body of another length never goes out under the upstream's Content-Length (it would frame the next response).
     if (body !== upstream) delete headers['content-length'];
     res.writeHead(status, upstream.statusMessage, headers);

@@ -83,10 +83,10 @@ export interface ResponseRewriter {
     bodyRewritten?: boolean,
   ): OutgoingHttpHeaders;
   /**
-   * `upstream` itself when its body is not rewritten; errors of `upstream` are re-emitted on the result.
-   * `rewrite`: rewritesBody's answer (default: asked here, of the upstream's own headers).
+   * The rewritten body, for a response rewritesBody said yes to (nothing decides again here, from other
+   * headers); errors of `upstream` are re-emitted on the result.
    */
-  body(upstream: IncomingMessage, req: RewriteRequest, rewrite?: boolean): NodeJS.ReadableStream;
+  body(upstream: IncomingMessage, req: RewriteRequest): NodeJS.ReadableStream;
 }
 
 export function createResponseRewriter(
@@ -106,7 +106,7 @@ export function createResponseRewriter(
     headers: IncomingHttpHeaders | OutgoingHttpHeaders,
   ) =>
     req.via !== 'host' &&
-    rewriteContextOf(req, options.clientScheme, options.publicHost) !== undefined &&
+    req.proxyPath !== undefined && // what rewriteContextOf needs
     htmlAllowedFor(policyPath(req)) &&
     shouldRewriteBody(statusCode, req.method, headers) &&
     // A body that says it is larger than the limit is not worth decoding at all.
@@ -139,9 +139,9 @@ export function createResponseRewriter(
       if (form === 'path' && sandboxed(policyPath(req))) out = withPolicy(out, SANDBOX_POLICY);
       return out;
     },
-    body(upstream, req, rewrite = rewritesBody(upstream.statusCode ?? 200, req, upstream.headers)) {
+    body(upstream, req) {
       const ctx = rewriteContextOf(req, options.clientScheme, options.publicHost);
-      if (ctx === undefined || !rewrite) return upstream;
+      if (ctx === undefined) return upstream; // rewritesBody said no: never asked
       const onLimit = (reason: RewriteLimitReason) =>
         reason === 'inflate'
           ? log?.warn(

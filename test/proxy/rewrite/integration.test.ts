@@ -109,8 +109,11 @@ function startGateway(): http.Server {
           host: req.headers.host,
         };
         const status = upstreamRes.statusCode ?? 502;
-        res.writeHead(status, rewriter.headers({ ...upstreamRes.headers }, ctx, status));
-        const body = rewriter.body(upstreamRes, ctx);
+        // As the relay does: one decision for the head and the body.
+        const headers = { ...upstreamRes.headers };
+        const rewrites = rewriter.rewritesBody(headers, ctx, status);
+        res.writeHead(status, rewriter.headers(headers, ctx, status, rewrites));
+        const body = rewrites ? rewriter.body(upstreamRes, ctx) : upstreamRes;
         body.on('error', () => res.destroy());
         body.pipe(res);
       },
