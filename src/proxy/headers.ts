@@ -40,8 +40,8 @@ const NOT_CONNECTION_OPTIONS = new Set([
  * a client-written `Forwarded: for=…` would let it spoof that address to backends that prefer it.
  * The single-address headers that proxies and CDNs set (`X-Real-IP`, `True-Client-IP`,
  * `X-Client-IP`, `Client-IP`, `CF-Connecting-IP`, `Fastly-Client-IP`, `X-Cluster-Client-IP`,
- * `X-Original-Forwarded-For` of ingress-nginx) go for the same reason. `Expect` was answered by the gateway itself (100 Continue
- * once the request was admitted); the upstream gets the body at once. The method-override headers
+ * `X-Original-Forwarded-For` of ingress-nginx) go for the same reason. `Expect` was answered by the
+ * gateway itself (100 Continue once the request was admitted); the upstream gets the body at once. The method-override headers
  * go because the verb was authorized from the request's method: an app that honours
  * `X-HTTP-Method-Override: DELETE` on a POST would delete for a caller only allowed to create.
  */

@@ -13,8 +13,8 @@
  * path-form app's script on the same origin must not read (the handoff's
  * state; a 431 page left at that URL is readable from the window that opened
  * it). Too large by our cookies, it is sent again to the same URL without
- * them (a redirect commits no page); otherwise, or when the target is not
- * known, the connection is closed without an answer, and the browser shows a
+ * them (a redirect commits no page); otherwise the connection is closed
+ * without an answer, and the browser shows a
  * network error page that belongs to no origin.
  */
 import { GatewayError } from '../../errors.js';
@@ -50,9 +50,9 @@ export const MAX_HEADER_LINES = 1000;
 
 /** What the listener knows of a request whose head is too large. */
 export interface OversizedHead {
-  /** The request target; undefined when the listener could not read it. */
+  /** The request target (IncomingMessage.url: undefined only on a client's own requests, never here). */
   target?: string;
-  /** What counts against the limit (the target and every header name and value), or Infinity: more than it reads. */
+  /** What counts against the limit: the target and every header name and value. */
   bytes: number;
   /** The Cookie header, as far as it was read. */
   cookie: string;

@@ -14,9 +14,10 @@
  * a click on it.
  *
  * A page's form decides once: posting it again (a double click) answers the
- * same code, derived from the form's token, and makes no other. A person may confirm CONFIRMATIONS_PER_PERSON sign-ins per window on
- * a replica, since fresh pages are theirs for the asking; how many sign-ins
- * they hold at once is bounded where the sign-in starts (families.ts).
+ * same code, derived from the form's token, and makes no other. A person may
+ * confirm CONFIRMATIONS_PER_PERSON sign-ins per window on a replica, since
+ * fresh pages are theirs for the asking; how many sign-ins they hold at once
+ * is bounded where the sign-in starts (families.ts).
  */
 import type express from 'express';
 import { sendPage } from '../../web/pages/send.js';

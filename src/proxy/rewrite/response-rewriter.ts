@@ -4,10 +4,11 @@
  * headers and the body, both handed that one decision. (Deciding twice, once
  * from the client's headers and once from the upstream's, let an upstream
  * make them differ — `Connection: content-type` — and send a rewritten body
- * under its own Content-Length: the bytes past it were the next response.) In both forms the upstream's Set-Cookie and origin-wide headers
- * are guarded; in the path form Location, Set-Cookie paths and HTML links get
- * the prefix; with host routing an absolute Location to the upstream is moved
- * to the host the client used, and the body passes untouched.
+ * under its own Content-Length: the bytes past it were the next response.)
+ * In both forms the upstream's Set-Cookie and origin-wide headers are
+ * guarded; in the path form Location, Set-Cookie paths and HTML links get the
+ * prefix; with host routing an absolute Location to the upstream is moved to
+ * the host the client used, and the body passes untouched.
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream';
