@@ -12,8 +12,9 @@ interface Slot<L extends string> {
   n: number;
 }
 
-/** The key of a label set: its values in the tally's label order, joined by newlines (no label value holds one). */
-export const tallyKey = (...values: (string | number | boolean)[]): string => values.join('\n');
+/** The key of a label set (two or three labels): its values in the tally's label order, joined by newlines (no label value holds one). */
+export const tallyKey = (a: string | boolean, b: string, c?: string): string =>
+  c === undefined ? `${a}\n${b}` : `${a}\n${b}\n${c}`;
 
 export class Tally<L extends string> {
   private readonly slots = new Map<string, Slot<L>>();

@@ -8,6 +8,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { blockListOf, unmapIPv4 } from './cidr-set.js';
+import { boundedMemo } from '../memo.js';
 
 const NOT_GLOBAL_UNICAST: [string, number, 'ipv4' | 'ipv6'][] = [
   ['0.0.0.0', 8, 'ipv4'],
@@ -47,15 +48,5 @@ export function createAddressPolicy(allowed: readonly string[] = []): AddressPol
  * Node status, never from clients; past `max` the memory starts over.
  */
 export function rememberAnswers(policy: AddressPolicy, max = 100_000): AddressPolicy & { size(): number } {
-  const answers = new Map<string, boolean>();
-  const mayDial = (ip: string): boolean => {
-    let allowed = answers.get(ip);
-    if (allowed === undefined) {
-      allowed = policy(ip);
-      if (answers.size >= max) answers.clear();
-      answers.set(ip, allowed);
-    }
-    return allowed;
-  };
-  return Object.assign(mayDial, { size: () => answers.size });
+  return boundedMemo(policy, max);
 }

@@ -66,7 +66,9 @@ export interface ForwarderOptions {
   isReservedHeader: (normalizedName: string) => boolean;
   isSessionCookie: (name: string) => boolean;
   /** Identity headers and signed assertion for this caller and target (at once when signed before). */
-  identityHeaders: (ctx: RequestContext) => Record<string, string> | Promise<Record<string, string>>;
+  identityHeaders: (
+    ctx: RequestContext,
+  ) => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
   /** Key for session affinity (client IP or user). */
   affinityKey: (req: IncomingMessage, ctx: RequestContext) => string;
   /** Largest request body streamed upstream (0: unlimited); a declared larger one is refused earlier. */

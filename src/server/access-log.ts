@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requestLabels, type RequestFacts } from '../observability/request-labels.js';
 import { elapsedMs, type RequestContext } from '../request/context.js';
 import { tallyKey } from '../observability/tally.js';
+import { boundedMemo } from '../memo.js';
 
 /** What the audit log needs; kept structural so the audit module can evolve freely. */
 export interface AuditSink {
@@ -16,7 +17,7 @@ export interface AuditSink {
 }
 
 /** `rule[3]`, `kubernetes-rbac`, …: what the code writes; anything else would be a label nobody chose. */
-const decidedBy = (by: string) => (/^(rule\[\d{1,4}\]|[a-z-]{1,40})$/.test(by) ? by : 'other');
+const decidedBy = boundedMemo((by) => (/^(rule\[\d{1,4}\]|[a-z-]{1,40})$/.test(by) ? by : 'other'), 1024);
 
 function factsOf(ctx: RequestContext, status: number): RequestFacts {
   const p = ctx.proxyPath;

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { isReservedHostPath } from '../authn/handoff/index.js';
 import type { Config } from '../config/schema.js';
 import { badRequest } from '../errors.js';
+import { boundedMemo } from '../memo.js';
 import type { ClusterState } from '../kube/cluster-state.js';
 import { createHostRouter } from '../proxy/host-route.js';
 import type { RequestContext } from '../request/context.js';
@@ -23,7 +24,17 @@ function hostHeaderCount(raw: readonly string[]): number {
   return n;
 }
 
+/**
+ * Most requests name a URL an earlier one named: each is parsed once (the answer frozen, as it is
+ * shared). Bounded in count and in the length of the URLs kept; one that fails is parsed every time.
+ */
+const REMEMBERED_URLS = 1024;
+const REMEMBERED_URL_LENGTH = 512;
+
 export function createRoute(routing: Config['routing'], publicURL: URL, state: ClusterState): Route {
+  const parseRemembered = boundedMemo((url) => Object.freeze(parseProxyPath(url)), REMEMBERED_URLS);
+  const parse = (url: string) =>
+    url.length <= REMEMBERED_URL_LENGTH ? parseRemembered(url) : parseProxyPath(url);
   const hosts = createHostRouter(routing, (namespace, name) => state.service(namespace, name));
   const publicHost = canonicalAuthority(publicURL.host, publicURL.protocol as 'http:' | 'https:');
   const isOurs = (authority: string) =>
@@ -45,6 +56,6 @@ export function createRoute(routing: Config['routing'], publicURL: URL, state: C
         return routed.path;
       }
     }
-    return parseProxyPath(req.url ?? '/');
+    return parse(req.url ?? '/');
   };
 }

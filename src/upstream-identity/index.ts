@@ -30,7 +30,7 @@ export interface UpstreamIdentity {
   headersFor(
     identity: Identity,
     target: Pick<Target, 'kind' | 'namespace' | 'name'>,
-  ): Record<string, string> | Promise<Record<string, string>>;
+  ): Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
   /** The public keys for /.well-known/jwks.json (empty when assertions are off). */
   jwks(): { keys: AssertionSignerJWK[] };
   close(): void;
@@ -45,20 +45,23 @@ export async function createUpstreamIdentity(
   const { upstream } = config;
   const signer = upstream.assertion.enabled ? await createAssertionSigner(config, deps) : undefined;
   const assertionHeader = upstream.assertion.header;
+  // An identity is never changed once made, and the token cache hands the same one to every request
+  // with that token: its headers are built once (frozen, as every request shares them).
+  const plain = new WeakMap<Identity, Readonly<Record<string, string>>>();
+  const plainHeaders = (identity: Identity) => {
+    let headers = plain.get(identity);
+    if (!headers)
+      plain.set(identity, (headers = Object.freeze(identityHeaders(identity, upstream.identityHeaders))));
+    return headers;
+  };
   return {
     isReservedHeader: reservedHeaderMatcher(upstream),
     headersFor(identity, target) {
-      const headers = identityHeaders(identity, upstream.identityHeaders);
+      const headers = plainHeaders(identity);
       if (!signer) return headers;
       const token = signer.sign(identity, assertionAudience(target));
-      if (typeof token === 'string') {
-        headers[assertionHeader] = token;
-        return headers;
-      }
-      return token.then((signed) => {
-        headers[assertionHeader] = signed;
-        return headers;
-      });
+      if (typeof token === 'string') return { ...headers, [assertionHeader]: token };
+      return token.then((signed) => ({ ...headers, [assertionHeader]: signed }));
     },
     jwks: () => signer?.jwks() ?? { keys: [] },
     close: () => signer?.close(),

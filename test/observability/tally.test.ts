@@ -50,7 +50,7 @@ test('past its bound of label sets it hands over what it holds and starts again,
 
 test("the gateway's request, authentication and decision counters count through tallies", async () => {
   const m = createMetrics();
-  m.tallies.requests.inc(tallyKey('team-a', 'services', 200));
+  m.tallies.requests.inc(tallyKey('team-a', 'services', '200'));
   m.tallies.authentications.inc(tallyKey('jwt', 'success'));
   m.tallies.decisions.inc(tallyKey(true, 'rule[0]'));
   const text = await m.registry.metrics();

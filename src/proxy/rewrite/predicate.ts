@@ -16,6 +16,8 @@ export function shouldRewriteBody(statusCode: number, method: string, headers: H
   if (statusCode < 200 || statusCode === 204 || statusCode === 206 || statusCode === 304) return false;
   if (headers['content-range'] !== undefined) return false;
   const contentType = headerText(headers['content-type']).toLowerCase();
+  // Most answers are not HTML: no split for them (the media type must be text/html, below).
+  if (!contentType.includes('text/html')) return false;
   const [mediaType = '', ...params] = contentType.split(';').map((p) => p.trim());
   // Only text/html, like the apiserver; application/xhtml+xml is XML and stays untouched.
   if (mediaType !== 'text/html') return false;
