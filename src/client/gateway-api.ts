@@ -13,6 +13,7 @@ import {
   type TokenResponse,
 } from '../authn/terminal/protocol.js';
 import { VERSION } from '../version.js';
+import { printable } from './printable.js';
 
 /** How long one call may take before it fails (a hung gateway must not hang `kube-bastion token`). */
 const CALL_TIMEOUT_MS = 30_000;
@@ -64,13 +65,19 @@ async function call(origin: string, path: string, init: RequestInit): Promise<un
   return body;
 }
 
-/** An OAuth error (`{error, error_description}`) or a Kubernetes Status (`{message}`) as one error. */
+/**
+ * An OAuth error (`{error, error_description}`) or a Kubernetes Status
+ * (`{message}`) as one error. Its message is the server's text made printable
+ * here, where it enters: it ends up on the person's terminal.
+ */
 function refusal(origin: string, status: number, body: unknown): GatewayCallError {
-  const b = (body ?? {}) as { error?: string; error_description?: string; message?: string };
-  if (typeof b.error === 'string')
-    return new GatewayCallError(b.error_description ?? b.error, status, b.error);
+  const b = (body ?? {}) as { error?: unknown; error_description?: unknown; message?: unknown };
+  if (typeof b.error === 'string') {
+    const text = typeof b.error_description === 'string' ? b.error_description : b.error;
+    return new GatewayCallError(printable(text), status, b.error);
+  }
   return new GatewayCallError(
-    typeof b.message === 'string' ? b.message : `${origin} answered ${status}`,
+    typeof b.message === 'string' ? printable(b.message) : `${origin} answered ${status}`,
     status,
   );
 }

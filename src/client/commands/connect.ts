@@ -13,7 +13,7 @@ import { accessTokenFor, NotSignedInError } from '../credentials.js';
 import { GatewayCallError } from '../gateway-api.js';
 import { GatewayOriginError } from '../gateway-origin.js';
 import { TokenStore, configDir } from '../token-store.js';
-import { serverOrigin } from './common.js';
+import { serverOrigin, terminalLine } from './common.js';
 import { parseConnectTarget, TargetSyntaxError, type ConnectTarget } from '../connect/target.js';
 import { tuneV8ForBulkBytes } from '../../v8-tuning.js';
 
@@ -80,8 +80,9 @@ export async function runConnect(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const { targets, listenAt, stdio } = plan(values, positionals);
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const err = (line: string) => process.stderr.write(`kube-bastion connect: ${line}\n`);
+  // Lines carry the gateway's words (refusals, close reasons): each is made printable as it is written.
+  const out = (line: string) => process.stdout.write(`${terminalLine(line)}\n`);
+  const err = (line: string) => process.stderr.write(`kube-bastion connect: ${terminalLine(line)}\n`);
   try {
     const store = new TokenStore(configDir(env));
     const origin = await serverOrigin(values.server, store);
