@@ -27,7 +27,11 @@ const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 function assertSafe(text: string, what: string, whole = false): void {
   const bad = [...text.replaceAll('\n', '')].find((c) => UNSAFE.test(c));
-  assert.equal(bad, undefined, `${what} carries U+${bad?.codePointAt(0)?.toString(16)}: ${JSON.stringify(text.slice(0, 300))}`);
+  assert.equal(
+    bad,
+    undefined,
+    `${what} carries U+${bad?.codePointAt(0)?.toString(16)}: ${JSON.stringify(text.slice(0, 300))}`,
+  );
   if (!whole) assert.ok(text.length < 2000, `${what} is cut short (${text.length} chars)`);
 }
 
@@ -81,7 +85,9 @@ test('a Kubernetes Status message is printed as one safe line that still says wh
 });
 
 test('an OAuth error_description from a refresh is escaped and cut short', async () => {
-  answers = { [TERMINAL_PATHS.token]: { status: 400, body: { error: 'server_error', error_description: HOSTILE } } };
+  answers = {
+    [TERMINAL_PATHS.token]: { status: 400, body: { error: 'server_error', error_description: HOSTILE } },
+  };
   const r = await run(['token', '--server', origin], await signedIn(false));
   assert.equal(r.code, 1);
   assertSafe(r.stderr, 'stderr');
@@ -117,7 +123,10 @@ test('login --device: the signed-in user name and a failed poll are escaped', as
   assert.equal(ok.code, 0, ok.stderr);
   assertSafe(ok.stdout, 'login stdout');
   assert.match(ok.stdout, /as denied\\x1b/);
-  answers[TERMINAL_PATHS.token] = { status: 400, body: { error: `x\x1b[1A\x1b[2K`, error_description: HOSTILE } };
+  answers[TERMINAL_PATHS.token] = {
+    status: 400,
+    body: { error: `x\x1b[1A\x1b[2K`, error_description: HOSTILE },
+  };
   const failed = await run(['login', origin, '--device'], home);
   assert.equal(failed.code, 1);
   assertSafe(failed.stderr, 'login stderr');

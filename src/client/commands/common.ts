@@ -11,6 +11,7 @@ import { NotSignedInError } from '../credentials.js';
 import { LoginCancelledError } from '../loopback-login.js';
 import { LockTimeoutError } from '../refresh-lock.js';
 import type { TokenStore } from '../token-store.js';
+import { UnsafeStoreError } from '../store-guard.js';
 import { printable } from '../printable.js';
 
 export const SERVER_OPTION = {
@@ -33,7 +34,14 @@ const LINE_CHARS = 1000;
 /** A whole line for the terminal: whatever it carries of a server's text, it moves no cursor (printable.ts). */
 export const terminalLine = (text: string) => printable(text, LINE_CHARS);
 
-const KNOWN = [GatewayCallError, GatewayOriginError, NotSignedInError, LoginCancelledError, LockTimeoutError];
+const KNOWN = [
+  GatewayCallError,
+  GatewayOriginError,
+  NotSignedInError,
+  LoginCancelledError,
+  LockTimeoutError,
+  UnsafeStoreError,
+];
 
 /** Runs a command; expected failures become one line on stderr and exit code 1. */
 export async function runCommand(body: () => Promise<void>): Promise<void> {

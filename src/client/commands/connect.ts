@@ -13,6 +13,7 @@ import { accessTokenFor, NotSignedInError } from '../credentials.js';
 import { GatewayCallError } from '../gateway-api.js';
 import { GatewayOriginError } from '../gateway-origin.js';
 import { TokenStore, configDir } from '../token-store.js';
+import { UnsafeStoreError } from '../store-guard.js';
 import { serverOrigin, terminalLine } from './common.js';
 import { parseConnectTarget, TargetSyntaxError, type ConnectTarget } from '../connect/target.js';
 import { tuneV8ForBulkBytes } from '../../v8-tuning.js';
@@ -97,7 +98,7 @@ export async function runConnect(
     const { serveListeners } = await import('../connect/serve-listeners.js');
     return await serveListeners(targets, listenAt, common, out, err);
   } catch (e) {
-    const expected = [GatewayOriginError, NotSignedInError, GatewayCallError];
+    const expected = [GatewayOriginError, NotSignedInError, GatewayCallError, UnsafeStoreError];
     if (expected.some((k) => e instanceof k)) return (err((e as Error).message), 1);
     throw e;
   }
