@@ -88,10 +88,19 @@ const form = (fields: Record<string, string>): RequestInit => ({
   body: new URLSearchParams(fields).toString(),
 });
 
+/**
+ * A bearer token's characters (RFC 6750 §2.1 b64token; a JWT is one).
+ * `kube-bastion token` prints it to the person's terminal and into headers:
+ * anything else (ESC, CR, bidi) from a hostile gateway is refused here.
+ */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 function tokens(body: unknown): TokenResponse {
   const t = body as Partial<TokenResponse>;
   if (typeof t.access_token !== 'string' || typeof t.expires_in !== 'number')
     throw new GatewayCallError('the gateway answered without an access token', 200);
+  if (!B64TOKEN.test(t.access_token) || (t.refresh_token !== undefined && !B64TOKEN.test(t.refresh_token)))
+    throw new GatewayCallError('the gateway answered with a malformed access token', 200);
   return t as TokenResponse;
 }
 

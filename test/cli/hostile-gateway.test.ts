@@ -140,3 +140,27 @@ test('connect: the gateway’s refusal of a tunnel is one safe line', async () =
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /403 Forbidden: denied\\x1b/);
 });
+
+test('an access token that is not a bearer token’s characters is refused at login, never printed by `token`', async () => {
+  const device = { device_code: 'd', user_code: 'BCDF-GHJK', expires_in: 600, interval: 1 };
+  const tokens = { access_token: 'ey.x\x1b]0;pwned\x07\u202e', token_type: 'Bearer', expires_in: 600 };
+  answers = {
+    [TERMINAL_PATHS.device]: { status: 200, body: device },
+    [TERMINAL_PATHS.token]: {
+      status: 200,
+      body: {
+        ...tokens,
+        refresh_token: 'r',
+        refresh_token_expires_in: 3600,
+        identity: { username: 'a', groups: [] },
+      },
+    },
+  };
+  const home = mkdtempSync(join(tmpdir(), 'bastion-hostile-'));
+  const login = await run(['login', origin, '--device'], home);
+  assert.equal(login.code, 1, login.stdout);
+  assert.match(login.stderr, /kube-bastion: the gateway answered with a malformed access token/);
+  const token = await run(['token', '--server', origin], home);
+  assertSafe(token.stdout, 'token stdout');
+  assert.equal(token.code, 1, 'nothing was stored');
+});
