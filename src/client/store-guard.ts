@@ -41,7 +41,14 @@ async function judge(fh: FileHandle, path: string, own: number, warn: Warn): Pro
       `${path} is writable by other users (mode ${octal(st.mode)}), so what it holds may not be yours: check it, then run chmod ${octal(own).slice(1)} ${path}`,
     );
   if ((st.mode & 0o777) === own) return;
-  await fh.chmod(own);
+  try {
+    await fh.chmod(own);
+  } catch (err) {
+    // A file system without Unix modes (vfat, some network mounts) cannot keep the tokens private.
+    throw new UnsafeStoreError(
+      `${path} has mode ${octal(st.mode)} and could not be made ${octal(own)} (${(err as NodeJS.ErrnoException).code}): set XDG_CONFIG_HOME to a folder on a local disk`,
+    );
+  }
   if (st.mode & 0o077)
     warn(
       `tightened ${path} from ${octal(st.mode)} to ${octal(own)}: other users of this machine could read it; if they may have, run \`kube-bastion logout\` and log in again`,
