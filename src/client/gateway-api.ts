@@ -13,6 +13,7 @@ import {
   type TokenResponse,
 } from '../authn/terminal/protocol.js';
 import { VERSION } from '../version.js';
+import { printable } from './printable.js';
 
 /** How long one call may take before it fails (a hung gateway must not hang `kube-bastion token`). */
 const CALL_TIMEOUT_MS = 30_000;
@@ -64,13 +65,19 @@ async function call(origin: string, path: string, init: RequestInit): Promise<un
   return body;
 }
 
-/** An OAuth error (`{error, error_description}`) or a Kubernetes Status (`{message}`) as one error. */
+/**
+ * An OAuth error (`{error, error_description}`) or a Kubernetes Status
+ * (`{message}`) as one error. Its message is the server's text made printable
+ * here, where it enters: it ends up on the person's terminal.
+ */
 function refusal(origin: string, status: number, body: unknown): GatewayCallError {
-  const b = (body ?? {}) as { error?: string; error_description?: string; message?: string };
-  if (typeof b.error === 'string')
-    return new GatewayCallError(b.error_description ?? b.error, status, b.error);
+  const b = (body ?? {}) as { error?: unknown; error_description?: unknown; message?: unknown };
+  if (typeof b.error === 'string') {
+    const text = typeof b.error_description === 'string' ? b.error_description : b.error;
+    return new GatewayCallError(printable(text), status, b.error);
+  }
   return new GatewayCallError(
-    typeof b.message === 'string' ? b.message : `${origin} answered ${status}`,
+    typeof b.message === 'string' ? printable(b.message) : `${origin} answered ${status}`,
     status,
   );
 }
@@ -81,10 +88,19 @@ const form = (fields: Record<string, string>): RequestInit => ({
   body: new URLSearchParams(fields).toString(),
 });
 
+/**
+ * A bearer token's characters (RFC 6750 §2.1 b64token; a JWT is one).
+ * `kube-bastion token` prints it to the person's terminal and into headers:
+ * anything else (ESC, CR, bidi) from a hostile gateway is refused here.
+ */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 function tokens(body: unknown): TokenResponse {
   const t = body as Partial<TokenResponse>;
   if (typeof t.access_token !== 'string' || typeof t.expires_in !== 'number')
     throw new GatewayCallError('the gateway answered without an access token', 200);
+  if (!B64TOKEN.test(t.access_token) || (t.refresh_token !== undefined && !B64TOKEN.test(t.refresh_token)))
+    throw new GatewayCallError('the gateway answered with a malformed access token', 200);
   return t as TokenResponse;
 }
 

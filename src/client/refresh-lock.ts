@@ -54,7 +54,7 @@ async function abandoned(file: string, staleMs: number): Promise<string | undefi
 /** Makes the lock, whole, if there is none; true when this caller holds it now. */
 async function create(file: string, text: string): Promise<boolean> {
   const fresh = `${file}.${randomUUID()}.new`;
-  await writeFile(fresh, text, { mode: 0o600 });
+  await writeFile(fresh, text, { mode: 0o600, flag: 'wx' });
   try {
     await link(fresh, file);
     return true;

@@ -2,14 +2,16 @@
  * Where `kube-bastion login` keeps a terminal user's credentials: one file per
  * exact gateway origin under `$XDG_CONFIG_HOME/kube-bastion/` (else
  * `~/.config/kube-bastion/`), the folder 0700 and every file 0600, written
- * atomically. A file is found by its origin only, so a token can never be
+ * atomically; a store another user owns or can write to is refused
+ * (store-guard.ts). A file is found by its origin only, so a token can never be
  * handed to another host; `default` names the origin used last, for commands
  * run without `--server`.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { guardDir, readPrivate, writePrivate, type Warn } from './store-guard.js';
 
 /** What the gateway issued to this terminal, as stored. Times are ms since the epoch. */
 export interface StoredCredentials {
@@ -39,29 +41,30 @@ function fileFor(dir: string, origin: string): string {
   return join(dir, 'credentials', `${createHash('sha256').update(origin).digest('hex').slice(0, 32)}.json`);
 }
 
-async function writePrivate(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
-  await chmod(path, 0o600);
-}
+const toStderr: Warn = (line) => void process.stderr.write(`kube-bastion: ${line}\n`);
 
 export class TokenStore {
-  constructor(readonly dir: string = configDir()) {}
+  constructor(
+    readonly dir: string = configDir(),
+    private readonly warn: Warn = toStderr,
+  ) {}
+
+  /** Both folders are the user's alone before anything in them is read or written (store-guard.ts). */
+  private async guard(): Promise<void> {
+    await guardDir(this.dir, this.warn);
+    await guardDir(join(this.dir, 'credentials'), this.warn);
+  }
 
   private async ensureDirs(): Promise<void> {
+    await this.guard(); // before mkdir: a folder someone else made is refused, not used
     await mkdir(join(this.dir, 'credentials'), { recursive: true, mode: 0o700 });
-    await chmod(this.dir, 0o700);
-    await chmod(join(this.dir, 'credentials'), 0o700);
+    await this.guard();
   }
 
   async load(origin: string): Promise<StoredCredentials | undefined> {
-    let text: string;
-    try {
-      text = await readFile(fileFor(this.dir, origin), 'utf8');
-    } catch {
-      return undefined;
-    }
+    await this.guard();
+    const text = await readPrivate(fileFor(this.dir, origin), this.warn);
+    if (text === undefined) return undefined;
     const value = JSON.parse(text) as StoredCredentials;
     // A file copied from another origin's name is not this origin's.
     return value.origin === origin ? value : undefined;
@@ -86,16 +89,14 @@ export class TokenStore {
   }
 
   async delete(origin: string): Promise<void> {
+    await this.guard();
     await rm(fileFor(this.dir, origin), { force: true });
     if ((await this.defaultOrigin()) === origin) await rm(join(this.dir, 'default'), { force: true });
   }
 
   /** The origin of the last login, for commands run without `--server`. */
   async defaultOrigin(): Promise<string | undefined> {
-    try {
-      return (await readFile(join(this.dir, 'default'), 'utf8')).trim() || undefined;
-    } catch {
-      return undefined;
-    }
+    await this.guard();
+    return (await readPrivate(join(this.dir, 'default'), this.warn))?.trim() || undefined;
   }
 }

@@ -11,6 +11,8 @@ import { NotSignedInError } from '../credentials.js';
 import { LoginCancelledError } from '../loopback-login.js';
 import { LockTimeoutError } from '../refresh-lock.js';
 import type { TokenStore } from '../token-store.js';
+import { UnsafeStoreError } from '../store-guard.js';
+import { printable } from '../printable.js';
 
 export const SERVER_OPTION = {
   type: 'string',
@@ -26,7 +28,20 @@ export async function serverOrigin(server: string | undefined, store: TokenStore
   return origin;
 }
 
-const KNOWN = [GatewayCallError, GatewayOriginError, NotSignedInError, LoginCancelledError, LockTimeoutError];
+/** The longest line a command prints about a failure. */
+const LINE_CHARS = 1000;
+
+/** A whole line for the terminal: whatever it carries of a server's text, it moves no cursor (printable.ts). */
+export const terminalLine = (text: string) => printable(text, LINE_CHARS);
+
+const KNOWN = [
+  GatewayCallError,
+  GatewayOriginError,
+  NotSignedInError,
+  LoginCancelledError,
+  LockTimeoutError,
+  UnsafeStoreError,
+];
 
 /** Runs a command; expected failures become one line on stderr and exit code 1. */
 export async function runCommand(body: () => Promise<void>): Promise<void> {
@@ -34,7 +49,7 @@ export async function runCommand(body: () => Promise<void>): Promise<void> {
     await body();
   } catch (err) {
     if (!KNOWN.some((k) => err instanceof k)) throw err;
-    process.stderr.write(`kube-bastion: ${(err as Error).message}\n`);
+    process.stderr.write(`kube-bastion: ${terminalLine((err as Error).message)}\n`);
     process.exit(1);
   }
 }

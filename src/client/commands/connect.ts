@@ -13,7 +13,8 @@ import { accessTokenFor, NotSignedInError } from '../credentials.js';
 import { GatewayCallError } from '../gateway-api.js';
 import { GatewayOriginError } from '../gateway-origin.js';
 import { TokenStore, configDir } from '../token-store.js';
-import { serverOrigin } from './common.js';
+import { UnsafeStoreError } from '../store-guard.js';
+import { serverOrigin, terminalLine } from './common.js';
 import { parseConnectTarget, TargetSyntaxError, type ConnectTarget } from '../connect/target.js';
 import { tuneV8ForBulkBytes } from '../../v8-tuning.js';
 
@@ -80,8 +81,9 @@ export async function runConnect(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const { targets, listenAt, stdio } = plan(values, positionals);
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const err = (line: string) => process.stderr.write(`kube-bastion connect: ${line}\n`);
+  // Lines carry the gateway's words (refusals, close reasons): each is made printable as it is written.
+  const out = (line: string) => process.stdout.write(`${terminalLine(line)}\n`);
+  const err = (line: string) => process.stderr.write(`kube-bastion connect: ${terminalLine(line)}\n`);
   try {
     const store = new TokenStore(configDir(env));
     const origin = await serverOrigin(values.server, store);
@@ -96,7 +98,7 @@ export async function runConnect(
     const { serveListeners } = await import('../connect/serve-listeners.js');
     return await serveListeners(targets, listenAt, common, out, err);
   } catch (e) {
-    const expected = [GatewayOriginError, NotSignedInError, GatewayCallError];
+    const expected = [GatewayOriginError, NotSignedInError, GatewayCallError, UnsafeStoreError];
     if (expected.some((k) => e instanceof k)) return (err((e as Error).message), 1);
     throw e;
   }

@@ -13,6 +13,7 @@ import { gatewayOrigin } from '../gateway-origin.js';
 import { loopbackLogin } from '../loopback-login.js';
 import { TokenStore } from '../token-store.js';
 import { formatUntil } from './whoami.js';
+import { printable } from '../printable.js';
 import { defineCommand, UsageError } from '../../commands/command.js';
 import { runCommand } from './common.js';
 
@@ -62,7 +63,7 @@ export const command = defineCommand({
       // The sign-in this one replaces would otherwise stay valid until its end.
       if (previous?.refreshToken) await revokeToken(origin, previous.refreshToken).catch(() => undefined);
       print(
-        `Signed in to ${origin} as ${tokens.identity.username}.\n` +
+        `Signed in to ${origin} as ${printable(tokens.identity.username)}.\n` +
           `The sign-in lasts until ${formatUntil(saved.refreshTokenExpiresAt ?? saved.accessTokenExpiresAt)} unless renewed; \`kube-bastion logout\` ends it.\n`,
       );
     }),

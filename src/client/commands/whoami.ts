@@ -6,6 +6,7 @@ import { defineCommand, UsageError } from '../../commands/command.js';
 import { accessTokenFor } from '../credentials.js';
 import { whoami as askWhoami } from '../gateway-api.js';
 import { TokenStore } from '../token-store.js';
+import { printable, terminalJSON } from '../printable.js';
 import { runCommand, SERVER_OPTION, serverOrigin } from './common.js';
 
 /** `2026-12-03 14:03 UTC`. */
@@ -25,11 +26,14 @@ export const command = defineCommand({
       const store = new TokenStore();
       const origin = await serverOrigin(values.server, store);
       const me = await askWhoami(origin, await accessTokenFor(origin, store));
-      if (output === 'json') return void process.stdout.write(`${JSON.stringify(me, null, 2)}\n`);
+      if (output === 'json') return void process.stdout.write(`${terminalJSON(me)}\n`);
+      // The names come from the IdP's claims: printable, so a user name cannot drive the terminal.
+      const [username, email, method] = [me.username, me.email ?? '', me.method].map((v) => printable(v));
+      const groups = (Array.isArray(me.groups) ? me.groups : []).map((g) => printable(String(g)));
       process.stdout.write(
-        `${me.username}${me.email && me.email !== me.username ? ` <${me.email}>` : ''}\n` +
-          `groups: ${me.groups.join(', ') || '(none)'}\n` +
-          `gateway: ${origin} (signed in with ${me.method})\n`,
+        `${username}${email && me.email !== me.username ? ` <${email}>` : ''}\n` +
+          `groups: ${groups.join(', ') || '(none)'}\n` +
+          `gateway: ${origin} (signed in with ${method})\n`,
       );
     }),
 });

@@ -18,6 +18,7 @@
  * own: a loopback Host, typed or same-origin (`Sec-Fetch-Site`), and any
  * Origin the page's own.
  */
+import { printable } from '../printable.js';
 import { readRequestStart, type HeaderField } from './request-head.js';
 
 /** `more`: undecided, show me more bytes (never once the stream ended). */
@@ -29,15 +30,8 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 /** At most this much of a value a page chose goes into the line printed for the person. */
 const SHOWN_CHARS = 64;
 
-/** Control and non-ASCII characters escaped, cut short: the line goes to the person's terminal. */
-function printable(text: string): string {
-  let out = '';
-  for (const ch of text.slice(0, SHOWN_CHARS)) {
-    const c = ch.charCodeAt(0);
-    out += c < 0x20 || c >= 0x7f ? `\\x${c.toString(16).padStart(2, '0')}` : ch;
-  }
-  return text.length > SHOWN_CHARS ? `${out}…` : out;
-}
+/** A header value for the refusal line: the line goes to the person's terminal. */
+const shown = (value: string) => printable(value, SHOWN_CHARS);
 
 function refuse(evidence: string): GuardVerdict {
   return {
@@ -108,11 +102,11 @@ function judgeFields(fields: HeaderField[]): GuardVerdict {
   const hosts = all('host');
   if (hosts.length === 0) return refuse('no Host');
   const foreign = hosts.find((h) => !isLoopbackHost(h));
-  if (foreign !== undefined) return refuse(`Host ${printable(foreign)}`);
+  if (foreign !== undefined) return refuse(`Host ${shown(foreign)}`);
   const site = all('sec-fetch-site').find((s) => s !== 'none' && s !== 'same-origin');
-  if (site !== undefined) return refuse(`Sec-Fetch-Site ${printable(site)}`);
+  if (site !== undefined) return refuse(`Sec-Fetch-Site ${shown(site)}`);
   const origin = all('origin').find((o) => hosts.some((h) => o !== `http://${h}`));
-  if (origin !== undefined) return refuse(`Origin ${printable(origin)}`);
+  if (origin !== undefined) return refuse(`Origin ${shown(origin)}`);
   return 'pass';
 }
 

@@ -11,6 +11,7 @@ import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, TUNNEL_SUBPROTOCOL } from '../../proxy/tunnel/protocol.js';
 import type { TokenStore } from '../token-store.js';
 import { accessTokenFor } from '../credentials.js';
+import { printable } from '../printable.js';
 
 export interface TunnelClientOptions {
   /** The gateway origin the user chose (gateway-origin.ts). */
@@ -68,6 +69,7 @@ async function refusal(res: IncomingMessage): Promise<TunnelRefusedError> {
   } catch {
     message = body.split('\n')[0].trim().slice(0, 300);
   }
+  message = printable(message); // the gateway's text, for the person's terminal
   if (status === 401) message ||= 'your sign-in was not accepted';
   const head = `${status} ${STATUS_TEXT[status] ?? 'Error'}`;
   const hint = status === 401 ? ' (run `kube-bastion login` again)' : '';
