@@ -23,6 +23,16 @@ export interface DeviceLoginOptions {
 /** RFC 8628 §3.5. */
 const SLOW_DOWN_STEP_MS = 5_000;
 
+/**
+ * How long to wait between polls: the gateway's `interval` (seconds), 5 s when it sent none or
+ * something that is not a number (RFC 8628 §3.2; without this a missing one polled in a tight
+ * loop), never under 1 s nor over a minute.
+ */
+export function pollIntervalMs(interval: unknown): number {
+  const seconds = typeof interval === 'number' && Number.isFinite(interval) ? interval : 5;
+  return Math.min(60, Math.max(1, seconds)) * 1000;
+}
+
 export async function deviceLogin(origin: string, o: DeviceLoginOptions): Promise<TokenResponse> {
   const start = await startDeviceAuthorization(origin, o.clientName);
   const code = normalizeUserCode(start.user_code);
@@ -30,14 +40,14 @@ export async function deviceLogin(origin: string, o: DeviceLoginOptions): Promis
   const page = new URL(TERMINAL_PATHS.devicePage, origin);
   const complete = new URL(page);
   complete.searchParams.set('user_code', displayUserCode(code));
-  const minutes = Math.max(1, Math.round(start.expires_in / 60));
+  const minutes = Math.max(1, Math.round((Number(start.expires_in) || 600) / 60));
   o.print(
     `To sign in, open this page on any device where you can sign in to ${origin}:\n\n` +
       `    ${page.href}\n\nand enter the code:\n\n    ${displayUserCode(code)}\n\n` +
       `(or open ${complete.href})\n` +
       `Check that the page shows "${o.clientName}" and confirm there. The code expires in ${minutes} minute${minutes === 1 ? '' : 's'}.\n`,
   );
-  let interval = Math.max(1, start.interval) * 1000;
+  let interval = pollIntervalMs(start.interval);
   for (;;) {
     await sleep(interval);
     try {
