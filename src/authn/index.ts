@@ -12,7 +12,7 @@ import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { isLoopbackURL } from '../config/schema/primitives.js';
-import { tallyKey } from '../observability/tally.js';
+import { rememberingTallyKey } from '../observability/tally.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -120,8 +120,9 @@ export async function createAuthentication(
   const session = authn.session;
   const cookieBase = session?.cookieName ?? 'kube_bastion';
 
+  const authenticationKey = rememberingTallyKey();
   const count = (method: string, result: string) =>
-    deps.metrics?.tallies.authentications.inc(tallyKey(method, result));
+    deps.metrics?.tallies.authentications.inc(authenticationKey(method, result));
   const terminal = browser
     ? await attachTerminalSignIn(config, { ...deps, clock, loginPath: LOGIN_PATH }, browser)
     : undefined;

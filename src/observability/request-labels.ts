@@ -29,12 +29,15 @@ export interface RequestLabels {
   code: string;
 }
 
+/** The code labels, made once: `String(status)` per request was a string each time. */
+const CODES = Array.from({ length: 600 }, (_, i) => String(i));
+
 export function requestLabels(f: RequestFacts, knowsNamespace: (ns: string) => boolean): RequestLabels {
   let namespace = '';
   if (f.kind === 'services' || f.kind === 'pods') {
     if (!f.authenticated) namespace = UNAUTHENTICATED;
     else namespace = f.resolved || knowsNamespace(f.namespace) ? f.namespace : OTHER;
   }
-  const code = Number.isInteger(f.code) && f.code >= 100 && f.code <= 599 ? String(f.code) : OTHER;
+  const code = Number.isInteger(f.code) && f.code >= 100 && f.code <= 599 ? CODES[f.code] : OTHER;
   return { namespace, kind: f.kind, code };
 }

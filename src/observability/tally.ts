@@ -16,6 +16,24 @@ interface Slot<L extends string> {
 export const tallyKey = (a: string | boolean, b: string, c?: string): string =>
   c === undefined ? `${a}\n${b}` : `${a}\n${b}\n${c}`;
 
+/**
+ * tallyKey for one call site, with the last label set remembered: a stream of requests repeats one,
+ * and a key made anew is hashed anew by every Map lookup.
+ */
+export function rememberingTallyKey(): typeof tallyKey {
+  let a0: unknown, b0: unknown, c0: unknown;
+  let key = '';
+  return (a, b, c) => {
+    if (a !== a0 || b !== b0 || c !== c0) {
+      a0 = a;
+      b0 = b;
+      c0 = c;
+      key = tallyKey(a, b, c);
+    }
+    return key;
+  };
+}
+
 export class Tally<L extends string> {
   private readonly slots = new Map<string, Slot<L>>();
 

@@ -19,9 +19,12 @@ const pending = (socket: Duplex | null | undefined): boolean =>
 export function cutSlowResponseReader(res: ServerResponse, ms: number): void {
   if (ms <= 0) return;
   // With a listener here node no longer destroys the connection on the timeout itself: a quiet one stays.
-  res.setTimeout(ms, () => {
-    if (res.writableLength > 0 || pending(res.socket)) res.socket?.destroy();
-  });
+  res.setTimeout(ms, cutIfPending);
+}
+
+/** The response's 'timeout' listener (one function for all, not a closure per response). */
+function cutIfPending(this: ServerResponse): void {
+  if (this.writableLength > 0 || pending(this.socket)) this.socket?.destroy();
 }
 
 /** For an upgraded connection: for as long as it lasts. */

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestLabels, type RequestFacts } from '../observability/request-labels.js';
 import { elapsedMs, type RequestContext } from '../request/context.js';
-import { tallyKey } from '../observability/tally.js';
+import { rememberingTallyKey } from '../observability/tally.js';
 import { boundedMemo } from '../memo.js';
 
 /** What the audit log needs; kept structural so the audit module can evolve freely. */
@@ -39,6 +39,9 @@ export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditS
     return child;
   };
 
+  const requestKey = rememberingTallyKey();
+  const decisionKey = rememberingTallyKey();
+
   return function finished(ctx: RequestContext, status: number, bytes: number, error?: GatewayError): void {
     const ms = elapsedMs(ctx);
     const p = ctx.proxyPath;
@@ -68,11 +71,11 @@ export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditS
         'request',
       );
     }
-    metrics.tallies.requests.inc(tallyKey(labels.namespace, labels.kind, labels.code));
+    metrics.tallies.requests.inc(requestKey(labels.namespace, labels.kind, labels.code));
     histogramFor(labels.kind).observe(ms / 1000);
     // Retries are counted by the balancer as they happen.
     if (ctx.decision) {
-      metrics.tallies.decisions.inc(tallyKey(ctx.decision.allowed, decidedBy(ctx.decision.by)));
+      metrics.tallies.decisions.inc(decisionKey(ctx.decision.allowed, decidedBy(ctx.decision.by)));
       audit?.record(ctx, status, bytes, ms);
     }
   };

@@ -81,26 +81,59 @@ const AUTHORIZATION_UNAVAILABLE_BY = 'kubernetes-rbac-unavailable';
 const later = <T>(v: T | PromiseLike<T>): v is PromiseLike<T> =>
   typeof (v as { then?: unknown } | null)?.then === 'function';
 
-/** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
-async function admitAndResolve(
+/**
+ * Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. When
+ * every stage answers at once (a remembered token, a static or cached decision, known endpoints)
+ * so does this, without a promise: the caller awaits only what it returns. A stage that fails
+ * throws, at once or as a rejection.
+ */
+function admitAndResolve(
   stages: Stages,
   hooks: PipelineHooks,
   req: IncomingMessage,
   ctx: RequestContext,
   res?: ServerResponse,
-): Promise<void> {
-  const path = ctx.proxyPath!;
+): void | Promise<void> {
   const who = stages.authenticate(req, ctx, res);
-  ctx.identity = later(who) ? await who : who;
+  if (later(who))
+    return Promise.resolve(who).then((identity) => authorizeAndResolve(stages, hooks, req, ctx, identity));
+  return authorizeAndResolve(stages, hooks, req, ctx, who);
+}
+
+function authorizeAndResolve(
+  stages: Stages,
+  hooks: PipelineHooks,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  identity: Identity,
+): void | Promise<void> {
+  ctx.identity = identity;
   ctx.throwIfCancelled();
-  ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
+  ctx.attributes = stages.attributes(req, ctx.proxyPath!, identity, ctx.upgrade);
   const decision = decide(stages, req, ctx);
-  ctx.decision = later(decision) ? await decision : decision;
+  if (later(decision))
+    return Promise.resolve(decision).then((d) => admitAndPlace(stages, hooks, req, ctx, d));
+  return admitAndPlace(stages, hooks, req, ctx, decision);
+}
+
+function admitAndPlace(
+  stages: Stages,
+  hooks: PipelineHooks,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  decision: Decision,
+): void | Promise<void> {
+  ctx.decision = decision;
   ctx.throwIfCancelled();
-  if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
+  if (!decision.allowed) throw hooks.denied(ctx.attributes!, decision);
   admit(stages, req, ctx);
-  const target = stages.resolve(path, ctx);
-  ctx.target = later(target) ? await target : target;
+  const target = stages.resolve(ctx.proxyPath!, ctx);
+  if (later(target)) return Promise.resolve(target).then((t) => placed(ctx, t));
+  placed(ctx, target);
+}
+
+function placed(ctx: RequestContext, target: Target): void {
+  ctx.target = target;
   ctx.throwIfCancelled();
 }
 
@@ -194,7 +227,8 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     ctx.proxyPath = path;
     inFlight++;
     try {
-      await admitAndResolve(stages, hooks, req, ctx, res);
+      const admitting = admitAndResolve(stages, hooks, req, ctx, res);
+      if (admitting) await admitting;
       proceed();
       await stages.forward(req, res, ctx);
     } catch (err) {
@@ -251,7 +285,8 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       const path = stages.route(req, ctx);
       if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
       ctx.proxyPath = path;
-      await admitAndResolve(stages, hooks, req, ctx);
+      const admitting = admitAndResolve(stages, hooks, req, ctx);
+      if (admitting) await admitting;
       hooks.upgrading?.(req, socket, ctx);
       status = await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {

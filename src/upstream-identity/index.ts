@@ -54,14 +54,24 @@ export async function createUpstreamIdentity(
       plain.set(identity, (headers = Object.freeze(identityHeaders(identity, upstream.identityHeaders))));
     return headers;
   };
+  // The last assertion each identity was sent with, and its headers: the signer hands out the same token
+  // until it renews it, so most requests reuse them.
+  const lastSent = new WeakMap<Identity, { token: string; headers: Readonly<Record<string, string>> }>();
+  const withAssertion = (identity: Identity, plainOnes: Readonly<Record<string, string>>, token: string) => {
+    const last = lastSent.get(identity);
+    if (last?.token === token) return last.headers;
+    const headers = Object.freeze({ ...plainOnes, [assertionHeader]: token });
+    lastSent.set(identity, { token, headers });
+    return headers;
+  };
   return {
     isReservedHeader: reservedHeaderMatcher(upstream),
     headersFor(identity, target) {
       const headers = plainHeaders(identity);
       if (!signer) return headers;
       const token = signer.sign(identity, assertionAudience(target));
-      if (typeof token === 'string') return { ...headers, [assertionHeader]: token };
-      return token.then((signed) => ({ ...headers, [assertionHeader]: signed }));
+      if (typeof token === 'string') return withAssertion(identity, headers, token);
+      return token.then((signed) => withAssertion(identity, headers, signed));
     },
     jwks: () => signer?.jwks() ?? { keys: [] },
     close: () => signer?.close(),
