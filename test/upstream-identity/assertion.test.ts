@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { Identity } from '../../src/request/identity.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -115,6 +115,32 @@ test('an assertion is reused for three quarters of its lifetime, then renewed', 
     assert.equal(payload.iat, Math.floor(now / 1000));
   } finally {
     signer.close();
+  }
+});
+
+test('the headers an upstream gets follow the assertion: the target asked for, and a renewed one', async () => {
+  let now = Date.UTC(2030, 0, 1, 12, 0, 0);
+  const identity = await createUpstreamIdentity(config(), { logger, now: () => now });
+  const aud = async (name: string) => {
+    const token = (await identity.headersFor(alice, { kind: 'services', namespace: 'team-a', name }))[
+      'X-Bastion-Assertion'
+    ];
+    return { token, aud: decodeJwt(token).aud };
+  };
+  try {
+    // Alternating targets: each request carries its own target's audience, never the last one sent.
+    const web = await aud('web');
+    const api = await aud('api');
+    assert.equal(web.aud, 'team-a/web');
+    assert.equal(api.aud, 'team-a/api');
+    assert.deepEqual(await aud('web'), web);
+    assert.deepEqual(await aud('api'), api);
+    now += 91_000;
+    const renewed = await aud('web');
+    assert.equal(renewed.aud, 'team-a/web');
+    assert.notEqual(renewed.token, web.token, 'renewed after 90 s, and sent');
+  } finally {
+    identity.close();
   }
 });
 
