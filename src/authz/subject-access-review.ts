@@ -20,7 +20,10 @@ import type { Decision, RequestAttributes } from '../request/attributes.js';
 import { SingleFlight } from '../single-flight.js';
 
 /** Sends one review and returns the API server's answer (its `status`); `signal` aborts it. */
-export type ReviewSender = (body: V1SubjectAccessReview, signal: AbortSignal) => Promise<V1SubjectAccessReview>;
+export type ReviewSender = (
+  body: V1SubjectAccessReview,
+  signal: AbortSignal,
+) => Promise<V1SubjectAccessReview>;
 
 export interface ReviewerOptions {
   /** How long an allowed answer is reused (ms). */

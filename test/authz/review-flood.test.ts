@@ -30,7 +30,9 @@ const alice = user('alice');
 let api: FakeApiServer;
 before(async () => {
   api = await startFakeApiServer({
-    grants: [{ name: 'alice', user: 'alice', namespace: 'team-a', resource: 'services/proxy', verbs: ['get'] }],
+    grants: [
+      { name: 'alice', user: 'alice', namespace: 'team-a', resource: 'services/proxy', verbs: ['get'] },
+    ],
   });
 });
 after(async () => {
@@ -44,7 +46,12 @@ function authorizer(reviewTimeoutMs?: number): GatewayAuthorizer {
 const ask = (authz: GatewayAuthorizer, who: Identity, name: string) =>
   Promise.resolve().then(() =>
     authz.authorize(
-      requestAttributes('GET', parseProxyPath(`/api/v1/namespaces/team-a/services/${name}/proxy/`)!, who, false),
+      requestAttributes(
+        'GET',
+        parseProxyPath(`/api/v1/namespaces/team-a/services/${name}/proxy/`)!,
+        who,
+        false,
+      ),
     ),
   );
 const status = (p: Promise<unknown>) =>
