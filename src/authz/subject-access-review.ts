@@ -3,7 +3,9 @@
  * apiserver's own webhook authorizer does: allowed and denied answers are
  * reused for their own TTLs, identical reviews in flight are collapsed into
  * one call, and when the API server cannot answer (and nothing fresh is
- * cached) the request fails closed with 503 — never open.
+ * cached) the request fails closed with 503 — never open. A review that
+ * times out is aborted (a stalled API server holds no sockets), and one user
+ * has at most MAX_REVIEWS_PER_USER waiting (review-limit.ts).
  */
 import type { V1SubjectAccessReview } from '@kubernetes/client-node';
 import type { ApiServerAccess } from '../kube/api-access.js';
@@ -13,11 +15,15 @@ import { serviceUnavailable } from '../errors.js';
 import { jsonPoster } from '../kube/api-client.js';
 import type { Logger } from '../observability/logger.js';
 import { ReviewBudgetExhausted, type ReviewBudget } from './review-budget.js';
+import { ReviewsPerUser, tooManyUserReviews } from './review-limit.js';
 import type { Decision, RequestAttributes } from '../request/attributes.js';
 import { SingleFlight } from '../single-flight.js';
 
-/** Sends one review and returns the API server's answer (its `status`). */
-export type ReviewSender = (body: V1SubjectAccessReview) => Promise<V1SubjectAccessReview>;
+/** Sends one review and returns the API server's answer (its `status`); `signal` aborts it. */
+export type ReviewSender = (
+  body: V1SubjectAccessReview,
+  signal: AbortSignal,
+) => Promise<V1SubjectAccessReview>;
 
 export interface ReviewerOptions {
   /** How long an allowed answer is reused (ms). */
@@ -28,6 +34,8 @@ export interface ReviewerOptions {
   timeout?: number;
   /** Most answers kept. */
   maxEntries?: number;
+  /** Reviews one user may have waiting for the API server (default MAX_REVIEWS_PER_USER). */
+  maxPerUser?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -79,18 +87,27 @@ function cacheKey(attrs: RequestAttributes): string {
   ]);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/**
+ * The answer within `ms`, else a rejection — and the request aborted, so its socket is not left
+ * waiting on a stalled API server (the race alone also covers a sender that ignores the signal).
+ */
+function sendWithin(send: ReviewSender, body: V1SubjectAccessReview, ms: number) {
+  const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
   });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([send(body, abort.signal), expired]).finally(() => clearTimeout(timer));
 }
 
 export function kubernetesReviewSender(kubeConfig: ApiServerAccess): ReviewSender {
   // The portal sends many reviews per page: a plain keep-alive POST, not the generated client.
   const post = jsonPoster(kubeConfig);
-  return (body) => post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', body);
+  return (body, signal) =>
+    post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', body, signal);
 }
 
 export function createSubjectAccessReviewer(
@@ -104,13 +121,14 @@ export function createSubjectAccessReviewer(
     now,
   });
   const inFlight = new SingleFlight<string, Decision>();
+  const perUser = new ReviewsPerUser(options.maxPerUser);
   let sent = 0;
 
   async function ask(attrs: RequestAttributes, key: string): Promise<Decision> {
     sent++;
     let answer: V1SubjectAccessReview;
     try {
-      answer = await withTimeout(send(reviewBody(attrs)), options.timeout ?? 5_000);
+      answer = await sendWithin(send, reviewBody(attrs), options.timeout ?? 5_000);
     } catch (err) {
       options.logger.warn(
         { err, user: attrs.user.username, namespace: attrs.namespace },
@@ -144,8 +162,10 @@ export function createSubjectAccessReviewer(
       if (cached) return cached;
       const shared = inFlight.joining(key);
       if (shared) return shared;
+      // Refused before the budget is spent or a flight is started: a 429 costs the API server nothing.
+      if (perUser.full(attrs.user.username)) return Promise.reject(tooManyUserReviews());
       if (budget && !budget.take()) return Promise.reject(new ReviewBudgetExhausted());
-      return inFlight.run(key, () => ask(attrs, key));
+      return inFlight.run(key, () => perUser.run(attrs.user.username, () => ask(attrs, key)));
     },
   };
 }
