@@ -11,7 +11,6 @@ import type { ApiServerAccess } from '../kube/index.js';
 import express from 'express';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { isLoopbackURL } from '../config/schema/primitives.js';
 import { rememberingTallyKey } from '../observability/tally.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -215,12 +214,6 @@ async function createBrowserSignIn(config: Config, deps: AuthenticationDeps) {
   const { logger, publicURL } = deps;
   // The config loader required the session with oidc, and its secret (inline or read from secretFile).
   const settings = config.authentication.session!;
-  if (publicURL.protocol === 'http:' && !isLoopbackURL(publicURL)) {
-    logger.warn(
-      { publicURL: publicURL.href },
-      'publicURL is plain http on a non-loopback host: session cookies are not Secure, and terminal sign-ins cannot be confirmed (browsers send no Fetch Metadata to plain http)',
-    );
-  }
   const secrets = [settings.secret!, ...settings.previousSecrets];
   const cookies = cookieSettings(
     publicURL,

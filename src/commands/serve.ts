@@ -1,6 +1,7 @@
 /** `kube-bastion serve`: run the gateway until SIGTERM or SIGINT. */
 import { CONFIG_OPTION, INSECURE_NO_AUTH_OPTION, loadConfigOrExit } from './config-file.js';
 import { defineCommand } from './command.js';
+import { configWarnings } from '../config/warnings.js';
 import { tuneV8ForBulkBytes, tuneV8ForSteadyLoad } from '../v8-tuning.js';
 
 export const command = defineCommand({
@@ -21,6 +22,7 @@ export const command = defineCommand({
       import('../version.js'),
     ]);
     const logger = createLogger(config.logging);
+    for (const w of configWarnings(config)) logger.warn({ key: w.path }, w.message);
     let gateway;
     let urls;
     try {

@@ -43,7 +43,7 @@ export const authorization = z.strictObject({
         allow: describe(z.array(glob).default(['*']), 'namespaces that may be reached at all (globs)'),
         deny: describe(
           z.array(glob).default(['kube-system']),
-          'namespaces never reached, even when allowed (globs); setting it replaces the default, so keep kube-system',
+          'namespaces never reached, even when allowed (globs); setting it replaces the default, so keep kube-system (check-config and serve warn when it is left inside the fence)',
         ),
       })
       .prefault({}),
