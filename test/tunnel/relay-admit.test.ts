@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { judgeFirstBytes } from '../../src/client/connect/browser-guard.js';
+import { JUDGE_WHEN_QUIET_MS, judgeFirstBytes } from '../../src/client/connect/browser-guard.js';
 import { END_MESSAGE } from '../../src/proxy/tunnel/protocol.js';
 import { relay, type RelayEnd } from '../../src/proxy/tunnel/relay.js';
 import { eventually } from '../support/eventually.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 /** The far end of the WebSocket: what arrived there (binary as latin1 text, `<end>` for the end message). */
 interface Far {
@@ -42,7 +43,7 @@ after(async () => {
 });
 
 /** A relayed pair: `program` is the local program's socket; `judged` the lengths the guard was shown. */
-async function relayed() {
+async function relayed(clock?: ManualClock) {
   const accepted = new Promise<net.Socket>((resolve) => local.once('connection', resolve));
   const program = net.connect({ port: (local.address() as net.AddressInfo).port, host: '127.0.0.1' });
   program.on('error', () => undefined);
@@ -63,6 +64,7 @@ async function relayed() {
       judged.push(head.length);
       return judgeFirstBytes(head, ended);
     },
+    admitQuiet: clock && { ms: JUDGE_WHEN_QUIET_MS, clock },
     ended: (how) => {
       end = how;
       socket.destroy();
@@ -115,5 +117,40 @@ test('the far end speaks first while the local bytes wait; a FIN decides what is
   r.program.end();
   await eventually(() => r.far.received.length === 2);
   assert.deepEqual(r.far.received, ['ruok', '<end>']);
+  r.program.destroy();
+});
+
+test('a few undecided bytes and then quiet (ZooKeeper’s `ruok`, no newline): sent once the wait is over, and the answer comes back', async () => {
+  const clock = new ManualClock();
+  const r = await relayed(clock);
+  let heard = '';
+  r.program.on('data', (c: Buffer) => (heard += c.toString('latin1')));
+  r.program.write('ru');
+  await eventually(() => r.judged.length === 1);
+  clock.advance(JUDGE_WHEN_QUIET_MS - 1);
+  r.program.write('ok'); // more bytes start the wait again
+  await eventually(() => r.judged.length === 2);
+  clock.advance(JUDGE_WHEN_QUIET_MS - 1);
+  assert.deepEqual(r.far.received, [], 'still held: not quiet long enough');
+  clock.advance(1);
+  await eventually(() => r.far.received.length === 1);
+  assert.deepEqual(r.far.received, ['ruok']);
+  r.far.ws.send(Buffer.from('imok'));
+  await eventually(() => heard === 'imok');
+  r.program.write('more');
+  await eventually(() => r.far.received.length === 2);
+  assert.equal(r.judged.length, 3, 'judged once more at the wait’s end, then never again');
+  r.program.destroy();
+});
+
+test('a browser’s head cut short and then quiet is judged on what came: refused, nothing sent', async () => {
+  const clock = new ManualClock();
+  const r = await relayed(clock);
+  r.program.write('GET /secret HTTP/1.1\r\nHost: rebound.example:8080\r\n');
+  await eventually(() => r.judged.length === 1);
+  clock.advance(JUDGE_WHEN_QUIET_MS);
+  await eventually(() => r.ended() !== undefined);
+  assert.equal(r.ended()?.how, 'refused');
+  assert.deepEqual(r.far.received, []);
   r.program.destroy();
 });

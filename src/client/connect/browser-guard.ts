@@ -27,6 +27,13 @@ export type GuardVerdict = 'more' | 'pass' | { refuse: string };
 /** A head that has not ended within this many bytes is refused: a page's long URL would hide its headers. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 
+/**
+ * First bytes still undecided after this long without more are judged as they stand: a browser
+ * writes a request's head at once, so only a program waits mid-line (ZooKeeper's `ruok`, sent
+ * without a newline, waits for `imok`).
+ */
+export const JUDGE_WHEN_QUIET_MS = 250;
+
 /** At most this much of a value a page chose goes into the line printed for the person. */
 const SHOWN_CHARS = 64;
 

@@ -28,6 +28,8 @@ export interface CarryOptions {
   keepaliveMs: number;
   /** Judges the local program's first bytes before any is sent (relay.ts); its refusal is the line printed. */
   admit?: RelayOptions['admit'];
+  /** Undecided first bytes are judged as they stand after this long without more (relay.ts). */
+  admitQuietMs?: number;
 }
 
 /** A reset when the local end is a socket (RST: the program sees ECONNRESET), else destroyed. */
@@ -71,6 +73,7 @@ export function carry(ws: WebSocket, local: Duplex, o: CarryOptions): Promise<Ca
     ws.on('error', () => undefined); // 'close' follows with the code
     relay(ws, local, {
       admit: o.admit,
+      admitQuiet: o.admitQuietMs ? { ms: o.admitQuietMs, clock: systemClock } : undefined,
       ended(end) {
         stopPings();
         resolve(outcome(end, ws, local));

@@ -11,7 +11,7 @@
  */
 import net from 'node:net';
 import type { WebSocket } from 'ws';
-import { judgeFirstBytes } from './browser-guard.js';
+import { JUDGE_WHEN_QUIET_MS, judgeFirstBytes } from './browser-guard.js';
 import { carry } from './carry.js';
 import type { ConnectTarget } from './target.js';
 import { openTunnel, type TunnelClientOptions } from './tunnel-client.js';
@@ -56,7 +56,11 @@ export async function listen(o: ListenerOptions): Promise<Listening> {
     }
     open.set(local, ws);
     local.setNoDelay(true);
-    const carried = await carry(ws, local, { keepaliveMs: o.keepaliveMs, admit: judgeFirstBytes });
+    const carried = await carry(ws, local, {
+      keepaliveMs: o.keepaliveMs,
+      admit: judgeFirstBytes,
+      admitQuietMs: JUDGE_WHEN_QUIET_MS,
+    });
     if (carried.message) o.report(carried.message);
   }
 

@@ -19,6 +19,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { Clock } from '../../clock.js';
 import { END_MESSAGE, parseControl, type ControlMessage } from './protocol.js';
 
 export type RelayEnd =
@@ -51,6 +52,12 @@ export interface RelayOptions {
    * it has not decided on is held in memory. Absent: every byte goes as it comes.
    */
   admit?(head: Buffer, ended: boolean): Admission;
+  /**
+   * How long undecided first bytes wait for more before they are judged as they are (as at their
+   * end): a program that sends a few bytes and waits for the answer (ZooKeeper's `ruok`, with no
+   * newline) is not held until it gives up. Absent: they wait for more bytes or the end.
+   */
+  admitQuiet?: { ms: number; clock: Pick<Clock, 'after'> };
   /** Called once, with how the relay ended. */
   ended(end: RelayEnd): void;
 }
@@ -76,6 +83,7 @@ export function relay(ws: WebSocket, socket: Duplex, o: RelayOptions): Relay {
   const finish = (end: RelayEnd) => {
     if (over) return;
     over = true;
+    stopQuietTimer?.();
     o.ended(end);
   };
   const maybeComplete = () => {
@@ -93,12 +101,20 @@ export function relay(ws: WebSocket, socket: Duplex, o: RelayOptions): Relay {
   };
   // The first bytes while `admit` has not decided; undefined once it has (or when there is none).
   let held: Buffer | undefined = o.admit ? Buffer.alloc(0) : undefined;
+  let stopQuietTimer: (() => void) | undefined;
   /** Re-judges what is held with `more`; true once the bytes may go on (sent). */
   const admitted = (more: Buffer | undefined, ended: boolean): boolean => {
     const head = more ? Buffer.concat([held!, more]) : held!;
     const verdict = o.admit!(head, ended);
+    stopQuietTimer?.();
+    stopQuietTimer = undefined;
     if (verdict === 'more' && !ended) {
       held = head;
+      // Quiet for `ms` after its last bytes: judged as it stands (a new chunk starts the wait again).
+      if (o.admitQuiet)
+        stopQuietTimer = o.admitQuiet.clock.after(o.admitQuiet.ms, () => {
+          if (!over && held !== undefined) admitted(undefined, true);
+        });
       return false;
     }
     held = undefined;
