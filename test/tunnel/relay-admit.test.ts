@@ -137,9 +137,13 @@ test('a few undecided bytes and then quiet (ZooKeeper’s `ruok`, no newline): s
   assert.deepEqual(r.far.received, ['ruok']);
   r.far.ws.send(Buffer.from('imok'));
   await eventually(() => heard === 'imok');
-  r.program.write('more');
+  // Let through as it stood, not at its end: the next bytes are judged with it (here they decide: not HTTP).
+  r.program.write('stat\n');
   await eventually(() => r.far.received.length === 2);
-  assert.equal(r.judged.length, 3, 'judged once more at the wait’s end, then never again');
+  assert.deepEqual(r.far.received, ['ruok', 'stat\n']);
+  r.program.write('more');
+  await eventually(() => r.far.received.length === 3);
+  assert.equal(r.judged.length, 4, 'judged at the wait’s end and once more until decided, then never again');
   r.program.destroy();
 });
 
@@ -152,5 +156,22 @@ test('a browser’s head cut short and then quiet is judged on what came: refuse
   await eventually(() => r.ended() !== undefined);
   assert.equal(r.ended()?.how, 'refused');
   assert.deepEqual(r.far.received, []);
+  r.program.destroy();
+});
+
+test('a head cut short after a loopback Host, then quiet, then the rest (Origin of another site): refused, the rest and its body never go', async () => {
+  const clock = new ManualClock();
+  const r = await relayed(clock);
+  // What passes "as it stands" (a request line and a loopback Host, no mark of a browser yet) is no final word:
+  // the browser's remaining lines come after the wait.
+  r.program.write('POST /admin/drop HTTP/1.1\r\nHost: 127.0.0.1:1\r\n');
+  await eventually(() => r.judged.length === 1);
+  clock.advance(JUDGE_WHEN_QUIET_MS);
+  await eventually(() => r.judged.length === 2);
+  r.program.write('Origin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n\r\nFLUSHALL\r\n');
+  await eventually(() => r.ended() !== undefined);
+  assert.equal(r.ended()?.how, 'refused');
+  assert.ok(!r.far.received.join('').includes('FLUSHALL'), 'the body went out');
+  assert.ok(!r.far.received.join('').includes('\r\n\r\n'), 'a complete head went out');
   r.program.destroy();
 });

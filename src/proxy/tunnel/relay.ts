@@ -55,7 +55,8 @@ export interface RelayOptions {
   /**
    * How long undecided first bytes wait for more before they are judged as they are (as at their
    * end): a program that sends a few bytes and waits for the answer (ZooKeeper's `ruok`, with no
-   * newline) is not held until it gives up. Absent: they wait for more bytes or the end.
+   * newline) is not held until it gives up. Bytes after them are still judged with them until
+   * `admit` decides on the whole (held again while undecided). Absent: they wait for more bytes or the end.
    */
   admitQuiet?: { ms: number; clock: Pick<Clock, 'after'> };
   /** Called once, with how the relay ended. */
@@ -102,8 +103,10 @@ export function relay(ws: WebSocket, socket: Duplex, o: RelayOptions): Relay {
   // The first bytes while `admit` has not decided; undefined once it has (or when there is none).
   let held: Buffer | undefined = o.admit ? Buffer.alloc(0) : undefined;
   let stopQuietTimer: (() => void) | undefined;
+  // How much of `held` went already: let through as it stood after a quiet wait.
+  let sentOfHeld = 0;
   /** Re-judges what is held with `more`; true once the bytes may go on (sent). */
-  const admitted = (more: Buffer | undefined, ended: boolean): boolean => {
+  const admitted = (more: Buffer | undefined, ended: boolean, quiet = false): boolean => {
     const head = more ? Buffer.concat([held!, more]) : held!;
     const verdict = o.admit!(head, ended);
     stopQuietTimer?.();
@@ -113,15 +116,19 @@ export function relay(ws: WebSocket, socket: Duplex, o: RelayOptions): Relay {
       // Quiet for `ms` after its last bytes: judged as it stands (a new chunk starts the wait again).
       if (o.admitQuiet)
         stopQuietTimer = o.admitQuiet.clock.after(o.admitQuiet.ms, () => {
-          if (!over && held !== undefined) admitted(undefined, true);
+          if (!over && held !== undefined) admitted(undefined, true, true);
         });
       return false;
     }
-    held = undefined;
     if (verdict === 'pass') {
-      if (head.length > 0) send(head);
+      if (head.length > sentOfHeld) send(head.subarray(sentOfHeld));
+      // Passed as it stood, not at its end: later bytes may still make it a browser's head (a request
+      // line and a loopback Host, then its Origin), so they are judged with it before they go.
+      held = quiet ? head : undefined;
+      sentOfHeld = head.length;
       return true;
     }
+    held = undefined;
     const message = verdict === 'more' ? 'the first bytes were still undecided at their end' : verdict.refuse;
     finish({ how: 'refused', message });
     return false;
