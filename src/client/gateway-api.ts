@@ -99,7 +99,12 @@ function tokens(body: unknown): TokenResponse {
   const t = body as Partial<TokenResponse>;
   if (typeof t.access_token !== 'string' || typeof t.expires_in !== 'number')
     throw new GatewayCallError('the gateway answered without an access token', 200);
-  if (!B64TOKEN.test(t.access_token) || (t.refresh_token !== undefined && !B64TOKEN.test(t.refresh_token)))
+  const refresh: unknown = t.refresh_token;
+  // A refresh token is a string too: `null` or a list would pass the pattern as text and be stored.
+  if (
+    !B64TOKEN.test(t.access_token) ||
+    (refresh !== undefined && (typeof refresh !== 'string' || !B64TOKEN.test(refresh)))
+  )
     throw new GatewayCallError('the gateway answered with a malformed access token', 200);
   return t as TokenResponse;
 }

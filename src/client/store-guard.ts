@@ -4,10 +4,14 @@
  * write to, is refused — what it holds may have been planted (another user's
  * tokens: the person would act as them) or be read by them later; modes left
  * loose from before (0755, 0644) are tightened, and the person told, since
- * others may have read the tokens already. Folders and files are judged
- * through an open handle (fstat, fchmod), so the thing judged is the thing
- * used; a credentials file is opened without following a symbolic link. A
- * symlinked store folder (dotfile managers) is judged by what it points to.
+ * others may have read the tokens already. A file is judged through the
+ * handle it is read with (fstat, fchmod), so the file judged is the file
+ * read, and it is opened without following a symbolic link; a folder is
+ * judged through a handle too but then used by its path, which is enough: a
+ * folder swapped in between can neither plant a token (a file is read only
+ * when it is the user's own) nor read one (new files are created
+ * exclusively, 0600). A symlinked store folder (dotfile managers) is judged
+ * by what it points to.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';

@@ -164,3 +164,30 @@ test('an access token that is not a bearer token’s characters is refused at lo
   assertSafe(token.stdout, 'token stdout');
   assert.equal(token.code, 1, 'nothing was stored');
 });
+
+test('a refresh token that is not a string (null, a list) is refused at login, not stored', async () => {
+  for (const refresh of [null, ['a', 'b']]) {
+    answers = {
+      [TERMINAL_PATHS.device]: {
+        status: 200,
+        body: { device_code: 'd', user_code: 'BCDF-GHJK', expires_in: 600, interval: 1 },
+      },
+      [TERMINAL_PATHS.token]: {
+        status: 200,
+        body: {
+          access_token: 'ey.good.token',
+          token_type: 'Bearer',
+          expires_in: 600,
+          refresh_token: refresh,
+          refresh_token_expires_in: 3600,
+          identity: { username: 'a', groups: [] },
+        },
+      },
+    };
+    const home = mkdtempSync(join(tmpdir(), 'bastion-hostile-'));
+    const login = await run(['login', origin, '--device'], home);
+    assert.equal(login.code, 1, `${JSON.stringify(refresh)}: ${login.stdout}`);
+    assert.match(login.stderr, /malformed access token/);
+    assert.equal((await run(['token', '--server', origin], home)).code, 1, 'nothing was stored');
+  }
+});
