@@ -23,6 +23,56 @@ const int = (n: number) => (Number.isNaN(n) ? '–' : Math.round(n).toLocaleStri
 const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n.toFixed(2));
 const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
 
+/**
+ * A ratio of requests per CPU-second, round by round: `a`'s sample in a round against `b`'s in the same
+ * round, at `connections`; sorted. One slow 5-s round moves a run's ratio by 10–15 % on a shared machine,
+ * so the spread is printed beside the run's figure (docs/performance.md, "Reading the numbers").
+ */
+export function perRoundRatios(result: BenchResult, a: string, b: string): number[] {
+  const at = (name: string, round: number) =>
+    result.samples.find(
+      (s) => s.contestant === name && s.round === round && s.connections === result.options.connections,
+    );
+  const ratios: number[] = [];
+  for (let round = 1; round <= result.options.rounds; round++) {
+    const [x, y] = [at(a, round), at(b, round)];
+    if (x && y && x.cpu > 0 && y.cpu > 0 && y.requests > 0)
+      ratios.push(x.requests / x.cpu / (y.requests / y.cpu));
+  }
+  return ratios.sort((p, q) => p - q);
+}
+
+/** "1.15–1.61× (median 1.28×)", or undefined without at least two rounds. */
+function spread(ratios: readonly number[]): string | undefined {
+  if (ratios.length < 2) return undefined;
+  return `${ratios[0].toFixed(2)}–${ratios.at(-1)!.toFixed(2)}× (median ${ratio(median(ratios))})`;
+}
+
+/** The gateway rows against bare-node (and this build against its baseline), round by round. */
+function perRoundLine(result: BenchResult): string[] {
+  const names = result.summary
+    .map((s) => s.name)
+    .filter((n) => n.startsWith('kube-bastion') || n === 'baseline');
+  const parts = names
+    .map((n) => [n, spread(perRoundRatios(result, n, 'bare-node'))] as const)
+    .filter((p): p is readonly [string, string] => p[1] !== undefined)
+    .map(([n, s]) => `${n} ${s}`);
+  const b = result.baseline;
+  const vsBase = b && spread(perRoundRatios(result, b.as, 'baseline'));
+  if (parts.length === 0 && !vsBase) return [];
+  return [
+    '',
+    `**Round by round** (req per CPU-s at c${result.options.connections}, each round's pair): ` +
+      [
+        parts.length > 0 ? `against bare-node: ${parts.join('; ')}` : '',
+        vsBase ? `${b.as} against the baseline: ${vsBase}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') +
+      '.',
+  ];
+}
+
 /** "This build against the baseline": the mirrored row's ratios, in one sentence. */
 function baselineLine(result: BenchResult): string[] {
   const b = result.baseline;
@@ -58,6 +108,7 @@ export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
     `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|${withBaseline ? '--:|' : ''}`,
     ...rows,
     ...baselineLine(result),
+    ...perRoundLine(result),
     '',
     '_vs direct / nginx / bare Node_ compare req/s; the _per CPU-s_ columns compare requests per CPU-second, the figure that holds up on a busy machine.',
     '',

@@ -1,0 +1,91 @@
+/**
+ * The benchmark's round-by-round spread: each round's pair of samples gives a
+ * ratio of requests per CPU-second, and the report prints their range and
+ * median beside the run's figure — on a shared machine one slow 5-s round
+ * moves a run's ratio by 10–15 %, and the reader must see that.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { summarize, type BenchResult, type Sample } from '../../bench/harness.js';
+import { perRoundRatios, renderMarkdown } from '../../bench/report.js';
+
+const sample = (
+  contestant: string,
+  round: number,
+  requests: number,
+  cpu: number,
+  connections = 32,
+): Sample => ({
+  contestant,
+  round,
+  connections,
+  cpu,
+  requests,
+  seconds: 5,
+  rps: requests / 5,
+  p50: 1,
+  p99: 2,
+  errors: 0,
+});
+
+function result(samples: Sample[], rounds: number): BenchResult {
+  const names = [...new Set(samples.map((s) => s.contestant))];
+  const contestants = names.map((name) => ({
+    name,
+    description: name,
+    start: () => Promise.reject(new Error()),
+  }));
+  return {
+    startedAt: '2026-12-05T00:00:00.000Z',
+    environment: {
+      node: 'v24',
+      nginx: '1',
+      wrk: '4',
+      cpus: 2,
+      kernel: 'x',
+      pinned: true,
+      loadAverage: [1, 1],
+    },
+    options: { contestants: names, seconds: 5, warmupSeconds: 2, rounds, connections: 32 },
+    samples,
+    summary: summarize(contestants, samples, 32),
+    failed: [],
+    baseline: { ref: 'HEAD~1', commit: 'f'.repeat(40), as: 'kube-bastion-jwt' },
+  };
+}
+
+test('each round pairs the two contestants’ samples of that round, at the loaded level only', () => {
+  const r = result(
+    [
+      sample('bare-node', 1, 10_000, 1),
+      sample('kube-bastion-jwt', 1, 13_000, 1),
+      sample('bare-node', 2, 8_000, 1),
+      sample('kube-bastion-jwt', 2, 12_000, 1),
+      sample('bare-node', 3, 10_000, 2),
+      sample('kube-bastion-jwt', 3, 11_000, 2),
+      sample('kube-bastion-jwt', 3, 1, 1, 1), // c1: not a throughput sample
+    ],
+    3,
+  );
+  assert.deepEqual(perRoundRatios(r, 'kube-bastion-jwt', 'bare-node'), [1.1, 1.3, 1.5]);
+  assert.deepEqual(perRoundRatios(r, 'kube-bastion-jwt', 'nobody'), []);
+});
+
+test('the report prints the spread and the median beside the run’s figures', () => {
+  const r = result(
+    [1, 2, 3, 4, 5].flatMap((round) => [
+      sample('bare-node', round, 10_000, 1),
+      sample('kube-bastion-jwt', round, [11_500, 12_800, 16_100, 12_400, 13_300][round - 1], 1),
+      sample('baseline', round, 11_000, 1),
+    ]),
+    5,
+  );
+  const markdown = renderMarkdown(r);
+  assert.match(
+    markdown,
+    /\*\*Round by round\*\* \(req per CPU-s at c32, each round's pair\): against bare-node: /,
+  );
+  assert.match(markdown, /kube-bastion-jwt 1\.15–1\.61× \(median 1\.28×\)/);
+  assert.match(markdown, /baseline 1\.10–1\.10× \(median 1\.10×\)/);
+  assert.match(markdown, /kube-bastion-jwt against the baseline: 1\.05–1\.46× \(median 1\.16×\)/);
+});
