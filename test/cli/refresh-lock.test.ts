@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -45,13 +45,30 @@ test('one holder at a time', async () => {
 });
 
 test('a lock left by a crashed process is taken over by one caller at a time, however many find it at once', async () => {
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < 40; round++) {
     const file = join(dir, `crashed-${round}.lock`);
-    writeFileSync(file, `${deadPid()}\n`);
+    // The crashed holder's number, and older ones released before it.
+    writeFileSync(`${file}.1.released`, '');
+    writeFileSync(`${file}.2`, `${deadPid()} x\n`);
     assert.equal(await mostAtOnce(file, 6), 1, `round ${round}`);
   }
+  // What is left of each lock: its last number, released (no crashed lock, no file made aside).
+  const left = readdirSync(dir).filter((f) => f.startsWith('crashed-'));
+  assert.equal(left.length, 40, left.join(' '));
+  for (const f of left) assert.match(f, /^crashed-\d+\.lock\.\d+\.released$/);
+});
+
+test('a lock its living holder has kept past staleMs is overtaken, and the number it held is swept', async () => {
+  const file = join(dir, 'hung.lock');
+  writeFileSync(`${file}.7`, `${process.pid} hung\n`); // alive: this very process, but two minutes old
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(`${file}.7`, old, old);
+  const during = await withLock(file, () =>
+    Promise.resolve(readdirSync(dir).filter((f) => f.startsWith('hung.'))),
+  );
+  assert.deepEqual(during, ['hung.lock.8']);
   assert.deepEqual(
-    readdirSync(dir).filter((f) => !f.endsWith('.lock') || f.includes('crashed')),
-    [],
+    readdirSync(dir).filter((f) => f.startsWith('hung.')),
+    ['hung.lock.8.released'],
   );
 });
