@@ -46,32 +46,35 @@ export async function createUpstreamIdentity(
   const signer = upstream.assertion.enabled ? await createAssertionSigner(config, deps) : undefined;
   const assertionHeader = upstream.assertion.header;
   // An identity is never changed once made, and the token cache hands the same one to every request
-  // with that token: its headers are built once (frozen, as every request shares them).
-  const plain = new WeakMap<Identity, Readonly<Record<string, string>>>();
-  const plainHeaders = (identity: Identity) => {
-    let headers = plain.get(identity);
-    if (!headers)
-      plain.set(identity, (headers = Object.freeze(identityHeaders(identity, upstream.identityHeaders))));
-    return headers;
+  // with that token: its headers are built once, and kept with the last assertion it was sent with (the
+  // signer hands out the same token until it renews it). Frozen: every request shares them.
+  type Sent = {
+    plain: Readonly<Record<string, string>>;
+    token?: string;
+    withToken?: Readonly<Record<string, string>>;
   };
-  // The last assertion each identity was sent with, and its headers: the signer hands out the same token
-  // until it renews it, so most requests reuse them.
-  const lastSent = new WeakMap<Identity, { token: string; headers: Readonly<Record<string, string>> }>();
-  const withAssertion = (identity: Identity, plainOnes: Readonly<Record<string, string>>, token: string) => {
-    const last = lastSent.get(identity);
-    if (last?.token === token) return last.headers;
-    const headers = Object.freeze({ ...plainOnes, [assertionHeader]: token });
-    lastSent.set(identity, { token, headers });
-    return headers;
+  const sent = new WeakMap<Identity, Sent>();
+  const sentFor = (identity: Identity): Sent => {
+    let s = sent.get(identity);
+    if (!s)
+      sent.set(identity, (s = { plain: Object.freeze(identityHeaders(identity, upstream.identityHeaders)) }));
+    return s;
+  };
+  const withAssertion = (s: Sent, token: string) => {
+    if (s.token !== token) {
+      s.withToken = Object.freeze({ ...s.plain, [assertionHeader]: token });
+      s.token = token;
+    }
+    return s.withToken!;
   };
   return {
     isReservedHeader: reservedHeaderMatcher(upstream),
     headersFor(identity, target) {
-      const headers = plainHeaders(identity);
-      if (!signer) return headers;
+      const s = sentFor(identity);
+      if (!signer) return s.plain;
       const token = signer.sign(identity, assertionAudience(target));
-      if (typeof token === 'string') return withAssertion(identity, headers, token);
-      return token.then((signed) => withAssertion(identity, headers, signed));
+      if (typeof token === 'string') return withAssertion(s, token);
+      return token.then((signed) => withAssertion(s, signed));
     },
     jwks: () => signer?.jwks() ?? { keys: [] },
     close: () => signer?.close(),
