@@ -63,7 +63,7 @@ export class TallyHistogram<L extends string = never> {
 
   /** Observes for the label set with these values, in labelNames' order; the observer is kept and reused. */
   labels(...values: string[]): Observer {
-    const key = values.join('\n');
+    const key = values.length === 1 ? values[0] : values.join('\n');
     let child = this.children.get(key);
     if (!child) {
       if (values.length !== this.labelNames.length)

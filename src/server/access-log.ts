@@ -31,14 +31,6 @@ function factsOf(ctx: RequestContext, status: number): RequestFacts {
 }
 
 export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditSink) {
-  // One prom-client child per kind, kept: labels(kind) would build its label object and closure per request.
-  const histograms = new Map<string, { observe(seconds: number): void }>();
-  const histogramFor = (kind: string) => {
-    let child = histograms.get(kind);
-    if (!child) histograms.set(kind, (child = metrics.requestDuration.labels(kind)));
-    return child;
-  };
-
   const requestKey = rememberingTallyKey();
   const decisionKey = rememberingTallyKey();
 
@@ -72,7 +64,7 @@ export function createAccessLog(logger: Logger, metrics: Metrics, audit?: AuditS
       );
     }
     metrics.tallies.requests.inc(requestKey(labels.namespace, labels.kind, labels.code));
-    histogramFor(labels.kind).observe(ms / 1000);
+    metrics.requestDuration.labels(labels.kind).observe(ms / 1000); // its observer is kept per kind
     // Retries are counted by the balancer as they happen.
     if (ctx.decision) {
       metrics.tallies.decisions.inc(decisionKey(ctx.decision.allowed, decidedBy(ctx.decision.by)));
