@@ -81,59 +81,26 @@ const AUTHORIZATION_UNAVAILABLE_BY = 'kubernetes-rbac-unavailable';
 const later = <T>(v: T | PromiseLike<T>): v is PromiseLike<T> =>
   typeof (v as { then?: unknown } | null)?.then === 'function';
 
-/**
- * Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. When
- * every stage answers at once (a remembered token, a static or cached decision, known endpoints)
- * so does this, without a promise: the caller awaits only what it returns. A stage that fails
- * throws, at once or as a rejection.
- */
-function admitAndResolve(
+/** Runs the stages that decide whether and where a request goes; shared by HTTP and upgrades. */
+async function admitAndResolve(
   stages: Stages,
   hooks: PipelineHooks,
   req: IncomingMessage,
   ctx: RequestContext,
   res?: ServerResponse,
-): void | Promise<void> {
+): Promise<void> {
+  const path = ctx.proxyPath!;
   const who = stages.authenticate(req, ctx, res);
-  if (later(who))
-    return Promise.resolve(who).then((identity) => authorizeAndResolve(stages, hooks, req, ctx, identity));
-  return authorizeAndResolve(stages, hooks, req, ctx, who);
-}
-
-function authorizeAndResolve(
-  stages: Stages,
-  hooks: PipelineHooks,
-  req: IncomingMessage,
-  ctx: RequestContext,
-  identity: Identity,
-): void | Promise<void> {
-  ctx.identity = identity;
+  ctx.identity = later(who) ? await who : who;
   ctx.throwIfCancelled();
-  ctx.attributes = stages.attributes(req, ctx.proxyPath!, identity, ctx.upgrade);
+  ctx.attributes = stages.attributes(req, path, ctx.identity, ctx.upgrade);
   const decision = decide(stages, req, ctx);
-  if (later(decision))
-    return Promise.resolve(decision).then((d) => admitAndPlace(stages, hooks, req, ctx, d));
-  return admitAndPlace(stages, hooks, req, ctx, decision);
-}
-
-function admitAndPlace(
-  stages: Stages,
-  hooks: PipelineHooks,
-  req: IncomingMessage,
-  ctx: RequestContext,
-  decision: Decision,
-): void | Promise<void> {
-  ctx.decision = decision;
+  ctx.decision = later(decision) ? await decision : decision;
   ctx.throwIfCancelled();
-  if (!decision.allowed) throw hooks.denied(ctx.attributes!, decision);
+  if (!ctx.decision.allowed) throw hooks.denied(ctx.attributes, ctx.decision);
   admit(stages, req, ctx);
-  const target = stages.resolve(ctx.proxyPath!, ctx);
-  if (later(target)) return Promise.resolve(target).then((t) => placed(ctx, t));
-  placed(ctx, target);
-}
-
-function placed(ctx: RequestContext, target: Target): void {
-  ctx.target = target;
+  const target = stages.resolve(path, ctx);
+  ctx.target = later(target) ? await target : target;
   ctx.throwIfCancelled();
 }
 
@@ -227,8 +194,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
     ctx.proxyPath = path;
     inFlight++;
     try {
-      const admitting = admitAndResolve(stages, hooks, req, ctx, res);
-      if (admitting) await admitting;
+      await admitAndResolve(stages, hooks, req, ctx, res);
       proceed();
       await stages.forward(req, res, ctx);
     } catch (err) {
@@ -285,8 +251,7 @@ export function createPipeline(stages: Stages, hooks: PipelineHooks) {
       const path = stages.route(req, ctx);
       if (!path) throw new GatewayError(404, 'NotFound', 'the server could not find the requested resource');
       ctx.proxyPath = path;
-      const admitting = admitAndResolve(stages, hooks, req, ctx);
-      if (admitting) await admitting;
+      await admitAndResolve(stages, hooks, req, ctx);
       hooks.upgrading?.(req, socket, ctx);
       status = await stages.forwardUpgrade(req, socket, head, ctx);
     } catch (err) {

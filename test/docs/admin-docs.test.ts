@@ -49,7 +49,7 @@ test('the architecture page shows the stage order of src/server/pipeline.ts and 
   // authorize and admit run inside small wrappers (decide, admit) that record a refusal for the audit.
   assert.match(pipeline, /function decide\([^]*?stages\.authorize\(/);
   assert.match(pipeline, /function admit\([^]*?stages\.admit\(/);
-  const body = pipeline.slice(pipeline.indexOf('function admitAndResolve('));
+  const body = pipeline.slice(pipeline.indexOf('async function admitAndResolve('));
   const order = ['stages.authenticate(', 'stages.attributes(', 'decide(', 'admit(', 'stages.resolve('];
   const calls = order.map((call) => body.indexOf(call));
   assert.ok(
