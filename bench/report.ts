@@ -23,12 +23,21 @@ const int = (n: number) => (Number.isNaN(n) ? '–' : Math.round(n).toLocaleStri
 const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n.toFixed(2));
 const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
 
+/** What is compared round by round: requests per CPU-second (higher is better), or the loaded p99 (lower is better). */
+export type RoundMetric = 'cpu' | 'p99';
+
 /**
- * A ratio of requests per CPU-second, round by round: `a`'s sample in a round against `b`'s in the same
- * round, at `connections`; sorted. One slow 5-s round moves a run's ratio by 10–15 % on a shared machine,
- * so the spread is printed beside the run's figure (docs/performance.md, "Reading the numbers").
+ * A ratio, round by round: `a`'s sample in a round against `b`'s in the same round, at the loaded
+ * level; sorted. `cpu` compares requests per CPU-second, `p99` the p99 latency (a over b: below 1 is
+ * `a` faster). One slow 5-s round moves a run's figure by 10–15 % (p99: by 2× and more) on a shared
+ * machine, so the spread is printed beside the run's figure (docs/performance.md, "Reading the numbers").
  */
-export function perRoundRatios(result: BenchResult, a: string, b: string): number[] {
+export function perRoundRatios(
+  result: BenchResult,
+  a: string,
+  b: string,
+  metric: RoundMetric = 'cpu',
+): number[] {
   const at = (name: string, round: number) =>
     result.samples.find(
       (s) => s.contestant === name && s.round === round && s.connections === result.options.connections,
@@ -36,7 +45,10 @@ export function perRoundRatios(result: BenchResult, a: string, b: string): numbe
   const ratios: number[] = [];
   for (let round = 1; round <= result.options.rounds; round++) {
     const [x, y] = [at(a, round), at(b, round)];
-    if (x && y && x.cpu > 0 && y.cpu > 0 && y.requests > 0)
+    if (!x || !y) continue;
+    if (metric === 'p99') {
+      if (x.p99 > 0 && y.p99 > 0) ratios.push(x.p99 / y.p99);
+    } else if (x.cpu > 0 && y.cpu > 0 && y.requests > 0)
       ratios.push(x.requests / x.cpu / (y.requests / y.cpu));
   }
   return ratios.sort((p, q) => p - q);
@@ -53,23 +65,30 @@ function perRoundLine(result: BenchResult): string[] {
   const names = result.summary
     .map((s) => s.name)
     .filter((n) => n.startsWith('kube-bastion') || n === 'baseline');
-  const parts = names
-    .map((n) => [n, spread(perRoundRatios(result, n, 'bare-node'))] as const)
-    .filter((p): p is readonly [string, string] => p[1] !== undefined)
-    .map(([n, s]) => `${n} ${s}`);
+  const against = (metric: RoundMetric) =>
+    names
+      .map((n) => [n, spread(perRoundRatios(result, n, 'bare-node', metric))] as const)
+      .filter((p): p is readonly [string, string] => p[1] !== undefined)
+      .map(([n, s]) => `${n} ${s}`);
+  const parts = against('cpu');
   const b = result.baseline;
   const vsBase = b && spread(perRoundRatios(result, b.as, 'baseline'));
   if (parts.length === 0 && !vsBase) return [];
+  const c = result.options.connections;
+  const tails = against('p99');
   return [
     '',
-    `**Round by round** (req per CPU-s at c${result.options.connections}, each round's pair): ` +
+    `**Round by round** (req per CPU-s at c${c}, each round's pair): ` +
       [
         parts.length > 0 ? `against bare-node: ${parts.join('; ')}` : '',
         vsBase ? `${b.as} against the baseline: ${vsBase}` : '',
       ]
         .filter(Boolean)
         .join('; ') +
-      '.',
+      '.' +
+      (tails.length > 0
+        ? ` p99 at c${c} over bare-node's in the same round (below 1: lower): ${tails.join('; ')}.`
+        : ''),
   ];
 }
 

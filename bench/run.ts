@@ -10,7 +10,7 @@
  *
  * Environment:
  *   BENCH_SECONDS (5)  length of each wrk run      BENCH_ROUNDS (3)  interleaved rounds
- *   BENCH_WARMUP (2)   warm-up seconds             BENCH_CONNECTIONS (32)
+ *   BENCH_WARMUP (10)  warm-up seconds             BENCH_CONNECTIONS (32)
  *   BENCH_CONTESTANTS  comma list (default all)    BENCH_DOCS=0  leave docs/performance.md alone
  *   BENCH_SCALE=0      skip the large-cluster run  BENCH_SCALE_SERVICES (10000)  BENCH_SCALE_ENDPOINTS (5 per Service)
  *   BENCH_PODCHECK=0   skip the Pod-check cost     BENCH_PORTAL=0  skip the portal page (1,000 Services × 2 ports)
@@ -75,7 +75,7 @@ const contestants =
 const result = await runBench({
   contestants,
   seconds: num('BENCH_SECONDS', 5),
-  warmupSeconds: num('BENCH_WARMUP', 2),
+  warmupSeconds: num('BENCH_WARMUP', 10),
   rounds: num('BENCH_ROUNDS', 3),
   connections: num('BENCH_CONNECTIONS', 32),
   log,

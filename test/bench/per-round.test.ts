@@ -15,6 +15,7 @@ const sample = (
   requests: number,
   cpu: number,
   connections = 32,
+  p99 = 2,
 ): Sample => ({
   contestant,
   round,
@@ -24,7 +25,7 @@ const sample = (
   seconds: 5,
   rps: requests / 5,
   p50: 1,
-  p99: 2,
+  p99,
   errors: 0,
 });
 
@@ -88,4 +89,25 @@ test('the report prints the spread and the median beside the run’s figures', (
   assert.match(markdown, /kube-bastion-jwt 1\.15–1\.61× \(median 1\.28×\)/);
   assert.match(markdown, /baseline 1\.10–1\.10× \(median 1\.10×\)/);
   assert.match(markdown, /kube-bastion-jwt against the baseline: 1\.05–1\.46× \(median 1\.16×\)/);
+});
+
+test('the loaded p99 is compared round by round too: one stalled round shows as the outlier it is', () => {
+  const r = result(
+    [
+      // bare-node's third round stalled (19.5 ms); the gateway's second did (15 ms).
+      ...[7.8, 5.4, 19.5].map((p99, i) => sample('bare-node', i + 1, 10_000, 1, 32, p99)),
+      ...[7.8, 15, 3.9].map((p99, i) => sample('kube-bastion-jwt', i + 1, 13_000, 1, 32, p99)),
+      sample('kube-bastion-jwt', 1, 2_000, 1, 1, 50), // c1: not a loaded sample
+    ],
+    3,
+  );
+  const ratios = perRoundRatios(r, 'kube-bastion-jwt', 'bare-node', 'p99');
+  assert.deepEqual(
+    ratios.map((x) => x.toFixed(3)),
+    ['0.200', '1.000', '2.778'],
+  );
+  assert.match(
+    renderMarkdown(r),
+    /p99 at c32 over bare-node's in the same round \(below 1: lower\): kube-bastion-jwt 0\.20–2\.78× \(median 1\.00×\)\./,
+  );
 });
