@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { BenchResult } from './harness.js';
+import type { BenchResult, Sample } from './harness.js';
 import type { PodCheckRow } from './pod-check.js';
 import type { PortalResult } from './portal.js';
 import type { ScaleResult } from './scale.js';
@@ -23,8 +23,15 @@ const int = (n: number) => (Number.isNaN(n) ? '–' : Math.round(n).toLocaleStri
 const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n.toFixed(2));
 const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
 
-/** What is compared round by round: requests per CPU-second (higher is better), or the loaded p99 (lower is better). */
-export type RoundMetric = 'cpu' | 'p99';
+/**
+ * What is compared round by round, per sample: requests per CPU-second (higher is better), or the
+ * loaded p99 (lower is better); undefined when the sample cannot say.
+ */
+const ROUND_METRICS = {
+  cpu: (s: Sample) => (s.cpu > 0 ? s.requests / s.cpu : undefined),
+  p99: (s: Sample) => (s.p99 > 0 ? s.p99 : undefined),
+};
+export type RoundMetric = keyof typeof ROUND_METRICS;
 
 /**
  * A ratio, round by round: `a`'s sample in a round against `b`'s in the same round, at the loaded
@@ -42,14 +49,12 @@ export function perRoundRatios(
     result.samples.find(
       (s) => s.contestant === name && s.round === round && s.connections === result.options.connections,
     );
+  const value = ROUND_METRICS[metric];
   const ratios: number[] = [];
   for (let round = 1; round <= result.options.rounds; round++) {
     const [x, y] = [at(a, round), at(b, round)];
-    if (!x || !y) continue;
-    if (metric === 'p99') {
-      if (x.p99 > 0 && y.p99 > 0) ratios.push(x.p99 / y.p99);
-    } else if (x.cpu > 0 && y.cpu > 0 && y.requests > 0)
-      ratios.push(x.requests / x.cpu / (y.requests / y.cpu));
+    const [vx, vy] = [x && value(x), y && value(y)];
+    if (vx !== undefined && vy) ratios.push(vx / vy);
   }
   return ratios.sort((p, q) => p - q);
 }
