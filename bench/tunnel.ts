@@ -180,6 +180,8 @@ export async function runTunnel(o: TunnelOptions): Promise<TunnelResult> {
       return port;
     };
     const nativePort = hasCommand('socat') ? await socat(await socat(backendPort)) : undefined;
+    if (nativePort === undefined)
+      log('socat is not installed: the two-socat-relays reference is left out (apt-get install socat)');
     gw = await startClusterGateway({
       api,
       cli,

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite runs for real (a browser, Redis, nginx and wrk for the
-# benchmark and socat for its tunnel reference, unzip for helm, sshd for tunnels), checked by
-# the command each one provides.
+# benchmark, unzip for helm, sshd for tunnels), checked by the command each one provides.
 # When one is missing: as root with apt-get, install it; otherwise print the one command that
 # does, and fail. Run by scripts/run-tests.sh before a whole `npm test`, and by .ci/run.
 set -euo pipefail
@@ -17,7 +16,6 @@ REQUIRED=(
   wrk:wrk
   unzip:unzip
   openssh-server:sshd
-  socat:socat
 )
 
 missing_packages() {

@@ -23,7 +23,6 @@ const TOOLS: Record<string, string> = {
   wrk: 'wrk',
   unzip: 'unzip',
   'openssh-server': 'sshd',
-  socat: 'socat',
 };
 const which = (command: string) =>
   spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).stdout.trim();
