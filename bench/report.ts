@@ -24,20 +24,23 @@ const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n.to
 const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(2)}×`);
 
 /**
- * What is compared round by round, per sample: requests per CPU-second (higher is better), or the
- * loaded p99 (lower is better); undefined when the sample cannot say.
+ * What is compared round by round, per sample, and at which load level: requests per CPU-second
+ * (higher is better) and the p99 at the loaded level, or the p50 at one connection (lower is
+ * better); undefined when the sample cannot say.
  */
 const ROUND_METRICS = {
-  cpu: (s: Sample) => (s.cpu > 0 ? s.requests / s.cpu : undefined),
-  p99: (s: Sample) => (s.p99 > 0 ? s.p99 : undefined),
-};
+  cpu: { at: 'loaded', value: (s: Sample) => (s.cpu > 0 ? s.requests / s.cpu : undefined) },
+  p99: { at: 'loaded', value: (s: Sample) => (s.p99 > 0 ? s.p99 : undefined) },
+  p50c1: { at: 1, value: (s: Sample) => (s.p50 > 0 ? s.p50 : undefined) },
+} as const;
 export type RoundMetric = keyof typeof ROUND_METRICS;
 
 /**
- * A ratio, round by round: `a`'s sample in a round against `b`'s in the same round, at the loaded
- * level; sorted. `cpu` compares requests per CPU-second, `p99` the p99 latency (a over b: below 1 is
- * `a` faster). One slow 5-s round moves a run's figure by 10–15 % (p99: by 2× and more) on a shared
- * machine, so the spread is printed beside the run's figure (docs/performance.md, "Reading the numbers").
+ * A ratio, round by round: `a`'s sample in a round against `b`'s in the same round; sorted. `cpu`
+ * compares requests per CPU-second, `p99` the loaded p99 and `p50c1` the p50 at one connection (a
+ * over b: below 1 is `a` faster). One slow 5-s round moves a run's figure by 10–15 % (p99: by 2× and
+ * more) on a shared machine, so the spread is printed beside the run's figure (docs/performance.md,
+ * "Reading the numbers").
  */
 export function perRoundRatios(
   result: BenchResult,
@@ -45,11 +48,10 @@ export function perRoundRatios(
   b: string,
   metric: RoundMetric = 'cpu',
 ): number[] {
+  const { at: level, value } = ROUND_METRICS[metric];
+  const connections = level === 'loaded' ? result.options.connections : level;
   const at = (name: string, round: number) =>
-    result.samples.find(
-      (s) => s.contestant === name && s.round === round && s.connections === result.options.connections,
-    );
-  const value = ROUND_METRICS[metric];
+    result.samples.find((s) => s.contestant === name && s.round === round && s.connections === connections);
   const ratios: number[] = [];
   for (let round = 1; round <= result.options.rounds; round++) {
     const [x, y] = [at(a, round), at(b, round)];
@@ -57,6 +59,75 @@ export function perRoundRatios(
     if (vx !== undefined && vy) ratios.push(vx / vy);
   }
   return ratios.sort((p, q) => p - q);
+}
+
+/**
+ * A distribution-free interval for the median of `sorted` (ascending): the k-th smallest and k-th
+ * largest values, k the largest for which the chance that the median falls outside is at most
+ * 1 − `confidence` (each value below or above the median with probability ½: binomial tails).
+ * Undefined when there are too few values for that confidence (90 %: fewer than 5).
+ */
+export function medianInterval(sorted: readonly number[], confidence = 0.9): [number, number] | undefined {
+  const n = sorted.length;
+  // P(Binomial(n, ½) ≤ j) for j = 0, 1, …: the chance that at most j values fall below the median.
+  let tail = 0;
+  let choose = 1;
+  let k = 0;
+  for (let j = 0; j < n / 2; j++) {
+    tail += choose / 2 ** n;
+    choose = (choose * (n - j)) / (j + 1);
+    if (2 * tail > 1 - confidence) break;
+    k = j + 1;
+  }
+  return k === 0 ? undefined : [sorted[k - 1], sorted[n - k]];
+}
+
+/**
+ * #14's targets that are ratios to bare-node within one run: each gateway row's requests per
+ * CPU-second (P1), and the jwt row's loaded p99 and one-connection p50 (P2: its p50 added over
+ * direct at most bare-node's, the same as its p50 at most bare-node's in the same round).
+ */
+export const RATIO_TARGETS: readonly { label: string; row: string; metric: RoundMetric; line: number }[] = [
+  { label: 'P1', row: 'kube-bastion-jwt', metric: 'cpu', line: 1.3 },
+  { label: 'P1-rbac', row: 'kube-bastion-rbac', metric: 'cpu', line: 1.2 },
+  { label: 'P1-audit', row: 'kube-bastion-audit', metric: 'cpu', line: 1.0 },
+  { label: 'P2 (c32 p99)', row: 'kube-bastion-jwt', metric: 'p99', line: 1.5 },
+  { label: 'P2 (c1 p50)', row: 'kube-bastion-jwt', metric: 'p50c1', line: 1.0 },
+];
+
+/**
+ * Each target judged on the round-by-round ratios: their median against the line, and whether the
+ * 90 % interval of that median clears it ("met", "not met") or spans it ("on the line").
+ */
+export function targetVerdicts(result: BenchResult): string[] {
+  const lines: string[] = [];
+  for (const t of RATIO_TARGETS) {
+    const ratios = perRoundRatios(result, t.row, 'bare-node', t.metric);
+    const interval = medianInterval(ratios);
+    if (!interval) continue;
+    const higherIsBetter = t.metric === 'cpu';
+    const passes = (x: number) => (higherIsBetter ? x >= t.line : x <= t.line);
+    const m = median(ratios);
+    const verdict =
+      passes(interval[0]) && passes(interval[1])
+        ? 'met'
+        : !passes(interval[0]) && !passes(interval[1])
+          ? 'not met'
+          : `on the line (the median ${passes(m) ? 'meets' : 'misses'} it)`;
+    const what = { cpu: 'req per CPU-s', p99: `p99 at c${result.options.connections}`, p50c1: 'p50 at c1' }[
+      t.metric
+    ];
+    lines.push(
+      `- ${t.label}: ${t.row} ${what} over bare-node's, ${higherIsBetter ? '≥' : '≤'} ${t.line.toFixed(2)}×: ` +
+        `median ${ratio(m)} (90 % interval ${interval[0].toFixed(2)}–${interval[1].toFixed(2)}×, ${ratios.length} rounds) — **${verdict}**`,
+    );
+  }
+  if (lines.length === 0) return [];
+  return [
+    '',
+    "**#14's ratio targets, round by round** (each round's pair of samples; the interval is the median's, distribution-free):",
+    ...lines,
+  ];
 }
 
 /** "1.15–1.61× (median 1.28×)", or undefined without at least two rounds. */
@@ -133,6 +204,7 @@ export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
     ...rows,
     ...baselineLine(result),
     ...perRoundLine(result),
+    ...targetVerdicts(result),
     '',
     '_vs direct / nginx / bare Node_ compare req/s; the _per CPU-s_ columns compare requests per CPU-second, the figure that holds up on a busy machine.',
     '',
@@ -144,7 +216,12 @@ export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
   ].join('\n');
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+/** The median (of an even count, the mean of the middle two); 0 of none. */
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? 0 : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
 
 /** The issue's P3 targets at 10k Services / 50k endpoints. */
 export const SCALE_TARGETS = { rssReadyMB: 150, readyMs: 2000 };

@@ -9,7 +9,7 @@
  *     large-cluster run is made for both builds.
  *
  * Environment:
- *   BENCH_SECONDS (5)  length of each wrk run      BENCH_ROUNDS (3)  interleaved rounds
+ *   BENCH_SECONDS (2)  length of each wrk run      BENCH_ROUNDS (12) interleaved rounds
  *   BENCH_WARMUP (10)  warm-up seconds             BENCH_CONNECTIONS (32)
  *   BENCH_CONTESTANTS  comma list (default all)    BENCH_DOCS=0  leave docs/performance.md alone
  *   BENCH_SCALE=0      skip the large-cluster run  BENCH_SCALE_SERVICES (10000)  BENCH_SCALE_ENDPOINTS (5 per Service)
@@ -74,9 +74,9 @@ const contestants =
 
 const result = await runBench({
   contestants,
-  seconds: num('BENCH_SECONDS', 5),
+  seconds: num('BENCH_SECONDS', 2),
   warmupSeconds: num('BENCH_WARMUP', 10),
-  rounds: num('BENCH_ROUNDS', 3),
+  rounds: num('BENCH_ROUNDS', 12),
   connections: num('BENCH_CONNECTIONS', 32),
   log,
 });

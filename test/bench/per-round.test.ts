@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarize, type BenchResult, type Sample } from '../../bench/harness.js';
-import { perRoundRatios, renderMarkdown } from '../../bench/report.js';
+import { medianInterval, perRoundRatios, renderMarkdown, targetVerdicts } from '../../bench/report.js';
 
 const sample = (
   contestant: string,
@@ -109,5 +109,63 @@ test('the loaded p99 is compared round by round too: one stalled round shows as 
   assert.match(
     renderMarkdown(r),
     /p99 at c32 over bare-node's in the same round \(below 1: lower\): kube-bastion-jwt 0\.20–2\.78× \(median 1\.00×\)\./,
+  );
+});
+
+test('the median’s interval: the k-th smallest and largest ratios, k from the binomial tails; none from too few rounds', () => {
+  const twenty = Array.from({ length: 20 }, (_, i) => i + 1);
+  // n = 20 at 90 %: P(Binomial(20, ½) ≤ 5) = 2.1 % per side, ≤ 6 would be 5.8 %: the 6th from each end.
+  assert.deepEqual(medianInterval(twenty), [6, 15]);
+  assert.deepEqual(medianInterval([1, 2, 3, 4, 5]), [1, 5]); // 2 × 1/32 ≤ 10 %
+  assert.equal(medianInterval([1, 2, 3, 4]), undefined); // 2 × 1/16 > 10 %: four rounds cannot say
+  assert.deepEqual(medianInterval(twenty, 0.5), [8, 13]); // P(≤ 7) = 13 % per side, ≤ 8 would be 25 %
+});
+
+test('each #14 ratio target is judged on its rounds: met, not met, or on the line when the interval spans it', () => {
+  const rounds = 12;
+  const ramp = (from: number, step: number) => Array.from({ length: rounds }, (_, i) => from + i * step);
+  const jwt = ramp(1.15, 0.01); // 1.15 … 1.26: every round under P1's 1.3
+  const rbac = ramp(1.155, 0.01); // 1.155 … 1.265: the interval spans 1.2
+  const audit = ramp(1.05, 0.01); // all above 1.0
+  const samples: Sample[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const i = round - 1;
+    samples.push(
+      sample('bare-node', round, 10_000, 1, 32, 10),
+      sample('bare-node', round, 2_000, 1, 1),
+      sample('kube-bastion-jwt', round, 10_000 * jwt[i], 1, 32, 9),
+      { ...sample('kube-bastion-jwt', round, 2_000, 1, 1), p50: 1 + (i - 5.5) / 100 }, // 0.945 … 1.055
+      sample('kube-bastion-rbac', round, 10_000 * rbac[i], 1),
+      sample('kube-bastion-audit', round, 10_000 * audit[i], 1),
+    );
+  }
+  const lines = targetVerdicts(result(samples, rounds)).join('\n');
+  assert.match(
+    lines,
+    /P1: kube-bastion-jwt req per CPU-s over bare-node's, ≥ 1\.30×: median 1\.21× \(90 % interval 1\.17–1\.24×, 12 rounds\) — \*\*not met\*\*/,
+  );
+  assert.match(
+    lines,
+    /P1-rbac: .* median 1\.21× \(90 % interval 1\.18–1\.25×, 12 rounds\) — \*\*on the line \(the median meets it\)\*\*/,
+  );
+  assert.match(lines, /P1-audit: .* — \*\*met\*\*/);
+  assert.match(
+    lines,
+    /P2 \(c32 p99\): kube-bastion-jwt p99 at c32 over bare-node's, ≤ 1\.50×: median 0\.90× .* — \*\*met\*\*/,
+  );
+  assert.match(
+    lines,
+    /P2 \(c1 p50\): kube-bastion-jwt p50 at c1 over bare-node's, ≤ 1\.00×: median 1\.00× .* — \*\*on the line/,
+  );
+  // The report carries them; a run without the rows (or with too few rounds) has none.
+  assert.match(renderMarkdown(result(samples, rounds)), /#14's ratio targets, round by round/);
+  assert.deepEqual(
+    targetVerdicts(
+      result(
+        samples.filter((s) => s.round <= 4),
+        4,
+      ),
+    ),
+    [],
   );
 });
