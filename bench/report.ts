@@ -130,10 +130,16 @@ export function targetVerdicts(result: BenchResult): string[] {
   ];
 }
 
-/** "1.15–1.61× (median 1.28×)", or undefined without at least two rounds. */
+/** "1.14–1.69× (median 1.22×, 90 % interval 1.17–1.30×)", or undefined without at least two rounds. */
 function spread(ratios: readonly number[]): string | undefined {
   if (ratios.length < 2) return undefined;
-  return `${ratios[0].toFixed(2)}–${ratios.at(-1)!.toFixed(2)}× (median ${ratio(median(ratios))})`;
+  const interval = medianInterval(ratios);
+  // With five rounds the median's interval is the range itself: said once.
+  const narrower =
+    interval && (interval[0] !== ratios[0] || interval[1] !== ratios.at(-1))
+      ? `, 90 % interval ${interval[0].toFixed(2)}–${interval[1].toFixed(2)}×`
+      : '';
+  return `${ratios[0].toFixed(2)}–${ratios.at(-1)!.toFixed(2)}× (median ${ratio(median(ratios))}${narrower})`;
 }
 
 /** The gateway rows against bare-node (and this build against its baseline), round by round. */

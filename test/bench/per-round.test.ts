@@ -158,7 +158,10 @@ test('each #14 ratio target is judged on its rounds: met, not met, or on the lin
     /P2 \(c1 p50\): kube-bastion-jwt p50 at c1 over bare-node's, ≤ 1\.00×: median 1\.00× .* — \*\*on the line/,
   );
   // The report carries them; a run without the rows (or with too few rounds) has none.
-  assert.match(renderMarkdown(result(samples, rounds)), /#14's ratio targets, round by round/);
+  const markdown = renderMarkdown(result(samples, rounds));
+  assert.match(markdown, /#14's ratio targets, round by round/);
+  // The round-by-round line gives the median's interval too, once it is narrower than the range.
+  assert.match(markdown, /kube-bastion-jwt 1\.15–1\.26× \(median 1\.21×, 90 % interval 1\.17–1\.24×\)/);
   assert.deepEqual(
     targetVerdicts(
       result(
