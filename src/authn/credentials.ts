@@ -29,6 +29,8 @@ export function bearerToken(req: IncomingMessage): string | undefined {
 
 function countHeader(raw: string[], name: string): number {
   let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name) n++;
+  // The length first: most names differ in it, and lower-casing each would make a string per header.
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === name.length && raw[i].toLowerCase() === name) n++;
   return n;
 }

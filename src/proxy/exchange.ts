@@ -206,7 +206,8 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
 
   /** The attempt's response head arrived. */
   response(upstream: UpstreamResponse): void {
-    this.d.metrics?.upstreamDuration.observe((performance.now() - this.startedAt) / 1000);
+    // Read now, counted once the response is on its way: the client waits for the relay, not the histogram.
+    const tookMs = performance.now() - this.startedAt;
     let refused: GatewayError | undefined;
     this.view.endpoint = this.endpoint;
     this.on({ type: 'response' });
@@ -216,6 +217,7 @@ class Exchange implements RetryGate, RelaySink, AttemptEvents {
       refused = internalError('the response could not be relayed');
     }
     if (refused) this.on({ type: 'refused', error: refused, headersSent: this.res.headersSent });
+    this.d.metrics?.upstreamDuration.observe(tookMs / 1000);
   }
 
   /** The attempt failed before a response head. */

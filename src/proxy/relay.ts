@@ -144,12 +144,14 @@ function startResponse(
   let body: Body = upstream;
   let headers: OutgoingHttpHeaders = {};
   try {
-    headers = downstreamResponseHeaders(upstream.headers, pathForm);
+    const filtered = (headers = downstreamResponseHeaders(upstream.headers, pathForm));
     // One decision for the head and the body: from the headers the client gets.
     const rewrites = rewriter?.rewritesBody(headers, req, status) ?? false;
     // Every form: upstream cookies and origin-wide headers are guarded; the path form is also rewritten.
     if (rewriter) headers = rewriter.headers(headers, req, status, rewrites);
-    const defect = headersDefect(headers);
+    // Headers the rewriter left as they were are upstream names and values that responseHeadDefect
+    // passed (the filter drops some, changes none); anything it made is checked here.
+    const defect = headers === filtered ? undefined : headersDefect(headers);
     if (defect) return { error: badUpstreamResponse(defect) };
     if (rewriter && rewrites) body = rewriter.body(upstream, req) as Body;
     // A body of another length never goes out under the upstream's Content-Length (it would frame the next response).

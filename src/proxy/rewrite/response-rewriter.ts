@@ -122,18 +122,31 @@ export function createResponseRewriter(
     rewritesBody: (headers, req, statusCode) => rewritesBody(statusCode, req, headers),
     headers(headers, req, statusCode, bodyRewritten = rewritesBody(statusCode, req, headers)) {
       const form = req.via === 'host' ? 'host' : 'path';
-      let out = guardSetCookies(
-        headers,
-        { form, host: req.host, isGatewayCookie: options.isGatewayCookie },
-        (cookie, reason) => log?.debug({ ...upstreamOf(req), cookie, reason }, 'upstream Set-Cookie dropped'),
-      );
-      const ctx = rewriteContextOf(req, options.clientScheme, options.publicHost);
-      if (ctx !== undefined)
-        out =
-          form === 'path'
-            ? rewriteResponseHeaders(out, ctx, bodyRewritten)
-            : rewriteLocationHeaders(out, ctx);
-      const guarded = guardOriginHeaders(out, { form, prefix: ctx?.prefix ?? '', requestURL: req.url });
+      let out = headers;
+      // Most responses set no cookie, name no URL in a header and keep their body as it is: there is
+      // nothing for the cookie guard and the URL rewriting to do, and `headers` goes on as it came.
+      if (
+        bodyRewritten ||
+        headers['set-cookie'] !== undefined ||
+        headers.location !== undefined ||
+        headers['content-location'] !== undefined
+      ) {
+        out = guardSetCookies(
+          headers,
+          { form, host: req.host, isGatewayCookie: options.isGatewayCookie },
+          (cookie, reason) =>
+            log?.debug({ ...upstreamOf(req), cookie, reason }, 'upstream Set-Cookie dropped'),
+        );
+        const ctx = rewriteContextOf(req, options.clientScheme, options.publicHost);
+        if (ctx !== undefined)
+          out =
+            form === 'path'
+              ? rewriteResponseHeaders(out, ctx, bodyRewritten)
+              : rewriteLocationHeaders(out, ctx);
+      }
+      // rewriteContextOf's prefix: the path form's, '' without one.
+      const prefix = req.proxyPath?.prefix ?? '';
+      const guarded = guardOriginHeaders(out, { form, prefix, requestURL: req.url });
       if (guarded.changed.length > 0)
         log?.debug({ ...upstreamOf(req), headers: guarded.changed }, 'upstream origin-wide headers dropped');
       out = guarded.headers;
