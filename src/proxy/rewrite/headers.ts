@@ -24,13 +24,26 @@ export function rewriteLocation(value: string, ctx: RewriteContext): string {
   );
 }
 
+/** The response headers that carry a URL the gateway rewrites. */
+const URL_HEADERS = ['location', 'content-location'];
+
+/**
+ * Whether the header rewriting (this file's, and the Set-Cookie guard's) has anything to do: false for
+ * most responses, which set no cookie, name no URL in a header and keep their body as it came.
+ */
+export function headersToRewrite(headers: OutgoingHttpHeaders, bodyRewritten: boolean): boolean {
+  if (bodyRewritten || headers['set-cookie'] !== undefined) return true;
+  for (const name of URL_HEADERS) if (headers[name] !== undefined) return true;
+  return false;
+}
+
 /** Location and Content-Location of `headers` rewritten (the only URL headers host routing needs). */
 export function rewriteLocationHeaders(
   headers: OutgoingHttpHeaders,
   ctx: RewriteContext,
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ...headers };
-  for (const name of ['location', 'content-location']) {
+  for (const name of URL_HEADERS) {
     const value = out[name];
     if (typeof value === 'string') out[name] = rewriteLocation(value, ctx);
   }

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream';
 import type { Logger } from '../../observability/logger.js';
 import { createBodyRewriter } from './body-rewriter.js';
 import { guardSetCookies } from './cookie-guard.js';
-import { rewriteLocationHeaders, rewriteResponseHeaders } from './headers.js';
+import { headersToRewrite, rewriteLocationHeaders, rewriteResponseHeaders } from './headers.js';
 import { DEFAULT_LIMITS, type RewriteLimits, type RewriteLimitReason } from './limits.js';
 import { guardOriginHeaders } from './origin-headers.js';
 import {
@@ -123,14 +123,8 @@ export function createResponseRewriter(
     headers(headers, req, statusCode, bodyRewritten = rewritesBody(statusCode, req, headers)) {
       const form = req.via === 'host' ? 'host' : 'path';
       let out = headers;
-      // Most responses set no cookie, name no URL in a header and keep their body as it is: there is
-      // nothing for the cookie guard and the URL rewriting to do, and `headers` goes on as it came.
-      if (
-        bodyRewritten ||
-        headers['set-cookie'] !== undefined ||
-        headers.location !== undefined ||
-        headers['content-location'] !== undefined
-      ) {
+      // Most responses have nothing for the cookie guard and the URL rewriting: `headers` goes on as it came.
+      if (headersToRewrite(headers, bodyRewritten)) {
         out = guardSetCookies(
           headers,
           { form, host: req.host, isGatewayCookie: options.isGatewayCookie },
