@@ -5,8 +5,8 @@
  * with the prefix, a dropped origin-wide header), that set once more. A set
  * the rewriter left as it was is the upstream's, already checked, and is not
  * walked twice. (node's writeHead refuses a CTL in a value or a name that is
- * not a token as well: either refusal is a 502 with nothing of the head sent,
- * which is what these tests hold, whichever layer catches it.) Real
+ * not a token as well, but without saying which header: the reason in the
+ * answer shows the gateway's check ran.) Real
  * ServerResponses on a real server; the rewriter is a stand-in that returns
  * what the test gives it.
  */
@@ -63,7 +63,8 @@ test('a header set the rewriter made is checked: a value it built with a line br
   assert.equal(r.status, 502);
   assert.equal(r.headers.get('set-cookie'), null);
   assert.equal(r.headers.get('location'), null);
-  assert.equal(outcomes.at(-1)?.status, 502);
+  // The gateway's own check names the header (node's writeHead would refuse it too, without a name).
+  assert.match(await r.text(), /invalid value in header "location"/);
 });
 
 test('a name the rewriter made that is not a token is a 502 too', async () => {
@@ -71,7 +72,7 @@ test('a name the rewriter made that is not a token is a 502 too', async () => {
   rewrite = (h) => ({ ...h, 'bad name': 'x' });
   const r = await fetch(url);
   assert.equal(r.status, 502);
-  assert.equal(outcomes.at(-1)?.status, 502);
+  assert.match(await r.text(), /invalid header name/);
 });
 
 test('the upstream’s own head, left as it was by the rewriter, goes to the client whole', async () => {
