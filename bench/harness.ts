@@ -122,7 +122,8 @@ function versionOf(command: string, args: string[], pattern: RegExp): string {
   return pattern.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
-const median = (xs: number[]): number => {
+/** The median (of an even count, the mean of the middle two); NaN of none, which the report shows as a dash. */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { BenchResult, Sample } from './harness.js';
+import { median, type BenchResult, type Sample } from './harness.js';
 import type { PodCheckRow } from './pod-check.js';
 import type { PortalResult } from './portal.js';
 import type { ScaleResult } from './scale.js';
@@ -29,9 +29,24 @@ const ratio = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed
  * better); undefined when the sample cannot say.
  */
 const ROUND_METRICS = {
-  cpu: { at: 'loaded', value: (s: Sample) => (s.cpu > 0 ? s.requests / s.cpu : undefined) },
-  p99: { at: 'loaded', value: (s: Sample) => (s.p99 > 0 ? s.p99 : undefined) },
-  p50c1: { at: 1, value: (s: Sample) => (s.p50 > 0 ? s.p50 : undefined) },
+  cpu: {
+    at: 'loaded',
+    higherIsBetter: true,
+    label: () => 'req per CPU-s',
+    value: (s: Sample) => (s.cpu > 0 ? s.requests / s.cpu : undefined),
+  },
+  p99: {
+    at: 'loaded',
+    higherIsBetter: false,
+    label: (connections: number) => `p99 at c${connections}`,
+    value: (s: Sample) => (s.p99 > 0 ? s.p99 : undefined),
+  },
+  p50c1: {
+    at: 1,
+    higherIsBetter: false,
+    label: () => 'p50 at c1',
+    value: (s: Sample) => (s.p50 > 0 ? s.p50 : undefined),
+  },
 } as const;
 export type RoundMetric = keyof typeof ROUND_METRICS;
 
@@ -105,20 +120,18 @@ export function targetVerdicts(result: BenchResult): string[] {
     const ratios = perRoundRatios(result, t.row, 'bare-node', t.metric);
     const interval = medianInterval(ratios);
     if (!interval) continue;
-    const higherIsBetter = t.metric === 'cpu';
+    const { higherIsBetter, label } = ROUND_METRICS[t.metric];
     const passes = (x: number) => (higherIsBetter ? x >= t.line : x <= t.line);
+    // The interval's end nearer the line's failing side decides "met"; the other end, "not met".
+    const [worse, better] = higherIsBetter ? interval : [interval[1], interval[0]];
     const m = median(ratios);
-    const verdict =
-      passes(interval[0]) && passes(interval[1])
-        ? 'met'
-        : !passes(interval[0]) && !passes(interval[1])
-          ? 'not met'
-          : `on the line (the median ${passes(m) ? 'meets' : 'misses'} it)`;
-    const what = { cpu: 'req per CPU-s', p99: `p99 at c${result.options.connections}`, p50c1: 'p50 at c1' }[
-      t.metric
-    ];
+    const verdict = passes(worse)
+      ? 'met'
+      : !passes(better)
+        ? 'not met'
+        : `on the line (the median ${passes(m) ? 'meets' : 'misses'} it)`;
     lines.push(
-      `- ${t.label}: ${t.row} ${what} over bare-node's, ${higherIsBetter ? '≥' : '≤'} ${t.line.toFixed(2)}×: ` +
+      `- ${t.label}: ${t.row} ${label(result.options.connections)} over bare-node's, ${higherIsBetter ? '≥' : '≤'} ${t.line.toFixed(2)}×: ` +
         `median ${ratio(m)} (90 % interval ${interval[0].toFixed(2)}–${interval[1].toFixed(2)}×, ${ratios.length} rounds) — **${verdict}**`,
     );
   }
@@ -221,13 +234,6 @@ export function renderMarkdown(result: BenchResult, jsonFile?: string): string {
       `${jsonFile ? ` (raw samples of this run: \`${jsonFile}\`)` : ''}.`,
   ].join('\n');
 }
-
-/** The median (of an even count, the mean of the middle two); 0 of none. */
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? 0 : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 
 /** The issue's P3 targets at 10k Services / 50k endpoints. */
 export const SCALE_TARGETS = { rssReadyMB: 150, readyMs: 2000 };
